@@ -1,0 +1,133 @@
+//! The Begin/End pattern ("Writing an Asynchronous Method"), made natural.
+//!
+//! The caller's side is plain: `BeginX(callback, state)` either fails at once or
+//! later invokes `callback` exactly once with a result; the callback passes that
+//! result to `EndX` to get the output. [`AsyncOperation`] is the implementer's
+//! side: it is result 1 of the documented pattern (the caller's callback and
+//! state, plus a private object that carries the output), and [`begin`] is the
+//! whole pattern in one call: it puts the work on a queue with result 1 as the
+//! state of result 2, runs it there, stores the output, sets the status and
+//! invokes the caller's callback on the caller's queue.
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::callback::{callback, Callback};
+use crate::error::{Error, HResult, Result};
+use crate::ids::QueueId;
+use crate::result::{AsyncResult, State};
+
+/// The private object of an operation's result: where the output waits for End.
+struct Output<T> {
+    value: Mutex<Option<T>>,
+}
+
+/// One asynchronous operation, seen from the component that implements it.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use mfwq::{AsyncOperation, QueueId};
+///
+/// // BeginRead: start the operation; complete it later, from anywhere.
+/// fn begin_read(callback: mfwq::Callback, state: Option<mfwq::State>) -> mfwq::Result<()> {
+///     let operation = AsyncOperation::<Vec<u8>>::new(callback, state);
+///     std::thread::spawn(move || operation.complete(Ok(vec![1, 2, 3])));
+///     Ok(())
+/// }
+/// // EndRead: the output of the operation the result stands for.
+/// fn end_read(result: &mfwq::AsyncResult) -> mfwq::Result<Vec<u8>> {
+///     AsyncOperation::<Vec<u8>>::end(result)
+/// }
+///
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = mpsc::sync_channel(1);
+/// begin_read(mfwq::callback(move |result| sender.send(end_read(result)).unwrap()), None)?;
+/// assert_eq!(receiver.recv().unwrap()?, [1, 2, 3]);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub struct AsyncOperation<T> {
+    result: AsyncResult,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static> AsyncOperation<T> {
+    /// Result 1 of the pattern: `MFCreateAsyncResult(output slot, callback, state)`.
+    pub fn new(callback: Callback, state: Option<State>) -> AsyncOperation<T> {
+        let output: State = Arc::new(Output::<T> { value: Mutex::new(None) });
+        AsyncOperation { result: AsyncResult::new(Some(output), Some(callback), state), output: PhantomData }
+    }
+
+    /// The result the caller's callback will receive.
+    pub fn result(&self) -> &AsyncResult {
+        &self.result
+    }
+
+    /// Finishes the operation: stores the output (or the error as the status) and
+    /// invokes the caller's callback on the queue it names (`MFInvokeCallback`).
+    /// Fails only if the platform is shut down or the callback names a dead queue;
+    /// the callback is then not invoked.
+    pub fn complete(self, output: Result<T>) -> Result<()> {
+        match output {
+            Ok(value) => {
+                *self.slot().value.lock() = Some(value);
+                self.result.set_status(HResult::S_OK);
+            }
+            Err(error) => self.result.set_status(error.hresult()),
+        }
+        crate::invoke_callback(&self.result)
+    }
+
+    fn slot(&self) -> &Output<T> {
+        self.result.object_as::<Output<T>>().expect("created by AsyncOperation::new")
+    }
+
+    /// The End call: the operation's output, once. A failed operation gives its
+    /// status as the error; a result that no `AsyncOperation<T>` made gives
+    /// [`Error::InvalidArg`]; a second End gives [`Error::InvalidRequest`].
+    pub fn end(result: &AsyncResult) -> Result<T> {
+        let slot = result.object_as::<Output<T>>().ok_or(Error::InvalidArg)?;
+        result.status_result()?;
+        slot.value.lock().take().ok_or(Error::InvalidRequest)
+    }
+}
+
+/// The whole documented pattern in one call: runs `work` on `queue`, then
+/// completes the operation to `callback` (on the queue `callback` names), whose
+/// `invoke` calls [`AsyncOperation::end`] for the output. If `work` panics the
+/// caller still gets its callback, with status `E_UNEXPECTED`.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use mfwq::{AsyncOperation, QueueId};
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = mpsc::sync_channel(1);
+/// let on_done = mfwq::callback(move |result| sender.send(AsyncOperation::<u64>::end(result)).unwrap());
+/// mfwq::begin(QueueId::MULTITHREADED, on_done, None, || Ok::<u64, mfwq::Error>((1..=10u64).product()))?;
+/// assert_eq!(receiver.recv().unwrap()?, 3_628_800);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn begin<T, F>(queue: QueueId, callback_to_caller: Callback, state: Option<State>, work: F) -> Result<()>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let operation = AsyncOperation::<T>::new(callback_to_caller, state);
+    let result_one: State = Arc::new(operation.result().clone());
+    let job = Mutex::new(Some((operation, work)));
+    // Result 2: the component's own callback, with result 1 as its state.
+    let component = callback(move |result_two| {
+        debug_assert!(result_two.state_as::<AsyncResult>().is_some());
+        let Some((operation, work)) = job.lock().take() else { return };
+        let output = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+            crate::panic::report(crate::current_queue().unwrap_or(queue), payload);
+            Err(Error::Unexpected)
+        });
+        if let Err(error) = operation.complete(output) {
+            tracing::warn!(%error, "could not complete an operation; its callback will not run");
+        }
+    });
+    crate::put_work_item(queue, component, Some(result_one))
+}

@@ -1,0 +1,176 @@
+//! Put and invoke: how a work item reaches a queue (`api-reference.md` §1.5).
+//!
+//! Explicit-queue calls ([`put_work_item`], [`put_result`], [`spawn`]) use the
+//! queue they are given; [`invoke_callback`] uses the queue the callback names.
+//! Flags are checked against the queue synchronously (decision Q9). Nothing is
+//! ever invoked inline on the caller's thread (Q28).
+
+use std::sync::Arc;
+
+use crate::callback::{effective_params, Callback, CallbackParams};
+use crate::error::{Error, Result};
+use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::platform::PLATFORM;
+use crate::result::{AsyncResult, State};
+use crate::sched::{QueueCore, Work};
+
+/// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new
+/// result and queues it on `queue`; a worker of that queue then calls
+/// `callback.invoke(&result)`.
+///
+/// Ids without private bits that name no platform queue run on STANDARD. Fails
+/// with [`Error::Shutdown`] when the platform is not running, and with
+/// [`Error::InvalidWorkQueue`] for a private id that is not live or when the
+/// callback's flags need the IO or TIMER queue.
+///
+/// ```
+/// use std::sync::mpsc;
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = mpsc::sync_channel(1);
+/// let done = mfwq::callback(move |result| sender.send(*result.state_as::<u32>().unwrap()).unwrap());
+/// mfwq::put_work_item(mfwq::QueueId::MULTITHREADED, done, Some(std::sync::Arc::new(7u32)))?;
+/// assert_eq!(receiver.recv().unwrap(), 7);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFPutWorkItem")]
+pub fn put_work_item(queue: QueueId, callback: Callback, state: Option<State>) -> Result<()> {
+    put_work_item_with_priority(queue, 0, callback, state)
+}
+
+/// `MFPutWorkItem2(queue, priority, callback, state)`: as [`put_work_item`] with a
+/// priority: `> 0` runs before `0`, which runs before `< 0` (three bands, FIFO in each).
+#[doc(alias = "MFPutWorkItem2")]
+pub fn put_work_item_with_priority(queue: QueueId, priority: i32, callback: Callback, state: Option<State>) -> Result<()> {
+    let flags = effective_params(&*callback).flags;
+    let result = AsyncResult::with_callback(callback, state);
+    submit(queue, Band::from_priority(priority), Work::Result(result), flags)
+}
+
+/// `MFPutWorkItemEx(queue, result)` / `RtwqPutWorkItem`: queues an existing result
+/// on `queue` (decision Q5); its callback is invoked there with this very result.
+/// A result with no callback but an event has the event set when dispatched; with
+/// neither it is [`Error::InvalidArg`].
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// let done = mfwq::Event::manual_reset(false);
+/// let result = mfwq::AsyncResult::new(None, None, None);
+/// result.set_event(Some(done.clone()));
+/// mfwq::put_result(mfwq::QueueId::STANDARD, &result)?;
+/// assert!(done.wait(Some(std::time::Duration::from_secs(5))));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFPutWorkItemEx")]
+#[doc(alias = "RtwqPutWorkItem")]
+pub fn put_result(queue: QueueId, result: &AsyncResult) -> Result<()> {
+    put_result_with_priority(queue, 0, result)
+}
+
+/// `MFPutWorkItemEx2(queue, priority, result)`: [`put_result`] with a priority.
+#[doc(alias = "MFPutWorkItemEx2")]
+pub fn put_result_with_priority(queue: QueueId, priority: i32, result: &AsyncResult) -> Result<()> {
+    let flags = dispatch_params(result)?.flags;
+    submit(queue, Band::from_priority(priority), Work::Result(result.clone()), flags)
+}
+
+/// `MFInvokeCallback(result)`: invokes the result's callback on the queue the
+/// callback names (STANDARD by default), from a worker thread, never inline.
+/// This is how an asynchronous method reports completion, and the reply of
+/// reply mode. A result with no callback but an event has its event set on
+/// STANDARD (decision Q6); with neither it is [`Error::InvalidArg`]. A result
+/// whose callback is set never has its event set.
+///
+/// ```
+/// use std::sync::mpsc;
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = mpsc::sync_channel(1);
+/// let caller = mfwq::callback_on(mfwq::QueueId::MULTITHREADED, move |result| {
+///     sender.send(result.status()).unwrap();
+/// });
+/// let result = mfwq::AsyncResult::with_callback(caller, None);
+/// result.set_status(mfwq::HResult::E_FAIL);
+/// mfwq::invoke_callback(&result)?;
+/// assert_eq!(receiver.recv().unwrap(), mfwq::HResult::E_FAIL);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFInvokeCallback")]
+#[doc(alias = "RtwqInvokeCallback")]
+pub fn invoke_callback(result: &AsyncResult) -> Result<()> {
+    let params = dispatch_params(result)?;
+    submit(params.queue, Band::Normal, Work::Result(result.clone()), params.flags)
+}
+
+/// Runs a Rust closure on `queue`: the native form of a work item, with no
+/// result object. Same queue rules and errors as [`put_work_item`].
+///
+/// ```
+/// use std::sync::mpsc;
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = mpsc::channel();
+/// for i in 0..4 {
+///     let sender = sender.clone();
+///     mfwq::spawn(mfwq::QueueId::MULTITHREADED, move || sender.send(i).unwrap())?;
+/// }
+/// let mut got: Vec<i32> = receiver.iter().take(4).collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2, 3]);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn spawn<F>(queue: QueueId, task: F) -> Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    spawn_with_priority(queue, 0, task)
+}
+
+/// [`spawn`] with a priority band (`> 0`, `0`, `< 0`).
+pub fn spawn_with_priority<F>(queue: QueueId, priority: i32, task: F) -> Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    submit(queue, Band::from_priority(priority), Work::Task(Box::new(task)), CallbackFlags::empty())
+}
+
+/// The callback's parameters, or the defaults for a callback-less result that
+/// has an event to set.
+fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
+    match result.callback() {
+        Some(callback) => Ok(effective_params(&**callback)),
+        None if result.event().is_some() => Ok(CallbackParams::default()),
+        None => Err(Error::InvalidArg),
+    }
+}
+
+/// Pushes `work` to `queue` if the platform runs, the queue is live and the flags
+/// fit it. Work that is refused is dropped only after every lock is released,
+/// since dropping it may run user code.
+fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
+    let platform = &*PLATFORM;
+    let mut pending = Some(work);
+    let push = |core: &Arc<QueueCore>, pending: &mut Option<Work>, closed: Error| {
+        let work = pending.take().expect("pushed once");
+        core.push(work, band).map_err(|refused| {
+            let (error, work) = refused.into_parts(closed);
+            *pending = Some(work);
+            error
+        })
+    };
+    let outcome = platform.with_epoch(|epoch| {
+        if queue.is_private() {
+            platform.registry.with_queue(queue, |entry| {
+                if flags.needs_fast_io_queue() {
+                    return Err(Error::InvalidWorkQueue);
+                }
+                push(&entry.core, &mut pending, Error::InvalidWorkQueue)
+            })?
+        } else {
+            let slot = queue.platform_slot();
+            if flags.needs_fast_io_queue() && !slot.allows_fast_io() {
+                return Err(Error::InvalidWorkQueue);
+            }
+            push(epoch.queue(slot), &mut pending, Error::Shutdown)
+        }
+    });
+    drop(pending);
+    outcome?
+}

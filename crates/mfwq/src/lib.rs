@@ -1,0 +1,80 @@
+//! # mfwq — the Media Foundation work-queue platform, in Rust
+//!
+//! The asynchronous work-queue platform of Microsoft Media Foundation (`mfapi.h`)
+//! and its RTWorkQ twin, rebuilt for Linux: platform startup and shutdown,
+//! platform and private work queues, async results, callbacks, put and invoke,
+//! with the behaviour real Windows shows. The C ABI crate (`mfwq-ffi`) is a thin
+//! translation layer over this one.
+//!
+//! ```
+//! use std::sync::mpsc;
+//! use mfwq::{QueueId, QueueType};
+//!
+//! let _platform = mfwq::Platform::start()?;             // MFStartup / MFShutdown
+//! let queue = mfwq::WorkQueue::new(QueueType::Standard)?; // MFAllocateWorkQueue / MFUnlockWorkQueue
+//! let (sender, receiver) = mpsc::channel();
+//! let callback = mfwq::callback(move |result| {          // IMFAsyncCallback::Invoke
+//!     sender.send(*result.state_as::<&str>().unwrap()).unwrap();
+//! });
+//! queue.put(callback.clone(), Some(std::sync::Arc::new("hello")))?; // MFPutWorkItem
+//! mfwq::put_work_item_with_priority(QueueId::MULTITHREADED, 1, callback, Some(std::sync::Arc::new("high")))?;
+//! let mut got = vec![receiver.recv().unwrap(), receiver.recv().unwrap()];
+//! got.sort();
+//! assert_eq!(got, ["hello", "high"]);
+//! # Ok::<(), mfwq::Error>(())
+//! ```
+//!
+//! See `ARCHITECTURE.md` in the repository for the design and its invariants.
+
+#![warn(missing_docs)]
+
+mod begin_end;
+mod callback;
+mod dispatch;
+mod error;
+mod event;
+mod ids;
+mod panic;
+mod platform;
+mod queue;
+mod registry;
+mod result;
+mod sched;
+mod sync;
+
+pub use begin_end::{begin, AsyncOperation};
+pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
+pub use dispatch::{
+    invoke_callback, put_result, put_result_with_priority, put_work_item, put_work_item_with_priority, spawn,
+    spawn_with_priority,
+};
+pub use error::{to_hresult, Error, HResult, Result};
+pub use event::Event;
+pub use ids::{CallbackFlags, QueueId, QueueType};
+pub use panic::{clear_panic_hook, set_panic_hook, PanicReport};
+pub use platform::{
+    is_started, is_supported_version, lock_platform, platform_lock_count, rtwq_startup, set_shutdown_timeout,
+    shutdown, shutdown_timeout, startup, unlock_platform, Platform, DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION,
+    MF_VERSION, SHUTDOWN_TIMEOUT_ENV,
+};
+pub use queue::{
+    allocate_window_queue, allocate_work_queue, lock_work_queue, private_queue_count, unlock_work_queue, work_queue_type,
+    WorkQueue,
+};
+pub use registry::MAX_PRIVATE_QUEUES;
+pub use result::{AsyncResult, State};
+
+/// The queue a callback is running on, when called from inside `invoke` (or a
+/// spawned task); `None` on threads that are not queue threads.
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// assert_eq!(mfwq::current_queue(), None);
+/// let (sender, receiver) = std::sync::mpsc::channel();
+/// mfwq::spawn(mfwq::QueueId::RT, move || sender.send(mfwq::current_queue()).unwrap())?;
+/// assert_eq!(receiver.recv().unwrap(), Some(mfwq::QueueId::RT));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn current_queue() -> Option<QueueId> {
+    sched::current_queue()
+}

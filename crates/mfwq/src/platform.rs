@@ -1,0 +1,371 @@
+//! The platform's lifecycle: startup and shutdown counting, the platform lock
+//! with the accounting Windows shows, the epoch that owns the platform queues,
+//! and the shutdown protocol of decision Q1 (see `ARCHITECTURE.md`).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::ids::PlatformQueue;
+use crate::registry::Registry;
+use crate::sched::{self, QueueCore};
+
+/// `MF_VERSION`: SDK 2, API 0x70.
+pub const MF_VERSION: u32 = 0x0002_0070;
+/// `MF_API_VERSION`.
+pub const MF_API_VERSION: u32 = 0x0070;
+/// The default bound on how long the last shutdown waits for platform and queue locks.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Environment variable that sets the shutdown timeout in milliseconds.
+pub const SHUTDOWN_TIMEOUT_ENV: &str = "MFWQ_SHUTDOWN_TIMEOUT_MS";
+
+/// The platform queues and the threads of one startup-to-shutdown period.
+pub(crate) struct Epoch {
+    queues: [Arc<QueueCore>; 6],
+}
+
+impl Epoch {
+    fn new() -> Epoch {
+        let pool_size = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        let make = |queue: PlatformQueue| {
+            let workers = if queue.is_serial() { 1 } else { pool_size };
+            let name = format!("{:?}", queue.id()).to_lowercase();
+            QueueCore::new(queue.id(), name, workers, None)
+        };
+        Epoch { queues: PlatformQueue::ALL.map(make) }
+    }
+
+    pub(crate) fn queue(&self, queue: PlatformQueue) -> &Arc<QueueCore> {
+        &self.queues[queue as usize]
+    }
+}
+
+struct Lifecycle {
+    startup_count: i64,
+}
+
+pub(crate) struct PlatformState {
+    lifecycle: Mutex<Lifecycle>,
+    /// `Some` from the first startup until the last shutdown stops accepting work.
+    epoch: RwLock<Option<Arc<Epoch>>>,
+    pub(crate) registry: Registry,
+    /// Queues unlocked to zero that may still be draining; shutdown joins them.
+    retired: Mutex<Vec<Arc<QueueCore>>>,
+    /// Signalled when an explicit platform or queue lock is released.
+    lock_released: Condvar,
+    lock_released_mutex: Mutex<()>,
+}
+
+pub(crate) static PLATFORM: LazyLock<PlatformState> = LazyLock::new(|| PlatformState {
+    lifecycle: Mutex::new(Lifecycle { startup_count: 0 }),
+    epoch: RwLock::new(None),
+    registry: Registry::new(),
+    retired: Mutex::new(Vec::new()),
+    lock_released: Condvar::new(),
+    lock_released_mutex: Mutex::new(()),
+});
+
+/// The lock count, in three parts (observed behaviour 8-15).
+struct Accounting {
+    /// `lock_platform` minus `unlock_platform`; survives shutdown, may go negative.
+    explicit: AtomicI64,
+    /// 1 while started.
+    startup: AtomicI64,
+    /// Locks held by result objects: one per object ever needed at once since
+    /// startup (live plus "cached" ones), as Windows' result cache shows.
+    results: AtomicI64,
+    /// `STARTED | cached`: free result locks kept while started, and whether we are.
+    cache: AtomicU64,
+}
+
+const STARTED: u64 = 1 << 63;
+
+static ACCOUNTING: Accounting = Accounting {
+    explicit: AtomicI64::new(0),
+    startup: AtomicI64::new(0),
+    results: AtomicI64::new(0),
+    cache: AtomicU64::new(0),
+};
+
+static SHUTDOWN_TIMEOUT_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The platform lock every [`AsyncResult`](crate::AsyncResult) holds while it lives.
+///
+/// Creating one reuses a cached lock if there is one, else takes a new platform
+/// lock. Dropping one while started returns the lock to the cache; dropping it
+/// while stopped releases it. So the count tracks the most results alive at once
+/// since startup, and cached locks go at the last shutdown, exactly as observed.
+pub(crate) struct ResultLock(());
+
+impl ResultLock {
+    pub(crate) fn acquire() -> ResultLock {
+        let mut cache = ACCOUNTING.cache.load(Ordering::Relaxed);
+        loop {
+            if cache & !STARTED == 0 {
+                ACCOUNTING.results.fetch_add(1, Ordering::SeqCst);
+                return ResultLock(());
+            }
+            match ACCOUNTING.cache.compare_exchange_weak(cache, cache - 1, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return ResultLock(()),
+                Err(actual) => cache = actual,
+            }
+        }
+    }
+}
+
+impl Drop for ResultLock {
+    fn drop(&mut self) {
+        let mut cache = ACCOUNTING.cache.load(Ordering::Relaxed);
+        loop {
+            if cache & STARTED == 0 {
+                ACCOUNTING.results.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            match ACCOUNTING.cache.compare_exchange_weak(cache, cache + 1, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(actual) => cache = actual,
+            }
+        }
+    }
+}
+
+/// The platform lock count as Windows' probe measures it: how many
+/// `unlock_platform` calls are possible before the platform looks shut down.
+///
+/// ```
+/// let _platform = mfwq::Platform::start().unwrap();
+/// assert!(mfwq::platform_lock_count() >= 1);
+/// ```
+pub fn platform_lock_count() -> i64 {
+    ACCOUNTING.explicit.load(Ordering::SeqCst)
+        + ACCOUNTING.startup.load(Ordering::SeqCst)
+        + ACCOUNTING.results.load(Ordering::SeqCst)
+}
+
+/// Whether a version is one `startup` accepts: low word `0x0070`, high word 1 or 2 (decision Q2).
+pub fn is_supported_version(version: u32) -> bool {
+    version & 0xFFFF == MF_API_VERSION && matches!(version >> 16, 1 | 2)
+}
+
+/// `MFStartup(version, flags)`: starts the platform, or nests one more startup.
+///
+/// Startups nest and share one count with [`rtwq_startup`]; each needs one
+/// [`shutdown`]. A version other than `0x00010070` or `0x00020070` is refused
+/// with [`Error::BadStartupVersion`] and starts nothing. The startup flags of
+/// the C API (`MFSTARTUP_LITE`, ...) change nothing on Linux and are not taken.
+///
+/// ```
+/// mfwq::startup(mfwq::MF_VERSION).unwrap();
+/// assert_eq!(mfwq::startup(0xDEAD_0070), Err(mfwq::Error::BadStartupVersion));
+/// mfwq::shutdown().unwrap();
+/// ```
+#[doc(alias = "MFStartup")]
+pub fn startup(version: u32) -> Result<()> {
+    if !is_supported_version(version) {
+        return Err(Error::BadStartupVersion);
+    }
+    rtwq_startup()
+}
+
+/// `RtwqStartup()`: as [`startup`] without a version.
+#[doc(alias = "RtwqStartup")]
+pub fn rtwq_startup() -> Result<()> {
+    let platform = &*PLATFORM;
+    let mut lifecycle = platform.lifecycle.lock();
+    lifecycle.startup_count += 1;
+    if lifecycle.startup_count == 1 {
+        let mut epoch = platform.epoch.write();
+        // A startup during the lock wait of the last shutdown revives that epoch.
+        if epoch.is_none() {
+            *epoch = Some(Arc::new(Epoch::new()));
+        }
+        ACCOUNTING.startup.store(1, Ordering::SeqCst);
+        ACCOUNTING.cache.fetch_or(STARTED, Ordering::SeqCst);
+        tracing::debug!("platform started");
+    }
+    Ok(())
+}
+
+/// `MFShutdown()` / `RtwqShutdown()`: undoes one startup; the last one stops the platform.
+///
+/// The last shutdown (decision Q1):
+/// 1. drops the startup lock and the cached result locks;
+/// 2. waits, for at most [`shutdown_timeout`], while explicit platform locks
+///    ([`lock_platform`]) or extra queue locks ([`lock_work_queue`](crate::lock_work_queue))
+///    are held; work is still accepted meanwhile, so a locked operation can finish;
+/// 3. stops accepting work: from here every call fails with [`Error::Shutdown`]
+///    and private queue ids are dead;
+/// 4. lets every already-queued item run, then stops the threads and waits for
+///    them.
+///
+/// Called from a queue thread it skips step 2 and does not wait for its own
+/// thread, which finishes its backlog after the current item returns (Q36).
+/// A shutdown with nothing started returns `Ok` and does nothing.
+#[doc(alias = "MFShutdown")]
+#[doc(alias = "RtwqShutdown")]
+pub fn shutdown() -> Result<()> {
+    let platform = &*PLATFORM;
+    {
+        let mut lifecycle = platform.lifecycle.lock();
+        if lifecycle.startup_count <= 0 {
+            return Ok(());
+        }
+        lifecycle.startup_count -= 1;
+        if lifecycle.startup_count > 0 {
+            return Ok(());
+        }
+        let cache = ACCOUNTING.cache.swap(0, Ordering::SeqCst);
+        ACCOUNTING.results.fetch_sub((cache & !STARTED) as i64, Ordering::SeqCst);
+        ACCOUNTING.startup.store(0, Ordering::SeqCst);
+    }
+    if sched::current_queue().is_none() {
+        platform.wait_for_locks(shutdown_timeout());
+    }
+    let epoch = {
+        let lifecycle = platform.lifecycle.lock();
+        if lifecycle.startup_count > 0 {
+            tracing::debug!("platform restarted while shutting down; it stays up");
+            return Ok(());
+        }
+        platform.epoch.write().take()
+    };
+    let Some(epoch) = epoch else { return Ok(()) };
+    let mut cores = platform.registry.drain();
+    cores.extend(std::mem::take(&mut *platform.retired.lock()));
+    cores.extend(epoch.queues.iter().cloned());
+    for core in &cores {
+        core.close();
+    }
+    for core in &cores {
+        core.join();
+    }
+    tracing::debug!("platform shut down");
+    Ok(())
+}
+
+impl PlatformState {
+    fn wait_for_locks(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.lock_released_mutex.lock();
+        loop {
+            let explicit = ACCOUNTING.explicit.load(Ordering::SeqCst);
+            let queue_locks = self.registry.extra_locks();
+            if explicit <= 0 && queue_locks <= 0 {
+                return;
+            }
+            if self.lock_released.wait_until(&mut guard, deadline).timed_out() {
+                tracing::warn!(explicit, queue_locks, ?timeout, "shutdown timed out waiting for locks; stopping anyway");
+                return;
+            }
+        }
+    }
+
+    /// Wakes a shutdown waiting for locks.
+    pub(crate) fn notify_lock_released(&self) {
+        let _guard = self.lock_released_mutex.lock();
+        self.lock_released.notify_all();
+    }
+
+    /// The running epoch, read-locked for the duration of `f`; `Err(Shutdown)` if none.
+    /// `f` must not run user code (shutdown waits for the lock).
+    pub(crate) fn with_epoch<R>(&self, f: impl FnOnce(&Epoch) -> R) -> Result<R> {
+        let epoch = self.epoch.read();
+        epoch.as_deref().map(f).ok_or(Error::Shutdown)
+    }
+
+    /// Whether new queues may be allocated: started, and the lock count above zero.
+    pub(crate) fn check_can_allocate(&self) -> Result<()> {
+        let started = self.lifecycle.lock().startup_count > 0;
+        if started && platform_lock_count() > 0 {
+            Ok(())
+        } else {
+            Err(Error::Shutdown)
+        }
+    }
+
+    /// Keeps a closed queue until its drain is over, so shutdown can join it.
+    pub(crate) fn retire(&self, core: Arc<QueueCore>) {
+        let mut retired = self.retired.lock();
+        retired.retain(|core| !core.is_finished());
+        retired.push(core);
+    }
+}
+
+/// Whether the platform is started (some startup is not yet balanced by a shutdown).
+pub fn is_started() -> bool {
+    PLATFORM.lifecycle.lock().startup_count > 0
+}
+
+/// `MFLockPlatform()`: one more platform lock; the last shutdown waits for it (bounded).
+/// Always succeeds.
+#[doc(alias = "MFLockPlatform")]
+#[doc(alias = "RtwqLockPlatform")]
+pub fn lock_platform() {
+    ACCOUNTING.explicit.fetch_add(1, Ordering::SeqCst);
+}
+
+/// `MFUnlockPlatform()`: one platform lock less. Always succeeds, also after
+/// shutdown; the count may go below zero, and the platform then looks shut
+/// down until it is locked again (observed behaviour 9-10).
+#[doc(alias = "MFUnlockPlatform")]
+#[doc(alias = "RtwqUnlockPlatform")]
+pub fn unlock_platform() {
+    if ACCOUNTING.explicit.fetch_sub(1, Ordering::SeqCst) == 1 {
+        PLATFORM.notify_lock_released();
+    }
+}
+
+/// How long the last shutdown waits for locks: set by [`set_shutdown_timeout`],
+/// else by `MFWQ_SHUTDOWN_TIMEOUT_MS`, else 5 s.
+pub fn shutdown_timeout() -> Duration {
+    match SHUTDOWN_TIMEOUT_MS.load(Ordering::Relaxed) {
+        u64::MAX => std::env::var(SHUTDOWN_TIMEOUT_ENV)
+            .ok()
+            .and_then(|ms| ms.trim().parse().ok())
+            .map_or(DEFAULT_SHUTDOWN_TIMEOUT, Duration::from_millis),
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// Sets how long the last shutdown waits for platform and queue locks.
+///
+/// ```
+/// use std::time::Duration;
+/// mfwq::set_shutdown_timeout(Duration::from_millis(250));
+/// assert_eq!(mfwq::shutdown_timeout(), Duration::from_millis(250));
+/// ```
+pub fn set_shutdown_timeout(timeout: Duration) {
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX - 1).min(u64::MAX - 1);
+    SHUTDOWN_TIMEOUT_MS.store(ms, Ordering::Relaxed);
+}
+
+/// A started platform that shuts down when dropped: the RAII form of
+/// [`startup`] / [`shutdown`].
+///
+/// ```
+/// let platform = mfwq::Platform::start()?;
+/// mfwq::put_work_item(mfwq::QueueId::MULTITHREADED, mfwq::callback(|_| {}), None)?;
+/// drop(platform); // shutdown; the item above still runs first
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[must_use = "the platform shuts down when this guard is dropped"]
+pub struct Platform {
+    _private: (),
+}
+
+impl Platform {
+    /// `startup(MF_VERSION)`, returning a guard.
+    pub fn start() -> Result<Platform> {
+        startup(MF_VERSION)?;
+        Ok(Platform { _private: () })
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = shutdown();
+    }
+}

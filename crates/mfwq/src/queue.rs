@@ -1,0 +1,189 @@
+//! Private queues: allocate, lock, unlock, and the RAII [`WorkQueue`] handle.
+
+use std::time::Duration;
+
+use crate::callback::Callback;
+use crate::error::{Error, Result};
+use crate::ids::{QueueId, QueueType};
+use crate::platform::PLATFORM;
+use crate::result::{AsyncResult, State};
+use crate::sched::{Pump, QueueCore};
+
+/// `MFAllocateWorkQueueEx(type)` / `RtwqAllocateWorkQueue`: a new private queue,
+/// locked once by the caller.
+///
+/// - [`QueueType::Standard`]: one dedicated thread, FIFO, one item at a time.
+/// - [`QueueType::Window`]: the same (use [`allocate_window_queue`] to step a host event loop on it).
+/// - [`QueueType::Multithreaded`]: a pool; items start in FIFO order and run concurrently.
+///
+/// The thread (or threads) start on the first put, so an unused queue costs none.
+/// Fails with [`Error::Shutdown`] unless the platform is started and its lock
+/// count is above zero, and with [`Error::Fail`] past
+/// [`MAX_PRIVATE_QUEUES`](crate::MAX_PRIVATE_QUEUES).
+///
+/// ```
+/// use mfwq::{QueueType, Platform};
+/// let _platform = Platform::start()?;
+/// let queue = mfwq::allocate_work_queue(QueueType::Standard)?;
+/// assert!(queue.is_private());
+/// mfwq::unlock_work_queue(queue)?;
+/// assert_eq!(mfwq::unlock_work_queue(queue), Err(mfwq::Error::InvalidWorkQueue));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFAllocateWorkQueue")]
+#[doc(alias = "MFAllocateWorkQueueEx")]
+#[doc(alias = "RtwqAllocateWorkQueue")]
+pub fn allocate_work_queue(kind: QueueType) -> Result<QueueId> {
+    allocate(kind, None)
+}
+
+/// A window queue (decision Q31) whose thread calls `step` after every item and
+/// whenever it has been idle for `interval`: the place to run one step of a host
+/// event loop that must live on the queue's thread.
+///
+/// ```
+/// use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+/// use std::time::Duration;
+/// let _platform = mfwq::Platform::start()?;
+/// let steps = Arc::new(AtomicUsize::new(0));
+/// let counter = steps.clone();
+/// let queue = mfwq::allocate_window_queue(Duration::from_millis(1), move || {
+///     counter.fetch_add(1, Ordering::Relaxed);
+/// })?;
+/// mfwq::put_work_item(queue, mfwq::callback(|_| {}), None)?;
+/// while steps.load(Ordering::Relaxed) == 0 { std::thread::yield_now(); }
+/// mfwq::unlock_work_queue(queue)?;
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn allocate_window_queue<F>(interval: Duration, step: F) -> Result<QueueId>
+where
+    F: FnMut() + Send + 'static,
+{
+    let pump = Pump { interval, step: std::sync::Mutex::new(Box::new(step)) };
+    allocate(QueueType::Window, Some(pump))
+}
+
+fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
+    let platform = &*PLATFORM;
+    platform.check_can_allocate()?;
+    let workers = match kind {
+        QueueType::Multithreaded => std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
+        QueueType::Standard | QueueType::Window => 1,
+    };
+    platform.registry.allocate(kind, |id| QueueCore::new(id, format!("q{:x}", id.0), workers, pump))
+}
+
+/// `MFLockWorkQueue`: one more lock on a queue. Platform ids (no private bits)
+/// are accepted and change nothing. A private id that is not live is
+/// [`Error::InvalidWorkQueue`]; before startup or after shutdown, [`Error::Shutdown`].
+#[doc(alias = "MFLockWorkQueue")]
+#[doc(alias = "RtwqLockWorkQueue")]
+pub fn lock_work_queue(queue: QueueId) -> Result<()> {
+    if !queue.is_private() {
+        return Ok(());
+    }
+    PLATFORM.with_epoch(|_| PLATFORM.registry.lock(queue))?
+}
+
+/// `MFUnlockWorkQueue`: one lock less; at zero the queue goes away. Items already
+/// queued on it still run (its thread drains them, then exits); the call does not
+/// wait for them. Platform ids are a no-op `Ok`. Unlocking a queue that is gone
+/// is [`Error::InvalidWorkQueue`].
+#[doc(alias = "MFUnlockWorkQueue")]
+#[doc(alias = "RtwqUnlockWorkQueue")]
+pub fn unlock_work_queue(queue: QueueId) -> Result<()> {
+    if !queue.is_private() {
+        return Ok(());
+    }
+    let platform = &*PLATFORM;
+    let before = platform.registry.extra_locks();
+    let closed = platform.with_epoch(|_| platform.registry.unlock(queue))??;
+    if let Some(core) = closed {
+        core.close();
+        platform.retire(core);
+    } else if before > 0 && platform.registry.extra_locks() < before {
+        platform.notify_lock_released();
+    }
+    Ok(())
+}
+
+/// How many private queues are alive (allocated and not unlocked to zero).
+pub fn private_queue_count() -> usize {
+    PLATFORM.registry.live_count()
+}
+
+/// The type of a live private queue.
+pub fn work_queue_type(queue: QueueId) -> Result<QueueType> {
+    PLATFORM.with_epoch(|_| PLATFORM.registry.with_queue(queue, |entry| entry.kind))?
+}
+
+/// An owned lock on a private queue: allocated by [`WorkQueue::new`], unlocked on drop.
+///
+/// ```
+/// use mfwq::{Platform, QueueType, WorkQueue};
+/// use std::sync::mpsc;
+/// let _platform = Platform::start()?;
+/// let queue = WorkQueue::new(QueueType::Standard)?;
+/// let (sender, receiver) = mpsc::channel();
+/// queue.spawn(move || sender.send(std::thread::current().name().map(String::from)).unwrap())?;
+/// let thread_name = receiver.recv().unwrap().unwrap();
+/// assert!(thread_name.starts_with("mfwq-"));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct WorkQueue {
+    id: QueueId,
+}
+
+impl WorkQueue {
+    /// Allocates a private queue of `kind`.
+    pub fn new(kind: QueueType) -> Result<WorkQueue> {
+        Ok(WorkQueue { id: allocate_work_queue(kind)? })
+    }
+
+    /// Takes one more lock on an existing queue (any id; platform ids too).
+    pub fn lock(id: QueueId) -> Result<WorkQueue> {
+        lock_work_queue(id)?;
+        Ok(WorkQueue { id })
+    }
+
+    /// The queue's id.
+    pub fn id(&self) -> QueueId {
+        self.id
+    }
+
+    /// [`put_work_item`](crate::put_work_item) on this queue.
+    pub fn put(&self, callback: Callback, state: Option<State>) -> Result<()> {
+        crate::put_work_item(self.id, callback, state)
+    }
+
+    /// [`put_result`](crate::put_result) on this queue.
+    pub fn put_result(&self, result: &AsyncResult) -> Result<()> {
+        crate::put_result(self.id, result)
+    }
+
+    /// [`spawn`](crate::spawn) on this queue.
+    pub fn spawn<F>(&self, task: F) -> Result<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        crate::spawn(self.id, task)
+    }
+
+    /// Gives up ownership without unlocking; returns the id.
+    pub fn into_id(self) -> QueueId {
+        let id = self.id;
+        std::mem::forget(self);
+        id
+    }
+}
+
+impl Drop for WorkQueue {
+    fn drop(&mut self) {
+        if let Err(error) = unlock_work_queue(self.id) {
+            if error != Error::Shutdown {
+                tracing::warn!(queue = %self.id, %error, "unlocking a WorkQueue failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The table of private queues: id allocation with generations, lock counts,
+//! and the gate every put to a private id goes through.
+//!
+//! A private id is `(slot + 1) << 16 | generation`. The generation comes from
+//! one global counter that runs 1..=0xFFFE, so the low word of a live id is
+//! never 0 (`0x10000` is never valid, as on Windows) and an id that outlived its
+//! queue no longer matches the slot's current generation.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::ids::{QueueId, QueueType};
+use crate::sched::QueueCore;
+
+/// The most private queues alive at once (decision Q11: at least 4,096).
+/// Past it, allocation fails with `E_FAIL`.
+pub const MAX_PRIVATE_QUEUES: usize = 8192;
+
+/// A live private queue.
+pub(crate) struct Entry {
+    pub(crate) core: Arc<QueueCore>,
+    pub(crate) kind: QueueType,
+    /// The allocation's lock plus every `lock_work_queue`.
+    locks: u32,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u16,
+    entry: Option<Entry>,
+}
+
+struct FreeSlots {
+    /// Freed slots, reused last-freed first.
+    stack: Vec<usize>,
+    /// Slots at and above this index were never used.
+    next_unused: usize,
+}
+
+pub(crate) struct Registry {
+    slots: Box<[Mutex<Slot>]>,
+    free: Mutex<FreeSlots>,
+    next_generation: AtomicU32,
+    /// Locks taken by `lock_work_queue` and not yet released, over all queues:
+    /// what makes shutdown wait (decision Q1).
+    extra_locks: AtomicI64,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            slots: (0..MAX_PRIVATE_QUEUES).map(|_| Mutex::new(Slot::default())).collect(),
+            free: Mutex::new(FreeSlots { stack: Vec::new(), next_unused: 0 }),
+            next_generation: AtomicU32::new(0),
+            extra_locks: AtomicI64::new(0),
+        }
+    }
+
+    fn generation(&self) -> u16 {
+        let n = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        (n % 0xFFFE + 1) as u16
+    }
+
+    fn decode(id: QueueId) -> Option<(usize, u16)> {
+        let slot = (id.0 >> 16).checked_sub(1)? as usize;
+        let generation = (id.0 & 0xFFFF) as u16;
+        (slot < MAX_PRIVATE_QUEUES && generation != 0).then_some((slot, generation))
+    }
+
+    /// Reserves a slot and installs the queue `make` builds for the new id.
+    pub(crate) fn allocate(&self, kind: QueueType, make: impl FnOnce(QueueId) -> Arc<QueueCore>) -> Result<QueueId> {
+        let slot = {
+            let mut free = self.free.lock();
+            match free.stack.pop() {
+                Some(slot) => slot,
+                None if free.next_unused < MAX_PRIVATE_QUEUES => {
+                    free.next_unused += 1;
+                    free.next_unused - 1
+                }
+                None => return Err(Error::Fail),
+            }
+        };
+        let generation = self.generation();
+        let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
+        let core = make(id);
+        let mut entry = self.slots[slot].lock();
+        entry.generation = generation;
+        entry.entry = Some(Entry { core, kind, locks: 1 });
+        Ok(id)
+    }
+
+    /// Runs `f` on the live queue `id`, with the slot locked so that the queue
+    /// cannot be unlocked meanwhile. `f` must not call user code.
+    pub(crate) fn with_queue<R>(&self, id: QueueId, f: impl FnOnce(&Entry) -> R) -> Result<R> {
+        let (slot, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
+        let slot = self.slots[slot].lock();
+        match &slot.entry {
+            Some(entry) if slot.generation == generation => Ok(f(entry)),
+            _ => Err(Error::InvalidWorkQueue),
+        }
+    }
+
+    /// `MFLockWorkQueue` on a private id.
+    pub(crate) fn lock(&self, id: QueueId) -> Result<()> {
+        let (slot, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
+        let mut slot = self.slots[slot].lock();
+        if slot.generation != generation {
+            return Err(Error::InvalidWorkQueue);
+        }
+        let entry = slot.entry.as_mut().ok_or(Error::InvalidWorkQueue)?;
+        entry.locks = entry.locks.checked_add(1).ok_or(Error::Fail)?;
+        self.extra_locks.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// `MFUnlockWorkQueue` on a private id. Returns the queue when this was its
+    /// last lock: the caller closes it (its backlog still runs).
+    pub(crate) fn unlock(&self, id: QueueId) -> Result<Option<Arc<QueueCore>>> {
+        let (index, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
+        let mut slot = self.slots[index].lock();
+        if slot.generation != generation {
+            return Err(Error::InvalidWorkQueue);
+        }
+        let entry = slot.entry.as_mut().ok_or(Error::InvalidWorkQueue)?;
+        if entry.locks > 1 {
+            entry.locks -= 1;
+            self.extra_locks.fetch_sub(1, Ordering::SeqCst);
+            return Ok(None);
+        }
+        let entry = slot.entry.take().expect("checked above");
+        drop(slot);
+        self.free.lock().stack.push(index);
+        Ok(Some(entry.core))
+    }
+
+    /// Locks beyond each queue's allocation lock, over all live queues.
+    pub(crate) fn extra_locks(&self) -> i64 {
+        self.extra_locks.load(Ordering::SeqCst)
+    }
+
+    /// The number of live private queues.
+    pub(crate) fn live_count(&self) -> usize {
+        let free = self.free.lock();
+        free.next_unused - free.stack.len()
+    }
+
+    /// Removes every queue (platform shutdown) and returns them to be closed.
+    pub(crate) fn drain(&self) -> Vec<Arc<QueueCore>> {
+        let mut free = self.free.lock();
+        let mut cores = Vec::new();
+        for slot in &self.slots[..free.next_unused] {
+            let mut slot = slot.lock();
+            if let Some(entry) = slot.entry.take() {
+                self.extra_locks.fetch_sub(i64::from(entry.locks - 1), Ordering::SeqCst);
+                cores.push(entry.core);
+            }
+        }
+        free.stack = (0..free.next_unused).rev().collect();
+        cores
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(id: QueueId) -> Arc<QueueCore> {
+        QueueCore::new(id, "test".into(), 1, None)
+    }
+
+    #[test]
+    fn ids_are_private_and_stale_ids_fail() {
+        let registry = Registry::new();
+        let first = registry.allocate(QueueType::Standard, core).unwrap();
+        assert!(first.is_private());
+        assert!(registry.unlock(first).unwrap().is_some());
+        assert_eq!(registry.unlock(first).err(), Some(Error::InvalidWorkQueue));
+        let second = registry.allocate(QueueType::Standard, core).unwrap();
+        assert_ne!(first, second, "a reused slot gets a new generation");
+        assert_eq!(first.0 >> 16, second.0 >> 16, "the freed slot is reused");
+        assert_eq!(registry.with_queue(first, |_| ()).err(), Some(Error::InvalidWorkQueue));
+        assert!(registry.with_queue(second, |_| ()).is_ok());
+    }
+
+    #[test]
+    fn never_allocated_ids_are_invalid() {
+        let registry = Registry::new();
+        for id in [0x10000, 0xFFFF_FFFF, 0x1234_0001, 0x0002_0000] {
+            assert_eq!(registry.with_queue(QueueId(id), |_| ()).err(), Some(Error::InvalidWorkQueue), "{id:#x}");
+            assert_eq!(registry.lock(QueueId(id)).err(), Some(Error::InvalidWorkQueue));
+            assert_eq!(registry.unlock(QueueId(id)).err(), Some(Error::InvalidWorkQueue));
+        }
+    }
+
+    #[test]
+    fn lock_counting() {
+        let registry = Registry::new();
+        let id = registry.allocate(QueueType::Multithreaded, core).unwrap();
+        registry.lock(id).unwrap();
+        registry.lock(id).unwrap();
+        assert_eq!(registry.extra_locks(), 2);
+        assert!(registry.unlock(id).unwrap().is_none());
+        assert!(registry.unlock(id).unwrap().is_none());
+        assert_eq!(registry.extra_locks(), 0);
+        assert!(registry.unlock(id).unwrap().is_some());
+        assert_eq!(registry.live_count(), 0);
+    }
+
+    #[test]
+    fn limit_gives_e_fail_and_frees_make_room() {
+        let registry = Registry::new();
+        let ids: Vec<_> = (0..MAX_PRIVATE_QUEUES).map(|_| registry.allocate(QueueType::Standard, core).unwrap()).collect();
+        assert_eq!(registry.allocate(QueueType::Standard, core).err(), Some(Error::Fail));
+        registry.unlock(ids[17]).unwrap();
+        assert!(registry.allocate(QueueType::Standard, core).is_ok());
+        assert_eq!(registry.drain().len(), MAX_PRIVATE_QUEUES);
+        assert_eq!(registry.live_count(), 0);
+    }
+}

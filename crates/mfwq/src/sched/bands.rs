@@ -1,0 +1,50 @@
+//! Three FIFO bands of work, one per priority (decision Q4).
+//!
+//! Normally each band is a lock-free segmented queue from crossbeam (the
+//! enqueue/dequeue path is a few atomic operations with no allocation per item
+//! amortised); under loom it is a mutex-protected `VecDeque` with the same
+//! interface, so the parking protocol above it is what gets model-checked.
+
+use crate::ids::Band;
+use crate::sched::Work;
+
+#[cfg(not(loom))]
+pub(crate) struct Bands {
+    bands: [crossbeam_queue::SegQueue<Work>; 3],
+}
+
+#[cfg(not(loom))]
+impl Bands {
+    pub(crate) fn new() -> Bands {
+        Bands { bands: Default::default() }
+    }
+
+    pub(crate) fn push(&self, band: Band, work: Work) {
+        self.bands[band as usize].push(work);
+    }
+
+    /// The oldest item of the highest non-empty band.
+    pub(crate) fn pop(&self) -> Option<Work> {
+        self.bands.iter().find_map(|band| band.pop())
+    }
+}
+
+#[cfg(loom)]
+pub(crate) struct Bands {
+    bands: [crate::sync::Mutex<std::collections::VecDeque<Work>>; 3],
+}
+
+#[cfg(loom)]
+impl Bands {
+    pub(crate) fn new() -> Bands {
+        Bands { bands: Default::default() }
+    }
+
+    pub(crate) fn push(&self, band: Band, work: Work) {
+        crate::sync::lock(&self.bands[band as usize]).push_back(work);
+    }
+
+    pub(crate) fn pop(&self) -> Option<Work> {
+        self.bands.iter().find_map(|band| crate::sync::lock(band).pop_front())
+    }
+}

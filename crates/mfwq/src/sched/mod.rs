@@ -1,0 +1,348 @@
+//! The scheduler: the threads behind a queue, how work reaches them, how they
+//! park and wake, and how a queue drains and stops. The protocol is written
+//! down in `README.md` beside this file; read it first.
+//!
+//! A [`QueueCore`] is one queue's worth of machinery: three priority bands of
+//! FIFO work, a parking lot for idle workers, and one (serial) or several
+//! (pool) worker threads, started on the first push so that an allocated but
+//! unused queue costs no thread. Everything above this module (platform,
+//! registry, put and invoke) decides *whether* work may be pushed; this module
+//! only guarantees that pushed work runs exactly once.
+
+mod bands;
+mod sleep;
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use crate::ids::{Band, QueueId};
+use crate::result::AsyncResult;
+use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+pub(crate) use bands::Bands;
+use sleep::{Parked, Sleep};
+
+/// One unit of queued work.
+pub(crate) enum Work {
+    /// Invoke the result's callback with the result itself, or set its event when
+    /// it has no callback (decision Q6).
+    Result(AsyncResult),
+    /// A Rust closure put through the native API (`WorkQueue::spawn`).
+    Task(Box<dyn FnOnce() + Send>),
+}
+
+impl Work {
+    fn execute(self) {
+        match self {
+            Work::Result(result) => match result.callback() {
+                Some(callback) => callback.invoke(&result),
+                None => {
+                    if let Some(event) = result.event() {
+                        event.set();
+                    }
+                }
+            },
+            Work::Task(task) => task(),
+        }
+    }
+}
+
+/// Why a push was refused; the work comes back to the caller.
+pub(crate) enum Refused {
+    /// The queue is closed (unlocked to zero, or the platform shut down).
+    Closed(Work),
+    /// No worker thread could be started.
+    NoThread(Work),
+}
+
+impl Refused {
+    /// The error the caller reports, with the work to drop after its locks are released.
+    pub(crate) fn into_parts(self, closed: crate::Error) -> (crate::Error, Work) {
+        match self {
+            Refused::Closed(work) => (closed, work),
+            Refused::NoThread(work) => (crate::Error::OutOfMemory, work),
+        }
+    }
+}
+
+/// Rounds a worker polls for more work before it parks. A wake across vCPUs
+/// costs tens of microseconds here (peers.md §2), so a short poll that catches
+/// the next item of a burst pays for itself; loom gets none, to keep its state
+/// space small.
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 64;
+#[cfg(not(loom))]
+const YIELD_ROUNDS: u32 = 16;
+#[cfg(loom)]
+const SPIN_ROUNDS: u32 = 0;
+#[cfg(loom)]
+const YIELD_ROUNDS: u32 = 0;
+
+/// A host event-loop step run on a window queue's thread between items and
+/// whenever the thread has been idle for `interval` (decision Q31).
+pub(crate) struct Pump {
+    pub(crate) interval: Duration,
+    pub(crate) step: std::sync::Mutex<Box<dyn FnMut() + Send>>,
+}
+
+/// The machinery of one queue. See the module docs.
+pub(crate) struct QueueCore {
+    id: QueueId,
+    name: String,
+    max_workers: usize,
+    bands: Bands,
+    sleep: Sleep,
+    started: AtomicBool,
+    closing: AtomicBool,
+    /// Pushes between their check of `closing` and the end of their push.
+    pushing: AtomicUsize,
+    /// Workers that have not exited yet.
+    live_workers: AtomicUsize,
+    workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    pump: Option<Pump>,
+}
+
+thread_local! {
+    /// The queue whose worker this thread is, if any.
+    static CURRENT_QUEUE: Cell<Option<QueueId>> = const { Cell::new(None) };
+}
+
+/// The queue whose worker the calling thread is (`None` on other threads).
+pub(crate) fn current_queue() -> Option<QueueId> {
+    CURRENT_QUEUE.with(Cell::get)
+}
+
+impl QueueCore {
+    /// A queue with `max_workers` threads (1 for serial queues), none started yet.
+    pub(crate) fn new(id: QueueId, name: String, max_workers: usize, pump: Option<Pump>) -> Arc<QueueCore> {
+        Arc::new(QueueCore {
+            id,
+            name,
+            max_workers: max_workers.max(1),
+            bands: Bands::new(),
+            sleep: Sleep::new(),
+            started: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            pushing: AtomicUsize::new(0),
+            live_workers: AtomicUsize::new(0),
+            workers: Mutex::new(Vec::new()),
+            pump,
+        })
+    }
+
+    /// Queues `work`, which then runs exactly once, even if the queue closes
+    /// right after. A closed queue refuses and hands the work back, so that
+    /// the caller drops it outside its own locks.
+    pub(crate) fn push(self: &Arc<Self>, work: Work, band: Band) -> Result<(), Refused> {
+        // Dekker with `close`: either this push sees `closing`, or the workers
+        // see `pushing > 0` and stay until it is done (see README.md).
+        self.pushing.fetch_add(1, Ordering::SeqCst);
+        let outcome = if self.closing.load(Ordering::SeqCst) {
+            Err(Refused::Closed(work))
+        } else if !self.started.load(Ordering::Acquire) && self.start_workers().is_err() {
+            Err(Refused::NoThread(work))
+        } else {
+            self.bands.push(band, work);
+            self.sleep.notify_one();
+            Ok(())
+        };
+        if self.pushing.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst) {
+            // A draining worker may be parked waiting for this push to finish.
+            self.sleep.notify_all();
+        }
+        outcome
+    }
+
+    fn start_workers(self: &Arc<Self>) -> crate::Result<()> {
+        let mut workers = lock(&self.workers);
+        if self.started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        while workers.len() < self.max_workers {
+            let core = Arc::clone(self);
+            let name = if self.max_workers == 1 {
+                format!("mfwq-{}", self.name)
+            } else {
+                format!("mfwq-{}-{}", self.name, workers.len())
+            };
+            self.live_workers.fetch_add(1, Ordering::SeqCst);
+            match spawn_worker(name, core) {
+                Ok(handle) => workers.push(handle),
+                // Some threads are better than none; with none the work could never run.
+                Err(error) if workers.is_empty() => {
+                    self.live_workers.fetch_sub(1, Ordering::SeqCst);
+                    tracing::error!(queue = %self.id, %error, "cannot start a worker thread");
+                    return Err(crate::Error::OutOfMemory);
+                }
+                Err(error) => {
+                    self.live_workers.fetch_sub(1, Ordering::SeqCst);
+                    tracing::warn!(queue = %self.id, %error, "pool runs with fewer threads");
+                    break;
+                }
+            }
+        }
+        self.started.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Stops taking work: the workers run everything already queued, then exit.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.sleep.notify_all();
+    }
+
+    /// Waits for the workers to exit, except the calling thread if it is one of
+    /// them (it exits by itself once its current item returns).
+    pub(crate) fn join(&self) {
+        let handles = std::mem::take(&mut *lock(&self.workers));
+        let me = thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != me {
+                // A worker never unwinds (callbacks run under catch_unwind).
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// Whether every worker has exited (a closed queue whose drain is over).
+    pub(crate) fn is_finished(&self) -> bool {
+        self.live_workers.load(Ordering::SeqCst) == 0
+    }
+
+    fn worker_main(&self) {
+        CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
+        loop {
+            let work = match self.bands.pop() {
+                Some(work) => work,
+                None => match self.wait_for_work() {
+                    Some(work) => work,
+                    None => break,
+                },
+            };
+            self.run(work);
+            self.step_pump();
+        }
+        CURRENT_QUEUE.with(|current| current.set(None));
+        self.live_workers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Polls briefly, then parks; `None` once the queue is closed and empty.
+    fn wait_for_work(&self) -> Option<Work> {
+        loop {
+            for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+                if let Some(work) = self.bands.pop() {
+                    return Some(work);
+                }
+                if self.is_drained() {
+                    break;
+                }
+                if round < SPIN_ROUNDS {
+                    std::hint::spin_loop();
+                } else {
+                    thread::yield_now();
+                }
+            }
+            let timeout = self.pump.as_ref().map(|pump| pump.interval);
+            match self.sleep.park(&self.bands, || self.is_drained(), timeout) {
+                Parked::Work(work) => return Some(work),
+                Parked::Closed => return None,
+                Parked::Woken => continue,
+                Parked::TimedOut => self.step_pump(),
+            }
+        }
+    }
+
+    /// Closed, and no push can still add work.
+    fn is_drained(&self) -> bool {
+        self.closing.load(Ordering::SeqCst) && self.pushing.load(Ordering::SeqCst) == 0
+    }
+
+    fn run(&self, work: Work) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || work.execute())) {
+            crate::panic::report(self.id, payload);
+        }
+    }
+
+    fn step_pump(&self) {
+        if let Some(pump) = &self.pump {
+            let mut step = pump.step.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (*step)())) {
+                crate::panic::report(self.id, payload);
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn spawn_worker(name: String, core: Arc<QueueCore>) -> std::io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new().name(name).spawn(move || core.worker_main())
+}
+
+#[cfg(loom)]
+fn spawn_worker(_name: String, core: Arc<QueueCore>) -> std::io::Result<thread::JoinHandle<()>> {
+    Ok(thread::spawn(move || core.worker_main()))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn task(f: impl FnOnce() + Send + 'static) -> Work {
+        Work::Task(Box::new(f))
+    }
+
+    #[test]
+    fn serial_core_runs_in_fifo_order_and_drains_on_close() {
+        let core = QueueCore::new(QueueId(0x10001), "test".into(), 1, None);
+        let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        for i in 0..1000 {
+            let order = order.clone();
+            assert!(core.push(task(move || order.lock().push(i)), Band::Normal).is_ok());
+        }
+        core.close();
+        core.join();
+        assert_eq!(*order.lock(), (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn higher_band_goes_first() {
+        let core = QueueCore::new(QueueId(0x10001), "test".into(), 1, None);
+        let gate = crate::Event::manual_reset(false);
+        let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let wait = gate.clone();
+        assert!(core.push(task(move || assert!(wait.wait(Some(Duration::from_secs(10))))), Band::Normal).is_ok());
+        for (label, band) in [("low", Band::Low), ("normal", Band::Normal), ("high", Band::High)] {
+            let order = order.clone();
+            assert!(core.push(task(move || order.lock().push(label)), band).is_ok());
+        }
+        gate.set();
+        core.close();
+        core.join();
+        assert_eq!(*order.lock(), ["high", "normal", "low"]);
+    }
+
+    #[test]
+    fn pool_runs_everything_exactly_once_and_survives_panics() {
+        let core = QueueCore::new(QueueId::MULTITHREADED, "pool".into(), 3, None);
+        let ran = std::sync::Arc::new(AtomicUsize::new(0));
+        for i in 0..10_000 {
+            let ran = ran.clone();
+            let work = task(move || {
+                ran.fetch_add(1, Ordering::Relaxed);
+                if i % 1000 == 0 {
+                    panic!("test panic {i}");
+                }
+            });
+            assert!(core.push(work, Band::Normal).is_ok());
+        }
+        core.close();
+        core.join();
+        assert_eq!(ran.load(Ordering::Relaxed), 10_000);
+        assert!(core.is_finished());
+        assert!(matches!(core.push(task(|| {}), Band::Normal), Err(Refused::Closed(_))));
+    }
+}
