@@ -56,8 +56,13 @@ pub struct AsyncOperation<T> {
 impl<T: Send + 'static> AsyncOperation<T> {
     /// Result 1 of the pattern: `MFCreateAsyncResult(output slot, callback, state)`.
     pub fn new(callback: Callback, state: Option<State>) -> AsyncOperation<T> {
-        let output: State = Arc::new(Output::<T> { value: Mutex::new(None) });
-        AsyncOperation { result: AsyncResult::new(Some(output), Some(callback), state), output: PhantomData }
+        let output: State = Arc::new(Output::<T> {
+            value: Mutex::new(None),
+        });
+        AsyncOperation {
+            result: AsyncResult::new(Some(output), Some(callback), state),
+            output: PhantomData,
+        }
     }
 
     /// The result the caller's callback will receive.
@@ -81,7 +86,9 @@ impl<T: Send + 'static> AsyncOperation<T> {
     }
 
     fn slot(&self) -> &Output<T> {
-        self.result.object_as::<Output<T>>().expect("created by AsyncOperation::new")
+        self.result
+            .object_as::<Output<T>>()
+            .expect("created by AsyncOperation::new")
     }
 
     /// The End call: the operation's output, once. A failed operation gives its
@@ -109,7 +116,12 @@ impl<T: Send + 'static> AsyncOperation<T> {
 /// assert_eq!(receiver.recv().unwrap()?, 3_628_800);
 /// # Ok::<(), mfwq::Error>(())
 /// ```
-pub fn begin<T, F>(queue: QueueId, callback_to_caller: Callback, state: Option<State>, work: F) -> Result<()>
+pub fn begin<T, F>(
+    queue: QueueId,
+    callback_to_caller: Callback,
+    state: Option<State>,
+    work: F,
+) -> Result<()>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
@@ -120,7 +132,9 @@ where
     // Result 2: the component's own callback, with result 1 as its state.
     let component = callback(move |result_two| {
         debug_assert!(result_two.state_as::<AsyncResult>().is_some());
-        let Some((operation, work)) = job.lock().take() else { return };
+        let Some((operation, work)) = job.lock().take() else {
+            return;
+        };
         let output = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
             crate::panic::report(crate::current_queue().unwrap_or(queue), payload);
             Err(Error::Unexpected)

@@ -26,14 +26,20 @@ pub struct CallbackParams {
 impl Default for CallbackParams {
     /// What `E_NOTIMPL` from `GetParameters` means: flags 0, the STANDARD queue.
     fn default() -> CallbackParams {
-        CallbackParams { flags: CallbackFlags::empty(), queue: QueueId::STANDARD }
+        CallbackParams {
+            flags: CallbackFlags::empty(),
+            queue: QueueId::STANDARD,
+        }
     }
 }
 
 impl CallbackParams {
     /// Parameters naming `queue`, with no flags.
     pub fn on(queue: QueueId) -> CallbackParams {
-        CallbackParams { flags: CallbackFlags::empty(), queue }
+        CallbackParams {
+            flags: CallbackFlags::empty(),
+            queue,
+        }
     }
 }
 

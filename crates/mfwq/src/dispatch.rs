@@ -40,10 +40,20 @@ pub fn put_work_item(queue: QueueId, callback: Callback, state: Option<State>) -
 /// `MFPutWorkItem2(queue, priority, callback, state)`: as [`put_work_item`] with a
 /// priority: `> 0` runs before `0`, which runs before `< 0` (three bands, FIFO in each).
 #[doc(alias = "MFPutWorkItem2")]
-pub fn put_work_item_with_priority(queue: QueueId, priority: i32, callback: Callback, state: Option<State>) -> Result<()> {
+pub fn put_work_item_with_priority(
+    queue: QueueId,
+    priority: i32,
+    callback: Callback,
+    state: Option<State>,
+) -> Result<()> {
     let flags = effective_params(&*callback).flags;
     let result = AsyncResult::with_callback(callback, state);
-    submit(queue, Band::from_priority(priority), Work::Result(result), flags)
+    submit(
+        queue,
+        Band::from_priority(priority),
+        Work::Result(result),
+        flags,
+    )
 }
 
 /// `MFPutWorkItemEx(queue, result)` / `RtwqPutWorkItem`: queues an existing result
@@ -70,7 +80,12 @@ pub fn put_result(queue: QueueId, result: &AsyncResult) -> Result<()> {
 #[doc(alias = "MFPutWorkItemEx2")]
 pub fn put_result_with_priority(queue: QueueId, priority: i32, result: &AsyncResult) -> Result<()> {
     let flags = dispatch_params(result)?.flags;
-    submit(queue, Band::from_priority(priority), Work::Result(result.clone()), flags)
+    submit(
+        queue,
+        Band::from_priority(priority),
+        Work::Result(result.clone()),
+        flags,
+    )
 }
 
 /// `MFInvokeCallback(result)`: invokes the result's callback on the queue the
@@ -97,7 +112,12 @@ pub fn put_result_with_priority(queue: QueueId, priority: i32, result: &AsyncRes
 #[doc(alias = "RtwqInvokeCallback")]
 pub fn invoke_callback(result: &AsyncResult) -> Result<()> {
     let params = dispatch_params(result)?;
-    submit(params.queue, Band::Normal, Work::Result(result.clone()), params.flags)
+    submit(
+        params.queue,
+        Band::Normal,
+        Work::Result(result.clone()),
+        params.flags,
+    )
 }
 
 /// Runs a Rust closure on `queue`: the native form of a work item, with no
@@ -128,7 +148,12 @@ pub fn spawn_with_priority<F>(queue: QueueId, priority: i32, task: F) -> Result<
 where
     F: FnOnce() + Send + 'static,
 {
-    submit(queue, Band::from_priority(priority), Work::Task(Box::new(task)), CallbackFlags::empty())
+    submit(
+        queue,
+        Band::from_priority(priority),
+        Work::Task(Box::new(task)),
+        CallbackFlags::empty(),
+    )
 }
 
 /// The callback's parameters, or the defaults for a callback-less result that

@@ -290,7 +290,10 @@ mod tests {
 
     #[test]
     fn debug_shows_name_and_hex() {
-        assert_eq!(format!("{:?}", HResult::MF_E_SHUTDOWN), "MF_E_SHUTDOWN (0xC00D3E85)");
+        assert_eq!(
+            format!("{:?}", HResult::MF_E_SHUTDOWN),
+            "MF_E_SHUTDOWN (0xC00D3E85)"
+        );
         assert_eq!(format!("{:?}", HResult(0x1234)), "HResult(0x00001234)");
     }
 }

@@ -81,7 +81,13 @@ impl Event {
                 // No timeout, or one too large to represent: wait for ever.
                 None => self.0.changed.wait(&mut signalled),
                 Some(deadline) => {
-                    if self.0.changed.wait_until(&mut signalled, deadline).timed_out() && !*signalled {
+                    if self
+                        .0
+                        .changed
+                        .wait_until(&mut signalled, deadline)
+                        .timed_out()
+                        && !*signalled
+                    {
                         return false;
                     }
                 }

@@ -114,7 +114,10 @@ impl PlatformQueue {
 
     /// Decision Q3: STANDARD, RT and TIMER run one item at a time; the rest are pools.
     pub(crate) fn is_serial(self) -> bool {
-        matches!(self, PlatformQueue::Standard | PlatformQueue::Rt | PlatformQueue::Timer)
+        matches!(
+            self,
+            PlatformQueue::Standard | PlatformQueue::Rt | PlatformQueue::Timer
+        )
     }
 
     /// Only IO and TIMER may dispatch FAST_IO and SIGNAL callbacks.
@@ -213,7 +216,11 @@ mod tests {
     #[test]
     fn unknown_low_ids_are_standard() {
         for id in [0u32, 1, 6, 8, 0x20, 0x4000, 0xFFFF] {
-            assert_eq!(QueueId(id).platform_slot(), PlatformQueue::Standard, "{id:#x}");
+            assert_eq!(
+                QueueId(id).platform_slot(),
+                PlatformQueue::Standard,
+                "{id:#x}"
+            );
             assert!(!QueueId(id).is_private());
         }
         assert_eq!(QueueId(5).platform_slot(), PlatformQueue::Multithreaded);
@@ -231,7 +238,11 @@ mod tests {
 
     #[test]
     fn platform_queue_threading_follows_decision_q3() {
-        let serial: Vec<_> = PlatformQueue::ALL.iter().filter(|q| q.is_serial()).map(|q| q.id()).collect();
+        let serial: Vec<_> = PlatformQueue::ALL
+            .iter()
+            .filter(|q| q.is_serial())
+            .map(|q| q.id())
+            .collect();
         assert_eq!(serial, [QueueId::STANDARD, QueueId::RT, QueueId::TIMER]);
     }
 }

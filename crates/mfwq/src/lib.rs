@@ -45,21 +45,21 @@ mod sync;
 pub use begin_end::{begin, AsyncOperation};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
 pub use dispatch::{
-    invoke_callback, put_result, put_result_with_priority, put_work_item, put_work_item_with_priority, spawn,
-    spawn_with_priority,
+    invoke_callback, put_result, put_result_with_priority, put_work_item,
+    put_work_item_with_priority, spawn, spawn_with_priority,
 };
 pub use error::{to_hresult, Error, HResult, Result};
 pub use event::Event;
 pub use ids::{CallbackFlags, QueueId, QueueType};
 pub use panic::{clear_panic_hook, set_panic_hook, PanicReport};
 pub use platform::{
-    is_started, is_supported_version, lock_platform, platform_lock_count, rtwq_startup, set_shutdown_timeout,
-    shutdown, shutdown_timeout, startup, unlock_platform, Platform, DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION,
-    MF_VERSION, SHUTDOWN_TIMEOUT_ENV,
+    is_started, is_supported_version, lock_platform, platform_lock_count, rtwq_startup,
+    set_shutdown_timeout, shutdown, shutdown_timeout, startup, unlock_platform, Platform,
+    DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION, SHUTDOWN_TIMEOUT_ENV,
 };
 pub use queue::{
-    allocate_window_queue, allocate_work_queue, lock_work_queue, private_queue_count, unlock_work_queue, work_queue_type,
-    WorkQueue,
+    allocate_window_queue, allocate_work_queue, lock_work_queue, private_queue_count,
+    unlock_work_queue, work_queue_type, WorkQueue,
 };
 pub use registry::MAX_PRIVATE_QUEUES;
 pub use result::{AsyncResult, State};

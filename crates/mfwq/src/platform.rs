@@ -29,13 +29,17 @@ pub(crate) struct Epoch {
 
 impl Epoch {
     fn new() -> Epoch {
-        let pool_size = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        let pool_size = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2);
         let make = |queue: PlatformQueue| {
             let workers = if queue.is_serial() { 1 } else { pool_size };
             let name = format!("{:?}", queue.id()).to_lowercase();
             QueueCore::new(queue.id(), name, workers, None)
         };
-        Epoch { queues: PlatformQueue::ALL.map(make) }
+        Epoch {
+            queues: PlatformQueue::ALL.map(make),
+        }
     }
 
     pub(crate) fn queue(&self, queue: PlatformQueue) -> &Arc<QueueCore> {
@@ -108,7 +112,12 @@ impl ResultLock {
                 ACCOUNTING.results.fetch_add(1, Ordering::SeqCst);
                 return ResultLock(());
             }
-            match ACCOUNTING.cache.compare_exchange_weak(cache, cache - 1, Ordering::SeqCst, Ordering::Relaxed) {
+            match ACCOUNTING.cache.compare_exchange_weak(
+                cache,
+                cache - 1,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return ResultLock(()),
                 Err(actual) => cache = actual,
             }
@@ -124,7 +133,12 @@ impl Drop for ResultLock {
                 ACCOUNTING.results.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
-            match ACCOUNTING.cache.compare_exchange_weak(cache, cache + 1, Ordering::SeqCst, Ordering::Relaxed) {
+            match ACCOUNTING.cache.compare_exchange_weak(
+                cache,
+                cache + 1,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return,
                 Err(actual) => cache = actual,
             }
@@ -218,7 +232,9 @@ pub fn shutdown() -> Result<()> {
             return Ok(());
         }
         let cache = ACCOUNTING.cache.swap(0, Ordering::SeqCst);
-        ACCOUNTING.results.fetch_sub((cache & !STARTED) as i64, Ordering::SeqCst);
+        ACCOUNTING
+            .results
+            .fetch_sub((cache & !STARTED) as i64, Ordering::SeqCst);
         ACCOUNTING.startup.store(0, Ordering::SeqCst);
     }
     if sched::current_queue().is_none() {
@@ -256,8 +272,17 @@ impl PlatformState {
             if explicit <= 0 && queue_locks <= 0 {
                 return;
             }
-            if self.lock_released.wait_until(&mut guard, deadline).timed_out() {
-                tracing::warn!(explicit, queue_locks, ?timeout, "shutdown timed out waiting for locks; stopping anyway");
+            if self
+                .lock_released
+                .wait_until(&mut guard, deadline)
+                .timed_out()
+            {
+                tracing::warn!(
+                    explicit,
+                    queue_locks,
+                    ?timeout,
+                    "shutdown timed out waiting for locks; stopping anyway"
+                );
                 return;
             }
         }
@@ -338,7 +363,9 @@ pub fn shutdown_timeout() -> Duration {
 /// assert_eq!(mfwq::shutdown_timeout(), Duration::from_millis(250));
 /// ```
 pub fn set_shutdown_timeout(timeout: Duration) {
-    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX - 1).min(u64::MAX - 1);
+    let ms = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX - 1)
+        .min(u64::MAX - 1);
     SHUTDOWN_TIMEOUT_MS.store(ms, Ordering::Relaxed);
 }
 

@@ -59,7 +59,10 @@ pub fn allocate_window_queue<F>(interval: Duration, step: F) -> Result<QueueId>
 where
     F: FnMut() + Send + 'static,
 {
-    let pump = Pump { interval, step: std::sync::Mutex::new(Box::new(step)) };
+    let pump = Pump {
+        interval,
+        step: std::sync::Mutex::new(Box::new(step)),
+    };
     allocate(QueueType::Window, Some(pump))
 }
 
@@ -67,10 +70,14 @@ fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
     let platform = &*PLATFORM;
     platform.check_can_allocate()?;
     let workers = match kind {
-        QueueType::Multithreaded => std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
+        QueueType::Multithreaded => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2),
         QueueType::Standard | QueueType::Window => 1,
     };
-    platform.registry.allocate(kind, |id| QueueCore::new(id, format!("q{:x}", id.0), workers, pump))
+    platform.registry.allocate(kind, |id| {
+        QueueCore::new(id, format!("q{:x}", id.0), workers, pump)
+    })
 }
 
 /// `MFLockWorkQueue`: one more lock on a queue. Platform ids (no private bits)
@@ -138,7 +145,9 @@ pub struct WorkQueue {
 impl WorkQueue {
     /// Allocates a private queue of `kind`.
     pub fn new(kind: QueueType) -> Result<WorkQueue> {
-        Ok(WorkQueue { id: allocate_work_queue(kind)? })
+        Ok(WorkQueue {
+            id: allocate_work_queue(kind)?,
+        })
     }
 
     /// Takes one more lock on an existing queue (any id; platform ids too).

@@ -52,8 +52,13 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
-            slots: (0..MAX_PRIVATE_QUEUES).map(|_| Mutex::new(Slot::default())).collect(),
-            free: Mutex::new(FreeSlots { stack: Vec::new(), next_unused: 0 }),
+            slots: (0..MAX_PRIVATE_QUEUES)
+                .map(|_| Mutex::new(Slot::default()))
+                .collect(),
+            free: Mutex::new(FreeSlots {
+                stack: Vec::new(),
+                next_unused: 0,
+            }),
             next_generation: AtomicU32::new(0),
             extra_locks: AtomicI64::new(0),
         }
@@ -71,7 +76,11 @@ impl Registry {
     }
 
     /// Reserves a slot and installs the queue `make` builds for the new id.
-    pub(crate) fn allocate(&self, kind: QueueType, make: impl FnOnce(QueueId) -> Arc<QueueCore>) -> Result<QueueId> {
+    pub(crate) fn allocate(
+        &self,
+        kind: QueueType,
+        make: impl FnOnce(QueueId) -> Arc<QueueCore>,
+    ) -> Result<QueueId> {
         let slot = {
             let mut free = self.free.lock();
             match free.stack.pop() {
@@ -88,7 +97,11 @@ impl Registry {
         let core = make(id);
         let mut entry = self.slots[slot].lock();
         entry.generation = generation;
-        entry.entry = Some(Entry { core, kind, locks: 1 });
+        entry.entry = Some(Entry {
+            core,
+            kind,
+            locks: 1,
+        });
         Ok(id)
     }
 
@@ -154,7 +167,8 @@ impl Registry {
         for slot in &self.slots[..free.next_unused] {
             let mut slot = slot.lock();
             if let Some(entry) = slot.entry.take() {
-                self.extra_locks.fetch_sub(i64::from(entry.locks - 1), Ordering::SeqCst);
+                self.extra_locks
+                    .fetch_sub(i64::from(entry.locks - 1), Ordering::SeqCst);
                 cores.push(entry.core);
             }
         }
@@ -181,7 +195,10 @@ mod tests {
         let second = registry.allocate(QueueType::Standard, core).unwrap();
         assert_ne!(first, second, "a reused slot gets a new generation");
         assert_eq!(first.0 >> 16, second.0 >> 16, "the freed slot is reused");
-        assert_eq!(registry.with_queue(first, |_| ()).err(), Some(Error::InvalidWorkQueue));
+        assert_eq!(
+            registry.with_queue(first, |_| ()).err(),
+            Some(Error::InvalidWorkQueue)
+        );
         assert!(registry.with_queue(second, |_| ()).is_ok());
     }
 
@@ -189,9 +206,19 @@ mod tests {
     fn never_allocated_ids_are_invalid() {
         let registry = Registry::new();
         for id in [0x10000, 0xFFFF_FFFF, 0x1234_0001, 0x0002_0000] {
-            assert_eq!(registry.with_queue(QueueId(id), |_| ()).err(), Some(Error::InvalidWorkQueue), "{id:#x}");
-            assert_eq!(registry.lock(QueueId(id)).err(), Some(Error::InvalidWorkQueue));
-            assert_eq!(registry.unlock(QueueId(id)).err(), Some(Error::InvalidWorkQueue));
+            assert_eq!(
+                registry.with_queue(QueueId(id), |_| ()).err(),
+                Some(Error::InvalidWorkQueue),
+                "{id:#x}"
+            );
+            assert_eq!(
+                registry.lock(QueueId(id)).err(),
+                Some(Error::InvalidWorkQueue)
+            );
+            assert_eq!(
+                registry.unlock(QueueId(id)).err(),
+                Some(Error::InvalidWorkQueue)
+            );
         }
     }
 
@@ -212,8 +239,13 @@ mod tests {
     #[test]
     fn limit_gives_e_fail_and_frees_make_room() {
         let registry = Registry::new();
-        let ids: Vec<_> = (0..MAX_PRIVATE_QUEUES).map(|_| registry.allocate(QueueType::Standard, core).unwrap()).collect();
-        assert_eq!(registry.allocate(QueueType::Standard, core).err(), Some(Error::Fail));
+        let ids: Vec<_> = (0..MAX_PRIVATE_QUEUES)
+            .map(|_| registry.allocate(QueueType::Standard, core).unwrap())
+            .collect();
+        assert_eq!(
+            registry.allocate(QueueType::Standard, core).err(),
+            Some(Error::Fail)
+        );
         registry.unlock(ids[17]).unwrap();
         assert!(registry.allocate(QueueType::Standard, core).is_ok());
         assert_eq!(registry.drain().len(), MAX_PRIVATE_QUEUES);

@@ -51,7 +51,11 @@ struct ResultInner {
 
 impl AsyncResult {
     /// `MFCreateAsyncResult(object, callback, state)`. Works before startup too.
-    pub fn new(object: Option<State>, callback: Option<Callback>, state: Option<State>) -> AsyncResult {
+    pub fn new(
+        object: Option<State>,
+        callback: Option<Callback>,
+        state: Option<State>,
+    ) -> AsyncResult {
         AsyncResult(Arc::new(ResultInner {
             callback,
             state,
@@ -192,7 +196,11 @@ mod tests {
     #[test]
     fn dropping_the_last_handle_releases_state_object_and_inner_results() {
         let inner = AsyncResult::new(None, None, None);
-        let outer = AsyncResult::new(Some(Arc::new(inner.clone())), None, Some(Arc::new(inner.clone())));
+        let outer = AsyncResult::new(
+            Some(Arc::new(inner.clone())),
+            None,
+            Some(Arc::new(inner.clone())),
+        );
         assert_eq!(inner.ref_count(), 3);
         drop(outer);
         assert_eq!(inner.ref_count(), 1);

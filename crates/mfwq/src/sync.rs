@@ -24,5 +24,7 @@ pub(crate) use std::{
 /// so a poisoned lock only means a panic inside our own short critical section,
 /// whose data is still consistent.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -16,7 +16,9 @@ pub(crate) struct Bands {
 #[cfg(not(loom))]
 impl Bands {
     pub(crate) fn new() -> Bands {
-        Bands { bands: Default::default() }
+        Bands {
+            bands: Default::default(),
+        }
     }
 
     pub(crate) fn push(&self, band: Band, work: Work) {
@@ -37,7 +39,9 @@ pub(crate) struct Bands {
 #[cfg(loom)]
 impl Bands {
     pub(crate) fn new() -> Bands {
-        Bands { bands: Default::default() }
+        Bands {
+            bands: Default::default(),
+        }
     }
 
     pub(crate) fn push(&self, band: Band, work: Work) {
@@ -45,6 +49,8 @@ impl Bands {
     }
 
     pub(crate) fn pop(&self) -> Option<Work> {
-        self.bands.iter().find_map(|band| crate::sync::lock(band).pop_front())
+        self.bands
+            .iter()
+            .find_map(|band| crate::sync::lock(band).pop_front())
     }
 }

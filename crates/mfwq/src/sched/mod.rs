@@ -10,9 +10,9 @@
 //! only guarantees that pushed work runs exactly once.
 
 mod bands;
-mod sleep;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod sleep;
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -117,7 +117,12 @@ pub(crate) fn current_queue() -> Option<QueueId> {
 
 impl QueueCore {
     /// A queue with `max_workers` threads (1 for serial queues), none started yet.
-    pub(crate) fn new(id: QueueId, name: String, max_workers: usize, pump: Option<Pump>) -> Arc<QueueCore> {
+    pub(crate) fn new(
+        id: QueueId,
+        name: String,
+        max_workers: usize,
+        pump: Option<Pump>,
+    ) -> Arc<QueueCore> {
         Arc::new(QueueCore {
             id,
             name,
@@ -268,7 +273,10 @@ impl QueueCore {
 
     fn step_pump(&self) {
         if let Some(pump) = &self.pump {
-            let mut step = pump.step.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut step = pump
+                .step
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (*step)())) {
                 crate::panic::report(self.id, payload);
             }
@@ -278,7 +286,9 @@ impl QueueCore {
 
 #[cfg(not(loom))]
 fn spawn_worker(name: String, core: Arc<QueueCore>) -> std::io::Result<thread::JoinHandle<()>> {
-    thread::Builder::new().name(name).spawn(move || core.worker_main())
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || core.worker_main())
 }
 
 #[cfg(loom)]
@@ -301,7 +311,9 @@ mod tests {
         let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
         for i in 0..1000 {
             let order = order.clone();
-            assert!(core.push(task(move || order.lock().push(i)), Band::Normal).is_ok());
+            assert!(core
+                .push(task(move || order.lock().push(i)), Band::Normal)
+                .is_ok());
         }
         core.close();
         core.join();
@@ -314,10 +326,21 @@ mod tests {
         let gate = crate::Event::manual_reset(false);
         let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
         let wait = gate.clone();
-        assert!(core.push(task(move || assert!(wait.wait(Some(Duration::from_secs(10))))), Band::Normal).is_ok());
-        for (label, band) in [("low", Band::Low), ("normal", Band::Normal), ("high", Band::High)] {
+        assert!(core
+            .push(
+                task(move || assert!(wait.wait(Some(Duration::from_secs(10))))),
+                Band::Normal
+            )
+            .is_ok());
+        for (label, band) in [
+            ("low", Band::Low),
+            ("normal", Band::Normal),
+            ("high", Band::High),
+        ] {
             let order = order.clone();
-            assert!(core.push(task(move || order.lock().push(label)), band).is_ok());
+            assert!(core
+                .push(task(move || order.lock().push(label)), band)
+                .is_ok());
         }
         gate.set();
         core.close();
@@ -343,6 +366,9 @@ mod tests {
         core.join();
         assert_eq!(ran.load(Ordering::Relaxed), 10_000);
         assert!(core.is_finished());
-        assert!(matches!(core.push(task(|| {}), Band::Normal), Err(Refused::Closed(_))));
+        assert!(matches!(
+            core.push(task(|| {}), Band::Normal),
+            Err(Refused::Closed(_))
+        ));
     }
 }

@@ -37,7 +37,10 @@ impl Sleep {
     pub(crate) fn new() -> Sleep {
         Sleep {
             idle: AtomicUsize::new(0),
-            state: Mutex::new(SleepState { sleeping: 0, permits: 0 }),
+            state: Mutex::new(SleepState {
+                sleeping: 0,
+                permits: 0,
+            }),
             wakeup: Condvar::new(),
         }
     }
@@ -67,7 +70,12 @@ impl Sleep {
     /// Announces this worker as idle, checks once more for work (and for
     /// closing), and sleeps until woken, closed or timed out.
     /// `drained` says the queue is closed and no push is still in progress.
-    pub(crate) fn park(&self, bands: &Bands, drained: impl Fn() -> bool, timeout: Option<Duration>) -> Parked {
+    pub(crate) fn park(
+        &self,
+        bands: &Bands,
+        drained: impl Fn() -> bool,
+        timeout: Option<Duration>,
+    ) -> Parked {
         let mut state = lock(&self.state);
         state.sleeping += 1;
         self.idle.fetch_add(1, Ordering::SeqCst);
@@ -117,7 +125,12 @@ impl Sleep {
         timeout: Option<Duration>,
     ) -> (MutexGuard<'a, SleepState>, bool) {
         match timeout {
-            None => (self.wakeup.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner()), false),
+            None => (
+                self.wakeup
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                false,
+            ),
             Some(timeout) => {
                 let (state, result) = self
                     .wakeup
