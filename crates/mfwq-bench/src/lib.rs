@@ -1,1 +1,22 @@
+//! Shared helpers of the mfwq peer benchmark (`cargo bench -p mfwq-bench`).
+//!
+//! The workloads themselves live in `benches/peers/`; this library only holds
+//! what they share and what deserves unit tests: the statistics
+//! ([`Summary`]), the report table with its targets ([`Report`], [`Goal`]),
+//! the live-bytes counting allocator ([`CountingAlloc`]), process CPU time
+//! ([`process_cpu_time`]), the completion latch ([`Latch`]) and the
+//! command-line / environment configuration ([`Config`]).
 
+mod alloc;
+mod config;
+mod cpu;
+mod latch;
+mod report;
+mod stats;
+
+pub use alloc::CountingAlloc;
+pub use config::{Config, ENV_FILTER, ENV_IDLE_MS, ENV_OUT, ENV_ROUNDS, ENV_SCALE, ENV_WARMUP};
+pub use cpu::{process_cpu_time, thread_count};
+pub use latch::Latch;
+pub use report::{fmt_num, Goal, Report, Row};
+pub use stats::Summary;

@@ -1,1 +1,68 @@
-fn main() {}
+//! `mfwq`: the command line of the work-queue platform.
+//!
+//! `mfwq demo` runs a real workload through the platform and prints what
+//! happened; `mfwq info` prints the platform's constants and limits.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "mfwq", version, about = "The Media Foundation work-queue platform, on Linux")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a workload through the platform (several queues, priorities, the
+    /// Begin/End pattern, shutdown with a backlog) and print what happened.
+    Demo {
+        /// Number of frames the Begin/End decoder part decodes.
+        #[arg(long, default_value_t = 64)]
+        frames: u32,
+        /// Number of empty items in the fan-out part.
+        #[arg(long, default_value_t = 200_000)]
+        items: u32,
+    },
+    /// Print the platform's version, queue ids and limits.
+    Info,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Demo { frames, items } => demo::run(frames, items),
+        Command::Info => {
+            info();
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mfwq: {error} [{}]", error.hresult());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn info() {
+    use mfwq::QueueId;
+    println!("MF_VERSION            {:#010x}", mfwq::MF_VERSION);
+    for queue in [
+        QueueId::STANDARD,
+        QueueId::RT,
+        QueueId::IO,
+        QueueId::TIMER,
+        QueueId::MULTITHREADED,
+        QueueId::LONG_FUNCTION,
+    ] {
+        println!("queue {:<15} {}", queue.to_string(), queue.0);
+    }
+    println!("private queues (max)  {}", mfwq::MAX_PRIVATE_QUEUES);
+    println!("shutdown timeout      {:?}", mfwq::shutdown_timeout());
+}

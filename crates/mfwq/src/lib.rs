@@ -78,3 +78,8 @@ pub use result::{AsyncResult, State};
 pub fn current_queue() -> Option<QueueId> {
     sched::current_queue()
 }
+
+/// The README's Rust examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
