@@ -9,9 +9,12 @@
 //! state of result 2, runs it there, stores the output, sets the status and
 //! invokes the caller's callback on the caller's queue.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
@@ -144,4 +147,85 @@ where
         }
     });
     crate::put_work_item(queue, component, Some(result_one))
+}
+
+/// Where an [`OperationFuture`] waits for its output.
+struct FutureSlot<T> {
+    output: Mutex<(Option<Result<T>>, Option<Waker>)>,
+}
+
+/// The output of an operation started by [`begin_async`], as a `Future`.
+///
+/// It resolves when the operation's completion is delivered (on a
+/// MULTITHREADED worker), so `async` code can await platform work without
+/// blocking a thread. Dropping it does not cancel the work.
+pub struct OperationFuture<T> {
+    slot: Arc<FutureSlot<T>>,
+}
+
+/// Runs `work` on `queue` through the Begin/End machinery and returns a future of
+/// its output. Fails at once (like a Begin call) if the platform is down or the
+/// queue is not live.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::sync::Arc;
+/// use std::task::{Context, Poll, Wake};
+///
+/// struct Unpark(std::thread::Thread);
+/// impl Wake for Unpark {
+///     fn wake(self: Arc<Self>) { self.0.unpark() }
+/// }
+/// fn block_on<F: Future>(future: F) -> F::Output {
+///     let waker = Arc::new(Unpark(std::thread::current())).into();
+///     let mut future = pin!(future);
+///     loop {
+///         if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+///             return output;
+///         }
+///         std::thread::park();
+///     }
+/// }
+///
+/// let _platform = mfwq::Platform::start()?;
+/// let sum = mfwq::begin_async(mfwq::QueueId::MULTITHREADED, || Ok((1..=100u32).sum::<u32>()))?;
+/// assert_eq!(block_on(sum)?, 5050);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn begin_async<T, F>(queue: QueueId, work: F) -> Result<OperationFuture<T>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let slot = Arc::new(FutureSlot { output: Mutex::new((None, None)) });
+    let deliver = Arc::clone(&slot);
+    let on_done = crate::callback::callback_on(QueueId::MULTITHREADED, move |result| {
+        let output = AsyncOperation::<T>::end(result);
+        let waker = {
+            let mut guard = deliver.output.lock();
+            guard.0 = Some(output);
+            guard.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    });
+    begin(queue, on_done, None, work)?;
+    Ok(OperationFuture { slot })
+}
+
+impl<T> Future for OperationFuture<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Result<T>> {
+        let mut guard = self.slot.output.lock();
+        match guard.0.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                guard.1 = Some(context.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
 }

@@ -42,7 +42,7 @@ mod result;
 mod sched;
 mod sync;
 
-pub use begin_end::{begin, AsyncOperation};
+pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
 pub use dispatch::{
     invoke_callback, put_result, put_result_with_priority, put_work_item,
