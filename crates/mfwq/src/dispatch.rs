@@ -157,12 +157,13 @@ where
 }
 
 /// The callback's parameters, or the defaults for a callback-less result that
-/// has an event to set.
+/// has an event to set. A result with neither is `InvalidArg`, unless the
+/// platform is down: "not running" is reported first, as for every other call.
 fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
     match result.callback() {
         Some(callback) => Ok(effective_params(&**callback)),
         None if result.event().is_some() => Ok(CallbackParams::default()),
-        None => Err(Error::InvalidArg),
+        None => Err(PLATFORM.with_epoch(|_| Error::InvalidArg).unwrap_or_else(|shutdown| shutdown)),
     }
 }
 

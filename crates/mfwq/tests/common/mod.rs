@@ -27,7 +27,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// shuts it down completely, sets a small shutdown timeout, clears the panic
 /// hook and undoes any explicit platform lock a previous test left behind.
 pub fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     mfwq::clear_panic_hook();
     mfwq::set_shutdown_timeout(TEST_SHUTDOWN_TIMEOUT);
     let mut rounds = 0;
@@ -40,7 +42,9 @@ pub fn serial() -> MutexGuard<'static, ()> {
     // the results still alive. A straggler (a result a worker that called
     // shutdown on itself is still dropping) may need a moment; anything left
     // after that is an explicit imbalance: undo it.
-    wait_until(Duration::from_millis(200), || mfwq::platform_lock_count() == 0);
+    wait_until(Duration::from_millis(200), || {
+        mfwq::platform_lock_count() == 0
+    });
     let left = mfwq::platform_lock_count();
     for _ in 0..left.max(0) {
         mfwq::unlock_platform();
@@ -84,9 +88,8 @@ pub fn recv_n<T>(receiver: &Receiver<T>, n: usize) -> Vec<T> {
 
 /// Asserts that nothing more arrives within `quiet`.
 pub fn assert_nothing_more<T: std::fmt::Debug>(receiver: &Receiver<T>, quiet: Duration) {
-    match receiver.recv_timeout(quiet) {
-        Ok(value) => panic!("unexpected extra message {value:?}"),
-        Err(_) => {}
+    if let Ok(value) = receiver.recv_timeout(quiet) {
+        panic!("unexpected extra message {value:?}");
     }
 }
 
