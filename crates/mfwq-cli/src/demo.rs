@@ -12,7 +12,11 @@ const WAIT: Duration = Duration::from_secs(30);
 pub fn run(frames: u32, items: u32) -> mfwq::Result<()> {
     println!("mfwq demo: the Media Foundation work-queue platform on Linux\n");
     let platform = mfwq::Platform::start()?;
-    println!("[startup] MFStartup(MF_VERSION = {:#x}) -> S_OK, platform lock count {}", mfwq::MF_VERSION, mfwq::platform_lock_count());
+    println!(
+        "[startup] MFStartup(MF_VERSION = {:#x}) -> S_OK, platform lock count {}",
+        mfwq::MF_VERSION,
+        mfwq::platform_lock_count()
+    );
 
     begin_end_decoder(frames)?;
     priorities()?;
@@ -35,14 +39,22 @@ fn begin_end_decoder(frames: u32) -> mfwq::Result<()> {
     let threads_cb = threads.clone();
     // The caller's callback names its own queue, so invoke_callback delivers there.
     let on_decoded = mfwq::callback_on(caller_queue.id(), move |result: &AsyncResult| {
-        let frame = *result.state_as::<u32>().expect("the frame number is the state");
+        let frame = *result
+            .state_as::<u32>()
+            .expect("the frame number is the state");
         match end_decode(result) {
             Ok(pixels) => {
-                checksum_cb.fetch_add(pixels.iter().map(|&p| u32::from(p)).sum::<u32>() ^ frame, Ordering::Relaxed);
+                checksum_cb.fetch_add(
+                    pixels.iter().map(|&p| u32::from(p)).sum::<u32>() ^ frame,
+                    Ordering::Relaxed,
+                );
             }
             Err(error) => eprintln!("frame {frame}: {error}"),
         }
-        threads_cb.lock().unwrap().insert(std::thread::current().name().unwrap_or("?").to_owned());
+        threads_cb
+            .lock()
+            .unwrap()
+            .insert(std::thread::current().name().unwrap_or("?").to_owned());
         if completed_cb.fetch_add(1, Ordering::AcqRel) + 1 == frames {
             done_cb.set();
         }
@@ -65,9 +77,15 @@ fn begin_end_decoder(frames: u32) -> mfwq::Result<()> {
 }
 
 /// BeginDecode: the work runs on the multithreaded queue.
-fn begin_decode(frame: u32, callback: mfwq::Callback, state: Option<mfwq::State>) -> mfwq::Result<()> {
+fn begin_decode(
+    frame: u32,
+    callback: mfwq::Callback,
+    state: Option<mfwq::State>,
+) -> mfwq::Result<()> {
     mfwq::begin(QueueId::MULTITHREADED, callback, state, move || {
-        let pixels: Vec<u8> = (0..256u32).map(|i| (i.wrapping_mul(31) ^ frame) as u8).collect();
+        let pixels: Vec<u8> = (0..256u32)
+            .map(|i| (i.wrapping_mul(31) ^ frame) as u8)
+            .collect();
         Ok(pixels)
     })
 }
@@ -88,7 +106,14 @@ fn priorities() -> mfwq::Result<()> {
         wait.wait(Some(WAIT));
     })?;
     let (sender, receiver) = mpsc::channel();
-    for (priority, label) in [(-1, "low #1"), (0, "normal #1"), (1, "high #1"), (-1, "low #2"), (1, "high #2"), (0, "normal #2")] {
+    for (priority, label) in [
+        (-1, "low #1"),
+        (0, "normal #1"),
+        (1, "high #1"),
+        (-1, "low #2"),
+        (1, "high #2"),
+        (0, "normal #2"),
+    ] {
         let sender = sender.clone();
         let record = mfwq::callback(move |_| sender.send(label).expect("receiver lives"));
         mfwq::put_work_item_with_priority(queue.id(), priority, record, None)?;
@@ -143,10 +168,17 @@ fn pending_work_at_shutdown(platform: mfwq::Platform) -> mfwq::Result<()> {
     }
     let started = Instant::now();
     drop(platform);
-    println!("  MFShutdown returned after {:.2?}; items that ran: {}", started.elapsed(), ran.load(Ordering::SeqCst));
+    println!(
+        "  MFShutdown returned after {:.2?}; items that ran: {}",
+        started.elapsed(),
+        ran.load(Ordering::SeqCst)
+    );
     let after = mfwq::put_work_item(QueueId::STANDARD, mfwq::callback(|_| {}), None);
     match after {
-        Err(error) => println!("  MFPutWorkItem after shutdown -> {} ({error})", error.hresult()),
+        Err(error) => println!(
+            "  MFPutWorkItem after shutdown -> {} ({error})",
+            error.hresult()
+        ),
         Ok(()) => println!("  MFPutWorkItem after shutdown unexpectedly succeeded"),
     }
     Ok(())

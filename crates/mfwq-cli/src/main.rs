@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "mfwq", version, about = "The Media Foundation work-queue platform, on Linux")]
+#[command(
+    name = "mfwq",
+    version,
+    about = "The Media Foundation work-queue platform, on Linux"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

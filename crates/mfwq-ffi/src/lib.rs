@@ -28,7 +28,10 @@ fn hr(result: mfwq::Result<()>) -> HRESULT {
 ///
 /// # Safety
 /// `out` must be NULL or valid for a `DWORD` write.
-unsafe fn write_queue(out: *mut DWORD, allocate: impl FnOnce() -> mfwq::Result<QueueId>) -> HRESULT {
+unsafe fn write_queue(
+    out: *mut DWORD,
+    allocate: impl FnOnce() -> mfwq::Result<QueueId>,
+) -> HRESULT {
     if out.is_null() {
         return Error::Pointer.hresult().0;
     }
@@ -99,7 +102,11 @@ pub extern "system" fn RtwqUnlockPlatform() -> HRESULT {
 #[no_mangle]
 pub unsafe extern "system" fn MFAllocateWorkQueue(pdwWorkQueue: *mut DWORD) -> HRESULT {
     // SAFETY: forwarded caller contract.
-    unsafe { write_queue(pdwWorkQueue, || mfwq::allocate_work_queue(QueueType::Standard)) }
+    unsafe {
+        write_queue(pdwWorkQueue, || {
+            mfwq::allocate_work_queue(QueueType::Standard)
+        })
+    }
 }
 
 /// `MFAllocateWorkQueueEx(type, &id)`; an unknown type is `E_INVALIDARG`.
@@ -107,7 +114,10 @@ pub unsafe extern "system" fn MFAllocateWorkQueue(pdwWorkQueue: *mut DWORD) -> H
 /// # Safety
 /// `pdwWorkQueue` must be NULL or valid for a `DWORD` write.
 #[no_mangle]
-pub unsafe extern "system" fn MFAllocateWorkQueueEx(WorkQueueType: i32, pdwWorkQueue: *mut DWORD) -> HRESULT {
+pub unsafe extern "system" fn MFAllocateWorkQueueEx(
+    WorkQueueType: i32,
+    pdwWorkQueue: *mut DWORD,
+) -> HRESULT {
     // SAFETY: forwarded caller contract.
     unsafe {
         write_queue(pdwWorkQueue, || {
@@ -159,16 +169,28 @@ mod tests {
     #[test]
     fn lifecycle_and_queues_through_the_c_entry_points() {
         assert_eq!(MFShutdown(), S_OK, "shutdown when never started is S_OK");
-        assert_eq!(MFStartup(0xDEAD_0070, 0), HResult::MF_E_BAD_STARTUP_VERSION.0);
+        assert_eq!(
+            MFStartup(0xDEAD_0070, 0),
+            HResult::MF_E_BAD_STARTUP_VERSION.0
+        );
         let mut queue: DWORD = 0;
         // SAFETY: a valid out pointer.
-        assert_eq!(unsafe { MFAllocateWorkQueue(&mut queue) }, HResult::MF_E_SHUTDOWN.0);
+        assert_eq!(
+            unsafe { MFAllocateWorkQueue(&mut queue) },
+            HResult::MF_E_SHUTDOWN.0
+        );
         assert_eq!(RtwqStartup(), S_OK);
         assert_eq!(MFStartup(mfwq::MF_VERSION, 0), S_OK);
         // SAFETY: NULL is allowed and reported.
-        assert_eq!(unsafe { MFAllocateWorkQueue(std::ptr::null_mut()) }, HResult::E_POINTER.0);
+        assert_eq!(
+            unsafe { MFAllocateWorkQueue(std::ptr::null_mut()) },
+            HResult::E_POINTER.0
+        );
         // SAFETY: a valid out pointer.
-        assert_eq!(unsafe { MFAllocateWorkQueueEx(7, &mut queue) }, HResult::E_INVALIDARG.0);
+        assert_eq!(
+            unsafe { MFAllocateWorkQueueEx(7, &mut queue) },
+            HResult::E_INVALIDARG.0
+        );
         // SAFETY: a valid out pointer.
         assert_eq!(unsafe { RtwqAllocateWorkQueue(2, &mut queue) }, S_OK);
         assert_ne!(queue & 0xFFFF_0000, 0);
@@ -179,7 +201,10 @@ mod tests {
         assert_eq!(MFUnlockWorkQueue(1), S_OK, "platform ids are a no-op");
         assert_eq!(MFUnlockPlatform(), S_OK);
         // SAFETY: a valid out pointer.
-        assert_eq!(unsafe { MFAllocateWorkQueue(&mut queue) }, HResult::MF_E_SHUTDOWN.0);
+        assert_eq!(
+            unsafe { MFAllocateWorkQueue(&mut queue) },
+            HResult::MF_E_SHUTDOWN.0
+        );
         assert_eq!(RtwqLockPlatform(), S_OK);
         assert_eq!(RtwqShutdown(), S_OK);
         assert_eq!(MFShutdown(), S_OK);
