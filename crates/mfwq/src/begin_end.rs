@@ -198,7 +198,9 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    let slot = Arc::new(FutureSlot { output: Mutex::new((None, None)) });
+    let slot = Arc::new(FutureSlot {
+        output: Mutex::new((None, None)),
+    });
     let deliver = Arc::clone(&slot);
     let on_done = crate::callback::callback_on(QueueId::MULTITHREADED, move |result| {
         let output = AsyncOperation::<T>::end(result);

@@ -163,7 +163,9 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
     match result.callback() {
         Some(callback) => Ok(effective_params(&**callback)),
         None if result.event().is_some() => Ok(CallbackParams::default()),
-        None => Err(PLATFORM.with_epoch(|_| Error::InvalidArg).unwrap_or_else(|shutdown| shutdown)),
+        None => Err(PLATFORM
+            .with_epoch(|_| Error::InvalidArg)
+            .unwrap_or_else(|shutdown| shutdown)),
     }
 }
 

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod accounting;
 mod begin_end;
 mod callback;
 mod dispatch;

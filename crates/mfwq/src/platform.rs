@@ -2,12 +2,13 @@
 //! with the accounting Windows shows, the epoch that owns the platform queues,
 //! and the shutdown protocol of decision Q1 (see `ARCHITECTURE.md`).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::accounting;
 use crate::error::{Error, Result};
 use crate::ids::PlatformQueue;
 use crate::registry::Registry;
@@ -72,79 +73,7 @@ pub(crate) static PLATFORM: LazyLock<PlatformState> = LazyLock::new(|| PlatformS
     lock_released_mutex: Mutex::new(()),
 });
 
-/// The lock count, in three parts (observed behaviour 8-15).
-struct Accounting {
-    /// `lock_platform` minus `unlock_platform`; survives shutdown, may go negative.
-    explicit: AtomicI64,
-    /// 1 while started.
-    startup: AtomicI64,
-    /// Locks held by result objects: one per object ever needed at once since
-    /// startup (live plus "cached" ones), as Windows' result cache shows.
-    results: AtomicI64,
-    /// `STARTED | cached`: free result locks kept while started, and whether we are.
-    cache: AtomicU64,
-}
-
-const STARTED: u64 = 1 << 63;
-
-static ACCOUNTING: Accounting = Accounting {
-    explicit: AtomicI64::new(0),
-    startup: AtomicI64::new(0),
-    results: AtomicI64::new(0),
-    cache: AtomicU64::new(0),
-};
-
 static SHUTDOWN_TIMEOUT_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-
-/// The platform lock every [`AsyncResult`](crate::AsyncResult) holds while it lives.
-///
-/// Creating one reuses a cached lock if there is one, else takes a new platform
-/// lock. Dropping one while started returns the lock to the cache; dropping it
-/// while stopped releases it. So the count tracks the most results alive at once
-/// since startup, and cached locks go at the last shutdown, exactly as observed.
-pub(crate) struct ResultLock(());
-
-impl ResultLock {
-    pub(crate) fn acquire() -> ResultLock {
-        let mut cache = ACCOUNTING.cache.load(Ordering::Relaxed);
-        loop {
-            if cache & !STARTED == 0 {
-                ACCOUNTING.results.fetch_add(1, Ordering::SeqCst);
-                return ResultLock(());
-            }
-            match ACCOUNTING.cache.compare_exchange_weak(
-                cache,
-                cache - 1,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return ResultLock(()),
-                Err(actual) => cache = actual,
-            }
-        }
-    }
-}
-
-impl Drop for ResultLock {
-    fn drop(&mut self) {
-        let mut cache = ACCOUNTING.cache.load(Ordering::Relaxed);
-        loop {
-            if cache & STARTED == 0 {
-                ACCOUNTING.results.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-            match ACCOUNTING.cache.compare_exchange_weak(
-                cache,
-                cache + 1,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => cache = actual,
-            }
-        }
-    }
-}
 
 /// The platform lock count as Windows' probe measures it: how many
 /// `unlock_platform` calls are possible before the platform looks shut down.
@@ -154,9 +83,7 @@ impl Drop for ResultLock {
 /// assert!(mfwq::platform_lock_count() >= 1);
 /// ```
 pub fn platform_lock_count() -> i64 {
-    ACCOUNTING.explicit.load(Ordering::SeqCst)
-        + ACCOUNTING.startup.load(Ordering::SeqCst)
-        + ACCOUNTING.results.load(Ordering::SeqCst)
+    accounting::lock_count()
 }
 
 /// Whether a version is one `startup` accepts: low word `0x0070`, high word 1 or 2 (decision Q2).
@@ -196,8 +123,7 @@ pub fn rtwq_startup() -> Result<()> {
         if epoch.is_none() {
             *epoch = Some(Arc::new(Epoch::new()));
         }
-        ACCOUNTING.startup.store(1, Ordering::SeqCst);
-        ACCOUNTING.cache.fetch_or(STARTED, Ordering::SeqCst);
+        accounting::on_startup();
         tracing::debug!("platform started");
     }
     Ok(())
@@ -231,11 +157,7 @@ pub fn shutdown() -> Result<()> {
         if lifecycle.startup_count > 0 {
             return Ok(());
         }
-        let cache = ACCOUNTING.cache.swap(0, Ordering::SeqCst);
-        ACCOUNTING
-            .results
-            .fetch_sub((cache & !STARTED) as i64, Ordering::SeqCst);
-        ACCOUNTING.startup.store(0, Ordering::SeqCst);
+        accounting::on_shutdown();
     }
     if sched::current_queue().is_none() {
         platform.wait_for_locks(shutdown_timeout());
@@ -267,7 +189,7 @@ impl PlatformState {
         let deadline = Instant::now() + timeout;
         let mut guard = self.lock_released_mutex.lock();
         loop {
-            let explicit = ACCOUNTING.explicit.load(Ordering::SeqCst);
+            let explicit = accounting::explicit_locks();
             let queue_locks = self.registry.extra_locks();
             if explicit <= 0 && queue_locks <= 0 {
                 return;
@@ -301,14 +223,17 @@ impl PlatformState {
         epoch.as_deref().map(f).ok_or(Error::Shutdown)
     }
 
-    /// Whether new queues may be allocated: started, and the lock count above zero.
-    pub(crate) fn check_can_allocate(&self) -> Result<()> {
-        let started = self.lifecycle.lock().startup_count > 0;
-        if started && platform_lock_count() > 0 {
-            Ok(())
-        } else {
-            Err(Error::Shutdown)
-        }
+    /// Runs `allocate` if new queues may be allocated: started, and the lock
+    /// count above zero. It runs under the epoch's read lock, so a queue
+    /// allocated here is either drained by a racing shutdown or never made.
+    pub(crate) fn allocate_if_running<R>(&self, allocate: impl FnOnce() -> Result<R>) -> Result<R> {
+        self.with_epoch(|_| {
+            if accounting::is_started() && platform_lock_count() > 0 {
+                allocate()
+            } else {
+                Err(Error::Shutdown)
+            }
+        })?
     }
 
     /// Keeps a closed queue until its drain is over, so shutdown can join it.
@@ -329,7 +254,7 @@ pub fn is_started() -> bool {
 #[doc(alias = "MFLockPlatform")]
 #[doc(alias = "RtwqLockPlatform")]
 pub fn lock_platform() {
-    ACCOUNTING.explicit.fetch_add(1, Ordering::SeqCst);
+    accounting::lock_platform();
 }
 
 /// `MFUnlockPlatform()`: one platform lock less. Always succeeds, also after
@@ -338,7 +263,7 @@ pub fn lock_platform() {
 #[doc(alias = "MFUnlockPlatform")]
 #[doc(alias = "RtwqUnlockPlatform")]
 pub fn unlock_platform() {
-    if ACCOUNTING.explicit.fetch_sub(1, Ordering::SeqCst) == 1 {
+    if accounting::unlock_platform() {
         PLATFORM.notify_lock_released();
     }
 }

@@ -68,15 +68,16 @@ where
 
 fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
     let platform = &*PLATFORM;
-    platform.check_can_allocate()?;
     let workers = match kind {
         QueueType::Multithreaded => std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(2),
         QueueType::Standard | QueueType::Window => 1,
     };
-    platform.registry.allocate(kind, |id| {
-        QueueCore::new(id, format!("q{:x}", id.0), workers, pump)
+    platform.allocate_if_running(|| {
+        platform.registry.allocate(kind, |id| {
+            QueueCore::new(id, format!("q{:x}", id.0), workers, pump)
+        })
     })
 }
 
@@ -104,11 +105,16 @@ pub fn unlock_work_queue(queue: QueueId) -> Result<()> {
     }
     let platform = &*PLATFORM;
     let before = platform.registry.extra_locks();
-    let closed = platform.with_epoch(|_| platform.registry.unlock(queue))??;
-    if let Some(core) = closed {
-        core.close();
-        platform.retire(core);
-    } else if before > 0 && platform.registry.extra_locks() < before {
+    // Retire under the epoch's read lock, so that a racing shutdown either sees
+    // the queue in the table or in the retired list, and joins it either way.
+    platform.with_epoch(|_| {
+        if let Some(core) = platform.registry.unlock(queue)? {
+            core.close();
+            platform.retire(core);
+        }
+        Ok::<(), Error>(())
+    })??;
+    if before > 0 && platform.registry.extra_locks() < before {
         platform.notify_lock_released();
     }
     Ok(())

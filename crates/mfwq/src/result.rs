@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::accounting::ResultLock;
 use crate::callback::Callback;
 use crate::error::{Error, HResult, Result};
 use crate::event::Event;
-use crate::platform::ResultLock;
 
 /// A state or object attached to a result (`IUnknown*` in C): any shared value.
 pub type State = Arc<dyn Any + Send + Sync>;
@@ -171,6 +171,7 @@ mod tests {
 
     #[test]
     fn fresh_result_fields_match_windows() {
+        let _serial = crate::accounting::test_serial();
         let result = AsyncResult::new(None, None, None);
         assert!(result.callback().is_none());
         assert_eq!(result.status(), HResult::S_OK);
@@ -183,6 +184,7 @@ mod tests {
 
     #[test]
     fn state_and_object_are_the_same_shared_values() {
+        let _serial = crate::accounting::test_serial();
         let state: State = Arc::new(String::from("state"));
         let object: State = Arc::new(7i64);
         let result = AsyncResult::new(Some(object.clone()), None, Some(state.clone()));
@@ -195,6 +197,7 @@ mod tests {
 
     #[test]
     fn dropping_the_last_handle_releases_state_object_and_inner_results() {
+        let _serial = crate::accounting::test_serial();
         let inner = AsyncResult::new(None, None, None);
         let outer = AsyncResult::new(
             Some(Arc::new(inner.clone())),

@@ -1,1 +1,476 @@
-//! Loom models of the scheduler (filled in below).
+//! Loom models of the scheduler: the push / park / wake / close protocol of
+//! `README.md` beside this file, checked over every interleaving loom reaches
+//! within its preemption bound.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
+//!     CARGO_TARGET_DIR=target/loom cargo test -p mfwq --lib --release loom
+//! ```
+//!
+//! (or `ci/loom.sh`). Without `LOOM_MAX_PREEMPTIONS` the models use a bound of
+//! 2, so that a bare `cargo test` still finishes.
+//!
+//! Under loom the bands are mutex-protected `VecDeque`s and workers never spin
+//! before parking, so what is checked is the parking protocol itself: the
+//! `pushing`/`closing` handshake, the `idle` counter and its fences, permits,
+//! and the drain on close. Every model counts how often each task runs with a
+//! loom atomic and asserts on the main thread: a task runs under
+//! `catch_unwind`, so an assertion inside it would only be reported, not fail
+//! the model.
+//!
+//! Each scenario is its own `#[test]` and stays within loom's 5 threads (main
+//! included).
+
+use crate::ids::{Band, QueueId};
+use crate::sched::{QueueCore, Refused, Work};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+
+/// Whatever handle `QueueCore::new` returns (`crate::sync::Arc`).
+type Core = crate::sync::Arc<QueueCore>;
+
+const PRIVATE_ID: QueueId = QueueId(0x10001);
+
+/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
+fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// A fresh core with `workers` workers (none started yet).
+///
+/// Loom records an atomic's initial value as a plain (non-`SeqCst`) store,
+/// and lets a `SeqCst` load read such a store even after a newer `SeqCst`
+/// store it has not synchronised with. The C++/Rust model does not: a
+/// `SeqCst` load cannot read a non-`SeqCst` write that happens before the
+/// last `SeqCst` write preceding it in the total order, and the core's
+/// initialisation happens before every use. So without help, loom reports
+/// false lost tasks and deadlocks on the `pushing`/`closing` handshake (a
+/// pusher reading the initial `closing == false` after a worker has already
+/// seen `closing` and `pushing == 0`). Re-storing the initial values with
+/// `SeqCst`, before the core is shared, gives them the standing the real
+/// model gives them and changes nothing else.
+fn core(workers: usize) -> Core {
+    let core = QueueCore::new(PRIVATE_ID, "loom".into(), workers, None);
+    core.closing.store(false, crate::sync::Ordering::SeqCst);
+    core.pushing.store(0, crate::sync::Ordering::SeqCst);
+    core
+}
+
+/// Per-task run counters.
+#[derive(Clone)]
+struct Runs(Arc<Vec<AtomicUsize>>);
+
+impl Runs {
+    fn new(tasks: usize) -> Runs {
+        Runs(Arc::new((0..tasks).map(|_| AtomicUsize::new(0)).collect()))
+    }
+
+    /// A task that records one run of task `index`.
+    fn task(&self, index: usize) -> Work {
+        let runs = self.clone();
+        Work::Task(Box::new(move || {
+            runs.0[index].fetch_add(1, Ordering::SeqCst);
+        }))
+    }
+
+    /// As `task`, and counts `latch` up once it has run.
+    fn task_with_latch(&self, index: usize, latch: &Latch) -> Work {
+        let runs = self.clone();
+        let latch = latch.clone();
+        Work::Task(Box::new(move || {
+            runs.0[index].fetch_add(1, Ordering::SeqCst);
+            latch.count_up();
+        }))
+    }
+
+    fn get(&self, index: usize) -> usize {
+        self.0[index].load(Ordering::SeqCst)
+    }
+}
+
+/// A blocking counter: waiting on it is a real block (not a spin), so if the
+/// awaited task never runs because its worker missed a wake-up, every thread
+/// ends up blocked and loom reports a deadlock.
+#[derive(Clone)]
+struct Latch(Arc<(Mutex<usize>, Condvar)>);
+
+impl Latch {
+    fn new() -> Latch {
+        Latch(Arc::new((Mutex::new(0), Condvar::new())))
+    }
+
+    fn count_up(&self) {
+        let (count, changed) = &*self.0;
+        *count.lock().unwrap() += 1;
+        changed.notify_all();
+    }
+
+    fn wait_for(&self, target: usize) {
+        let (count, changed) = &*self.0;
+        let mut count = count.lock().unwrap();
+        while *count < target {
+            count = changed.wait(count).unwrap();
+        }
+    }
+}
+
+/// What a push came to: accepted, or refused as closed with the work handed back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pushed {
+    Accepted,
+    Closed,
+}
+
+/// Pushes `work` and classifies the outcome. A refused push must hand back
+/// the very work it was given, unrun; it is dropped here.
+fn push(core: &Core, work: Work) -> Pushed {
+    match core.push(work, Band::Normal) {
+        Ok(()) => Pushed::Accepted,
+        Err(Refused::Closed(Work::Task(_))) => Pushed::Closed,
+        Err(Refused::Closed(Work::Result(_))) => panic!("a different work item came back"),
+        Err(Refused::NoThread(_)) => panic!("loom threads cannot fail to start"),
+    }
+}
+
+/// (1) One producer, two tasks, a serial core, then close and join: both run
+/// exactly once, in order of no importance here, and the workers are gone.
+#[test]
+fn loom_serial_push_two_then_close_runs_each_once() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(2);
+        assert_eq!(push(&core, runs.task(0)), Pushed::Accepted);
+        assert_eq!(push(&core, runs.task(1)), Pushed::Accepted);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1, "task 0");
+        assert_eq!(runs.get(1), 1, "task 1");
+        assert!(core.is_finished());
+        // Closed for good: a later push is refused and its work handed back.
+        let late = Runs::new(1);
+        assert_eq!(push(&core, late.task(0)), Pushed::Closed);
+        assert_eq!(late.get(0), 0);
+    });
+}
+
+/// (2) Two producers push concurrently to a two-worker pool (the first push
+/// starts both workers, racing the other producer), then close and join:
+/// each task runs exactly once.
+#[test]
+fn loom_pool_two_producers_then_close_runs_each_once() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(2);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            thread::spawn(move || push(&core, runs.task(1)))
+        };
+        assert_eq!(push(&core, runs.task(0)), Pushed::Accepted);
+        assert_eq!(producer.join().unwrap(), Pushed::Accepted);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1, "task 0");
+        assert_eq!(runs.get(1), 1, "task 1");
+        assert!(core.is_finished());
+    });
+}
+
+/// (3a) A push racing `close` on a queue whose worker is already running
+/// (parked, or finishing a first task): the push is either refused with its
+/// work handed back, or its task runs exactly once — never accepted and lost.
+#[test]
+fn loom_push_racing_close_on_started_core_is_refused_or_runs_once() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(2);
+        assert_eq!(push(&core, runs.task(0)), Pushed::Accepted);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            thread::spawn(move || push(&core, runs.task(1)))
+        };
+        core.close();
+        let pushed = producer.join().unwrap();
+        core.join();
+        assert_eq!(runs.get(0), 1, "the task queued before close");
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(1), 1, "accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(1), 0, "refused but run"),
+        }
+        assert!(core.is_finished());
+    });
+}
+
+/// (3b) The same race on a two-worker pool with both workers parked: a worker
+/// that sees `closing` must wait while the push is still in progress.
+#[test]
+fn loom_push_racing_close_on_parked_pool_is_refused_or_runs_once() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(2);
+        let warm = Latch::new();
+        // Starts both workers; once the task has run, both head for park.
+        assert_eq!(
+            push(&core, runs.task_with_latch(0, &warm)),
+            Pushed::Accepted
+        );
+        warm.wait_for(1);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            thread::spawn(move || push(&core, runs.task(1)))
+        };
+        core.close();
+        let pushed = producer.join().unwrap();
+        core.join();
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(1), 1, "accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(1), 0, "refused but run"),
+        }
+        assert!(core.is_finished());
+    });
+}
+
+/// (3c) The first push — the one that starts the workers — racing `close` on a
+/// fresh core. The producer thread is joined before the core, so `join` sees
+/// every worker that push started.
+#[test]
+fn loom_first_push_racing_close_is_refused_or_runs_once() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(1);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            thread::spawn(move || push(&core, runs.task(0)))
+        };
+        core.close();
+        let pushed = producer.join().unwrap();
+        core.join();
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(0), 1, "accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(0), 0, "refused but run"),
+        }
+        assert!(core.is_finished());
+    });
+}
+
+/// (3d) As (3c), but the closing thread joins the core *while* the first push
+/// may still be starting the workers: after `close()` and `join()` return, an
+/// accepted push's task should have run and the core should be finished.
+///
+/// `join` takes the handles in `workers` once; a push that passed its `closing`
+/// check before `close` but reaches `start_workers` after `join` took the
+/// (empty) list starts a worker that nobody joins, so `join` returns before
+/// the accepted task has run. Not reachable through the platform API (pushes
+/// to a queue are serialised against its close by the epoch lock or the
+/// registry slot mutex), but it breaks `join`'s contract for the core itself.
+#[test]
+#[ignore = "core bug: QueueCore::join can return before a worker started by a push that raced close (see the test's doc comment)"]
+fn loom_join_waits_for_workers_started_by_a_push_racing_close() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(1);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            thread::spawn(move || push(&core, runs.task(0)))
+        };
+        let closer = {
+            let core = core.clone();
+            thread::spawn(move || {
+                core.close();
+                core.join();
+                core.is_finished()
+            })
+        };
+        let pushed = producer.join().unwrap();
+        let finished_after_join = closer.join().unwrap();
+        // Both `push` and `close(); join()` have returned.
+        let ran = runs.get(0);
+        // Let a stray worker finish before the model ends.
+        core.join();
+        assert!(
+            finished_after_join,
+            "join returned with a worker still live"
+        );
+        match pushed {
+            Pushed::Accepted => assert_eq!(ran, 1, "join returned before the accepted task ran"),
+            Pushed::Closed => assert_eq!(ran, 0, "refused but run"),
+        }
+    });
+}
+
+/// (4a) No lost wake-up: a serial worker that has gone idle (or is on its way
+/// to park) is woken by a push alone. The queue is not closed until the task
+/// has run, so `close`'s `notify_all` cannot hide a lost wake-up: if the
+/// worker slept through the push, every thread would block and loom would
+/// report a deadlock.
+#[test]
+fn loom_parked_worker_is_woken_by_a_push() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(2);
+        let done = Latch::new();
+        assert_eq!(
+            push(&core, runs.task_with_latch(0, &done)),
+            Pushed::Accepted
+        );
+        done.wait_for(1);
+        assert_eq!(
+            push(&core, runs.task_with_latch(1, &done)),
+            Pushed::Accepted
+        );
+        done.wait_for(2);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1);
+        assert_eq!(runs.get(1), 1);
+    });
+}
+
+/// (4b) No lost wake-up with two sleepers and two concurrent pushers: permits
+/// and the `idle` counter must wake a worker for each task (or leave each task
+/// to a worker that is still awake). Again nothing closes the queue until both
+/// tasks have run.
+#[test]
+fn loom_two_pushes_wake_two_parked_pool_workers() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(3);
+        let done = Latch::new();
+        assert_eq!(
+            push(&core, runs.task_with_latch(0, &done)),
+            Pushed::Accepted
+        );
+        done.wait_for(1);
+        let producer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            let done = done.clone();
+            thread::spawn(move || push(&core, runs.task_with_latch(2, &done)))
+        };
+        assert_eq!(
+            push(&core, runs.task_with_latch(1, &done)),
+            Pushed::Accepted
+        );
+        assert_eq!(producer.join().unwrap(), Pushed::Accepted);
+        done.wait_for(3);
+        core.close();
+        core.join();
+        for task in 0..3 {
+            assert_eq!(runs.get(task), 1, "task {task}");
+        }
+    });
+}
+
+/// (5a) A task that pushes another task to its own (serial) queue while the
+/// queue is being closed: the inner push is refused (work handed back) or the
+/// inner task runs exactly once, before `join` returns.
+#[test]
+fn loom_task_pushing_to_its_own_queue_during_close() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(2);
+        let inner = Arc::new(Mutex::new(None));
+        let outer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            let inner = inner.clone();
+            Work::Task(Box::new(move || {
+                runs.0[0].fetch_add(1, Ordering::SeqCst);
+                let pushed = push(&core, runs.task(1));
+                *inner.lock().unwrap() = Some(pushed);
+            }))
+        };
+        assert_eq!(push(&core, outer), Pushed::Accepted);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1, "outer task");
+        let pushed = inner.lock().unwrap().expect("the outer task ran");
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
+        }
+        assert!(core.is_finished());
+    });
+}
+
+/// (5b) As (5a) on a two-worker pool whose other worker may already have seen
+/// `closing` and be deciding whether to exit: it must not leave while the
+/// inner push is in progress, and between them the two workers run the inner
+/// task exactly once. `close` races the outer task from another thread.
+#[test]
+fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(2);
+        let inner = Arc::new(Mutex::new(None));
+        let outer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            let inner = inner.clone();
+            Work::Task(Box::new(move || {
+                runs.0[0].fetch_add(1, Ordering::SeqCst);
+                let pushed = push(&core, runs.task(1));
+                *inner.lock().unwrap() = Some(pushed);
+            }))
+        };
+        assert_eq!(push(&core, outer), Pushed::Accepted);
+        let closer = {
+            let core = core.clone();
+            thread::spawn(move || core.close())
+        };
+        closer.join().unwrap();
+        core.join();
+        assert_eq!(runs.get(0), 1, "outer task");
+        let pushed = inner.lock().unwrap().expect("the outer task ran");
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
+        }
+        assert!(core.is_finished());
+    });
+}
+
+/// Bands: a serial worker takes the highest band first, whatever the
+/// interleaving of its start with the pushes (the pushes all land before the
+/// worker can pop only when it is still blocked on the first task, so the
+/// order checked is that of the items queued behind it).
+#[test]
+fn loom_serial_worker_takes_higher_band_first() {
+    model(|| {
+        let core = core(1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let gate = Latch::new();
+        let started = Latch::new();
+        let first = {
+            let gate = gate.clone();
+            let started = started.clone();
+            Work::Task(Box::new(move || {
+                started.count_up();
+                gate.wait_for(1);
+            }))
+        };
+        assert!(core.push(first, Band::Normal).is_ok());
+        started.wait_for(1);
+        for (label, band) in [(0u8, Band::Low), (1, Band::Normal), (2, Band::High)] {
+            let order = order.clone();
+            let work = Work::Task(Box::new(move || order.lock().unwrap().push(label)));
+            assert!(core.push(work, band).is_ok());
+        }
+        gate.count_up();
+        core.close();
+        core.join();
+        assert_eq!(*order.lock().unwrap(), [2, 1, 0]);
+    });
+}

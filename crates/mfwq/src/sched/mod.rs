@@ -219,17 +219,26 @@ impl QueueCore {
 
     fn worker_main(&self) {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
+        #[cfg(not(loom))]
+        crate::accounting::enter_worker();
         loop {
             let work = match self.bands.pop() {
                 Some(work) => work,
-                None => match self.wait_for_work() {
-                    Some(work) => work,
-                    None => break,
-                },
+                None => {
+                    // Idle: make the released results' locks reusable now.
+                    #[cfg(not(loom))]
+                    crate::accounting::flush_worker_releases();
+                    match self.wait_for_work() {
+                        Some(work) => work,
+                        None => break,
+                    }
+                }
             };
             self.run(work);
             self.step_pump();
         }
+        #[cfg(not(loom))]
+        crate::accounting::leave_worker();
         CURRENT_QUEUE.with(|current| current.set(None));
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
     }
