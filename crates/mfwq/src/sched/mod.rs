@@ -18,6 +18,8 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use crate::ids::{Band, QueueId};
 use crate::result::AsyncResult;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -98,7 +100,9 @@ pub(crate) struct QueueCore {
     started: AtomicBool,
     closing: AtomicBool,
     /// Pushes between their check of `closing` and the end of their push.
-    pushing: AtomicUsize,
+    /// Written by every push, so it gets a cache line of its own: spinning
+    /// workers read `closing` and must not see that line bounce.
+    pushing: CachePadded<AtomicUsize>,
     /// Workers that have not exited yet.
     live_workers: AtomicUsize,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -131,7 +135,7 @@ impl QueueCore {
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
             closing: AtomicBool::new(false),
-            pushing: AtomicUsize::new(0),
+            pushing: CachePadded::new(AtomicUsize::new(0)),
             live_workers: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
             pump,

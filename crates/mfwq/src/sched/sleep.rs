@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use crate::sched::{Bands, Work};
 use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
@@ -27,8 +29,9 @@ struct SleepState {
 
 pub(crate) struct Sleep {
     /// `sleeping - permits`: sleepers nobody has woken yet. Pushers read it
-    /// without the lock; it changes only under the lock.
-    idle: AtomicUsize,
+    /// without the lock on every push; it changes only under the lock. Its own
+    /// cache line keeps the parking traffic off the pushers' path.
+    idle: CachePadded<AtomicUsize>,
     state: Mutex<SleepState>,
     wakeup: Condvar,
 }
@@ -36,7 +39,7 @@ pub(crate) struct Sleep {
 impl Sleep {
     pub(crate) fn new() -> Sleep {
         Sleep {
-            idle: AtomicUsize::new(0),
+            idle: CachePadded::new(AtomicUsize::new(0)),
             state: Mutex::new(SleepState {
                 sleeping: 0,
                 permits: 0,
