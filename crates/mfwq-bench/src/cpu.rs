@@ -19,6 +19,41 @@ pub fn process_cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// CPU time the whole machine has spent busy (user, nice, system, irq,
+/// softirq and steal of the `cpu` line of `/proc/stat`), if it can be read.
+/// Minus [`process_cpu_time`] over the same interval, it is what other
+/// processes took: the noise a measurement ran under.
+pub fn machine_busy_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as u64 } else { 100 };
+    Some(Duration::from_nanos(
+        busy.saturating_mul(1_000_000_000) / ticks,
+    ))
+}
+
+/// The 1-minute load average (`/proc/loadavg`), if it can be read.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The number of threads of this process (`Threads:` of `/proc/self/status`),
 /// if it can be read.
 pub fn thread_count() -> Option<usize> {
@@ -43,6 +78,17 @@ mod tests {
         }
         let used = process_cpu_time() - before;
         assert!(used >= Duration::from_millis(10), "{used:?}");
+    }
+
+    #[test]
+    fn machine_busy_time_is_monotonic() {
+        if let Some(a) = machine_busy_time() {
+            let b = machine_busy_time().unwrap();
+            assert!(b >= a);
+        }
+        if let Some(load) = load_average() {
+            assert!(load >= 0.0);
+        }
     }
 
     #[test]

@@ -15,8 +15,10 @@ mod report;
 mod stats;
 
 pub use alloc::CountingAlloc;
-pub use config::{Config, ENV_FILTER, ENV_IDLE_MS, ENV_OUT, ENV_ROUNDS, ENV_SCALE, ENV_WARMUP};
-pub use cpu::{process_cpu_time, thread_count};
+pub use config::{
+    Config, DEFAULT_ROUNDS, ENV_FILTER, ENV_IDLE_MS, ENV_OUT, ENV_ROUNDS, ENV_SCALE, ENV_WARMUP,
+};
+pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count};
 pub use latch::Latch;
 pub use report::{fmt_num, Goal, Report, Row};
 pub use stats::Summary;

@@ -57,8 +57,8 @@ pub struct Row {
     pub unit: String,
     /// Median, min, max over the rounds.
     pub summary: Summary,
-    /// The target, for rows that have one.
-    pub goal: Option<Goal>,
+    /// The targets the row is held to (none for peers and informational rows).
+    pub goals: Vec<Goal>,
 }
 
 impl Row {
@@ -69,13 +69,13 @@ impl Row {
             contestant: contestant.to_owned(),
             unit: unit.to_owned(),
             summary,
-            goal: None,
+            goals: Vec::new(),
         }
     }
 
-    /// The same row held to `goal`.
+    /// The same row, also held to `goal`.
     pub fn with_goal(mut self, goal: Goal) -> Row {
-        self.goal = Some(goal);
+        self.goals.push(goal);
         self
     }
 }
@@ -139,17 +139,18 @@ impl Report {
         &self.notes
     }
 
-    /// How many rows with a target failed it (a missing peer counts as failed).
+    /// How many targets failed (a missing peer counts as failed).
     pub fn failures(&self) -> usize {
         self.rows
             .iter()
-            .filter(|row| self.verdict(row).is_some_and(|v| v.pass != Some(true)))
+            .flat_map(|row| row.goals.iter().map(move |goal| self.verdict(row, goal)))
+            .filter(|v| v.pass != Some(true))
             .count()
     }
 
-    /// How many rows have a target.
+    /// How many targets there are.
     pub fn targets(&self) -> usize {
-        self.rows.iter().filter(|row| row.goal.is_some()).count()
+        self.rows.iter().map(|row| row.goals.len()).sum()
     }
 
     fn peer(&self, row: &Row, peer: &str) -> Option<&Row> {
@@ -158,9 +159,9 @@ impl Report {
             .find(|other| other.workload == row.workload && other.contestant == peer)
     }
 
-    fn verdict(&self, row: &Row) -> Option<Verdict> {
+    fn verdict(&self, row: &Row, goal: &Goal) -> Verdict {
         let own = row.summary.median;
-        Some(match row.goal.as_ref()? {
+        match goal {
             Goal::ThroughputVs { peer, factor } => {
                 let ratio = self
                     .peer(row, peer)
@@ -188,18 +189,30 @@ impl Report {
                 target: format!("<= {} {}", fmt_num(*limit), row.unit),
                 pass: Some(own <= *limit),
             },
-        })
+        }
     }
 
-    fn cells(&self) -> Vec<[String; 10]> {
-        self.rows
-            .iter()
-            .map(|row| {
-                let s = &row.summary;
-                let verdict = self.verdict(row);
-                let (ratio, target, result) = match verdict {
-                    None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
-                    Some(v) => (
+    /// One line per row and extra lines for a row's second and later goals
+    /// (stats left blank there); each line with the index of its row.
+    fn cells(&self) -> Vec<(usize, [String; 10])> {
+        let mut lines = Vec::new();
+        for (index, row) in self.rows.iter().enumerate() {
+            let s = &row.summary;
+            let stats = [
+                row.workload.clone(),
+                row.contestant.clone(),
+                row.unit.clone(),
+                fmt_num(s.median),
+                fmt_num(s.min),
+                fmt_num(s.max),
+                format!("{:.0}%", s.spread_pct()),
+            ];
+            let judged: Vec<[String; 3]> = row
+                .goals
+                .iter()
+                .map(|goal| {
+                    let v = self.verdict(row, goal);
+                    [
                         v.ratio.map_or("-".to_owned(), |r| format!("{r:.2}x")),
                         v.target,
                         match v.pass {
@@ -207,22 +220,27 @@ impl Report {
                             Some(false) => "FAIL".to_owned(),
                             None => "FAIL (no peer)".to_owned(),
                         },
-                    ),
+                    ]
+                })
+                .collect();
+            let none = ["-".to_owned(), "-".to_owned(), "-".to_owned()];
+            for (i, [ratio, target, result]) in judged
+                .into_iter()
+                .chain(std::iter::once(none).filter(|_| row.goals.is_empty()))
+                .enumerate()
+            {
+                let [w, c, u, med, min, max, spread] = if i == 0 {
+                    stats.clone()
+                } else {
+                    Default::default()
                 };
-                [
-                    row.workload.clone(),
-                    row.contestant.clone(),
-                    row.unit.clone(),
-                    fmt_num(s.median),
-                    fmt_num(s.min),
-                    fmt_num(s.max),
-                    format!("{:.0}%", s.spread_pct()),
-                    ratio,
-                    target,
-                    result,
-                ]
-            })
-            .collect()
+                lines.push((
+                    index,
+                    [w, c, u, med, min, max, spread, ratio, target, result],
+                ));
+            }
+        }
+        lines
     }
 
     /// The plain-text table, columns aligned, a rule under the header and
@@ -230,7 +248,7 @@ impl Report {
     pub fn table(&self) -> String {
         let cells = self.cells();
         let mut widths = HEADERS.map(str::len);
-        for row in &cells {
+        for (_, row) in &cells {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
@@ -255,11 +273,13 @@ impl Report {
         out.push('\n');
         out.push_str(&rule);
         out.push('\n');
-        for (i, row) in cells.iter().enumerate() {
-            if i > 0 && self.rows[i - 1].workload != self.rows[i].workload {
+        let mut previous: Option<usize> = None;
+        for (index, row) in &cells {
+            if previous.is_some_and(|p| self.rows[p].workload != self.rows[*index].workload) {
                 out.push_str(&rule);
                 out.push('\n');
             }
+            previous = Some(*index);
             out.push_str(&line(row));
             out.push('\n');
         }
@@ -286,7 +306,7 @@ impl Report {
             .map(|&n| if n { "---:" } else { "---" })
             .collect();
         out.push_str(&format!("| {} |\n", aligns.join(" | ")));
-        for row in self.cells() {
+        for (_, row) in self.cells() {
             let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
             out.push_str(&format!("| {} |\n", escaped.join(" | ")));
         }
@@ -324,8 +344,13 @@ mod tests {
     fn report() -> Report {
         let mut r = Report::new();
         r.push(
-            Row::new("w", "mfwq", "ns/item", Summary::of(&[100.0, 110.0, 90.0]).unwrap())
-                .with_goal(Goal::throughput_vs("peer", 1.0)),
+            Row::new(
+                "w",
+                "mfwq",
+                "ns/item",
+                Summary::of(&[100.0, 110.0, 90.0]).unwrap(),
+            )
+            .with_goal(Goal::throughput_vs("peer", 1.0)),
         );
         r.push(
             Row::new("w", "mfwq slow", "ns/item", Summary::single(400.0))
@@ -337,7 +362,9 @@ mod tests {
                 .with_goal(Goal::time_vs("peer", 1.2)),
         );
         r.push(Row::new("x", "peer", "ns/hop", Summary::single(100.0)));
-        r.push(Row::new("y", "mfwq", "us/pair", Summary::single(60.0)).with_goal(Goal::AtMost(50.0)));
+        r.push(
+            Row::new("y", "mfwq", "us/pair", Summary::single(60.0)).with_goal(Goal::AtMost(50.0)),
+        );
         r.push(
             Row::new("z", "mfwq", "ns/hop", Summary::single(1.0))
                 .with_goal(Goal::time_vs("missing", 1.0)),
@@ -348,7 +375,11 @@ mod tests {
     #[test]
     fn verdicts_follow_the_goal_direction() {
         let r = report();
-        let v: Vec<_> = r.rows().iter().map(|row| r.verdict(row)).collect();
+        let v: Vec<_> = r
+            .rows()
+            .iter()
+            .map(|row| row.goals.first().map(|goal| r.verdict(row, goal)))
+            .collect();
         // Twice the peer's throughput.
         assert_eq!(v[0].as_ref().unwrap().ratio, Some(2.0));
         assert_eq!(v[0].as_ref().unwrap().pass, Some(true));
@@ -375,9 +406,12 @@ mod tests {
         assert!(lines[1].chars().all(|c| c == '-'));
         // Every data line puts the median column at the same right edge.
         let header_median_end = lines[0].find("median").unwrap() + "median".len();
-        for line in lines.iter().filter(|l| l.starts_with("w  ")) {
-            assert_eq!(&line[header_median_end - 3..header_median_end], "100");
-        }
+        let medians: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("w  "))
+            .map(|l| &l[header_median_end - 3..header_median_end])
+            .collect();
+        assert_eq!(medians, ["100", "400", "200"]);
         assert!(table.contains("PASS"));
         assert!(table.contains("FAIL (no peer)"));
         assert!(table.contains("thrpt >= 1.00x peer"));
@@ -394,6 +428,26 @@ mod tests {
         let md = r.markdown("t", &["rounds: 5".to_owned()]);
         assert!(md.starts_with("# t\n\n- rounds: 5\n\n| workload |"));
         assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 2 + 7);
+    }
+
+    #[test]
+    fn a_second_goal_gets_its_own_line() {
+        let mut r = Report::new();
+        r.push(
+            Row::new("w", "mfwq", "ns/item", Summary::single(100.0))
+                .with_goal(Goal::throughput_vs("a", 1.0))
+                .with_goal(Goal::throughput_vs("b", 3.0)),
+        );
+        r.push(Row::new("w", "a", "ns/item", Summary::single(120.0)));
+        r.push(Row::new("w", "b", "ns/item", Summary::single(200.0)));
+        assert_eq!(r.targets(), 2);
+        assert_eq!(r.failures(), 1);
+        let table = r.table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 2 + 4);
+        assert!(lines[2].contains("1.20x") && lines[2].contains("PASS"));
+        assert!(lines[3].trim_start().starts_with("2.00x"));
+        assert!(lines[3].contains("thrpt >= 3.00x b") && lines[3].contains("FAIL"));
     }
 
     #[test]

@@ -1,0 +1,122 @@
+//! Workloads 1 and 2: one thread puts a million empty items, the pool (or the
+//! serial queue) runs them; the time is from the first put until the last item
+//! has counted down the latch.
+
+use mfwq::{QueueId, QueueType};
+use mfwq_bench::{Config, Goal, Report, Row};
+
+use crate::harness::{contestant, measure, timed};
+use crate::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
+
+const ITEMS: usize = 1_000_000;
+
+/// Workload 1: onto MULTITHREADED vs rayon, tokio and a crossbeam-channel pool.
+pub fn mt(cfg: &Config, report: &mut Report) {
+    const NAME: &str = "fanout-mt";
+    let n = cfg.scaled(ITEMS);
+    let rayon = rayon_pool();
+    let tokio = tokio_runtime();
+    let crossbeam = ChannelPool::new(POOL_THREADS, "xbeam-pool");
+
+    let mut contestants = vec![
+        contestant("mfwq put_work_item", n, || {
+            timed(n, "mfwq put_work_item", |latch| {
+                let latch = latch.clone();
+                let callback = mfwq::callback(move |_| latch.count_down());
+                for _ in 0..n {
+                    mfwq::put_work_item(QueueId::MULTITHREADED, callback.clone(), None)
+                        .expect("put_work_item");
+                }
+            })
+        }),
+        contestant("mfwq spawn", n, || {
+            timed(n, "mfwq spawn", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    mfwq::spawn(QueueId::MULTITHREADED, move || latch.count_down()).expect("spawn");
+                }
+            })
+        }),
+        contestant("rayon", n, || {
+            timed(n, "rayon", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    rayon.spawn(move || latch.count_down());
+                }
+            })
+        }),
+        contestant("tokio", n, || {
+            timed(n, "tokio", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    drop(tokio.spawn(async move { latch.count_down() }));
+                }
+            })
+        }),
+        contestant("crossbeam pool", n, || {
+            timed(n, "crossbeam pool", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    crossbeam.execute(move || latch.count_down());
+                }
+            })
+        }),
+    ];
+    let summaries = measure(cfg, NAME, &mut contestants);
+    for (c, s) in contestants.iter().zip(summaries) {
+        let mut row = Row::new(NAME, c.name, "ns/item", s);
+        if c.name.starts_with("mfwq") {
+            row = row
+                .with_goal(Goal::throughput_vs("rayon", 1.0))
+                .with_goal(Goal::throughput_vs("tokio", 3.0));
+        }
+        report.push(row);
+    }
+}
+
+/// Workload 2: onto a private standard queue vs one thread behind a crossbeam channel.
+pub fn serial(cfg: &Config, report: &mut Report) {
+    const NAME: &str = "fanout-serial";
+    let n = cfg.scaled(ITEMS);
+    let queue = mfwq::WorkQueue::new(QueueType::Standard).expect("allocate a standard queue");
+    let id = queue.id();
+    let crossbeam = ChannelPool::new(1, "xbeam-serial");
+
+    let mut contestants = vec![
+        contestant("mfwq put_work_item", n, || {
+            timed(n, "mfwq put_work_item (private)", |latch| {
+                let latch = latch.clone();
+                let callback = mfwq::callback(move |_| latch.count_down());
+                for _ in 0..n {
+                    mfwq::put_work_item(id, callback.clone(), None).expect("put_work_item");
+                }
+            })
+        }),
+        contestant("mfwq spawn", n, || {
+            timed(n, "mfwq spawn (private)", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    mfwq::spawn(id, move || latch.count_down()).expect("spawn");
+                }
+            })
+        }),
+        contestant("crossbeam", n, || {
+            timed(n, "crossbeam (1 thread)", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    crossbeam.execute(move || latch.count_down());
+                }
+            })
+        }),
+    ];
+    let summaries = measure(cfg, NAME, &mut contestants);
+    for (c, s) in contestants.iter().zip(summaries) {
+        let mut row = Row::new(NAME, c.name, "ns/item", s);
+        if c.name.starts_with("mfwq") {
+            row = row.with_goal(Goal::throughput_vs("crossbeam", 0.8));
+        }
+        report.push(row);
+    }
+    drop(contestants);
+    drop(queue);
+}

@@ -1,0 +1,158 @@
+//! Workload 6: bytes per queued item. Each queue is blocked by a first item
+//! that waits on a gate; with the counting allocator on, N items are put and
+//! the growth of live bytes divided by N; then the gate opens, everything runs,
+//! and what is still live afterwards is reported too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfwq::{Event, QueueType};
+use mfwq_bench::{fmt_num, Config, Goal, Latch, Report, Row, Summary};
+
+use crate::harness::wait;
+use crate::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
+use crate::ALLOC;
+
+const ITEMS: usize = 100_000;
+
+struct Footprint {
+    bytes: f64,
+    allocations: f64,
+    residual: f64,
+}
+
+/// `blockers` tasks are started by `block` (each must call `started` then
+/// wait on the gate); once all run, counting starts, `put` queues `n`
+/// items that count down `latch`, and the growth is measured.
+fn footprint(
+    n: usize,
+    what: &str,
+    blockers: usize,
+    block: impl Fn(Box<dyn FnOnce() + Send>),
+    put: impl FnOnce(&Arc<Latch>),
+) -> Footprint {
+    let gate = Event::manual_reset(false);
+    let started = Arc::new(Latch::new(blockers));
+    for _ in 0..blockers {
+        let gate = gate.clone();
+        let started = started.clone();
+        block(Box::new(move || {
+            started.count_down();
+            gate.wait(None);
+        }));
+    }
+    wait(&started, &format!("{what}: blockers"));
+    let latch = Arc::new(Latch::new(n));
+
+    ALLOC.set_enabled(true);
+    let (bytes0, allocs0) = (ALLOC.live_bytes(), ALLOC.allocations());
+    put(&latch);
+    let (bytes1, allocs1) = (ALLOC.live_bytes(), ALLOC.allocations());
+    gate.set();
+    wait(&latch, what);
+    // The last items count down before their own memory is released.
+    std::thread::sleep(Duration::from_millis(50));
+    let bytes2 = ALLOC.live_bytes();
+    ALLOC.set_enabled(false);
+
+    Footprint {
+        bytes: (bytes1 - bytes0) as f64 / n as f64,
+        allocations: (allocs1 - allocs0) as f64 / n as f64,
+        residual: (bytes2 - bytes0) as f64 / n as f64,
+    }
+}
+
+pub fn run(cfg: &Config, report: &mut Report) {
+    const NAME: &str = "memory";
+    let n = cfg.scaled(ITEMS);
+    eprintln!("[{NAME}] {n} items per contestant");
+    let mut results: Vec<(&str, Footprint)> = Vec::new();
+
+    {
+        let queue = mfwq::WorkQueue::new(QueueType::Standard).expect("allocate");
+        let id = queue.id();
+        let block = |task: Box<dyn FnOnce() + Send>| mfwq::spawn(id, task).expect("spawn");
+        let fp = footprint(n, "mfwq put_work_item", 1, block, |latch| {
+            let latch = latch.clone();
+            let callback = mfwq::callback(move |_| latch.count_down());
+            for _ in 0..n {
+                mfwq::put_work_item(id, callback.clone(), None).expect("put_work_item");
+            }
+        });
+        results.push(("mfwq put_work_item", fp));
+        let fp = footprint(n, "mfwq spawn", 1, block, |latch| {
+            for _ in 0..n {
+                let latch = latch.clone();
+                mfwq::spawn(id, move || latch.count_down()).expect("spawn");
+            }
+        });
+        results.push(("mfwq spawn", fp));
+    }
+    {
+        let pool = ChannelPool::new(1, "xbeam-mem");
+        let fp = footprint(
+            n,
+            "crossbeam",
+            1,
+            |task| pool.execute(task),
+            |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    pool.execute(move || latch.count_down());
+                }
+            },
+        );
+        results.push(("crossbeam", fp));
+    }
+    {
+        let rt = tokio_runtime();
+        let fp = footprint(
+            n,
+            "tokio",
+            POOL_THREADS,
+            |task| drop(rt.spawn(async move { task() })),
+            |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    drop(rt.spawn(async move { latch.count_down() }));
+                }
+            },
+        );
+        results.push(("tokio", fp));
+    }
+    {
+        let pool = rayon_pool();
+        let fp = footprint(
+            n,
+            "rayon",
+            POOL_THREADS,
+            |task| pool.spawn(task),
+            |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    pool.spawn(move || latch.count_down());
+                }
+            },
+        );
+        results.push(("rayon", fp));
+    }
+
+    let mut details = Vec::new();
+    for (name, fp) in &results {
+        let mut row = Row::new(NAME, name, "B/item", Summary::single(fp.bytes));
+        if name.starts_with("mfwq") {
+            row = row.with_goal(Goal::AtMost(256.0));
+        }
+        report.push(row);
+        details.push(format!(
+            "{name} {} allocs/item, {} B/item left after drain",
+            fmt_num(fp.allocations),
+            fmt_num(fp.residual)
+        ));
+    }
+    report.note(format!(
+        "memory: Rust-level bytes requested (no malloc headers), {n} items queued behind a blocked \
+         worker, one measurement; {}.",
+        details.join("; ")
+    ));
+}
