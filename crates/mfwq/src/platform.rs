@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use arc_swap::ArcSwapOption;
+use parking_lot::{Condvar, Mutex};
 
 use crate::accounting;
 use crate::error::{Error, Result};
@@ -54,10 +55,15 @@ struct Lifecycle {
 
 pub(crate) struct PlatformState {
     lifecycle: Mutex<Lifecycle>,
-    /// `Some` from the first startup until the last shutdown stops accepting work.
-    epoch: RwLock<Option<Arc<Epoch>>>,
+    /// `Some` from the first startup until the last shutdown stops accepting
+    /// work. Read on every put without a lock: the queues gate their own pushes,
+    /// so a put that still sees an epoch shutdown has replaced either lands
+    /// before its queue closes (and runs in the drain) or is refused.
+    epoch: ArcSwapOption<Epoch>,
     pub(crate) registry: Registry,
     /// Queues unlocked to zero that may still be draining; shutdown joins them.
+    /// Its lock also orders allocation and last unlocks against shutdown's
+    /// sweep of the registry (see `teardown`).
     retired: Mutex<Vec<Arc<QueueCore>>>,
     /// Signalled when an explicit platform or queue lock is released.
     lock_released: Condvar,
@@ -66,7 +72,7 @@ pub(crate) struct PlatformState {
 
 pub(crate) static PLATFORM: LazyLock<PlatformState> = LazyLock::new(|| PlatformState {
     lifecycle: Mutex::new(Lifecycle { startup_count: 0 }),
-    epoch: RwLock::new(None),
+    epoch: ArcSwapOption::const_empty(),
     registry: Registry::new(),
     retired: Mutex::new(Vec::new()),
     lock_released: Condvar::new(),
@@ -118,10 +124,9 @@ pub fn rtwq_startup() -> Result<()> {
     let mut lifecycle = platform.lifecycle.lock();
     lifecycle.startup_count += 1;
     if lifecycle.startup_count == 1 {
-        let mut epoch = platform.epoch.write();
         // A startup during the lock wait of the last shutdown revives that epoch.
-        if epoch.is_none() {
-            *epoch = Some(Arc::new(Epoch::new()));
+        if platform.epoch.load().is_none() {
+            platform.epoch.store(Some(Arc::new(Epoch::new())));
         }
         accounting::on_startup();
         tracing::debug!("platform started");
@@ -168,11 +173,17 @@ pub fn shutdown() -> Result<()> {
             tracing::debug!("platform restarted while shutting down; it stays up");
             return Ok(());
         }
-        platform.epoch.write().take()
+        platform.epoch.swap(None)
     };
     let Some(epoch) = epoch else { return Ok(()) };
-    let mut cores = platform.registry.drain();
-    cores.extend(std::mem::take(&mut *platform.retired.lock()));
+    let mut cores = {
+        // Under the teardown lock: an allocation or a last unlock either
+        // finished before (its queue is swept here) or sees no epoch.
+        let mut retired = platform.retired.lock();
+        let mut cores = platform.registry.drain();
+        cores.append(&mut retired);
+        cores
+    };
     cores.extend(epoch.queues.iter().cloned());
     for core in &cores {
         core.close();
@@ -216,32 +227,38 @@ impl PlatformState {
         self.lock_released.notify_all();
     }
 
-    /// The running epoch, read-locked for the duration of `f`; `Err(Shutdown)` if none.
-    /// `f` must not run user code (shutdown waits for the lock).
+    /// Runs `f` on the running epoch; `Err(Shutdown)` if there is none.
+    /// `f` must not run user code.
     pub(crate) fn with_epoch<R>(&self, f: impl FnOnce(&Epoch) -> R) -> Result<R> {
-        let epoch = self.epoch.read();
+        let epoch = self.epoch.load();
         epoch.as_deref().map(f).ok_or(Error::Shutdown)
     }
 
+    /// Runs `f` under the teardown lock if the platform is running: allocation
+    /// and a queue's last unlock go through here, so that shutdown's sweep of
+    /// the registry (which swaps the epoch out first, then takes this lock)
+    /// misses neither a queue allocated nor one retired concurrently.
+    pub(crate) fn teardown<R>(&self, f: impl FnOnce(&mut Vec<Arc<QueueCore>>) -> Result<R>) -> Result<R> {
+        let mut retired = self.retired.lock();
+        if self.epoch.load().is_none() {
+            return Err(Error::Shutdown);
+        }
+        retired.retain(|core| !core.is_finished());
+        f(&mut retired)
+    }
+
     /// Runs `allocate` if new queues may be allocated: started, and the lock
-    /// count above zero. It runs under the epoch's read lock, so a queue
-    /// allocated here is either drained by a racing shutdown or never made.
+    /// count above zero.
     pub(crate) fn allocate_if_running<R>(&self, allocate: impl FnOnce() -> Result<R>) -> Result<R> {
-        self.with_epoch(|_| {
+        self.teardown(|_| {
             if accounting::is_started() && platform_lock_count() > 0 {
                 allocate()
             } else {
                 Err(Error::Shutdown)
             }
-        })?
+        })
     }
 
-    /// Keeps a closed queue until its drain is over, so shutdown can join it.
-    pub(crate) fn retire(&self, core: Arc<QueueCore>) {
-        let mut retired = self.retired.lock();
-        retired.retain(|core| !core.is_finished());
-        retired.push(core);
-    }
 }
 
 /// Whether the platform is started (some startup is not yet balanced by a shutdown).

@@ -105,15 +105,13 @@ pub fn unlock_work_queue(queue: QueueId) -> Result<()> {
     }
     let platform = &*PLATFORM;
     let before = platform.registry.extra_locks();
-    // Retire under the epoch's read lock, so that a racing shutdown either sees
-    // the queue in the table or in the retired list, and joins it either way.
-    platform.with_epoch(|_| {
+    platform.teardown(|retired| {
         if let Some(core) = platform.registry.unlock(queue)? {
             core.close();
-            platform.retire(core);
+            retired.push(core);
         }
-        Ok::<(), Error>(())
-    })??;
+        Ok(())
+    })?;
     if before > 0 && platform.registry.extra_locks() < before {
         platform.notify_lock_released();
     }

@@ -20,6 +20,16 @@
 //!
 //! Each scenario is its own `#[test]` and stays within loom's 5 threads (main
 //! included).
+//!
+//! Sensitivity: each of these protocol mutations makes at least one model
+//! fail (deadlock or lost task) — `notify_one` waking only when two workers are
+//! idle; `push` reading `closing` before raising `pushing`; `is_drained`
+//! ignoring `pushing`; no `notify_all` after the last push of a closing queue;
+//! a permit granted without signalling the condvar; `close` without
+//! `notify_all`; `park` skipping its re-check after announcing itself idle.
+//! Not covered: the fence pair of `notify_one`/`park` — under loom the bands
+//! are mutexes, whose lock/unlock already order the push against the re-check,
+//! so dropping either fence goes unnoticed here.
 
 use crate::ids::{Band, QueueId};
 use crate::sched::{QueueCore, Refused, Work};
@@ -268,12 +278,18 @@ fn loom_first_push_racing_close_is_refused_or_runs_once() {
 /// may still be starting the workers: after `close()` and `join()` return, an
 /// accepted push's task should have run and the core should be finished.
 ///
-/// `join` takes the handles in `workers` once; a push that passed its `closing`
-/// check before `close` but reaches `start_workers` after `join` took the
-/// (empty) list starts a worker that nobody joins, so `join` returns before
-/// the accepted task has run. Not reachable through the platform API (pushes
-/// to a queue are serialised against its close by the epoch lock or the
-/// registry slot mutex), but it breaks `join`'s contract for the core itself.
+/// Core bug: `join` takes the handles in `workers` once; a push that passed
+/// its `closing` check before `close` but reaches `start_workers` after `join`
+/// took the (still empty) list starts a worker that nobody joins, so `join`
+/// returns — and `is_finished()` says true — before the accepted task has run.
+/// Not reachable through the platform API today (pushes to a queue are
+/// serialised against its close by the epoch lock or the registry slot
+/// mutex), but it breaks the core's own contract. Proposed fix: in
+/// `start_workers`, once the `workers` lock is held and `started` is still
+/// false, refuse if `closing` is set (`push` then returns
+/// `Refused::Closed(work)`, the work not yet queued). `close` stores `closing`
+/// before `join` takes that lock, so a `start_workers` that locks after `join`
+/// sees it, and one that locks before hands its handles to `join`.
 #[test]
 #[ignore = "core bug: QueueCore::join can return before a worker started by a push that raced close (see the test's doc comment)"]
 fn loom_join_waits_for_workers_started_by_a_push_racing_close() {
@@ -442,10 +458,9 @@ fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
     });
 }
 
-/// Bands: a serial worker takes the highest band first, whatever the
-/// interleaving of its start with the pushes (the pushes all land before the
-/// worker can pop only when it is still blocked on the first task, so the
-/// order checked is that of the items queued behind it).
+/// Bands: with a serial worker held inside a first task, items pushed to the
+/// low, normal and high bands run high first, however the worker's return to
+/// the bands interleaves with the pushes' wake-ups.
 #[test]
 fn loom_serial_worker_takes_higher_band_first() {
     model(|| {

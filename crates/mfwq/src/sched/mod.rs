@@ -70,6 +70,16 @@ impl Refused {
     }
 }
 
+enum StartError {
+    Closed,
+    NoThread,
+}
+
+/// The gate's closed bit.
+const CLOSED: usize = 1;
+/// One push in progress, in the gate.
+const PUSH: usize = 2;
+
 /// Rounds a worker polls for more work before it parks. A wake across vCPUs
 /// costs tens of microseconds here (peers.md §2), so a short poll that catches
 /// the next item of a burst pays for itself; loom gets none, to keep its state
@@ -98,11 +108,10 @@ pub(crate) struct QueueCore {
     bands: Bands,
     sleep: Sleep,
     started: AtomicBool,
-    closing: AtomicBool,
-    /// Pushes between their check of `closing` and the end of their push.
-    /// Written by every push, so it gets a cache line of its own: spinning
-    /// workers read `closing` and must not see that line bounce.
-    pushing: CachePadded<AtomicUsize>,
+    /// `CLOSED | pushes in progress * PUSH`, one word so that a push costs one
+    /// atomic operation on each side. Written by every push, so it has a cache
+    /// line of its own.
+    gate: CachePadded<AtomicUsize>,
     /// Workers that have not exited yet.
     live_workers: AtomicUsize,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -134,8 +143,7 @@ impl QueueCore {
             bands: Bands::new(),
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
-            closing: AtomicBool::new(false),
-            pushing: CachePadded::new(AtomicUsize::new(0)),
+            gate: CachePadded::new(AtomicUsize::new(0)),
             live_workers: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
             pump,
@@ -146,29 +154,47 @@ impl QueueCore {
     /// right after. A closed queue refuses and hands the work back, so that
     /// the caller drops it outside its own locks.
     pub(crate) fn push(self: &Arc<Self>, work: Work, band: Band) -> Result<(), Refused> {
-        // Dekker with `close`: either this push sees `closing`, or the workers
-        // see `pushing > 0` and stay until it is done (see README.md).
-        self.pushing.fetch_add(1, Ordering::SeqCst);
-        let outcome = if self.closing.load(Ordering::SeqCst) {
+        // Dekker with `close`: either this push sees CLOSED, or the workers see
+        // a push in progress and stay until it is done (see README.md).
+        let before = self.gate.fetch_add(PUSH, Ordering::SeqCst);
+        let outcome = if before & CLOSED != 0 {
             Err(Refused::Closed(work))
-        } else if !self.started.load(Ordering::Acquire) && self.start_workers().is_err() {
-            Err(Refused::NoThread(work))
+        } else if let Err(start) = self.ensure_workers() {
+            Err(match start {
+                StartError::Closed => Refused::Closed(work),
+                StartError::NoThread => Refused::NoThread(work),
+            })
         } else {
             self.bands.push(band, work);
             self.sleep.notify_one();
             Ok(())
         };
-        if self.pushing.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst) {
-            // A draining worker may be parked waiting for this push to finish.
+        if self.gate.fetch_sub(PUSH, Ordering::SeqCst) == CLOSED | PUSH {
+            // The last push into a closed queue: a draining worker may be
+            // parked waiting for it to finish.
             self.sleep.notify_all();
         }
         outcome
     }
 
-    fn start_workers(self: &Arc<Self>) -> crate::Result<()> {
+    fn ensure_workers(self: &Arc<Self>) -> Result<(), StartError> {
+        if self.started.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            self.start_workers()
+        }
+    }
+
+    fn start_workers(self: &Arc<Self>) -> Result<(), StartError> {
         let mut workers = lock(&self.workers);
         if self.started.load(Ordering::Acquire) {
             return Ok(());
+        }
+        // `join` takes the handles under this lock, after `close`: a queue
+        // closed by now may already be joined, and threads started now would
+        // run this push's work after `join` returned. Refuse it instead.
+        if self.gate.load(Ordering::SeqCst) & CLOSED != 0 {
+            return Err(StartError::Closed);
         }
         while workers.len() < self.max_workers {
             let core = Arc::clone(self);
@@ -184,7 +210,7 @@ impl QueueCore {
                 Err(error) if workers.is_empty() => {
                     self.live_workers.fetch_sub(1, Ordering::SeqCst);
                     tracing::error!(queue = %self.id, %error, "cannot start a worker thread");
-                    return Err(crate::Error::OutOfMemory);
+                    return Err(StartError::NoThread);
                 }
                 Err(error) => {
                     self.live_workers.fetch_sub(1, Ordering::SeqCst);
@@ -199,7 +225,7 @@ impl QueueCore {
 
     /// Stops taking work: the workers run everything already queued, then exit.
     pub(crate) fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
+        self.gate.fetch_or(CLOSED, Ordering::SeqCst);
         self.sleep.notify_all();
     }
 
@@ -251,11 +277,10 @@ impl QueueCore {
     fn wait_for_work(&self) -> Option<Work> {
         loop {
             for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+                // No look at the gate here: pushers write its line on every
+                // push. Park checks it; the poll is short anyway.
                 if let Some(work) = self.bands.pop() {
                     return Some(work);
-                }
-                if self.is_drained() {
-                    break;
                 }
                 if round < SPIN_ROUNDS {
                     std::hint::spin_loop();
@@ -275,7 +300,7 @@ impl QueueCore {
 
     /// Closed, and no push can still add work.
     fn is_drained(&self) -> bool {
-        self.closing.load(Ordering::SeqCst) && self.pushing.load(Ordering::SeqCst) == 0
+        self.gate.load(Ordering::SeqCst) == CLOSED
     }
 
     fn run(&self, work: Work) {
