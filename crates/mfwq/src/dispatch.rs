@@ -5,14 +5,13 @@
 //! Flags are checked against the queue synchronously (decision Q9). Nothing is
 //! ever invoked inline on the caller's thread (Q28).
 
-use std::sync::Arc;
-
 use crate::callback::{effective_params, Callback, CallbackParams};
 use crate::error::{Error, Result};
 use crate::ids::{Band, CallbackFlags, QueueId};
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
-use crate::sched::{QueueCore, Work};
+use crate::route;
+use crate::sched::Work;
 
 /// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new
 /// result and queues it on `queue`; a worker of that queue then calls
@@ -173,32 +172,15 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// fit it. Work that is refused is dropped only after every lock is released,
 /// since dropping it may run user code.
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
-    let platform = &*PLATFORM;
     let mut pending = Some(work);
-    let push = |core: &Arc<QueueCore>, pending: &mut Option<Work>, closed: Error| {
+    let outcome = route::push_to(queue, flags, |core| {
         let work = pending.take().expect("pushed once");
         core.push(work, band).map_err(|refused| {
-            let (error, work) = refused.into_parts(closed);
-            *pending = Some(work);
-            error
+            let (refusal, work) = refused.into_parts();
+            pending = Some(work);
+            refusal
         })
-    };
-    let outcome = platform.with_epoch(|epoch| {
-        if queue.is_private() {
-            platform.registry.with_queue(queue, |entry| {
-                if flags.needs_fast_io_queue() {
-                    return Err(Error::InvalidWorkQueue);
-                }
-                push(&entry.core, &mut pending, Error::InvalidWorkQueue)
-            })?
-        } else {
-            let slot = queue.platform_slot();
-            if flags.needs_fast_io_queue() && !slot.allows_fast_io() {
-                return Err(Error::InvalidWorkQueue);
-            }
-            push(epoch.queue(slot), &mut pending, Error::Shutdown)
-        }
     });
     drop(pending);
-    outcome?
+    outcome
 }

@@ -40,6 +40,7 @@ mod platform;
 mod queue;
 mod registry;
 mod result;
+mod route;
 mod sched;
 mod sync;
 

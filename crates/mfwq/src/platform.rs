@@ -60,6 +60,8 @@ pub(crate) struct PlatformState {
     /// so a put that still sees an epoch shutdown has replaced either lands
     /// before its queue closes (and runs in the drain) or is refused.
     epoch: ArcSwapOption<Epoch>,
+    /// Moves on after every change of `epoch`, so that cached routes notice.
+    epoch_generation: AtomicU64,
     pub(crate) registry: Registry,
     /// Queues unlocked to zero that may still be draining; shutdown joins them.
     /// Its lock also orders allocation and last unlocks against shutdown's
@@ -73,6 +75,7 @@ pub(crate) struct PlatformState {
 pub(crate) static PLATFORM: LazyLock<PlatformState> = LazyLock::new(|| PlatformState {
     lifecycle: Mutex::new(Lifecycle { startup_count: 0 }),
     epoch: ArcSwapOption::const_empty(),
+    epoch_generation: AtomicU64::new(0),
     registry: Registry::new(),
     retired: Mutex::new(Vec::new()),
     lock_released: Condvar::new(),
@@ -127,6 +130,7 @@ pub fn rtwq_startup() -> Result<()> {
         // A startup during the lock wait of the last shutdown revives that epoch.
         if platform.epoch.load().is_none() {
             platform.epoch.store(Some(Arc::new(Epoch::new())));
+            platform.epoch_generation.fetch_add(1, Ordering::Release);
         }
         accounting::on_startup();
         tracing::debug!("platform started");
@@ -173,7 +177,9 @@ pub fn shutdown() -> Result<()> {
             tracing::debug!("platform restarted while shutting down; it stays up");
             return Ok(());
         }
-        platform.epoch.swap(None)
+        let epoch = platform.epoch.swap(None);
+        platform.epoch_generation.fetch_add(1, Ordering::Release);
+        epoch
     };
     let Some(epoch) = epoch else { return Ok(()) };
     let mut cores = {
@@ -227,6 +233,21 @@ impl PlatformState {
         self.lock_released.notify_all();
     }
 
+    /// Read before [`load_epoch`](Self::load_epoch): an epoch read after this
+    /// generation is at least as new as the generation says.
+    pub(crate) fn epoch_generation(&self) -> u64 {
+        self.epoch_generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn load_epoch(&self) -> Option<Arc<Epoch>> {
+        self.epoch.load_full()
+    }
+
+    /// Whether an epoch is installed (puts are accepted).
+    pub(crate) fn is_running(&self) -> bool {
+        self.epoch.load().is_some()
+    }
+
     /// Runs `f` on the running epoch; `Err(Shutdown)` if there is none.
     /// `f` must not run user code.
     pub(crate) fn with_epoch<R>(&self, f: impl FnOnce(&Epoch) -> R) -> Result<R> {
@@ -238,7 +259,10 @@ impl PlatformState {
     /// and a queue's last unlock go through here, so that shutdown's sweep of
     /// the registry (which swaps the epoch out first, then takes this lock)
     /// misses neither a queue allocated nor one retired concurrently.
-    pub(crate) fn teardown<R>(&self, f: impl FnOnce(&mut Vec<Arc<QueueCore>>) -> Result<R>) -> Result<R> {
+    pub(crate) fn teardown<R>(
+        &self,
+        f: impl FnOnce(&mut Vec<Arc<QueueCore>>) -> Result<R>,
+    ) -> Result<R> {
         let mut retired = self.retired.lock();
         if self.epoch.load().is_none() {
             return Err(Error::Shutdown);
@@ -258,7 +282,6 @@ impl PlatformState {
             }
         })
     }
-
 }
 
 /// Whether the platform is started (some startup is not yet balanced by a shutdown).

@@ -28,9 +28,18 @@ pub(crate) struct Entry {
 }
 
 #[derive(Default)]
-struct Slot {
+struct SlotState {
     generation: u16,
     entry: Option<Entry>,
+}
+
+/// One slot of the table. `live` mirrors the state for lock-free readers: the
+/// generation of the live queue, or 0. It is set after the entry is installed
+/// and cleared before it is removed, both under the mutex.
+#[derive(Default)]
+struct Slot {
+    live: AtomicU32,
+    state: Mutex<SlotState>,
 }
 
 struct FreeSlots {
@@ -41,7 +50,7 @@ struct FreeSlots {
 }
 
 pub(crate) struct Registry {
-    slots: Box<[Mutex<Slot>]>,
+    slots: Box<[Slot]>,
     free: Mutex<FreeSlots>,
     next_generation: AtomicU32,
     /// Locks taken by `lock_work_queue` and not yet released, over all queues:
@@ -52,9 +61,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
-            slots: (0..MAX_PRIVATE_QUEUES)
-                .map(|_| Mutex::new(Slot::default()))
-                .collect(),
+            slots: (0..MAX_PRIVATE_QUEUES).map(|_| Slot::default()).collect(),
             free: Mutex::new(FreeSlots {
                 stack: Vec::new(),
                 next_unused: 0,
@@ -95,13 +102,16 @@ impl Registry {
         let generation = self.generation();
         let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
         let core = make(id);
-        let mut entry = self.slots[slot].lock();
-        entry.generation = generation;
-        entry.entry = Some(Entry {
+        let mut state = self.slots[slot].state.lock();
+        state.generation = generation;
+        state.entry = Some(Entry {
             core,
             kind,
             locks: 1,
         });
+        self.slots[slot]
+            .live
+            .store(u32::from(generation), Ordering::Release);
         Ok(id)
     }
 
@@ -109,17 +119,25 @@ impl Registry {
     /// cannot be unlocked meanwhile. `f` must not call user code.
     pub(crate) fn with_queue<R>(&self, id: QueueId, f: impl FnOnce(&Entry) -> R) -> Result<R> {
         let (slot, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
-        let slot = self.slots[slot].lock();
+        let slot = self.slots[slot].state.lock();
         match &slot.entry {
             Some(entry) if slot.generation == generation => Ok(f(entry)),
             _ => Err(Error::InvalidWorkQueue),
         }
     }
 
+    /// Whether `id` names a live queue now, without taking a lock: what a
+    /// cached route re-checks before every use.
+    pub(crate) fn is_live(&self, id: QueueId) -> bool {
+        Self::decode(id).is_some_and(|(slot, generation)| {
+            self.slots[slot].live.load(Ordering::Acquire) == u32::from(generation)
+        })
+    }
+
     /// `MFLockWorkQueue` on a private id.
     pub(crate) fn lock(&self, id: QueueId) -> Result<()> {
         let (slot, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
-        let mut slot = self.slots[slot].lock();
+        let mut slot = self.slots[slot].state.lock();
         if slot.generation != generation {
             return Err(Error::InvalidWorkQueue);
         }
@@ -133,7 +151,7 @@ impl Registry {
     /// last lock: the caller closes it (its backlog still runs).
     pub(crate) fn unlock(&self, id: QueueId) -> Result<Option<Arc<QueueCore>>> {
         let (index, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
-        let mut slot = self.slots[index].lock();
+        let mut slot = self.slots[index].state.lock();
         if slot.generation != generation {
             return Err(Error::InvalidWorkQueue);
         }
@@ -143,6 +161,7 @@ impl Registry {
             self.extra_locks.fetch_sub(1, Ordering::SeqCst);
             return Ok(None);
         }
+        self.slots[index].live.store(0, Ordering::Release);
         let entry = slot.entry.take().expect("checked above");
         drop(slot);
         self.free.lock().stack.push(index);
@@ -165,8 +184,9 @@ impl Registry {
         let mut free = self.free.lock();
         let mut cores = Vec::new();
         for slot in &self.slots[..free.next_unused] {
-            let mut slot = slot.lock();
-            if let Some(entry) = slot.entry.take() {
+            let mut state = slot.state.lock();
+            slot.live.store(0, Ordering::Release);
+            if let Some(entry) = state.entry.take() {
                 self.extra_locks
                     .fetch_sub(i64::from(entry.locks - 1), Ordering::SeqCst);
                 cores.push(entry.core);

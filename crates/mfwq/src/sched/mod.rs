@@ -61,11 +61,11 @@ pub(crate) enum Refused {
 }
 
 impl Refused {
-    /// The error the caller reports, with the work to drop after its locks are released.
-    pub(crate) fn into_parts(self, closed: crate::Error) -> (crate::Error, Work) {
+    /// Why, and the work to drop after the caller's locks are released.
+    pub(crate) fn into_parts(self) -> (crate::route::Refusal, Work) {
         match self {
-            Refused::Closed(work) => (closed, work),
-            Refused::NoThread(work) => (crate::Error::OutOfMemory, work),
+            Refused::Closed(work) => (crate::route::Refusal::Closed, work),
+            Refused::NoThread(work) => (crate::route::Refusal::NoThread, work),
         }
     }
 }

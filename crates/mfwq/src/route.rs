@@ -1,0 +1,130 @@
+//! Where a put goes: from a queue id to the queue's machinery, on the hot path.
+//!
+//! Finding a queue is the platform's epoch (platform queues) or a registry slot
+//! (private queues). Doing that under a lock on every put costs more than the
+//! push itself, and in ping-pong workloads the lock's cache line would cross
+//! cores on every hop. So each thread remembers its last route: the epoch with
+//! the generation it was read at, and its last private queue. A cached route is
+//! used only after a check against one read-mostly word (the epoch generation,
+//! or the slot's live generation). A route that goes stale between that check
+//! and the push is still safe: queues gate their own pushes, so the push either
+//! lands before the queue closes (and runs in its drain) or is refused.
+//!
+//! The cache holds at most one epoch and one private queue per thread, so a
+//! closed queue it keeps alive costs a few hundred bytes until the thread's
+//! next put elsewhere or its exit.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::ids::{CallbackFlags, PlatformQueue, QueueId};
+use crate::platform::{Epoch, PLATFORM};
+use crate::sched::QueueCore;
+
+/// Why a queue refused a push.
+pub(crate) enum Refusal {
+    /// The queue is closed.
+    Closed,
+    /// No worker thread could be started.
+    NoThread,
+}
+
+struct Routes {
+    epoch: Option<(u64, Arc<Epoch>)>,
+    private: Option<(QueueId, Arc<QueueCore>)>,
+}
+
+thread_local! {
+    static ROUTES: RefCell<Routes> = const { RefCell::new(Routes { epoch: None, private: None }) };
+}
+
+/// Resolves `queue`, checks that `flags` may run there, and calls `push` with
+/// its machinery, once. Errors: [`Error::Shutdown`] when the platform is down
+/// (checked first), [`Error::InvalidWorkQueue`] for a private id that is not
+/// live or flags the queue does not allow.
+pub(crate) fn push_to(
+    queue: QueueId,
+    flags: CallbackFlags,
+    push: impl FnOnce(&Arc<QueueCore>) -> std::result::Result<(), Refusal>,
+) -> Result<()> {
+    let fast_io_allowed = !queue.is_private() && queue.platform_slot().allows_fast_io();
+    if flags.needs_fast_io_queue() && !fast_io_allowed {
+        return Err(not_live());
+    }
+    let mut push = Some(push);
+    let mut run = |core: &Arc<QueueCore>| (push.take().expect("pushed once"))(core);
+    let cached = ROUTES.try_with(|routes| {
+        let mut routes = routes.try_borrow_mut().ok()?;
+        Some(if queue.is_private() {
+            routes
+                .private(queue)
+                .and_then(|core| map_refusal(run(core), not_live))
+        } else {
+            routes
+                .platform(queue.platform_slot())
+                .and_then(|core| map_refusal(run(core), || Error::Shutdown))
+        })
+    });
+    match cached.ok().flatten() {
+        Some(outcome) => outcome,
+        // Only while this thread's locals are being destroyed: no cache.
+        None if queue.is_private() => {
+            let core = PLATFORM
+                .registry
+                .with_queue(queue, |entry| Arc::clone(&entry.core))
+                .map_err(|_| not_live())?;
+            map_refusal(run(&core), not_live)
+        }
+        None => {
+            let core =
+                PLATFORM.with_epoch(|epoch| Arc::clone(epoch.queue(queue.platform_slot())))?;
+            map_refusal(run(&core), || Error::Shutdown)
+        }
+    }
+}
+
+impl Routes {
+    fn platform(&mut self, slot: PlatformQueue) -> Result<&Arc<QueueCore>> {
+        let generation = PLATFORM.epoch_generation();
+        if !matches!(&self.epoch, Some((cached, _)) if *cached == generation) {
+            self.epoch = PLATFORM.load_epoch().map(|epoch| (generation, epoch));
+        }
+        match &self.epoch {
+            Some((_, epoch)) => Ok(epoch.queue(slot)),
+            None => Err(Error::Shutdown),
+        }
+    }
+
+    fn private(&mut self, queue: QueueId) -> Result<&Arc<QueueCore>> {
+        let hit = matches!(&self.private, Some((cached, _)) if *cached == queue)
+            && PLATFORM.registry.is_live(queue);
+        if !hit {
+            let core = PLATFORM
+                .registry
+                .with_queue(queue, |entry| Arc::clone(&entry.core))
+                .map_err(|_| not_live())?;
+            self.private = Some((queue, core));
+        }
+        Ok(&self.private.as_ref().expect("just filled").1)
+    }
+}
+
+/// The error for a queue that cannot take work: the platform being down wins.
+fn not_live() -> Error {
+    if PLATFORM.is_running() {
+        Error::InvalidWorkQueue
+    } else {
+        Error::Shutdown
+    }
+}
+
+fn map_refusal(
+    outcome: std::result::Result<(), Refusal>,
+    closed: impl FnOnce() -> Error,
+) -> Result<()> {
+    outcome.map_err(|refusal| match refusal {
+        Refusal::Closed => closed(),
+        Refusal::NoThread => Error::OutOfMemory,
+    })
+}
