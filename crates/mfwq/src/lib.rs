@@ -38,6 +38,7 @@ mod ids;
 mod panic;
 mod platform;
 mod queue;
+mod recycle;
 mod registry;
 mod result;
 mod route;

@@ -2,6 +2,7 @@
 //! event, shared by reference counting.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::accounting::ResultLock;
 use crate::callback::Callback;
 use crate::error::{Error, HResult, Result};
 use crate::event::Event;
+use crate::recycle::{HasPool, LocalBlocks, Pool, Recycled};
 
 /// A state or object attached to a result (`IUnknown*` in C): any shared value.
 pub type State = Arc<dyn Any + Send + Sync>;
@@ -37,7 +39,7 @@ pub type State = Arc<dyn Any + Send + Sync>;
 /// assert_eq!(result.status(), HResult::E_FAIL);
 /// ```
 #[derive(Clone)]
-pub struct AsyncResult(Arc<ResultInner>);
+pub struct AsyncResult(Recycled<ResultInner>);
 
 struct ResultInner {
     callback: Option<Callback>,
@@ -49,6 +51,19 @@ struct ResultInner {
     _platform_lock: ResultLock,
 }
 
+thread_local! {
+    static RESULT_BLOCKS: RefCell<LocalBlocks<ResultInner>> = const { RefCell::new(LocalBlocks::new()) };
+}
+
+/// Freed result objects' memory, kept for the next ones (see `recycle`).
+static RESULT_POOL: Pool<ResultInner> = Pool::new(&RESULT_BLOCKS);
+
+impl HasPool for ResultInner {
+    fn pool() -> &'static Pool<ResultInner> {
+        &RESULT_POOL
+    }
+}
+
 impl AsyncResult {
     /// `MFCreateAsyncResult(object, callback, state)`. Works before startup too.
     pub fn new(
@@ -56,7 +71,7 @@ impl AsyncResult {
         callback: Option<Callback>,
         state: Option<State>,
     ) -> AsyncResult {
-        AsyncResult(Arc::new(ResultInner {
+        AsyncResult(Recycled::new(ResultInner {
             callback,
             state,
             object,
@@ -139,17 +154,17 @@ impl AsyncResult {
 
     /// How many handles to this result exist (the COM reference count).
     pub fn ref_count(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Recycled::ref_count(&self.0)
     }
 
     /// Whether two handles name the same result object.
     pub fn ptr_eq(&self, other: &AsyncResult) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Recycled::ptr_eq(&self.0, &other.0)
     }
 
     /// An address that identifies this result object while it lives.
     pub fn as_ptr(&self) -> *const () {
-        Arc::as_ptr(&self.0).cast()
+        Recycled::as_ptr(&self.0).cast()
     }
 }
 
