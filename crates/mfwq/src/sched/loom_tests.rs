@@ -12,8 +12,8 @@
 //!
 //! Under loom the bands are mutex-protected `VecDeque`s and workers never spin
 //! before parking, so what is checked is the parking protocol itself: the
-//! `pushing`/`closing` handshake, the `idle` counter and its fences, permits,
-//! and the drain on close. Every model counts how often each task runs with a
+//! push/close handshake on the `gate` word, the lazy start of the workers
+//! against `join`, the `idle` counter, permits, and the drain on close. Every model counts how often each task runs with a
 //! loom atomic and asserts on the main thread: a task runs under
 //! `catch_unwind`, so an assertion inside it would only be reported, not fail
 //! the model.
@@ -55,23 +55,8 @@ where
 }
 
 /// A fresh core with `workers` workers (none started yet).
-///
-/// Loom records an atomic's initial value as a plain (non-`SeqCst`) store,
-/// and lets a `SeqCst` load read such a store even after a newer `SeqCst`
-/// store it has not synchronised with. The C++/Rust model does not: a
-/// `SeqCst` load cannot read a non-`SeqCst` write that happens before the
-/// last `SeqCst` write preceding it in the total order, and the core's
-/// initialisation happens before every use. So without help, loom reports
-/// false lost tasks and deadlocks on the `pushing`/`closing` handshake (a
-/// pusher reading the initial `closing == false` after a worker has already
-/// seen `closing` and `pushing == 0`). Re-storing the initial values with
-/// `SeqCst`, before the core is shared, gives them the standing the real
-/// model gives them and changes nothing else.
 fn core(workers: usize) -> Core {
-    let core = QueueCore::new(PRIVATE_ID, "loom".into(), workers, None);
-    core.closing.store(false, crate::sync::Ordering::SeqCst);
-    core.pushing.store(0, crate::sync::Ordering::SeqCst);
-    core
+    QueueCore::new(PRIVATE_ID, "loom".into(), workers, None)
 }
 
 /// Per-task run counters.
@@ -275,23 +260,17 @@ fn loom_first_push_racing_close_is_refused_or_runs_once() {
 }
 
 /// (3d) As (3c), but the closing thread joins the core *while* the first push
-/// may still be starting the workers: after `close()` and `join()` return, an
-/// accepted push's task should have run and the core should be finished.
+/// may still be starting the workers: once `close()` and `join()` have
+/// returned and the push has returned `Ok`, the task has run and the core is
+/// finished.
 ///
-/// Core bug: `join` takes the handles in `workers` once; a push that passed
-/// its `closing` check before `close` but reaches `start_workers` after `join`
-/// took the (still empty) list starts a worker that nobody joins, so `join`
-/// returns — and `is_finished()` says true — before the accepted task has run.
-/// Not reachable through the platform API today (pushes to a queue are
-/// serialised against its close by the epoch lock or the registry slot
-/// mutex), but it breaks the core's own contract. Proposed fix: in
-/// `start_workers`, once the `workers` lock is held and `started` is still
-/// false, refuse if `closing` is set (`push` then returns
-/// `Refused::Closed(work)`, the work not yet queued). `close` stores `closing`
-/// before `join` takes that lock, so a `start_workers` that locks after `join`
-/// sees it, and one that locks before hands its handles to `join`.
+/// Regression model: `join` takes the handles in `workers` once, and a push
+/// that passed its closed check before `close` but reached `start_workers`
+/// after `join` took the (still empty) list used to start a worker nobody
+/// joined, so `join` returned (and `is_finished()` said true) before the
+/// accepted task ran. Fixed in fdb0227: `start_workers` refuses the push if
+/// the queue is closed by the time it holds the `workers` lock.
 #[test]
-#[ignore = "core bug: QueueCore::join can return before a worker started by a push that raced close (see the test's doc comment)"]
 fn loom_join_waits_for_workers_started_by_a_push_racing_close() {
     model(|| {
         let core = core(1);

@@ -18,8 +18,6 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use crossbeam_utils::CachePadded;
-
 use crate::ids::{Band, QueueId};
 use crate::result::AsyncResult;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -75,11 +73,6 @@ enum StartError {
     NoThread,
 }
 
-/// The gate's closed bit.
-const CLOSED: usize = 1;
-/// One push in progress, in the gate.
-const PUSH: usize = 2;
-
 /// Rounds a worker polls for more work before it parks. A wake across vCPUs
 /// costs tens of microseconds here (peers.md §2), so a short poll that catches
 /// the next item of a burst pays for itself; loom gets none, to keep its state
@@ -108,10 +101,6 @@ pub(crate) struct QueueCore {
     bands: Bands,
     sleep: Sleep,
     started: AtomicBool,
-    /// `CLOSED | pushes in progress * PUSH`, one word so that a push costs one
-    /// atomic operation on each side. Written by every push, so it has a cache
-    /// line of its own.
-    gate: CachePadded<AtomicUsize>,
     /// Workers that have not exited yet.
     live_workers: AtomicUsize,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -143,7 +132,6 @@ impl QueueCore {
             bands: Bands::new(),
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
-            gate: CachePadded::new(AtomicUsize::new(0)),
             live_workers: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
             pump,
@@ -154,26 +142,20 @@ impl QueueCore {
     /// right after. A closed queue refuses and hands the work back, so that
     /// the caller drops it outside its own locks.
     pub(crate) fn push(self: &Arc<Self>, work: Work, band: Band) -> Result<(), Refused> {
-        // Dekker with `close`: either this push sees CLOSED, or the workers see
-        // a push in progress and stay until it is done (see README.md).
-        let before = self.gate.fetch_add(PUSH, Ordering::SeqCst);
-        let outcome = if before & CLOSED != 0 {
-            Err(Refused::Closed(work))
-        } else if let Err(start) = self.ensure_workers() {
-            Err(match start {
-                StartError::Closed => Refused::Closed(work),
-                StartError::NoThread => Refused::NoThread(work),
-            })
-        } else {
-            self.bands.push(band, work);
-            self.sleep.notify_one();
-            Ok(())
-        };
-        if self.gate.fetch_sub(PUSH, Ordering::SeqCst) == CLOSED | PUSH {
-            // The last push into a closed queue: a draining worker may be
-            // parked waiting for it to finish.
-            self.sleep.notify_all();
+        // Either this push sees the queue closed, or the workers see a push in
+        // progress and stay until it is done (see README.md).
+        if !self.sleep.begin_push() {
+            return Err(Refused::Closed(work));
         }
+        let outcome = match self.ensure_workers() {
+            Ok(()) => {
+                self.bands.push(band, work);
+                Ok(())
+            }
+            Err(StartError::Closed) => Err(Refused::Closed(work)),
+            Err(StartError::NoThread) => Err(Refused::NoThread(work)),
+        };
+        self.sleep.end_push();
         outcome
     }
 
@@ -193,7 +175,7 @@ impl QueueCore {
         // `join` takes the handles under this lock, after `close`: a queue
         // closed by now may already be joined, and threads started now would
         // run this push's work after `join` returned. Refuse it instead.
-        if self.gate.load(Ordering::SeqCst) & CLOSED != 0 {
+        if self.sleep.is_closed() {
             return Err(StartError::Closed);
         }
         while workers.len() < self.max_workers {
@@ -225,8 +207,7 @@ impl QueueCore {
 
     /// Stops taking work: the workers run everything already queued, then exit.
     pub(crate) fn close(&self) {
-        self.gate.fetch_or(CLOSED, Ordering::SeqCst);
-        self.sleep.notify_all();
+        self.sleep.close();
     }
 
     /// Waits for the workers to exit, except the calling thread if it is one of
@@ -289,18 +270,13 @@ impl QueueCore {
                 }
             }
             let timeout = self.pump.as_ref().map(|pump| pump.interval);
-            match self.sleep.park(&self.bands, || self.is_drained(), timeout) {
+            match self.sleep.park(&self.bands, timeout) {
                 Parked::Work(work) => return Some(work),
                 Parked::Closed => return None,
                 Parked::Woken => continue,
                 Parked::TimedOut => self.step_pump(),
             }
         }
-    }
-
-    /// Closed, and no push can still add work.
-    fn is_drained(&self) -> bool {
-        self.gate.load(Ordering::SeqCst) == CLOSED
     }
 
     fn run(&self, work: Work) {

@@ -1,12 +1,24 @@
-//! Parking and waking idle workers. The protocol, and why it never loses a
-//! wake-up, is in `README.md` beside this file.
+//! The gate word and parking: whether a queue takes pushes, which pushes are in
+//! progress, and which idle workers nobody has woken yet, all in one atomic
+//! word, plus the mutex and condition variable idle workers sleep on. The
+//! protocol, and why it neither loses a wake-up nor loses work at close, is in
+//! `README.md` beside this file.
 
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
 use crate::sched::{Bands, Work};
-use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+
+/// The gate's closed bit.
+const CLOSED: usize = 1;
+/// One push in progress.
+const PUSH: usize = 2;
+/// Pushes in progress (bits 1..32).
+const PUSH_MASK: usize = 0xFFFF_FFFE;
+/// One idle worker that nobody has woken yet (bits 32..).
+const IDLE: usize = 1 << 32;
 
 /// The outcome of one [`Sleep::park`].
 pub(crate) enum Parked {
@@ -28,18 +40,22 @@ struct SleepState {
 }
 
 pub(crate) struct Sleep {
-    /// `sleeping - permits`: sleepers nobody has woken yet. Pushers read it
-    /// without the lock on every push; it changes only under the lock. Its own
-    /// cache line keeps the parking traffic off the pushers' path.
-    idle: CachePadded<AtomicUsize>,
+    /// `CLOSED | pushes * PUSH | (sleeping - permits) * IDLE`. A push reads and
+    /// writes it once on entry and once on exit; the exit also tells whether
+    /// anyone needs waking, so the busy path has no fence, no lock, no system
+    /// call. The idle part changes only under the mutex. Its own cache line.
+    gate: CachePadded<AtomicUsize>,
     state: Mutex<SleepState>,
     wakeup: Condvar,
 }
 
+#[cfg(target_pointer_width = "32")]
+compile_error!("the gate word needs 64-bit atomics");
+
 impl Sleep {
     pub(crate) fn new() -> Sleep {
         Sleep {
-            idle: CachePadded::new(AtomicUsize::new(0)),
+            gate: CachePadded::new(AtomicUsize::new(0)),
             state: Mutex::new(SleepState {
                 sleeping: 0,
                 permits: 0,
@@ -48,47 +64,74 @@ impl Sleep {
         }
     }
 
-    /// Called by a pusher after its push: wakes one sleeper if there is one that
-    /// nobody has woken yet. The common busy case costs one fence and one load.
-    pub(crate) fn notify_one(&self) {
-        fence(Ordering::SeqCst);
-        if self.idle.load(Ordering::Relaxed) == 0 {
-            return;
+    /// Announces a push. `false`: the queue is closed, do not push.
+    /// Every `true` must be followed by one [`end_push`](Self::end_push).
+    pub(crate) fn begin_push(&self) -> bool {
+        let before = self.gate.fetch_add(PUSH, Ordering::SeqCst);
+        if before & CLOSED != 0 {
+            self.end_push();
+            return false;
         }
+        true
+    }
+
+    /// Ends a push (whether or not it queued anything): wakes one sleeper if
+    /// one nobody has woken is there, and every sleeper if this was the last
+    /// push into a closed queue (a draining worker may wait for it).
+    pub(crate) fn end_push(&self) {
+        let before = self.gate.fetch_sub(PUSH, Ordering::SeqCst);
+        if before & (CLOSED | PUSH_MASK) == CLOSED | PUSH {
+            self.notify_all();
+        } else if before >= IDLE {
+            self.wake_one();
+        }
+    }
+
+    fn wake_one(&self) {
         let mut state = lock(&self.state);
         if state.sleeping > state.permits {
             state.permits += 1;
-            self.idle.fetch_sub(1, Ordering::Relaxed);
+            self.gate.fetch_sub(IDLE, Ordering::SeqCst);
             drop(state);
             self.wakeup.notify_one();
         }
     }
 
-    /// Wakes every sleeper (the queue is closing).
-    pub(crate) fn notify_all(&self) {
+    /// Stops taking pushes and wakes every sleeper so that the workers drain.
+    pub(crate) fn close(&self) {
+        self.gate.fetch_or(CLOSED, Ordering::SeqCst);
+        self.notify_all();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.gate.load(Ordering::SeqCst) & CLOSED != 0
+    }
+
+    /// Closed, and no push in progress: no push can ever succeed again.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.gate.load(Ordering::SeqCst) & (CLOSED | PUSH_MASK) == CLOSED
+    }
+
+    fn notify_all(&self) {
         let _state = lock(&self.state);
         self.wakeup.notify_all();
     }
 
-    /// Announces this worker as idle, checks once more for work (and for
-    /// closing), and sleeps until woken, closed or timed out.
-    /// `drained` says the queue is closed and no push is still in progress.
-    pub(crate) fn park(
-        &self,
-        bands: &Bands,
-        drained: impl Fn() -> bool,
-        timeout: Option<Duration>,
-    ) -> Parked {
+    /// Announces this worker as idle, checks once more for work (and for the
+    /// drain's end), and sleeps until woken, drained or timed out.
+    pub(crate) fn park(&self, bands: &Bands, timeout: Option<Duration>) -> Parked {
         let mut state = lock(&self.state);
         state.sleeping += 1;
-        self.idle.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        // An RMW on the word every push ends with: either that push's exit
+        // comes later and sees this idle worker, or it came earlier and its
+        // work is visible to the pop below (release/acquire on one location).
+        self.gate.fetch_add(IDLE, Ordering::SeqCst);
         loop {
             if let Some(work) = bands.pop() {
                 self.leave(&mut state);
                 return Parked::Work(work);
             }
-            if drained() {
+            if self.is_drained() {
                 // Once drained, no push can succeed any more, so this pop is the
                 // last word; the one above may have raced with a finishing push.
                 self.leave(&mut state);
@@ -118,7 +161,7 @@ impl Sleep {
         if state.permits > state.sleeping {
             state.permits -= 1;
         } else {
-            self.idle.fetch_sub(1, Ordering::Relaxed);
+            self.gate.fetch_sub(IDLE, Ordering::SeqCst);
         }
     }
 
