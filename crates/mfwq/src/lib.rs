@@ -38,12 +38,14 @@ mod ids;
 mod panic;
 mod platform;
 mod queue;
+mod realtime;
 mod recycle;
 mod registry;
 mod result;
 mod route;
 mod sched;
 mod sync;
+mod timer;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};

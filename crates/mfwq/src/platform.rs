@@ -27,6 +27,8 @@ pub const SHUTDOWN_TIMEOUT_ENV: &str = "MFWQ_SHUTDOWN_TIMEOUT_MS";
 /// The platform queues and the threads of one startup-to-shutdown period.
 pub(crate) struct Epoch {
     queues: [Arc<QueueCore>; 6],
+    /// Scheduled items, waiting items and periodic callbacks of this epoch.
+    pub(crate) timers: crate::timer::Timers,
 }
 
 impl Epoch {
@@ -41,6 +43,7 @@ impl Epoch {
         };
         Epoch {
             queues: PlatformQueue::ALL.map(make),
+            timers: crate::timer::Timers::new(),
         }
     }
 
@@ -126,7 +129,8 @@ pub fn rtwq_startup() -> Result<()> {
     let platform = &*PLATFORM;
     let mut lifecycle = platform.lifecycle.lock();
     lifecycle.startup_count += 1;
-    if lifecycle.startup_count == 1 {
+    let first = lifecycle.startup_count == 1;
+    if first {
         // A startup during the lock wait of the last shutdown revives that epoch.
         if platform.epoch.load().is_none() {
             platform.epoch.store(Some(Arc::new(Epoch::new())));
@@ -134,6 +138,11 @@ pub fn rtwq_startup() -> Result<()> {
         }
         accounting::on_startup();
         tracing::debug!("platform started");
+    }
+    drop(lifecycle);
+    if first {
+        // Listeners run on this thread, with no lock held (decision Q25).
+        crate::realtime::notify_initialization_complete();
     }
     Ok(())
 }
@@ -168,6 +177,7 @@ pub fn shutdown() -> Result<()> {
         }
         accounting::on_shutdown();
     }
+    crate::realtime::notify_shutdown_start();
     if sched::current_queue().is_none() {
         platform.wait_for_locks(shutdown_timeout());
     }
@@ -182,6 +192,7 @@ pub fn shutdown() -> Result<()> {
         epoch
     };
     let Some(epoch) = epoch else { return Ok(()) };
+    epoch.timers.stop();
     let mut cores = {
         // Under the teardown lock: an allocation or a last unlock either
         // finished before (its queue is swept here) or sees no epoch.
@@ -198,6 +209,7 @@ pub fn shutdown() -> Result<()> {
         core.join();
     }
     tracing::debug!("platform shut down");
+    crate::realtime::notify_shutdown_complete();
     Ok(())
 }
 

@@ -11,25 +11,26 @@
 //! 2, so that a bare `cargo test` still finishes.
 //!
 //! Under loom the bands are mutex-protected `VecDeque`s and workers never spin
-//! before parking, so what is checked is the parking protocol itself: the
-//! push/close handshake on the `gate` word, the lazy start of the workers
-//! against `join`, the `idle` counter, permits, and the drain on close. Every model counts how often each task runs with a
-//! loom atomic and asserts on the main thread: a task runs under
-//! `catch_unwind`, so an assertion inside it would only be reported, not fail
-//! the model.
+//! before parking, so what is checked is the protocol around them: the
+//! push/close handshake on the gate word, the idle count and wake-up permits,
+//! the drain on close, and the lazy start of the workers against `join`.
+//! Every model counts how often each task runs with a loom atomic and asserts
+//! on the main thread: a task runs under `catch_unwind`, so an assertion inside
+//! it would only be reported, not fail the model.
 //!
 //! Each scenario is its own `#[test]` and stays within loom's 5 threads (main
 //! included).
 //!
 //! Sensitivity: each of these protocol mutations makes at least one model
-//! fail (deadlock or lost task) — `notify_one` waking only when two workers are
-//! idle; `push` reading `closing` before raising `pushing`; `is_drained`
-//! ignoring `pushing`; no `notify_all` after the last push of a closing queue;
-//! a permit granted without signalling the condvar; `close` without
-//! `notify_all`; `park` skipping its re-check after announcing itself idle.
-//! Not covered: the fence pair of `notify_one`/`park` — under loom the bands
-//! are mutexes, whose lock/unlock already order the push against the re-check,
-//! so dropping either fence goes unnoticed here.
+//! fail (deadlock, lost task, or `join` returning early) — `end_push` waking
+//! only when two workers are idle; `begin_push` reading the closed bit before
+//! announcing itself; `is_drained` ignoring pushes in progress; no
+//! `notify_all` after the last push into a closed queue; a permit granted
+//! without signalling the condvar; `close` without `notify_all`; `park`
+//! skipping its re-check after announcing itself idle; `start_workers` not
+//! refusing a first push into a closed queue. Not covered: the ordering of a
+//! push into the lock-free bands against a parking worker's re-check — under
+//! loom the bands are mutexes, whose lock/unlock order the two by themselves.
 
 use crate::ids::{Band, QueueId};
 use crate::sched::{QueueCore, Refused, Work};
