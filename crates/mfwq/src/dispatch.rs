@@ -173,9 +173,9 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// since dropping it may run user code.
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
     let mut pending = Some(work);
-    let outcome = route::push_to(queue, flags, |core| {
+    let outcome = route::push_to(queue, flags, |target| {
         let work = pending.take().expect("pushed once");
-        core.push(work, band).map_err(|refused| {
+        target.push(work, band, flags).map_err(|refused| {
             let (refusal, work) = refused.into_parts();
             pending = Some(work);
             refusal

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::PlatformQueue;
 use crate::registry::Registry;
 use crate::sched::{self, QueueCore};
+use crate::serial::Target;
 
 /// `MF_VERSION`: SDK 2, API 0x70.
 pub const MF_VERSION: u32 = 0x0002_0070;
@@ -193,14 +194,21 @@ pub fn shutdown() -> Result<()> {
     };
     let Some(epoch) = epoch else { return Ok(()) };
     epoch.timers.stop();
-    let mut cores = {
+    let (targets, retired) = {
         // Under the teardown lock: an allocation or a last unlock either
         // finished before (its queue is swept here) or sees no epoch.
         let mut retired = platform.retired.lock();
-        let mut cores = platform.registry.drain();
-        cores.append(&mut retired);
-        cores
+        (platform.registry.drain(), std::mem::take(&mut *retired))
     };
+    // Serial queues first: they stop taking items while the queues below them
+    // still run their steps; their backlogs drain through those queues.
+    let mut cores = retired;
+    for target in targets {
+        match target {
+            Target::Serial(serial) => serial.close(),
+            Target::Core(core) => cores.push(core),
+        }
+    }
     cores.extend(epoch.queues.iter().cloned());
     for core in &cores {
         core.close();

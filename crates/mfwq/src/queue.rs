@@ -8,6 +8,8 @@ use crate::ids::{QueueId, QueueType};
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::sched::{Pump, QueueCore};
+use crate::serial::{SerialQueue, Target};
+use std::sync::Arc;
 
 /// `MFAllocateWorkQueueEx(type)` / `RtwqAllocateWorkQueue`: a new private queue,
 /// locked once by the caller.
@@ -76,7 +78,7 @@ fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
     };
     platform.allocate_if_running(|| {
         platform.registry.allocate(kind, |id| {
-            QueueCore::new(id, format!("q{:x}", id.0), workers, pump)
+            Target::Core(QueueCore::new(id, format!("q{:x}", id.0), workers, pump))
         })
     })
 }
@@ -90,7 +92,7 @@ pub fn lock_work_queue(queue: QueueId) -> Result<()> {
     if !queue.is_private() {
         return Ok(());
     }
-    PLATFORM.with_epoch(|_| PLATFORM.registry.lock(queue))?
+    PLATFORM.with_epoch(|_| PLATFORM.registry.lock(queue, true))?
 }
 
 /// `MFUnlockWorkQueue`: one lock less; at zero the queue goes away. Items already
@@ -100,22 +102,99 @@ pub fn lock_work_queue(queue: QueueId) -> Result<()> {
 #[doc(alias = "MFUnlockWorkQueue")]
 #[doc(alias = "RtwqUnlockWorkQueue")]
 pub fn unlock_work_queue(queue: QueueId) -> Result<()> {
+    unlock(queue, true)
+}
+
+/// Releases a lock: an application's (`explicit`) or a serial queue's on its target.
+fn unlock(queue: QueueId, explicit: bool) -> Result<()> {
     if !queue.is_private() {
         return Ok(());
     }
     let platform = &*PLATFORM;
     let before = platform.registry.extra_locks();
-    platform.teardown(|retired| {
-        if let Some(core) = platform.registry.unlock(queue)? {
-            core.close();
-            retired.push(core);
-        }
-        Ok(())
+    let last = platform.teardown(|retired| {
+        Ok(match platform.registry.unlock(queue, explicit)? {
+            Some(Target::Core(core)) => {
+                core.close();
+                retired.push(core);
+                None
+            }
+            serial => serial,
+        })
     })?;
+    // Outside the teardown lock: a serial queue that is already idle releases
+    // its target right away, which unlocks that queue.
+    if let Some(serial) = last {
+        serial.close();
+    }
     if before > 0 && platform.registry.extra_locks() < before {
         platform.notify_lock_released();
     }
     Ok(())
+}
+
+/// `MFAllocateSerialWorkQueue(target)` / `RtwqAllocateSerialWorkQueue`: a
+/// serial queue over `target` — any platform queue, a private queue, or
+/// another serial queue (chains of any depth).
+///
+/// Items run strictly in FIFO order, never two at once, even over a pool;
+/// priorities order a serial queue's steps on its target, not its own items.
+/// A callback that reports [`CallbackFlags::REPLY`](crate::CallbackFlags::REPLY)
+/// is invoked with a *reply result* (the same state and object, an internal
+/// callback): the queue moves on only when that result is passed to
+/// [`invoke_callback`](crate::invoke_callback), from any thread, at any time.
+///
+/// The serial queue holds a lock on a private target, so unlocking the target
+/// first is fine. Unlocking the serial queue to zero lets its backlog run, then
+/// releases the target. Errors: [`Error::Shutdown`], [`Error::InvalidWorkQueue`]
+/// for a target that is not live, [`Error::Fail`] past the queue limit.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use mfwq::QueueId;
+/// let _platform = mfwq::Platform::start()?;
+/// let serial = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED)?;
+/// let (sender, receiver) = mpsc::channel();
+/// for i in 0..100 {
+///     let sender = sender.clone();
+///     mfwq::spawn(serial, move || sender.send(i).unwrap())?;
+/// }
+/// assert_eq!(receiver.iter().take(100).collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+/// mfwq::unlock_work_queue(serial)?;
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFAllocateSerialWorkQueue")]
+#[doc(alias = "RtwqAllocateSerialWorkQueue")]
+pub fn allocate_serial_work_queue(target: QueueId) -> Result<QueueId> {
+    let platform = &*PLATFORM;
+    let resolved = if target.is_private() {
+        platform.with_epoch(|_| platform.registry.lock(target, false))??;
+        match platform
+            .registry
+            .with_queue(target, |entry| entry.target.clone())
+        {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                let _ = unlock(target, false);
+                return Err(error);
+            }
+        }
+    } else {
+        Target::Core(platform.with_epoch(|epoch| Arc::clone(epoch.queue(target.platform_slot())))?)
+    };
+    let release_target: Box<dyn FnOnce() + Send> = Box::new(move || {
+        // Shutdown error after a full shutdown: the target is gone anyway.
+        let _ = unlock(target, false);
+    });
+    let allocated = platform.allocate_if_running(|| {
+        platform.registry.allocate(QueueType::Standard, |id| {
+            Target::Serial(SerialQueue::new(id, resolved, release_target))
+        })
+    });
+    if allocated.is_err() {
+        let _ = unlock(target, false);
+    }
+    allocated
 }
 
 /// How many private queues are alive (allocated and not unlocked to zero).

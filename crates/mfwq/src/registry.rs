@@ -7,13 +7,12 @@
 //! queue no longer matches the slot's current generation.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType};
-use crate::sched::QueueCore;
+use crate::serial::Target;
 
 /// The most private queues alive at once (decision Q11: at least 4,096).
 /// Past it, allocation fails with `E_FAIL`.
@@ -21,10 +20,15 @@ pub const MAX_PRIVATE_QUEUES: usize = 8192;
 
 /// A live private queue.
 pub(crate) struct Entry {
-    pub(crate) core: Arc<QueueCore>,
+    pub(crate) target: Target,
+    /// What `work_queue_type` reports (a serial queue reports `Standard`: it
+    /// runs one item at a time).
     pub(crate) kind: QueueType,
-    /// The allocation's lock plus every `lock_work_queue`.
+    /// The allocation's lock, every `lock_work_queue`, and the locks serial
+    /// queues hold on their target.
     locks: u32,
+    /// The `lock_work_queue` locks not yet released: what makes shutdown wait.
+    explicit: u32,
 }
 
 #[derive(Default)]
@@ -86,7 +90,7 @@ impl Registry {
     pub(crate) fn allocate(
         &self,
         kind: QueueType,
-        make: impl FnOnce(QueueId) -> Arc<QueueCore>,
+        make: impl FnOnce(QueueId) -> Target,
     ) -> Result<QueueId> {
         let slot = {
             let mut free = self.free.lock();
@@ -101,13 +105,14 @@ impl Registry {
         };
         let generation = self.generation();
         let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
-        let core = make(id);
+        let target = make(id);
         let mut state = self.slots[slot].state.lock();
         state.generation = generation;
         state.entry = Some(Entry {
-            core,
+            target,
             kind,
             locks: 1,
+            explicit: 0,
         });
         self.slots[slot]
             .live
@@ -134,8 +139,9 @@ impl Registry {
         })
     }
 
-    /// `MFLockWorkQueue` on a private id.
-    pub(crate) fn lock(&self, id: QueueId) -> Result<()> {
+    /// One more lock on a private id: `MFLockWorkQueue` (`explicit`), or a
+    /// serial queue's lock on its target.
+    pub(crate) fn lock(&self, id: QueueId, explicit: bool) -> Result<()> {
         let (slot, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
         let mut slot = self.slots[slot].state.lock();
         if slot.generation != generation {
@@ -143,29 +149,36 @@ impl Registry {
         }
         let entry = slot.entry.as_mut().ok_or(Error::InvalidWorkQueue)?;
         entry.locks = entry.locks.checked_add(1).ok_or(Error::Fail)?;
-        self.extra_locks.fetch_add(1, Ordering::SeqCst);
+        if explicit {
+            entry.explicit += 1;
+            self.extra_locks.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 
     /// `MFUnlockWorkQueue` on a private id. Returns the queue when this was its
     /// last lock: the caller closes it (its backlog still runs).
-    pub(crate) fn unlock(&self, id: QueueId) -> Result<Option<Arc<QueueCore>>> {
+    /// An explicit unlock releases an explicit lock first, if any is held.
+    pub(crate) fn unlock(&self, id: QueueId, explicit: bool) -> Result<Option<Target>> {
         let (index, generation) = Self::decode(id).ok_or(Error::InvalidWorkQueue)?;
         let mut slot = self.slots[index].state.lock();
         if slot.generation != generation {
             return Err(Error::InvalidWorkQueue);
         }
         let entry = slot.entry.as_mut().ok_or(Error::InvalidWorkQueue)?;
+        if explicit && entry.explicit > 0 {
+            entry.explicit -= 1;
+            self.extra_locks.fetch_sub(1, Ordering::SeqCst);
+        }
         if entry.locks > 1 {
             entry.locks -= 1;
-            self.extra_locks.fetch_sub(1, Ordering::SeqCst);
             return Ok(None);
         }
         self.slots[index].live.store(0, Ordering::Release);
         let entry = slot.entry.take().expect("checked above");
         drop(slot);
         self.free.lock().stack.push(index);
-        Ok(Some(entry.core))
+        Ok(Some(entry.target))
     }
 
     /// Locks beyond each queue's allocation lock, over all live queues.
@@ -180,7 +193,7 @@ impl Registry {
     }
 
     /// Removes every queue (platform shutdown) and returns them to be closed.
-    pub(crate) fn drain(&self) -> Vec<Arc<QueueCore>> {
+    pub(crate) fn drain(&self) -> Vec<Target> {
         let mut free = self.free.lock();
         let mut cores = Vec::new();
         for slot in &self.slots[..free.next_unused] {
@@ -188,8 +201,8 @@ impl Registry {
             slot.live.store(0, Ordering::Release);
             if let Some(entry) = state.entry.take() {
                 self.extra_locks
-                    .fetch_sub(i64::from(entry.locks - 1), Ordering::SeqCst);
-                cores.push(entry.core);
+                    .fetch_sub(i64::from(entry.explicit), Ordering::SeqCst);
+                cores.push(entry.target);
             }
         }
         free.stack = (0..free.next_unused).rev().collect();
@@ -201,8 +214,8 @@ impl Registry {
 mod tests {
     use super::*;
 
-    fn core(id: QueueId) -> Arc<QueueCore> {
-        QueueCore::new(id, "test".into(), 1, None)
+    fn core(id: QueueId) -> Target {
+        Target::Core(crate::sched::QueueCore::new(id, "test".into(), 1, None))
     }
 
     #[test]
@@ -210,8 +223,11 @@ mod tests {
         let registry = Registry::new();
         let first = registry.allocate(QueueType::Standard, core).unwrap();
         assert!(first.is_private());
-        assert!(registry.unlock(first).unwrap().is_some());
-        assert_eq!(registry.unlock(first).err(), Some(Error::InvalidWorkQueue));
+        assert!(registry.unlock(first, true).unwrap().is_some());
+        assert_eq!(
+            registry.unlock(first, true).err(),
+            Some(Error::InvalidWorkQueue)
+        );
         let second = registry.allocate(QueueType::Standard, core).unwrap();
         assert_ne!(first, second, "a reused slot gets a new generation");
         assert_eq!(first.0 >> 16, second.0 >> 16, "the freed slot is reused");
@@ -232,11 +248,11 @@ mod tests {
                 "{id:#x}"
             );
             assert_eq!(
-                registry.lock(QueueId(id)).err(),
+                registry.lock(QueueId(id), true).err(),
                 Some(Error::InvalidWorkQueue)
             );
             assert_eq!(
-                registry.unlock(QueueId(id)).err(),
+                registry.unlock(QueueId(id), true).err(),
                 Some(Error::InvalidWorkQueue)
             );
         }
@@ -246,13 +262,13 @@ mod tests {
     fn lock_counting() {
         let registry = Registry::new();
         let id = registry.allocate(QueueType::Multithreaded, core).unwrap();
-        registry.lock(id).unwrap();
-        registry.lock(id).unwrap();
+        registry.lock(id, true).unwrap();
+        registry.lock(id, true).unwrap();
         assert_eq!(registry.extra_locks(), 2);
-        assert!(registry.unlock(id).unwrap().is_none());
-        assert!(registry.unlock(id).unwrap().is_none());
+        assert!(registry.unlock(id, true).unwrap().is_none());
+        assert!(registry.unlock(id, true).unwrap().is_none());
         assert_eq!(registry.extra_locks(), 0);
-        assert!(registry.unlock(id).unwrap().is_some());
+        assert!(registry.unlock(id, true).unwrap().is_some());
         assert_eq!(registry.live_count(), 0);
     }
 
@@ -266,7 +282,7 @@ mod tests {
             registry.allocate(QueueType::Standard, core).err(),
             Some(Error::Fail)
         );
-        registry.unlock(ids[17]).unwrap();
+        registry.unlock(ids[17], true).unwrap();
         assert!(registry.allocate(QueueType::Standard, core).is_ok());
         assert_eq!(registry.drain().len(), MAX_PRIVATE_QUEUES);
         assert_eq!(registry.live_count(), 0);

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CallbackFlags, PlatformQueue, QueueId};
 use crate::platform::{Epoch, PLATFORM};
 use crate::sched::QueueCore;
+use crate::serial::{Target, TargetRef};
 
 /// Why a queue refused a push.
 pub(crate) enum Refusal {
@@ -32,7 +33,7 @@ pub(crate) enum Refusal {
 
 struct Routes {
     epoch: Option<(u64, Arc<Epoch>)>,
-    private: Option<(QueueId, Arc<QueueCore>)>,
+    private: Option<(QueueId, Target)>,
 }
 
 thread_local! {
@@ -46,40 +47,40 @@ thread_local! {
 pub(crate) fn push_to(
     queue: QueueId,
     flags: CallbackFlags,
-    push: impl FnOnce(&Arc<QueueCore>) -> std::result::Result<(), Refusal>,
+    push: impl FnOnce(TargetRef<'_>) -> std::result::Result<(), Refusal>,
 ) -> Result<()> {
     let fast_io_allowed = !queue.is_private() && queue.platform_slot().allows_fast_io();
     if flags.needs_fast_io_queue() && !fast_io_allowed {
         return Err(not_live());
     }
     let mut push = Some(push);
-    let mut run = |core: &Arc<QueueCore>| (push.take().expect("pushed once"))(core);
+    let mut run = |target: TargetRef<'_>| (push.take().expect("pushed once"))(target);
     let cached = ROUTES.try_with(|routes| {
         let mut routes = routes.try_borrow_mut().ok()?;
         Some(if queue.is_private() {
             routes
                 .private(queue)
-                .and_then(|core| map_refusal(run(core), not_live))
+                .and_then(|target| map_refusal(run(target.as_ref()), not_live))
         } else {
             routes
                 .platform(queue.platform_slot())
-                .and_then(|core| map_refusal(run(core), || Error::Shutdown))
+                .and_then(|core| map_refusal(run(TargetRef::Core(core)), || Error::Shutdown))
         })
     });
     match cached.ok().flatten() {
         Some(outcome) => outcome,
         // Only while this thread's locals are being destroyed: no cache.
         None if queue.is_private() => {
-            let core = PLATFORM
+            let target = PLATFORM
                 .registry
-                .with_queue(queue, |entry| Arc::clone(&entry.core))
+                .with_queue(queue, |entry| entry.target.clone())
                 .map_err(|_| not_live())?;
-            map_refusal(run(&core), not_live)
+            map_refusal(run(target.as_ref()), not_live)
         }
         None => {
             let core =
                 PLATFORM.with_epoch(|epoch| Arc::clone(epoch.queue(queue.platform_slot())))?;
-            map_refusal(run(&core), || Error::Shutdown)
+            map_refusal(run(TargetRef::Core(&core)), || Error::Shutdown)
         }
     }
 }
@@ -96,15 +97,15 @@ impl Routes {
         }
     }
 
-    fn private(&mut self, queue: QueueId) -> Result<&Arc<QueueCore>> {
+    fn private(&mut self, queue: QueueId) -> Result<&Target> {
         let hit = matches!(&self.private, Some((cached, _)) if *cached == queue)
             && PLATFORM.registry.is_live(queue);
         if !hit {
-            let core = PLATFORM
+            let target = PLATFORM
                 .registry
-                .with_queue(queue, |entry| Arc::clone(&entry.core))
+                .with_queue(queue, |entry| entry.target.clone())
                 .map_err(|_| not_live())?;
-            self.private = Some((queue, core));
+            self.private = Some((queue, target));
         }
         Ok(&self.private.as_ref().expect("just filled").1)
     }

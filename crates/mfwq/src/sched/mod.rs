@@ -32,10 +32,12 @@ pub(crate) enum Work {
     Result(AsyncResult),
     /// A Rust closure put through the native API (`WorkQueue::spawn`).
     Task(Box<dyn FnOnce() + Send>),
+    /// A serial queue's step: run its current item, then forward the next.
+    Serial(Arc<crate::serial::SerialQueue>),
 }
 
 impl Work {
-    fn execute(self) {
+    pub(crate) fn execute(self) {
         match self {
             Work::Result(result) => match result.callback() {
                 Some(callback) => callback.invoke(&result),
@@ -46,6 +48,7 @@ impl Work {
                 }
             },
             Work::Task(task) => task(),
+            Work::Serial(queue) => queue.run_step(),
         }
     }
 }

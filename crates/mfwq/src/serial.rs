@@ -1,0 +1,306 @@
+//! Serial queues (`MFAllocateSerialWorkQueue`): a FIFO that runs one item at a
+//! time on top of another queue — a pool, a single-thread queue, or another
+//! serial queue — with reply mode.
+//!
+//! A serial queue has no thread. It keeps its items and forwards one *step* at
+//! a time to its target: `Work::Serial(queue)`, "run this queue's current
+//! item". When the step has run the item it takes the next one and forwards
+//! the next step (normal mode). In reply mode (the callback reports
+//! `MFASYNC_REPLY_CALLBACK`) the callback is invoked with a *reply result* —
+//! the same state and object, and an internal callback — and the queue moves
+//! on only when that reply result is passed to `invoke_callback`, from any
+//! thread, at any later time (decision Q10).
+//!
+//! The state lock is held while a step is pushed to the target, so the
+//! decision "someone must forward the next step" and the forward itself are
+//! one step for every other thread: nobody can queue an item behind a forward
+//! that then fails. Lock order: a serial queue before its target (targets
+//! form chains, never cycles). A push to a target that has closed (the platform
+//! is shutting down and drains) fails only for a step forwarded by a step: that
+//! happens on a worker of the chain's bottom queue, while that queue drains,
+//! so the next item runs right there instead, still one at a time.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::callback::{AsyncCallback, CallbackParams};
+use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::result::AsyncResult;
+use crate::sched::{QueueCore, Refused, Work};
+use crate::sync::{lock, Mutex};
+
+/// Where work for a queue id goes: the machinery of a thread-backed queue, or
+/// a serial queue layered on another target.
+#[derive(Clone)]
+pub(crate) enum Target {
+    Core(Arc<QueueCore>),
+    Serial(Arc<SerialQueue>),
+}
+
+/// A borrowed [`Target`], so the put path needs no reference-count traffic.
+#[derive(Clone, Copy)]
+pub(crate) enum TargetRef<'a> {
+    Core(&'a Arc<QueueCore>),
+    Serial(&'a Arc<SerialQueue>),
+}
+
+impl TargetRef<'_> {
+    /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
+    pub(crate) fn push(self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
+        match self {
+            TargetRef::Core(core) => core.push(work, band),
+            TargetRef::Serial(serial) => serial.push(work, band, flags),
+        }
+    }
+}
+
+impl Target {
+    pub(crate) fn as_ref(&self) -> TargetRef<'_> {
+        match self {
+            Target::Core(core) => TargetRef::Core(core),
+            Target::Serial(serial) => TargetRef::Serial(serial),
+        }
+    }
+
+    /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
+    pub(crate) fn push(&self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
+        self.as_ref().push(work, band, flags)
+    }
+
+    /// Stops taking work; what is queued still runs.
+    pub(crate) fn close(&self) {
+        match self {
+            Target::Core(core) => core.close(),
+            Target::Serial(serial) => serial.close(),
+        }
+    }
+}
+
+struct Item {
+    work: Work,
+    band: Band,
+    reply: bool,
+}
+
+struct SerialState {
+    /// Items behind the current one, oldest first.
+    pending: VecDeque<Item>,
+    /// The item the forwarded step will run.
+    current: Option<Item>,
+    /// A step is forwarded, running, or waiting for its reply.
+    busy: bool,
+    closed: bool,
+    /// Identifies the reply the queue waits for; a stale or second reply is ignored.
+    reply_seq: u64,
+    awaiting_reply: Option<u64>,
+    /// Called once when the queue is closed and idle (releases its target lock).
+    on_finished: Option<Box<dyn FnOnce() + Send>>,
+}
+
+pub(crate) struct SerialQueue {
+    id: QueueId,
+    target: Target,
+    state: Mutex<SerialState>,
+}
+
+impl SerialQueue {
+    /// A serial queue over `target`. `on_finished` runs once when the queue has
+    /// been closed and has nothing left to run.
+    pub(crate) fn new(
+        id: QueueId,
+        target: Target,
+        on_finished: Box<dyn FnOnce() + Send>,
+    ) -> Arc<SerialQueue> {
+        Arc::new(SerialQueue {
+            id,
+            target,
+            state: Mutex::new(SerialState {
+                pending: VecDeque::new(),
+                current: None,
+                busy: false,
+                closed: false,
+                reply_seq: 0,
+                awaiting_reply: None,
+                on_finished: Some(on_finished),
+            }),
+        })
+    }
+
+    fn push(self: &Arc<Self>, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return Err(Refused::Closed(work));
+        }
+        let item = Item {
+            work,
+            band,
+            reply: flags.contains(CallbackFlags::REPLY),
+        };
+        if state.busy {
+            state.pending.push_back(item);
+            return Ok(());
+        }
+        state.busy = true;
+        state.current = Some(item);
+        match self
+            .target
+            .push(Work::Serial(Arc::clone(self)), band, CallbackFlags::empty())
+        {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                // The target is closing: this item was never accepted.
+                state.busy = false;
+                let item = state.current.take().expect("stored above");
+                drop(state);
+                drop(refused.into_parts().1);
+                Err(Refused::Closed(item.work))
+            }
+        }
+    }
+
+    /// Runs the current item (the step forwarded to the target), then moves on
+    /// unless the item waits for its reply.
+    pub(crate) fn run_step(self: &Arc<Self>) {
+        let mut next = lock(&self.state).current.take();
+        while let Some(item) = next.take() {
+            let awaiting = if item.reply {
+                self.run_in_reply_mode(item)
+            } else {
+                self.run_item(item.work)
+            };
+            if awaiting {
+                return;
+            }
+            next = self.advance();
+        }
+    }
+
+    /// Returns `true` if the queue now waits for a reply.
+    fn run_in_reply_mode(self: &Arc<Self>, item: Item) -> bool {
+        let Work::Result(result) = item.work else {
+            return self.run_item(item.work);
+        };
+        let Some(callback) = result.callback().cloned() else {
+            return self.run_item(Work::Result(result));
+        };
+        let seq = {
+            let mut state = lock(&self.state);
+            state.reply_seq += 1;
+            state.awaiting_reply = Some(state.reply_seq);
+            state.reply_seq
+        };
+        let token: crate::Callback = Arc::new(ReplyToken {
+            queue: Arc::clone(self),
+            seq,
+        });
+        let reply = AsyncResult::new(result.object().ok(), Some(token), result.state().ok());
+        reply.set_status(result.status());
+        drop(result);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.invoke(&reply))) {
+            crate::panic::report(self.id, payload);
+        }
+        true
+    }
+
+    fn run_item(&self, work: Work) -> bool {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || work.execute())) {
+            crate::panic::report(self.id, payload);
+        }
+        false
+    }
+
+    /// The current item is done: forward the next step, or go idle. Returns
+    /// an item to run right here when the target no longer takes steps (it is
+    /// draining, and this thread is one of its workers).
+    fn advance(self: &Arc<Self>) -> Option<Item> {
+        let mut state = lock(&self.state);
+        state.awaiting_reply = None;
+        let Some(item) = state.pending.pop_front() else {
+            state.busy = false;
+            let finished = if state.closed {
+                state.on_finished.take()
+            } else {
+                None
+            };
+            drop(state);
+            if let Some(finished) = finished {
+                finished();
+            }
+            return None;
+        };
+        let band = item.band;
+        state.current = Some(item);
+        match self
+            .target
+            .push(Work::Serial(Arc::clone(self)), band, CallbackFlags::empty())
+        {
+            Ok(()) => None,
+            Err(refused) => {
+                let item = state.current.take();
+                drop(state);
+                drop(refused.into_parts().1);
+                item
+            }
+        }
+    }
+
+    /// The reply for `seq` arrived.
+    fn reply(self: &Arc<Self>, seq: u64) {
+        {
+            let state = lock(&self.state);
+            if state.awaiting_reply != Some(seq) {
+                return;
+            }
+        }
+        if let Some(item) = self.advance() {
+            // The target no longer takes steps; the reply comes on a pool
+            // worker, which can run the rest of the backlog.
+            let mut next = Some(item);
+            while let Some(item) = next.take() {
+                let awaiting = if item.reply {
+                    self.run_in_reply_mode(item)
+                } else {
+                    self.run_item(item.work)
+                };
+                if awaiting {
+                    return;
+                }
+                next = self.advance();
+            }
+        }
+    }
+
+    /// Stops taking items. What is queued still runs; when the queue is idle,
+    /// `on_finished` runs (now, if it already is).
+    pub(crate) fn close(&self) {
+        let mut state = lock(&self.state);
+        state.closed = true;
+        let finished = if state.busy {
+            None
+        } else {
+            state.on_finished.take()
+        };
+        drop(state);
+        if let Some(finished) = finished {
+            finished();
+        }
+    }
+}
+
+/// The callback of a reply result: invoking the reply result moves its serial
+/// queue on. It runs on MULTITHREADED, like any completion.
+struct ReplyToken {
+    queue: Arc<SerialQueue>,
+    seq: u64,
+}
+
+impl AsyncCallback for ReplyToken {
+    fn parameters(&self) -> Option<CallbackParams> {
+        Some(CallbackParams::on(QueueId::MULTITHREADED))
+    }
+
+    fn invoke(&self, _result: &AsyncResult) {
+        self.queue.reply(self.seq);
+    }
+}
