@@ -44,6 +44,7 @@ mod registry;
 mod result;
 mod route;
 mod sched;
+mod serial;
 mod sync;
 mod timer;
 
@@ -63,8 +64,8 @@ pub use platform::{
     DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION, SHUTDOWN_TIMEOUT_ENV,
 };
 pub use queue::{
-    allocate_window_queue, allocate_work_queue, lock_work_queue, private_queue_count,
-    unlock_work_queue, work_queue_type, WorkQueue,
+    allocate_serial_work_queue, allocate_window_queue, allocate_work_queue, lock_shared_work_queue,
+    lock_work_queue, private_queue_count, unlock_work_queue, work_queue_type, WorkQueue,
 };
 pub use registry::MAX_PRIVATE_QUEUES;
 pub use result::{AsyncResult, State};

@@ -30,6 +30,8 @@ pub(crate) struct Epoch {
     queues: [Arc<QueueCore>; 6],
     /// Scheduled items, waiting items and periodic callbacks of this epoch.
     pub(crate) timers: crate::timer::Timers,
+    /// The shared queues of `lock_shared_work_queue`, by class name.
+    pub(crate) shared_queues: Mutex<std::collections::HashMap<String, crate::ids::QueueId>>,
 }
 
 impl Epoch {
@@ -45,6 +47,7 @@ impl Epoch {
         Epoch {
             queues: PlatformQueue::ALL.map(make),
             timers: crate::timer::Timers::new(),
+            shared_queues: Mutex::new(std::collections::HashMap::new()),
         }
     }
 

@@ -197,6 +197,94 @@ pub fn allocate_serial_work_queue(target: QueueId) -> Result<QueueId> {
     allocated
 }
 
+/// `MFLockSharedWorkQueue(class, base_priority, &task_id, &id)` /
+/// `RtwqLockSharedWorkQueue`: the process-wide multithreaded queue of an MMCSS
+/// class, created on first use, with one more lock per call.
+///
+/// One shared queue per distinct class name (decision Q20); `""` is the
+/// regular-priority shared queue. `class: None` (a NULL name in C) is
+/// [`Error::Pointer`] (observed 51). For `""` a task id, if given, is set to 0
+/// (Q20 accepts the pointer that real applications pass); for another class the
+/// queue is registered with that class and the task id is read (0 asks for a
+/// new one) and written back. Each call must be matched by one
+/// [`unlock_work_queue`]; like allocation locks, these do not make shutdown
+/// wait. A shared queue unlocked to zero is made anew by the next call.
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// let first = mfwq::lock_shared_work_queue(Some(""), 0, None)?;
+/// let again = mfwq::lock_shared_work_queue(Some(""), 0, None)?;
+/// assert_eq!(first, again);
+/// mfwq::unlock_work_queue(first)?;
+/// mfwq::unlock_work_queue(again)?;
+/// assert_eq!(mfwq::lock_shared_work_queue(None, 0, None), Err(mfwq::Error::Pointer));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFLockSharedWorkQueue")]
+#[doc(alias = "RtwqLockSharedWorkQueue")]
+pub fn lock_shared_work_queue(
+    class: Option<&str>,
+    base_priority: i32,
+    task_id: Option<&mut u32>,
+) -> Result<QueueId> {
+    let class = class.ok_or(Error::Pointer)?;
+    let platform = &*PLATFORM;
+    let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
+    let mut shared = epoch.shared_queues.lock();
+    if let Some(&queue) = shared.get(class) {
+        if platform
+            .with_epoch(|_| platform.registry.lock(queue, false))?
+            .is_ok()
+        {
+            if let Some(task_id) = task_id {
+                *task_id = shared_task_id(queue, class)?;
+            }
+            return Ok(queue);
+        }
+    }
+    let queue = allocate_work_queue(QueueType::Multithreaded)?;
+    let granted = if class.is_empty() {
+        0
+    } else {
+        let requested = task_id.as_deref().copied().unwrap_or(0);
+        match register_shared_queue(queue, class, requested, base_priority) {
+            Ok(granted) => granted,
+            Err(error) => {
+                let _ = unlock_work_queue(queue);
+                return Err(error);
+            }
+        }
+    };
+    shared.insert(class.to_owned(), queue);
+    if let Some(task_id) = task_id {
+        *task_id = granted;
+    }
+    Ok(queue)
+}
+
+/// The task id a shared queue was registered with (0 for the `""` queue).
+fn shared_task_id(queue: QueueId, class: &str) -> Result<u32> {
+    if class.is_empty() {
+        Ok(0)
+    } else {
+        shared_queue_task_id(queue)
+    }
+}
+
+/// Registers a new shared queue with its class (MMCSS emulation).
+fn register_shared_queue(
+    queue: QueueId,
+    class: &str,
+    task_id: u32,
+    base_priority: i32,
+) -> Result<u32> {
+    crate::realtime::register_work_queue_with_mmcss(queue, class, task_id, base_priority)
+}
+
+fn shared_queue_task_id(queue: QueueId) -> Result<u32> {
+    crate::realtime::work_queue_mmcss_task_id(queue)
+}
+
 /// How many private queues are alive (allocated and not unlocked to zero).
 pub fn private_queue_count() -> usize {
     PLATFORM.registry.live_count()
