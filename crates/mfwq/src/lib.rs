@@ -47,6 +47,7 @@ mod sched;
 mod serial;
 mod sync;
 mod timer;
+mod wait;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
@@ -67,8 +68,25 @@ pub use queue::{
     allocate_serial_work_queue, allocate_window_queue, allocate_work_queue, lock_shared_work_queue,
     lock_work_queue, private_queue_count, unlock_work_queue, work_queue_type, WorkQueue,
 };
+pub use realtime::{
+    applied_scheduling, begin_register_work_queue_with_mmcss,
+    begin_unregister_work_queue_with_mmcss, cancel_deadline, class_utf16_len, copy_class_utf16,
+    end_register_work_queue_with_mmcss, end_unregister_work_queue_with_mmcss, is_long_running,
+    join_work_queue, register_platform_events, register_platform_with_mmcss,
+    register_work_queue_with_mmcss, scheduling_for_class, set_deadline, set_deadline2,
+    set_long_running, unjoin_work_queue, unregister_platform_events,
+    unregister_platform_from_mmcss, unregister_work_queue_from_mmcss, work_queue_deadline,
+    work_queue_mmcss_class, work_queue_mmcss_class_into, work_queue_mmcss_priority,
+    work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling, Deadline, DeadlineRequest,
+    PlatformEvents, SchedPolicy,
+};
 pub use registry::MAX_PRIVATE_QUEUES;
 pub use result::{AsyncResult, State};
+pub use timer::{
+    add_periodic_callback, cancel_work_item, delay_from_mf_timeout, remove_periodic_callback,
+    schedule_result, schedule_work_item, timer_periodicity, PeriodicKey, WorkItemKey,
+};
+pub use wait::put_waiting_work_item;
 
 /// The queue a callback is running on, when called from inside `invoke` (or a
 /// spawned task); `None` on threads that are not queue threads.

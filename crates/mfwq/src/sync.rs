@@ -6,10 +6,16 @@
 pub(crate) use loom::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc, Condvar, Mutex, MutexGuard,
+        Condvar, Mutex, MutexGuard,
     },
     thread,
 };
+
+// Reference counting is not part of any protocol loom checks here, and the
+// queues are shared with code outside the facade (platform, registry) and
+// used as `self: &Arc<Self>`, which loom's Arc cannot be: std's Arc under loom too.
+#[cfg(loom)]
+pub(crate) use std::sync::Arc;
 
 #[cfg(not(loom))]
 pub(crate) use std::{

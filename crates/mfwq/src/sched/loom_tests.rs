@@ -131,7 +131,9 @@ fn push(core: &Core, work: Work) -> Pushed {
     match core.push(work, Band::Normal) {
         Ok(()) => Pushed::Accepted,
         Err(Refused::Closed(Work::Task(_))) => Pushed::Closed,
-        Err(Refused::Closed(Work::Result(_))) => panic!("a different work item came back"),
+        Err(Refused::Closed(Work::Result(_) | Work::Serial(_))) => {
+            panic!("a different work item came back")
+        }
         Err(Refused::NoThread(_)) => panic!("loom threads cannot fail to start"),
     }
 }

@@ -96,11 +96,36 @@ pub(crate) struct Pump {
     pub(crate) step: std::sync::Mutex<Box<dyn FnMut() + Send>>,
 }
 
+/// How a queue's worker threads are scheduled: made by `realtime.rs` (MMCSS
+/// classes, deadlines), applied by the scheduler to each worker (see README.md,
+/// "Thread policy").
+pub(crate) trait ThreadPolicy: Send + Sync {
+    /// Applies the policy to the worker thread `tid` (a Linux thread id). Runs
+    /// with the core's thread list locked: no user code, no logging.
+    fn apply(&self, tid: i32);
+    /// Called after [`apply`](Self::apply) with no lock held: where the policy
+    /// may log what `apply` found.
+    fn report(&self) {}
+}
+
+/// The Linux thread ids of a queue's running workers and the policy they run
+/// under. Workers add themselves when they start and remove themselves before
+/// they exit, under this lock, so every id listed names a live worker.
+#[derive(Default)]
+struct WorkerThreads {
+    tids: Vec<i32>,
+    policy: Option<std::sync::Arc<dyn ThreadPolicy>>,
+}
+
 /// The machinery of one queue. See the module docs.
 pub(crate) struct QueueCore {
     id: QueueId,
     name: String,
-    max_workers: usize,
+    /// The thread count the queue was made with (1 for serial queues).
+    base_workers: usize,
+    /// How many threads `start_workers` may run: `base_workers`, or more for a
+    /// pool with the long-running hint. Changed only under `workers`.
+    max_workers: std::sync::atomic::AtomicUsize,
     bands: Bands,
     sleep: Sleep,
     started: AtomicBool,
@@ -108,6 +133,7 @@ pub(crate) struct QueueCore {
     live_workers: AtomicUsize,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     pump: Option<Pump>,
+    threads: parking_lot::Mutex<WorkerThreads>,
 }
 
 thread_local! {
@@ -131,13 +157,15 @@ impl QueueCore {
         Arc::new(QueueCore {
             id,
             name,
-            max_workers: max_workers.max(1),
+            base_workers: max_workers.max(1),
+            max_workers: std::sync::atomic::AtomicUsize::new(max_workers.max(1)),
             bands: Bands::new(),
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
             live_workers: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
             pump,
+            threads: parking_lot::Mutex::new(WorkerThreads::default()),
         })
     }
 
@@ -181,9 +209,10 @@ impl QueueCore {
         if self.sleep.is_closed() {
             return Err(StartError::Closed);
         }
-        while workers.len() < self.max_workers {
+        let max_workers = self.max_workers.load(std::sync::atomic::Ordering::Relaxed);
+        while workers.len() < max_workers {
             let core = Arc::clone(self);
-            let name = if self.max_workers == 1 {
+            let name = if self.base_workers == 1 {
                 format!("mfwq-{}", self.name)
             } else {
                 format!("mfwq-{}-{}", self.name, workers.len())
@@ -231,8 +260,86 @@ impl QueueCore {
         self.live_workers.load(Ordering::SeqCst) == 0
     }
 
+    /// Sets the policy of this queue's workers: applied now to every running
+    /// worker, and by every worker started later to itself. Returns how many
+    /// running workers it was applied to.
+    pub(crate) fn set_thread_policy(
+        &self,
+        policy: Option<std::sync::Arc<dyn ThreadPolicy>>,
+    ) -> usize {
+        let mut threads = self.threads.lock();
+        if let Some(policy) = &policy {
+            for &tid in &threads.tids {
+                policy.apply(tid);
+            }
+        }
+        threads.policy = policy;
+        threads.tids.len()
+    }
+
+    /// The Linux thread ids of the running workers.
+    pub(crate) fn worker_tids(&self) -> Vec<i32> {
+        self.threads.lock().tids.clone()
+    }
+
+    /// Whether the queue runs a pool (more than one thread by design).
+    pub(crate) fn is_pool(&self) -> bool {
+        self.base_workers > 1
+    }
+
+    /// The long-running hint: a pool may run twice its threads, the extra ones
+    /// started by the next push; off again, no more are started (those running
+    /// stay until the queue goes away). Serial queues keep their one thread.
+    pub(crate) fn set_long_running(&self, enable: bool) {
+        if !self.is_pool() {
+            return;
+        }
+        let _workers = lock(&self.workers);
+        let max = if enable {
+            self.base_workers * 2
+        } else {
+            self.base_workers
+        };
+        self.max_workers
+            .store(max, std::sync::atomic::Ordering::Relaxed);
+        if enable {
+            // The next push goes through `start_workers`, which adds the threads.
+            self.started.store(false, Ordering::Release);
+        }
+    }
+
+    /// A starting worker lists itself and applies the queue's thread policy.
+    #[cfg(not(loom))]
+    fn enter_thread_policy(&self) -> i32 {
+        let tid = current_tid();
+        let policy = {
+            let mut threads = self.threads.lock();
+            threads.tids.push(tid);
+            let policy = threads.policy.clone();
+            if let Some(policy) = &policy {
+                policy.apply(tid);
+            }
+            policy
+        };
+        if let Some(policy) = policy {
+            policy.report();
+        }
+        tid
+    }
+
+    /// An exiting worker takes itself off the list.
+    #[cfg(not(loom))]
+    fn leave_thread_policy(&self, tid: i32) {
+        let mut threads = self.threads.lock();
+        if let Some(index) = threads.tids.iter().position(|&listed| listed == tid) {
+            threads.tids.swap_remove(index);
+        }
+    }
+
     fn worker_main(&self) {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
+        #[cfg(not(loom))]
+        let tid = self.enter_thread_policy();
         #[cfg(not(loom))]
         crate::accounting::enter_worker();
         loop {
@@ -253,6 +360,8 @@ impl QueueCore {
         }
         #[cfg(not(loom))]
         crate::accounting::leave_worker();
+        #[cfg(not(loom))]
+        self.leave_thread_policy(tid);
         CURRENT_QUEUE.with(|current| current.set(None));
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
     }
@@ -298,6 +407,19 @@ impl QueueCore {
                 crate::panic::report(self.id, payload);
             }
         }
+    }
+}
+
+/// The calling thread's Linux thread id (0 where there is none).
+pub(crate) fn current_tid() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no arguments and cannot fail.
+        unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
     }
 }
 

@@ -1,0 +1,181 @@
+//! Waiting items (`MFPutWaitingWorkItem` / `RtwqPutWaitingWorkItem`): a result
+//! dispatched when an [`Event`] is set (observed behaviour 39-40, decisions
+//! Q15 and Q17).
+//!
+//! No thread waits. The item is registered twice: in the event's list of
+//! waits, which [`Event::set`] walks, and in the epoch's timer state under its
+//! key, which cancel and shutdown look up. Set, cancel and shutdown race for
+//! the item through its [`Claim`]: whoever moves it out of "pending" first
+//! takes its result and the others find nothing. The event makes its decision
+//! under its own lock (so an auto-reset event hands one signal to exactly one
+//! item) but dispatches only after releasing it.
+
+use std::sync::{Arc, Weak};
+
+use crate::callback::{effective_params, CallbackParams};
+use crate::error::{Error, HResult, Result};
+use crate::event::{Event, WeakEvent};
+use crate::ids::QueueId;
+use crate::platform::PLATFORM;
+use crate::result::AsyncResult;
+use crate::timer::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
+
+/// One waiting item.
+pub(crate) struct WaitItem {
+    key: u64,
+    claim: Claim<AsyncResult>,
+    /// Where it is registered (`None`: a null event, which never signals).
+    event: Option<WeakEvent>,
+    timers: Weak<Shared>,
+}
+
+impl WaitItem {
+    pub(crate) fn key(&self) -> u64 {
+        self.key
+    }
+
+    /// The event was set: claims the item for firing. Called under the
+    /// event's lock; runs no user code.
+    pub(crate) fn claim_fire(&self) -> Option<AsyncResult> {
+        self.claim.try_take(Outcome::Fired)
+    }
+
+    /// Whether the item still waits.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.claim.is_pending()
+    }
+}
+
+/// `MFPutWaitingWorkItem(event, priority, result, &key)` /
+/// `RtwqPutWaitingWorkItem`: dispatches `result` once `event` is set, without
+/// a thread waiting for it; returns the key that cancels it.
+///
+/// - When the event is set, the result goes through
+///   [`invoke_callback`](crate::invoke_callback): the callback runs on the queue
+///   its parameters name, with this very result.
+/// - An **auto-reset** event releases one waiting item per set (the oldest
+///   first, ahead of threads blocked in [`Event::wait`]) and the item consumes
+///   the signal; a **manual-reset** event releases every item waiting on it and
+///   stays set. An event that is already set when the item is put releases it
+///   at once (consuming an auto-reset signal).
+/// - `None` stands for a null handle: the item never fires, but can be
+///   cancelled (decision Q17).
+/// - The same result may be waiting several times under different keys
+///   (observed 39), and an item may be put again from inside its own `invoke`.
+/// - Cancelling it ([`cancel_work_item`](crate::cancel_work_item)) invokes the
+///   callback once with the status
+///   [`MF_E_OPERATION_CANCELLED`](crate::HResult::MF_E_OPERATION_CANCELLED).
+///   An item still waiting at the last shutdown never fires; its result is
+///   never released, like a pending scheduled item's.
+/// - `priority` is accepted and not used (the item is dispatched like
+///   `invoke_callback`, at normal priority), as on Windows' twin in Wine.
+///
+/// Errors: [`Error::Shutdown`] when the platform is not running (checked
+/// first); [`Error::InvalidArg`] for a result with neither a callback nor an
+/// event; [`Error::InvalidWorkQueue`] when the callback names the IO,
+/// LONG_FUNCTION, RT or TIMER queue, where waiting items may not be dispatched
+/// (`api-reference.md` §1.5).
+///
+/// ```
+/// use std::time::Duration;
+/// let _platform = mfwq::Platform::start()?;
+/// let (sender, receiver) = std::sync::mpsc::channel();
+/// let callback = mfwq::callback_on(mfwq::QueueId::MULTITHREADED, move |result| {
+///     sender.send(result.status()).unwrap();
+/// });
+/// let result = mfwq::AsyncResult::with_callback(callback, None);
+/// let ready = mfwq::Event::auto_reset(false);
+/// mfwq::put_waiting_work_item(Some(&ready), 0, &result)?;
+/// ready.set();
+/// assert_eq!(receiver.recv_timeout(Duration::from_secs(5)).unwrap(), mfwq::HResult::S_OK);
+///
+/// // A null event never fires; cancelling invokes the callback with OPERATION_CANCELLED.
+/// let key = mfwq::put_waiting_work_item(None, 0, &result)?;
+/// mfwq::cancel_work_item(key)?;
+/// assert_eq!(
+///     receiver.recv_timeout(Duration::from_secs(5)).unwrap(),
+///     mfwq::HResult::MF_E_OPERATION_CANCELLED
+/// );
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[doc(alias = "MFPutWaitingWorkItem")]
+#[doc(alias = "RtwqPutWaitingWorkItem")]
+pub fn put_waiting_work_item(
+    event: Option<&Event>,
+    priority: i32,
+    result: &AsyncResult,
+) -> Result<WorkItemKey> {
+    let _ = priority;
+    let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
+    // With no lock held: `parameters` is user code.
+    let params = match result.callback() {
+        Some(callback) => effective_params(&**callback),
+        None if result.event().is_some() => CallbackParams::default(),
+        None => return Err(Error::InvalidArg),
+    };
+    if matches!(
+        params.queue,
+        QueueId::IO | QueueId::LONG_FUNCTION | QueueId::RT | QueueId::TIMER
+    ) {
+        return Err(Error::InvalidWorkQueue);
+    }
+    let key = next_key(WAITING_TAG);
+    let item = Arc::new(WaitItem {
+        key,
+        claim: Claim::new(result.clone()),
+        event: event.map(Event::downgrade),
+        timers: Arc::downgrade(&timers),
+    });
+    // In the key map first, so that a firing item always finds its key.
+    timers.insert_wait(Arc::clone(&item))?;
+    if let Some(event) = event {
+        if let Some(result) = event.register_wait(&item) {
+            dispatch_fired(item, result);
+        }
+    }
+    Ok(WorkItemKey(key))
+}
+
+/// Dispatches an item that [`WaitItem::claim_fire`] gave to the caller; no
+/// lock may be held.
+pub(crate) fn dispatch_fired(item: Arc<WaitItem>, result: AsyncResult) {
+    if let Some(timers) = item.timers.upgrade() {
+        drop(timers.forget_wait(item.key));
+    }
+    if let Err(error) = crate::invoke_callback(&result) {
+        tracing::warn!(key = format_args!("{:#x}", item.key), %error,
+            "waiting item fired but cannot be dispatched; dropped");
+    }
+}
+
+/// Cancels an item that the caller has taken out of the key map: if it still
+/// waits, it stops waiting and its callback is invoked with
+/// `MF_E_OPERATION_CANCELLED` (decision Q15); if it fired meanwhile,
+/// `NotFound`.
+pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
+    let result = item
+        .claim
+        .try_take(Outcome::Cancelled)
+        .ok_or(Error::NotFound)?;
+    unregister(&item);
+    result.set_status(HResult::MF_E_OPERATION_CANCELLED);
+    if let Err(error) = crate::invoke_callback(&result) {
+        tracing::warn!(key = format_args!("{:#x}", item.key), %error,
+            "cancelled waiting item cannot be dispatched; dropped");
+    }
+    Ok(())
+}
+
+/// The last shutdown: the item never fires, and its result is never released.
+pub(crate) fn stop(item: Arc<WaitItem>) {
+    if let Some(result) = item.claim.try_take(Outcome::Stopped) {
+        std::mem::forget(result);
+    }
+    unregister(&item);
+}
+
+fn unregister(item: &Arc<WaitItem>) {
+    if let Some(event) = item.event.as_ref().and_then(WeakEvent::upgrade) {
+        event.unregister_wait(item);
+    }
+}
