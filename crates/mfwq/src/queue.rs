@@ -206,7 +206,8 @@ pub fn allocate_serial_work_queue(target: QueueId) -> Result<QueueId> {
 /// [`Error::Pointer`] (observed 51). For `""` a task id, if given, is set to 0
 /// (Q20 accepts the pointer that real applications pass); for another class the
 /// queue is registered with that class and the task id is read (0 asks for a
-/// new one) and written back. Each call must be matched by one
+/// new one) and written back; `base_priority` is its AVRT priority, clamped to
+/// -2..=2. Each call must be matched by one
 /// [`unlock_work_queue`]; like allocation locks, these do not make shutdown
 /// wait. A shared queue unlocked to zero is made anew by the next call.
 ///
@@ -247,7 +248,7 @@ pub fn lock_shared_work_queue(
         0
     } else {
         let requested = task_id.as_deref().copied().unwrap_or(0);
-        match register_shared_queue(queue, class, requested, base_priority) {
+        match register_shared_queue(queue, class, requested, base_priority.clamp(-2, 2)) {
             Ok(granted) => granted,
             Err(error) => {
                 let _ = unlock_work_queue(queue);

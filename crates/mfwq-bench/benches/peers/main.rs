@@ -14,6 +14,7 @@ mod memory;
 mod pingpong;
 mod pools;
 mod submit;
+mod timers;
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -30,7 +31,7 @@ type Workload = fn(&Config, &mut Report);
 
 /// In run order; `idle` stays last so that every peer pool made by the
 /// others has been dropped before the idle process is watched.
-const WORKLOADS: [(&str, &str, Workload); 8] = [
+const WORKLOADS: [(&str, &str, Workload); 12] = [
     (
         "fanout-mt",
         "1M empty items from one thread onto MULTITHREADED vs rayon / tokio / crossbeam pools",
@@ -65,6 +66,26 @@ const WORKLOADS: [(&str, &str, Workload); 8] = [
         "memory",
         "bytes per queued item, 100k items behind a blocked worker",
         memory::run,
+    ),
+    (
+        "timers",
+        "schedule 100k items with delays of 1-50 ms: ns per schedule call vs tokio spawn+sleep",
+        timers::schedule,
+    ),
+    (
+        "timer-lateness",
+        "2k timers of 1-50 ms, 20 pending at a time: how late they fire, vs tokio sleep_until",
+        timers::lateness,
+    ),
+    (
+        "cancel",
+        "100k schedule-then-cancel pairs (none may run) vs tokio spawn+abort",
+        timers::cancel,
+    ),
+    (
+        "event-wake",
+        "Event::set to the waiting item's invoke, 5k samples, vs a Mutex+Condvar hand-off",
+        timers::event_wake,
     ),
     (
         "idle",
