@@ -357,9 +357,12 @@ pub fn remove_periodic_callback(key: PeriodicKey) -> Result<()> {
     Ok(())
 }
 
+/// The function of a periodic callback (`MFPERIODICCALLBACK`).
+type PeriodicFn = Box<dyn Fn(Option<&State>) + Send + Sync>;
+
 /// A registered periodic callback.
 struct Periodic {
-    callback: Box<dyn Fn(Option<&State>) + Send + Sync>,
+    callback: PeriodicFn,
     context: Option<State>,
     /// A run is queued or in progress: the next tick is skipped.
     running: AtomicBool,

@@ -13,6 +13,7 @@ mod idle;
 mod memory;
 mod pingpong;
 mod pools;
+mod serialq;
 mod submit;
 mod timers;
 
@@ -31,7 +32,7 @@ type Workload = fn(&Config, &mut Report);
 
 /// In run order; `idle` stays last so that every peer pool made by the
 /// others has been dropped before the idle process is watched.
-const WORKLOADS: [(&str, &str, Workload); 12] = [
+const WORKLOADS: [(&str, &str, Workload); 13] = [
     (
         "fanout-mt",
         "1M empty items from one thread onto MULTITHREADED vs rayon / tokio / crossbeam pools",
@@ -51,6 +52,11 @@ const WORKLOADS: [(&str, &str, Workload); 12] = [
         "pingpong",
         "A puts to B puts to A on two private standard queues, 100k round trips, vs crossbeam",
         pingpong::run,
+    ),
+    (
+        "serial",
+        "1M items through one serial queue over MULTITHREADED vs a private standard queue; 16 serial queues at once",
+        serialq::run,
     ),
     (
         "submit",
