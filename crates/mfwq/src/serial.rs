@@ -350,7 +350,7 @@ mod loom_tests {
     #[test]
     fn loom_serial_two_producers() {
         model(|| {
-            let core = QueueCore::new(QueueId(0x10001), "pool".into(), 1, None);
+            let core = QueueCore::new(QueueId(0x10001), "pool".into(), 2, None);
             let finished = Arc::new(AtomicUsize::new(0));
             let on_finished = {
                 let finished = Arc::clone(&finished);
