@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the mfwq library and integration tests under ThreadSanitizer (nightly,
+# -Zsanitizer=thread, with std rebuilt instrumented via -Zbuild-std so that
+# std's own synchronisation is visible to TSan).
+#
+# The stress test is scaled down (TSan costs 5-15x): MFWQ_STRESS_ITEMS and
+# MFWQ_STRESS_RACES default to 100000 and 100 here. Extra args go to
+# `cargo test` after the package selection (e.g. `--test stress`).
+#
+# Exits 0 with a message if nightly or rust-src cannot be had.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLCHAIN="${TSAN_TOOLCHAIN:-nightly}"
+TARGET="${TSAN_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+
+skip() {
+    echo "tsan: SKIPPED: $*" >&2
+    exit 0
+}
+
+command -v rustup >/dev/null 2>&1 || skip "rustup not found"
+case "$TARGET" in
+    x86_64-unknown-linux-gnu | aarch64-unknown-linux-gnu) ;;
+    *) skip "ThreadSanitizer is not supported on $TARGET" ;;
+esac
+if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+    echo "tsan: installing the $TOOLCHAIN toolchain"
+    rustup toolchain install "$TOOLCHAIN" --profile minimal --component rust-src \
+        || skip "cannot install the $TOOLCHAIN toolchain"
+fi
+if ! rustup "+$TOOLCHAIN" component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    echo "tsan: adding rust-src to $TOOLCHAIN (needed by -Zbuild-std)"
+    rustup "+$TOOLCHAIN" component add rust-src || skip "cannot add rust-src to $TOOLCHAIN"
+fi
+
+export RUSTFLAGS="-Zsanitizer=thread${RUSTFLAGS:+ $RUSTFLAGS}"
+export RUSTDOCFLAGS="-Zsanitizer=thread${RUSTDOCFLAGS:+ $RUSTDOCFLAGS}"
+export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-$PWD/target/tsan}"
+# Abort on the first report with a non-zero status; report races in std too.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
+export MFWQ_STRESS_ITEMS="${MFWQ_STRESS_ITEMS:-100000}"
+export MFWQ_STRESS_RACES="${MFWQ_STRESS_RACES:-100}"
+
+echo "tsan: $(rustup run "$TOOLCHAIN" rustc --version); target $TARGET; CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+start=$SECONDS
+# --lib --tests: unit and integration tests (doctests cannot take -Zbuild-std here).
+cargo "+$TOOLCHAIN" test -Zbuild-std --target "$TARGET" -p mfwq --lib --tests "$@"
+echo "tsan: done in $((SECONDS - start)) s"
