@@ -219,6 +219,10 @@ fn a_queue_without_its_reply_blocks_only_itself() {
         None,
     )
     .unwrap();
+    assert!(
+        common::wait_until(WAIT, || held.lock().unwrap().is_some()),
+        "the reply-mode item runs"
+    );
     let behind = Arc::new(AtomicUsize::new(0));
     let count = behind.clone();
     spawn(stuck, move || {
