@@ -4,13 +4,15 @@
 //! (private queues). Doing that under a lock on every put costs more than the
 //! push itself, and in ping-pong workloads the lock's cache line would cross
 //! cores on every hop. So each thread remembers its last route: the epoch with
-//! the generation it was read at, and its last private queue. A cached route is
+//! the generation it was read at, and its last private queues (a small
+//! direct-mapped table by slot, so a producer that feeds several queues in turn
+//! still hits). A cached route is
 //! used only after a check against one read-mostly word (the epoch generation,
 //! or the slot's live generation). A route that goes stale between that check
 //! and the push is still safe: queues gate their own pushes, so the push either
 //! lands before the queue closes (and runs in its drain) or is refused.
 //!
-//! The cache holds at most one epoch and one private queue per thread, so a
+//! The cache holds at most one epoch and [`PRIVATE_ROUTES`] private queues per thread, so a
 //! closed queue it keeps alive costs a few hundred bytes until the thread's
 //! next put elsewhere or its exit.
 
@@ -31,13 +33,16 @@ pub(crate) enum Refusal {
     NoThread,
 }
 
+/// Private queues a thread remembers routes to.
+const PRIVATE_ROUTES: usize = 16;
+
 struct Routes {
     epoch: Option<(u64, Arc<Epoch>)>,
-    private: Option<(QueueId, Target)>,
+    private: [Option<(QueueId, Target)>; PRIVATE_ROUTES],
 }
 
 thread_local! {
-    static ROUTES: RefCell<Routes> = const { RefCell::new(Routes { epoch: None, private: None }) };
+    static ROUTES: RefCell<Routes> = const { RefCell::new(Routes { epoch: None, private: [const { None }; PRIVATE_ROUTES] }) };
 }
 
 /// Resolves `queue`, checks that `flags` may run there, and calls `push` with
@@ -98,16 +103,18 @@ impl Routes {
     }
 
     fn private(&mut self, queue: QueueId) -> Result<&Target> {
-        let hit = matches!(&self.private, Some((cached, _)) if *cached == queue)
+        // The slot index is the id's high word: distinct live queues map apart.
+        let entry = &mut self.private[(queue.0 >> 16) as usize % PRIVATE_ROUTES];
+        let hit = matches!(entry, Some((cached, _)) if *cached == queue)
             && PLATFORM.registry.is_live(queue);
         if !hit {
             let target = PLATFORM
                 .registry
                 .with_queue(queue, |entry| entry.target.clone())
                 .map_err(|_| not_live())?;
-            self.private = Some((queue, target));
+            *entry = Some((queue, target));
         }
-        Ok(&self.private.as_ref().expect("just filled").1)
+        Ok(&entry.as_ref().expect("just filled").1)
     }
 }
 

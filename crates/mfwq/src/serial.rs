@@ -11,6 +11,10 @@
 //! on only when that reply result is passed to `invoke_callback`, from any
 //! thread, at any later time (decision Q10).
 //!
+//! A step that finds more items waiting runs up to [`STEP_BATCH`] of them back
+//! to back before it forwards the next step, as libdispatch drains a serial
+//! queue in batches: a backlog costs one hand-off per batch, not per item.
+//!
 //! The state lock is held while a step is pushed to the target, so the
 //! decision "someone must forward the next step" and the forward itself are
 //! one step for every other thread: nobody can queue an item behind a forward
@@ -76,6 +80,11 @@ impl Target {
         }
     }
 }
+
+/// Items one step may run back to back before it hands the queue back to its
+/// target (a push of the next step). A backlog then costs one push per batch
+/// instead of one per item, and the pool's other work waits at most a batch.
+const STEP_BATCH: usize = 32;
 
 struct Item {
     work: Work,
@@ -163,7 +172,9 @@ impl SerialQueue {
     /// unless the item waits for its reply.
     pub(crate) fn run_step(self: &Arc<Self>) {
         let mut next = lock(&self.state).current.take();
+        let mut ran = 0;
         while let Some(item) = next.take() {
+            ran += 1;
             let awaiting = if item.reply {
                 self.run_in_reply_mode(item)
             } else {
@@ -172,7 +183,7 @@ impl SerialQueue {
             if awaiting {
                 return;
             }
-            next = self.advance();
+            next = self.advance(ran < STEP_BATCH);
         }
     }
 
@@ -213,7 +224,9 @@ impl SerialQueue {
     /// The current item is done: forward the next step, or go idle. Returns
     /// an item to run right here when the target no longer takes steps (it is
     /// draining, and this thread is one of its workers).
-    fn advance(self: &Arc<Self>) -> Option<Item> {
+    /// With `run_here`, the next item is handed back to run on this thread,
+    /// inside the current step (the queue stays busy, so still one at a time).
+    fn advance(self: &Arc<Self>, run_here: bool) -> Option<Item> {
         let mut state = lock(&self.state);
         state.awaiting_reply = None;
         let Some(item) = state.pending.pop_front() else {
@@ -229,6 +242,9 @@ impl SerialQueue {
             }
             return None;
         };
+        if run_here {
+            return Some(item);
+        }
         let band = item.band;
         state.current = Some(item);
         match self
@@ -253,7 +269,7 @@ impl SerialQueue {
                 return;
             }
         }
-        if let Some(item) = self.advance() {
+        if let Some(item) = self.advance(false) {
             // The target no longer takes steps; the reply comes on a pool
             // worker, which can run the rest of the backlog.
             let mut next = Some(item);
@@ -266,7 +282,7 @@ impl SerialQueue {
                 if awaiting {
                     return;
                 }
-                next = self.advance();
+                next = self.advance(false);
             }
         }
     }
