@@ -171,7 +171,16 @@ impl SerialQueue {
     /// Runs the current item (the step forwarded to the target), then moves on
     /// unless the item waits for its reply.
     pub(crate) fn run_step(self: &Arc<Self>) {
-        let mut next = lock(&self.state).current.take();
+        let first = lock(&self.state).current.take();
+        self.run_from(first, STEP_BATCH);
+    }
+
+    /// Runs `first` and then, while `batch` allows, the items behind it on this
+    /// thread; stops early when an item waits for its reply. Past the batch the
+    /// next item goes back to the target as a step (or runs here anyway when
+    /// the target no longer takes steps).
+    fn run_from(self: &Arc<Self>, first: Option<Item>, batch: usize) {
+        let mut next = first;
         let mut ran = 0;
         while let Some(item) = next.take() {
             ran += 1;
@@ -183,7 +192,7 @@ impl SerialQueue {
             if awaiting {
                 return;
             }
-            next = self.advance(ran < STEP_BATCH);
+            next = self.advance(ran < batch);
         }
     }
 
@@ -269,22 +278,10 @@ impl SerialQueue {
                 return;
             }
         }
-        if let Some(item) = self.advance(false) {
-            // The target no longer takes steps; the reply comes on a pool
-            // worker, which can run the rest of the backlog.
-            let mut next = Some(item);
-            while let Some(item) = next.take() {
-                let awaiting = if item.reply {
-                    self.run_in_reply_mode(item)
-                } else {
-                    self.run_item(item.work)
-                };
-                if awaiting {
-                    return;
-                }
-                next = self.advance(false);
-            }
-        }
+        // The reply comes on a pool worker. If the target no longer takes
+        // steps, this worker runs the rest of the backlog.
+        let next = self.advance(false);
+        self.run_from(next, 0);
     }
 
     /// Stops taking items. What is queued still runs; when the queue is idle,
