@@ -21,6 +21,7 @@ pub fn run(frames: u32, items: u32) -> mfwq::Result<()> {
     begin_end_decoder(frames)?;
     priorities()?;
     fan_out(items)?;
+    serial_timers_and_waits()?;
     pending_work_at_shutdown(platform)?;
     Ok(())
 }
@@ -151,6 +152,82 @@ fn fan_out(items: u32) -> mfwq::Result<()> {
         f64::from(items) / elapsed.as_secs_f64() / 1e6,
         mfwq::platform_lock_count()
     );
+    Ok(())
+}
+
+/// A serial queue over the pool in reply mode, a timer, a cancelled timer and
+/// an item waiting on an event.
+fn serial_timers_and_waits() -> mfwq::Result<()> {
+    println!("\n== Serial queue (reply mode) over MULTITHREADED, timers, a waiting item ==");
+    let serial = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED)?;
+    let (sender, receiver) = mpsc::channel::<String>();
+    let replying = sender.clone();
+    let reply_mode = mfwq::callback_with(
+        mfwq::CallbackParams {
+            flags: mfwq::CallbackFlags::REPLY,
+            queue: QueueId::STANDARD,
+        },
+        move |result: &AsyncResult| {
+            replying
+                .send("serial item 1 runs and replies 20 ms later".into())
+                .expect("receiver lives");
+            let reply = result.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                mfwq::invoke_callback(&reply).expect("reply");
+            });
+        },
+    );
+    mfwq::put_work_item(serial, reply_mode, None)?;
+    let after = sender.clone();
+    mfwq::spawn(serial, move || {
+        after
+            .send("serial item 2 runs after the reply".into())
+            .expect("receiver lives")
+    })?;
+
+    let scheduled_at = Instant::now();
+    let timer = sender.clone();
+    mfwq::schedule_work_item(
+        mfwq::callback(move |_| {
+            timer
+                .send(format!(
+                    "timer of 15 ms fired after {:.2?}",
+                    scheduled_at.elapsed()
+                ))
+                .expect("receiver lives")
+        }),
+        None,
+        Duration::from_millis(15),
+    )?;
+    let cancelled = mfwq::schedule_work_item(
+        mfwq::callback(|_| println!("  (a cancelled timer ran: this must not happen)")),
+        None,
+        Duration::from_millis(5),
+    )?;
+    mfwq::cancel_work_item(cancelled)?;
+    println!(
+        "  a second timer was cancelled; cancelling it again gives {:?}",
+        mfwq::cancel_work_item(cancelled).err()
+    );
+
+    let event = Event::auto_reset(false);
+    let waiter = sender.clone();
+    let result = AsyncResult::with_callback(
+        mfwq::callback(move |_| {
+            waiter
+                .send("waiting item ran when its event was set".into())
+                .expect("receiver lives")
+        }),
+        None,
+    );
+    mfwq::put_waiting_work_item(Some(&event), 0, &result)?;
+    event.set();
+    drop(sender);
+    for line in receiver.iter().take(4) {
+        println!("  {line}");
+    }
+    mfwq::unlock_work_queue(serial)?;
     Ok(())
 }
 
