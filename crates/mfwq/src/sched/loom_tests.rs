@@ -209,7 +209,7 @@ fn loom_push_racing_close_on_started_core_is_refused_or_runs_once() {
 }
 
 /// (3b) The same race on a two-worker pool with both workers parked: a worker
-/// that sees `closing` must wait while the push is still in progress.
+/// that sees the queue closed must wait while the push is still in progress.
 #[test]
 fn loom_push_racing_close_on_parked_pool_is_refused_or_runs_once() {
     model(|| {
@@ -337,7 +337,7 @@ fn loom_parked_worker_is_woken_by_a_push() {
 }
 
 /// (4b) No lost wake-up with two sleepers and two concurrent pushers: permits
-/// and the `idle` counter must wake a worker for each task (or leave each task
+/// and the gate's idle count must wake a worker for each task (or leave each task
 /// to a worker that is still awake). Again nothing closes the queue until both
 /// tasks have run.
 #[test]
@@ -404,7 +404,7 @@ fn loom_task_pushing_to_its_own_queue_during_close() {
 }
 
 /// (5b) As (5a) on a two-worker pool whose other worker may already have seen
-/// `closing` and be deciding whether to exit: it must not leave while the
+/// the queue closed and be deciding whether to exit: it must not leave while the
 /// inner push is in progress, and between them the two workers run the inner
 /// task exactly once. `close` races the outer task from another thread.
 #[test]
