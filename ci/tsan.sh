@@ -12,14 +12,9 @@
 # tests that panic on purpose would time out (and a TSan report raised
 # meanwhile can hang the TSan runtime).
 #
-# Known false positives: while crates/mfwq/src/recycle.rs ends the last
-# reference of a result with `fetch_sub(Release)` + `fence(Acquire)` (std's
-# Arc pattern), TSan, which does not model fences, reports races between that
-# block's free or reuse — or the drop of anything the result owned, such as a
-# channel inside a callback — and other threads' earlier accesses. No
-# suppression can single those out, so the script warns and lets them fail
-# the run. Replacing the fence with `refs.load(Ordering::Acquire)` (what
-# std's Arc does under TSan) made the whole suite TSan-clean here.
+# recycle.rs ends the last reference of a result with an acquire *load* of
+# the count rather than an acquire fence (as std's Arc does under sanitizers),
+# because TSan does not model fences; with that, the suite is TSan-clean.
 #
 # Exits 0 with a message if nightly or rust-src cannot be had.
 set -euo pipefail
