@@ -309,7 +309,8 @@ impl PlatformState {
 
 /// Whether the platform is started (some startup is not yet balanced by a shutdown).
 pub fn is_started() -> bool {
-    PLATFORM.lifecycle.lock().startup_count > 0
+    // The startup lock is held exactly while the count is above zero.
+    accounting::is_started()
 }
 
 /// `MFLockPlatform()`: one more platform lock; the last shutdown waits for it (bounded).

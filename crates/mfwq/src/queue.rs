@@ -233,10 +233,8 @@ pub fn lock_shared_work_queue(
     let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
     let mut shared = epoch.shared_queues.lock();
     if let Some(&queue) = shared.get(class) {
-        if platform
-            .with_epoch(|_| platform.registry.lock(queue, false))?
-            .is_ok()
-        {
+        // The epoch loaded above is held, so the platform is up: lock directly.
+        if platform.registry.lock(queue, false).is_ok() {
             if let Some(task_id) = task_id {
                 *task_id = shared_task_id(queue, class)?;
             }
