@@ -159,8 +159,8 @@ where
 /// has an event to set. A result with neither is `InvalidArg`, unless the
 /// platform is down: "not running" is reported first, as for every other call.
 fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
-    match result.callback() {
-        Some(callback) => Ok(effective_params(&**callback)),
+    match result.dispatch_params() {
+        Some(params) => Ok(params),
         None if result.event().is_some() => Ok(CallbackParams::default()),
         None => Err(PLATFORM
             .with_epoch(|_| Error::InvalidArg)

@@ -31,9 +31,11 @@
 mod accounting;
 mod begin_end;
 mod callback;
+pub mod com;
 mod dispatch;
 mod error;
 mod event;
+pub mod handle;
 mod ids;
 mod panic;
 mod platform;

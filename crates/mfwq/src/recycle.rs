@@ -33,6 +33,7 @@ pub(crate) struct Recycled<T: HasPool> {
     ptr: NonNull<Counted<T>>,
 }
 
+#[repr(C)]
 struct Counted<T> {
     refs: AtomicUsize,
     value: T,
@@ -160,12 +161,77 @@ impl<T: HasPool> Recycled<T> {
         this.counted().refs.load(Ordering::Acquire)
     }
 
-    pub(crate) fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.ptr == other.ptr
-    }
-
     pub(crate) fn as_ptr(this: &Self) -> *const T {
         &this.counted().value
+    }
+
+    /// The `Counted` block around a value address from [`as_ptr`](Self::as_ptr).
+    fn counted_from_value(value: *const T) -> NonNull<Counted<T>> {
+        let counted = value
+            .cast::<u8>()
+            .wrapping_sub(std::mem::offset_of!(Counted<T>, value))
+            .cast::<Counted<T>>()
+            .cast_mut();
+        NonNull::new(counted).expect("a value address is never near NULL")
+    }
+
+    /// Adopts one reference given away as a value address (the inverse of
+    /// [`into_ptr`](Self::into_ptr)); the count does not change.
+    ///
+    /// # Safety
+    /// `value` came from `as_ptr`/`into_ptr` of this type and the caller owns
+    /// one reference to it.
+    pub(crate) unsafe fn from_ptr(value: *const T) -> Recycled<T> {
+        Recycled {
+            ptr: Self::counted_from_value(value),
+        }
+    }
+
+    /// Gives this reference away as the value's address (no count change).
+    pub(crate) fn into_ptr(this: Self) -> *const T {
+        let ptr = Recycled::as_ptr(&this);
+        std::mem::forget(this);
+        ptr
+    }
+
+    /// Adds one reference to the value at `value`; returns the new count
+    /// (`AddRef`).
+    ///
+    /// # Safety
+    /// `value` came from `as_ptr`/`into_ptr` of this type and is live.
+    pub(crate) unsafe fn add_ref_ptr(value: *const T) -> usize {
+        // SAFETY: the value is live, so its block holds an initialised Counted.
+        let counted = unsafe { Self::counted_from_value(value).as_ref() };
+        let previous = counted.refs.fetch_add(1, Ordering::Relaxed);
+        if previous > isize::MAX as usize {
+            std::process::abort();
+        }
+        previous + 1
+    }
+
+    /// Drops this reference and returns how many remain (`Release`).
+    pub(crate) fn release(this: Self) -> usize {
+        let mut this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again.
+        unsafe { this.release_ref() }
+    }
+
+    /// Gives up this handle's reference; returns how many remain.
+    ///
+    /// # Safety
+    /// The handle is not used afterwards (it is being dropped or forgotten).
+    unsafe fn release_ref(&mut self) -> usize {
+        let previous = self.counted().refs.fetch_sub(1, Ordering::Release);
+        if previous == 1 {
+            // An acquire load of the count instead of an acquire fence: the
+            // same synchronisation with every earlier release, and visible to
+            // ThreadSanitizer, which does not model fences (std's Arc does
+            // this under sanitizers).
+            self.counted().refs.load(Ordering::Acquire);
+            // SAFETY: this was the last reference.
+            unsafe { Recycled::release_last(self.ptr, T::pool()) };
+        }
+        previous - 1
     }
 
     /// Drops the value and recycles its block into `pool`, the pool it came from.
@@ -212,16 +278,8 @@ pub(crate) trait HasPool: Send + Sync + Sized + 'static {
 
 impl<T: HasPool> Drop for Recycled<T> {
     fn drop(&mut self) {
-        if self.counted().refs.fetch_sub(1, Ordering::Release) != 1 {
-            return;
-        }
-        // An acquire load of the count instead of an acquire fence: the same
-        // synchronisation with every earlier release, and visible to
-        // ThreadSanitizer, which does not model fences (std's Arc does this
-        // under sanitizers).
-        self.counted().refs.load(Ordering::Acquire);
-        // SAFETY: this was the last reference.
-        unsafe { Recycled::release_last(self.ptr, T::pool()) };
+        // SAFETY: `self` is not used after this.
+        unsafe { self.release_ref() };
     }
 }
 
@@ -272,7 +330,7 @@ mod tests {
         let address = Recycled::as_ptr(&first);
         let second = first.clone();
         assert_eq!(Recycled::ref_count(&first), 2);
-        assert!(Recycled::ptr_eq(&first, &second));
+        assert_eq!(Recycled::as_ptr(&first), Recycled::as_ptr(&second));
         drop(first);
         assert_eq!(drops.load(Ordering::SeqCst), 0);
         drop(second);

@@ -3,15 +3,16 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::accounting::ResultLock;
-use crate::callback::Callback;
+use crate::callback::{effective_params, Callback, CallbackParams};
+use crate::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
 use crate::error::{Error, HResult, Result};
 use crate::event::Event;
+use crate::handle::{self, RawHandle};
 use crate::recycle::{HasPool, LocalBlocks, Pool, Recycled};
 
 /// A state or object attached to a result (`IUnknown*` in C): any shared value.
@@ -27,6 +28,14 @@ pub type State = Arc<dyn Any + Send + Sync>;
 /// Every live result holds one platform lock, with the accounting Windows shows
 /// (see [`platform_lock_count`](crate::platform_lock_count)).
 ///
+/// The same object is the stock COM result of the C ABI (`MFCreateAsyncResult`):
+/// its memory begins with the `MFASYNCRESULT` layout (vtable, `OVERLAPPED`,
+/// `pCallback`, `hrStatusResult`, `dwBytesTransferred`, `hEvent`), and
+/// [`com_ptr`](Self::com_ptr) is its `IMFAsyncResult*`. A caller's own COM
+/// result object is carried by a result that wraps it
+/// ([`from_com_result`](Self::from_com_result)); its fields are then read from
+/// the caller's object by offset.
+///
 /// ```
 /// use std::sync::Arc;
 /// use mfwq::{AsyncResult, Error, HResult};
@@ -41,14 +50,86 @@ pub type State = Arc<dyn Any + Send + Sync>;
 #[derive(Clone)]
 pub struct AsyncResult(Recycled<ResultInner>);
 
-struct ResultInner {
-    callback: Option<Callback>,
-    state: Option<State>,
-    object: Option<State>,
+/// The `MFASYNCRESULT` image (64 bytes, `api-reference.md` §4.4): the start of
+/// every result object, ours and callers'. Fields a C caller may write at any
+/// time are atomics.
+#[repr(C)]
+struct ResultImage {
+    vtbl: *const IMFAsyncResultVtbl,
+    overlapped: [AtomicUsize; 4],
+    callback: AtomicPtr<c_void>,
     status: AtomicI32,
     bytes_transferred: AtomicU32,
-    event: Mutex<Option<Event>>,
-    _platform_lock: ResultLock,
+    event: AtomicUsize,
+}
+
+// SAFETY: `vtbl` points at an immutable static table; the rest are atomics.
+unsafe impl Send for ResultImage {}
+// SAFETY: as above.
+unsafe impl Sync for ResultImage {}
+
+const _: () = {
+    assert!(std::mem::size_of::<ResultImage>() == 64);
+    assert!(std::mem::offset_of!(ResultImage, callback) == 40);
+    assert!(std::mem::offset_of!(ResultImage, status) == 48);
+    assert!(std::mem::offset_of!(ResultImage, bytes_transferred) == 52);
+    assert!(std::mem::offset_of!(ResultImage, event) == 56);
+};
+
+/// A state or object: a Rust value, or a COM object from the C ABI (kept as
+/// the very pointer `GetState`/`GetObject` must give back).
+#[derive(Clone)]
+enum Attachment {
+    Rust(State),
+    Com(ComPtr),
+}
+
+impl Attachment {
+    fn to_state(&self) -> State {
+        match self {
+            Attachment::Rust(state) => state.clone(),
+            Attachment::Com(object) => com::com_state(object.clone()),
+        }
+    }
+
+    fn downcast<T: Any>(&self) -> Option<&T> {
+        match self {
+            Attachment::Rust(state) => state.downcast_ref(),
+            Attachment::Com(object) => (object as &dyn Any).downcast_ref(),
+        }
+    }
+
+    /// The COM object, if this is one (directly, or a [`ComPtr`] state).
+    fn as_com(&self) -> Option<&ComPtr> {
+        self.downcast::<ComPtr>()
+    }
+}
+
+#[repr(C)]
+struct ResultInner {
+    /// First, so that the object's address is an `MFASYNCRESULT*`. For a COM
+    /// callback, `image.callback` owns one reference to it.
+    image: ResultImage,
+    /// A Rust callback (never set together with a COM one).
+    callback: Option<Callback>,
+    state: Option<Attachment>,
+    object: Option<Attachment>,
+    /// A caller's own result object that this one carries through the queues.
+    foreign: Option<ComPtr>,
+    _platform_lock: Option<ResultLock>,
+}
+
+impl Drop for ResultInner {
+    fn drop(&mut self) {
+        let callback = *self.image.callback.get_mut();
+        // SAFETY: the image owns one reference to a COM callback it holds.
+        drop(unsafe { ComPtr::from_raw_owned(callback) });
+        // A stock result closes `hEvent` on its final release (observed 22).
+        let event = *self.image.event.get_mut();
+        if event != 0 {
+            handle::close(event);
+        }
+    }
 }
 
 thread_local! {
@@ -64,6 +145,17 @@ impl HasPool for ResultInner {
     }
 }
 
+fn fresh_image(callback: *mut c_void) -> ResultImage {
+    ResultImage {
+        vtbl: &STOCK_VTBL,
+        overlapped: Default::default(),
+        callback: AtomicPtr::new(callback),
+        status: AtomicI32::new(HResult::S_OK.0),
+        bytes_transferred: AtomicU32::new(0),
+        event: AtomicUsize::new(0),
+    }
+}
+
 impl AsyncResult {
     /// `MFCreateAsyncResult(object, callback, state)`. Works before startup too.
     pub fn new(
@@ -72,13 +164,12 @@ impl AsyncResult {
         state: Option<State>,
     ) -> AsyncResult {
         AsyncResult(Recycled::new(ResultInner {
+            image: fresh_image(std::ptr::null_mut()),
             callback,
-            state,
-            object,
-            status: AtomicI32::new(HResult::S_OK.0),
-            bytes_transferred: AtomicU32::new(0),
-            event: Mutex::new(None),
-            _platform_lock: ResultLock::acquire(),
+            state: state.map(Attachment::Rust),
+            object: object.map(Attachment::Rust),
+            foreign: None,
+            _platform_lock: Some(ResultLock::acquire()),
         }))
     }
 
@@ -87,44 +178,176 @@ impl AsyncResult {
         AsyncResult::new(None, Some(callback), state)
     }
 
-    /// The callback to invoke (`pCallback`), if any.
+    /// `MFCreateAsyncResult` with COM objects: the stock result of the C ABI.
+    /// The references are adopted (the caller has `AddRef`ed them, as Windows
+    /// does on creation); `pCallback` is the given callback, the other
+    /// `MFASYNCRESULT` fields start zeroed (observed 18).
+    pub fn from_com(
+        object: Option<ComPtr>,
+        callback: Option<ComPtr>,
+        state: Option<ComPtr>,
+    ) -> AsyncResult {
+        AsyncResult(Recycled::new(ResultInner {
+            image: fresh_image(callback.map_or(std::ptr::null_mut(), ComPtr::into_raw)),
+            callback: None,
+            state: state.map(Attachment::Com),
+            object: object.map(Attachment::Com),
+            foreign: None,
+            _platform_lock: Some(ResultLock::acquire()),
+        }))
+    }
+
+    /// The result behind an incoming `IMFAsyncResult*`: a stock result is used
+    /// as itself (one more reference); any other object is treated as the
+    /// caller's own result that begins with `MFASYNCRESULT` and is wrapped,
+    /// holding one reference to it. `None` for NULL.
+    ///
+    /// A wrapper takes no platform lock: Windows' internal work items do not
+    /// either; only result objects count (observed 13).
+    ///
+    /// # Safety
+    /// `result` is NULL or a live COM object implementing `IMFAsyncResult`
+    /// whose memory begins with the `MFASYNCRESULT` layout.
+    pub unsafe fn from_com_result(result: *mut c_void) -> Option<AsyncResult> {
+        if result.is_null() {
+            return None;
+        }
+        // SAFETY: a COM object's first word is its vtable pointer.
+        if unsafe { is_stock(result) } {
+            // SAFETY: stock results are ResultInner values, live while the caller holds one.
+            let counted = unsafe { Recycled::add_ref_ptr(result as *const ResultInner) };
+            debug_assert!(counted > 1);
+            // SAFETY: the reference just added is adopted here.
+            return Some(AsyncResult(unsafe {
+                Recycled::from_ptr(result as *const ResultInner)
+            }));
+        }
+        // SAFETY: the caller promises a live COM object.
+        let foreign = unsafe { ComPtr::from_raw_add_ref(result) }?;
+        Some(AsyncResult(Recycled::new(ResultInner {
+            image: fresh_image(std::ptr::null_mut()),
+            callback: None,
+            state: None,
+            object: None,
+            foreign: Some(foreign),
+            _platform_lock: None,
+        })))
+    }
+
+    /// Gives this reference to a C caller as an `IMFAsyncResult*` (for a
+    /// wrapped caller's result: one reference to that object).
+    pub fn into_com_raw(self) -> *mut c_void {
+        match &self.0.foreign {
+            Some(foreign) => foreign.clone().into_raw(),
+            None => Recycled::into_ptr(self.0) as *mut c_void,
+        }
+    }
+
+    /// The `IMFAsyncResult*` a COM callback's `Invoke` receives: this object,
+    /// or the caller's own object it wraps. No reference is taken.
+    pub fn com_ptr(&self) -> *mut c_void {
+        match &self.0.foreign {
+            Some(foreign) => foreign.as_raw(),
+            None => Recycled::as_ptr(&self.0) as *mut c_void,
+        }
+    }
+
+    /// The `MFASYNCRESULT` fields this result is read through: its own, or
+    /// those of the caller's object it wraps.
+    fn image(&self) -> &ResultImage {
+        match &self.0.foreign {
+            // SAFETY: a wrapped result begins with the MFASYNCRESULT layout
+            // (promised to `from_com_result`) and is kept alive by `foreign`.
+            Some(foreign) => unsafe { &*(foreign.as_raw() as *const ResultImage) },
+            None => &self.0.image,
+        }
+    }
+
+    /// The Rust callback to invoke, if any. A COM callback (`pCallback`) is
+    /// not a Rust one: see [`has_callback`](Self::has_callback).
     pub fn callback(&self) -> Option<&Callback> {
         self.0.callback.as_ref()
     }
 
+    /// Whether the result names a callback, Rust or COM.
+    pub fn has_callback(&self) -> bool {
+        self.0.callback.is_some() || !self.image().callback.load(Ordering::Acquire).is_null()
+    }
+
     /// `GetState`: the caller's state, or [`Error::Pointer`] when none is attached.
+    /// A COM state comes back as a [`ComPtr`] value.
     pub fn state(&self) -> Result<State> {
-        self.0.state.clone().ok_or(Error::Pointer)
+        self.state_attachment()
+            .map(|state| state.to_state())
+            .ok_or(Error::Pointer)
     }
 
-    /// `GetStateNoAddRef`: the state without taking a reference.
+    /// `GetStateNoAddRef`: the state without taking a reference (Rust states only).
     pub fn state_ref(&self) -> Option<&State> {
-        self.0.state.as_ref()
+        match self.0.state.as_ref()? {
+            Attachment::Rust(state) => Some(state),
+            Attachment::Com(_) => None,
+        }
     }
 
-    /// The state, if there is one and it is a `T`.
+    /// The state, if there is one and it is a `T` (a COM state is a [`ComPtr`]).
     pub fn state_as<T: Any>(&self) -> Option<&T> {
-        self.0.state.as_deref()?.downcast_ref()
+        self.0.state.as_ref()?.downcast()
     }
 
     /// `GetObject`: the private object, or [`Error::Pointer`] when none is attached.
     pub fn object(&self) -> Result<State> {
-        self.0.object.clone().ok_or(Error::Pointer)
+        self.object_attachment()
+            .map(|object| object.to_state())
+            .ok_or(Error::Pointer)
     }
 
-    /// The object, if there is one and it is a `T`.
+    /// The object, if there is one and it is a `T` (a COM object is a [`ComPtr`]).
     pub fn object_as<T: Any>(&self) -> Option<&T> {
-        self.0.object.as_deref()?.downcast_ref()
+        self.0.object.as_ref()?.downcast()
     }
 
-    /// `GetStatus`: the operation's status (initially `S_OK`).
+    /// The state, also from a wrapped caller's result (through its `GetState`).
+    fn state_attachment(&self) -> Option<Attachment> {
+        match &self.0.foreign {
+            // SAFETY: the wrapped object is a live IMFAsyncResult.
+            Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_state) },
+            None => self.0.state.clone(),
+        }
+    }
+
+    /// The object, also from a wrapped caller's result (through its `GetObject`).
+    fn object_attachment(&self) -> Option<Attachment> {
+        match &self.0.foreign {
+            // SAFETY: the wrapped object is a live IMFAsyncResult.
+            Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_object) },
+            None => self.0.object.clone(),
+        }
+    }
+
+    /// `GetStatus`: the operation's status (initially `S_OK`), read from
+    /// `hrStatusResult` (or a wrapped caller's `GetStatus`).
     pub fn status(&self) -> HResult {
-        HResult(self.0.status.load(Ordering::Acquire))
+        match &self.0.foreign {
+            // SAFETY: the wrapped object is a live IMFAsyncResult.
+            Some(foreign) => HResult(unsafe {
+                (foreign.vtbl::<IMFAsyncResultVtbl>().get_status)(foreign.as_raw())
+            }),
+            None => HResult(self.0.image.status.load(Ordering::Acquire)),
+        }
     }
 
-    /// `SetStatus`.
+    /// `SetStatus` (for a wrapped caller's result, its own `SetStatus`).
     pub fn set_status(&self, status: HResult) {
-        self.0.status.store(status.0, Ordering::Release);
+        match &self.0.foreign {
+            Some(foreign) => {
+                // SAFETY: the wrapped object is a live IMFAsyncResult.
+                let _ = unsafe {
+                    (foreign.vtbl::<IMFAsyncResultVtbl>().set_status)(foreign.as_raw(), status.0)
+                };
+            }
+            None => self.0.image.status.store(status.0, Ordering::Release),
+        }
     }
 
     /// The status as a `Result`: `Ok` for success codes.
@@ -134,22 +357,34 @@ impl AsyncResult {
 
     /// `dwBytesTransferred` (0 unless someone set it).
     pub fn bytes_transferred(&self) -> u32 {
-        self.0.bytes_transferred.load(Ordering::Relaxed)
+        self.image().bytes_transferred.load(Ordering::Relaxed)
     }
 
     /// Sets `dwBytesTransferred`.
     pub fn set_bytes_transferred(&self, bytes: u32) {
-        self.0.bytes_transferred.store(bytes, Ordering::Relaxed);
+        self.image()
+            .bytes_transferred
+            .store(bytes, Ordering::Relaxed);
     }
 
     /// `hEvent`: the event set when a callback-less result is dispatched.
     pub fn event(&self) -> Option<Event> {
-        self.0.event.lock().clone()
+        handle::event(self.event_handle())
     }
 
-    /// Stores or clears `hEvent`.
+    /// Stores or clears `hEvent`. The result keeps its own handle to the event
+    /// and closes it on its final release, as a stock result closes `hEvent`.
     pub fn set_event(&self, event: Option<Event>) {
-        *self.0.event.lock() = event;
+        let new = event.map_or(0, handle::open);
+        let old = self.image().event.swap(new, Ordering::AcqRel);
+        if old != 0 {
+            handle::close(old);
+        }
+    }
+
+    /// The raw `hEvent` handle value (0 for none).
+    pub fn event_handle(&self) -> RawHandle {
+        self.image().event.load(Ordering::Acquire)
     }
 
     /// How many handles to this result exist (the COM reference count).
@@ -159,22 +394,230 @@ impl AsyncResult {
 
     /// Whether two handles name the same result object.
     pub fn ptr_eq(&self, other: &AsyncResult) -> bool {
-        Recycled::ptr_eq(&self.0, &other.0)
+        self.com_ptr() == other.com_ptr()
     }
 
     /// An address that identifies this result object while it lives.
     pub fn as_ptr(&self) -> *const () {
-        Recycled::as_ptr(&self.0).cast()
+        self.com_ptr() as *const ()
     }
+
+    /// What the dispatcher needs from the callback: its parameters (the COM
+    /// callback's `GetParameters`, called with non-NULL pointers), or `None`
+    /// when the result has no callback.
+    pub(crate) fn dispatch_params(&self) -> Option<CallbackParams> {
+        if let Some(callback) = &self.0.callback {
+            return Some(effective_params(&**callback));
+        }
+        let callback = self.image().callback.load(Ordering::Acquire);
+        if callback.is_null() {
+            return None;
+        }
+        // SAFETY: `pCallback` holds a live IMFAsyncCallback while the result lives.
+        Some(unsafe { com::callback_parameters(callback) })
+    }
+
+    /// Invokes this result's callback with `passed` (itself, or the reply
+    /// result of reply mode). `false` when there is no callback.
+    pub(crate) fn invoke_as(&self, passed: &AsyncResult) -> bool {
+        if let Some(callback) = &self.0.callback {
+            callback.invoke(passed);
+            return true;
+        }
+        let callback = self.image().callback.load(Ordering::Acquire);
+        if callback.is_null() {
+            return false;
+        }
+        // SAFETY: `pCallback` is live while this result is, and `passed` is alive.
+        unsafe { com::invoke_callback(callback, passed.com_ptr()) };
+        true
+    }
+
+    /// What a worker does with the result: invoke the callback, or set the
+    /// event when there is none (decision Q6).
+    pub(crate) fn run(&self) {
+        if !self.invoke_as(self) {
+            if let Some(event) = self.event() {
+                event.set();
+            }
+        }
+    }
+
+    /// The reply result of reply mode: `token` as its callback, this result's
+    /// state, object and status.
+    pub(crate) fn reply_result(&self, token: Callback) -> AsyncResult {
+        let reply = AsyncResult(Recycled::new(ResultInner {
+            image: fresh_image(std::ptr::null_mut()),
+            callback: Some(token),
+            state: self.state_attachment(),
+            object: self.object_attachment(),
+            foreign: None,
+            _platform_lock: Some(ResultLock::acquire()),
+        }));
+        reply.set_status(self.status());
+        reply
+    }
+}
+
+/// Calls `GetState`/`GetObject` on a caller's result object.
+///
+/// # Safety
+/// `foreign` is a live `IMFAsyncResult`.
+unsafe fn foreign_get(
+    foreign: &ComPtr,
+    method: impl FnOnce(
+        &IMFAsyncResultVtbl,
+    ) -> unsafe extern "system" fn(*mut c_void, *mut *mut c_void) -> i32,
+) -> Option<Attachment> {
+    let mut out = std::ptr::null_mut();
+    // SAFETY: as promised; `out` is a valid local.
+    let hr = unsafe { method(foreign.vtbl::<IMFAsyncResultVtbl>())(foreign.as_raw(), &mut out) };
+    if HResult(hr).is_err() {
+        return None;
+    }
+    // SAFETY: a successful getter hands over one reference (or NULL).
+    unsafe { ComPtr::from_raw_owned(out) }.map(Attachment::Com)
+}
+
+// ---- The stock result's IMFAsyncResult vtable (observed 17–23) ----
+
+static STOCK_VTBL: IMFAsyncResultVtbl = IMFAsyncResultVtbl {
+    unknown: IUnknownVtbl {
+        query_interface: stock_query_interface,
+        add_ref: stock_add_ref,
+        release: stock_release,
+    },
+    get_state: stock_get_state,
+    get_status: stock_get_status,
+    set_status: stock_set_status,
+    get_object: stock_get_object,
+    get_state_no_add_ref: stock_get_state_no_add_ref,
+};
+
+/// Whether `result` is one of ours.
+///
+/// # Safety
+/// `result` is a live COM object.
+unsafe fn is_stock(result: *mut c_void) -> bool {
+    // SAFETY: the first word of a COM object is its vtable pointer.
+    let vtbl = unsafe { *(result as *const *const IMFAsyncResultVtbl) };
+    std::ptr::eq(vtbl, &STOCK_VTBL)
+}
+
+/// The stock result behind `this`, borrowed for one call.
+///
+/// # Safety
+/// `this` is a live stock result (the COM caller holds a reference).
+unsafe fn stock<'a>(this: *mut c_void) -> &'a ResultInner {
+    // SAFETY: as promised.
+    unsafe { &*(this as *const ResultInner) }
+}
+
+fn clamp_count(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+unsafe extern "system" fn stock_query_interface(
+    this: *mut c_void,
+    riid: *const Guid,
+    out: *mut *mut c_void,
+) -> i32 {
+    if out.is_null() {
+        return HResult::E_POINTER.0;
+    }
+    // SAFETY: a non-NULL REFIID points at a GUID.
+    let supported = !riid.is_null()
+        && matches!(
+            unsafe { *riid },
+            com::IID_IUNKNOWN | com::IID_IMF_ASYNC_RESULT
+        );
+    if !supported {
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(std::ptr::null_mut()) };
+        return if riid.is_null() {
+            HResult::E_INVALIDARG.0
+        } else {
+            HResult::E_NOINTERFACE.0
+        };
+    }
+    // SAFETY: `this` is live; the new reference goes to the caller.
+    unsafe {
+        Recycled::add_ref_ptr(this as *const ResultInner);
+        out.write(this);
+    }
+    HResult::S_OK.0
+}
+
+unsafe extern "system" fn stock_add_ref(this: *mut c_void) -> u32 {
+    // SAFETY: COM callers hold a reference to `this`.
+    clamp_count(unsafe { Recycled::add_ref_ptr(this as *const ResultInner) })
+}
+
+unsafe extern "system" fn stock_release(this: *mut c_void) -> u32 {
+    // SAFETY: the COM caller gives up one reference it holds.
+    let handle = unsafe { Recycled::from_ptr(this as *const ResultInner) };
+    clamp_count(Recycled::release(handle))
+}
+
+/// `GetState`/`GetObject`: `E_POINTER` for a NULL out pointer or when nothing
+/// (no COM object) is attached, the out value untouched (observed 19, 20).
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn give_attachment(attachment: Option<&Attachment>, out: *mut *mut c_void) -> i32 {
+    if out.is_null() {
+        return HResult::E_POINTER.0;
+    }
+    match attachment.and_then(Attachment::as_com) {
+        Some(object) => {
+            // SAFETY: checked non-NULL; the clone's reference goes to the caller.
+            unsafe { out.write(object.clone().into_raw()) };
+            HResult::S_OK.0
+        }
+        None => HResult::E_POINTER.0,
+    }
+}
+
+unsafe extern "system" fn stock_get_state(this: *mut c_void, out: *mut *mut c_void) -> i32 {
+    // SAFETY: `this` is a live stock result; `out` as the caller gives it.
+    unsafe { give_attachment(stock(this).state.as_ref(), out) }
+}
+
+unsafe extern "system" fn stock_get_object(this: *mut c_void, out: *mut *mut c_void) -> i32 {
+    // SAFETY: `this` is a live stock result; `out` as the caller gives it.
+    unsafe { give_attachment(stock(this).object.as_ref(), out) }
+}
+
+unsafe extern "system" fn stock_get_status(this: *mut c_void) -> i32 {
+    // SAFETY: `this` is a live stock result.
+    unsafe { stock(this) }.image.status.load(Ordering::Acquire)
+}
+
+unsafe extern "system" fn stock_set_status(this: *mut c_void, status: i32) -> i32 {
+    // SAFETY: `this` is a live stock result.
+    unsafe { stock(this) }
+        .image
+        .status
+        .store(status, Ordering::Release);
+    HResult::S_OK.0
+}
+
+unsafe extern "system" fn stock_get_state_no_add_ref(this: *mut c_void) -> *mut c_void {
+    // SAFETY: `this` is a live stock result.
+    let state = unsafe { stock(this) }.state.as_ref();
+    state
+        .and_then(Attachment::as_com)
+        .map_or(std::ptr::null_mut(), ComPtr::as_raw)
 }
 
 impl std::fmt::Debug for AsyncResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncResult")
             .field("ptr", &self.as_ptr())
-            .field("has_callback", &self.0.callback.is_some())
+            .field("has_callback", &self.has_callback())
             .field("has_state", &self.0.state.is_some())
             .field("has_object", &self.0.object.is_some())
+            .field("foreign", &self.0.foreign.is_some())
             .field("status", &self.status())
             .finish()
     }

@@ -201,9 +201,9 @@ impl SerialQueue {
         let Work::Result(result) = item.work else {
             return self.run_item(item.work);
         };
-        let Some(callback) = result.callback().cloned() else {
+        if !result.has_callback() {
             return self.run_item(Work::Result(result));
-        };
+        }
         let seq = {
             let mut state = lock(&self.state);
             state.reply_seq += 1;
@@ -214,10 +214,8 @@ impl SerialQueue {
             queue: Arc::clone(self),
             seq,
         });
-        let reply = AsyncResult::new(result.object().ok(), Some(token), result.state().ok());
-        reply.set_status(result.status());
-        drop(result);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.invoke(&reply))) {
+        let reply = result.reply_result(token);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| result.invoke_as(&reply))) {
             crate::panic::report(self.id, payload);
         }
         true

@@ -218,7 +218,7 @@ pub fn schedule_work_item(
 #[doc(alias = "RtwqScheduleWorkItem")]
 pub fn schedule_result(result: &AsyncResult, delay: Duration) -> Result<WorkItemKey> {
     PLATFORM.with_epoch(|_| ())?;
-    if result.callback().is_none() && result.event().is_none() {
+    if !result.has_callback() && result.event().is_none() {
         return Err(Error::InvalidArg);
     }
     schedule(result.clone(), delay)

@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::callback::{effective_params, CallbackParams};
+use crate::callback::CallbackParams;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, WeakEvent};
 use crate::ids::QueueId;
@@ -108,8 +108,8 @@ pub fn put_waiting_work_item(
     let _ = priority;
     let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
     // With no lock held: `parameters` is user code.
-    let params = match result.callback() {
-        Some(callback) => effective_params(&**callback),
+    let params = match result.dispatch_params() {
+        Some(params) => params,
         None if result.event().is_some() => CallbackParams::default(),
         None => return Err(Error::InvalidArg),
     };

@@ -39,14 +39,7 @@ pub(crate) enum Work {
 impl Work {
     pub(crate) fn execute(self) {
         match self {
-            Work::Result(result) => match result.callback() {
-                Some(callback) => callback.invoke(&result),
-                None => {
-                    if let Some(event) = result.event() {
-                        event.set();
-                    }
-                }
-            },
+            Work::Result(result) => result.run(),
             Work::Task(task) => task(),
             Work::Serial(queue) => queue.run_step(),
         }

@@ -1,0 +1,392 @@
+//! The COM object model the platform speaks: GUIDs, the vtable layouts of
+//! `IUnknown`, `IMFAsyncCallback`, `IMFAsyncResult` and `IRtwqPlatformEvents`
+//! (`api-reference.md` §3, §4), and owned references to foreign objects.
+//!
+//! It lives in the core, not in the C ABI crate, because it *is* behaviour:
+//! when a callback's `GetParameters` is called and with what, which
+//! `AddRef`/`Release` calls a work item makes, how a result's fields are read
+//! by offset. The ABI crate only converts arguments and HRESULTs.
+//!
+//! Threading: the platform calls these objects from its own threads without
+//! marshaling, as Windows does (callbacks must be free-threaded, §1.4), so a
+//! [`ComPtr`] is `Send + Sync`.
+
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::callback::{AsyncCallback, CallbackParams};
+use crate::error::HResult;
+use crate::ids::{CallbackFlags, QueueId};
+use crate::result::AsyncResult;
+
+/// A COM `GUID` / `IID` (16 bytes, `api-reference.md` §4.2).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Guid {
+    /// `Data1`.
+    pub data1: u32,
+    /// `Data2`.
+    pub data2: u16,
+    /// `Data3`.
+    pub data3: u16,
+    /// `Data4`.
+    pub data4: [u8; 8],
+}
+
+impl Guid {
+    const fn new(data1: u32, data2: u16, data3: u16, data4: [u8; 8]) -> Guid {
+        Guid {
+            data1,
+            data2,
+            data3,
+            data4,
+        }
+    }
+}
+
+/// `IID_IUnknown` {00000000-0000-0000-C000-000000000046}.
+pub const IID_IUNKNOWN: Guid = Guid::new(0, 0, 0, [0xC0, 0, 0, 0, 0, 0, 0, 0x46]);
+/// `IID_IMFAsyncResult` = `IID_IRtwqAsyncResult` {AC6B7889-0740-4D51-8619-905994A55CC6}.
+pub const IID_IMF_ASYNC_RESULT: Guid = Guid::new(
+    0xAC6B_7889,
+    0x0740,
+    0x4D51,
+    [0x86, 0x19, 0x90, 0x59, 0x94, 0xA5, 0x5C, 0xC6],
+);
+/// `IID_IMFAsyncCallback` = `IID_IRtwqAsyncCallback` {A27003CF-2354-4F2A-8D6A-AB7CFF15437E}.
+pub const IID_IMF_ASYNC_CALLBACK: Guid = Guid::new(
+    0xA270_03CF,
+    0x2354,
+    0x4F2A,
+    [0x8D, 0x6A, 0xAB, 0x7C, 0xFF, 0x15, 0x43, 0x7E],
+);
+/// `IID_IMFAsyncCallbackLogging` {C7A4DCA1-F5F0-47B6-B92B-BF0106D25791}.
+pub const IID_IMF_ASYNC_CALLBACK_LOGGING: Guid = Guid::new(
+    0xC7A4_DCA1,
+    0xF5F0,
+    0x47B6,
+    [0xB9, 0x2B, 0xBF, 0x01, 0x06, 0xD2, 0x57, 0x91],
+);
+/// `IID_IMFRemoteAsyncCallback` {A27003D0-2354-4F2A-8D6A-AB7CFF15437E}.
+pub const IID_IMF_REMOTE_ASYNC_CALLBACK: Guid = Guid::new(
+    0xA270_03D0,
+    0x2354,
+    0x4F2A,
+    [0x8D, 0x6A, 0xAB, 0x7C, 0xFF, 0x15, 0x43, 0x7E],
+);
+/// `IID_IRtwqPlatformEvents` {63D9255A-7FF1-4B61-8FAF-ED6460DACF2B}.
+pub const IID_IRTWQ_PLATFORM_EVENTS: Guid = Guid::new(
+    0x63D9_255A,
+    0x7FF1,
+    0x4B61,
+    [0x8F, 0xAF, 0xED, 0x64, 0x60, 0xDA, 0xCF, 0x2B],
+);
+/// `IID_IMFRealTimeClient` {2347D60B-3FB5-480C-8803-8DF3ADCD3EF0}.
+pub const IID_IMF_REAL_TIME_CLIENT: Guid = Guid::new(
+    0x2347_D60B,
+    0x3FB5,
+    0x480C,
+    [0x88, 0x03, 0x8D, 0xF3, 0xAD, 0xCD, 0x3E, 0xF0],
+);
+/// `IID_IMFRealTimeClientEx` {03910848-AB16-4611-B100-17B88AE2F248}.
+pub const IID_IMF_REAL_TIME_CLIENT_EX: Guid = Guid::new(
+    0x0391_0848,
+    0xAB16,
+    0x4611,
+    [0xB1, 0x00, 0x17, 0xB8, 0x8A, 0xE2, 0xF2, 0x48],
+);
+
+/// `IUnknown`'s three slots, the start of every vtable.
+#[repr(C)]
+pub struct IUnknownVtbl {
+    /// `HRESULT QueryInterface(REFIID, void **)`.
+    pub query_interface: unsafe extern "system" fn(
+        this: *mut c_void,
+        riid: *const Guid,
+        out: *mut *mut c_void,
+    ) -> i32,
+    /// `ULONG AddRef()`.
+    pub add_ref: unsafe extern "system" fn(this: *mut c_void) -> u32,
+    /// `ULONG Release()`.
+    pub release: unsafe extern "system" fn(this: *mut c_void) -> u32,
+}
+
+/// `IMFAsyncCallbackVtbl` / `IRtwqAsyncCallbackVtbl` (40 bytes).
+#[repr(C)]
+pub struct IMFAsyncCallbackVtbl {
+    /// Slots 0–2.
+    pub unknown: IUnknownVtbl,
+    /// `HRESULT GetParameters(DWORD *pdwFlags, DWORD *pdwQueue)`.
+    pub get_parameters:
+        unsafe extern "system" fn(this: *mut c_void, flags: *mut u32, queue: *mut u32) -> i32,
+    /// `HRESULT Invoke(IMFAsyncResult *pAsyncResult)`.
+    pub invoke: unsafe extern "system" fn(this: *mut c_void, result: *mut c_void) -> i32,
+}
+
+/// `IMFAsyncResultVtbl` / `IRtwqAsyncResultVtbl` (64 bytes).
+#[repr(C)]
+pub struct IMFAsyncResultVtbl {
+    /// Slots 0–2.
+    pub unknown: IUnknownVtbl,
+    /// `HRESULT GetState(IUnknown **ppunkState)`.
+    pub get_state: unsafe extern "system" fn(this: *mut c_void, out: *mut *mut c_void) -> i32,
+    /// `HRESULT GetStatus()`.
+    pub get_status: unsafe extern "system" fn(this: *mut c_void) -> i32,
+    /// `HRESULT SetStatus(HRESULT)`.
+    pub set_status: unsafe extern "system" fn(this: *mut c_void, status: i32) -> i32,
+    /// `HRESULT GetObject(IUnknown **ppObject)`.
+    pub get_object: unsafe extern "system" fn(this: *mut c_void, out: *mut *mut c_void) -> i32,
+    /// `IUnknown *GetStateNoAddRef()`.
+    pub get_state_no_add_ref: unsafe extern "system" fn(this: *mut c_void) -> *mut c_void,
+}
+
+/// `IRtwqPlatformEventsVtbl` (48 bytes).
+#[repr(C)]
+pub struct IRtwqPlatformEventsVtbl {
+    /// Slots 0–2.
+    pub unknown: IUnknownVtbl,
+    /// `HRESULT InitializationComplete()`.
+    pub initialization_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
+    /// `HRESULT ShutdownStart()`.
+    pub shutdown_start: unsafe extern "system" fn(this: *mut c_void) -> i32,
+    /// `HRESULT ShutdownComplete()`.
+    pub shutdown_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
+}
+
+/// An owned reference to a COM object (one `AddRef` that `Drop` releases).
+///
+/// Cloning calls `AddRef`; dropping calls `Release`: exactly the calls Windows
+/// makes for the references the platform holds.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ComPtr(NonNull<c_void>);
+
+// SAFETY: objects handed to the work-queue platform are called from its
+// threads without marshaling (api-reference §1.4), i.e. they are free-threaded.
+unsafe impl Send for ComPtr {}
+// SAFETY: as above.
+unsafe impl Sync for ComPtr {}
+
+impl ComPtr {
+    /// Takes a new reference to `object` (calls `AddRef`); `None` for NULL.
+    ///
+    /// # Safety
+    /// `object` is NULL or a live COM object whose first word is a vtable
+    /// starting with the `IUnknown` slots.
+    pub unsafe fn from_raw_add_ref(object: *mut c_void) -> Option<ComPtr> {
+        let object = NonNull::new(object)?;
+        // SAFETY: the caller promises a live COM object.
+        unsafe { (unknown_vtbl(object.as_ptr()).add_ref)(object.as_ptr()) };
+        Some(ComPtr(object))
+    }
+
+    /// Adopts a reference the caller already owns (no `AddRef`); `None` for NULL.
+    ///
+    /// # Safety
+    /// As [`from_raw_add_ref`](Self::from_raw_add_ref), and the caller gives up
+    /// one reference it holds.
+    pub unsafe fn from_raw_owned(object: *mut c_void) -> Option<ComPtr> {
+        NonNull::new(object).map(ComPtr)
+    }
+
+    /// The interface pointer (no reference taken).
+    pub fn as_raw(&self) -> *mut c_void {
+        self.0.as_ptr()
+    }
+
+    /// Gives the reference to the caller (no `Release`).
+    pub fn into_raw(self) -> *mut c_void {
+        let raw = self.0.as_ptr();
+        std::mem::forget(self);
+        raw
+    }
+
+    /// The object's vtable viewed as `V`.
+    ///
+    /// # Safety
+    /// The object implements an interface whose vtable starts with `V`.
+    pub(crate) unsafe fn vtbl<V>(&self) -> &V {
+        // SAFETY: a COM object's first word points at its vtable.
+        unsafe { &**(self.0.as_ptr() as *const *const V) }
+    }
+}
+
+/// The `IUnknown` part of the vtable of `object`.
+///
+/// # Safety
+/// `object` is a live COM object.
+unsafe fn unknown_vtbl<'a>(object: *mut c_void) -> &'a IUnknownVtbl {
+    // SAFETY: the caller promises a COM object: first word = vtable pointer.
+    unsafe { &**(object as *const *const IUnknownVtbl) }
+}
+
+impl Clone for ComPtr {
+    fn clone(&self) -> ComPtr {
+        // SAFETY: we hold a reference, so the object is live.
+        unsafe { (unknown_vtbl(self.as_raw()).add_ref)(self.as_raw()) };
+        ComPtr(self.0)
+    }
+}
+
+impl Drop for ComPtr {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { (unknown_vtbl(self.as_raw()).release)(self.as_raw()) };
+    }
+}
+
+/// Asks a COM callback for its parameters, the way Windows does: both
+/// pointers non-NULL (observed 31); `E_NOTIMPL` or any other failure means the
+/// defaults (flags 0, STANDARD).
+///
+/// # Safety
+/// `callback` is a live `IMFAsyncCallback`.
+pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParams {
+    let mut flags = 0u32;
+    let mut queue = QueueId::STANDARD.0;
+    // SAFETY: the caller promises an IMFAsyncCallback.
+    let vtbl = unsafe { &**(callback as *const *const IMFAsyncCallbackVtbl) };
+    // SAFETY: both out pointers are valid locals.
+    let hr = unsafe { (vtbl.get_parameters)(callback, &mut flags, &mut queue) };
+    if HResult(hr).is_err() {
+        return CallbackParams::default();
+    }
+    CallbackParams {
+        flags: CallbackFlags::from_bits_retain(flags),
+        queue: QueueId(queue),
+    }
+}
+
+/// Calls `callback->Invoke(result)`; the return value is ignored (observed 32).
+///
+/// # Safety
+/// `callback` is a live `IMFAsyncCallback`, `result` a live `IMFAsyncResult`.
+pub(crate) unsafe fn invoke_callback(callback: *mut c_void, result: *mut c_void) {
+    // SAFETY: the caller promises an IMFAsyncCallback.
+    let vtbl = unsafe { &**(callback as *const *const IMFAsyncCallbackVtbl) };
+    // SAFETY: as promised by the caller.
+    let _ignored = unsafe { (vtbl.invoke)(callback, result) };
+}
+
+/// A COM `IMFAsyncCallback` in the Rust callback slot, for the operations that
+/// take a [`Callback`](crate::Callback) (the MMCSS Begin functions): its
+/// `Invoke` receives the result's COM pointer.
+struct ComCallback(ComPtr);
+
+impl AsyncCallback for ComCallback {
+    fn parameters(&self) -> Option<CallbackParams> {
+        // SAFETY: the ComPtr keeps the callback alive.
+        Some(unsafe { callback_parameters(self.0.as_raw()) })
+    }
+
+    fn invoke(&self, result: &AsyncResult) {
+        // SAFETY: both objects are alive for the call.
+        unsafe { invoke_callback(self.0.as_raw(), result.com_ptr()) }
+    }
+}
+
+/// Wraps a COM `IMFAsyncCallback` as a [`Callback`](crate::Callback); the
+/// reference is released when the last clone of the callback goes.
+pub fn com_callback(callback: ComPtr) -> crate::Callback {
+    Arc::new(ComCallback(callback))
+}
+
+/// A COM object as a result's state or object ([`State`](crate::State)): the
+/// C `GetState`/`GetObject` give it back as the same `IUnknown*`.
+pub fn com_state(object: ComPtr) -> crate::State {
+    Arc::new(object)
+}
+
+#[cfg(test)]
+pub(crate) mod test_objects {
+    //! A minimal COM object written in Rust, for tests of the COM paths.
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A counted `IUnknown` whose count tests can read.
+    #[repr(C)]
+    pub(crate) struct TestUnknown {
+        vtbl: &'static IUnknownVtbl,
+        pub(crate) refs: AtomicU32,
+    }
+
+    unsafe extern "system" fn query_interface(
+        _this: *mut c_void,
+        _riid: *const Guid,
+        _out: *mut *mut c_void,
+    ) -> i32 {
+        HResult::E_NOINTERFACE.0
+    }
+
+    unsafe extern "system" fn add_ref(this: *mut c_void) -> u32 {
+        // SAFETY: `this` is a TestUnknown.
+        unsafe { &*(this as *const TestUnknown) }
+            .refs
+            .fetch_add(1, Ordering::SeqCst)
+            + 1
+    }
+
+    unsafe extern "system" fn release(this: *mut c_void) -> u32 {
+        // Never freed: tests leak the object to read its count afterwards.
+        // SAFETY: `this` is a TestUnknown.
+        unsafe { &*(this as *const TestUnknown) }
+            .refs
+            .fetch_sub(1, Ordering::SeqCst)
+            - 1
+    }
+
+    static VTBL: IUnknownVtbl = IUnknownVtbl {
+        query_interface,
+        add_ref,
+        release,
+    };
+
+    impl TestUnknown {
+        /// A leaked object with one reference, owned by the caller.
+        pub(crate) fn leak() -> &'static TestUnknown {
+            Box::leak(Box::new(TestUnknown {
+                vtbl: &VTBL,
+                refs: AtomicU32::new(1),
+            }))
+        }
+
+        pub(crate) fn as_raw(&'static self) -> *mut c_void {
+            self as *const TestUnknown as *mut c_void
+        }
+
+        pub(crate) fn count(&self) -> u32 {
+            self.refs.load(Ordering::SeqCst)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_objects::TestUnknown;
+    use super::*;
+
+    #[test]
+    fn com_ptr_add_refs_and_releases_exactly_once_each() {
+        let object = TestUnknown::leak();
+        // SAFETY: a live test object.
+        let owned = unsafe { ComPtr::from_raw_add_ref(object.as_raw()) }.unwrap();
+        assert_eq!(object.count(), 2);
+        let second = owned.clone();
+        assert_eq!(object.count(), 3);
+        drop(owned);
+        drop(second);
+        assert_eq!(object.count(), 1);
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { ComPtr::from_raw_add_ref(std::ptr::null_mut()) }.is_none());
+    }
+
+    #[test]
+    fn iid_bytes_match_the_headers() {
+        assert_eq!(std::mem::size_of::<Guid>(), 16);
+        assert_eq!(IID_IMF_ASYNC_RESULT.data1, 0xac6b7889);
+        assert_eq!(IID_IMF_ASYNC_CALLBACK.data4[7], 0x7e);
+        assert_eq!(std::mem::size_of::<IMFAsyncResultVtbl>(), 64);
+        assert_eq!(std::mem::size_of::<IMFAsyncCallbackVtbl>(), 40);
+        assert_eq!(std::mem::size_of::<IRtwqPlatformEventsVtbl>(), 48);
+    }
+}

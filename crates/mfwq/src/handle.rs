@@ -1,0 +1,145 @@
+//! Win32-style handles for events: the value a C caller holds as a `HANDLE`,
+//! stores in a result's `hEvent` and passes to `MFPutWaitingWorkItem`
+//! (decision Q17).
+//!
+//! A handle is a number, not a pointer, so that a stale, closed or made-up
+//! handle is recognised and refused instead of dereferenced ("bad input never
+//! crashes"). Values are multiples of four like Windows handles, never 0 (NULL)
+//! and never `INVALID_HANDLE_VALUE` (all bits set). Each slot carries a 16-bit
+//! generation, so a closed handle stays invalid while its slot is reused by
+//! later events (Windows itself reuses values at once; this is stricter).
+//!
+//! Written by hand: the table is a few dozen lines, and the slab crates' keys
+//! give no guarantee that 0 and all-ones are never produced.
+
+use parking_lot::RwLock;
+
+use crate::event::Event;
+
+/// A handle value as C sees it (`HANDLE`, pointer-sized).
+pub type RawHandle = usize;
+
+struct Slot {
+    generation: u16,
+    event: Option<Event>,
+}
+
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+}
+
+static TABLE: RwLock<Table> = RwLock::new(Table {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
+
+const INDEX_BITS: u32 = 32;
+
+fn encode(index: usize, generation: u16) -> RawHandle {
+    (((generation as usize) << INDEX_BITS) | (index + 1)) << 2
+}
+
+fn decode(handle: RawHandle) -> Option<(usize, u16)> {
+    if handle == 0 || handle & 3 != 0 {
+        return None;
+    }
+    let value = handle >> 2;
+    let index = (value & ((1 << INDEX_BITS) - 1)).checked_sub(1)?;
+    let generation = u16::try_from(value >> INDEX_BITS).ok()?;
+    Some((index, generation))
+}
+
+/// Opens a handle to `event` (the handle holds one reference to it).
+///
+/// ```
+/// let event = mfwq::Event::manual_reset(false);
+/// let handle = mfwq::handle::open(event.clone());
+/// assert!(mfwq::handle::event(handle).unwrap().ptr_eq(&event));
+/// assert!(mfwq::handle::close(handle));
+/// assert!(mfwq::handle::event(handle).is_none());
+/// assert!(!mfwq::handle::close(handle), "a second close fails");
+/// ```
+pub fn open(event: Event) -> RawHandle {
+    let mut table = TABLE.write();
+    match table.free.pop() {
+        Some(index) => {
+            let slot = &mut table.slots[index];
+            slot.event = Some(event);
+            encode(index, slot.generation)
+        }
+        None => {
+            let index = table.slots.len();
+            table.slots.push(Slot {
+                generation: 0,
+                event: Some(event),
+            });
+            encode(index, 0)
+        }
+    }
+}
+
+/// The event a handle names, or `None` for NULL, closed or invalid handles.
+pub fn event(handle: RawHandle) -> Option<Event> {
+    let (index, generation) = decode(handle)?;
+    let table = TABLE.read();
+    let slot = table.slots.get(index)?;
+    if slot.generation != generation {
+        return None;
+    }
+    slot.event.clone()
+}
+
+/// Closes a handle; `false` when it was not open. The event lives on while
+/// other handles or Rust clones hold it.
+pub fn close(handle: RawHandle) -> bool {
+    let Some((index, generation)) = decode(handle) else {
+        return false;
+    };
+    let closed = {
+        let mut table = TABLE.write();
+        let Some(slot) = table.slots.get_mut(index) else {
+            return false;
+        };
+        if slot.generation != generation || slot.event.is_none() {
+            return false;
+        }
+        slot.generation = slot.generation.wrapping_add(1);
+        let closed = slot.event.take();
+        table.free.push(index);
+        closed
+    };
+    // Dropped outside the lock: the last reference may free waiting items.
+    drop(closed);
+    true
+}
+
+/// How many handles are open (for leak checks in tests).
+pub fn open_count() -> usize {
+    let table = TABLE.read();
+    table.slots.len() - table.free.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_never_null_or_invalid_and_stale_ones_fail() {
+        let first = open(Event::manual_reset(false));
+        assert_ne!(first, 0);
+        assert_ne!(first, usize::MAX);
+        assert_eq!(first % 4, 0);
+        assert!(close(first));
+        let second = open(Event::manual_reset(false));
+        assert_ne!(first, second, "a reused slot has a new generation");
+        assert!(event(first).is_none());
+        assert!(!close(first));
+        assert!(event(second).is_some());
+        assert!(close(second));
+        for bogus in [0, 1, 3, usize::MAX, usize::MAX - 3, 4 << 40] {
+            assert!(event(bogus).is_none());
+            assert!(!close(bogus));
+        }
+    }
+}
