@@ -1,17 +1,34 @@
 //! `libmfplat`: the `mfapi.h` / `rtworkq.h` C ABI over the `mfwq` core.
 //!
 //! Each export is a thin translation: C arguments to Rust values, the core call,
-//! the `Result` back to an HRESULT. No behaviour lives here. This first part
-//! covers the platform lifecycle and queue management; the COM-object parts
-//! (`IMFAsyncResult`, `IMFAsyncCallback`, put, invoke, timers) follow with the
-//! C ABI issue.
+//! the `Result` back to an HRESULT. No behaviour lives here: COM results and
+//! callbacks, their reference counting and `MFASYNCRESULT` layout are the
+//! core's (`mfwq::com`, `mfwq::AsyncResult`), event handles are the core's
+//! (`mfwq::handle`).
+//!
+//! Modules follow `api-reference.md` §2: [`lifecycle`] (2.1, platform events),
+//! [`queues`] (2.2), [`work`] (2.3–2.5), [`mmcss`] (2.6, deadlines, join),
+//! [`win32`] (the event subset of decision Q17) and [`guids`] (the IIDs).
 //!
 //! Calling convention: on Linux `extern "system"` is the C convention, which is
 //! what `STDAPI` means for a native Linux build.
+//!
+//! Bad input (decisions Q34, Q35): NULL out-pointers are `E_POINTER`, NULL
+//! required inputs `E_INVALIDARG`; nothing dereferences a NULL pointer.
 
-#![allow(non_snake_case)]
+#![allow(non_snake_case, non_camel_case_types)]
 
-use mfwq::{to_hresult, Error, HResult, QueueId, QueueType};
+use std::ffi::c_void;
+
+use mfwq::com::ComPtr;
+use mfwq::{to_hresult, Error, HResult};
+
+pub mod guids;
+pub mod lifecycle;
+pub mod mmcss;
+pub mod queues;
+pub mod win32;
+pub mod work;
 
 /// `HRESULT` as the C headers declare it: a 32-bit signed integer.
 pub type HRESULT = i32;
@@ -19,152 +36,84 @@ pub type HRESULT = i32;
 pub type DWORD = u32;
 /// `ULONG`.
 pub type ULONG = u32;
+/// `LONG`: 32-bit, as on Windows (never C `long`).
+pub type LONG = i32;
+/// `BOOL` / `WINBOOL`.
+pub type BOOL = i32;
+/// `HANDLE`.
+pub type HANDLE = *mut c_void;
+/// `WCHAR`: a UTF-16 code unit.
+pub type WCHAR = u16;
+
+const S_OK: HRESULT = HResult::S_OK.0;
 
 fn hr(result: mfwq::Result<()>) -> HRESULT {
     to_hresult(&result).0
 }
 
-/// Writes an allocated queue id through a caller pointer; NULL is `E_POINTER` (decision Q35).
+/// Runs `produce` and writes its value through `out`; NULL `out` is
+/// `E_POINTER` (decision Q35) and nothing is produced.
 ///
 /// # Safety
-/// `out` must be NULL or valid for a `DWORD` write.
-unsafe fn write_queue(
-    out: *mut DWORD,
-    allocate: impl FnOnce() -> mfwq::Result<QueueId>,
-) -> HRESULT {
+/// `out` must be NULL or valid for a write of `T`.
+unsafe fn write_out<T>(out: *mut T, produce: impl FnOnce() -> mfwq::Result<T>) -> HRESULT {
     if out.is_null() {
         return Error::Pointer.hresult().0;
     }
-    match allocate() {
-        Ok(queue) => {
+    match produce() {
+        Ok(value) => {
             // SAFETY: checked non-NULL; the caller promises it is writable.
-            unsafe { out.write(queue.0) };
-            HResult::S_OK.0
+            unsafe { out.write(value) };
+            S_OK
         }
         Err(error) => error.hresult().0,
     }
 }
 
-/// `MFStartup(Version, dwFlags)`. The flags change nothing on Linux.
-#[no_mangle]
-pub extern "system" fn MFStartup(Version: ULONG, _dwFlags: DWORD) -> HRESULT {
-    hr(mfwq::startup(Version))
-}
-
-/// `MFShutdown()`.
-#[no_mangle]
-pub extern "system" fn MFShutdown() -> HRESULT {
-    hr(mfwq::shutdown())
-}
-
-/// `RtwqStartup()`.
-#[no_mangle]
-pub extern "system" fn RtwqStartup() -> HRESULT {
-    hr(mfwq::rtwq_startup())
-}
-
-/// `RtwqShutdown()`.
-#[no_mangle]
-pub extern "system" fn RtwqShutdown() -> HRESULT {
-    hr(mfwq::shutdown())
-}
-
-/// `MFLockPlatform()`.
-#[no_mangle]
-pub extern "system" fn MFLockPlatform() -> HRESULT {
-    mfwq::lock_platform();
-    HResult::S_OK.0
-}
-
-/// `MFUnlockPlatform()`.
-#[no_mangle]
-pub extern "system" fn MFUnlockPlatform() -> HRESULT {
-    mfwq::unlock_platform();
-    HResult::S_OK.0
-}
-
-/// `RtwqLockPlatform()`.
-#[no_mangle]
-pub extern "system" fn RtwqLockPlatform() -> HRESULT {
-    MFLockPlatform()
-}
-
-/// `RtwqUnlockPlatform()`.
-#[no_mangle]
-pub extern "system" fn RtwqUnlockPlatform() -> HRESULT {
-    MFUnlockPlatform()
-}
-
-/// `MFAllocateWorkQueue(&id)`: a private standard queue.
+/// Writes through an optional out pointer (`_Out_opt_`): NULL is fine.
 ///
 /// # Safety
-/// `pdwWorkQueue` must be NULL or valid for a `DWORD` write.
-#[no_mangle]
-pub unsafe extern "system" fn MFAllocateWorkQueue(pdwWorkQueue: *mut DWORD) -> HRESULT {
-    // SAFETY: forwarded caller contract.
-    unsafe {
-        write_queue(pdwWorkQueue, || {
-            mfwq::allocate_work_queue(QueueType::Standard)
-        })
+/// `out` must be NULL or valid for a write of `T`.
+unsafe fn write_opt<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable, as the caller promises.
+        unsafe { out.write(value) };
     }
 }
 
-/// `MFAllocateWorkQueueEx(type, &id)`; an unknown type is `E_INVALIDARG`.
+/// A NUL-terminated UTF-16 string (`LPCWSTR`); `None` for NULL. Unpaired
+/// surrogates become U+FFFD.
 ///
 /// # Safety
-/// `pdwWorkQueue` must be NULL or valid for a `DWORD` write.
-#[no_mangle]
-pub unsafe extern "system" fn MFAllocateWorkQueueEx(
-    WorkQueueType: i32,
-    pdwWorkQueue: *mut DWORD,
-) -> HRESULT {
-    // SAFETY: forwarded caller contract.
-    unsafe {
-        write_queue(pdwWorkQueue, || {
-            mfwq::allocate_work_queue(QueueType::from_raw(WorkQueueType).ok_or(Error::InvalidArg)?)
-        })
+/// `text` must be NULL or point at a NUL-terminated `WCHAR` string.
+unsafe fn wide_str(text: *const WCHAR) -> Option<String> {
+    if text.is_null() {
+        return None;
     }
+    let mut len = 0;
+    // SAFETY: the string is NUL-terminated, as the caller promises.
+    while unsafe { *text.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` units before the NUL are readable.
+    let units = unsafe { std::slice::from_raw_parts(text, len) };
+    Some(String::from_utf16_lossy(units))
 }
 
-/// `RtwqAllocateWorkQueue(type, &id)`.
+/// A COM interface argument the platform keeps: one `AddRef`, `None` for NULL.
 ///
 /// # Safety
-/// `queue` must be NULL or valid for a `DWORD` write.
-#[no_mangle]
-pub unsafe extern "system" fn RtwqAllocateWorkQueue(queue_type: i32, queue: *mut DWORD) -> HRESULT {
+/// `object` must be NULL or a live COM object.
+unsafe fn com_arg(object: *mut c_void) -> Option<ComPtr> {
     // SAFETY: forwarded caller contract.
-    unsafe { MFAllocateWorkQueueEx(queue_type, queue) }
-}
-
-/// `MFLockWorkQueue(id)`.
-#[no_mangle]
-pub extern "system" fn MFLockWorkQueue(dwWorkQueue: DWORD) -> HRESULT {
-    hr(mfwq::lock_work_queue(QueueId(dwWorkQueue)))
-}
-
-/// `MFUnlockWorkQueue(id)`.
-#[no_mangle]
-pub extern "system" fn MFUnlockWorkQueue(dwWorkQueue: DWORD) -> HRESULT {
-    hr(mfwq::unlock_work_queue(QueueId(dwWorkQueue)))
-}
-
-/// `RtwqLockWorkQueue(id)`.
-#[no_mangle]
-pub extern "system" fn RtwqLockWorkQueue(queue: DWORD) -> HRESULT {
-    MFLockWorkQueue(queue)
-}
-
-/// `RtwqUnlockWorkQueue(id)`.
-#[no_mangle]
-pub extern "system" fn RtwqUnlockWorkQueue(queue: DWORD) -> HRESULT {
-    MFUnlockWorkQueue(queue)
+    unsafe { ComPtr::from_raw_add_ref(object) }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::lifecycle::*;
+    use super::queues::*;
     use super::*;
-
-    const S_OK: HRESULT = 0;
 
     #[test]
     fn lifecycle_and_queues_through_the_c_entry_points() {

@@ -205,7 +205,7 @@ impl ComPtr {
     ///
     /// # Safety
     /// The object implements an interface whose vtable starts with `V`.
-    pub(crate) unsafe fn vtbl<V>(&self) -> &V {
+    pub unsafe fn vtbl<V>(&self) -> &V {
         // SAFETY: a COM object's first word points at its vtable.
         unsafe { &**(self.0.as_ptr() as *const *const V) }
     }

@@ -1358,12 +1358,18 @@ pub trait PlatformEvents: Send + Sync {
     fn shutdown_start(&self) {}
     /// `ShutdownComplete`: the platform has shut down.
     fn shutdown_complete(&self) {}
+    /// What makes two listeners the same one for registering and
+    /// unregistering: by default the listener's address; a wrapper of a COM
+    /// listener gives the COM pointer, so the same object is one listener.
+    fn identity(&self) -> *const () {
+        self as *const Self as *const ()
+    }
 }
 
 static LISTENERS: Mutex<Vec<Arc<dyn PlatformEvents>>> = Mutex::new(Vec::new());
 
 fn same_listener(a: &Arc<dyn PlatformEvents>, b: &Arc<dyn PlatformEvents>) -> bool {
-    std::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
+    std::ptr::eq(a.identity(), b.identity())
 }
 
 /// `RtwqRegisterPlatformEvents(listener)`: adds a platform-event listener.
