@@ -4,7 +4,8 @@
 #
 # The scheduler, platform and dispatch tests start worker pools and push
 # thousands of items, far too slow under the interpreter, so only the modules
-# below run: error codes, queue ids, async results, events (including a
+# below run: error codes, queue ids, async results (with the stock COM
+# vtable), COM references, event handles, events (including a
 # cross-thread wake) and the private-queue registry. The registry's
 # fill-to-the-limit test (8,192 queues, about 4 minutes under Miri) is skipped
 # unless MIRI_SLOW=1. Extra args are passed to the test binary (e.g. more
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOOLCHAIN="${MIRI_TOOLCHAIN:-nightly}"
-MODULES=(error:: ids:: result:: event:: registry:: recycle::)
+MODULES=(error:: ids:: result:: event:: registry:: recycle:: com:: handle::)
 SLOW=(registry::tests::limit_gives_e_fail_and_frees_make_room)
 
 skip() {

@@ -161,8 +161,12 @@ impl<T: HasPool> Recycled<T> {
         this.counted().refs.load(Ordering::Acquire)
     }
 
+    /// The value's address. Derived from the block pointer, not from a
+    /// reference to the value, so that it may be turned back into a handle
+    /// (a pointer made from `&value` may only reach the value itself).
     pub(crate) fn as_ptr(this: &Self) -> *const T {
-        &this.counted().value
+        // SAFETY: the block is live while `this` is; no reference is created.
+        unsafe { &raw const (*this.ptr.as_ptr()).value }
     }
 
     /// The `Counted` block around a value address from [`as_ptr`](Self::as_ptr).

@@ -626,6 +626,112 @@ impl std::fmt::Debug for AsyncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::com::test_objects::TestUnknown;
+
+    /// The stock vtable of a COM result pointer.
+    fn vtbl(result: *mut c_void) -> &'static IMFAsyncResultVtbl {
+        // SAFETY: a live stock result.
+        unsafe { &**(result as *const *const IMFAsyncResultVtbl) }
+    }
+
+    #[test]
+    fn stock_com_result_has_the_observed_layout_and_reference_rules() {
+        let _serial = crate::accounting::test_serial();
+        let (object, callback, state) = (
+            TestUnknown::leak(),
+            TestUnknown::leak(),
+            TestUnknown::leak(),
+        );
+        // SAFETY: live test objects; the result takes one reference to each.
+        let result = unsafe {
+            AsyncResult::from_com(
+                ComPtr::from_raw_add_ref(object.as_raw()),
+                ComPtr::from_raw_add_ref(callback.as_raw()),
+                ComPtr::from_raw_add_ref(state.as_raw()),
+            )
+        };
+        assert_eq!((object.count(), callback.count(), state.count()), (2, 2, 2));
+        let raw = result.into_com_raw();
+        let image = raw as *const u8;
+        // SAFETY: the MFASYNCRESULT image is 64 readable bytes at the object's address.
+        unsafe {
+            assert_eq!(
+                *(image.add(40) as *const *mut c_void),
+                callback.as_raw(),
+                "pCallback"
+            );
+            assert_eq!(*(image.add(48) as *const i32), 0, "hrStatusResult");
+            assert_eq!(*(image.add(52) as *const u32), 0, "dwBytesTransferred");
+            assert_eq!(*(image.add(56) as *const usize), 0, "hEvent");
+            // Observed 21: GetStatus reads the field a caller wrote.
+            (*(image.add(48) as *const AtomicI32)).store(123, Ordering::SeqCst);
+        }
+        let vtbl = vtbl(raw);
+        // SAFETY: calls on a live stock result with valid arguments.
+        unsafe {
+            assert_eq!((vtbl.get_status)(raw), 123);
+            assert_eq!((vtbl.set_status)(raw, HResult::E_FAIL.0), 0);
+            assert_eq!((vtbl.get_status)(raw), HResult::E_FAIL.0);
+            let mut out = std::ptr::null_mut();
+            assert_eq!((vtbl.get_state)(raw, &mut out), 0);
+            assert_eq!(out, state.as_raw());
+            assert_eq!(state.count(), 3, "GetState AddRefs");
+            drop(ComPtr::from_raw_owned(out));
+            assert_eq!((vtbl.get_state_no_add_ref)(raw), state.as_raw());
+            assert_eq!(state.count(), 2);
+            assert_eq!(
+                (vtbl.get_object)(raw, std::ptr::null_mut()),
+                HResult::E_POINTER.0
+            );
+            let mut same = std::ptr::null_mut();
+            assert_eq!(
+                (vtbl.unknown.query_interface)(raw, &com::IID_IMF_ASYNC_RESULT, &mut same),
+                0
+            );
+            assert_eq!(same, raw);
+            assert_eq!(
+                (vtbl.unknown.query_interface)(raw, &com::IID_IMF_ASYNC_CALLBACK, &mut same),
+                HResult::E_NOINTERFACE.0
+            );
+            assert!(same.is_null());
+            assert_eq!((vtbl.unknown.add_ref)(raw), 3);
+            assert_eq!((vtbl.unknown.release)(raw), 2);
+            // The platform's view of the same object.
+            let again = AsyncResult::from_com_result(raw).unwrap();
+            assert_eq!(again.com_ptr(), raw);
+            assert_eq!(again.status(), HResult::E_FAIL);
+            assert_eq!(again.ref_count(), 3);
+            drop(again);
+            // An event stored in hEvent is closed by the final release (observed 22).
+            let event = handle::open(Event::manual_reset(false));
+            (*(image.add(56) as *const AtomicUsize)).store(event, Ordering::SeqCst);
+            assert_eq!((vtbl.unknown.release)(raw), 1);
+            assert_eq!((vtbl.unknown.release)(raw), 0, "the last Release returns 0");
+            assert!(handle::event(event).is_none(), "hEvent closed");
+        }
+        assert_eq!((object.count(), callback.count(), state.count()), (1, 1, 1));
+    }
+
+    #[test]
+    fn stock_getters_with_nothing_attached_leave_the_out_value_alone() {
+        let _serial = crate::accounting::test_serial();
+        let raw = AsyncResult::from_com(None, None, None).into_com_raw();
+        let vtbl = vtbl(raw);
+        let sentinel = 0x1234usize as *mut c_void;
+        let mut out = sentinel;
+        // SAFETY: calls on a live stock result with valid arguments.
+        unsafe {
+            assert_eq!((vtbl.get_state)(raw, &mut out), HResult::E_POINTER.0);
+            assert_eq!((vtbl.get_object)(raw, &mut out), HResult::E_POINTER.0);
+            assert_eq!(out, sentinel);
+            assert!((vtbl.get_state_no_add_ref)(raw).is_null());
+            assert_eq!(
+                (vtbl.unknown.query_interface)(raw, &com::IID_IUNKNOWN, std::ptr::null_mut()),
+                HResult::E_POINTER.0
+            );
+            assert_eq!((vtbl.unknown.release)(raw), 0);
+        }
+    }
 
     #[test]
     fn fresh_result_fields_match_windows() {
