@@ -109,6 +109,11 @@ unsafe fn com_arg(object: *mut c_void) -> Option<ComPtr> {
     unsafe { ComPtr::from_raw_add_ref(object) }
 }
 
+/// Held by every unit test that starts the platform: it is process-wide and
+/// tests run in parallel.
+#[cfg(test)]
+pub(crate) static PLATFORM_TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::lifecycle::*;
@@ -117,6 +122,9 @@ mod tests {
 
     #[test]
     fn lifecycle_and_queues_through_the_c_entry_points() {
+        let _lock = PLATFORM_TEST_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         assert_eq!(MFShutdown(), S_OK, "shutdown when never started is S_OK");
         assert_eq!(
             MFStartup(0xDEAD_0070, 0),
