@@ -12,7 +12,9 @@
  *
  *   c++ -std=c++11 -Wall -Wextra -Werror -I include crates/mfwq-ffi/tests/c/layout.cpp
  */
+#ifndef INITGUID
 #define INITGUID /* this translation unit defines the GUIDs it declares */
+#endif
 #include <rtworkq.h> /* the other order than layout.c */
 #include <mfapi.h>
 
@@ -484,6 +486,9 @@ struct Recorder : public Interface {
         last_slot = 2;
         return (ULONG)--refs;
     }
+
+protected:
+    ~Recorder() = default;
 };
 
 struct TestCallback final : public Recorder<IMFAsyncCallback> {
