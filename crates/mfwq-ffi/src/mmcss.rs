@@ -8,9 +8,9 @@
 //! `E_NOTIMPL` (Q23). All of that is `mfwq::realtime`; this module only
 //! translates.
 //!
-//! Argument conventions (decisions Q34, Q35): a NULL class string is
-//! `E_POINTER` (as `MFLockSharedWorkQueue`, observed 51), a NULL callback or
-//! result `E_INVALIDARG`, a NULL out-pointer `E_POINTER`; a NULL state is
+//! Argument conventions (decisions Q34, Q35): a NULL class string, callback or
+//! result is a missing required input, `E_INVALIDARG`; a NULL out-pointer
+//! `E_POINTER`; a NULL state is
 //! simply no state. A deadline request travels as a `HANDLE` whose integer
 //! value is the core's [`mfwq::DeadlineRequest`] (never 0); `LONGLONG` is `i64`.
 
@@ -21,13 +21,14 @@ use mfwq::{AsyncResult, Callback, DeadlineRequest, Error, QueueId, State};
 
 use crate::{com_arg, hr, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK, WCHAR};
 
-/// A class name argument (`LPCWSTR`); NULL is `E_POINTER`.
+/// A class name argument (`LPCWSTR`); NULL is `E_INVALIDARG` (decision Q35:
+/// only `MFLockSharedWorkQueue` is observed to answer `E_POINTER`, item 51).
 ///
 /// # Safety
 /// `class` must be NULL or a NUL-terminated UTF-16 string.
 unsafe fn class_arg(class: *const WCHAR) -> mfwq::Result<String> {
     // SAFETY: forwarded caller contract.
-    unsafe { wide_str(class) }.ok_or(Error::Pointer)
+    unsafe { wide_str(class) }.ok_or(Error::InvalidArg)
 }
 
 /// The done callback and state of a Begin call: the callback is required
@@ -90,7 +91,7 @@ pub unsafe extern "system" fn MFBeginRegisterWorkQueueWithMMCSS(
 
 /// `MFBeginRegisterWorkQueueWithMMCSSEx(id, class, taskId, lPriority, cb,
 /// state)`: starts the registration; `cb` is invoked when it is done and calls
-/// [`MFEndRegisterWorkQueueWithMMCSS`]. NULL class: `E_POINTER`; NULL `cb`:
+/// [`MFEndRegisterWorkQueueWithMMCSS`]. NULL class: `E_INVALIDARG`; NULL `cb`:
 /// `E_INVALIDARG`; not started: `MF_E_SHUTDOWN`.
 ///
 /// # Safety
@@ -249,8 +250,8 @@ pub unsafe extern "system" fn MFGetWorkQueueMMCSSPriority(
 
 /// `MFRegisterPlatformWithMMCSS(class, &taskId, lPriority)`: registers every
 /// platform queue, synchronously. `*pdwTaskId` in: an existing task id or 0
-/// for a new one; out: the task id used (written only on success). NULL class
-/// or `pdwTaskId`: `E_POINTER`.
+/// for a new one; out: the task id used (written only on success). NULL class:
+/// `E_INVALIDARG`; NULL `pdwTaskId`: `E_POINTER`.
 ///
 /// # Safety
 /// `wszClass` must be NULL or a NUL-terminated UTF-16 string; `pdwTaskId` NULL
@@ -1119,10 +1120,10 @@ mod tests {
         let invalid = HResult::E_INVALIDARG.0;
         // SAFETY (every call below): each pointer is NULL or valid.
         unsafe {
-            // Begin: NULL class E_POINTER, NULL callback E_INVALIDARG.
+            // Begin: NULL class or callback E_INVALIDARG.
             let hr =
                 MFBeginRegisterWorkQueueWithMMCSS(queue, null_mut(), 0, done.raw(), state.raw());
-            assert_eq!(hr, pointer);
+            assert_eq!(hr, invalid);
             let hr = MFBeginRegisterWorkQueueWithMMCSSEx(
                 queue,
                 null_mut(),
@@ -1131,7 +1132,7 @@ mod tests {
                 done.raw(),
                 null_mut(),
             );
-            assert_eq!(hr, pointer);
+            assert_eq!(hr, invalid);
             let hr = RtwqBeginRegisterWorkQueueWithMMCSS(
                 queue,
                 null_mut(),
@@ -1140,7 +1141,7 @@ mod tests {
                 done.raw(),
                 null_mut(),
             );
-            assert_eq!(hr, pointer);
+            assert_eq!(hr, invalid);
             let hr = MFBeginRegisterWorkQueueWithMMCSS(
                 queue,
                 class.as_ptr(),
@@ -1208,7 +1209,7 @@ mod tests {
             let mut taskid = 0;
             assert_eq!(
                 MFRegisterPlatformWithMMCSS(null_mut(), &mut taskid, 0),
-                pointer
+                invalid
             );
             assert_eq!(
                 MFRegisterPlatformWithMMCSS(class.as_ptr(), null_mut(), 0),
@@ -1216,7 +1217,7 @@ mod tests {
             );
             assert_eq!(
                 RtwqRegisterPlatformWithMMCSS(null_mut(), null_mut(), 0),
-                pointer
+                invalid
             );
             assert_eq!(taskid, 0);
             assert_eq!(class_of(queue), "", "nothing was registered");

@@ -94,7 +94,7 @@ pub unsafe extern "system" fn RtwqCreateAsyncResult(
 pub unsafe extern "system" fn MFInvokeCallback(pAsyncResult: *mut c_void) -> HRESULT {
     // SAFETY: forwarded caller contract.
     match unsafe { result_arg(pAsyncResult) } {
-        Some(result) => hr(mfwq::invoke_callback(&result)),
+        Some(result) => hr(mfwq::invoke_callback(result)),
         None => missing_input(),
     }
 }
@@ -142,7 +142,7 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     hr(mfwq::put_result_with_priority(
         QueueId(dwQueue),
         Priority,
-        &result,
+        result,
     ))
 }
 
@@ -171,7 +171,7 @@ pub unsafe extern "system" fn MFPutWorkItemEx2(
         Some(result) => hr(mfwq::put_result_with_priority(
             QueueId(dwQueue),
             Priority,
-            &result,
+            result,
         )),
         None => missing_input(),
     }
@@ -216,7 +216,7 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     let Some(result) = (unsafe { result_arg(pResult) }) else {
         return missing_input();
     };
-    match mfwq::put_waiting_work_item(event.as_ref(), Priority, &result) {
+    match mfwq::put_waiting_work_item(event.as_ref(), Priority, result) {
         Ok(key) => {
             // SAFETY: NULL or writable, as the caller promises.
             unsafe { write_opt(pKey, key.0) };
@@ -245,7 +245,7 @@ pub unsafe extern "system" fn RtwqPutWaitingWorkItem(
 ///
 /// # Safety
 /// `key` must be NULL or writable.
-unsafe fn schedule(result: &AsyncResult, timeout: i64, key: *mut MFWORKITEM_KEY) -> HRESULT {
+unsafe fn schedule(result: AsyncResult, timeout: i64, key: *mut MFWORKITEM_KEY) -> HRESULT {
     match mfwq::schedule_result(result, mfwq::delay_from_mf_timeout(timeout)) {
         Ok(issued) => {
             // SAFETY: forwarded caller contract.
@@ -268,15 +268,13 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     Timeout: i64,
     pKey: *mut MFWORKITEM_KEY,
 ) -> HRESULT {
-    // Refused before a result exists, so that a refused call takes no lock.
-    if pCallback.is_null() || !mfwq::is_started() {
+    if pCallback.is_null() {
         return missing_input();
     }
+    // A refused call drops the result at once: a result that lives only while
+    // the platform is down leaves no lock behind (observed 13).
     // SAFETY: forwarded caller contract.
-    unsafe {
-        let result = stock_result(pCallback, pState);
-        schedule(&result, Timeout, pKey)
-    }
+    unsafe { schedule(stock_result(pCallback, pState), Timeout, pKey) }
 }
 
 /// `MFScheduleWorkItemEx(result, timeout, &key)`.
@@ -292,7 +290,7 @@ pub unsafe extern "system" fn MFScheduleWorkItemEx(
     // SAFETY: forwarded caller contract.
     match unsafe { result_arg(pResult) } {
         // SAFETY: forwarded caller contract.
-        Some(result) => unsafe { schedule(&result, Timeout, pKey) },
+        Some(result) => unsafe { schedule(result, Timeout, pKey) },
         None => missing_input(),
     }
 }

@@ -71,18 +71,23 @@ pub fn put_work_item_with_priority(
 /// ```
 #[doc(alias = "MFPutWorkItemEx")]
 #[doc(alias = "RtwqPutWorkItem")]
-pub fn put_result(queue: QueueId, result: &AsyncResult) -> Result<()> {
+pub fn put_result(queue: QueueId, result: impl IntoAsyncResult) -> Result<()> {
     put_result_with_priority(queue, 0, result)
 }
 
 /// `MFPutWorkItemEx2(queue, priority, result)`: [`put_result`] with a priority.
 #[doc(alias = "MFPutWorkItemEx2")]
-pub fn put_result_with_priority(queue: QueueId, priority: i32, result: &AsyncResult) -> Result<()> {
-    let flags = dispatch_params(result)?.flags;
+pub fn put_result_with_priority(
+    queue: QueueId,
+    priority: i32,
+    result: impl IntoAsyncResult,
+) -> Result<()> {
+    let result = result.into_async_result();
+    let flags = dispatch_params(&result)?.flags;
     submit(
         queue,
         Band::from_priority(priority),
-        Work::Result(result.clone()),
+        Work::Result(result),
         flags,
     )
 }
@@ -109,14 +114,44 @@ pub fn put_result_with_priority(queue: QueueId, priority: i32, result: &AsyncRes
 /// ```
 #[doc(alias = "MFInvokeCallback")]
 #[doc(alias = "RtwqInvokeCallback")]
-pub fn invoke_callback(result: &AsyncResult) -> Result<()> {
-    let params = dispatch_params(result)?;
+pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
+    let result = result.into_async_result();
+    let params = dispatch_params(&result)?;
     submit(
         params.queue,
         Band::Normal,
-        Work::Result(result.clone()),
+        Work::Result(result),
         params.flags,
     )
+}
+
+/// A result as put, invoke, schedule and wait take it: `&AsyncResult` adds a
+/// reference for the platform to hold; an `AsyncResult` is moved in, which
+/// saves a reference-count round trip when the caller has no further use for
+/// its handle (the C ABI's `MFPutWorkItem` does this).
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// let result = mfwq::AsyncResult::with_callback(mfwq::callback(|_| {}), None);
+/// mfwq::put_result(mfwq::QueueId::STANDARD, &result)?; // the caller keeps `result`
+/// mfwq::put_result(mfwq::QueueId::STANDARD, result)?; // the platform takes it
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub trait IntoAsyncResult {
+    /// The handle the platform keeps.
+    fn into_async_result(self) -> AsyncResult;
+}
+
+impl IntoAsyncResult for AsyncResult {
+    fn into_async_result(self) -> AsyncResult {
+        self
+    }
+}
+
+impl IntoAsyncResult for &AsyncResult {
+    fn into_async_result(self) -> AsyncResult {
+        self.clone()
+    }
 }
 
 /// Runs a Rust closure on `queue`: the native form of a work item, with no

@@ -55,7 +55,7 @@ pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
 pub use dispatch::{
     invoke_callback, put_result, put_result_with_priority, put_work_item,
-    put_work_item_with_priority, spawn, spawn_with_priority,
+    put_work_item_with_priority, spawn, spawn_with_priority, IntoAsyncResult,
 };
 pub use error::{to_hresult, Error, HResult, Result};
 pub use event::Event;

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::platform::PLATFORM;
@@ -216,12 +217,13 @@ pub fn schedule_work_item(
 /// ```
 #[doc(alias = "MFScheduleWorkItemEx")]
 #[doc(alias = "RtwqScheduleWorkItem")]
-pub fn schedule_result(result: &AsyncResult, delay: Duration) -> Result<WorkItemKey> {
+pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<WorkItemKey> {
     PLATFORM.with_epoch(|_| ())?;
+    let result = result.into_async_result();
     if !result.has_callback() && result.event().is_none() {
         return Err(Error::InvalidArg);
     }
-    schedule(result.clone(), delay)
+    schedule(result, delay)
 }
 
 fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {

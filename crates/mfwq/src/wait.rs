@@ -13,6 +13,7 @@
 use std::sync::{Arc, Weak};
 
 use crate::callback::CallbackParams;
+use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, WeakEvent};
 use crate::ids::QueueId;
@@ -103,9 +104,10 @@ impl WaitItem {
 pub fn put_waiting_work_item(
     event: Option<&Event>,
     priority: i32,
-    result: &AsyncResult,
+    result: impl IntoAsyncResult,
 ) -> Result<WorkItemKey> {
     let _ = priority;
+    let result = result.into_async_result();
     let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
     // With no lock held: `parameters` is user code.
     let params = match result.dispatch_params() {
@@ -122,7 +124,7 @@ pub fn put_waiting_work_item(
     let key = next_key(WAITING_TAG);
     let item = Arc::new(WaitItem {
         key,
-        claim: Claim::new(result.clone()),
+        claim: Claim::new(result),
         event: event.map(Event::downgrade),
         timers: Arc::downgrade(&timers),
     });

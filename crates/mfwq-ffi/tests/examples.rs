@@ -1,0 +1,140 @@
+//! Builds and runs the C and C++ examples of `examples/c/` against the
+//! `libmfplat.so` of this very cargo build, so that they keep compiling
+//! (warning-free: `-Wall -Wextra -Werror -pedantic`) and keep passing their
+//! own checks (right answers, every reference released, exit code 0).
+//!
+//! The library is found next to this test binary: cargo runs it from
+//! `target/<profile>/deps/`, and builds `libmfplat.so` (the package's cdylib)
+//! into `target/<profile>/` before running the package's tests. The programs
+//! are linked with an rpath to that directory and written to
+//! `target/<profile>/c-examples/`.
+//!
+//! The compilers are `cc` and `c++`, or `$CC` and `$CXX`. Set
+//! `MFWQ_SKIP_C_EXAMPLES=1` to skip these tests on a machine without them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one example may run before the test fails.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/<profile>`: the directory that holds `deps/` and the cdylib.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let deps = exe.parent().expect("the test binary is in a directory");
+    let dir = if deps.file_name().is_some_and(|name| name == "deps") {
+        deps.parent().expect("deps/ has a parent").to_path_buf()
+    } else {
+        deps.to_path_buf()
+    };
+    assert!(
+        dir.join("libmfplat.so").exists(),
+        "no libmfplat.so in {} (cargo builds the mfwq-ffi cdylib there before its tests)",
+        dir.display()
+    );
+    dir
+}
+
+fn skipped() -> bool {
+    let skip = std::env::var_os("MFWQ_SKIP_C_EXAMPLES").is_some_and(|v| v != "0" && !v.is_empty());
+    if skip {
+        eprintln!("MFWQ_SKIP_C_EXAMPLES is set: the C/C++ examples are not built");
+    }
+    skip
+}
+
+/// Compiles `source` (under `examples/c/`) with `compiler` and runs it.
+fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: &str) {
+    if skipped() {
+        return;
+    }
+    let root = repo_root();
+    let lib_dir = profile_dir();
+    let out_dir = lib_dir.join("c-examples");
+    std::fs::create_dir_all(&out_dir).expect("create the output directory");
+    let exe = out_dir.join(source.replace('.', "_"));
+    let compiler = std::env::var(compiler_env).unwrap_or_else(|_| default_compiler.to_owned());
+
+    let mut build = Command::new(&compiler);
+    build
+        .arg(format!("-std={std}"))
+        .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join("examples/c").join(source))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg("-lmfplat")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-lm");
+    let output = build.output().unwrap_or_else(|error| {
+        panic!("cannot run the compiler {compiler:?} ({error}); set MFWQ_SKIP_C_EXAMPLES=1 to skip")
+    });
+    assert!(
+        output.status.success(),
+        "compiling {source} failed: {build:?}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "compiling {source} printed diagnostics:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let mut child = Command::new(&exe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", exe.display()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the example") {
+            break status;
+        }
+        if start.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} still running after {RUN_LIMIT:?}", exe.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = child.wait_with_output().expect("the example's output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(
+        status.success(),
+        "{} exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        exe.display()
+    );
+    for expected in [
+        "sqrt(16) = 4",
+        "sqrt(-1) failed: 0x80070057 (E_INVALIDARG)",
+        "live objects after shutdown: 0",
+        ": OK",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{source}: {expected:?} missing from the output:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn square_root_c() {
+    build_and_run("CC", "cc", "c11", "square_root.c");
+}
+
+#[test]
+fn square_root_cpp() {
+    build_and_run("CXX", "c++", "c++17", "square_root.cpp");
+}
