@@ -23,11 +23,15 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `target/<profile>`: the directory that holds `deps/` and the cdylib.
+/// The directory of the cdylib this test was built with: `target/<profile>/deps`
+/// (cargo copies it up to `target/<profile>` only when the library itself is a
+/// requested target, so that copy may be stale), else `target/<profile>`.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let deps = exe.parent().expect("the test binary is in a directory");
-    let dir = if deps.file_name().is_some_and(|name| name == "deps") {
+    let dir = if deps.join("libmfplat.so").exists() {
+        deps.to_path_buf()
+    } else if deps.file_name().is_some_and(|name| name == "deps") {
         deps.parent().expect("deps/ has a parent").to_path_buf()
     } else {
         deps.to_path_buf()
@@ -89,7 +93,15 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
         String::from_utf8_lossy(&output.stderr)
     );
 
+    // `cargo test` puts target/<profile> on LD_LIBRARY_PATH, which beats the
+    // RUNPATH and may hold a stale copy: the library of this build comes first.
+    let mut library_path = std::ffi::OsString::from(profile_dir());
+    if let Some(inherited) = std::env::var_os("LD_LIBRARY_PATH") {
+        library_path.push(":");
+        library_path.push(inherited);
+    }
     let mut child = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", library_path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

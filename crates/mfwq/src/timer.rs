@@ -27,9 +27,10 @@
 //!   heap entry stays behind and is skipped when it comes up (lazy deletion;
 //!   the heap is compacted when stale entries outnumber live ones).
 //! - **Shutdown** ([`Timers::stop`]) empties everything under the lock, so that
-//!   nothing pending fires any more, and *leaks* the pending results
-//!   (`mem::forget`), as Windows does: they keep their platform lock (observed
-//!   15, 56). Periodic callbacks are dropped (their contexts released).
+//!   nothing pending fires any more, and *leaks* the pending scheduled
+//!   results (`mem::forget`), as Windows does: they keep their platform lock
+//!   (observed 15, 56). Waiting items' results and periodic callbacks'
+//!   contexts are released.
 //!
 //! Waiting items are decided by an atomic [`Claim`] instead, because a set
 //! event fires them without the timer lock (see `wait.rs`).
@@ -635,11 +636,13 @@ impl Timers {
         }
     }
 
-    /// The last shutdown: pending timers and waits never fire (their results leak, as observed).
+    /// The last shutdown: pending timers and waits never fire (timers' results
+    /// leak, as observed; waits' results are released).
     ///
     /// Empties every pending set under the lock (so nothing pending can fire
     /// any more, and a racing cancel sees `Shutdown`), leaks the results of
-    /// scheduled and waiting items, releases periodic contexts, and stops the
+    /// scheduled items, releases those of waiting items and the periodic
+    /// contexts, and stops the
     /// timer thread, waiting for it unless this is that thread.
     pub(crate) fn stop(&self) {
         let (scheduled, periodic, waits, thread) = {

@@ -1,0 +1,141 @@
+/*
+ * shared.c - shared work queues (MFLockSharedWorkQueue / RtwqLockSharedWorkQueue).
+ *
+ * observed-behaviour.md §1 I (51-53). Item 52 (class "" with a non-NULL task
+ * id is E_INVALIDARG on Windows) is settled otherwise for this project by
+ * decision Q20: a non-NULL task-id pointer is accepted with "" and 0 is
+ * written to it. Q20 also: one shared multithreaded queue per distinct
+ * class name. Q3: a shared queue runs items concurrently.
+ */
+#include "mfwq_test.h"
+
+static const WCHAR empty_class[] = {0};
+static const WCHAR audio_class[] = {'A', 'u', 'd', 'i', 'o', 0};
+
+static int runs_on(DWORD queue)
+{
+    tcb *cb = tcb_create();
+    int ran;
+    CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
+    ran = tcb_wait(cb, 1);
+    WAIT_REFS(tcb_refs(cb), 1, 1000);
+    CHECK_EQ(tcb_release(cb), 0);
+    return ran;
+}
+
+/* 51: a NULL class is E_POINTER, with or without a task id. */
+static void test_null_class(void)
+{
+    DWORD task = 0, queue = 0x1234;
+    CHECK_HR(MFLockSharedWorkQueue(NULL, 0, &task, &queue), E_POINTER);
+    CHECK_HR(MFLockSharedWorkQueue(NULL, 0, NULL, &queue), E_POINTER);
+    CHECK_HR(RtwqLockSharedWorkQueue(NULL, 0, NULL, &queue), E_POINTER);
+    CHECK_U(queue, 0x1234);
+    /* Q35: a NULL id pointer is E_POINTER. */
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, NULL), E_POINTER);
+}
+
+/* 52 (decision Q20), 53. */
+static void test_empty_class(void)
+{
+    DWORD first = 0, second = 0, third = 0, task = 0x1234;
+
+    /* 53: "" with a NULL task id: a queue with private bits. */
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &first), S_OK);
+    CHECK_MSG((first & MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK) != 0, "53: shared queue id 0x%08x", (unsigned)first);
+    /* A second identical call: S_OK and the same id. */
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &second), S_OK);
+    CHECK_U(second, first);
+    /* Q20 (instead of 52's E_INVALIDARG): a non-NULL task id with "" is
+     * accepted and 0 is written; the same queue again. u"" works too. */
+    CHECK_HR(MFLockSharedWorkQueue((const WCHAR *)u"", 0, &task, &third), S_OK);
+    CHECK_U(task, 0);
+    CHECK_U(third, first);
+    CHECK(runs_on(first));
+    /* 53: each call added a lock: three unlocks, each S_OK, and the queue
+     * works until the last. */
+    CHECK_HR(MFUnlockWorkQueue(first), S_OK);
+    CHECK_HR(MFUnlockWorkQueue(first), S_OK);
+    CHECK(runs_on(first));
+    CHECK_HR(MFUnlockWorkQueue(first), S_OK);
+    /* Gone now (25); a new call makes a new one. */
+    CHECK_HR(MFUnlockWorkQueue(first), MF_E_INVALID_WORKQUEUE);
+    CHECK_HR(RtwqLockSharedWorkQueue(empty_class, 0, NULL, &second), S_OK);
+    CHECK((second & MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK) != 0);
+    CHECK(runs_on(second));
+    CHECK_HR(RtwqUnlockWorkQueue(second), S_OK);
+}
+
+/* Q20: one queue per distinct class name. */
+static void test_one_queue_per_class(void)
+{
+    DWORD plain = 0, audio = 0, audio_again = 0, task = 0;
+
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &plain), S_OK);
+    CHECK_HR(MFLockSharedWorkQueue(audio_class, 0, &task, &audio), S_OK);
+    CHECK(audio != plain);
+    CHECK((audio & MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK) != 0);
+    task = 0;
+    CHECK_HR(MFLockSharedWorkQueue((const WCHAR *)u"Audio", 0, &task, &audio_again), S_OK);
+    CHECK_U(audio_again, audio);
+    CHECK(runs_on(audio));
+    CHECK_HR(MFUnlockWorkQueue(audio), S_OK);
+    CHECK_HR(MFUnlockWorkQueue(audio_again), S_OK);
+    CHECK_HR(MFUnlockWorkQueue(plain), S_OK);
+}
+
+typedef struct rendezvous {
+    atomic_int arrived;
+    atomic_int met;
+} rendezvous;
+
+static void rendezvous_hook(tcb *cb, IMFAsyncResult *result)
+{
+    rendezvous *meeting = cb->ctx;
+    (void)result;
+    atomic_fetch_add(&meeting->arrived, 1);
+    WAIT_FOR(atomic_load(&meeting->arrived) >= 2, 3000);
+    if (atomic_load(&meeting->arrived) >= 2)
+        atomic_fetch_add(&meeting->met, 1);
+}
+
+/* Q3: items on a shared queue run concurrently. */
+static void test_concurrent(void)
+{
+    DWORD queue = 0;
+    rendezvous meeting;
+    tcb *cb = tcb_create();
+
+    atomic_init(&meeting.arrived, 0);
+    atomic_init(&meeting.met, 0);
+    cb->ctx = &meeting;
+    cb->hook = rendezvous_hook;
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &queue), S_OK);
+    CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
+    CHECK_HR(MFPutWorkItem2(queue, 1, &cb->iface, NULL), S_OK);
+    CHECK(tcb_wait(cb, 2));
+    CHECK_MSG(atomic_load(&meeting.met) == 2, "Q3: two items on a shared queue did not run side by side");
+    WAIT_REFS(tcb_refs(cb), 1, 1000);
+    CHECK_EQ(tcb_release(cb), 0);
+    CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
+}
+
+int main(void)
+{
+    DWORD queue = 0;
+
+    setenv("MFWQ_SHUTDOWN_TIMEOUT_MS", "200", 1);
+    /* Not started: MF_E_SHUTDOWN (Q34). */
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);
+    CHECK_HR(RtwqLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);
+
+    CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
+    test_null_class();
+    test_empty_class();
+    test_one_queue_per_class();
+    test_concurrent();
+    CHECK_HR(MFShutdown(), S_OK);
+
+    CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);
+    return test_finish("shared");
+}
