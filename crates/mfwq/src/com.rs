@@ -327,7 +327,8 @@ pub(crate) mod test_objects {
     }
 
     unsafe extern "system" fn release(this: *mut c_void) -> u32 {
-        // Never freed: tests leak the object to read its count afterwards.
+        // Never freed here: the test owns the box and reads the count after
+        // the last release.
         // SAFETY: `this` is a TestUnknown.
         unsafe { &*(this as *const TestUnknown) }
             .refs
@@ -342,15 +343,16 @@ pub(crate) mod test_objects {
     };
 
     impl TestUnknown {
-        /// A leaked object with one reference, owned by the caller.
-        pub(crate) fn leak() -> &'static TestUnknown {
-            Box::leak(Box::new(TestUnknown {
+        /// An object with one reference, held by the caller; the box must
+        /// outlive every reference the test hands out.
+        pub(crate) fn new() -> Box<TestUnknown> {
+            Box::new(TestUnknown {
                 vtbl: &VTBL,
                 refs: AtomicU32::new(1),
-            }))
+            })
         }
 
-        pub(crate) fn as_raw(&'static self) -> *mut c_void {
+        pub(crate) fn as_raw(&self) -> *mut c_void {
             self as *const TestUnknown as *mut c_void
         }
 
@@ -367,7 +369,7 @@ mod tests {
 
     #[test]
     fn com_ptr_add_refs_and_releases_exactly_once_each() {
-        let object = TestUnknown::leak();
+        let object = TestUnknown::new();
         // SAFETY: a live test object.
         let owned = unsafe { ComPtr::from_raw_add_ref(object.as_raw()) }.unwrap();
         assert_eq!(object.count(), 2);

@@ -637,11 +637,8 @@ mod tests {
     #[test]
     fn stock_com_result_has_the_observed_layout_and_reference_rules() {
         let _serial = crate::accounting::test_serial();
-        let (object, callback, state) = (
-            TestUnknown::leak(),
-            TestUnknown::leak(),
-            TestUnknown::leak(),
-        );
+        let (object, callback, state) =
+            (TestUnknown::new(), TestUnknown::new(), TestUnknown::new());
         // SAFETY: live test objects; the result takes one reference to each.
         let result = unsafe {
             AsyncResult::from_com(
