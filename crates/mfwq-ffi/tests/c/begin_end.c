@@ -252,6 +252,7 @@ static void test_one_operation(DWORD component_queue, DWORD caller_queue, const 
     CHECK_HR(c.hr, S_OK);
     CHECK_MSG(c.value == 4.0, "%s: EndSquareRoot gave %f, expected 4", name, c.value);
     CHECK_PTR(c.seen_state, &state->iface);
+    WAIT_FOR(atomic_load(&comp->work_done) == 1, 2000);
     CHECK_EQ(atomic_load(&comp->work_done), 1);
 
     /* Failure: the status path. */
@@ -358,6 +359,9 @@ static void test_many_operations(void)
     CHECK_MSG(tcb_wait(cb, n), "%d of %d operations completed", tcb_invokes(cb), n);
     CHECK_EQ(atomic_load(&m.wrong), 0);
     CHECK_EQ(atomic_load(&m.failed), 0);
+    /* The component counts its work after completing the operation, so the
+     * caller can be done first: wait for the count. */
+    WAIT_FOR(atomic_load(&comp->work_done) == n, 2000);
     CHECK_EQ(atomic_load(&comp->work_done), n);
     WAIT_FOR(atomic_load(&operations_alive) == 0, 2000);
     CHECK_EQ(atomic_load(&operations_alive), 0);
