@@ -219,11 +219,14 @@ pub fn schedule_work_item(
 #[doc(alias = "MFScheduleWorkItemEx")]
 #[doc(alias = "RtwqScheduleWorkItem")]
 pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<WorkItemKey> {
-    PLATFORM.with_epoch(|_| ())?;
     let result = result.into_async_result();
     if !result.has_callback() && result.event().is_none() {
-        return Err(Error::InvalidArg);
+        // "Not running" is reported first, as for every call.
+        return Err(PLATFORM
+            .with_epoch(|_| Error::InvalidArg)
+            .unwrap_or_else(|shutdown| shutdown));
     }
+    // `schedule` refuses when the platform is down.
     schedule(result, delay)
 }
 
