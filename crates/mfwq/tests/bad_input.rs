@@ -36,7 +36,7 @@ fn assert_every_id_call_fails(id: QueueId, expected: Error) {
     let result = AsyncResult::with_callback(cb.clone(), None);
     assert_eq!(put_result(id, &result), Err(expected), "{what} put_result");
     assert_eq!(
-        invoke_callback(&AsyncResult::with_callback(
+        invoke_callback(AsyncResult::with_callback(
             callback_on(id, |_| panic!("must not run")),
             None
         )),

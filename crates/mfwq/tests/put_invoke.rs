@@ -162,7 +162,7 @@ fn callbacks_without_parameters_use_the_defaults() {
     let cb: Callback = Arc::new(NoParameters(sender));
     assert_eq!(cb.parameters(), None);
     assert_eq!(callback(|_| {}).parameters(), None);
-    invoke_callback(&AsyncResult::with_callback(cb.clone(), None)).unwrap();
+    invoke_callback(AsyncResult::with_callback(cb.clone(), None)).unwrap();
     assert_eq!(recv(&receiver), Some(QueueId::STANDARD));
     // With an explicit queue, no parameters are needed at all.
     put_work_item(QueueId::IO, cb, None).unwrap();
@@ -190,8 +190,8 @@ fn callbacks_never_run_on_the_callers_thread() {
         };
         let cb = callback_on(queue, report);
         put_work_item(queue, cb.clone(), None).unwrap();
-        put_result(queue, &AsyncResult::with_callback(cb.clone(), None)).unwrap();
-        invoke_callback(&AsyncResult::with_callback(cb, None)).unwrap();
+        put_result(queue, AsyncResult::with_callback(cb.clone(), None)).unwrap();
+        invoke_callback(AsyncResult::with_callback(cb, None)).unwrap();
         spawn(queue, move || {
             sender.send(std::thread::current().id()).unwrap()
         })
@@ -231,8 +231,8 @@ fn callbacks_never_run_inline_inside_invoke() {
             callback(move |_| {
                 IN_INVOKE.with(|flag| flag.set(true));
                 put_work_item(target, put_cb.clone(), None).unwrap();
-                put_result(target, &AsyncResult::with_callback(result_cb.clone(), None)).unwrap();
-                invoke_callback(&AsyncResult::with_callback(invoke_cb.clone(), None)).unwrap();
+                put_result(target, AsyncResult::with_callback(result_cb.clone(), None)).unwrap();
+                invoke_callback(AsyncResult::with_callback(invoke_cb.clone(), None)).unwrap();
                 let (spawn_sender, spawn_done) = (spawn_sender.clone(), spawn_done.clone());
                 spawn(target, move || {
                     let nested = IN_INVOKE.with(Cell::get);
@@ -293,7 +293,7 @@ fn invoke_callback_routes_to_the_callbacks_queue() {
     }
     // UNDEFINED stands for STANDARD.
     let (cb, receiver) = reporting(Some(CallbackParams::on(QueueId::UNDEFINED)));
-    invoke_callback(&AsyncResult::with_callback(cb, None)).unwrap();
+    invoke_callback(AsyncResult::with_callback(cb, None)).unwrap();
     assert_eq!(recv(&receiver).0, Some(QueueId::STANDARD));
 }
 
@@ -399,7 +399,7 @@ fn other_callback_flags_are_accepted_on_any_queue() {
             let (cb, receiver) = reporting(Some(CallbackParams { flags, queue }));
             put_work_item(queue, cb.clone(), None).unwrap();
             assert_eq!(recv(&receiver).0, Some(queue), "{flags:?}");
-            invoke_callback(&AsyncResult::with_callback(cb, None)).unwrap();
+            invoke_callback(AsyncResult::with_callback(cb, None)).unwrap();
             assert_eq!(recv(&receiver).0, Some(queue), "{flags:?}");
         }
     }
@@ -510,7 +510,7 @@ fn priority_order(queue: QueueId, items: &[(&'static str, i32)]) -> Vec<&'static
             1 => {
                 let record = Mutex::new(Some(record));
                 let cb = callback(move |_| (record.lock().unwrap().take().unwrap())());
-                put_result_with_priority(queue, priority, &AsyncResult::with_callback(cb, None))
+                put_result_with_priority(queue, priority, AsyncResult::with_callback(cb, None))
                     .unwrap();
             }
             _ => spawn_with_priority(queue, priority, record).unwrap(),

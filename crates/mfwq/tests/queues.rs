@@ -194,7 +194,7 @@ fn stale_ids_stay_invalid_when_slots_are_reused() {
             Err(Error::InvalidWorkQueue)
         );
         assert_eq!(
-            put_result(id, &AsyncResult::with_callback(callback(|_| {}), None)),
+            put_result(id, AsyncResult::with_callback(callback(|_| {}), None)),
             Err(Error::InvalidWorkQueue)
         );
         assert_eq!(mfwq::spawn(id, || {}), Err(Error::InvalidWorkQueue));

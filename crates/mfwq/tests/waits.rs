@@ -79,12 +79,12 @@ fn second_cancel_and_cancel_after_firing_are_not_found() {
     let _serial = serial();
     let _platform = Platform::start().unwrap();
     let (cb, invoked) = reporting(QueueId::STANDARD);
-    let key = put_waiting_work_item(None, 0, &result_for(&cb, 0)).unwrap();
+    let key = put_waiting_work_item(None, 0, result_for(&cb, 0)).unwrap();
     assert_eq!(cancel_work_item(key), Ok(()));
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
     assert_eq!(recv(&invoked).1, HResult::MF_E_OPERATION_CANCELLED);
     let event = Event::auto_reset(false);
-    let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, 0)).unwrap();
+    let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, 0)).unwrap();
     event.set();
     assert_eq!(recv(&invoked).1, HResult::S_OK);
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
@@ -105,7 +105,7 @@ fn set_event_fires_the_item_on_its_callbacks_queue() {
     for queue in [QueueId::STANDARD, QueueId::MULTITHREADED, private.id()] {
         let (cb, invoked) = reporting(queue);
         let event = Event::auto_reset(false);
-        put_waiting_work_item(Some(&event), 0, &result_for(&cb, 7)).unwrap();
+        put_waiting_work_item(Some(&event), 0, result_for(&cb, 7)).unwrap();
         assert_nothing_more(&invoked, Duration::from_millis(10));
         event.set();
         assert_eq!(recv(&invoked), (Some(queue), HResult::S_OK, 7));
@@ -131,7 +131,7 @@ fn auto_reset_event_releases_one_item_per_set() {
     let (cb, invoked) = reporting(QueueId::MULTITHREADED);
     let event = Event::auto_reset(false);
     for tag in 1..=3 {
-        put_waiting_work_item(Some(&event), 0, &result_for(&cb, tag)).unwrap();
+        put_waiting_work_item(Some(&event), 0, result_for(&cb, tag)).unwrap();
     }
     event.set();
     assert_eq!(recv(&invoked).2, 1, "the oldest item first");
@@ -160,7 +160,7 @@ fn manual_reset_event_releases_all_items_and_stays_set() {
     let (cb, invoked) = reporting(QueueId::MULTITHREADED);
     let event = Event::manual_reset(false);
     for tag in 1..=3 {
-        put_waiting_work_item(Some(&event), 0, &result_for(&cb, tag)).unwrap();
+        put_waiting_work_item(Some(&event), 0, result_for(&cb, tag)).unwrap();
     }
     assert_nothing_more(&invoked, Duration::from_millis(10));
     event.set();
@@ -168,11 +168,11 @@ fn manual_reset_event_releases_all_items_and_stays_set() {
     tags.sort();
     assert_eq!(tags, [1, 2, 3]);
     assert!(event.is_set(), "a manual-reset event stays set");
-    let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, 4)).unwrap();
+    let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, 4)).unwrap();
     assert_eq!(recv(&invoked).2, 4, "fires at once on a set event");
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
     event.reset();
-    put_waiting_work_item(Some(&event), 0, &result_for(&cb, 5)).unwrap();
+    put_waiting_work_item(Some(&event), 0, result_for(&cb, 5)).unwrap();
     assert_nothing_more(&invoked, QUIET);
     event.set();
     assert_eq!(recv(&invoked).2, 5);
@@ -186,11 +186,11 @@ fn item_put_on_a_set_auto_reset_event_fires_at_once() {
     let _platform = Platform::start().unwrap();
     let (cb, invoked) = reporting(QueueId::STANDARD);
     let event = Event::auto_reset(true);
-    let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, 1)).unwrap();
+    let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, 1)).unwrap();
     assert_eq!(recv(&invoked), (Some(QueueId::STANDARD), HResult::S_OK, 1));
     assert!(!event.is_set(), "the signal was consumed");
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
-    put_waiting_work_item(Some(&event), 0, &result_for(&cb, 2)).unwrap();
+    put_waiting_work_item(Some(&event), 0, result_for(&cb, 2)).unwrap();
     assert_nothing_more(&invoked, QUIET);
     event.set();
     assert_eq!(recv(&invoked).2, 2);
@@ -289,13 +289,13 @@ fn forbidden_queues_are_refused() {
         private.id(),
     ] {
         let (cb, _invoked) = reporting(queue);
-        let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, 0)).unwrap();
+        let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, 0)).unwrap();
         assert_eq!(cancel_work_item(key), Ok(()), "{queue:?}");
     }
     // Priority is accepted, whatever its value.
     let (cb, invoked) = reporting(QueueId::STANDARD);
     for priority in [-1, 0, 1, i32::MIN, i32::MAX] {
-        put_waiting_work_item(Some(&event), priority, &result_for(&cb, 0)).unwrap();
+        put_waiting_work_item(Some(&event), priority, result_for(&cb, 0)).unwrap();
     }
     event.set();
     assert_eq!(recv_n(&invoked, 5).len(), 5);
@@ -356,7 +356,7 @@ fn set_racing_with_cancel_has_exactly_one_winner() {
     let mut outcomes = Vec::with_capacity(ITEMS);
     for index in 0..ITEMS {
         let event = Event::auto_reset(false);
-        let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, index)).unwrap();
+        let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, index)).unwrap();
         let setter = std::thread::spawn(move || event.set());
         if index % 2 == 0 {
             std::thread::yield_now();
@@ -398,7 +398,7 @@ fn cancelled_items_are_skipped_when_the_event_is_set() {
     let (cb, invoked) = reporting(QueueId::MULTITHREADED);
     let event = Event::auto_reset(false);
     let keys: Vec<WorkItemKey> = (0..10)
-        .map(|tag| put_waiting_work_item(Some(&event), 0, &result_for(&cb, tag)).unwrap())
+        .map(|tag| put_waiting_work_item(Some(&event), 0, result_for(&cb, tag)).unwrap())
         .collect();
     for key in keys.iter().step_by(2) {
         cancel_work_item(*key).unwrap();
@@ -436,7 +436,7 @@ fn waits_on_a_dropped_event_can_still_be_cancelled() {
     let _platform = Platform::start().unwrap();
     let (cb, invoked) = reporting(QueueId::STANDARD);
     let event = Event::manual_reset(false);
-    let key = put_waiting_work_item(Some(&event), 0, &result_for(&cb, 1)).unwrap();
+    let key = put_waiting_work_item(Some(&event), 0, result_for(&cb, 1)).unwrap();
     drop(event);
     assert_nothing_more(&invoked, Duration::from_millis(10));
     assert_eq!(cancel_work_item(key), Ok(()));
@@ -451,7 +451,7 @@ fn default_parameters_dispatch_on_standard() {
     let (sender, receiver) = mpsc::channel();
     let cb = callback(move |_| sender.send(mfwq::current_queue()).unwrap());
     let event = Event::auto_reset(false);
-    put_waiting_work_item(Some(&event), 0, &AsyncResult::with_callback(cb, None)).unwrap();
+    put_waiting_work_item(Some(&event), 0, AsyncResult::with_callback(cb, None)).unwrap();
     event.set();
     assert_eq!(recv(&receiver), Some(QueueId::STANDARD));
 }
