@@ -203,8 +203,10 @@ pub fn allocate_serial_work_queue(target: QueueId) -> Result<QueueId> {
 ///
 /// One shared queue per distinct class name (decision Q20); `""` is the
 /// regular-priority shared queue. `class: None` (a NULL name in C) is
-/// [`Error::Pointer`] (observed 51). For `""` a task id, if given, is set to 0
-/// (Q20 accepts the pointer that real applications pass); for another class the
+/// [`Error::Pointer`] (observed 51). For `""` the task id must be `None`: a
+/// task id with `""` is [`Error::InvalidArg`], as Windows answers (observed 52,
+/// which outranks decision Q20's "accept it" in the spec's order of
+/// authority); for another class the
 /// queue is registered with that class and the task id is read (0 asks for a
 /// new one) and written back; `base_priority` is its AVRT priority, clamped to
 /// -2..=2. Each call must be matched by one
@@ -229,6 +231,9 @@ pub fn lock_shared_work_queue(
     task_id: Option<&mut u32>,
 ) -> Result<QueueId> {
     let class = class.ok_or(Error::Pointer)?;
+    if class.is_empty() && task_id.is_some() {
+        return Err(Error::InvalidArg);
+    }
     let platform = &*PLATFORM;
     let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
     let mut shared = epoch.shared_queues.lock();
