@@ -72,6 +72,7 @@ c_programs! {
     rtwq => "rtwq.c",
     reentrancy => "reentrancy.c",
     mmcss => "mmcss.c",
+    stress => "stress.c",
 }
 
 fn manifest_dir() -> PathBuf {
