@@ -158,6 +158,21 @@ pub struct IRtwqPlatformEventsVtbl {
 ///
 /// Cloning calls `AddRef`; dropping calls `Release`: exactly the calls Windows
 /// makes for the references the platform holds.
+///
+/// A stock result is a COM object too, so it can stand in for a C one here:
+///
+/// ```
+/// use mfwq::{com::ComPtr, AsyncResult};
+/// let raw = AsyncResult::new(None, None, None).into_com_raw(); // an IMFAsyncResult*
+/// // SAFETY: a live COM object; its one reference goes to the ComPtr.
+/// let object = unsafe { ComPtr::from_raw_owned(raw) }.unwrap();
+/// let second = object.clone(); // AddRef
+/// // SAFETY: a live stock result.
+/// let result = unsafe { AsyncResult::from_com_result(second.as_raw()) }.unwrap();
+/// assert_eq!(result.ref_count(), 3);
+/// drop((object, second)); // two Releases
+/// assert_eq!(result.ref_count(), 1);
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct ComPtr(NonNull<c_void>);
 
@@ -286,13 +301,25 @@ impl AsyncCallback for ComCallback {
 }
 
 /// Wraps a COM `IMFAsyncCallback` as a [`Callback`](crate::Callback); the
-/// reference is released when the last clone of the callback goes.
+/// reference is released when the last clone of the callback goes. This is
+/// how the C ABI hands a C callback to the operations that take a
+/// `Callback` (the MMCSS Begin functions); its `GetParameters` is asked for
+/// the queue and its `Invoke` receives [`AsyncResult::com_ptr`].
 pub fn com_callback(callback: ComPtr) -> crate::Callback {
     Arc::new(ComCallback(callback))
 }
 
 /// A COM object as a result's state or object ([`State`](crate::State)): the
 /// C `GetState`/`GetObject` give it back as the same `IUnknown*`.
+///
+/// ```
+/// use mfwq::{com, AsyncResult};
+/// let raw = AsyncResult::new(None, None, None).into_com_raw();
+/// // SAFETY: a live COM object; its reference goes to the state.
+/// let state = com::com_state(unsafe { com::ComPtr::from_raw_owned(raw) }.unwrap());
+/// let result = AsyncResult::new(None, None, Some(state));
+/// assert_eq!(result.state_as::<com::ComPtr>().unwrap().as_raw(), raw);
+/// ```
 pub fn com_state(object: ComPtr) -> crate::State {
     Arc::new(object)
 }

@@ -182,6 +182,17 @@ impl AsyncResult {
     /// The references are adopted (the caller has `AddRef`ed them, as Windows
     /// does on creation); `pCallback` is the given callback, the other
     /// `MFASYNCRESULT` fields start zeroed (observed 18).
+    ///
+    /// ```
+    /// use mfwq::{AsyncResult, HResult};
+    /// let result = AsyncResult::from_com(None, None, None);
+    /// let raw = result.com_ptr() as *const u8;
+    /// // SAFETY: the MFASYNCRESULT image is the first 64 bytes of the object.
+    /// let status = unsafe { *(raw.add(48) as *const i32) }; // hrStatusResult
+    /// assert_eq!(status, HResult::S_OK.0);
+    /// result.set_status(HResult::E_FAIL);
+    /// assert_eq!(unsafe { *(raw.add(48) as *const i32) }, HResult::E_FAIL.0);
+    /// ```
     pub fn from_com(
         object: Option<ComPtr>,
         callback: Option<ComPtr>,
