@@ -336,19 +336,16 @@ impl AsyncResult {
         }
     }
 
-    /// `GetStatus`: the operation's status (initially `S_OK`), read from
-    /// `hrStatusResult` (or a wrapped caller's `GetStatus`).
+    /// `GetStatus`: the operation's status (initially `S_OK`), read from the
+    /// `hrStatusResult` field, also of a wrapped caller's result (the
+    /// platform reads that field by offset, as Windows does).
     pub fn status(&self) -> HResult {
-        match &self.0.foreign {
-            // SAFETY: the wrapped object is a live IMFAsyncResult.
-            Some(foreign) => HResult(unsafe {
-                (foreign.vtbl::<IMFAsyncResultVtbl>().get_status)(foreign.as_raw())
-            }),
-            None => HResult(self.0.image.status.load(Ordering::Acquire)),
-        }
+        HResult(self.image().status.load(Ordering::Acquire))
     }
 
-    /// `SetStatus` (for a wrapped caller's result, its own `SetStatus`).
+    /// `SetStatus`. For a wrapped caller's result this calls its own
+    /// `SetStatus` (which, like Microsoft's custom-result sample, stores
+    /// `hrStatusResult`), so an object that keeps more state sees the call.
     pub fn set_status(&self, status: HResult) {
         match &self.0.foreign {
             Some(foreign) => {
