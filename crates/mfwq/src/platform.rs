@@ -208,7 +208,7 @@ pub fn shutdown() -> Result<()> {
     let mut cores = retired;
     for target in targets {
         match target {
-            Target::Serial(serial) => serial.close(),
+            Target::Serial(serial) => serial.close_at_shutdown(),
             Target::Core(core) => cores.push(core),
         }
     }

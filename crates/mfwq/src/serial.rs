@@ -100,9 +100,17 @@ struct SerialState {
     /// A step is forwarded, running, or waiting for its reply.
     busy: bool,
     closed: bool,
-    /// Identifies the reply the queue waits for; a stale or second reply is ignored.
+    /// Identifies the reply the queue waits for; a stale or second reply is
+    /// ignored. Whoever moves the queue on takes it (`Option::take` under the
+    /// lock), so two replies racing each other advance the queue once.
     reply_seq: u64,
     awaiting_reply: Option<u64>,
+    /// A reply-mode item's callback is running (its reply may still come
+    /// from inside it).
+    invoking: bool,
+    /// The platform is shutting down: no reply can come through it any more,
+    /// so reply-mode items no longer hold the queue (see `close_at_shutdown`).
+    ignore_replies: bool,
     /// Called once when the queue is closed and idle (releases its target lock).
     on_finished: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -131,6 +139,8 @@ impl SerialQueue {
                 closed: false,
                 reply_seq: 0,
                 awaiting_reply: None,
+                invoking: false,
+                ignore_replies: false,
                 on_finished: Some(on_finished),
             }),
         })
@@ -208,6 +218,7 @@ impl SerialQueue {
             let mut state = lock(&self.state);
             state.reply_seq += 1;
             state.awaiting_reply = Some(state.reply_seq);
+            state.invoking = true;
             state.reply_seq
         };
         let token: crate::Callback = Arc::new(ReplyToken {
@@ -218,7 +229,11 @@ impl SerialQueue {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| result.invoke_as(&reply))) {
             crate::panic::report(self.id, payload);
         }
-        true
+        let mut state = lock(&self.state);
+        state.invoking = false;
+        // At shutdown nobody can reply any more: the queue moves on by itself
+        // (unless a reply already moved it).
+        !(state.ignore_replies && state.awaiting_reply.take() == Some(seq))
     }
 
     fn run_item(&self, work: Work) -> bool {
@@ -271,10 +286,13 @@ impl SerialQueue {
     /// The reply for `seq` arrived.
     fn reply(self: &Arc<Self>, seq: u64) {
         {
-            let state = lock(&self.state);
+            let mut state = lock(&self.state);
             if state.awaiting_reply != Some(seq) {
                 return;
             }
+            // Taken, so that a racing second reply (or the shutdown release)
+            // finds nothing to do.
+            state.awaiting_reply = None;
         }
         // The reply comes on a pool worker. If the target no longer takes
         // steps, this worker runs the rest of the backlog.
@@ -295,6 +313,30 @@ impl SerialQueue {
         drop(state);
         if let Some(finished) = finished {
             finished();
+        }
+    }
+
+    /// [`close`](Self::close) for the platform's last shutdown, called while
+    /// the queues below still run. A reply can no longer reach the queue (the
+    /// callee's `invoke_callback` is refused once the platform is down), so a
+    /// queue waiting for one would strand its backlog: it stops waiting, now
+    /// if the waiting item's callback has returned, else as soon as it does,
+    /// and reply-mode items behind it no longer wait either. The backlog
+    /// drains in order, one item at a time, through the target.
+    pub(crate) fn close_at_shutdown(self: &Arc<Self>) {
+        let released = {
+            let mut state = lock(&self.state);
+            state.ignore_replies = true;
+            if state.invoking {
+                None
+            } else {
+                state.awaiting_reply.take()
+            }
+        };
+        self.close();
+        if released.is_some() {
+            let next = self.advance(false);
+            self.run_from(next, 0);
         }
     }
 }
@@ -443,6 +485,52 @@ mod loom_tests {
             core.close();
             core.join();
             assert_eq!(second_ran.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Shutdown releasing a reply wait races the real reply: the queue moves
+    /// on exactly once, and the item behind runs exactly once.
+    #[test]
+    fn loom_serial_shutdown_release_races_the_reply() {
+        model(|| {
+            let core = QueueCore::new(QueueId(0x10001), "one".into(), 1, None);
+            let finished = Arc::new(AtomicUsize::new(0));
+            let serial = {
+                let finished = Arc::clone(&finished);
+                SerialQueue::new(
+                    QueueId(0x20001),
+                    Target::Core(Arc::clone(&core)),
+                    Box::new(move || {
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    }),
+                )
+            };
+            {
+                let mut state = lock(&serial.state);
+                state.busy = true;
+                state.reply_seq = 1;
+                state.awaiting_reply = Some(1);
+            }
+            let second_ran = Arc::new(AtomicUsize::new(0));
+            let second = {
+                let second_ran = Arc::clone(&second_ran);
+                Work::Task(Box::new(move || {
+                    second_ran.fetch_add(1, Ordering::SeqCst);
+                }))
+            };
+            assert!(serial
+                .push(second, Band::Normal, CallbackFlags::empty())
+                .is_ok());
+            let replier = {
+                let serial = Arc::clone(&serial);
+                loom::thread::spawn(move || serial.reply(1))
+            };
+            serial.close_at_shutdown();
+            replier.join().unwrap();
+            core.close();
+            core.join();
+            assert_eq!(second_ran.load(Ordering::SeqCst), 1, "ran exactly once");
+            assert_eq!(finished.load(Ordering::SeqCst), 1, "finished exactly once");
         });
     }
 }

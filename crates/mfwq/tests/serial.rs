@@ -306,6 +306,51 @@ fn unlocking_a_serial_queue_lets_its_backlog_run_and_releases_the_target() {
     shutdown().unwrap();
 }
 
+// J and "nothing already queued is lost": a reply-mode queue still waiting
+// for its reply at the last shutdown stops waiting (no reply can come through
+// a platform that is down), and its backlog, reply-mode items included, runs
+// in order before shutdown returns.
+#[test]
+fn shutdown_releases_a_queue_waiting_for_its_reply() {
+    let _serial = serial();
+    startup(MF_VERSION).unwrap();
+    let queue = allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (received, unanswered) = mpsc::channel::<AsyncResult>();
+    for label in ["waits", "reply-mode behind", "plain behind"] {
+        let log = log.clone();
+        let received = received.clone();
+        let item = if label == "plain behind" {
+            callback(move |_| log.lock().unwrap().push(label))
+        } else {
+            reply_mode(move |result| {
+                log.lock().unwrap().push(label);
+                // Kept, never answered before the shutdown.
+                received.send(result.clone()).unwrap();
+            })
+        };
+        put_work_item(queue, item, None).unwrap();
+    }
+    let first = unanswered.recv_timeout(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["waits"],
+        "the queue waits for the reply"
+    );
+    shutdown().unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["waits", "reply-mode behind", "plain behind"],
+        "the backlog ran, in order"
+    );
+    assert_eq!(
+        invoke_callback(&first),
+        Err(Error::Shutdown),
+        "a late reply is refused"
+    );
+}
+
 // J: items queued on a serial queue when the platform shuts down still run
 // before shutdown returns, exactly once.
 #[test]
