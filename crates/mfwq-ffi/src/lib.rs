@@ -51,6 +51,22 @@ fn hr(result: mfwq::Result<()>) -> HRESULT {
     to_hresult(&result).0
 }
 
+/// The error for a bad or missing required input of a call that needs the
+/// platform: `MF_E_SHUTDOWN` while it is down (reported first, as for every
+/// call, decision Q34), else `error` (`E_INVALIDARG`, `E_HANDLE`, ...).
+fn refuse_input(error: HResult) -> HRESULT {
+    if mfwq::is_started() {
+        error.0
+    } else {
+        Error::Shutdown.hresult().0
+    }
+}
+
+/// [`refuse_input`] with `E_INVALIDARG` (decision Q35).
+fn invalid_arg() -> HRESULT {
+    refuse_input(HResult::E_INVALIDARG)
+}
+
 /// Runs `produce` and writes its value through `out`; NULL `out` is
 /// `E_POINTER` (decision Q35) and nothing is produced.
 ///

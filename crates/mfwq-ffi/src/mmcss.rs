@@ -21,6 +21,16 @@ use mfwq::{AsyncResult, Callback, DeadlineRequest, Error, QueueId, State};
 
 use crate::{com_arg, hr, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK, WCHAR};
 
+/// A missing required input: `E_INVALIDARG`, or `MF_E_SHUTDOWN` while the
+/// platform is down (reported first, decision Q34).
+fn missing_input() -> Error {
+    if mfwq::is_started() {
+        Error::InvalidArg
+    } else {
+        Error::Shutdown
+    }
+}
+
 /// A class name argument (`LPCWSTR`); NULL is `E_INVALIDARG` (decision Q35:
 /// only `MFLockSharedWorkQueue` is observed to answer `E_POINTER`, item 51).
 ///
@@ -28,7 +38,7 @@ use crate::{com_arg, hr, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG
 /// `class` must be NULL or a NUL-terminated UTF-16 string.
 unsafe fn class_arg(class: *const WCHAR) -> mfwq::Result<String> {
     // SAFETY: forwarded caller contract.
-    unsafe { wide_str(class) }.ok_or(Error::InvalidArg)
+    unsafe { wide_str(class) }.ok_or_else(missing_input)
 }
 
 /// The done callback and state of a Begin call: the callback is required
@@ -43,10 +53,11 @@ unsafe fn done_args(
     state: *mut c_void,
 ) -> mfwq::Result<(Callback, Option<State>)> {
     // SAFETY: forwarded caller contract.
-    let callback = unsafe { com_arg(callback) }.ok_or(Error::InvalidArg)?;
+    let callback = unsafe { com_arg(callback) }.ok_or_else(missing_input)?;
     // SAFETY: forwarded caller contract.
     let state = unsafe { com_arg(state) }.map(com_state);
-    Ok((com_callback(callback), state))
+    // SAFETY: the caller promises an IMFAsyncCallback.
+    Ok((unsafe { com_callback(callback) }, state))
 }
 
 /// The result an End call was handed; NULL is `E_INVALIDARG`.
@@ -419,8 +430,26 @@ pub extern "system" fn RtwqUnregisterPlatformFromMMCSS() -> HRESULT {
 // Deadlines, long-running hint, join
 // ---------------------------------------------------------------------------
 
+/// A deadline request as a `HANDLE`: `(id << 2) | 1`. Event handles are
+/// multiples of four, so the two never share a value: `CloseHandle` on a
+/// request fails cleanly instead of closing an unrelated event, and an event
+/// handle given to `RtwqCancelDeadline` names no request.
 fn request_handle(request: DeadlineRequest) -> HANDLE {
-    request.0 as usize as HANDLE
+    ((request.0 as usize) << 2 | 1) as HANDLE
+}
+
+/// The request a `HANDLE` from [`request_handle`] names; anything else names
+/// none (request 0, which the core never issues: `MF_E_NOT_FOUND`, or
+/// `E_INVALIDARG` for NULL).
+fn handle_request(handle: HANDLE) -> DeadlineRequest {
+    let value = handle as usize;
+    if value == 0 {
+        return DeadlineRequest(0);
+    }
+    if value & 3 != 1 {
+        return DeadlineRequest(u64::MAX);
+    }
+    DeadlineRequest((value >> 2) as u64)
 }
 
 /// `RtwqSetDeadline(queue, deadline, &request)`: `deadline` in 100-ns units
@@ -468,9 +497,7 @@ pub unsafe extern "system" fn RtwqSetDeadline2(
 /// The handle is only compared, never dereferenced.
 #[no_mangle]
 pub extern "system" fn RtwqCancelDeadline(request: HANDLE) -> HRESULT {
-    hr(mfwq::cancel_deadline(DeadlineRequest(
-        request as usize as u64,
-    )))
+    hr(mfwq::cancel_deadline(handle_request(request)))
 }
 
 /// `RtwqSetLongRunning(queue, enable)`: the long-running hint (decision Q24).
@@ -1034,6 +1061,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(request_handle(deadline.request), request);
+        // A request handle never aliases an event handle: CloseHandle on it
+        // fails, and an event handle names no request.
+        let event = crate::win32::CreateEventW(null_mut(), 1, 0, std::ptr::null());
+        assert_eq!(crate::win32::CloseHandle(request), 0);
+        assert_eq!(crate::win32::SetEvent(event), 1, "the event is still open");
+        assert_eq!(RtwqCancelDeadline(event), HResult::MF_E_NOT_FOUND.0);
+        assert_eq!(crate::win32::CloseHandle(event), 1);
         assert_eq!(deadline.deadline_hns, 100_000);
 
         let mut second: HANDLE = null_mut();

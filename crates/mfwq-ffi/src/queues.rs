@@ -30,7 +30,14 @@ pub unsafe extern "system" fn MFAllocateWorkQueueEx(
     // SAFETY: forwarded caller contract.
     unsafe {
         write_out(pdwWorkQueue, || {
-            let kind = QueueType::from_raw(WorkQueueType).ok_or(Error::InvalidArg)?;
+            let kind = QueueType::from_raw(WorkQueueType).ok_or_else(|| {
+                // Not running is reported first (Q34).
+                if mfwq::is_started() {
+                    Error::InvalidArg
+                } else {
+                    Error::Shutdown
+                }
+            })?;
             mfwq::allocate_work_queue(kind).map(|q| q.0)
         })
     }
@@ -115,15 +122,12 @@ pub unsafe extern "system" fn MFLockSharedWorkQueue(
 ) -> HRESULT {
     // SAFETY: forwarded caller contract.
     let class = unsafe { wide_str(wszClass) };
-    let Some(class) = class else {
-        return Error::Pointer.hresult().0;
-    };
     // SAFETY: NULL or valid for read and write, as the caller promises.
     let task_id = unsafe { pdwTaskId.as_mut() };
     // SAFETY: forwarded caller contract.
     unsafe {
         write_out(pID, || {
-            mfwq::lock_shared_work_queue(Some(&class), BasePriority, task_id).map(|q| q.0)
+            mfwq::lock_shared_work_queue(class.as_deref(), BasePriority, task_id).map(|q| q.0)
         })
     }
 }

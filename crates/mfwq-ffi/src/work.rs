@@ -10,24 +10,17 @@
 use std::ffi::c_void;
 
 use mfwq::com::ComPtr;
-use mfwq::{AsyncResult, Error, PeriodicKey, QueueId, WorkItemKey};
+use mfwq::{AsyncResult, PeriodicKey, QueueId, WorkItemKey};
 
-use crate::{com_arg, hr, write_opt, write_out, DWORD, HANDLE, HRESULT, LONG, S_OK};
+use crate::{
+    com_arg, hr, invalid_arg, refuse_input, write_opt, write_out, DWORD, HANDLE, HRESULT, LONG,
+    S_OK,
+};
 
 /// `MFWORKITEM_KEY` / `RTWQWORKITEM_KEY`.
 pub type MFWORKITEM_KEY = u64;
 /// `MFPERIODICCALLBACK` / `RTWQPERIODICCALLBACK`: `void (*)(IUnknown *)`.
 pub type MFPERIODICCALLBACK = Option<unsafe extern "system" fn(context: *mut c_void)>;
-
-/// The code for a missing required input: `MF_E_SHUTDOWN` while the platform
-/// is down (that is reported first, as for every call), else `E_INVALIDARG`.
-fn missing_input() -> HRESULT {
-    if mfwq::is_started() {
-        Error::InvalidArg.hresult().0
-    } else {
-        Error::Shutdown.hresult().0
-    }
-}
 
 /// The core result behind an incoming `IMFAsyncResult*`.
 ///
@@ -95,7 +88,7 @@ pub unsafe extern "system" fn MFInvokeCallback(pAsyncResult: *mut c_void) -> HRE
     // SAFETY: forwarded caller contract.
     match unsafe { result_arg(pAsyncResult) } {
         Some(result) => hr(mfwq::invoke_callback(result)),
-        None => missing_input(),
+        None => invalid_arg(),
     }
 }
 
@@ -135,7 +128,7 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     pState: *mut c_void,
 ) -> HRESULT {
     if pCallback.is_null() {
-        return missing_input();
+        return invalid_arg();
     }
     // SAFETY: forwarded caller contract.
     let result = unsafe { stock_result(pCallback, pState) };
@@ -173,7 +166,7 @@ pub unsafe extern "system" fn MFPutWorkItemEx2(
             Priority,
             result,
         )),
-        None => missing_input(),
+        None => invalid_arg(),
     }
 }
 
@@ -209,12 +202,12 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     } else {
         match mfwq::handle::event(hEvent as usize) {
             Some(event) => Some(event),
-            None => return mfwq::HResult::E_HANDLE.0,
+            None => return refuse_input(mfwq::HResult::E_HANDLE),
         }
     };
     // SAFETY: forwarded caller contract.
     let Some(result) = (unsafe { result_arg(pResult) }) else {
-        return missing_input();
+        return invalid_arg();
     };
     match mfwq::put_waiting_work_item(event.as_ref(), Priority, result) {
         Ok(key) => {
@@ -269,7 +262,7 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     pKey: *mut MFWORKITEM_KEY,
 ) -> HRESULT {
     if pCallback.is_null() {
-        return missing_input();
+        return invalid_arg();
     }
     // A refused call drops the result at once: a result that lives only while
     // the platform is down leaves no lock behind (observed 13).
@@ -291,7 +284,7 @@ pub unsafe extern "system" fn MFScheduleWorkItemEx(
     match unsafe { result_arg(pResult) } {
         // SAFETY: forwarded caller contract.
         Some(result) => unsafe { schedule(result, Timeout, pKey) },
-        None => missing_input(),
+        None => invalid_arg(),
     }
 }
 
@@ -349,7 +342,7 @@ pub unsafe extern "system" fn MFAddPeriodicCallback(
     pdwKey: *mut DWORD,
 ) -> HRESULT {
     let Some(function) = Callback else {
-        return missing_input();
+        return invalid_arg();
     };
     // SAFETY: forwarded caller contract.
     let context = unsafe { com_arg(pContext) }.map(mfwq::com::com_state);

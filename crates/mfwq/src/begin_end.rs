@@ -75,8 +75,9 @@ impl<T: Send + 'static> AsyncOperation<T> {
 
     /// Finishes the operation: stores the output (or the error as the status) and
     /// invokes the caller's callback on the queue it names (`MFInvokeCallback`).
-    /// Fails only if the platform is shut down or the callback names a dead queue;
-    /// the callback is then not invoked.
+    /// Fails only if the platform is shut down (the callback is then not
+    /// invoked). A callback whose queue has gone away since the Begin call is
+    /// invoked on STANDARD: a successful Begin promised one invocation.
     pub fn complete(self, output: Result<T>) -> Result<()> {
         match output {
             Ok(value) => {
@@ -85,7 +86,7 @@ impl<T: Send + 'static> AsyncOperation<T> {
             }
             Err(error) => self.result.set_status(error.hresult()),
         }
-        crate::invoke_callback(&self.result)
+        crate::dispatch::complete(self.result.clone())
     }
 
     fn slot(&self) -> &Output<T> {

@@ -305,7 +305,11 @@ impl AsyncCallback for ComCallback {
 /// how the C ABI hands a C callback to the operations that take a
 /// `Callback` (the MMCSS Begin functions); its `GetParameters` is asked for
 /// the queue and its `Invoke` receives [`AsyncResult::com_ptr`].
-pub fn com_callback(callback: ComPtr) -> crate::Callback {
+///
+/// # Safety
+/// `callback` is an `IMFAsyncCallback` (a [`ComPtr`] only promises
+/// `IUnknown`): the platform calls its `GetParameters` and `Invoke` slots.
+pub unsafe fn com_callback(callback: ComPtr) -> crate::Callback {
     Arc::new(ComCallback(callback))
 }
 

@@ -45,6 +45,8 @@ pub fn put_work_item_with_priority(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
+    // Refused before the callback's code runs (its parameters), Q34.
+    refuse_if_down()?;
     let flags = effective_params(&*callback).flags;
     let result = AsyncResult::with_callback(callback, state);
     submit(
@@ -82,6 +84,7 @@ pub fn put_result_with_priority(
     priority: i32,
     result: impl IntoAsyncResult,
 ) -> Result<()> {
+    refuse_if_down()?;
     let result = result.into_async_result();
     let flags = dispatch_params(&result)?.flags;
     submit(
@@ -115,6 +118,9 @@ pub fn put_result_with_priority(
 #[doc(alias = "MFInvokeCallback")]
 #[doc(alias = "RtwqInvokeCallback")]
 pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
+    // Step 1 of api-reference §1.5: not running fails before `pCallback` (and
+    // its `GetParameters`) is even read.
+    refuse_if_down()?;
     let result = result.into_async_result();
     let params = dispatch_params(&result)?;
     submit(
@@ -123,6 +129,54 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
         Work::Result(result),
         params.flags,
     )
+}
+
+/// Completes a result the platform owes an invocation: an expired timer, a
+/// waiting item fired or cancelled, a Begin operation finished. Like
+/// [`invoke_callback`], except that a callback whose queue is no longer live
+/// is invoked on STANDARD instead of being dropped: the caller was told the
+/// callback would run (a cancel returned `Ok`, a Begin succeeded), and
+/// Windows' invoke path falls back the same way. A callback whose flags fit
+/// no queue but IO and TIMER is never moved: flags that do not fit are
+/// `MF_E_INVALID_WORKQUEUE` and the callback is not invoked (§1.4).
+pub(crate) fn complete(result: AsyncResult) -> Result<()> {
+    refuse_if_down()?;
+    let params = dispatch_params(&result)?;
+    if params.flags.needs_fast_io_queue() {
+        return submit(
+            params.queue,
+            Band::Normal,
+            Work::Result(result),
+            params.flags,
+        );
+    }
+    // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
+    let retry = result.clone();
+    match submit(
+        params.queue,
+        Band::Normal,
+        Work::Result(result),
+        params.flags,
+    ) {
+        Err(Error::InvalidWorkQueue) => submit(
+            QueueId::STANDARD,
+            Band::Normal,
+            Work::Result(retry),
+            params.flags,
+        ),
+        other => other,
+    }
+}
+
+/// `MF_E_SHUTDOWN` before anything else while the platform is not started,
+/// so that no user code (a callback's parameters) runs for a refused call.
+/// A shutdown racing the call is still caught where the work is pushed.
+fn refuse_if_down() -> Result<()> {
+    if crate::platform::is_started() {
+        Ok(())
+    } else {
+        Err(Error::Shutdown)
+    }
 }
 
 /// A result as put, invoke, schedule and wait take it: `&AsyncResult` adds a

@@ -7,7 +7,8 @@
 //! crashes"). Values are multiples of four like Windows handles, never 0 (NULL)
 //! and never `INVALID_HANDLE_VALUE` (all bits set). Each slot carries a 16-bit
 //! generation, so a closed handle stays invalid while its slot is reused by
-//! later events (Windows itself reuses values at once; this is stricter).
+//! later events, for 65,535 reuses of that slot (Windows itself reuses values
+//! at once; this is stricter, not perfect).
 //!
 //! Written by hand: the table is a few dozen lines, and the slab crates' keys
 //! give no guarantee that 0 and all-ones are never produced.

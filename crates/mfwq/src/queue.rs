@@ -230,18 +230,27 @@ pub fn lock_shared_work_queue(
     base_priority: i32,
     task_id: Option<&mut u32>,
 ) -> Result<QueueId> {
+    // Not running is reported first, as for every call (Q34).
+    let platform = &*PLATFORM;
+    let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
     let class = class.ok_or(Error::Pointer)?;
     if class.is_empty() && task_id.is_some() {
         return Err(Error::InvalidArg);
     }
-    let platform = &*PLATFORM;
-    let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
     let mut shared = epoch.shared_queues.lock();
     if let Some(&queue) = shared.get(class) {
         // The epoch loaded above is held, so the platform is up: lock directly.
         if platform.registry.lock(queue, false).is_ok() {
             if let Some(task_id) = task_id {
-                *task_id = shared_task_id(queue, class)?;
+                match shared_task_id(queue, class) {
+                    Ok(granted) => *task_id = granted,
+                    Err(error) => {
+                        // Give back the lock just taken.
+                        drop(shared);
+                        let _ = unlock_work_queue(queue);
+                        return Err(error);
+                    }
+                }
             }
             return Ok(queue);
         }

@@ -667,6 +667,8 @@ pub fn register_work_queue_with_mmcss(
     task_id: u32,
     priority: i32,
 ) -> Result<u32> {
+    // Not running is reported first, as for every call (Q34).
+    PLATFORM.with_epoch(|_| ())?;
     check_class(class)?;
     check_priority(priority)?;
     if queue == QueueId::ALL {
@@ -729,11 +731,11 @@ pub fn begin_register_work_queue_with_mmcss(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
+    // Not running is reported first, as for every call (Q34).
+    PLATFORM.with_epoch(|_| ())?;
     check_class(class)?;
     check_priority(priority)?;
-    if queue == QueueId::ALL {
-        PLATFORM.with_epoch(|_| ())?;
-    } else {
+    if queue != QueueId::ALL {
         resolve(queue)?;
     }
     let class = class.to_owned();
@@ -865,9 +867,9 @@ pub fn end_unregister_work_queue_with_mmcss(result: &AsyncResult) -> Result<()> 
 #[doc(alias = "MFRegisterPlatformWithMMCSS")]
 #[doc(alias = "RtwqRegisterPlatformWithMMCSS")]
 pub fn register_platform_with_mmcss(class: &str, task_id: u32, priority: i32) -> Result<u32> {
+    PLATFORM.with_epoch(|_| ())?;
     check_class(class)?;
     check_priority(priority)?;
-    PLATFORM.with_epoch(|_| ())?;
     let task_id = if task_id == 0 { new_task_id() } else { task_id };
     for queue in PlatformQueue::ALL {
         register_work_queue_with_mmcss(queue.id(), class, task_id, priority)?;
@@ -1164,6 +1166,8 @@ pub fn set_deadline2(
     deadline_hns: i64,
     pre_deadline_hns: i64,
 ) -> Result<DeadlineRequest> {
+    // Not running is reported first, as for every call (Q34).
+    PLATFORM.with_epoch(|_| ())?;
     if deadline_hns <= 0 || pre_deadline_hns < 0 || pre_deadline_hns > deadline_hns {
         return Err(Error::InvalidArg);
     }
@@ -1201,10 +1205,11 @@ pub fn set_deadline2(
 /// ```
 #[doc(alias = "RtwqCancelDeadline")]
 pub fn cancel_deadline(request: DeadlineRequest) -> Result<()> {
+    // Not running is reported first, as for every call (Q34).
+    PLATFORM.with_epoch(|_| ())?;
     if request.0 == 0 {
         return Err(Error::InvalidArg);
     }
-    PLATFORM.with_epoch(|_| ())?;
     let key = STATE
         .lock()
         .requests

@@ -185,7 +185,8 @@ impl AsyncResult {
     ///
     /// ```
     /// use mfwq::{AsyncResult, HResult};
-    /// let result = AsyncResult::from_com(None, None, None);
+    /// // SAFETY: no callback is given.
+    /// let result = unsafe { AsyncResult::from_com(None, None, None) };
     /// let raw = result.com_ptr() as *const u8;
     /// // SAFETY: the MFASYNCRESULT image is the first 64 bytes of the object.
     /// let status = unsafe { *(raw.add(48) as *const i32) }; // hrStatusResult
@@ -193,7 +194,12 @@ impl AsyncResult {
     /// result.set_status(HResult::E_FAIL);
     /// assert_eq!(unsafe { *(raw.add(48) as *const i32) }, HResult::E_FAIL.0);
     /// ```
-    pub fn from_com(
+    ///
+    /// # Safety
+    /// `callback`, if any, is an `IMFAsyncCallback` (a [`ComPtr`] only
+    /// promises `IUnknown`): the platform calls its `GetParameters` and
+    /// `Invoke` slots.
+    pub unsafe fn from_com(
         object: Option<ComPtr>,
         callback: Option<ComPtr>,
         state: Option<ComPtr>,
@@ -720,7 +726,8 @@ mod tests {
     #[test]
     fn stock_getters_with_nothing_attached_leave_the_out_value_alone() {
         let _serial = crate::accounting::test_serial();
-        let raw = AsyncResult::from_com(None, None, None).into_com_raw();
+        // SAFETY: no callback.
+        let raw = unsafe { AsyncResult::from_com(None, None, None) }.into_com_raw();
         let vtbl = vtbl(raw);
         let sentinel = 0x1234usize as *mut c_void;
         let mut out = sentinel;

@@ -840,7 +840,7 @@ impl Shared {
             if !due.is_empty() || !runs.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
                     for (key, _, result) in due.drain(..) {
-                        if let Err(error) = crate::invoke_callback(&result) {
+                        if let Err(error) = crate::dispatch::complete(result) {
                             tracing::warn!(key = format_args!("{key:#x}"), %error,
                                 "scheduled item expired but cannot be dispatched; dropped");
                         }

@@ -67,7 +67,8 @@ impl WaitItem {
 ///   callback once with the status
 ///   [`MF_E_OPERATION_CANCELLED`](crate::HResult::MF_E_OPERATION_CANCELLED).
 ///   An item still waiting at the last shutdown never fires; its result is
-///   never released, like a pending scheduled item's.
+///   released then (unlike a pending scheduled item's, which leaks as
+///   observed on Windows).
 /// - `priority` is accepted and not used (the item is dispatched like
 ///   `invoke_callback`, at normal priority), as on Windows' twin in Wine.
 ///
@@ -144,7 +145,7 @@ pub(crate) fn dispatch_fired(item: Arc<WaitItem>, result: AsyncResult) {
     if let Some(timers) = item.timers.upgrade() {
         drop(timers.forget_wait(item.key));
     }
-    if let Err(error) = crate::invoke_callback(&result) {
+    if let Err(error) = crate::dispatch::complete(result) {
         tracing::warn!(key = format_args!("{:#x}", item.key), %error,
             "waiting item fired but cannot be dispatched; dropped");
     }
@@ -161,7 +162,7 @@ pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
         .ok_or(Error::NotFound)?;
     unregister(&item);
     result.set_status(HResult::MF_E_OPERATION_CANCELLED);
-    if let Err(error) = crate::invoke_callback(&result) {
+    if let Err(error) = crate::dispatch::complete(result) {
         tracing::warn!(key = format_args!("{:#x}", item.key), %error,
             "cancelled waiting item cannot be dispatched; dropped");
     }

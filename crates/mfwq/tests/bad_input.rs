@@ -548,3 +548,32 @@ fn panic_hook_may_clear_itself() {
         "the hook was cleared by itself"
     );
 }
+
+// Q34 and api-reference §1.5 step 1: a call refused because the platform is
+// not running runs none of the callback's code (not even its parameters).
+#[test]
+fn refused_calls_do_not_ask_the_callback_for_its_parameters() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Counting(Arc<AtomicUsize>);
+    impl mfwq::AsyncCallback for Counting {
+        fn parameters(&self) -> Option<mfwq::CallbackParams> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            None
+        }
+        fn invoke(&self, _: &AsyncResult) {}
+    }
+    let _serial = serial();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let cb: mfwq::Callback = Arc::new(Counting(asked.clone()));
+    let result = AsyncResult::with_callback(cb.clone(), None);
+    assert_eq!(
+        mfwq::put_work_item(QueueId::STANDARD, cb, None),
+        Err(Error::Shutdown)
+    );
+    assert_eq!(
+        mfwq::put_result(QueueId::STANDARD, &result),
+        Err(Error::Shutdown)
+    );
+    assert_eq!(mfwq::invoke_callback(&result), Err(Error::Shutdown));
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+}

@@ -455,3 +455,37 @@ fn default_parameters_dispatch_on_standard() {
     event.set();
     assert_eq!(recv(&receiver), Some(QueueId::STANDARD));
 }
+
+// Q15 and 40 when the callback's queue is gone: a waiting item whose cancel
+// returned Ok is still invoked exactly once (with MF_E_OPERATION_CANCELLED),
+// on STANDARD, as are a fired wait and an expired timer; nothing the
+// platform owes is dropped.
+#[test]
+fn completions_fall_back_to_standard_when_the_callbacks_queue_is_gone() {
+    let _serial = serial();
+    let _platform = Platform::start().unwrap();
+    let queue = mfwq::allocate_work_queue(QueueType::Standard).unwrap();
+    let (cb, invoked) = reporting(queue);
+    let cancelled = put_waiting_work_item(None, 0, result_for(&cb, 1)).unwrap();
+    let event = Event::manual_reset(false);
+    put_waiting_work_item(Some(&event), 0, result_for(&cb, 2)).unwrap();
+    mfwq::schedule_result(result_for(&cb, 3), Duration::from_millis(5)).unwrap();
+    mfwq::unlock_work_queue(queue).unwrap();
+    assert_eq!(cancel_work_item(cancelled), Ok(()));
+    event.set();
+    let mut got = recv_n(&invoked, 3);
+    got.sort_by_key(|&(_, _, tag)| tag);
+    assert_eq!(
+        got,
+        [
+            (
+                Some(QueueId::STANDARD),
+                HResult::MF_E_OPERATION_CANCELLED,
+                1
+            ),
+            (Some(QueueId::STANDARD), HResult::S_OK, 2),
+            (Some(QueueId::STANDARD), HResult::S_OK, 3),
+        ]
+    );
+    assert_nothing_more(&invoked, QUIET);
+}
