@@ -126,8 +126,20 @@ static void check_all_refuse_not_started(const char *phase)
     CHECK_MSG(hr == MF_E_SHUTDOWN || (hr == S_OK && period == 10),
               "MFGetTimerPeriodicity when stopped: 0x%08x, %u", (unsigned)hr, (unsigned)period);
 
-    /* Nothing was kept and nothing runs. */
+    /* Q34: not running is reported before bad arguments are looked at. */
+    CHECK_HR(MFAllocateWorkQueueEx((MFASYNC_WORKQUEUE_TYPE)99, &queue), MF_E_SHUTDOWN);
+    CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, NULL, NULL), MF_E_SHUTDOWN);
+    CHECK_HR(MFPutWaitingWorkItem((HANDLE)(uintptr_t)0x7777770, 0, NULL, &key), MF_E_SHUTDOWN);
+    CHECK_HR(MFLockSharedWorkQueue(empty, 0, &task, &queue), MF_E_SHUTDOWN);
+    CHECK_HR(MFBeginRegisterWorkQueueWithMMCSS(MFASYNC_CALLBACK_QUEUE_STANDARD, NULL, 0, NULL, NULL), MF_E_SHUTDOWN);
+    CHECK_HR(MFRegisterPlatformWithMMCSS(NULL, &task, 0), MF_E_SHUTDOWN);
+    CHECK_HR(RtwqSetDeadline(MFASYNC_CALLBACK_QUEUE_STANDARD, 0, &request), MF_E_SHUTDOWN);
+    CHECK_HR(RtwqCancelDeadline(NULL), MF_E_SHUTDOWN);
+
+    /* Nothing was kept and nothing runs; the callback was not even asked for
+     * its parameters (§1.5 step 1: fail before reading pCallback). */
     sleep_ms(30);
+    CHECK_EQ(atomic_load(&cb->params_calls), 0);
     CHECK_EQ(tcb_invokes(cb), 0);
     CHECK_EQ(atomic_load(&periodic_calls), 0);
     CHECK_EQ(result_refs(result), 1);
