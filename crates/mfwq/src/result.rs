@@ -308,6 +308,8 @@ impl AsyncResult {
     }
 
     /// The state, if there is one and it is a `T` (a COM state is a [`ComPtr`]).
+    /// A wrapped caller's result has no state of its own here: use
+    /// [`state`](Self::state), which asks the caller's object.
     pub fn state_as<T: Any>(&self) -> Option<&T> {
         self.0.state.as_ref()?.downcast()
     }
@@ -401,7 +403,9 @@ impl AsyncResult {
         self.image().event.load(Ordering::Acquire)
     }
 
-    /// How many handles to this result exist (the COM reference count).
+    /// How many handles to this result exist (the COM reference count). For a
+    /// result wrapping a caller's own COM object this is the wrapper's count,
+    /// not the object's (which only its `AddRef`/`Release` know).
     pub fn ref_count(&self) -> usize {
         Recycled::ref_count(&self.0)
     }
