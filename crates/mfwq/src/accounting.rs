@@ -62,6 +62,7 @@ pub(crate) fn lock_count() -> i64 {
 }
 
 /// Whether a startup is in force (its lock is held); readable under any lock.
+#[inline]
 pub(crate) fn is_started() -> bool {
     STARTUP.load(Ordering::SeqCst) > 0
 }

@@ -188,6 +188,7 @@ impl ComPtr {
     /// # Safety
     /// `object` is NULL or a live COM object whose first word is a vtable
     /// starting with the `IUnknown` slots.
+    #[inline]
     pub unsafe fn from_raw_add_ref(object: *mut c_void) -> Option<ComPtr> {
         let object = NonNull::new(object)?;
         // SAFETY: the caller promises a live COM object.
@@ -200,16 +201,19 @@ impl ComPtr {
     /// # Safety
     /// As [`from_raw_add_ref`](Self::from_raw_add_ref), and the caller gives up
     /// one reference it holds.
+    #[inline]
     pub unsafe fn from_raw_owned(object: *mut c_void) -> Option<ComPtr> {
         NonNull::new(object).map(ComPtr)
     }
 
     /// The interface pointer (no reference taken).
+    #[inline]
     pub fn as_raw(&self) -> *mut c_void {
         self.0.as_ptr()
     }
 
     /// Gives the reference to the caller (no `Release`).
+    #[inline]
     pub fn into_raw(self) -> *mut c_void {
         let raw = self.0.as_ptr();
         std::mem::forget(self);
@@ -230,12 +234,14 @@ impl ComPtr {
 ///
 /// # Safety
 /// `object` is a live COM object.
+#[inline]
 unsafe fn unknown_vtbl<'a>(object: *mut c_void) -> &'a IUnknownVtbl {
     // SAFETY: the caller promises a COM object: first word = vtable pointer.
     unsafe { &**(object as *const *const IUnknownVtbl) }
 }
 
 impl Clone for ComPtr {
+    #[inline]
     fn clone(&self) -> ComPtr {
         // SAFETY: we hold a reference, so the object is live.
         unsafe { (unknown_vtbl(self.as_raw()).add_ref)(self.as_raw()) };
@@ -244,6 +250,7 @@ impl Clone for ComPtr {
 }
 
 impl Drop for ComPtr {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: we own one reference.
         unsafe { (unknown_vtbl(self.as_raw()).release)(self.as_raw()) };
@@ -256,6 +263,7 @@ impl Drop for ComPtr {
 ///
 /// # Safety
 /// `callback` is a live `IMFAsyncCallback`.
+#[inline]
 pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParams {
     let mut flags = 0u32;
     let mut queue = QueueId::STANDARD.0;
@@ -276,6 +284,7 @@ pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParam
 ///
 /// # Safety
 /// `callback` is a live `IMFAsyncCallback`, `result` a live `IMFAsyncResult`.
+#[inline]
 pub(crate) unsafe fn invoke_callback(callback: *mut c_void, result: *mut c_void) {
     // SAFETY: the caller promises an IMFAsyncCallback.
     let vtbl = unsafe { &**(callback as *const *const IMFAsyncCallbackVtbl) };

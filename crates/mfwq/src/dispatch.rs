@@ -171,6 +171,7 @@ pub(crate) fn complete(result: AsyncResult) -> Result<()> {
 /// `MF_E_SHUTDOWN` before anything else while the platform is not started,
 /// so that no user code (a callback's parameters) runs for a refused call.
 /// A shutdown racing the call is still caught where the work is pushed.
+#[inline]
 fn refuse_if_down() -> Result<()> {
     if crate::platform::is_started() {
         Ok(())
@@ -247,6 +248,7 @@ where
 /// The callback's parameters, or the defaults for a callback-less result that
 /// has an event to set. A result with neither is `InvalidArg`, unless the
 /// platform is down: "not running" is reported first, as for every other call.
+#[inline]
 fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
     match result.dispatch_params() {
         Some(params) => Ok(params),

@@ -308,6 +308,7 @@ impl PlatformState {
 }
 
 /// Whether the platform is started (some startup is not yet balanced by a shutdown).
+#[inline]
 pub fn is_started() -> bool {
     // The startup lock is held exactly while the count is above zero.
     accounting::is_started()

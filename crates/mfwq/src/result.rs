@@ -262,6 +262,7 @@ impl AsyncResult {
 
     /// The `IMFAsyncResult*` a COM callback's `Invoke` receives: this object,
     /// or the caller's own object it wraps. No reference is taken.
+    #[inline]
     pub fn com_ptr(&self) -> *mut c_void {
         match &self.0.foreign {
             Some(foreign) => foreign.as_raw(),
@@ -271,6 +272,7 @@ impl AsyncResult {
 
     /// The `MFASYNCRESULT` fields this result is read through: its own, or
     /// those of the caller's object it wraps.
+    #[inline]
     fn image(&self) -> &ResultImage {
         match &self.0.foreign {
             // SAFETY: a wrapped result begins with the MFASYNCRESULT layout
@@ -423,6 +425,7 @@ impl AsyncResult {
     /// What the dispatcher needs from the callback: its parameters (the COM
     /// callback's `GetParameters`, called with non-NULL pointers), or `None`
     /// when the result has no callback.
+    #[inline]
     pub(crate) fn dispatch_params(&self) -> Option<CallbackParams> {
         if let Some(callback) = &self.0.callback {
             return Some(effective_params(&**callback));
