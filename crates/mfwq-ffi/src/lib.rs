@@ -54,17 +54,22 @@ fn hr(result: mfwq::Result<()>) -> HRESULT {
 /// The error for a bad or missing required input of a call that needs the
 /// platform: `MF_E_SHUTDOWN` while it is down (reported first, as for every
 /// call, decision Q34), else `error` (`E_INVALIDARG`, `E_HANDLE`, ...).
-fn refuse_input(error: HResult) -> HRESULT {
+fn refuse_input(error: Error) -> Error {
     if mfwq::is_started() {
-        error.0
+        error
     } else {
-        Error::Shutdown.hresult().0
+        Error::Shutdown
     }
 }
 
-/// [`refuse_input`] with `E_INVALIDARG` (decision Q35).
+/// [`refuse_input`] for a missing required input, `E_INVALIDARG` (Q35).
+fn missing_input() -> Error {
+    refuse_input(Error::InvalidArg)
+}
+
+/// [`missing_input`] as the HRESULT an export returns.
 fn invalid_arg() -> HRESULT {
-    refuse_input(HResult::E_INVALIDARG)
+    missing_input().hresult().0
 }
 
 /// Runs `produce` and writes its value through `out`; NULL `out` is
@@ -94,6 +99,22 @@ unsafe fn write_opt<T>(out: *mut T, value: T) {
     if !out.is_null() {
         // SAFETY: non-NULL and writable, as the caller promises.
         unsafe { out.write(value) };
+    }
+}
+
+/// The HRESULT of `result`, writing its value (a key) through the optional
+/// out pointer `out` on success.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+unsafe fn finish_opt<T>(out: *mut T, result: mfwq::Result<T>) -> HRESULT {
+    match result {
+        Ok(value) => {
+            // SAFETY: forwarded caller contract.
+            unsafe { write_opt(out, value) };
+            S_OK
+        }
+        Err(error) => error.hresult().0,
     }
 }
 

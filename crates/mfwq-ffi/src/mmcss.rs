@@ -19,17 +19,10 @@ use std::ffi::c_void;
 use mfwq::com::{com_callback, com_state};
 use mfwq::{AsyncResult, Callback, DeadlineRequest, Error, QueueId, State};
 
-use crate::{com_arg, hr, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK, WCHAR};
-
-/// A missing required input: `E_INVALIDARG`, or `MF_E_SHUTDOWN` while the
-/// platform is down (reported first, decision Q34).
-fn missing_input() -> Error {
-    if mfwq::is_started() {
-        Error::InvalidArg
-    } else {
-        Error::Shutdown
-    }
-}
+use crate::{
+    com_arg, hr, missing_input, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK,
+    WCHAR,
+};
 
 /// A class name argument (`LPCWSTR`); NULL is `E_INVALIDARG` (decision Q35:
 /// only `MFLockSharedWorkQueue` is observed to answer `E_POINTER`, item 51).

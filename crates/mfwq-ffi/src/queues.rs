@@ -1,8 +1,8 @@
 //! Queue management (`api-reference.md` §2.2 and the Rtwq twins).
 
-use mfwq::{Error, QueueId, QueueType};
+use mfwq::{QueueId, QueueType};
 
-use crate::{hr, wide_str, write_out, DWORD, HRESULT, LONG, WCHAR};
+use crate::{hr, missing_input, wide_str, write_out, DWORD, HRESULT, LONG, WCHAR};
 
 /// `MFAllocateWorkQueue(&id)`: a private standard queue.
 ///
@@ -30,14 +30,7 @@ pub unsafe extern "system" fn MFAllocateWorkQueueEx(
     // SAFETY: forwarded caller contract.
     unsafe {
         write_out(pdwWorkQueue, || {
-            let kind = QueueType::from_raw(WorkQueueType).ok_or_else(|| {
-                // Not running is reported first (Q34).
-                if mfwq::is_started() {
-                    Error::InvalidArg
-                } else {
-                    Error::Shutdown
-                }
-            })?;
+            let kind = QueueType::from_raw(WorkQueueType).ok_or_else(missing_input)?;
             mfwq::allocate_work_queue(kind).map(|q| q.0)
         })
     }

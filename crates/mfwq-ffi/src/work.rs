@@ -10,11 +10,10 @@
 use std::ffi::c_void;
 
 use mfwq::com::ComPtr;
-use mfwq::{AsyncResult, PeriodicKey, QueueId, WorkItemKey};
+use mfwq::{AsyncResult, Error, HResult, PeriodicKey, QueueId, WorkItemKey};
 
 use crate::{
-    com_arg, hr, invalid_arg, refuse_input, write_opt, write_out, DWORD, HANDLE, HRESULT, LONG,
-    S_OK,
+    com_arg, finish_opt, hr, invalid_arg, refuse_input, write_out, DWORD, HANDLE, HRESULT, LONG,
 };
 
 /// `MFWORKITEM_KEY` / `RTWQWORKITEM_KEY`.
@@ -202,21 +201,16 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     } else {
         match mfwq::handle::event(hEvent as usize) {
             Some(event) => Some(event),
-            None => return refuse_input(mfwq::HResult::E_HANDLE),
+            None => return refuse_input(Error::Other(HResult::E_HANDLE)).hresult().0,
         }
     };
     // SAFETY: forwarded caller contract.
     let Some(result) = (unsafe { result_arg(pResult) }) else {
         return invalid_arg();
     };
-    match mfwq::put_waiting_work_item(event.as_ref(), Priority, result) {
-        Ok(key) => {
-            // SAFETY: NULL or writable, as the caller promises.
-            unsafe { write_opt(pKey, key.0) };
-            S_OK
-        }
-        Err(error) => error.hresult().0,
-    }
+    let key = mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.0);
+    // SAFETY: NULL or writable, as the caller promises.
+    unsafe { finish_opt(pKey, key) }
 }
 
 /// `RtwqPutWaitingWorkItem(event, priority, result, &key)`.
@@ -239,14 +233,9 @@ pub unsafe extern "system" fn RtwqPutWaitingWorkItem(
 /// # Safety
 /// `key` must be NULL or writable.
 unsafe fn schedule(result: AsyncResult, timeout: i64, key: *mut MFWORKITEM_KEY) -> HRESULT {
-    match mfwq::schedule_result(result, mfwq::delay_from_mf_timeout(timeout)) {
-        Ok(issued) => {
-            // SAFETY: forwarded caller contract.
-            unsafe { write_opt(key, issued.0) };
-            S_OK
-        }
-        Err(error) => error.hresult().0,
-    }
+    let issued = mfwq::schedule_result(result, mfwq::delay_from_mf_timeout(timeout));
+    // SAFETY: forwarded caller contract.
+    unsafe { finish_opt(key, issued.map(|issued| issued.0)) }
 }
 
 /// `MFScheduleWorkItem(callback, state, timeout, &key)`: `Timeout` in negative
@@ -353,14 +342,9 @@ pub unsafe extern "system" fn MFAddPeriodicCallback(
         // SAFETY: the caller promised the function stays callable; the context is held.
         unsafe { function(raw) };
     };
-    match mfwq::add_periodic_callback(tick, context) {
-        Ok(key) => {
-            // SAFETY: NULL or writable, as the caller promises.
-            unsafe { write_opt(pdwKey, key.0) };
-            S_OK
-        }
-        Err(error) => error.hresult().0,
-    }
+    let key = mfwq::add_periodic_callback(tick, context).map(|key| key.0);
+    // SAFETY: NULL or writable, as the caller promises.
+    unsafe { finish_opt(pdwKey, key) }
 }
 
 /// `RtwqAddPeriodicCallback(fn, context, &key)`.
