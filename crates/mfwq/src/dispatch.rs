@@ -142,29 +142,13 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
 pub(crate) fn complete(result: AsyncResult) -> Result<()> {
     refuse_if_down()?;
     let params = dispatch_params(&result)?;
-    if params.flags.needs_fast_io_queue() {
-        return submit(
-            params.queue,
-            Band::Normal,
-            Work::Result(result),
-            params.flags,
-        );
-    }
-    // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
-    let retry = result.clone();
-    match submit(
-        params.queue,
-        Band::Normal,
-        Work::Result(result),
-        params.flags,
-    ) {
-        Err(Error::InvalidWorkQueue) => submit(
-            QueueId::STANDARD,
-            Band::Normal,
-            Work::Result(retry),
-            params.flags,
-        ),
-        other => other,
+    let work = Work::Result(result);
+    match try_submit(params.queue, Band::Normal, work, params.flags) {
+        // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
+        Err((Error::InvalidWorkQueue, Some(refused))) if !params.flags.needs_fast_io_queue() => {
+            submit(QueueId::STANDARD, Band::Normal, refused, params.flags)
+        }
+        outcome => outcome.map_err(|(error, _refused)| error),
     }
 }
 
@@ -263,6 +247,18 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// fit it. Work that is refused is dropped only after every lock is released,
 /// since dropping it may run user code.
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
+    // A refused item is dropped here, after `try_submit` released every lock.
+    try_submit(queue, band, work, flags).map_err(|(error, _refused)| error)
+}
+
+/// [`submit`] that hands refused work back (with no lock held), so that the
+/// caller can send it elsewhere.
+fn try_submit(
+    queue: QueueId,
+    band: Band,
+    work: Work,
+    flags: CallbackFlags,
+) -> std::result::Result<(), (Error, Option<Work>)> {
     let mut pending = Some(work);
     let outcome = route::push_to(queue, flags, |target| {
         let work = pending.take().expect("pushed once");
@@ -272,6 +268,5 @@ fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Resul
             refusal
         })
     });
-    drop(pending);
-    outcome
+    outcome.map_err(|error| (error, pending))
 }
