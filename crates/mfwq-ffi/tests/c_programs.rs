@@ -30,11 +30,14 @@
 //! Under a sanitizer or a runner the programs get `MFWQ_C_SLOW=1`: they
 //! stretch their time limits and shrink their loops (`mfwq_test.h`).
 
+mod support;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use support::{include_dir, library_dir, library_path, manifest_dir};
 
 /// One test per program; `every_program_has_a_test` keeps this list complete.
 macro_rules! c_programs {
@@ -75,72 +78,8 @@ c_programs! {
     stress => "stress.c",
 }
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn source_dir() -> PathBuf {
     manifest_dir().join("tests").join("c")
-}
-
-fn include_dir() -> PathBuf {
-    manifest_dir().join("..").join("..").join("include")
-}
-
-fn workspace_dir() -> PathBuf {
-    manifest_dir().join("..").join("..")
-}
-
-/// The cargo output directory of this test: the parent of `deps/`.
-fn output_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a parent directory");
-    let dir = if deps.file_name().is_some_and(|name| name == "deps") {
-        deps.parent().expect("deps/ has a parent")
-    } else {
-        deps
-    };
-    dir.to_path_buf()
-}
-
-/// The directory holding `libmfplat.so`, building it if it is missing.
-///
-/// `deps/` first: cargo writes the cdylib this test was built with there,
-/// and copies it up to `target/<profile>/` only when the library itself is
-/// a requested target, so the copy up there may be stale.
-fn library_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = output_dir();
-        let deps = dir.join("deps");
-        if deps.join("libmfplat.so").is_file() {
-            return deps;
-        }
-        if dir.join("libmfplat.so").is_file() {
-            return dir;
-        }
-        // A separate target dir: the running `cargo test` holds the lock on ours.
-        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libmfplat-build");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let release = dir.file_name().is_some_and(|name| name == "release");
-        let mut build = Command::new(cargo);
-        build
-            .current_dir(workspace_dir())
-            .args(["build", "-p", "mfwq-ffi", "--target-dir"])
-            .arg(&target);
-        if release {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build -p mfwq-ffi");
-        assert!(status.success(), "cargo build -p mfwq-ffi failed: {status}");
-        let built = target.join(if release { "release" } else { "debug" });
-        assert!(
-            built.join("libmfplat.so").is_file(),
-            "cargo build -p mfwq-ffi made no {}",
-            built.join("libmfplat.so").display()
-        );
-        built
-    })
 }
 
 fn sanitize() -> Option<String> {
@@ -273,15 +212,7 @@ fn run_program(file: &str) {
     if sanitize().is_some() || !runner.is_empty() {
         command.env("MFWQ_C_SLOW", "1");
     }
-    // `cargo test` puts target/<profile> on LD_LIBRARY_PATH, which beats the
-    // binary's RUNPATH, and the libmfplat.so there may be stale (see
-    // `library_dir`): name the library this test was built with first.
-    let mut library_path = std::ffi::OsString::from(library_dir());
-    if let Some(inherited) = std::env::var_os("LD_LIBRARY_PATH") {
-        library_path.push(":");
-        library_path.push(inherited);
-    }
-    command.env("LD_LIBRARY_PATH", library_path);
+    command.env("LD_LIBRARY_PATH", library_path());
     command
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("clone the log handle"))

@@ -3,46 +3,24 @@
 //! (warning-free: `-Wall -Wextra -Werror -pedantic`) and keep passing their
 //! own checks (right answers, every reference released, exit code 0).
 //!
-//! The library is found next to this test binary: cargo runs it from
-//! `target/<profile>/deps/`, and builds `libmfplat.so` (the package's cdylib)
-//! into `target/<profile>/` before running the package's tests. The programs
-//! are linked with an rpath to that directory and written to
-//! `target/<profile>/c-examples/`.
+//! The library is the one this cargo build made (`support::library_dir`:
+//! `target/<profile>/deps/libmfplat.so`); the programs are linked with an
+//! rpath to it, run with it first on `LD_LIBRARY_PATH`, and written to
+//! `target/tmp/c-examples/`.
 //!
 //! The compilers are `cc` and `c++`, or `$CC` and `$CXX`. Set
 //! `MFWQ_SKIP_C_EXAMPLES=1` to skip these tests on a machine without them.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::{include_dir, library_dir, library_path, workspace_dir};
+
 /// How long one example may run before the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The directory of the cdylib this test was built with: `target/<profile>/deps`
-/// (cargo copies it up to `target/<profile>` only when the library itself is a
-/// requested target, so that copy may be stale), else `target/<profile>`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let deps = exe.parent().expect("the test binary is in a directory");
-    let dir = if deps.join("libmfplat.so").exists() {
-        deps.to_path_buf()
-    } else if deps.file_name().is_some_and(|name| name == "deps") {
-        deps.parent().expect("deps/ has a parent").to_path_buf()
-    } else {
-        deps.to_path_buf()
-    };
-    assert!(
-        dir.join("libmfplat.so").exists(),
-        "no libmfplat.so in {} (cargo builds the mfwq-ffi cdylib there before its tests)",
-        dir.display()
-    );
-    dir
-}
 
 fn skipped() -> bool {
     let skip = std::env::var_os("MFWQ_SKIP_C_EXAMPLES").is_some_and(|v| v != "0" && !v.is_empty());
@@ -57,9 +35,9 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
     if skipped() {
         return;
     }
-    let root = repo_root();
-    let lib_dir = profile_dir();
-    let out_dir = lib_dir.join("c-examples");
+    let root = workspace_dir();
+    let lib_dir = library_dir();
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-examples");
     std::fs::create_dir_all(&out_dir).expect("create the output directory");
     let exe = out_dir.join(source.replace('.', "_"));
     let compiler = std::env::var(compiler_env).unwrap_or_else(|_| default_compiler.to_owned());
@@ -69,12 +47,12 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
         .arg(format!("-std={std}"))
         .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic"])
         .arg("-I")
-        .arg(root.join("include"))
+        .arg(include_dir())
         .arg(root.join("examples/c").join(source))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
-        .arg(&lib_dir)
+        .arg(lib_dir)
         .arg("-lmfplat")
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-lm");
@@ -93,15 +71,8 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
         String::from_utf8_lossy(&output.stderr)
     );
 
-    // `cargo test` puts target/<profile> on LD_LIBRARY_PATH, which beats the
-    // RUNPATH and may hold a stale copy: the library of this build comes first.
-    let mut library_path = std::ffi::OsString::from(profile_dir());
-    if let Some(inherited) = std::env::var_os("LD_LIBRARY_PATH") {
-        library_path.push(":");
-        library_path.push(inherited);
-    }
     let mut child = Command::new(&exe)
-        .env("LD_LIBRARY_PATH", library_path)
+        .env("LD_LIBRARY_PATH", library_path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
