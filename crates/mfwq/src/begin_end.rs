@@ -11,7 +11,6 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -139,10 +138,8 @@ where
         let Some((operation, work)) = job.lock().take() else {
             return;
         };
-        let output = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
-            crate::panic::report(crate::current_queue().unwrap_or(queue), payload);
-            Err(Error::Unexpected)
-        });
+        let output = crate::panic::guard(crate::panic::PanicSite::Invoke, work)
+            .unwrap_or(Err(Error::Unexpected));
         if let Err(error) = operation.complete(output) {
             tracing::warn!(%error, "could not complete an operation; its callback will not run");
         }
@@ -202,20 +199,48 @@ where
     let slot = Arc::new(FutureSlot {
         output: Mutex::new((None, None)),
     });
-    let deliver = Arc::clone(&slot);
+    let deliver = Delivery(Arc::clone(&slot), false.into());
     let on_done = crate::callback::callback_on(QueueId::MULTITHREADED, move |result| {
-        let output = AsyncOperation::<T>::end(result);
+        deliver.deliver(AsyncOperation::<T>::end(result));
+    });
+    begin(queue, on_done, None, work)?;
+    Ok(OperationFuture { slot })
+}
+
+/// The completion side of an [`OperationFuture`]. If the completion callback
+/// goes away without having been invoked (nothing could deliver it), the
+/// future still resolves, with [`Error::Shutdown`]: a future that can never
+/// resolve would hang its task for ever.
+struct Delivery<T>(Arc<FutureSlot<T>>, std::sync::atomic::AtomicBool);
+
+impl<T> Delivery<T> {
+    fn deliver(&self, output: Result<T>) {
+        self.1.store(true, std::sync::atomic::Ordering::Relaxed);
         let waker = {
-            let mut guard = deliver.output.lock();
+            let mut guard = self.0.output.lock();
             guard.0 = Some(output);
             guard.1.take()
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-    });
-    begin(queue, on_done, None, work)?;
-    Ok(OperationFuture { slot })
+    }
+}
+
+impl<T> Drop for Delivery<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut guard = self.0.output.lock();
+            if *self.1.get_mut() || Arc::strong_count(&self.0) == 1 {
+                return;
+            }
+            guard.0 = Some(Err(Error::Shutdown));
+            guard.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 impl<T> Future for OperationFuture<T> {

@@ -153,6 +153,13 @@ where
 }
 
 /// The parameters the dispatcher uses: the callback's own, or the defaults.
+/// A `parameters()` that panics counts as one that failed (`GetParameters`
+/// returning an error): the defaults, and the panic is reported.
+#[inline]
 pub(crate) fn effective_params(callback: &dyn AsyncCallback) -> CallbackParams {
-    callback.parameters().unwrap_or_default()
+    crate::panic::guard(crate::panic::PanicSite::Parameters, || {
+        callback.parameters()
+    })
+    .flatten()
+    .unwrap_or_default()
 }

@@ -139,16 +139,32 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
 /// Windows' invoke path falls back the same way. A callback whose flags fit
 /// no queue but IO and TIMER is never moved: flags that do not fit are
 /// `MF_E_INVALID_WORKQUEUE` and the callback is not invoked (§1.4).
+///
+/// While the platform shuts down, or after it is down, the result goes to
+/// [`deliver_late`](crate::platform::deliver_late): invoked by the shutdown
+/// itself, or refused with [`Error::Shutdown`] when nothing can run it any
+/// more (the caller of the completion then knows).
 pub(crate) fn complete(result: AsyncResult) -> Result<()> {
-    refuse_if_down()?;
-    let params = dispatch_params(&result)?;
+    let params = match result.dispatch_params() {
+        Some(params) => params,
+        None if result.event().is_some() => CallbackParams::default(),
+        None => return Err(Error::InvalidArg),
+    };
     let work = Work::Result(result);
-    match try_submit(params.queue, Band::Normal, work, params.flags) {
+    let outcome = match try_submit(params.queue, Band::Normal, work, params.flags) {
         // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
         Err((Error::InvalidWorkQueue, Some(refused))) if !params.flags.needs_fast_io_queue() => {
-            submit(QueueId::STANDARD, Band::Normal, refused, params.flags)
+            try_submit(QueueId::STANDARD, Band::Normal, refused, params.flags)
         }
-        outcome => outcome.map_err(|(error, _refused)| error),
+        outcome => outcome,
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err((Error::Shutdown, Some(refused))) => crate::platform::deliver_late(refused),
+        Err((error, refused)) => {
+            crate::panic::drop_quietly(refused);
+            Err(error)
+        }
     }
 }
 
@@ -248,7 +264,10 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// since dropping it may run user code.
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
     // A refused item is dropped here, after `try_submit` released every lock.
-    try_submit(queue, band, work, flags).map_err(|(error, _refused)| error)
+    try_submit(queue, band, work, flags).map_err(|(error, refused)| {
+        crate::panic::drop_quietly(refused);
+        error
+    })
 }
 
 /// [`submit`] that hands refused work back (with no lock held), so that the

@@ -60,11 +60,11 @@ pub use dispatch::{
 pub use error::{to_hresult, Error, HResult, Result};
 pub use event::Event;
 pub use ids::{CallbackFlags, QueueId, QueueType};
-pub use panic::{clear_panic_hook, set_panic_hook, PanicReport};
+pub use panic::{clear_panic_hook, set_panic_hook, PanicReport, PanicSite};
 pub use platform::{
     is_started, is_supported_version, lock_platform, platform_lock_count, rtwq_startup,
     set_shutdown_timeout, shutdown, shutdown_timeout, startup, unlock_platform, Platform,
-    DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION, SHUTDOWN_TIMEOUT_ENV,
+    DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION, SHUTDOWN_GRACE, SHUTDOWN_TIMEOUT_ENV,
 };
 pub use queue::{
     allocate_serial_work_queue, allocate_window_queue, allocate_work_queue, lock_shared_work_queue,

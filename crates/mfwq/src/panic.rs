@@ -1,19 +1,51 @@
-//! What happens when a callback panics: the panic is caught on the worker, the
-//! worker survives, the item counts as done (its result is released), and the
+//! What happens when user code panics: the panic is caught where the platform
+//! called that code, the thread survives, the work counts as done, and the
 //! panic is reported as a `tracing` error event and to an optional user hook.
+//!
+//! User code is more than `invoke`: `parameters()`, the `Drop` of a state, an
+//! object or a callback, a window queue's pump, a platform-events listener,
+//! the panic hook itself, and the `Drop` of a panic payload. The platform
+//! calls each of them through [`guard`] or [`drop_quietly`], never with one of
+//! its locks held, and never while another panic unwinds through its frames
+//! (a second panic during unwinding aborts the process). A payload whose own
+//! `Drop` panics is leaked: that is the only way to get rid of it without
+//! aborting.
 
 use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::ids::QueueId;
 
-/// A caught panic from a callback.
+/// Where a caught panic came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PanicSite {
+    /// A callback's `invoke`, or a closure given to `spawn` / `begin`.
+    Invoke,
+    /// A callback's `parameters()`; the item was dispatched with the defaults
+    /// (flags 0, the STANDARD queue), as when `GetParameters` fails.
+    Parameters,
+    /// The `Drop` of a value the platform let go of: a result's state, object
+    /// or callback, or a closure that never ran.
+    Drop,
+    /// A window queue's event-loop step.
+    Pump,
+    /// A platform-events listener.
+    PlatformEvents,
+}
+
+/// A caught panic from user code.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct PanicReport {
-    /// The queue whose worker ran the callback.
+    /// The queue whose thread ran the code ([`QueueId::UNDEFINED`] on a thread
+    /// that is not a queue thread, e.g. the timer thread or a caller's own).
     pub queue: QueueId,
+    /// What kind of user code panicked.
+    pub site: PanicSite,
     /// The panic message (`"<non-string panic payload>"` if it was not a string).
     pub message: String,
 }
@@ -22,11 +54,14 @@ type Hook = Arc<dyn Fn(&PanicReport) + Send + Sync>;
 
 static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 
-/// Installs a hook called (on the worker thread) for every panic caught in a callback.
-/// Replaces any earlier hook.
+/// Installs a hook called (on the thread that caught it) for every panic
+/// caught in user code. Replaces any earlier hook. A hook that panics is
+/// itself caught; it never takes a worker down.
 ///
 /// ```
-/// mfwq::set_panic_hook(|report| eprintln!("callback on {} panicked: {}", report.queue, report.message));
+/// mfwq::set_panic_hook(|report| {
+///     eprintln!("{:?} on {} panicked: {}", report.site, report.queue, report.message)
+/// });
 /// mfwq::clear_panic_hook();
 /// ```
 pub fn set_panic_hook<F>(hook: F)
@@ -37,11 +72,70 @@ where
 }
 
 /// Removes the panic hook; panics are then only reported through `tracing`.
+///
+/// ```
+/// mfwq::clear_panic_hook();
+/// ```
 pub fn clear_panic_hook() {
     *HOOK.write() = None;
 }
 
-pub(crate) fn report(queue: QueueId, payload: Box<dyn Any + Send>) {
+/// The queue to name in a report made on the calling thread.
+fn here() -> QueueId {
+    crate::sched::current_queue().unwrap_or(QueueId::UNDEFINED)
+}
+
+/// Runs user code `f`; a panic is caught and reported (`None` then).
+#[inline]
+pub(crate) fn guard<R>(site: PanicSite, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            report(here(), site, payload);
+            None
+        }
+    }
+}
+
+/// [`guard`] for code run on behalf of `queue` (a serial queue's item runs on
+/// its target's thread, but the report names the serial queue).
+#[inline]
+pub(crate) fn guard_on<R>(queue: QueueId, site: PanicSite, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            report(queue, site, payload);
+            None
+        }
+    }
+}
+
+/// Drops a value whose `Drop` may run user code; a panic there is caught and
+/// reported.
+#[inline]
+pub(crate) fn drop_quietly<T>(value: T) {
+    if std::mem::needs_drop::<T>() {
+        guard(PanicSite::Drop, move || drop(value));
+    }
+}
+
+/// [`drop_quietly`] on behalf of `queue`.
+#[inline]
+pub(crate) fn drop_quietly_on<T>(queue: QueueId, value: T) {
+    if std::mem::needs_drop::<T>() {
+        guard_on(queue, PanicSite::Drop, move || drop(value));
+    }
+}
+
+/// Drops a panic payload; one whose own `Drop` panics is leaked.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        // Dropping this one could panic again: keep it for ever instead.
+        std::mem::forget(second);
+    }
+}
+
+pub(crate) fn report(queue: QueueId, site: PanicSite, payload: Box<dyn Any + Send>) {
     let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
@@ -49,14 +143,45 @@ pub(crate) fn report(queue: QueueId, payload: Box<dyn Any + Send>) {
     } else {
         "<non-string panic payload>".to_owned()
     };
-    tracing::error!(queue = %queue, %message, "callback panicked; the worker goes on");
-    let report = PanicReport { queue, message };
+    drop_payload(payload);
+    tracing::error!(queue = %queue, ?site, %message, "user code panicked; the thread goes on");
+    let report = PanicReport {
+        queue,
+        site,
+        message,
+    };
     // Clone the hook out so that it may itself replace the hook without deadlocking.
     let hook = HOOK.read().clone();
     if let Some(hook) = hook {
-        // A panicking hook must not take the worker down either.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&report)));
+        // A panicking hook must not take the thread down either.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(&report))) {
+            drop_payload(payload);
+        }
     }
-    // A payload whose Drop panics must not take the worker down either.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panics");
+        }
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_is_leaked_not_fatal() {
+        let caught = guard(PanicSite::Invoke, || {
+            std::panic::panic_any(PanicsOnDrop);
+        });
+        assert!(caught.is_none());
+        drop_quietly(PanicsOnDrop);
+    }
+
+    #[test]
+    fn guard_passes_values_through() {
+        assert_eq!(guard(PanicSite::Invoke, || 7), Some(7));
+    }
 }

@@ -11,9 +11,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::accounting;
 use crate::error::{Error, Result};
-use crate::ids::PlatformQueue;
+use crate::ids::{Band, PlatformQueue, QueueId};
 use crate::registry::Registry;
-use crate::sched::{self, QueueCore};
+use crate::sched::{self, QueueCore, Work};
 use crate::serial::Target;
 
 /// `MF_VERSION`: SDK 2, API 0x70.
@@ -24,6 +24,12 @@ pub const MF_API_VERSION: u32 = 0x0070;
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Environment variable that sets the shutdown timeout in milliseconds.
 pub const SHUTDOWN_TIMEOUT_ENV: &str = "MFWQ_SHUTDOWN_TIMEOUT_MS";
+/// How long the last shutdown waits, past its [timeout](shutdown_timeout), for
+/// the callbacks it delivers itself (completions owed during the drain, items
+/// stranded behind a callback that does not return) before it returns anyway.
+/// So the last shutdown returns within `shutdown_timeout() + SHUTDOWN_GRACE`
+/// plus the time the system takes to switch threads.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
 
 /// The platform queues and the threads of one startup-to-shutdown period.
 pub(crate) struct Epoch {
@@ -70,10 +76,13 @@ pub(crate) struct PlatformState {
     /// Moves on after every change of `epoch`, so that cached routes notice.
     epoch_generation: AtomicU64,
     pub(crate) registry: Registry,
-    /// Queues unlocked to zero that may still be draining; shutdown joins them.
-    /// Its lock also orders allocation and last unlocks against shutdown's
-    /// sweep of the registry (see `teardown`).
-    retired: Mutex<Vec<Arc<QueueCore>>>,
+    /// Queues unlocked to zero that may still be draining; shutdown closes and
+    /// joins them. Its lock also orders allocation and last unlocks against
+    /// shutdown's sweep of the registry (see `teardown`).
+    retired: Mutex<Vec<Target>>,
+    /// While the last shutdown runs: the queue that delivers what the platform
+    /// still owes once no other queue takes work (see [`deliver_late`]).
+    rescue: ArcSwapOption<QueueCore>,
     /// Signalled when an explicit platform or queue lock is released.
     lock_released: Condvar,
     lock_released_mutex: Mutex<()>,
@@ -85,6 +94,7 @@ pub(crate) static PLATFORM: LazyLock<PlatformState> = LazyLock::new(|| PlatformS
     epoch_generation: AtomicU64::new(0),
     registry: Registry::new(),
     retired: Mutex::new(Vec::new()),
+    rescue: ArcSwapOption::const_empty(),
     lock_released: Condvar::new(),
     lock_released_mutex: Mutex::new(()),
 });
@@ -153,15 +163,29 @@ pub fn rtwq_startup() -> Result<()> {
 
 /// `MFShutdown()` / `RtwqShutdown()`: undoes one startup; the last one stops the platform.
 ///
-/// The last shutdown (decision Q1):
+/// The last shutdown (decision Q1), all within one deadline,
+/// [`shutdown_timeout`] from the call:
 /// 1. drops the startup lock and the cached result locks;
-/// 2. waits, for at most [`shutdown_timeout`], while explicit platform locks
+/// 2. waits, until the deadline, while explicit platform locks
 ///    ([`lock_platform`]) or extra queue locks ([`lock_work_queue`](crate::lock_work_queue))
 ///    are held; work is still accepted meanwhile, so a locked operation can finish;
 /// 3. stops accepting work: from here every call fails with [`Error::Shutdown`]
-///    and private queue ids are dead;
-/// 4. lets every already-queued item run, then stops the threads and waits for
-///    them.
+///    and private queue ids are dead. Waiting items still pending get their
+///    callback invoked once with [`MF_E_SHUTDOWN`](crate::HResult::MF_E_SHUTDOWN);
+///    scheduled items still pending never run (their results are kept for
+///    ever, as on Windows);
+/// 4. lets every already-queued item run, then stops the threads and waits
+///    for them, until the deadline. Completions owed meanwhile (a Begin
+///    operation finishing during the drain) are delivered on a thread of the
+///    shutdown's own, `mfwq-shutdown`, with the status the operation set;
+/// 5. a queue whose threads are still busy at the deadline (a callback that
+///    does not return) is reported (a `tracing` error naming the queue, the
+///    thread and the callback's address) and left behind: the items it has
+///    not started are taken from it and invoked on `mfwq-shutdown` with the
+///    status `MF_E_SHUTDOWN` (a [`spawn`](crate::spawn) closure simply runs),
+///    and its thread exits by itself once the callback returns. The shutdown
+///    waits [`SHUTDOWN_GRACE`] more for what it delivers, then returns; a
+///    later [`startup`] works even while the old thread is still blocked.
 ///
 /// Called from a queue thread it skips step 2 and does not wait for its own
 /// thread, which finishes its backlog after the current item returns (Q36).
@@ -181,22 +205,29 @@ pub fn shutdown() -> Result<()> {
         }
         accounting::on_shutdown();
     }
+    let deadline = deadline_after(shutdown_timeout());
     crate::realtime::notify_shutdown_start();
     if sched::current_queue().is_none() {
-        platform.wait_for_locks(shutdown_timeout());
+        platform.wait_for_locks(deadline);
     }
-    let epoch = {
+    let (epoch, rescue) = {
         let lifecycle = platform.lifecycle.lock();
         if lifecycle.startup_count > 0 {
             tracing::debug!("platform restarted while shutting down; it stays up");
             return Ok(());
         }
+        // Before the epoch goes: whoever finds no epoch finds the rescue queue.
+        let rescue = QueueCore::new(QueueId::UNDEFINED, "shutdown".into(), 1, None);
+        platform.rescue.store(Some(Arc::clone(&rescue)));
         let epoch = platform.epoch.swap(None);
         platform.epoch_generation.fetch_add(1, Ordering::Release);
-        epoch
+        (epoch, rescue)
     };
-    let Some(epoch) = epoch else { return Ok(()) };
-    epoch.timers.stop();
+    let Some(epoch) = epoch else {
+        platform.rescue.store(None);
+        return Ok(());
+    };
+    epoch.timers.stop(deadline);
     let (targets, retired) = {
         // Under the teardown lock: an allocation or a last unlock either
         // finished before (its queue is swept here) or sees no epoch.
@@ -204,9 +235,11 @@ pub fn shutdown() -> Result<()> {
         (platform.registry.drain(), std::mem::take(&mut *retired))
     };
     // Serial queues first: they stop taking items while the queues below them
-    // still run their steps; their backlogs drain through those queues.
-    let mut cores = retired;
-    for target in targets {
+    // still run their steps; their backlogs drain through those queues. That
+    // includes serial queues unlocked earlier that have not drained yet (one
+    // may wait for a reply that can no longer come).
+    let mut cores = Vec::new();
+    for target in retired.into_iter().chain(targets) {
         match target {
             Target::Serial(serial) => serial.close_at_shutdown(),
             Target::Core(core) => cores.push(core),
@@ -216,17 +249,87 @@ pub fn shutdown() -> Result<()> {
     for core in &cores {
         core.close();
     }
-    for core in &cores {
-        core.join();
+    let stuck: Vec<_> = cores
+        .iter()
+        .filter(|core| !core.join_until(deadline))
+        .collect();
+    for core in stuck {
+        rescue_stranded(core, &rescue);
+    }
+    // From here a completion finds no queue at all: it runs on the thread that
+    // raises it if that is a platform thread (one left behind above), or is
+    // refused (see `deliver_late`).
+    platform.rescue.store(None);
+    rescue.close();
+    if !rescue.join_until(deadline_after(SHUTDOWN_GRACE).max(deadline)) {
+        report_stuck(&rescue, 0);
     }
     tracing::debug!("platform shut down");
     crate::realtime::notify_shutdown_complete();
     Ok(())
 }
 
+/// `now + timeout`, or far in the future if that does not fit.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
+/// A queue that did not finish by the shutdown's deadline: report it, and
+/// deliver what it has not started on the rescue queue, with `MF_E_SHUTDOWN`.
+fn rescue_stranded(core: &QueueCore, rescue: &Arc<QueueCore>) {
+    let stranded = core.take_backlog();
+    report_stuck(core, stranded.len());
+    for work in stranded {
+        if let Work::Result(result) = &work {
+            result.set_status(crate::HResult::MF_E_SHUTDOWN);
+        }
+        if let Err(refused) = rescue.push(work, Band::Normal) {
+            // Only if no thread can be started at all.
+            let (_, work) = refused.into_parts();
+            tracing::error!(queue = %core.id(), "no thread to deliver a stranded item; it is dropped");
+            crate::panic::drop_quietly(work);
+        }
+    }
+}
+
+fn report_stuck(core: &QueueCore, stranded: usize) {
+    for worker in core.running_workers() {
+        tracing::error!(
+            queue = %core.id(),
+            thread = %worker.name,
+            tid = worker.tid,
+            callback = format_args!("{:#x}", worker.running),
+            stranded,
+            "shutdown stopped waiting for a callback that has not returned; its thread is left running"
+        );
+    }
+}
+
+/// Delivers work the platform owes (a completion, a cancelled or stopped
+/// waiting item) when no queue takes it because the platform is shutting
+/// down or is down: on the running shutdown's rescue queue; else, on a
+/// platform thread that outlived its platform (one a shutdown left behind),
+/// right here; else it is refused with [`Error::Shutdown`].
+pub(crate) fn deliver_late(work: Work) -> Result<()> {
+    let work = match PLATFORM.rescue.load_full() {
+        Some(rescue) => match rescue.push(work, Band::Normal) {
+            Ok(()) => return Ok(()),
+            Err(refused) => refused.into_parts().1,
+        },
+        None => work,
+    };
+    if let Some(queue) = sched::current_queue() {
+        work.run(queue);
+        return Ok(());
+    }
+    crate::panic::drop_quietly(work);
+    Err(Error::Shutdown)
+}
+
 impl PlatformState {
-    fn wait_for_locks(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+    fn wait_for_locks(&self, deadline: Instant) {
         let mut guard = self.lock_released_mutex.lock();
         loop {
             let explicit = accounting::explicit_locks();
@@ -242,7 +345,6 @@ impl PlatformState {
                 tracing::warn!(
                     explicit,
                     queue_locks,
-                    ?timeout,
                     "shutdown timed out waiting for locks; stopping anyway"
                 );
                 return;
@@ -282,15 +384,12 @@ impl PlatformState {
     /// and a queue's last unlock go through here, so that shutdown's sweep of
     /// the registry (which swaps the epoch out first, then takes this lock)
     /// misses neither a queue allocated nor one retired concurrently.
-    pub(crate) fn teardown<R>(
-        &self,
-        f: impl FnOnce(&mut Vec<Arc<QueueCore>>) -> Result<R>,
-    ) -> Result<R> {
+    pub(crate) fn teardown<R>(&self, f: impl FnOnce(&mut Vec<Target>) -> Result<R>) -> Result<R> {
         let mut retired = self.retired.lock();
         if self.epoch.load().is_none() {
             return Err(Error::Shutdown);
         }
-        retired.retain(|core| !core.is_finished());
+        retired.retain(|target| !target.is_finished());
         f(&mut retired)
     }
 

@@ -116,10 +116,16 @@ fn unlock(queue: QueueId, explicit: bool) -> Result<()> {
         Ok(match platform.registry.unlock(queue, explicit)? {
             Some(Target::Core(core)) => {
                 core.close();
-                retired.push(core);
+                retired.push(Target::Core(core));
                 None
             }
-            serial => serial,
+            Some(Target::Serial(serial)) => {
+                // Kept until it has drained, so that a shutdown meanwhile still
+                // finds it (a reply-mode item may hold it: see `close_at_shutdown`).
+                retired.push(Target::Serial(Arc::clone(&serial)));
+                Some(serial)
+            }
+            None => None,
         })
     })?;
     // Outside the teardown lock: a serial queue that is already idle releases

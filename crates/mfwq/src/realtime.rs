@@ -34,7 +34,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Weak};
 
@@ -1440,9 +1439,9 @@ pub fn unregister_platform_events(listener: &Arc<dyn PlatformEvents>) -> Result<
 fn notify(event: impl Fn(&dyn PlatformEvents)) {
     let listeners = LISTENERS.lock().clone();
     for listener in listeners {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| event(&*listener))) {
-            crate::panic::report(QueueId::UNDEFINED, payload);
-        }
+        crate::panic::guard(crate::panic::PanicSite::PlatformEvents, || {
+            event(&*listener)
+        });
     }
 }
 

@@ -422,6 +422,15 @@ impl AsyncResult {
         self.com_ptr() as *const ()
     }
 
+    /// The callback's address, for reports: the `IMFAsyncCallback*` of a COM
+    /// callback, the data pointer of a Rust one; 0 without a callback.
+    pub(crate) fn callback_address(&self) -> usize {
+        match &self.0.callback {
+            Some(callback) => Arc::as_ptr(callback).cast::<()>() as usize,
+            None => self.image().callback.load(Ordering::Relaxed) as usize,
+        }
+    }
+
     /// What the dispatcher needs from the callback: its parameters (the COM
     /// callback's `GetParameters`, called with non-NULL pointers), or `None`
     /// when the result has no callback.

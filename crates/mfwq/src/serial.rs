@@ -25,11 +25,11 @@
 //! so the next item runs right there instead, still one at a time.
 
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::callback::{AsyncCallback, CallbackParams};
 use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::result::AsyncResult;
 use crate::sched::{QueueCore, Refused, Work};
 use crate::sync::{lock, Mutex};
@@ -60,6 +60,15 @@ impl TargetRef<'_> {
 }
 
 impl Target {
+    /// Whether the queue is closed and done (a core's workers have exited; a
+    /// serial queue is idle).
+    pub(crate) fn is_finished(&self) -> bool {
+        match self {
+            Target::Core(core) => core.is_finished(),
+            Target::Serial(serial) => serial.is_finished(),
+        }
+    }
+
     pub(crate) fn as_ref(&self) -> TargetRef<'_> {
         match self {
             Target::Core(core) => TargetRef::Core(core),
@@ -70,14 +79,6 @@ impl Target {
     /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
     pub(crate) fn push(&self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
         self.as_ref().push(work, band, flags)
-    }
-
-    /// Stops taking work; what is queued still runs.
-    pub(crate) fn close(&self) {
-        match self {
-            Target::Core(core) => core.close(),
-            Target::Serial(serial) => serial.close(),
-        }
     }
 }
 
@@ -226,9 +227,10 @@ impl SerialQueue {
             seq,
         });
         let reply = result.reply_result(token);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| result.invoke_as(&reply))) {
-            crate::panic::report(self.id, payload);
-        }
+        guard_on(self.id, PanicSite::Invoke, || result.invoke_as(&reply));
+        // Dropped outside the unwinding (a panicking Drop would abort there).
+        drop_quietly_on(self.id, reply);
+        drop_quietly_on(self.id, result);
         let mut state = lock(&self.state);
         state.invoking = false;
         // At shutdown nobody can reply any more: the queue moves on by itself
@@ -237,9 +239,7 @@ impl SerialQueue {
     }
 
     fn run_item(&self, work: Work) -> bool {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || work.execute())) {
-            crate::panic::report(self.id, payload);
-        }
+        work.run(self.id);
         false
     }
 
@@ -298,6 +298,12 @@ impl SerialQueue {
         // steps, this worker runs the rest of the backlog.
         let next = self.advance(false);
         self.run_from(next, 0);
+    }
+
+    /// Whether the queue is closed and has nothing left to run.
+    pub(crate) fn is_finished(&self) -> bool {
+        let state = lock(&self.state);
+        state.closed && !state.busy
     }
 
     /// Stops taking items. What is queued still runs; when the queue is idle,

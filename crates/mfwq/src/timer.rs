@@ -236,7 +236,10 @@ fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
         .with_epoch(|epoch| epoch.timers.shared.schedule(result, deadline))
         .unwrap_or_else(|error| Err((error, None)));
     // A refused result is dropped here, with no lock held.
-    outcome.map_err(|(error, _refused)| error)
+    outcome.map_err(|(error, refused)| {
+        crate::panic::drop_quietly(refused);
+        error
+    })
 }
 
 /// `MFCancelWorkItem(key)` / `RtwqCancelWorkItem`: cancels a scheduled or a
@@ -273,7 +276,7 @@ pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
                 PLATFORM.with_epoch(|epoch| epoch.timers.shared.take_scheduled(key.0))??;
             // The result, and with it the callback, is released here, before
             // cancel returns, with no lock held (its drop may run user code).
-            drop(removed);
+            crate::panic::drop_quietly(removed);
             Ok(())
         }
         WAITING_TAG => {
@@ -337,7 +340,10 @@ where
     let outcome = PLATFORM
         .with_epoch(|epoch| epoch.timers.shared.add_periodic(key, first, entry))
         .unwrap_or_else(|error| Err((error, None)));
-    outcome.map(|()| key).map_err(|(error, _refused)| error)
+    outcome.map(|()| key).map_err(|(error, refused)| {
+        crate::panic::drop_quietly(refused);
+        error
+    })
 }
 
 /// `MFRemovePeriodicCallback(key)` / `RtwqRemovePeriodicCallback`: stops a
@@ -359,7 +365,7 @@ where
 pub fn remove_periodic_callback(key: PeriodicKey) -> Result<()> {
     let removed = PLATFORM.with_epoch(|epoch| epoch.timers.shared.remove_periodic(key))??;
     // The context goes with the last reference, here or after a run in progress.
-    drop(removed);
+    crate::panic::drop_quietly(removed);
     Ok(())
 }
 
@@ -639,15 +645,15 @@ impl Timers {
         }
     }
 
-    /// The last shutdown: pending timers and waits never fire (timers' results
-    /// leak, as observed; waits' results are released).
+    /// The last shutdown: pending timers never fire (their results leak, as
+    /// observed); pending waits are invoked with `MF_E_SHUTDOWN`.
     ///
     /// Empties every pending set under the lock (so nothing pending can fire
     /// any more, and a racing cancel sees `Shutdown`), leaks the results of
-    /// scheduled items, releases those of waiting items and the periodic
-    /// contexts, and stops the
+    /// scheduled items, completes waiting items with `MF_E_SHUTDOWN`, releases
+    /// the periodic contexts, and stops the
     /// timer thread, waiting for it unless this is that thread.
-    pub(crate) fn stop(&self) {
+    pub(crate) fn stop(&self, deadline: Instant) {
         let (scheduled, periodic, waits, thread) = {
             let mut state = self.shared.state.lock();
             if state.stopped {
@@ -676,13 +682,24 @@ impl Timers {
         for item in waits {
             crate::wait::stop(item);
         }
-        drop(periodic);
+        crate::panic::drop_quietly(periodic);
         if leaked > 0 {
             tracing::debug!(leaked, "pending scheduled items never fire (shut down)");
         }
         if let Some(handle) = thread {
             if handle.thread().id() != std::thread::current().id() {
-                let _ = handle.join();
+                // The thread runs user code (a firing item's `parameters()`, the
+                // `Drop` of a refused result): wait for it only until the deadline.
+                while !handle.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                if handle.is_finished() {
+                    let _ = handle.join();
+                } else {
+                    tracing::error!(
+                        "shutdown stopped waiting for the timer thread; it is left running"
+                    );
+                }
             }
         }
     }
@@ -690,7 +707,7 @@ impl Timers {
 
 impl Drop for Timers {
     fn drop(&mut self) {
-        self.stop();
+        self.stop(Instant::now());
     }
 }
 

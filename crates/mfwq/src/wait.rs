@@ -66,9 +66,10 @@ impl WaitItem {
 /// - Cancelling it ([`cancel_work_item`](crate::cancel_work_item)) invokes the
 ///   callback once with the status
 ///   [`MF_E_OPERATION_CANCELLED`](crate::HResult::MF_E_OPERATION_CANCELLED).
-///   An item still waiting at the last shutdown never fires; its result is
-///   released then (unlike a pending scheduled item's, which leaks as
-///   observed on Windows).
+///   An item still waiting at the last shutdown never fires: its callback is
+///   invoked once with the status
+///   [`MF_E_SHUTDOWN`](crate::HResult::MF_E_SHUTDOWN) instead (unlike a
+///   pending scheduled item, which never runs and leaks, as on Windows).
 /// - `priority` is accepted and not used (the item is dispatched like
 ///   `invoke_callback`, at normal priority), as on Windows' twin in Wine.
 ///
@@ -169,14 +170,20 @@ pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
     Ok(())
 }
 
-/// The last shutdown: the item never fires; its result is released (with no
-/// lock held), so the callback and state are too. Only pending *timers* leak
-/// their results, as Windows is observed to (15, 56); for waits nothing is
-/// observed, and a port expects no leak.
+/// The last shutdown: the item will never fire, so its callback is invoked
+/// once with `MF_E_SHUTDOWN` (delivered by the shutdown, see
+/// `platform::deliver_late`): a put that returned `Ok` promised one
+/// invocation. Only pending *timers* are left without one, as Windows does.
 pub(crate) fn stop(item: Arc<WaitItem>) {
     let result = item.claim.try_take(Outcome::Stopped);
     unregister(&item);
-    drop(result);
+    if let Some(result) = result {
+        result.set_status(HResult::MF_E_SHUTDOWN);
+        if let Err(error) = crate::dispatch::complete(result) {
+            tracing::warn!(key = format_args!("{:#x}", item.key), %error,
+                "waiting item stopped at shutdown cannot be delivered; dropped");
+        }
+    }
 }
 
 fn unregister(item: &Arc<WaitItem>) {

@@ -301,10 +301,11 @@ fn forbidden_queues_are_refused() {
     assert_eq!(recv_n(&invoked, 5).len(), 5);
 }
 
-// Item 41 for waiting items, and Q34: not started is Shutdown; an item still
-// waiting at shutdown never fires, its result is released (no leak: only
-// timers leak, observed 15), cancelling it is Shutdown, and after a restart
-// its key is unknown.
+// Not started is Shutdown; an item still waiting at the last shutdown never
+// fires, but its callback is invoked once with MF_E_SHUTDOWN before the
+// shutdown returns (a put that returned Ok promised one invocation), and its
+// result is then released (only pending timers leak); cancelling it is
+// Shutdown, and after a restart its key is unknown.
 #[test]
 fn waits_and_shutdown() {
     let _serial = serial();
@@ -319,6 +320,13 @@ fn waits_and_shutdown() {
     let key = put_waiting_work_item(Some(&event), 0, &result).unwrap();
     let null_key = put_waiting_work_item(None, 0, &result).unwrap();
     mfwq::shutdown().unwrap();
+    let stopped = recv_n(&invoked, 2);
+    for (queue, status, tag) in stopped {
+        assert_eq!(status, HResult::MF_E_SHUTDOWN);
+        assert_eq!(tag, 3);
+        // Delivered by the shutdown's own thread: no platform queue runs any more.
+        assert_eq!(queue, Some(QueueId::UNDEFINED));
+    }
     assert_eq!(cancel_work_item(key), Err(Error::Shutdown));
     assert_eq!(cancel_work_item(null_key), Err(Error::Shutdown));
     event.set();

@@ -427,11 +427,13 @@ static void test_event_closed_while_pending(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* Waiting items still pending at the last shutdown never fire and are
- * released (only timers leak, 15/56): the callback and state references come
- * back, nothing is invoked, and a later cancel is MF_E_SHUTDOWN (41). The
- * leak checks of ci/c-abi.sh cover this program, so a leak here fails. */
-static void test_pending_waits_released_at_shutdown(void)
+/* Waiting items still pending at the last shutdown never fire: their
+ * callback is invoked once each with MF_E_SHUTDOWN before MFShutdown returns
+ * (the put returned S_OK, so one invocation is owed), then the result is
+ * released (only timers leak): the callback and state references come back,
+ * and a later cancel is MF_E_SHUTDOWN. The leak checks of ci/c-abi.sh cover
+ * this program, so a leak here fails. */
+static void test_pending_waits_invoked_with_shutdown_status(void)
 {
     tcb *cb = tcb_create();
     tunk *state = tunk_create(7);
@@ -445,14 +447,16 @@ static void test_pending_waits_released_at_shutdown(void)
     CHECK_HR(MFPutWaitingWorkItem(NULL, 0, result, &null_key), S_OK);
     CHECK_EQ(IMFAsyncResult_Release(result), 2);
     CHECK_HR(MFShutdown(), S_OK);
-    /* Released by the shutdown: the result went, and with it its callback
+    CHECK_EQ(tcb_invokes(cb), 2);
+    CHECK_HR(atomic_load(&cb->last_status), MF_E_SHUTDOWN);
+    /* Released once delivered: the result went, and with it its callback
      * and state references. */
     WAIT_REFS(tcb_refs(cb), 1, 1000);
     CHECK_EQ(tcb_refs(cb), 1);
     CHECK_EQ(tunk_refs(state), 1);
     CHECK(SetEvent(event));
     sleep_ms(50);
-    CHECK_EQ(tcb_invokes(cb), 0);
+    CHECK_EQ(tcb_invokes(cb), 2);
     CHECK_HR(MFCancelWorkItem(key), MF_E_SHUTDOWN);
     CHECK_HR(MFCancelWorkItem(null_key), MF_E_SHUTDOWN);
     CHECK(CloseHandle(event));
@@ -477,6 +481,6 @@ int main(void)
     test_event_closed_while_pending();
 
     CHECK_HR(MFShutdown(), S_OK);
-    test_pending_waits_released_at_shutdown();
+    test_pending_waits_invoked_with_shutdown_status();
     return test_finish("waits");
 }

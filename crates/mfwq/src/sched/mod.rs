@@ -15,10 +15,10 @@ mod loom_tests;
 mod sleep;
 
 use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::ids::{Band, QueueId};
+use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::result::AsyncResult;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
@@ -37,13 +37,50 @@ pub(crate) enum Work {
 }
 
 impl Work {
-    pub(crate) fn execute(self) {
+    /// Runs the work with every panic of user code caught and reported. The
+    /// item is dropped only after its callback has returned or unwound, outside
+    /// the unwinding: a `Drop` that panics while the callback's own panic
+    /// unwinds would abort the process.
+    /// `queue` is the queue the work was put on, for panic reports.
+    pub(crate) fn run(self, queue: QueueId) {
         match self {
-            Work::Result(result) => result.run(),
-            Work::Task(task) => task(),
+            Work::Result(result) => {
+                guard_on(queue, PanicSite::Invoke, || result.run());
+                drop_quietly_on(queue, result);
+            }
+            // The closure owns its captures: they are dropped where it returns
+            // or unwinds, which is the closure's own frame.
+            Work::Task(task) => {
+                guard_on(queue, PanicSite::Invoke, task);
+            }
             Work::Serial(queue) => queue.run_step(),
         }
     }
+
+    /// What a stuck-worker report names: the callback's address (a COM
+    /// callback's `IMFAsyncCallback*`, or a Rust callback's data pointer),
+    /// the closure's, or the serial queue's.
+    fn address(&self) -> usize {
+        match self {
+            Work::Result(result) => result.callback_address(),
+            Work::Task(task) => {
+                std::ptr::from_ref::<dyn FnOnce() + Send>(&**task).cast::<()>() as usize
+            }
+            Work::Serial(queue) => Arc::as_ptr(queue) as usize,
+        }
+    }
+}
+
+/// A worker that had not exited when a bounded join gave up on it.
+#[derive(Clone, Debug)]
+pub(crate) struct StuckWorker {
+    /// The thread's name (`mfwq-standard`, `mfwq-multithreaded-3`, ...).
+    pub(crate) name: String,
+    /// Its Linux thread id.
+    pub(crate) tid: i32,
+    /// The address of what it is running (see [`Work::address`]); 0 if it is
+    /// between items.
+    pub(crate) running: usize,
 }
 
 /// Why a push was refused; the work comes back to the caller.
@@ -101,12 +138,23 @@ pub(crate) trait ThreadPolicy: Send + Sync {
     fn report(&self) {}
 }
 
-/// The Linux thread ids of a queue's running workers and the policy they run
-/// under. Workers add themselves when they start and remove themselves before
-/// they exit, under this lock, so every id listed names a live worker.
+/// A running worker as others may see it: for thread policies (its id) and
+/// for a shutdown that gives up on it (what it is running).
+struct WorkerSlot {
+    tid: i32,
+    name: String,
+    /// The address of the item being run ([`Work::address`]), 0 between
+    /// items. Written only by the worker, with relaxed stores to a line it
+    /// owns: two plain stores per item.
+    running: std::sync::atomic::AtomicUsize,
+}
+
+/// A queue's running workers and the policy they run under. Workers add
+/// themselves when they start and remove themselves before they exit, under
+/// this lock, so every id listed names a live worker.
 #[derive(Default)]
 struct WorkerThreads {
-    tids: Vec<i32>,
+    workers: Vec<std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>>,
     policy: Option<std::sync::Arc<dyn ThreadPolicy>>,
 }
 
@@ -127,6 +175,9 @@ pub(crate) struct QueueCore {
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     pump: Option<Pump>,
     threads: parking_lot::Mutex<WorkerThreads>,
+    /// Signalled when a worker exits, for a join with a deadline.
+    exited: parking_lot::Condvar,
+    exited_lock: parking_lot::Mutex<()>,
 }
 
 thread_local! {
@@ -159,6 +210,8 @@ impl QueueCore {
             workers: Mutex::new(Vec::new()),
             pump,
             threads: parking_lot::Mutex::new(WorkerThreads::default()),
+            exited: parking_lot::Condvar::new(),
+            exited_lock: parking_lot::Mutex::new(()),
         })
     }
 
@@ -248,6 +301,64 @@ impl QueueCore {
         }
     }
 
+    /// [`join`](Self::join) that gives up at `deadline`: `true` if every
+    /// worker (but the calling thread) has exited and been joined; `false` if
+    /// some are still running (a callback that does not return). Those are
+    /// left to finish by themselves: their handles are dropped (detached), and
+    /// whatever they have not started yet stays queued for
+    /// [`take_backlog`](Self::take_backlog).
+    #[cfg(not(loom))]
+    pub(crate) fn join_until(&self, deadline: std::time::Instant) -> bool {
+        let me = thread::current().id();
+        let mine = lock(&self.workers)
+            .iter()
+            .any(|handle| handle.thread().id() == me);
+        // The calling worker exits only after it returns: do not wait for it.
+        let allowed = usize::from(mine);
+        {
+            let mut guard = self.exited_lock.lock();
+            while self.live_workers.load(Ordering::SeqCst) > allowed {
+                if self.exited.wait_until(&mut guard, deadline).timed_out()
+                    && self.live_workers.load(Ordering::SeqCst) > allowed
+                {
+                    drop(guard);
+                    drop(std::mem::take(&mut *lock(&self.workers)));
+                    return false;
+                }
+            }
+        }
+        self.join();
+        true
+    }
+
+    /// Takes every item not started yet (a queue given up on at shutdown).
+    #[cfg(not(loom))]
+    pub(crate) fn take_backlog(&self) -> Vec<Work> {
+        std::iter::from_fn(|| self.bands.pop()).collect()
+    }
+
+    /// The workers still running, with what each of them runs.
+    #[cfg(not(loom))]
+    pub(crate) fn running_workers(&self) -> Vec<StuckWorker> {
+        let me = current_tid();
+        self.threads
+            .lock()
+            .workers
+            .iter()
+            .filter(|slot| slot.tid != me)
+            .map(|slot| StuckWorker {
+                name: slot.name.clone(),
+                tid: slot.tid,
+                running: slot.running.load(std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// The queue's id.
+    pub(crate) fn id(&self) -> QueueId {
+        self.id
+    }
+
     /// Whether every worker has exited (a closed queue whose drain is over).
     pub(crate) fn is_finished(&self) -> bool {
         self.live_workers.load(Ordering::SeqCst) == 0
@@ -262,17 +373,22 @@ impl QueueCore {
     ) -> usize {
         let mut threads = self.threads.lock();
         if let Some(policy) = &policy {
-            for &tid in &threads.tids {
-                policy.apply(tid);
+            for slot in &threads.workers {
+                policy.apply(slot.tid);
             }
         }
         threads.policy = policy;
-        threads.tids.len()
+        threads.workers.len()
     }
 
     /// The Linux thread ids of the running workers.
     pub(crate) fn worker_tids(&self) -> Vec<i32> {
-        self.threads.lock().tids.clone()
+        self.threads
+            .lock()
+            .workers
+            .iter()
+            .map(|slot| slot.tid)
+            .collect()
     }
 
     /// Whether the queue runs a pool (more than one thread by design).
@@ -303,11 +419,16 @@ impl QueueCore {
 
     /// A starting worker lists itself and applies the queue's thread policy.
     #[cfg(not(loom))]
-    fn enter_thread_policy(&self) -> i32 {
+    fn enter_thread_policy(&self) -> std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>> {
         let tid = current_tid();
+        let slot = std::sync::Arc::new(crossbeam_utils::CachePadded::new(WorkerSlot {
+            tid,
+            name: std::thread::current().name().unwrap_or("").to_owned(),
+            running: std::sync::atomic::AtomicUsize::new(0),
+        }));
         let policy = {
             let mut threads = self.threads.lock();
-            threads.tids.push(tid);
+            threads.workers.push(std::sync::Arc::clone(&slot));
             let policy = threads.policy.clone();
             if let Some(policy) = &policy {
                 policy.apply(tid);
@@ -317,22 +438,22 @@ impl QueueCore {
         if let Some(policy) = policy {
             policy.report();
         }
-        tid
+        slot
     }
 
     /// An exiting worker takes itself off the list.
     #[cfg(not(loom))]
     fn leave_thread_policy(&self, tid: i32) {
         let mut threads = self.threads.lock();
-        if let Some(index) = threads.tids.iter().position(|&listed| listed == tid) {
-            threads.tids.swap_remove(index);
+        if let Some(index) = threads.workers.iter().position(|slot| slot.tid == tid) {
+            threads.workers.swap_remove(index);
         }
     }
 
     fn worker_main(&self) {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
         #[cfg(not(loom))]
-        let tid = self.enter_thread_policy();
+        let slot = self.enter_thread_policy();
         #[cfg(not(loom))]
         crate::accounting::enter_worker();
         loop {
@@ -348,15 +469,27 @@ impl QueueCore {
                     }
                 }
             };
-            self.run(work);
+            #[cfg(not(loom))]
+            slot.running
+                .store(work.address(), std::sync::atomic::Ordering::Relaxed);
+            work.run(self.id);
+            #[cfg(not(loom))]
+            slot.running.store(0, std::sync::atomic::Ordering::Relaxed);
             self.step_pump();
         }
         #[cfg(not(loom))]
         crate::accounting::leave_worker();
         #[cfg(not(loom))]
-        self.leave_thread_policy(tid);
+        self.leave_thread_policy(slot.tid);
         CURRENT_QUEUE.with(|current| current.set(None));
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
+        // Wakes a join waiting with a deadline (which may be waiting for all
+        // but its own thread, so every exit counts).
+        #[cfg(not(loom))]
+        {
+            let _guard = self.exited_lock.lock();
+            self.exited.notify_all();
+        }
     }
 
     /// Polls briefly, then parks; `None` once the queue is closed and empty.
@@ -384,21 +517,13 @@ impl QueueCore {
         }
     }
 
-    fn run(&self, work: Work) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || work.execute())) {
-            crate::panic::report(self.id, payload);
-        }
-    }
-
     fn step_pump(&self) {
         if let Some(pump) = &self.pump {
             let mut step = pump
                 .step
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (*step)())) {
-                crate::panic::report(self.id, payload);
-            }
+            guard_on(self.id, PanicSite::Pump, || (*step)());
         }
     }
 }
