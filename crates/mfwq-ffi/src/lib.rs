@@ -118,12 +118,12 @@ unsafe fn finish_opt<T>(out: *mut T, result: mfwq::Result<T>) -> HRESULT {
     }
 }
 
-/// A NUL-terminated UTF-16 string (`LPCWSTR`); `None` for NULL. Unpaired
-/// surrogates become U+FFFD.
+/// A NUL-terminated UTF-16 class name (`LPCWSTR`), kept unit for unit
+/// (unpaired surrogates included); `None` for NULL.
 ///
 /// # Safety
 /// `text` must be NULL or point at a NUL-terminated `WCHAR` string.
-unsafe fn wide_str(text: *const WCHAR) -> Option<String> {
+unsafe fn class_name(text: *const WCHAR) -> Option<mfwq::ClassName> {
     if text.is_null() {
         return None;
     }
@@ -134,7 +134,8 @@ unsafe fn wide_str(text: *const WCHAR) -> Option<String> {
     }
     // SAFETY: `len` units before the NUL are readable.
     let units = unsafe { std::slice::from_raw_parts(text, len) };
-    Some(String::from_utf16_lossy(units))
+    // Kept as the units they are: names are compared and handed back exactly.
+    Some(mfwq::ClassName::from_utf16(units))
 }
 
 /// A COM interface argument the platform keeps: one `AddRef`, `None` for NULL.

@@ -20,7 +20,7 @@ use mfwq::com::{com_callback, com_state};
 use mfwq::{AsyncResult, Callback, DeadlineRequest, Error, QueueId, State};
 
 use crate::{
-    com_arg, hr, missing_input, wide_str, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK,
+    class_name, com_arg, hr, missing_input, write_out, BOOL, DWORD, HANDLE, HRESULT, LONG, S_OK,
     WCHAR,
 };
 
@@ -29,9 +29,9 @@ use crate::{
 ///
 /// # Safety
 /// `class` must be NULL or a NUL-terminated UTF-16 string.
-unsafe fn class_arg(class: *const WCHAR) -> mfwq::Result<String> {
+unsafe fn class_arg(class: *const WCHAR) -> mfwq::Result<mfwq::ClassName> {
     // SAFETY: forwarded caller contract.
-    unsafe { wide_str(class) }.ok_or_else(missing_input)
+    unsafe { class_name(class) }.ok_or_else(missing_input)
 }
 
 /// The done callback and state of a Begin call: the callback is required

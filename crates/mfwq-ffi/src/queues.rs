@@ -2,7 +2,7 @@
 
 use mfwq::{QueueId, QueueType};
 
-use crate::{hr, missing_input, wide_str, write_out, DWORD, HRESULT, LONG, WCHAR};
+use crate::{class_name, hr, missing_input, write_out, DWORD, HRESULT, LONG, WCHAR};
 
 /// `MFAllocateWorkQueue(&id)`: a private standard queue.
 ///
@@ -114,13 +114,13 @@ pub unsafe extern "system" fn MFLockSharedWorkQueue(
     pID: *mut DWORD,
 ) -> HRESULT {
     // SAFETY: forwarded caller contract.
-    let class = unsafe { wide_str(wszClass) };
+    let class = unsafe { class_name(wszClass) };
     // SAFETY: NULL or valid for read and write, as the caller promises.
     let task_id = unsafe { pdwTaskId.as_mut() };
     // SAFETY: forwarded caller contract.
     unsafe {
         write_out(pID, || {
-            mfwq::lock_shared_work_queue(class.as_deref(), BasePriority, task_id).map(|q| q.0)
+            mfwq::lock_shared_work_queue_named(class.as_ref(), BasePriority, task_id).map(|q| q.0)
         })
     }
 }

@@ -76,6 +76,7 @@ c_programs! {
     reentrancy => "reentrancy.c",
     mmcss => "mmcss.c",
     stress => "stress.c",
+    reliability => "reliability.c",
 }
 
 fn source_dir() -> PathBuf {

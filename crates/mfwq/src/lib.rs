@@ -31,6 +31,7 @@
 mod accounting;
 mod begin_end;
 mod callback;
+mod class_name;
 pub mod com;
 mod dispatch;
 mod error;
@@ -53,6 +54,7 @@ mod wait;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
+pub use class_name::ClassName;
 pub use dispatch::{
     invoke_callback, put_result, put_result_with_priority, put_work_item,
     put_work_item_with_priority, spawn, spawn_with_priority, IntoAsyncResult,
@@ -68,7 +70,8 @@ pub use platform::{
 };
 pub use queue::{
     allocate_serial_work_queue, allocate_window_queue, allocate_work_queue, lock_shared_work_queue,
-    lock_work_queue, private_queue_count, unlock_work_queue, work_queue_type, WorkQueue,
+    lock_shared_work_queue_named, lock_work_queue, private_queue_count, unlock_work_queue,
+    work_queue_type, WorkQueue,
 };
 pub use realtime::{
     applied_scheduling, begin_register_work_queue_with_mmcss,
@@ -78,9 +81,9 @@ pub use realtime::{
     register_work_queue_with_mmcss, scheduling_for_class, set_deadline, set_deadline2,
     set_long_running, unjoin_work_queue, unregister_platform_events,
     unregister_platform_from_mmcss, unregister_work_queue_from_mmcss, work_queue_deadline,
-    work_queue_mmcss_class, work_queue_mmcss_class_into, work_queue_mmcss_priority,
-    work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling, Deadline, DeadlineRequest,
-    PlatformEvents, SchedPolicy,
+    work_queue_mmcss_class, work_queue_mmcss_class_into, work_queue_mmcss_class_name,
+    work_queue_mmcss_priority, work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling,
+    Deadline, DeadlineRequest, PlatformEvents, SchedPolicy,
 };
 pub use registry::MAX_PRIVATE_QUEUES;
 pub use result::{AsyncResult, State};

@@ -37,7 +37,8 @@ pub(crate) struct Epoch {
     /// Scheduled items, waiting items and periodic callbacks of this epoch.
     pub(crate) timers: crate::timer::Timers,
     /// The shared queues of `lock_shared_work_queue`, by class name.
-    pub(crate) shared_queues: Mutex<std::collections::HashMap<String, crate::ids::QueueId>>,
+    pub(crate) shared_queues:
+        Mutex<std::collections::HashMap<crate::ClassName, crate::ids::QueueId>>,
 }
 
 impl Epoch {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::callback::Callback;
+use crate::class_name::ClassName;
 use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType};
 use crate::platform::PLATFORM;
@@ -236,6 +237,28 @@ pub fn lock_shared_work_queue(
     base_priority: i32,
     task_id: Option<&mut u32>,
 ) -> Result<QueueId> {
+    lock_shared_work_queue_named(class.map(ClassName::from).as_ref(), base_priority, task_id)
+}
+
+/// [`lock_shared_work_queue`] with the class as a [`ClassName`]: classes are
+/// told apart by their exact UTF-16 units, as on Windows (two names that
+/// differ only in unpaired surrogates are two queues).
+///
+/// ```
+/// use mfwq::ClassName;
+/// let _platform = mfwq::Platform::start()?;
+/// let a = mfwq::lock_shared_work_queue_named(Some(&ClassName::from_utf16(&[0xD800])), 0, None)?;
+/// let b = mfwq::lock_shared_work_queue_named(Some(&ClassName::from_utf16(&[0xDC00])), 0, None)?;
+/// assert_ne!(a, b);
+/// mfwq::unlock_work_queue(a)?;
+/// mfwq::unlock_work_queue(b)?;
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn lock_shared_work_queue_named(
+    class: Option<&ClassName>,
+    base_priority: i32,
+    task_id: Option<&mut u32>,
+) -> Result<QueueId> {
     // Not running is reported first, as for every call (Q34).
     let platform = &*PLATFORM;
     let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
@@ -274,7 +297,7 @@ pub fn lock_shared_work_queue(
             }
         }
     };
-    shared.insert(class.to_owned(), queue);
+    shared.insert(class.clone(), queue);
     if let Some(task_id) = task_id {
         *task_id = granted;
     }
@@ -282,7 +305,7 @@ pub fn lock_shared_work_queue(
 }
 
 /// The task id a shared queue was registered with (0 for the `""` queue).
-fn shared_task_id(queue: QueueId, class: &str) -> Result<u32> {
+fn shared_task_id(queue: QueueId, class: &ClassName) -> Result<u32> {
     if class.is_empty() {
         Ok(0)
     } else {
@@ -293,7 +316,7 @@ fn shared_task_id(queue: QueueId, class: &str) -> Result<u32> {
 /// Registers a new shared queue with its class (MMCSS emulation).
 fn register_shared_queue(
     queue: QueueId,
-    class: &str,
+    class: &ClassName,
     task_id: u32,
     base_priority: i32,
 ) -> Result<u32> {

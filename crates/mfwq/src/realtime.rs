@@ -41,6 +41,7 @@ use parking_lot::Mutex;
 
 use crate::begin_end::{begin, AsyncOperation};
 use crate::callback::Callback;
+use crate::class_name::ClassName;
 use crate::error::{Error, Result};
 use crate::ids::{PlatformQueue, QueueId};
 use crate::platform::PLATFORM;
@@ -164,7 +165,7 @@ const NORMAL: Level = Level {
     fallback_nice: 0,
 };
 
-fn class_level(class: &str, priority: i32) -> Level {
+fn class_level(class: &ClassName, priority: i32) -> Level {
     let p = priority.clamp(-2, 2);
     let rt = |fifo: bool, base: i32| {
         let kind = if fifo { 1 } else { 2 };
@@ -179,7 +180,10 @@ fn class_level(class: &str, priority: i32) -> Level {
             fallback_nice: (RT_FALLBACK_NICE - NICE_STEP * p).clamp(-20, -1),
         }
     };
-    let is = |name: &str| class.trim().eq_ignore_ascii_case(name);
+    // Only the well-known (ASCII) names map to real-time policies; a name that
+    // is not valid UTF-16 matches none of them.
+    let text = class.to_string_lossy();
+    let is = |name: &str| text.trim().eq_ignore_ascii_case(name);
     if is("Pro Audio") {
         rt(true, 30)
     } else if is("Audio") {
@@ -208,8 +212,8 @@ fn class_level(class: &str, priority: i32) -> Level {
 /// assert_eq!(scheduling_for_class("Playback", 0), SchedPolicy::RoundRobin { priority: 10 });
 /// assert_eq!(scheduling_for_class("Games", 1), SchedPolicy::Other { nice: -7 });
 /// ```
-pub fn scheduling_for_class(class: &str, priority: i32) -> SchedPolicy {
-    class_level(class, priority).policy
+pub fn scheduling_for_class(class: impl Into<ClassName>, priority: i32) -> SchedPolicy {
+    class_level(&class.into(), priority).policy
 }
 
 // ---------------------------------------------------------------------------
@@ -387,7 +391,7 @@ fn probe(policy: &Arc<Policy>) {
 
 #[derive(Clone, Debug)]
 struct Mmcss {
-    class: String,
+    class: ClassName,
     task_id: u32,
     priority: i32,
 }
@@ -588,8 +592,8 @@ fn report(policies: Vec<Arc<Policy>>) {
     }
 }
 
-fn check_class(class: &str) -> Result<()> {
-    if class.is_empty() || class.contains('\0') {
+fn check_class(class: &ClassName) -> Result<()> {
+    if class.is_empty() || class.contains_nul() {
         Err(Error::InvalidArg)
     } else {
         Ok(())
@@ -662,13 +666,14 @@ fn new_task_id() -> u32 {
 #[doc(alias = "AvSetMmThreadPriority")]
 pub fn register_work_queue_with_mmcss(
     queue: QueueId,
-    class: &str,
+    class: impl Into<ClassName>,
     task_id: u32,
     priority: i32,
 ) -> Result<u32> {
     // Not running is reported first, as for every call (Q34).
     PLATFORM.with_epoch(|_| ())?;
-    check_class(class)?;
+    let class = class.into();
+    check_class(&class)?;
     check_priority(priority)?;
     if queue == QueueId::ALL {
         return register_platform_with_mmcss(class, task_id, priority);
@@ -679,7 +684,7 @@ pub fn register_work_queue_with_mmcss(
         let mut state = STATE.lock();
         let record = state.record_mut(&resolved);
         record.mmcss = Some(Mmcss {
-            class: class.to_owned(),
+            class,
             task_id,
             priority,
         });
@@ -724,7 +729,7 @@ struct Unregistered;
 #[doc(alias = "RtwqBeginRegisterWorkQueueWithMMCSS")]
 pub fn begin_register_work_queue_with_mmcss(
     queue: QueueId,
-    class: &str,
+    class: impl Into<ClassName>,
     task_id: u32,
     priority: i32,
     callback: Callback,
@@ -732,12 +737,12 @@ pub fn begin_register_work_queue_with_mmcss(
 ) -> Result<()> {
     // Not running is reported first, as for every call (Q34).
     PLATFORM.with_epoch(|_| ())?;
-    check_class(class)?;
+    let class = class.into();
+    check_class(&class)?;
     check_priority(priority)?;
     if queue != QueueId::ALL {
         resolve(queue)?;
     }
-    let class = class.to_owned();
     begin(QueueId::MULTITHREADED, callback, state, move || {
         register_work_queue_with_mmcss(queue, &class, task_id, priority).map(Registered)
     })
@@ -865,13 +870,18 @@ pub fn end_unregister_work_queue_with_mmcss(result: &AsyncResult) -> Result<()> 
 /// ```
 #[doc(alias = "MFRegisterPlatformWithMMCSS")]
 #[doc(alias = "RtwqRegisterPlatformWithMMCSS")]
-pub fn register_platform_with_mmcss(class: &str, task_id: u32, priority: i32) -> Result<u32> {
+pub fn register_platform_with_mmcss(
+    class: impl Into<ClassName>,
+    task_id: u32,
+    priority: i32,
+) -> Result<u32> {
     PLATFORM.with_epoch(|_| ())?;
-    check_class(class)?;
+    let class = class.into();
+    check_class(&class)?;
     check_priority(priority)?;
     let task_id = if task_id == 0 { new_task_id() } else { task_id };
     for queue in PlatformQueue::ALL {
-        register_work_queue_with_mmcss(queue.id(), class, task_id, priority)?;
+        register_work_queue_with_mmcss(queue.id(), &class, task_id, priority)?;
     }
     Ok(task_id)
 }
@@ -914,6 +924,22 @@ fn with_record<R>(queue: QueueId, f: impl FnOnce(Option<&Record>) -> R) -> Resul
 #[doc(alias = "MFGetWorkQueueMMCSSClass")]
 #[doc(alias = "RtwqGetWorkQueueMMCSSClass")]
 pub fn work_queue_mmcss_class(queue: QueueId) -> Result<String> {
+    work_queue_mmcss_class_name(queue).map(|class| class.to_string_lossy())
+}
+
+/// The MMCSS class a queue is registered with, exactly as it was given (as
+/// UTF-16, unpaired surrogates included); empty if it is not registered.
+/// [`work_queue_mmcss_class`] gives it as text. Errors as for that function.
+///
+/// ```
+/// use mfwq::{ClassName, QueueId};
+/// let _platform = mfwq::Platform::start()?;
+/// let odd = ClassName::from_utf16(&[0xD800, 0x41]);
+/// mfwq::register_work_queue_with_mmcss(QueueId::RT, &odd, 0, 0)?;
+/// assert_eq!(mfwq::work_queue_mmcss_class_name(QueueId::RT)?, odd);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn work_queue_mmcss_class_name(queue: QueueId) -> Result<ClassName> {
     with_record(queue, |record| {
         record
             .and_then(|record| record.mmcss.as_ref())
@@ -966,7 +992,7 @@ pub fn work_queue_mmcss_priority(queue: QueueId) -> Result<i32> {
 /// assert_eq!(mfwq::class_utf16_len(""), 1);
 /// ```
 pub fn class_utf16_len(class: &str) -> usize {
-    class.encode_utf16().count() + 1
+    ClassName::from(class).len_with_nul()
 }
 
 /// Copies a class name into a C buffer as UTF-16 with a terminating NUL
@@ -983,17 +1009,7 @@ pub fn class_utf16_len(class: &str) -> usize {
 /// assert_eq!(mfwq::copy_class_utf16("Audio", Some(&mut [0u16; 5])), Err(mfwq::Error::BufferTooSmall));
 /// ```
 pub fn copy_class_utf16(class: &str, buffer: Option<&mut [u16]>) -> Result<usize> {
-    let needed = class_utf16_len(class);
-    match buffer {
-        Some(buffer) if buffer.len() >= needed => {
-            for (slot, unit) in buffer.iter_mut().zip(class.encode_utf16()) {
-                *slot = unit;
-            }
-            buffer[needed - 1] = 0;
-            Ok(needed)
-        }
-        _ => Err(Error::BufferTooSmall),
-    }
+    ClassName::from(class).copy_with_nul(buffer)
 }
 
 /// `MFGetWorkQueueMMCSSClass(queue, buffer, &length)` with its C contract:
@@ -1024,9 +1040,9 @@ pub fn work_queue_mmcss_class_into(
     buffer: Option<&mut [u16]>,
     length: &mut usize,
 ) -> Result<()> {
-    let class = work_queue_mmcss_class(queue)?;
-    *length = class_utf16_len(&class);
-    copy_class_utf16(&class, buffer).map(|_| ())
+    let class = work_queue_mmcss_class_name(queue)?;
+    *length = class.len_with_nul();
+    class.copy_with_nul(buffer).map(|_| ())
 }
 
 /// What scheduling a queue's threads were asked for and actually got (decision
@@ -1696,12 +1712,16 @@ mod tests {
             scheduling_for_class("Games", -2),
             SchedPolicy::Other { nice: -1 }
         );
-        assert_eq!(class_level("Audio", 1).fallback_nice, -17);
+        assert_eq!(class_level(&ClassName::from("Audio"), 1).fallback_nice, -17);
     }
 
     #[test]
     fn candidates_end_in_normal_and_repeat_nothing() {
-        let fifo = Policy::new(QueueId::RT, class_level("Pro Audio", 2), None);
+        let fifo = Policy::new(
+            QueueId::RT,
+            class_level(&ClassName::from("Pro Audio"), 2),
+            None,
+        );
         let list = fifo.candidates();
         assert_eq!(list[0], SchedPolicy::Fifo { priority: 40 });
         assert_eq!(list.last(), Some(&SchedPolicy::Other { nice: 0 }));
@@ -1713,7 +1733,12 @@ mod tests {
             },
             fallback_nice: 0,
         };
-        let list = Policy::new(QueueId::RT, deadline, Some(class_level("Games", 0))).candidates();
+        let list = Policy::new(
+            QueueId::RT,
+            deadline,
+            Some(class_level(&ClassName::from("Games"), 0)),
+        )
+        .candidates();
         assert_eq!(list[0], deadline.policy);
         assert_eq!(list[1], SchedPolicy::Other { nice: -5 });
         for (i, a) in list.iter().enumerate() {

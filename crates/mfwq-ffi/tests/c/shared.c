@@ -9,6 +9,8 @@
  */
 #include "mfwq_test.h"
 
+#include <string.h>
+
 static const WCHAR empty_class[] = {0};
 static const WCHAR audio_class[] = {'A', 'u', 'd', 'i', 'o', 0};
 
@@ -123,6 +125,53 @@ static void test_concurrent(void)
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
 }
 
+/* Class names are the UTF-16 the caller gave, compared and handed back unit
+ * for unit: four names that differ only in unpaired surrogates (or U+FFFD)
+ * are four queues, and MFGetWorkQueueMMCSSClass returns each one exactly. */
+static void test_class_names_are_exact_utf16(void)
+{
+    static const WCHAR names[4][2] = {{0xD800, 0}, {0xDC00, 0}, {0xDBFF, 0}, {0xFFFD, 0}};
+    static const WCHAR mixed[] = {0x41, 0xDC00, 0xD800, 0x42, 0};
+    DWORD queues[4] = {0};
+    DWORD queue = 0, again = 0;
+    int i, j;
+
+    for (i = 0; i < 4; i++) {
+        DWORD task = 0;
+        WCHAR buffer[4] = {0x7777, 0x7777, 0x7777, 0x7777};
+        DWORD length = 4;
+        CHECK_HR(MFLockSharedWorkQueue(names[i], 0, &task, &queues[i]), S_OK);
+        CHECK_HR(MFGetWorkQueueMMCSSClass(queues[i], buffer, &length), S_OK);
+        CHECK_EQ(length, 2);
+        CHECK_EQ(buffer[0], names[i][0]);
+        CHECK_EQ(buffer[1], 0);
+    }
+    for (i = 0; i < 4; i++)
+        for (j = 0; j < 4; j++)
+            CHECK_EQ(queues[i] == queues[j], i == j);
+    /* The same units find the same queue again. */
+    CHECK_HR(MFLockSharedWorkQueue(names[0], 0, NULL, &again), S_OK);
+    CHECK_EQ(again, queues[0]);
+    CHECK_HR(MFUnlockWorkQueue(again), S_OK);
+    for (i = 0; i < 4; i++)
+        CHECK_HR(MFUnlockWorkQueue(queues[i]), S_OK);
+
+    /* Registration keeps them exactly too. */
+    CHECK_HR(MFAllocateWorkQueue(&queue), S_OK);
+    CHECK_HR(MFBeginRegisterWorkQueueWithMMCSS(queue, mixed, 0, NULL, NULL), E_INVALIDARG);
+    {
+        DWORD task = 0;
+        WCHAR buffer[8] = {0};
+        DWORD length = 8;
+        CHECK_HR(MFRegisterPlatformWithMMCSS(mixed, &task, 0), S_OK);
+        CHECK_HR(MFGetWorkQueueMMCSSClass(MFASYNC_CALLBACK_QUEUE_STANDARD, buffer, &length), S_OK);
+        CHECK_EQ(length, 5);
+        CHECK_EQ(memcmp(buffer, mixed, sizeof mixed), 0);
+        CHECK_HR(MFUnregisterPlatformFromMMCSS(), S_OK);
+    }
+    CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
+}
+
 int main(void)
 {
     DWORD queue = 0;
@@ -137,6 +186,7 @@ int main(void)
     test_empty_class();
     test_one_queue_per_class();
     test_concurrent();
+    test_class_names_are_exact_utf16();
     CHECK_HR(MFShutdown(), S_OK);
 
     CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);

@@ -1,0 +1,428 @@
+//! The reliability rules (ARCHITECTURE.md, "Invariants"): every completion the
+//! platform accepted reaches its callback exactly once, across unlock and
+//! shutdown; user code may panic anywhere; shutdown is bounded. One test per
+//! fault that an adversarial probe found, each of which failed before its fix.
+
+mod common;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake};
+use std::time::{Duration, Instant};
+
+use common::{assert_nothing_more, recv, recv_n, serial, wait_event, wait_until, WAIT};
+use mfwq::{
+    callback, callback_on, AsyncCallback, AsyncResult, CallbackFlags, CallbackParams, Event,
+    HResult, PanicReport, PanicSite, QueueId, QueueType,
+};
+
+fn capture_panics() -> mpsc::Receiver<PanicReport> {
+    let (sender, receiver) = mpsc::channel();
+    let sender = Mutex::new(sender);
+    mfwq::set_panic_hook(move |report| {
+        let _ = sender.lock().unwrap().send(report.clone());
+    });
+    receiver
+}
+
+/// A callback whose `parameters()` panics and whose `invoke` reports the queue
+/// it ran on.
+struct PanickingParameters(mpsc::Sender<Option<QueueId>>);
+
+impl AsyncCallback for PanickingParameters {
+    fn parameters(&self) -> Option<CallbackParams> {
+        panic!("parameters() panics");
+    }
+    fn invoke(&self, _result: &AsyncResult) {
+        let _ = self.0.send(mfwq::current_queue());
+    }
+}
+
+/// A value whose `Drop` panics.
+struct PanicsOnDrop(&'static str);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+// Fault 1: an MMCSS Begin that returned Ok and a shutdown right after it: the
+// completion is owed, and arrives exactly once (with the status the
+// registration got), every round.
+#[test]
+fn mmcss_begin_completion_arrives_across_an_immediate_shutdown() {
+    let _serial = serial();
+    for round in 0..20 {
+        mfwq::startup(mfwq::MF_VERSION).unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let done = callback(move |result| {
+            let _ = sender.send(mfwq::end_register_work_queue_with_mmcss(result));
+        });
+        mfwq::begin_register_work_queue_with_mmcss(QueueId::STANDARD, "Audio", 0, 0, done, None)
+            .unwrap();
+        mfwq::shutdown().unwrap();
+        let outcome = recv(&receiver);
+        // Either the registration ran before the platform stopped taking work,
+        // or it found the platform down: both are a completion.
+        assert!(
+            matches!(outcome, Ok(task) if task != 0) || outcome == Err(mfwq::Error::Shutdown),
+            "round {round}: {outcome:?}"
+        );
+        assert_nothing_more(&receiver, Duration::from_millis(20));
+    }
+}
+
+struct Unpark(std::thread::Thread);
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark()
+    }
+}
+
+fn block_on_for<F: Future>(future: F, limit: Duration) -> Option<F::Output> {
+    let waker = Arc::new(Unpark(std::thread::current())).into();
+    let mut future = pin!(future);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return Some(output);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
+// Fault 5: the platform guard dropped on another thread while the work of a
+// `begin_async` runs: the future resolves (here with the work's output, since
+// the work was accepted and runs in the drain).
+#[test]
+fn begin_async_resolves_when_the_platform_shuts_down_meanwhile() {
+    let _serial = serial();
+    for _ in 0..20 {
+        let platform = mfwq::Platform::start().unwrap();
+        let started = Event::manual_reset(false);
+        let signal = started.clone();
+        let future = mfwq::begin_async(QueueId::MULTITHREADED, move || {
+            signal.set();
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(42u32)
+        })
+        .unwrap();
+        wait_event(&started, "the work");
+        std::thread::spawn(move || drop(platform)).join().unwrap();
+        let output = block_on_for(future, WAIT).expect("the future resolves");
+        assert_eq!(output, Ok(42));
+    }
+}
+
+/// A reply-mode callback that never replies; counts its invocations.
+struct NeverReplies(Arc<AtomicUsize>, QueueId);
+
+impl AsyncCallback for NeverReplies {
+    fn parameters(&self) -> Option<CallbackParams> {
+        Some(CallbackParams {
+            flags: CallbackFlags::REPLY,
+            queue: self.1,
+        })
+    }
+    fn invoke(&self, _result: &AsyncResult) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// Fault 2: a reply-mode serial queue whose first item never replies, unlocked,
+// then shut down: the item behind it still runs (the shutdown stops waiting
+// for a reply that can no longer come), and the callback's references come
+// back.
+#[test]
+fn unlocked_reply_mode_serial_queue_drains_at_shutdown() {
+    let _serial = serial();
+    mfwq::startup(mfwq::MF_VERSION).unwrap();
+    let serial_queue = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    let invoked = Arc::new(AtomicUsize::new(0));
+    let cb: mfwq::Callback = Arc::new(NeverReplies(invoked.clone(), serial_queue));
+    mfwq::put_work_item(serial_queue, cb.clone(), None).unwrap();
+    mfwq::put_work_item(serial_queue, cb.clone(), None).unwrap();
+    assert!(wait_until(WAIT, || invoked.load(Ordering::SeqCst) == 1));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(invoked.load(Ordering::SeqCst), 1, "waits for the reply");
+    mfwq::unlock_work_queue(serial_queue).unwrap();
+    mfwq::shutdown().unwrap();
+    assert_eq!(invoked.load(Ordering::SeqCst), 2, "the backlog drained");
+    assert!(
+        wait_until(WAIT, || Arc::strong_count(&cb) == 1),
+        "every reference the platform held came back ({})",
+        Arc::strong_count(&cb)
+    );
+}
+
+/// Captures `tracing` events (their fields, formatted) on the thread that
+/// installs it.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={:?} ", field.name(), value));
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+// Fault 3: a STANDARD callback that blocks far past the shutdown timeout. The
+// shutdown returns within the timeout plus the grace; it reports the stuck
+// thread and the callback's address; the item stranded behind it is invoked
+// with MF_E_SHUTDOWN; a new startup works while the old thread still blocks.
+#[test]
+fn shutdown_is_bounded_when_a_callback_does_not_return() {
+    let _serial = serial();
+    let timeout = Duration::from_millis(100);
+    mfwq::set_shutdown_timeout(timeout);
+    mfwq::startup(mfwq::MF_VERSION).unwrap();
+    let release = Event::manual_reset(false);
+    let entered = Event::manual_reset(false);
+    let (gate, signal) = (release.clone(), entered.clone());
+    let (returned_sender, returned) = mpsc::channel();
+    let blocker = callback(move |_| {
+        signal.set();
+        gate.wait(Some(Duration::from_secs(30)));
+        let _ = returned_sender.send(());
+    });
+    let blocker_address = Arc::as_ptr(&blocker).cast::<()>() as usize;
+    mfwq::put_work_item(QueueId::STANDARD, blocker, None).unwrap();
+    let (stranded_sender, stranded) = mpsc::channel();
+    mfwq::put_work_item(
+        QueueId::STANDARD,
+        callback(move |result| {
+            let _ = stranded_sender.send(result.status());
+        }),
+        None,
+    )
+    .unwrap();
+    let (task_sender, task_ran) = mpsc::channel();
+    mfwq::spawn(QueueId::STANDARD, move || {
+        let _ = task_sender.send(());
+    })
+    .unwrap();
+    wait_event(&entered, "the blocking callback");
+
+    let capture = Capture::default();
+    let started = Instant::now();
+    tracing::subscriber::with_default(capture.clone(), || mfwq::shutdown().unwrap());
+    let took = started.elapsed();
+    assert!(
+        took < timeout + mfwq::SHUTDOWN_GRACE + Duration::from_millis(400),
+        "shutdown took {took:?}"
+    );
+    assert!(!mfwq::is_started());
+    assert_eq!(recv(&stranded), HResult::MF_E_SHUTDOWN);
+    recv(&task_ran);
+    let events = capture.0.lock().unwrap().clone();
+    let report = events
+        .iter()
+        .find(|event| event.contains("has not returned"))
+        .unwrap_or_else(|| panic!("no stuck-queue report in {events:?}"));
+    assert!(report.contains("mfwq-standard"), "{report}");
+    assert!(
+        report.contains(&format!("{blocker_address:#x}")),
+        "{report} names the callback {blocker_address:#x}"
+    );
+
+    // The old thread still blocks; a new platform works meanwhile.
+    mfwq::startup(mfwq::MF_VERSION).unwrap();
+    let (sender, receiver) = mpsc::channel();
+    mfwq::put_work_item(
+        QueueId::STANDARD,
+        callback(move |_| sender.send(()).unwrap()),
+        None,
+    )
+    .unwrap();
+    recv(&receiver);
+    mfwq::shutdown().unwrap();
+    release.set();
+    recv(&returned);
+}
+
+// Fault 6: a scheduled item whose `parameters()` panics when it fires: the
+// panic is reported, the item is still invoked (on the default queue), the
+// other item due in the same batch runs, and later timers and periodic
+// callbacks still fire (the timer thread lives).
+#[test]
+fn panicking_parameters_on_the_timer_thread() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    let (sender, invoked) = mpsc::channel();
+    let bad: mfwq::Callback = Arc::new(PanickingParameters(sender.clone()));
+    let good_sender = sender.clone();
+    let good = callback_on(QueueId::MULTITHREADED, move |_| {
+        let _ = good_sender.send(Some(QueueId::MULTITHREADED));
+    });
+    mfwq::schedule_work_item(bad, None, Duration::from_millis(5)).unwrap();
+    mfwq::schedule_work_item(good, None, Duration::from_millis(5)).unwrap();
+    let mut got = recv_n(&invoked, 2);
+    got.sort_by_key(|queue| queue.map(|q| q.0));
+    assert_eq!(
+        got,
+        [Some(QueueId::STANDARD), Some(QueueId::MULTITHREADED)],
+        "the panicking one ran with the defaults"
+    );
+    let report = recv(&reports);
+    assert_eq!(report.site, PanicSite::Parameters);
+    // Later timers still fire.
+    let later = sender.clone();
+    mfwq::schedule_work_item(
+        callback(move |_| {
+            let _ = later.send(None);
+        }),
+        None,
+        Duration::from_millis(1),
+    )
+    .unwrap();
+    assert_eq!(recv(&invoked), None);
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counter = ticks.clone();
+    let key = mfwq::add_periodic_callback(
+        move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        },
+        None,
+    )
+    .unwrap();
+    assert!(wait_until(WAIT, || ticks.load(Ordering::SeqCst) >= 2));
+    mfwq::remove_periodic_callback(key).unwrap();
+}
+
+// Fault 7: a manual-reset event with eleven waiting items, one of whose
+// callbacks panics in `parameters()`: `set()` returns normally and all eleven
+// are invoked (the panicking one with the defaults).
+#[test]
+fn panicking_parameters_inside_event_set() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    let event = Event::manual_reset(false);
+    let (sender, invoked) = mpsc::channel();
+    for i in 0..11 {
+        let cb: mfwq::Callback = if i == 5 {
+            Arc::new(PanickingParameters(sender.clone()))
+        } else {
+            let sender = sender.clone();
+            callback_on(QueueId::MULTITHREADED, move |_| {
+                let _ = sender.send(Some(QueueId::MULTITHREADED));
+            })
+        };
+        mfwq::put_waiting_work_item(Some(&event), 0, AsyncResult::with_callback(cb, None)).unwrap();
+    }
+    event.set();
+    let got = recv_n(&invoked, 11);
+    assert_eq!(
+        got.iter()
+            .filter(|queue| **queue == Some(QueueId::MULTITHREADED))
+            .count(),
+        10
+    );
+    assert!(got.contains(&Some(QueueId::STANDARD)));
+    assert_eq!(recv(&reports).site, PanicSite::Parameters);
+    assert_nothing_more(&invoked, Duration::from_millis(20));
+}
+
+// Fault 8: a callback that panics while its state's `Drop` panics too: no
+// abort; both panics are reported; the worker goes on.
+#[test]
+fn callback_panic_with_a_state_whose_drop_panics() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    for queue in [QueueId::STANDARD, QueueId::MULTITHREADED] {
+        let state: mfwq::State = Arc::new(PanicsOnDrop("state drop panics"));
+        mfwq::put_work_item(queue, callback(|_| panic!("invoke panics")), Some(state)).unwrap();
+        let mut sites = vec![recv(&reports).site, recv(&reports).site];
+        sites.sort_by_key(|site| format!("{site:?}"));
+        assert_eq!(sites, [PanicSite::Drop, PanicSite::Invoke]);
+        let (sender, receiver) = mpsc::channel();
+        mfwq::put_work_item(queue, callback(move |_| sender.send(()).unwrap()), None).unwrap();
+        recv(&receiver);
+    }
+    // The same through a serial queue (its own invoke path).
+    let serial_queue = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    let state: mfwq::State = Arc::new(PanicsOnDrop("state drop panics"));
+    mfwq::put_work_item(
+        serial_queue,
+        callback(|_| panic!("invoke panics")),
+        Some(state),
+    )
+    .unwrap();
+    assert_eq!(recv_n(&reports, 2).len(), 2);
+    mfwq::unlock_work_queue(serial_queue).unwrap();
+}
+
+// Fault 9: a panic hook that panics with a payload whose `Drop` panics, and a
+// callback whose panic payload's `Drop` panics: no abort, and the STANDARD
+// worker keeps running items.
+#[test]
+fn panicking_hook_and_payloads_whose_drop_panics() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let hook_calls = Arc::new(AtomicUsize::new(0));
+    let calls = hook_calls.clone();
+    mfwq::set_panic_hook(move |_| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        std::panic::panic_any(PanicsOnDrop("hook payload drop panics"));
+    });
+    for _ in 0..3 {
+        mfwq::put_work_item(
+            QueueId::STANDARD,
+            callback(|_| std::panic::panic_any(PanicsOnDrop("callback payload drop panics"))),
+            None,
+        )
+        .unwrap();
+        let (sender, receiver) = mpsc::channel();
+        mfwq::put_work_item(
+            QueueId::STANDARD,
+            callback(move |_| sender.send(()).unwrap()),
+            None,
+        )
+        .unwrap();
+        recv(&receiver);
+    }
+    assert!(hook_calls.load(Ordering::SeqCst) >= 3);
+    mfwq::clear_panic_hook();
+}
+
+// The async bridge across an unlock and a shutdown: work accepted on a private
+// queue that is then unlocked and shut down still runs in the drain, and its
+// future resolves with the output.
+#[test]
+fn begin_async_on_an_unlocked_private_queue_resolves() {
+    let _serial = serial();
+    let platform = mfwq::Platform::start().unwrap();
+    let queue = mfwq::WorkQueue::new(QueueType::Standard).unwrap();
+    let future = mfwq::begin_async(queue.id(), || Ok(7u8)).unwrap();
+    drop(queue);
+    drop(platform);
+    assert_eq!(block_on_for(future, WAIT), Some(Ok(7)));
+}
