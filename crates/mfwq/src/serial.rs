@@ -434,7 +434,9 @@ mod loom_tests {
             };
             push_probe(&serial, 20, &running, &log);
             producer.join().unwrap();
-            serial.close();
+            if let Target::Serial(serial) = &serial {
+                serial.close();
+            }
             core.close();
             core.join();
             let log = lock(&log).clone();

@@ -28,7 +28,8 @@
 //! `notify_all` after the last push into a closed queue; a permit granted
 //! without signalling the condvar; `close` without `notify_all`; `park`
 //! skipping its re-check after announcing itself idle; `start_workers` not
-//! refusing a first push into a closed queue. Not covered: the ordering of a
+//! refusing a first push into a closed queue; `take_backlog` dropping what it
+//! takes instead of handing it over. Not covered: the ordering of a
 //! push into the lock-free bands against a parking worker's re-check — under
 //! loom the bands are mutexes, whose lock/unlock order the two by themselves.
 
@@ -469,5 +470,35 @@ fn loom_serial_worker_takes_higher_band_first() {
         core.close();
         core.join();
         assert_eq!(*order.lock().unwrap(), [2, 1, 0]);
+    });
+}
+
+/// (12) A shutdown that gives up on a queue takes its backlog while the
+/// queue's worker is still draining it (`take_backlog`, then the taker runs
+/// what it took, as the rescue queue does): every item runs exactly once,
+/// either on the worker or by the taker, never both, never neither.
+#[test]
+fn loom_take_backlog_racing_the_worker_runs_each_once() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(3);
+        for index in 0..3 {
+            assert_eq!(push(&core, runs.task(index)), Pushed::Accepted);
+        }
+        core.close();
+        let taker = {
+            let core = crate::sync::Arc::clone(&core);
+            thread::spawn(move || {
+                for work in core.take_backlog() {
+                    work.run(PRIVATE_ID);
+                }
+            })
+        };
+        taker.join().unwrap();
+        core.join();
+        for index in 0..3 {
+            assert_eq!(runs.get(index), 1, "task {index}");
+        }
+        assert!(core.is_finished());
     });
 }

@@ -331,14 +331,20 @@ impl QueueCore {
         true
     }
 
+    /// Under loom: joins (no timed waits in the model).
+    #[cfg(loom)]
+    pub(crate) fn join_until(&self, _deadline: std::time::Instant) -> bool {
+        self.join();
+        true
+    }
+
     /// Takes every item not started yet (a queue given up on at shutdown).
-    #[cfg(not(loom))]
+    /// Races the queue's own workers safely: each item is popped once.
     pub(crate) fn take_backlog(&self) -> Vec<Work> {
         std::iter::from_fn(|| self.bands.pop()).collect()
     }
 
     /// The workers still running, with what each of them runs.
-    #[cfg(not(loom))]
     pub(crate) fn running_workers(&self) -> Vec<StuckWorker> {
         let me = current_tid();
         self.threads
