@@ -74,9 +74,13 @@ impl<T: Send + 'static> AsyncOperation<T> {
 
     /// Finishes the operation: stores the output (or the error as the status) and
     /// invokes the caller's callback on the queue it names (`MFInvokeCallback`).
-    /// Fails only if the platform is shut down (the callback is then not
-    /// invoked). A callback whose queue has gone away since the Begin call is
-    /// invoked on STANDARD: a successful Begin promised one invocation.
+    /// A successful Begin promised one invocation, so the callback is invoked
+    /// even where its queue cannot take it: on STANDARD if its queue has gone
+    /// away since the Begin call, and by the shutdown itself (on its thread
+    /// `mfwq-shutdown`) while the platform shuts down. Fails with
+    /// [`Error::Shutdown`] only when nothing can run the callback any more
+    /// (the platform is down and this is not a platform thread); it is then
+    /// not invoked, and the implementer knows.
     pub fn complete(self, output: Result<T>) -> Result<()> {
         match output {
             Ok(value) => {
