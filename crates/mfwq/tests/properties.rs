@@ -17,7 +17,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use mfwq::{Error, HResult, QueueId, QueueType, MAX_PRIVATE_QUEUES};
+use mfwq::{ClassName, Error, HResult, QueueId, QueueType, MAX_PRIVATE_QUEUES};
 
 /// A runner with `cases` cases and no shrinking beyond a bounded effort.
 fn runner(cases: u32) -> TestRunner {
@@ -511,3 +511,105 @@ fn any_converted_timeout_can_be_scheduled_and_cancelled() {
 // ---------------------------------------------------------------------------
 // MMCSS class names as UTF-16
 // ---------------------------------------------------------------------------
+
+/// Class names as UTF-16 units: lone surrogates, ASCII and anything else,
+/// never a NUL (a NUL cannot pass through a C string).
+fn class_units(max: usize) -> impl Strategy<Value = Vec<u16>> {
+    let unit = prop_oneof![
+        2 => 0xD800u16..=0xDFFF,
+        2 => 0x20u16..0x7F,
+        1 => 1u16..=u16::MAX,
+    ];
+    proptest::collection::vec(unit, 0..max)
+}
+
+#[test]
+fn a_registered_class_comes_back_as_the_same_utf16() {
+    let _serial = common::serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    check(128, class_units(12), |units| {
+        let queue = mfwq::allocate_work_queue(QueueType::Standard).unwrap();
+        let class = ClassName::from_utf16(&units);
+        let registered = mfwq::register_work_queue_with_mmcss(queue, class.clone(), 0, 0);
+        let outcome = (|| {
+            if units.is_empty() {
+                prop_assert_eq!(registered, Err(Error::InvalidArg), "the empty class");
+                return Ok(());
+            }
+            prop_assert!(registered.is_ok(), "{:?}: {:?}", units, registered);
+            let back = mfwq::work_queue_mmcss_class_name(queue).unwrap();
+            prop_assert_eq!(back.as_utf16(), &units[..]);
+            prop_assert_eq!(&back, &class);
+            prop_assert_eq!(
+                mfwq::work_queue_mmcss_class(queue).unwrap(),
+                String::from_utf16_lossy(&units)
+            );
+            // The C form: the same units and a NUL, and the length it needs.
+            let mut length = 0;
+            prop_assert_eq!(
+                mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
+                Err(Error::BufferTooSmall)
+            );
+            prop_assert_eq!(length, units.len() + 1);
+            let mut buffer = vec![0xFFFFu16; length];
+            mfwq::work_queue_mmcss_class_into(queue, Some(&mut buffer), &mut length).unwrap();
+            prop_assert_eq!(&buffer[..units.len()], &units[..]);
+            prop_assert_eq!(buffer[units.len()], 0);
+            Ok(())
+        })();
+        mfwq::unlock_work_queue(queue).unwrap();
+        outcome
+    });
+}
+
+#[test]
+fn a_class_given_as_text_is_its_utf16() {
+    let _serial = common::serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let text = "[^\u{0}]{1,10}";
+    check(64, text, |class: String| {
+        let units: Vec<u16> = class.encode_utf16().collect();
+        let name = ClassName::from(class.as_str());
+        prop_assert_eq!(name.as_utf16(), &units[..]);
+        mfwq::register_work_queue_with_mmcss(QueueId::IO, class.as_str(), 0, 1).unwrap();
+        let back = mfwq::work_queue_mmcss_class_name(QueueId::IO).unwrap();
+        prop_assert_eq!(back.as_utf16(), &units[..]);
+        prop_assert_eq!(mfwq::work_queue_mmcss_class(QueueId::IO).unwrap(), class);
+        Ok(())
+    });
+    mfwq::unregister_work_queue_from_mmcss(QueueId::IO).unwrap();
+}
+
+#[test]
+fn shared_queues_are_one_per_exact_utf16_name() {
+    let _serial = common::serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    // Two names, the second one equal to the first in about a third of the cases.
+    let names = (class_units(6), class_units(6), 0u8..3).prop_map(|(first, second, same)| {
+        let second = if same == 0 { first.clone() } else { second };
+        (first, second)
+    });
+    check(128, names, |(first, second)| {
+        let lock = |units: &[u16]| {
+            mfwq::lock_shared_work_queue_named(Some(&ClassName::from_utf16(units)), 0, None)
+        };
+        let a = lock(&first).unwrap();
+        let b = lock(&second).unwrap();
+        prop_assert!(a.is_private() && b.is_private());
+        if first == second {
+            prop_assert_eq!(a, b, "one name, one queue");
+        } else {
+            prop_assert_ne!(a, b, "{:?} and {:?} share a queue", first, second);
+        }
+        if !first.is_empty() {
+            let class = mfwq::work_queue_mmcss_class_name(a).unwrap();
+            prop_assert_eq!(class.as_utf16(), &first[..]);
+        }
+        // Each lock is given back once; the last one ends the queue.
+        prop_assert_eq!(mfwq::unlock_work_queue(a), Ok(()));
+        prop_assert_eq!(mfwq::unlock_work_queue(b), Ok(()));
+        prop_assert_eq!(mfwq::work_queue_type(a), Err(Error::InvalidWorkQueue));
+        prop_assert_eq!(mfwq::work_queue_type(b), Err(Error::InvalidWorkQueue));
+        Ok(())
+    });
+}
