@@ -22,7 +22,7 @@
 #   MFWQ_C_ONLY=lifecycle,waits ci/c-abi.sh   # only some programs
 #
 # valgrind is installed with apt-get when missing (sudo if not root); if that
-# is impossible the valgrind run is skipped with a message (exit 0 for it).
+# is impossible the run fails: a checker that cannot run is a red CI.
 # Under either tool the programs shrink their loops and stretch their time
 # limits (MFWQ_C_SLOW, set by the harness). About a minute on 2 cores once
 # the crate is built.
@@ -82,7 +82,8 @@ if [[ "$WHICH" == all || "$WHICH" == valgrind ]]; then
         install_valgrind >&2 || true
     fi
     if ! command -v valgrind >/dev/null 2>&1; then
-        echo "c-abi: SKIPPED the valgrind run: valgrind is not installed and could not be installed" >&2
+        echo "c-abi: FAILED: valgrind is not installed and could not be installed" >&2
+        failed+=(valgrind-missing)
     else
         t=$SECONDS
         if MFWQ_C_RUNNER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=64 --suppressions=$ROOT/ci/valgrind-c-abi.supp -q" \

@@ -14,7 +14,7 @@
 # MIRIFLAGS defaults to -Zmiri-permissive-provenance: parking_lot's word lock
 # turns integers back into pointers, which Miri otherwise warns about.
 #
-# Exits 0 with a message if nightly or its miri component cannot be had.
+# Fails (exit 1) if nightly or its miri component cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,29 +22,30 @@ TOOLCHAIN="${MIRI_TOOLCHAIN:-nightly}"
 MODULES=(error:: ids:: result:: event:: registry:: recycle:: com:: handle::)
 SLOW=(registry::tests::limit_gives_e_fail_and_frees_make_room)
 
-skip() {
-    echo "miri: SKIPPED: $*" >&2
-    exit 0
+# A checker that cannot run fails: CI must never look green without it.
+fail() {
+    echo "miri: FAILED: cannot run: $*" >&2
+    exit 1
 }
 
-command -v rustup >/dev/null 2>&1 || skip "rustup not found"
+command -v rustup >/dev/null 2>&1 || fail "rustup not found"
 if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
     echo "miri: installing the $TOOLCHAIN toolchain"
     rustup toolchain install "$TOOLCHAIN" --profile minimal --component miri,rust-src \
-        || skip "cannot install the $TOOLCHAIN toolchain"
+        || fail "cannot install the $TOOLCHAIN toolchain"
 fi
 if ! rustup "+$TOOLCHAIN" component list --installed 2>/dev/null | grep -q '^miri'; then
     echo "miri: adding the miri component to $TOOLCHAIN"
     rustup "+$TOOLCHAIN" component add miri rust-src \
-        || skip "cannot add the miri component to $TOOLCHAIN (not built for this nightly?)"
+        || fail "cannot add the miri component to $TOOLCHAIN (not built for this nightly?)"
 fi
-cargo "+$TOOLCHAIN" miri setup || skip "cargo miri setup failed"
+cargo "+$TOOLCHAIN" miri setup || fail "cargo miri setup failed"
 
 export MIRIFLAGS="${MIRIFLAGS--Zmiri-permissive-provenance}"
 skips=()
 if [[ "${MIRI_SLOW:-0}" != 1 ]]; then
     for test in "${SLOW[@]}"; do
-        skips+=(--skip "$test")
+        skips+=(--fail "$test")
     done
 fi
 echo "miri: $(rustup run "$TOOLCHAIN" rustc --version); MIRIFLAGS=$MIRIFLAGS; modules: ${MODULES[*]}; ${skips[*]:-no skips}"

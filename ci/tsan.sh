@@ -16,31 +16,32 @@
 # the count rather than an acquire fence (as std's Arc does under sanitizers),
 # because TSan does not model fences; with that, the suite is TSan-clean.
 #
-# Exits 0 with a message if nightly or rust-src cannot be had.
+# Fails (exit 1) if nightly or rust-src cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOOLCHAIN="${TSAN_TOOLCHAIN:-nightly}"
 TARGET="${TSAN_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 
-skip() {
-    echo "tsan: SKIPPED: $*" >&2
-    exit 0
+# A checker that cannot run fails: CI must never look green without it.
+fail() {
+    echo "tsan: FAILED: cannot run: $*" >&2
+    exit 1
 }
 
-command -v rustup >/dev/null 2>&1 || skip "rustup not found"
+command -v rustup >/dev/null 2>&1 || fail "rustup not found"
 case "$TARGET" in
     x86_64-unknown-linux-gnu | aarch64-unknown-linux-gnu) ;;
-    *) skip "ThreadSanitizer is not supported on $TARGET" ;;
+    *) fail "ThreadSanitizer is not supported on $TARGET" ;;
 esac
 if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
     echo "tsan: installing the $TOOLCHAIN toolchain"
     rustup toolchain install "$TOOLCHAIN" --profile minimal --component rust-src \
-        || skip "cannot install the $TOOLCHAIN toolchain"
+        || fail "cannot install the $TOOLCHAIN toolchain"
 fi
 if ! rustup "+$TOOLCHAIN" component list --installed 2>/dev/null | grep -q '^rust-src'; then
     echo "tsan: adding rust-src to $TOOLCHAIN (needed by -Zbuild-std)"
-    rustup "+$TOOLCHAIN" component add rust-src || skip "cannot add rust-src to $TOOLCHAIN"
+    rustup "+$TOOLCHAIN" component add rust-src || fail "cannot add rust-src to $TOOLCHAIN"
 fi
 
 export RUSTFLAGS="-Zsanitizer=thread${RUSTFLAGS:+ $RUSTFLAGS}"
