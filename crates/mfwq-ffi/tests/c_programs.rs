@@ -77,6 +77,7 @@ c_programs! {
     mmcss => "mmcss.c",
     stress => "stress.c",
     reliability => "reliability.c",
+    checked => "checked.c",
 }
 
 fn source_dir() -> PathBuf {

@@ -31,6 +31,7 @@
 mod accounting;
 mod begin_end;
 mod callback;
+mod checked;
 mod class_name;
 pub mod com;
 mod dispatch;
@@ -54,6 +55,7 @@ mod wait;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
+pub use checked::{checked_mode, set_checked_mode, CHECKED_ENV};
 pub use class_name::ClassName;
 pub use dispatch::{
     invoke_callback, put_result, put_result_with_priority, put_work_item,

@@ -152,6 +152,7 @@ pub fn rtwq_startup() -> Result<()> {
             platform.epoch_generation.fetch_add(1, Ordering::Release);
         }
         accounting::on_startup();
+        crate::checked::on_startup();
         tracing::debug!("platform started");
     }
     drop(lifecycle);

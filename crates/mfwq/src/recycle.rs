@@ -15,6 +15,16 @@
 //!
 //! `std::sync::Arc` cannot give its memory back to anyone but the allocator,
 //! hence the hand-written reference count; it follows `Arc`'s orderings.
+//!
+//! The count word also carries checked mode (`checked.rs`): a block allocated
+//! in checked mode has the `CHECKED` bit set, and a freed checked block holds
+//! [`POISON`](crate::checked::POISON) and waits in the pool's quarantine
+//! instead of the free lists. The fast paths accept exactly the counts an
+//! unchecked live block can have and branch once on the value their atomic
+//! operation returned, as `Arc` does for its overflow check; every other word
+//! (checked, poisoned, zero, overflowing) takes the slow path, which decodes
+//! it and aborts on a fault (a zero count is caught even for unchecked blocks,
+//! at no cost, as long as the block was not reused).
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -22,6 +32,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
+
+use crate::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
 
 /// Free blocks a thread keeps for itself.
 pub(crate) const LOCAL_BLOCKS: usize = 64;
@@ -44,10 +56,12 @@ unsafe impl<T: HasPool> Send for Recycled<T> {}
 // SAFETY: as above.
 unsafe impl<T: HasPool> Sync for Recycled<T> {}
 
-/// Free blocks for values of `T`, per thread and shared.
+/// Free blocks for values of `T`, per thread and shared; freed checked blocks
+/// in quarantine.
 pub(crate) struct Pool<T: 'static> {
     shared: Mutex<Vec<Vec<Block<T>>>>,
     local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
+    quarantine: Quarantine<Block<T>>,
 }
 
 /// A block of memory for one `Counted<T>`, not initialised.
@@ -91,6 +105,7 @@ impl<T: Send + Sync + 'static> Pool<T> {
         Pool {
             shared: Mutex::new(Vec::new()),
             local,
+            quarantine: Quarantine::new(QUARANTINE_BLOCKS),
         }
     }
 
@@ -129,26 +144,79 @@ impl<T: Send + Sync + 'static> Pool<T> {
         }
     }
 
+    /// Poisons a freed checked block (its value already dropped) and keeps it
+    /// in quarantine; the oldest quarantined block goes to the allocator.
+    ///
+    /// # Safety
+    /// `ptr` is a checked block whose value was dropped; nobody may use it
+    /// (a caller's bug that does is what the poison reports).
+    unsafe fn quarantine(&'static self, ptr: NonNull<Counted<T>>)
+    where
+        T: HasPool,
+    {
+        let counted = ptr.as_ptr();
+        // SAFETY: the block is valid memory for a Counted<T>; the value's bytes
+        // are dead, so they may be overwritten; the count word is only ever
+        // accessed atomically.
+        unsafe {
+            let value = &raw mut (*counted).value;
+            value
+                .cast::<u8>()
+                .write_bytes(checked::POISON_BYTE, size_of::<T>());
+            T::poison(value);
+            (*counted).refs.store(checked::POISON, Ordering::Release);
+        }
+        if let Some(oldest) = self.quarantine.admit(Block(ptr.cast())) {
+            oldest.free();
+        }
+    }
+
     /// Blocks in the shared stack (for tests).
     #[cfg(test)]
     pub(crate) fn shared_blocks(&self) -> usize {
         self.shared.lock().iter().map(Vec::len).sum()
     }
+
+    /// Whether the block of the value at `value` is in quarantine (for tests).
+    #[cfg(test)]
+    pub(crate) fn quarantines(&self, value: *const T) -> bool {
+        let block = value
+            .cast::<u8>()
+            .wrapping_sub(std::mem::offset_of!(Counted<T>, value));
+        self.quarantine
+            .holds(|held| held.0.as_ptr().cast::<u8>().cast_const() == block)
+    }
 }
 
 impl<T: HasPool> Recycled<T> {
-    /// A new value with one reference, in a recycled block if one is free.
+    /// A new value with one reference, in a recycled block if one is free;
+    /// checked if checked mode is on (the flag is folded into the count
+    /// without a branch).
     pub(crate) fn new(value: T) -> Recycled<T> {
         let block = T::pool().take();
         let ptr = block.0.cast::<Counted<T>>();
+        let refs = AtomicUsize::new(checked::new_block_flags() | 1);
         // SAFETY: the block is valid, aligned, uninitialised memory for a Counted<T>.
-        unsafe {
-            ptr.as_ptr().write(Counted {
-                refs: AtomicUsize::new(1),
-                value,
-            })
-        };
+        unsafe { ptr.as_ptr().write(Counted { refs, value }) };
         Recycled { ptr }
+    }
+
+    /// A new checked value (whatever the mode), for tests.
+    #[cfg(test)]
+    pub(crate) fn new_checked(value: T) -> Recycled<T> {
+        let this = Recycled::new(value);
+        this.counted()
+            .refs
+            .store(checked::CHECKED | 1, Ordering::Relaxed);
+        this
+    }
+
+    /// A new unchecked value (whatever the mode), for tests.
+    #[cfg(test)]
+    pub(crate) fn new_unchecked(value: T) -> Recycled<T> {
+        let this = Recycled::new(value);
+        this.counted().refs.store(1, Ordering::Relaxed);
+        this
     }
 
     fn counted(&self) -> &Counted<T> {
@@ -158,7 +226,27 @@ impl<T: HasPool> Recycled<T> {
 
     /// The number of handles.
     pub(crate) fn ref_count(this: &Self) -> usize {
-        this.counted().refs.load(Ordering::Acquire)
+        let word = this.counted().refs.load(Ordering::Acquire);
+        checked::decode(word).map_or(0, |word| word.count)
+    }
+
+    /// Whether the value's block was allocated in checked mode.
+    #[cfg(test)]
+    pub(crate) fn is_checked(this: &Self) -> bool {
+        this.counted().refs.load(Ordering::Relaxed) & checked::CHECKED != 0
+    }
+
+    /// The raw count word of the block of the value at `value` (for tests:
+    /// freed blocks in quarantine are still readable).
+    ///
+    /// # Safety
+    /// The block is allocated (live, free in a pool, or in quarantine).
+    #[cfg(test)]
+    pub(crate) unsafe fn count_word(value: *const T) -> usize {
+        // SAFETY: as promised; the count word is always initialised by then.
+        unsafe { Self::counted_from_value(value).as_ref() }
+            .refs
+            .load(Ordering::Relaxed)
     }
 
     /// The value's address. Derived from the block pointer, not from a
@@ -207,10 +295,33 @@ impl<T: HasPool> Recycled<T> {
         // SAFETY: the value is live, so its block holds an initialised Counted.
         let counted = unsafe { Self::counted_from_value(value).as_ref() };
         let previous = counted.refs.fetch_add(1, Ordering::Relaxed);
-        if previous > isize::MAX as usize {
-            std::process::abort();
+        // 1..=MAX_REFS: an unchecked live block (the only branch when off).
+        if previous.wrapping_sub(1) < MAX_REFS {
+            return previous + 1;
         }
-        previous + 1
+        Self::added_slow(value, previous) + 1
+    }
+
+    /// An `AddRef` that found a word other than an unchecked live count:
+    /// returns the count it found, or aborts on a fault.
+    #[cold]
+    #[inline(never)]
+    fn added_slow(value: *const T, previous: usize) -> usize {
+        match checked::decode(previous) {
+            Ok(word) => word.count,
+            Err((fault, checked)) => Self::fail(value, Call::AddRef, fault, checked),
+        }
+    }
+
+    #[cold]
+    fn fail(value: *const T, call: Call, fault: Fault, checked: bool) -> ! {
+        checked::fail(Report {
+            checked,
+            kind: T::KIND,
+            address: value as usize,
+            call,
+            fault,
+        })
     }
 
     /// Drops this reference and returns how many remain (`Release`).
@@ -233,25 +344,64 @@ impl<T: HasPool> Recycled<T> {
             // this under sanitizers).
             self.counted().refs.load(Ordering::Acquire);
             // SAFETY: this was the last reference.
-            unsafe { Recycled::release_last(self.ptr, T::pool()) };
+            unsafe { Recycled::release_last::<false>(self.ptr, T::pool()) };
+            return 0;
         }
-        previous - 1
+        // 2..=MAX_REFS: an unchecked live block keeps a reference.
+        if previous.wrapping_sub(2) < MAX_REFS - 1 {
+            return previous - 1;
+        }
+        // SAFETY: as for this function.
+        unsafe { self.released_slow(previous) }
     }
 
-    /// Drops the value and recycles its block into `pool`, the pool it came from.
+    /// A `Release` that found a word other than an unchecked live count: a
+    /// checked block (perhaps its last reference), or a fault, which aborts.
+    ///
+    /// # Safety
+    /// As for [`release_ref`](Self::release_ref).
+    #[cold]
+    #[inline(never)]
+    unsafe fn released_slow(&mut self, previous: usize) -> usize {
+        let value = Recycled::as_ptr(self);
+        match checked::decode(previous) {
+            Ok(word) if word.count > 1 => word.count - 1,
+            Ok(word) => {
+                debug_assert!(word.checked, "an unchecked last release is a fast path");
+                // As in `release_ref`.
+                self.counted().refs.load(Ordering::Acquire);
+                // SAFETY: this was the last reference.
+                unsafe { Recycled::release_last::<true>(self.ptr, T::pool()) };
+                0
+            }
+            Err((fault, checked)) => Self::fail(value, Call::Release, fault, checked),
+        }
+    }
+
+    /// Drops the value and recycles its block into `pool`, the pool it came
+    /// from, or, for a `CHECKED` block, poisons it and puts it in quarantine.
+    /// (A constant, so that the unchecked path has no branch for it.)
     ///
     /// # Safety
     /// `ptr` is the last handle's value: no other handle exists.
-    unsafe fn release_last(ptr: NonNull<Counted<T>>, pool: &'static Pool<T>) {
-        struct Recycle<T: Send + Sync + 'static>(NonNull<Counted<T>>, &'static Pool<T>);
-        impl<T: Send + Sync + 'static> Drop for Recycle<T> {
+    unsafe fn release_last<const CHECKED: bool>(ptr: NonNull<Counted<T>>, pool: &'static Pool<T>) {
+        struct Recycle<T: HasPool, const CHECKED: bool> {
+            ptr: NonNull<Counted<T>>,
+            pool: &'static Pool<T>,
+        }
+        impl<T: HasPool, const CHECKED: bool> Drop for Recycle<T, CHECKED> {
             fn drop(&mut self) {
-                self.1.give(Block(self.0.cast()));
+                if CHECKED {
+                    // SAFETY: the value was dropped and no handle remains.
+                    unsafe { self.pool.quarantine(self.ptr) };
+                } else {
+                    self.pool.give(Block(self.ptr.cast()));
+                }
             }
         }
         // Even if the value's Drop panics, the block is recycled (after the
         // remaining fields are dropped by the unwinding drop glue).
-        let _recycle = Recycle(ptr, pool);
+        let _recycle = Recycle::<T, CHECKED> { ptr, pool };
         // SAFETY: the value is initialised and no other handle exists.
         unsafe { std::ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
     }
@@ -268,8 +418,10 @@ impl<T: HasPool> std::ops::Deref for Recycled<T> {
 impl<T: HasPool> Clone for Recycled<T> {
     fn clone(&self) -> Recycled<T> {
         // Relaxed as in Arc: a new reference is made from an existing one.
-        if self.counted().refs.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
-            std::process::abort();
+        let previous = self.counted().refs.fetch_add(1, Ordering::Relaxed);
+        // As in `add_ref_ptr`: one branch for an unchecked live block.
+        if previous.wrapping_sub(1) >= MAX_REFS {
+            Self::added_slow(Recycled::as_ptr(self), previous);
         }
         Recycled { ptr: self.ptr }
     }
@@ -277,7 +429,20 @@ impl<T: HasPool> Clone for Recycled<T> {
 
 /// Dropping needs the pool, which the type knows: implemented per value type.
 pub(crate) trait HasPool: Send + Sync + Sized + 'static {
+    /// What checked mode's messages call a value of this type.
+    const KIND: &'static str = "object";
+
     fn pool() -> &'static Pool<Self>;
+
+    /// Marks a freed checked value's memory, already filled with
+    /// [`POISON_BYTE`](checked::POISON_BYTE)s, for whoever still calls it: a
+    /// COM object writes its poisoned vtable here. Nothing by default.
+    ///
+    /// # Safety
+    /// `value` is the memory of a dropped value: writable, not a live `Self`.
+    unsafe fn poison(value: *mut Self) {
+        let _ = value;
+    }
 }
 
 impl<T: HasPool> Drop for Recycled<T> {
@@ -321,9 +486,34 @@ mod tests {
     }
     static PROBE_POOL: Pool<Probe> = Pool::new(&PROBE_BLOCKS);
 
+    /// What `Probe::poison` writes over the first word of a freed checked probe.
+    const PROBE_POISON_MARK: usize = 0x5EED;
+
     impl HasPool for Probe {
+        const KIND: &'static str = "Probe";
+
         fn pool() -> &'static Pool<Probe> {
             &PROBE_POOL
+        }
+
+        unsafe fn poison(value: *mut Probe) {
+            // SAFETY: a Probe is at least a word long; the memory is writable.
+            unsafe { value.cast::<usize>().write_unaligned(PROBE_POISON_MARK) };
+        }
+    }
+
+    /// A second value type with its own pool, for the test that fills a
+    /// quarantine (the probes' quarantine stays nearly empty).
+    struct Bulk(#[allow(dead_code)] u64);
+
+    thread_local! {
+        static BULK_BLOCKS: RefCell<LocalBlocks<Bulk>> = const { RefCell::new(LocalBlocks::new()) };
+    }
+    static BULK_POOL: Pool<Bulk> = Pool::new(&BULK_BLOCKS);
+
+    impl HasPool for Bulk {
+        fn pool() -> &'static Pool<Bulk> {
+            &BULK_POOL
         }
     }
 
@@ -397,6 +587,147 @@ mod tests {
         let rounds = if cfg!(miri) { 4 } else { 200 };
         for _ in 0..rounds {
             let value = Recycled::new(Probe::new(&drops));
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let mine = value.clone();
+                    std::thread::spawn(move || drop(mine.clone()))
+                })
+                .collect();
+            drop(value);
+            handles
+                .into_iter()
+                .for_each(|handle| handle.join().unwrap());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), rounds);
+    }
+
+    #[test]
+    fn checked_blocks_are_poisoned_and_quarantined_instead_of_reused() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let value = Recycled::new_checked(Probe::new(&drops));
+        assert!(Recycled::is_checked(&value));
+        let address = Recycled::as_ptr(&value);
+        assert_eq!(Recycled::ref_count(&value), 1);
+        let copy = value.clone();
+        assert_eq!(
+            Recycled::ref_count(&value),
+            2,
+            "the flag is not part of the count"
+        );
+        assert!(Recycled::is_checked(&copy));
+        drop(copy);
+        assert_eq!(Recycled::ref_count(&value), 1);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(value);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the value is dropped as usual"
+        );
+        assert!(PROBE_POOL.quarantines(address));
+        // SAFETY: a quarantined block stays allocated.
+        unsafe {
+            assert_eq!(Recycled::count_word(address), checked::POISON);
+            assert_eq!(
+                address.cast::<usize>().read_unaligned(),
+                PROBE_POISON_MARK,
+                "the type's poison hook ran"
+            );
+            let bytes = address.cast::<u8>();
+            for offset in size_of::<usize>()..size_of::<Probe>() {
+                assert_eq!(*bytes.add(offset), checked::POISON_BYTE, "byte {offset}");
+            }
+        }
+        let next: Vec<_> = (0..4)
+            .map(|_| Recycled::new_unchecked(Probe::new(&drops)))
+            .collect();
+        assert!(
+            next.iter().all(|v| Recycled::as_ptr(v) != address),
+            "a quarantined block is not handed out again"
+        );
+    }
+
+    #[test]
+    fn com_style_counts_of_a_checked_block() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let raw = Recycled::into_ptr(Recycled::new_checked(Probe::new(&drops)));
+        // SAFETY: `raw` holds one reference until the last release below.
+        unsafe {
+            assert_eq!(Recycled::add_ref_ptr(raw), 2);
+            assert_eq!(Recycled::add_ref_ptr(raw), 3);
+            assert_eq!(Recycled::release(Recycled::from_ptr(raw)), 2);
+            assert_eq!(Recycled::release(Recycled::from_ptr(raw)), 1);
+            assert_eq!(drops.load(Ordering::SeqCst), 0);
+            assert_eq!(Recycled::release(Recycled::from_ptr(raw)), 0);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert!(PROBE_POOL.quarantines(raw));
+            assert_eq!(Recycled::count_word(raw), checked::POISON);
+        }
+    }
+
+    #[test]
+    fn each_block_keeps_the_mode_it_was_allocated_with() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let checked = Recycled::new_checked(Probe::new(&drops));
+        let unchecked = Recycled::new_unchecked(Probe::new(&drops));
+        assert!(Recycled::is_checked(&checked));
+        assert!(!Recycled::is_checked(&unchecked));
+        let (checked_at, unchecked_at) = (Recycled::as_ptr(&checked), Recycled::as_ptr(&unchecked));
+        let copies = (checked.clone(), unchecked.clone());
+        drop((checked, unchecked));
+        assert_eq!(Recycled::ref_count(&copies.0), 1);
+        assert_eq!(Recycled::ref_count(&copies.1), 1);
+        drop(copies);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        assert!(PROBE_POOL.quarantines(checked_at));
+        assert!(!PROBE_POOL.quarantines(unchecked_at));
+        // SAFETY: the unchecked block is on this thread's free list.
+        assert_eq!(unsafe { Recycled::count_word(unchecked_at) }, 0);
+        let again = Recycled::new_unchecked(Probe::new(&drops));
+        assert_eq!(
+            Recycled::as_ptr(&again),
+            unchecked_at,
+            "the unchecked block is recycled"
+        );
+    }
+
+    #[test]
+    fn a_panicking_drop_of_a_checked_value_still_quarantines_the_block() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let value = Recycled::new_checked(Probe {
+            drops: drops.clone(),
+            panic_on_drop: true,
+        });
+        let address = Recycled::as_ptr(&value);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+        assert!(outcome.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(PROBE_POOL.quarantines(address));
+        // SAFETY: quarantined, so still allocated.
+        assert_eq!(unsafe { Recycled::count_word(address) }, checked::POISON);
+    }
+
+    #[test]
+    fn the_quarantine_is_bounded_and_lets_the_oldest_go() {
+        let count = QUARANTINE_BLOCKS + 2;
+        let values: Vec<_> = (0..count as u64)
+            .map(|i| Recycled::new_checked(Bulk(i)))
+            .collect();
+        let addresses: Vec<_> = values.iter().map(Recycled::as_ptr).collect();
+        drop(values);
+        assert_eq!(BULK_POOL.quarantine.len(), QUARANTINE_BLOCKS);
+        assert!(!BULK_POOL.quarantines(addresses[0]), "the oldest went");
+        assert!(!BULK_POOL.quarantines(addresses[1]));
+        assert!(BULK_POOL.quarantines(addresses[2]));
+        assert!(BULK_POOL.quarantines(addresses[count - 1]));
+    }
+
+    #[test]
+    fn concurrent_clones_and_drops_of_checked_blocks_release_exactly_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rounds = if cfg!(miri) { 4 } else { 200 };
+        for _ in 0..rounds {
+            let value = Recycled::new_checked(Probe::new(&drops));
             let handles: Vec<_> = (0..3)
                 .map(|_| {
                     let mine = value.clone();

@@ -140,8 +140,16 @@ thread_local! {
 static RESULT_POOL: Pool<ResultInner> = Pool::new(&RESULT_BLOCKS);
 
 impl HasPool for ResultInner {
+    const KIND: &'static str = "IMFAsyncResult";
+
     fn pool() -> &'static Pool<ResultInner> {
         &RESULT_POOL
+    }
+
+    /// Checked mode: a freed result's `IMFAsyncResult*` calls abort.
+    unsafe fn poison(value: *mut ResultInner) {
+        // SAFETY: the vtable pointer is the first word of the freed memory.
+        unsafe { (&raw mut (*value).image.vtbl).write(&crate::checked::POISONED_RESULT_VTBL) };
     }
 }
 

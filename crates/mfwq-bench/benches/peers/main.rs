@@ -6,6 +6,7 @@
 //! a smoke test.
 
 mod chain;
+mod checked;
 mod churn;
 mod fanout;
 mod harness;
@@ -32,7 +33,7 @@ type Workload = fn(&Config, &mut Report);
 
 /// In run order; `idle` stays last so that every peer pool made by the
 /// others has been dropped before the idle process is watched.
-const WORKLOADS: [(&str, &str, Workload); 13] = [
+const WORKLOADS: [(&str, &str, Workload); 14] = [
     (
         "fanout-mt",
         "1M empty items from one thread onto MULTITHREADED vs rayon / tokio / crossbeam pools",
@@ -62,6 +63,11 @@ const WORKLOADS: [(&str, &str, Workload); 13] = [
         "submit",
         "diagnostic: the submitting thread's cost per put, with the consumer blocked",
         submit::run,
+    ),
+    (
+        "checked-mode",
+        "diagnostic: put_work_item fan-out onto MULTITHREADED with checked mode off vs on",
+        checked::run,
     ),
     (
         "churn",
