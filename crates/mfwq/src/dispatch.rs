@@ -8,6 +8,7 @@
 use crate::callback::{effective_params, Callback, CallbackParams};
 use crate::error::{Error, Result};
 use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::route;
@@ -45,9 +46,13 @@ pub fn put_work_item_with_priority(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
+    // Each on its own: a tuple's drop glue would drop the state while the
+    // callback's panicking Drop unwinds.
+    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refused before the callback's code runs (its parameters), Q34.
     refuse_if_down()?;
-    let flags = effective_params(&*callback).flags;
+    let flags = effective_params(&**callback).flags;
+    let (callback, state) = (callback.take(), state.take());
     let result = AsyncResult::with_callback(callback, state);
     submit(
         queue,
@@ -84,13 +89,14 @@ pub fn put_result_with_priority(
     priority: i32,
     result: impl IntoAsyncResult,
 ) -> Result<()> {
+    let result = Refusable::new(result);
     refuse_if_down()?;
-    let result = result.into_async_result();
+    let result = Refusable::new(result.take().into_async_result());
     let flags = dispatch_params(&result)?.flags;
     submit(
         queue,
         Band::from_priority(priority),
-        Work::Result(result),
+        Work::Result(result.take()),
         flags,
     )
 }
@@ -120,13 +126,14 @@ pub fn put_result_with_priority(
 pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
     // Step 1 of api-reference §1.5: not running fails before `pCallback` (and
     // its `GetParameters`) is even read.
+    let result = Refusable::new(result);
     refuse_if_down()?;
-    let result = result.into_async_result();
+    let result = Refusable::new(result.take().into_async_result());
     let params = dispatch_params(&result)?;
     submit(
         params.queue,
         Band::Normal,
-        Work::Result(result),
+        Work::Result(result.take()),
         params.flags,
     )
 }

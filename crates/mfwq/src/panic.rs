@@ -127,6 +127,43 @@ pub(crate) fn drop_quietly_on<T>(queue: QueueId, value: T) {
     }
 }
 
+/// A caller's value that a call may refuse: dropped through [`drop_quietly`]
+/// if the call returns before handing it on (an early `?`), so that a refused
+/// value whose `Drop` panics is reported like every other, not thrown at the
+/// caller. [`take`](Self::take) hands the value on. One value per guard: a
+/// tuple's drop glue would drop its second field while the first one's
+/// panicking `Drop` unwinds, which aborts.
+pub(crate) struct Refusable<T>(Option<T>);
+
+impl<T> Refusable<T> {
+    #[inline]
+    pub(crate) fn new(value: T) -> Refusable<T> {
+        Refusable(Some(value))
+    }
+
+    /// The value, handed on: from here its drop is someone else's.
+    #[inline]
+    pub(crate) fn take(mut self) -> T {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl<T> std::ops::Deref for Refusable<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("not taken yet")
+    }
+}
+
+impl<T> Drop for Refusable<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            drop_quietly(value);
+        }
+    }
+}
+
 /// Drops a panic payload; one whose own `Drop` panics is leaked.
 fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {

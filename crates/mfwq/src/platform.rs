@@ -241,9 +241,13 @@ pub fn shutdown() -> Result<()> {
     // includes serial queues unlocked earlier that have not drained yet (one
     // may wait for a reply that can no longer come).
     let mut cores = Vec::new();
+    let mut serials = Vec::new();
     for target in retired.into_iter().chain(targets) {
         match target {
-            Target::Serial(serial) => serial.close_at_shutdown(),
+            Target::Serial(serial) => {
+                serial.close_at_shutdown();
+                serials.push(serial);
+            }
             Target::Core(core) => cores.push(core),
         }
     }
@@ -256,7 +260,23 @@ pub fn shutdown() -> Result<()> {
         .filter(|core| !core.join_until(deadline))
         .collect();
     for core in stuck {
-        rescue_stranded(core, &rescue);
+        let stranded = core.take_backlog();
+        report_stuck(core, stranded.len());
+        deliver_stranded(stranded, &rescue);
+    }
+    // A serial queue that has not drained by now waits behind a callback that
+    // does not return (its own, or one on the queue below it): what waits in
+    // it is stranded the same way.
+    for serial in serials.iter().filter(|serial| !serial.is_finished()) {
+        let stranded = serial.take_backlog();
+        if !stranded.is_empty() {
+            tracing::error!(
+                queue = %serial.id(),
+                stranded = stranded.len(),
+                "shutdown gave up on a serial queue held up by a callback that has not returned"
+            );
+        }
+        deliver_stranded(stranded, &rescue);
     }
     // From here a completion finds no queue at all: it runs on the thread that
     // raises it if that is a platform thread (one left behind above), or is
@@ -278,11 +298,9 @@ fn deadline_after(timeout: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-/// A queue that did not finish by the shutdown's deadline: report it, and
-/// deliver what it has not started on the rescue queue, with `MF_E_SHUTDOWN`.
-fn rescue_stranded(core: &QueueCore, rescue: &Arc<QueueCore>) {
-    let stranded = core.take_backlog();
-    report_stuck(core, stranded.len());
+/// Work a queue given up on had not started: delivered on the rescue queue,
+/// results with the status `MF_E_SHUTDOWN`.
+fn deliver_stranded(stranded: Vec<Work>, rescue: &Arc<QueueCore>) {
     for work in stranded {
         if let Work::Result(result) = &work {
             result.set_status(crate::HResult::MF_E_SHUTDOWN);
@@ -290,7 +308,7 @@ fn rescue_stranded(core: &QueueCore, rescue: &Arc<QueueCore>) {
         if let Err(refused) = rescue.push(work, Band::Normal) {
             // Only if no thread can be started at all.
             let (_, work) = refused.into_parts();
-            tracing::error!(queue = %core.id(), "no thread to deliver a stranded item; it is dropped");
+            tracing::error!("no thread to deliver a stranded item; it is dropped");
             crate::panic::drop_quietly(work);
         }
     }

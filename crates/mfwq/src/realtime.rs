@@ -44,6 +44,7 @@ use crate::callback::Callback;
 use crate::class_name::ClassName;
 use crate::error::{Error, Result};
 use crate::ids::{PlatformQueue, QueueId};
+use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::sched::{QueueCore, ThreadPolicy};
@@ -735,6 +736,7 @@ pub fn begin_register_work_queue_with_mmcss(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
+    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Not running is reported first, as for every call (Q34).
     PLATFORM.with_epoch(|_| ())?;
     let class = class.into();
@@ -743,6 +745,7 @@ pub fn begin_register_work_queue_with_mmcss(
     if queue != QueueId::ALL {
         resolve(queue)?;
     }
+    let (callback, state) = (callback.take(), state.take());
     begin(QueueId::MULTITHREADED, callback, state, move || {
         register_work_queue_with_mmcss(queue, &class, task_id, priority).map(Registered)
     })
@@ -831,11 +834,13 @@ pub fn begin_unregister_work_queue_with_mmcss(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
+    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     if queue == QueueId::ALL {
         PLATFORM.with_epoch(|_| ())?;
     } else {
         resolve(queue)?;
     }
+    let (callback, state) = (callback.take(), state.take());
     begin(QueueId::MULTITHREADED, callback, state, move || {
         unregister_work_queue_from_mmcss(queue).map(|()| Unregistered)
     })

@@ -121,6 +121,12 @@ struct ResultInner {
 
 impl Drop for ResultInner {
     fn drop(&mut self) {
+        // User values one at a time, each caught on its own: if the callback's
+        // `Drop` panicked and the state were then dropped by the unwinding drop
+        // glue, a second panic would abort the process.
+        crate::panic::drop_quietly(self.callback.take());
+        crate::panic::drop_quietly(self.state.take());
+        crate::panic::drop_quietly(self.object.take());
         let callback = *self.image.callback.get_mut();
         // SAFETY: the image owns one reference to a COM callback it holds.
         drop(unsafe { ComPtr::from_raw_owned(callback) });

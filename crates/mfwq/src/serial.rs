@@ -300,6 +300,22 @@ impl SerialQueue {
         self.run_from(next, 0);
     }
 
+    /// Takes the items waiting behind the current one (a queue given up on
+    /// at shutdown: its current item, or the queue below it, does not
+    /// return). The current item, if any, stays: it is running or forwarded.
+    pub(crate) fn take_backlog(&self) -> Vec<Work> {
+        lock(&self.state)
+            .pending
+            .drain(..)
+            .map(|item| item.work)
+            .collect()
+    }
+
+    /// The queue's id.
+    pub(crate) fn id(&self) -> QueueId {
+        self.id
+    }
+
     /// Whether the queue is closed and has nothing left to run.
     pub(crate) fn is_finished(&self) -> bool {
         let state = lock(&self.state);

@@ -49,6 +49,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
+use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::wait::WaitItem;
@@ -193,8 +194,10 @@ pub fn schedule_work_item(
     state: Option<State>,
     delay: Duration,
 ) -> Result<WorkItemKey> {
+    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refuse before creating a result, so that a refused call leaves no lock.
     PLATFORM.with_epoch(|_| ())?;
+    let (callback, state) = (callback.take(), state.take());
     schedule(AsyncResult::with_callback(callback, state), delay)
 }
 
@@ -219,7 +222,7 @@ pub fn schedule_work_item(
 #[doc(alias = "MFScheduleWorkItemEx")]
 #[doc(alias = "RtwqScheduleWorkItem")]
 pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<WorkItemKey> {
-    let result = result.into_async_result();
+    let result = Refusable::new(result.into_async_result());
     if !result.has_callback() && result.event().is_none() {
         // "Not running" is reported first, as for every call.
         return Err(PLATFORM
@@ -227,7 +230,7 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
             .unwrap_or_else(|shutdown| shutdown));
     }
     // `schedule` refuses when the platform is down.
-    schedule(result, delay)
+    schedule(result.take(), delay)
 }
 
 fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
@@ -329,7 +332,9 @@ pub fn add_periodic_callback<F>(callback: F, context: Option<State>) -> Result<P
 where
     F: Fn(Option<&State>) + Send + Sync + 'static,
 {
+    let (callback, context) = (Refusable::new(callback), Refusable::new(context));
     PLATFORM.with_epoch(|_| ())?;
+    let (callback, context) = (callback.take(), context.take());
     let entry = Arc::new(Periodic {
         callback: Box::new(callback),
         context,
@@ -378,6 +383,14 @@ struct Periodic {
     context: Option<State>,
     /// A run is queued or in progress: the next tick is skipped.
     running: AtomicBool,
+}
+
+impl Drop for Periodic {
+    fn drop(&mut self) {
+        // The context on its own: were the callback's Drop to panic, the drop
+        // glue would drop the context while that unwinds.
+        crate::panic::drop_quietly(self.context.take());
+    }
 }
 
 /// Clears `running` when a run ends, by returning, by unwinding, or by being

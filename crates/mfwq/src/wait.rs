@@ -17,6 +17,7 @@ use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, WeakEvent};
 use crate::ids::QueueId;
+use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::AsyncResult;
 use crate::timer::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
@@ -109,7 +110,7 @@ pub fn put_waiting_work_item(
     result: impl IntoAsyncResult,
 ) -> Result<WorkItemKey> {
     let _ = priority;
-    let result = result.into_async_result();
+    let result = Refusable::new(result.into_async_result());
     let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
     // With no lock held: `parameters` is user code.
     let params = match result.dispatch_params() {
@@ -126,12 +127,15 @@ pub fn put_waiting_work_item(
     let key = next_key(WAITING_TAG);
     let item = Arc::new(WaitItem {
         key,
-        claim: Claim::new(result),
+        claim: Claim::new(result.take()),
         event: event.map(Event::downgrade),
         timers: Arc::downgrade(&timers),
     });
     // In the key map first, so that a firing item always finds its key.
-    timers.insert_wait(Arc::clone(&item))?;
+    if let Err(error) = timers.insert_wait(Arc::clone(&item)) {
+        crate::panic::drop_quietly(item);
+        return Err(error);
+    }
     if let Some(event) = event {
         if let Some(result) = event.register_wait(&item) {
             dispatch_fired(item, result);

@@ -426,3 +426,165 @@ fn begin_async_on_an_unlocked_private_queue_resolves() {
     drop(platform);
     assert_eq!(block_on_for(future, WAIT), Some(Ok(7)));
 }
+
+// The soak's finding for the shutdown bound: items waiting in a serial queue
+// whose running item blocks (on the serial queue's target) are stranded too:
+// delivered by the shutdown with MF_E_SHUTDOWN, not left to run later with
+// S_OK on the old thread.
+#[test]
+fn items_behind_a_blocked_serial_queue_are_delivered_at_shutdown() {
+    let _serial = serial();
+    mfwq::set_shutdown_timeout(Duration::from_millis(100));
+    for target in [QueueId::MULTITHREADED, QueueId::STANDARD] {
+        mfwq::startup(mfwq::MF_VERSION).unwrap();
+        let serial_queue = mfwq::allocate_serial_work_queue(target).unwrap();
+        let release = Event::manual_reset(false);
+        let entered = Event::manual_reset(false);
+        let (gate, signal) = (release.clone(), entered.clone());
+        mfwq::spawn(serial_queue, move || {
+            signal.set();
+            gate.wait(Some(Duration::from_secs(30)));
+        })
+        .unwrap();
+        let (sender, statuses) = mpsc::channel();
+        for _ in 0..3 {
+            let sender = sender.clone();
+            mfwq::put_work_item(
+                serial_queue,
+                callback(move |result| {
+                    let _ = sender.send(result.status());
+                }),
+                None,
+            )
+            .unwrap();
+        }
+        wait_event(&entered, "the blocking item");
+        let started = Instant::now();
+        mfwq::shutdown().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1), "{target:?}");
+        for status in recv_n(&statuses, 3) {
+            assert_eq!(status, HResult::MF_E_SHUTDOWN, "{target:?}");
+        }
+        release.set();
+        assert_nothing_more(&statuses, Duration::from_millis(50));
+    }
+}
+
+// A call refused before the platform takes its values drops them without
+// throwing their `Drop` panics at the caller: reported like every other.
+#[test]
+fn refused_values_whose_drop_panics_are_dropped_quietly() {
+    let _serial = serial();
+    let reports = capture_panics();
+    let boom = || -> Option<mfwq::State> { Some(Arc::new(PanicsOnDrop("refused state"))) };
+    type Call = Box<dyn Fn() -> mfwq::Result<()>>;
+    let calls: Vec<(&str, Call)> = vec![
+        (
+            "put_work_item",
+            Box::new(move || mfwq::put_work_item(QueueId::STANDARD, callback(|_| {}), boom())),
+        ),
+        (
+            "put_result",
+            Box::new(move || {
+                mfwq::put_result(
+                    QueueId::STANDARD,
+                    AsyncResult::with_callback(callback(|_| {}), boom()),
+                )
+            }),
+        ),
+        (
+            "invoke_callback",
+            Box::new(move || {
+                mfwq::invoke_callback(AsyncResult::with_callback(callback(|_| {}), boom()))
+            }),
+        ),
+        (
+            "schedule_work_item",
+            Box::new(move || {
+                mfwq::schedule_work_item(callback(|_| {}), boom(), Duration::ZERO).map(drop)
+            }),
+        ),
+        (
+            "put_waiting_work_item",
+            Box::new(move || {
+                mfwq::put_waiting_work_item(
+                    None,
+                    0,
+                    AsyncResult::with_callback(callback(|_| {}), boom()),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "begin_register_work_queue_with_mmcss",
+            Box::new(move || {
+                mfwq::begin_register_work_queue_with_mmcss(
+                    QueueId::RT,
+                    "Audio",
+                    0,
+                    0,
+                    callback(|_| {}),
+                    boom(),
+                )
+            }),
+        ),
+    ];
+    for (name, call) in &calls {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call));
+        assert_eq!(outcome.ok(), Some(Err(mfwq::Error::Shutdown)), "{name}");
+        assert_eq!(recv(&reports).site, PanicSite::Drop, "{name}");
+    }
+    // Refused while running: a waiting item whose callback names RT.
+    let _platform = mfwq::Platform::start().unwrap();
+    let outcome = std::panic::catch_unwind(|| {
+        mfwq::put_waiting_work_item(
+            None,
+            0,
+            AsyncResult::with_callback(callback_on(QueueId::RT, |_| {}), boom()),
+        )
+    });
+    assert_eq!(
+        outcome.ok().map(|r| r.err()),
+        Some(Some(mfwq::Error::InvalidWorkQueue))
+    );
+    assert_eq!(recv(&reports).site, PanicSite::Drop);
+}
+
+/// A callback whose `Drop` panics.
+struct PanickingDropCallback;
+
+impl AsyncCallback for PanickingDropCallback {
+    fn invoke(&self, _result: &AsyncResult) {}
+}
+
+impl Drop for PanickingDropCallback {
+    fn drop(&mut self) {
+        panic!("callback drop panics");
+    }
+}
+
+// A result whose callback and state both panic in `Drop`: each is dropped on
+// its own, so the second panic never happens during the first's unwinding
+// (which would abort the process).
+#[test]
+fn a_result_whose_callback_and_state_both_panic_in_drop() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    mfwq::put_work_item(
+        QueueId::STANDARD,
+        Arc::new(PanickingDropCallback),
+        Some(Arc::new(PanicsOnDrop("state drop panics"))),
+    )
+    .unwrap();
+    let sites = [recv(&reports).site, recv(&reports).site];
+    assert_eq!(sites, [PanicSite::Drop, PanicSite::Drop]);
+    let (sender, receiver) = mpsc::channel();
+    mfwq::put_work_item(
+        QueueId::STANDARD,
+        callback(move |_| sender.send(()).unwrap()),
+        None,
+    )
+    .unwrap();
+    recv(&receiver);
+}
