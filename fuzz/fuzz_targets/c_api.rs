@@ -735,6 +735,8 @@ struct QueueRec {
     targeted: bool,
     /// Something made its lock count unknowable (an unlock past ours).
     unsure: bool,
+    /// The target of a serial queue.
+    target: Option<u32>,
 }
 
 struct HandleRec {
@@ -960,6 +962,17 @@ impl Model {
     }
 
     /// Whether a private id names a live queue, as far as the model knows.
+    /// A queue whose lock count, or that of a queue below it, is unknowable
+    /// (an unlock past the input's own locks takes a serial queue's lock on
+    /// its target, and the serial queue then refuses work).
+    fn tainted(&self, id: u32, depth: usize) -> bool {
+        match self.queues.iter().rev().find(|q| q.id == id) {
+            Some(q) if q.unsure => true,
+            Some(q) if depth < 64 => q.target.is_some_and(|t| self.tainted(t, depth + 1)),
+            _ => false,
+        }
+    }
+
     fn live(&self, id: u32) -> Live {
         if !is_private(id) {
             return Live::Yes;
@@ -967,7 +980,7 @@ impl Model {
         match self.queues.iter().rev().find(|q| q.id == id) {
             None => Live::No,
             Some(q) if q.epoch != self.epoch || !self.up() => Live::No,
-            Some(q) if q.unsure => Live::Maybe,
+            Some(q) if self.tainted(q.id, 0) => Live::Maybe,
             Some(q) if q.locks > 0 => Live::Yes,
             Some(q) if q.targeted => Live::Maybe,
             Some(_) => Live::No,
@@ -1195,6 +1208,9 @@ impl Run {
                         rec.targeted = true;
                     }
                     self.new_queue(id, true);
+                    if let Some(rec) = self.m.queue_rec(id) {
+                        rec.target = Some(target);
+                    }
                 }
             }
             Op::LockQueue { queue, rtwq } => {
@@ -1761,6 +1777,7 @@ impl Run {
                 let mut task_value = requested;
                 let task_ptr: *mut u32 = if null_task { null_mut() } else { &mut task_value };
                 let priority = i32::from(priority % 4);
+                let settled = m.begins_settled();
                 let hr = if rtwq {
                     unsafe { mm::RtwqRegisterPlatformWithMMCSS(class_ptr, task_ptr, priority) }
                 } else {
@@ -1784,12 +1801,13 @@ impl Run {
                         panic!("oracle failure: MFRegisterPlatformWithMMCSS gave task {task_value} for {requested}");
                     }
                     let value = Mmcss { class: units.unwrap(), task: Some(task_value), priority };
-                    self.sync_registration(&PLATFORM_KEYS, Some(value));
+                    self.sync_registration(&PLATFORM_KEYS, Some(value), settled);
                 } else if !null_task && task_value != requested {
                     panic!("oracle failure: MFRegisterPlatformWithMMCSS wrote the task id on failure");
                 }
             }
             Op::UnregisterPlatform { rtwq } => {
+                let settled = m.begins_settled();
                 let hr = if rtwq {
                     mm::RtwqUnregisterPlatformFromMMCSS()
                 } else {
@@ -1798,7 +1816,7 @@ impl Run {
                 let expected = if m.up() { S_OK } else { SHUTDOWN };
                 check("MFUnregisterPlatformFromMMCSS", hr, &[S_OK, SHUTDOWN], Expect::Exactly(expected));
                 if hr == S_OK {
-                    self.sync_registration(&PLATFORM_KEYS, None);
+                    self.sync_registration(&PLATFORM_KEYS, None, settled);
                 }
             }
             Op::GetClass { queue, len, null_buffer, null_len, rtwq } => self.get_class(queue, len, null_buffer, null_len, rtwq),
@@ -1888,6 +1906,7 @@ impl Run {
 
             targeted: false,
             unsure: false,
+            target: None,
         });
         // A new queue starts unregistered.
         self.m.set_mmcss(&[id], Reg::Known(Mmcss::none()));
@@ -1960,10 +1979,11 @@ impl Run {
 
     /// A synchronous registration change of `keys`: known from now on, unless
     /// a Begin call may still land after it.
-    fn sync_registration(&mut self, keys: &[u32], value: Option<Mmcss>) {
+    /// `settled`: no Begin call could still land, checked before the call.
+    fn sync_registration(&mut self, keys: &[u32], value: Option<Mmcss>, settled: bool) {
         let value = match value {
-            Some(value) if self.m.begins_settled() => Reg::Known(value),
-            None if self.m.begins_settled() => Reg::Known(Mmcss::none()),
+            Some(value) if settled => Reg::Known(value),
+            None if settled => Reg::Known(Mmcss::none()),
             _ => Reg::Unknown,
         };
         self.m.set_mmcss(keys, value);
@@ -2360,7 +2380,9 @@ impl Run {
                      schedules not cancelled",
                     cb.config, cb_leaks[index]
                 ));
-            } else if balanced {
+            } else {
+                // Balanced (or excused): what the callback still holds beyond
+                // the leaks seen are the results of stateless timers.
                 leaked_results += timer_leaks as u64;
             }
             let untracked_begins = cb.untagged_begins.load(SeqCst) > 0;
