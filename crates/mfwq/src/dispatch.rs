@@ -8,7 +8,6 @@
 use crate::callback::{effective_params, Callback, CallbackParams};
 use crate::error::{Error, Result};
 use crate::ids::{Band, CallbackFlags, QueueId};
-use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::route;
@@ -46,13 +45,11 @@ pub fn put_work_item_with_priority(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
-    // Each on its own: a tuple's drop glue would drop the state while the
-    // callback's panicking Drop unwinds.
-    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refused before the callback's code runs (its parameters), Q34.
-    refuse_if_down()?;
-    let flags = effective_params(&**callback).flags;
-    let (callback, state) = (callback.take(), state.take());
+    if let Err(error) = refuse_if_down() {
+        return refuse_values(error, callback, state);
+    }
+    let flags = effective_params(&*callback).flags;
     let result = AsyncResult::with_callback(callback, state);
     submit(
         queue,
@@ -89,14 +86,18 @@ pub fn put_result_with_priority(
     priority: i32,
     result: impl IntoAsyncResult,
 ) -> Result<()> {
-    let result = Refusable::new(result);
-    refuse_if_down()?;
-    let result = Refusable::new(result.take().into_async_result());
-    let flags = dispatch_params(&result)?.flags;
+    if let Err(error) = refuse_if_down() {
+        return refuse_values(error, result, ());
+    }
+    let result = result.into_async_result();
+    let flags = match dispatch_params(&result) {
+        Ok(params) => params.flags,
+        Err(error) => return refuse_values(error, result, ()),
+    };
     submit(
         queue,
         Band::from_priority(priority),
-        Work::Result(result.take()),
+        Work::Result(result),
         flags,
     )
 }
@@ -126,14 +127,18 @@ pub fn put_result_with_priority(
 pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
     // Step 1 of api-reference §1.5: not running fails before `pCallback` (and
     // its `GetParameters`) is even read.
-    let result = Refusable::new(result);
-    refuse_if_down()?;
-    let result = Refusable::new(result.take().into_async_result());
-    let params = dispatch_params(&result)?;
+    if let Err(error) = refuse_if_down() {
+        return refuse_values(error, result, ());
+    }
+    let result = result.into_async_result();
+    let params = match dispatch_params(&result) {
+        Ok(params) => params,
+        Err(error) => return refuse_values(error, result, ()),
+    };
     submit(
         params.queue,
         Band::Normal,
-        Work::Result(result.take()),
+        Work::Result(result),
         params.flags,
     )
 }
@@ -269,12 +274,24 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// Pushes `work` to `queue` if the platform runs, the queue is live and the flags
 /// fit it. Work that is refused is dropped only after every lock is released,
 /// since dropping it may run user code.
+#[inline]
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
-    // A refused item is dropped here, after `try_submit` released every lock.
-    try_submit(queue, band, work, flags).map_err(|(error, refused)| {
-        crate::panic::drop_quietly(refused);
-        error
-    })
+    match try_submit(queue, band, work, flags) {
+        Ok(()) => Ok(()),
+        // A refused item is dropped here, after `try_submit` released every lock.
+        Err((error, refused)) => refuse_values(error, refused, ()),
+    }
+}
+
+/// A refusal: the values the call was given are dropped one at a time, each
+/// with its `Drop` panics caught (so that they are reported, not thrown at
+/// the caller, and never nest), off the hot path.
+#[cold]
+#[inline(never)]
+fn refuse_values<A, B>(error: Error, first: A, second: B) -> Result<()> {
+    crate::panic::drop_quietly(first);
+    crate::panic::drop_quietly(second);
+    Err(error)
 }
 
 /// [`submit`] that hands refused work back (with no lock held), so that the

@@ -133,6 +133,7 @@ impl Registry {
 
     /// Whether `id` names a live queue now, without taking a lock: what a
     /// cached route re-checks before every use.
+    #[inline]
     pub(crate) fn is_live(&self, id: QueueId) -> bool {
         Self::decode(id).is_some_and(|(slot, generation)| {
             self.slots[slot].live.load(Ordering::Acquire) == u32::from(generation)
