@@ -878,7 +878,13 @@ impl Shared {
                     for run in runs.drain(..) {
                         let spawned = crate::spawn(QueueId::TIMER, move || {
                             let run = run;
-                            (run.0.callback)(run.0.context.as_ref());
+                            // Caught here, so that `run` (maybe the last
+                            // reference to the context) is dropped after the
+                            // unwinding, not during it.
+                            crate::panic::guard(crate::panic::PanicSite::Invoke, || {
+                                (run.0.callback)(run.0.context.as_ref())
+                            });
+                            crate::panic::drop_quietly(run);
                         });
                         if let Err(error) = spawned {
                             tracing::debug!(%error, "periodic tick not dispatched");

@@ -588,3 +588,43 @@ fn a_result_whose_callback_and_state_both_panic_in_drop() {
     .unwrap();
     recv(&receiver);
 }
+
+/// Records whether its `Drop` ran while the thread was unwinding.
+struct DropWitness(mpsc::Sender<bool>);
+
+impl Drop for DropWitness {
+    fn drop(&mut self) {
+        let _ = self.0.send(std::thread::panicking());
+    }
+}
+
+// A periodic callback removed while it runs, which then panics: the run held
+// the last reference to the context, and the context is dropped after the
+// panic was caught, never while it unwinds (where a panicking Drop aborts).
+#[test]
+fn periodic_context_is_not_dropped_during_the_callbacks_unwinding() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    let (witness, dropped) = mpsc::channel();
+    let entered = Event::manual_reset(false);
+    let release = Event::manual_reset(false);
+    let (signal, gate) = (entered.clone(), release.clone());
+    let key = mfwq::add_periodic_callback(
+        move |_| {
+            signal.set();
+            gate.wait(Some(WAIT));
+            panic!("periodic callback panics");
+        },
+        Some(Arc::new(DropWitness(witness))),
+    )
+    .unwrap();
+    wait_event(&entered, "the periodic callback");
+    mfwq::remove_periodic_callback(key).unwrap();
+    release.set();
+    assert_eq!(recv(&reports).site, PanicSite::Invoke);
+    assert!(
+        !recv(&dropped),
+        "the context was dropped during the unwinding"
+    );
+}
