@@ -34,7 +34,7 @@
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::{LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -584,13 +584,11 @@ static CB_VTBL: IMFAsyncCallbackVtbl = IMFAsyncCallbackVtbl {
 /// `MFPERIODICCALLBACK`: counts, and checks that the context it is given is
 /// still held by the platform.
 static TICKS: AtomicU64 = AtomicU64::new(0);
-static TICKS_WITHOUT_CONTEXT_REF: AtomicBool = AtomicBool::new(false);
 
 unsafe extern "system" fn periodic_tick(context: *mut c_void) {
     TICKS.fetch_add(1, SeqCst);
     if let Some(unk) = unsafe { as_unk(context) } {
         if unk.refs.load(SeqCst) < 2 {
-            TICKS_WITHOUT_CONTEXT_REF.store(true, SeqCst);
             fail(format!(
                 "a periodic callback ran with context {} that the platform no longer holds",
                 unk.id
@@ -1013,6 +1011,11 @@ impl Model {
         (!self.callbacks.is_empty()).then(|| sel as usize % self.callbacks.len())
     }
 
+    /// `GetParameters` calls on all callbacks so far.
+    fn params_calls(&self) -> u32 {
+        self.callbacks.iter().map(|&cb| unsafe { &*cb }.params_calls.load(SeqCst)).sum()
+    }
+
     fn cb(&self, index: usize) -> &Cb {
         unsafe { &*self.callbacks[index] }
     }
@@ -1117,6 +1120,19 @@ struct Run {
 impl Run {
     fn op(&mut self, op: Op) {
         trace!("{op:?}");
+        // While the platform is down nothing runs callback code, and a
+        // refused call must not either (it never asks for parameters).
+        let params_before = (!self.m.up()).then(|| self.m.params_calls());
+        self.run_op(op);
+        if let Some(before) = params_before {
+            if self.m.params_calls() != before {
+                panic!("oracle failure: {op:?} called GetParameters while the platform was down");
+            }
+        }
+        raise_failures("during the input");
+    }
+
+    fn run_op(&mut self, op: Op) {
         let m = &mut self.m;
         match op {
             Op::Startup { how } => {
@@ -1169,7 +1185,8 @@ impl Run {
                 } else if m.explicit_locks >= 0 {
                     Expect::Exactly(S_OK)
                 } else {
-                    // The lock count may be at or below zero (observed 9-10).
+                    // Extra unlocks can take the lock count to zero or below, and the
+                    // platform then refuses allocations as if it were shut down.
                     Expect::one_of(&[S_OK, SHUTDOWN])
                 };
                 check(call, hr, &[S_OK, SHUTDOWN, POINTER, INVALIDARG, FAIL], expected);
@@ -1411,7 +1428,7 @@ impl Run {
                     return;
                 }
                 let fields = out as *mut u8;
-                // Observed 18: the fields start zeroed, pCallback is the callback.
+                // A new result's fields start zeroed, and pCallback is the callback.
                 unsafe {
                     if *(fields.add(48) as *const i32) != S_OK
                         || *(fields.add(56) as *const usize) != 0
@@ -1679,7 +1696,7 @@ impl Run {
                 check("MFAddPeriodicCallback", hr, documented, model);
                 if hr == S_OK && !null_key {
                     if key == 0 {
-                        panic!("oracle failure: MFAddPeriodicCallback gave key 0 (observed 45: never 0)");
+                        panic!("oracle failure: MFAddPeriodicCallback gave key 0 (a key is never 0)");
                     }
                     m.periodic.push(PeriodicRec { key, epoch: m.epoch, removed: false });
                 }
@@ -1881,12 +1898,11 @@ impl Run {
                 let hr = unsafe { wk::MFGetTimerPeriodicity(out) };
                 check("MFGetTimerPeriodicity", hr, &[S_OK, POINTER], Expect::Exactly(if null { POINTER } else { S_OK }));
                 if !null && ms != 10 {
-                    panic!("oracle failure: MFGetTimerPeriodicity = {ms} (observed 44: 10)");
+                    panic!("oracle failure: MFGetTimerPeriodicity = {ms}, documented as 10 ms");
                 }
             }
             Op::Sleep(n) => std::thread::sleep(Duration::from_micros(u64::from(n) * 4)),
         }
-        raise_failures("during the input");
     }
 
     fn new_queue(&mut self, id: u32, _serial: bool) {
@@ -2224,6 +2240,11 @@ impl Run {
 
         let deadline = Instant::now() + SETTLE;
         let mut report = loop {
+            // A worker a shutdown left behind at its deadline may still finish
+            // the callback it was running, and keep a reply result meanwhile.
+            for reply in std::mem::take(&mut *STASH.lock().unwrap()) {
+                unsafe { com_release(reply as *mut c_void) };
+            }
             let (report, leaked) = self.settled();
             if report.is_empty() || Instant::now() > deadline {
                 self.m.leaked_results = leaked;
@@ -2268,7 +2289,8 @@ impl Run {
             if rec.callback.is_some() {
                 let owed = i64::from(tag.owed.load(SeqCst)) + scheduled;
                 let fastio = self.fastio_excuse(rec.callback) && invoked + leaked <= owed;
-                if invoked + leaked != owed && !fastio {
+                let late = self.late_timer_excuse() && invoked + leaked < owed && invoked + leaked >= owed - scheduled;
+                if invoked + leaked != owed && !fastio && !late {
                     bad.push(format!(
                         "{what}: invoked {invoked} times, {leaked} schedules leaked, {owed} owed (puts, \
                          invokes and waits {}, schedules {}, cancelled schedules {}, waits {}, cancelled waits {})",
@@ -2317,7 +2339,8 @@ impl Run {
                     i64::from(tag.scheduled.load(SeqCst)) - i64::from(tag.cancelled_timers.load(SeqCst));
                 let leaked = refs - 1;
                 let fastio = self.fastio_excuse(tag.callback) && leaked == 0 && invoked <= live;
-                if (leaked < 0 || leaked > live || invoked + leaked != live) && !fastio {
+                let late = self.late_timer_excuse() && leaked >= 0 && invoked + leaked <= live;
+                if (leaked < 0 || leaked > live || invoked + leaked != live) && !fastio && !late {
                     bad.push(format!(
                         "scheduled item (tag {id}, callback {:?}): invoked {invoked} times, {refs} references \
                          at the end (scheduled {}, cancelled {})",
@@ -2370,9 +2393,10 @@ impl Run {
             let balanced = timer_leaks >= 0
                 && timer_leaks <= live_timers
                 && untagged + timer_leaks == owed + live_timers;
-            let fastio = self.fastio_excuse(Some(index))
-                && timer_leaks >= 0
-                && untagged + timer_leaks <= owed + live_timers;
+            let within = timer_leaks >= 0 && untagged + timer_leaks <= owed + live_timers;
+            let fastio = within
+                && (self.fastio_excuse(Some(index))
+                    || (self.late_timer_excuse() && untagged + timer_leaks >= owed));
             if !balanced && !fastio {
                 bad.push(format!(
                     "callback {index} ({:?}): {refs} references at the end ({} held by leaked results seen), \
@@ -2424,6 +2448,13 @@ impl Run {
                 let (flags, queue) = self.m.cb(cb).config.effective();
                 needs_fast_io(flags) && (is_private(queue) || !fast_io_allowed(queue))
             })
+    }
+
+    /// `MFWQ_FUZZ_RELAX=timer-deadline-drop`: after a shutdown that reached
+    /// its deadline, a timer that had fired may have been dropped (neither
+    /// run nor kept as pending).
+    fn late_timer_excuse(&self) -> bool {
+        relaxed("timer-deadline-drop") && self.m.deadline_hit
     }
 
     /// Status rules for the invocations of one result object.
@@ -2490,7 +2521,7 @@ impl Run {
                     object_freed[object] += 1;
                 }
             }
-            // Observed 22: a result closes its hEvent on its final release.
+            // A result closes its hEvent on its final release.
             if let (1, Some(h)) = (refs, rec.event) {
                 let handle = &m.handles[h];
                 let mut flags = 0u32;
@@ -2542,10 +2573,9 @@ impl Run {
             }
         }
         let stateless = std::mem::take(&mut m.stateless);
+        // (A stateless schedule's tag is the fuzzer's own: the platform never saw it.)
         for unk in m.objects.drain(..).chain(m.tags.drain(..)) {
-            if refs_of_unk(unk) == 1 && !stateless.contains(&unk) {
-                drop(unsafe { Box::from_raw(unk) });
-            } else if stateless.contains(&unk) {
+            if refs_of_unk(unk) == 1 || stateless.contains(&unk) {
                 drop(unsafe { Box::from_raw(unk) });
             } else {
                 KEPT.lock().unwrap().push(unk as usize);

@@ -1392,7 +1392,8 @@ impl Run {
                 let expected = m.resolve_outcome(id.0);
                 let class = call("work_queue_mmcss_class_name", || mfwq::work_queue_mmcss_class_name(id));
                 let text = call("work_queue_mmcss_class", || mfwq::work_queue_mmcss_class(id));
-                if let (Ok(class), Ok(text)) = (&class, &text) {
+                // Two calls: only comparable while no Begin call may land.
+                if let (Some(_), Ok(class), Ok(text)) = (&known, &class, &text) {
                     if class.to_string_lossy() != *text {
                         panic!("oracle failure: work_queue_mmcss_class({id:?}) = {text:?}, not the text of {class:?}");
                     }
@@ -1627,6 +1628,9 @@ impl Run {
         }
         let deadline = Instant::now() + SETTLE;
         let mut report = loop {
+            // A worker a shutdown left behind at its deadline may still finish
+            // the callback it was running, and keep a reply result meanwhile.
+            fuzzer_drop(std::mem::take(&mut *STASH.lock().unwrap()));
             let (report, leaked) = self.settled();
             if report.is_empty() || Instant::now() > deadline {
                 self.m.leaked_results = leaked;
@@ -1649,6 +1653,11 @@ impl Run {
             })
     }
 
+    /// `MFWQ_FUZZ_RELAX=timer-deadline-drop` (see `c_api`).
+    fn late_timer_excuse(&self) -> bool {
+        relaxed("timer-deadline-drop") && self.m.deadline_hit
+    }
+
     fn settled(&self) -> (Vec<String>, u64) {
         let m = &self.m;
         let mut bad = Vec::new();
@@ -1668,7 +1677,8 @@ impl Run {
             if let Some(cb) = rec.callback {
                 cb_held[cb] += 1;
                 let owed = i64::from(stats.owed.load(SeqCst)) + scheduled;
-                let excuse = self.fastio_excuse(rec.callback) && invoked + leaked <= owed;
+                let excuse = (self.fastio_excuse(rec.callback) && invoked + leaked <= owed)
+                    || (self.late_timer_excuse() && invoked + leaked < owed && invoked + leaked >= owed - scheduled);
                 if invoked + leaked != owed && !excuse {
                     bad.push(format!(
                         "{what}: invoked {invoked} times, {leaked} schedules leaked, {owed} owed (puts/invokes/waits {}, \
@@ -1717,7 +1727,8 @@ impl Run {
             let owed = i64::from(stats.owed.load(SeqCst));
             if stats.kind == TagKind::Schedule {
                 let live = i64::from(stats.scheduled.load(SeqCst)) - i64::from(stats.cancelled_timers.load(SeqCst));
-                let excuse = self.fastio_excuse(stats.callback) && strong == 0 && invoked <= live;
+                let excuse = (self.fastio_excuse(stats.callback) && strong == 0 && invoked <= live)
+                    || (self.late_timer_excuse() && invoked + strong <= live);
                 if (strong > live || invoked + strong != live) && !excuse {
                     bad.push(format!(
                         "scheduled item (callback {:?}): invoked {invoked} times, its state still held {strong} times \
@@ -1764,7 +1775,10 @@ impl Run {
             let strong = Arc::strong_count(cb) as i64 - 2;
             let timer_leaks = strong - cb_held[index];
             let balanced = timer_leaks >= 0 && timer_leaks <= live_timers && untagged + timer_leaks == owed + live_timers;
-            let excuse = self.fastio_excuse(Some(index)) && timer_leaks >= 0 && untagged + timer_leaks <= owed + live_timers;
+            let within = timer_leaks >= 0 && untagged + timer_leaks <= owed + live_timers;
+            let excuse = within
+                && (self.fastio_excuse(Some(index))
+                    || (self.late_timer_excuse() && untagged + timer_leaks >= owed));
             if !balanced && !excuse {
                 bad.push(format!(
                     "callback {index} ({:?}): {strong} references besides the input's ({} held by its results and leaked \
