@@ -133,9 +133,19 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    let operation = AsyncOperation::<T>::new(callback_to_caller, state);
+    let callback_to_caller = crate::panic::Refusable::new(callback_to_caller);
+    let state = crate::panic::Refusable::new(state);
+    let work = crate::panic::Refusable::new(work);
+    if !crate::platform::is_started() {
+        return Err(Error::Shutdown);
+    }
+    // A completion that could never be dispatched is refused now.
+    crate::dispatch::check_completion_params(crate::callback::effective_params(
+        &**callback_to_caller,
+    ))?;
+    let operation = AsyncOperation::<T>::new(callback_to_caller.take(), state.take());
     let result_one: State = Arc::new(operation.result().clone());
-    let job = Mutex::new(Some((operation, work)));
+    let job = Mutex::new(Some((operation, work.take())));
     // Result 2: the component's own callback, with result 1 as its state.
     let component = callback(move |result_two| {
         debug_assert!(result_two.state_as::<AsyncResult>().is_some());

@@ -157,6 +157,18 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
 /// itself, or refused with [`Error::Shutdown`] when nothing can run it any
 /// more (the caller of the completion then knows).
 pub(crate) fn complete(result: AsyncResult) -> Result<()> {
+    complete_with(result, crate::platform::LastResort::Refuse)
+}
+
+/// [`complete`] for a completion nobody could be told about if it were
+/// refused (a timer that expired, a waiting item fired, cancelled or stopped):
+/// when no queue can take it any more it runs right here, on the thread that
+/// raised it, rather than being lost.
+pub(crate) fn complete_owed(result: AsyncResult) -> Result<()> {
+    complete_with(result, crate::platform::LastResort::RunHere)
+}
+
+fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) -> Result<()> {
     let params = match result.dispatch_params() {
         Some(params) => params,
         None if result.event().is_some() => CallbackParams::default(),
@@ -172,11 +184,27 @@ pub(crate) fn complete(result: AsyncResult) -> Result<()> {
     };
     match outcome {
         Ok(()) => Ok(()),
-        Err((Error::Shutdown, Some(refused))) => crate::platform::deliver_late(refused),
+        Err((Error::Shutdown, Some(refused))) => {
+            crate::platform::deliver_late(refused, last_resort)
+        }
         Err((error, refused)) => {
             crate::panic::drop_quietly(refused);
             Err(error)
         }
+    }
+}
+
+/// Refuses a completion whose callback's flags fit no queue it may name
+/// (FAST_IO or SIGNAL outside IO and TIMER): the call that would accept it
+/// (a Begin, a schedule) fails with [`Error::InvalidWorkQueue`] at once, as a
+/// put does (decision Q9), instead of promising an invocation that could
+/// never be dispatched.
+pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
+    let fits = !params.queue.is_private() && params.queue.platform_slot().allows_fast_io();
+    if params.flags.needs_fast_io_queue() && !fits {
+        Err(Error::InvalidWorkQueue)
+    } else {
+        Ok(())
     }
 }
 

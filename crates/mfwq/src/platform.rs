@@ -330,9 +330,10 @@ fn report_stuck(core: &QueueCore, stranded: usize) {
 /// Delivers work the platform owes (a completion, a cancelled or stopped
 /// waiting item) when no queue takes it because the platform is shutting
 /// down or is down: on the running shutdown's rescue queue; else, on a
-/// platform thread that outlived its platform (one a shutdown left behind),
-/// right here; else it is refused with [`Error::Shutdown`].
-pub(crate) fn deliver_late(work: Work) -> Result<()> {
+/// platform thread that outlived its platform (a worker or the timer thread
+/// a shutdown left behind) or where `last_resort` says so, right here; else
+/// it is refused with [`Error::Shutdown`].
+pub(crate) fn deliver_late(work: Work, last_resort: LastResort) -> Result<()> {
     let work = match PLATFORM.rescue.load_full() {
         Some(rescue) => match rescue.push(work, Band::Normal) {
             Ok(()) => return Ok(()),
@@ -340,12 +341,23 @@ pub(crate) fn deliver_late(work: Work) -> Result<()> {
         },
         None => work,
     };
-    if let Some(queue) = sched::current_queue() {
-        work.run(queue);
+    if sched::is_platform_thread() || last_resort == LastResort::RunHere {
+        work.run(sched::current_queue().unwrap_or(QueueId::UNDEFINED));
         return Ok(());
     }
     crate::panic::drop_quietly(work);
     Err(Error::Shutdown)
+}
+
+/// What [`deliver_late`] does when nothing can run the work any more and the
+/// calling thread is not a platform thread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LastResort {
+    /// Refuse it with [`Error::Shutdown`]: the caller can be told (an
+    /// `AsyncOperation` completed by its implementer).
+    Refuse,
+    /// Run it here: nobody could be told (an expired timer, a set event).
+    RunHere,
 }
 
 impl PlatformState {

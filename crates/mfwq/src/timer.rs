@@ -166,7 +166,10 @@ pub fn timer_periodicity() -> Duration {
 /// and, on an idle machine, a fraction of a millisecond after. `Duration::ZERO`
 /// runs it as soon as possible; from a C timeout use [`delay_from_mf_timeout`].
 /// If the callback's queue cannot take it at expiry (a private queue unlocked
-/// meanwhile), the item is logged and dropped.
+/// meanwhile), it runs on STANDARD: the schedule promised one invocation. A
+/// callback whose flags fit no queue it may name (FAST_IO or SIGNAL outside
+/// IO and TIMER) could never be dispatched, so the call refuses it at once
+/// with [`Error::InvalidWorkQueue`].
 ///
 /// The internal result is an ordinary result and holds a platform lock while it
 /// lives (observed behaviour 14). An item still pending at the last shutdown
@@ -197,6 +200,7 @@ pub fn schedule_work_item(
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refuse before creating a result, so that a refused call leaves no lock.
     PLATFORM.with_epoch(|_| ())?;
+    crate::dispatch::check_completion_params(crate::callback::effective_params(&**callback))?;
     let (callback, state) = (callback.take(), state.take());
     schedule(AsyncResult::with_callback(callback, state), delay)
 }
@@ -228,6 +232,11 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
         return Err(PLATFORM
             .with_epoch(|_| Error::InvalidArg)
             .unwrap_or_else(|shutdown| shutdown));
+    }
+    if let Some(params) = result.dispatch_params() {
+        // "Not running" first, then flags that fit no queue.
+        PLATFORM.with_epoch(|_| ())?;
+        crate::dispatch::check_completion_params(params)?;
     }
     // `schedule` refuses when the platform is down.
     schedule(result.take(), delay)
@@ -840,6 +849,7 @@ impl Shared {
 
     /// The timer thread.
     fn run(self: Arc<Self>) {
+        crate::sched::mark_platform_thread();
         set_timer_slack();
         let mut due: Vec<(u64, Instant, AsyncResult)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
@@ -870,7 +880,7 @@ impl Shared {
             if !due.is_empty() || !runs.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
                     for (key, _, result) in due.drain(..) {
-                        if let Err(error) = crate::dispatch::complete(result) {
+                        if let Err(error) = crate::dispatch::complete_owed(result) {
                             tracing::warn!(key = format_args!("{key:#x}"), %error,
                                 "scheduled item expired but cannot be dispatched; dropped");
                         }

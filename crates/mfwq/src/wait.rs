@@ -150,7 +150,7 @@ pub(crate) fn dispatch_fired(item: Arc<WaitItem>, result: AsyncResult) {
     if let Some(timers) = item.timers.upgrade() {
         drop(timers.forget_wait(item.key));
     }
-    if let Err(error) = crate::dispatch::complete(result) {
+    if let Err(error) = crate::dispatch::complete_owed(result) {
         tracing::warn!(key = format_args!("{:#x}", item.key), %error,
             "waiting item fired but cannot be dispatched; dropped");
     }
@@ -167,7 +167,7 @@ pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
         .ok_or(Error::NotFound)?;
     unregister(&item);
     result.set_status(HResult::MF_E_OPERATION_CANCELLED);
-    if let Err(error) = crate::dispatch::complete(result) {
+    if let Err(error) = crate::dispatch::complete_owed(result) {
         tracing::warn!(key = format_args!("{:#x}", item.key), %error,
             "cancelled waiting item cannot be dispatched; dropped");
     }
@@ -183,7 +183,7 @@ pub(crate) fn stop(item: Arc<WaitItem>) {
     unregister(&item);
     if let Some(result) = result {
         result.set_status(HResult::MF_E_SHUTDOWN);
-        if let Err(error) = crate::dispatch::complete(result) {
+        if let Err(error) = crate::dispatch::complete_owed(result) {
             tracing::warn!(key = format_args!("{:#x}", item.key), %error,
                 "waiting item stopped at shutdown cannot be delivered; dropped");
         }

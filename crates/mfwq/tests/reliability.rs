@@ -628,3 +628,89 @@ fn periodic_context_is_not_dropped_during_the_callbacks_unwinding() {
         "the context was dropped during the unwinding"
     );
 }
+
+// A completion whose callback's flags fit no queue it may name (FAST_IO on
+// STANDARD) could never be dispatched: the Begin or schedule that would
+// promise it is refused at once instead, and nothing is invoked.
+#[test]
+fn completions_that_could_never_be_dispatched_are_refused_up_front() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let (sender, invoked) = mpsc::channel();
+    let fast_io = mfwq::callback_with(
+        CallbackParams {
+            flags: CallbackFlags::FAST_IO_PROCESSING,
+            queue: QueueId::STANDARD,
+        },
+        move |_| {
+            let _ = sender.send(());
+        },
+    );
+    assert_eq!(
+        mfwq::begin(QueueId::MULTITHREADED, fast_io.clone(), None, || Ok(1u8)),
+        Err(mfwq::Error::InvalidWorkQueue)
+    );
+    assert_eq!(
+        mfwq::begin_unregister_work_queue_with_mmcss(QueueId::MULTITHREADED, fast_io.clone(), None),
+        Err(mfwq::Error::InvalidWorkQueue)
+    );
+    assert_eq!(
+        mfwq::schedule_work_item(fast_io.clone(), None, Duration::ZERO).err(),
+        Some(mfwq::Error::InvalidWorkQueue)
+    );
+    assert_eq!(
+        mfwq::schedule_result(
+            AsyncResult::with_callback(fast_io.clone(), None),
+            Duration::ZERO
+        )
+        .err(),
+        Some(mfwq::Error::InvalidWorkQueue)
+    );
+    assert_nothing_more(&invoked, Duration::from_millis(50));
+    assert_eq!(Arc::strong_count(&fast_io), 1, "nothing kept");
+    // On the IO queue the same flags are fine.
+    let (sender, invoked) = mpsc::channel();
+    let on_io = mfwq::callback_with(
+        CallbackParams {
+            flags: CallbackFlags::FAST_IO_PROCESSING,
+            queue: QueueId::IO,
+        },
+        move |_| sender.send(mfwq::current_queue()).unwrap(),
+    );
+    mfwq::schedule_work_item(on_io, None, Duration::ZERO).unwrap();
+    assert_eq!(recv(&invoked), Some(QueueId::IO));
+}
+
+/// A callback whose `parameters()` is slow.
+struct SlowParameters(mpsc::Sender<()>);
+
+impl AsyncCallback for SlowParameters {
+    fn parameters(&self) -> Option<CallbackParams> {
+        std::thread::sleep(Duration::from_millis(30));
+        None
+    }
+    fn invoke(&self, _result: &AsyncResult) {
+        let _ = self.0.send(());
+    }
+}
+
+// A timer that expired just before a shutdown whose deadline passes while the
+// timer thread still asks the callback for its parameters: the shutdown
+// returns at its deadline, and the timer thread, left behind, still delivers
+// the item (on itself) instead of dropping it.
+#[test]
+fn a_timer_expiring_as_the_shutdown_gives_up_is_still_delivered() {
+    let _serial = serial();
+    mfwq::set_shutdown_timeout(Duration::from_millis(10));
+    mfwq::startup(mfwq::MF_VERSION).unwrap();
+    let (sender, invoked) = mpsc::channel();
+    let cb: mfwq::Callback = Arc::new(SlowParameters(sender));
+    mfwq::lock_platform();
+    mfwq::schedule_work_item(cb.clone(), None, Duration::ZERO).unwrap();
+    std::thread::sleep(Duration::from_millis(1));
+    mfwq::shutdown().unwrap();
+    recv(&invoked);
+    assert_nothing_more(&invoked, Duration::from_millis(50));
+    assert!(wait_until(WAIT, || Arc::strong_count(&cb) == 1));
+    mfwq::unlock_platform();
+}
