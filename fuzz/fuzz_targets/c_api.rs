@@ -985,6 +985,16 @@ impl Model {
         }
     }
 
+    /// Whether a completion to `callback` could never be dispatched (FAST_IO
+    /// or SIGNAL on a queue other than IO and TIMER): the platform refuses
+    /// the Begin, schedule or wait that would promise it.
+    fn completion_refused(&self, callback: Option<usize>) -> bool {
+        callback.is_some_and(|i| {
+            let (flags, queue) = self.cb(i).config.effective();
+            needs_fast_io(flags) && (is_private(queue) || !fast_io_allowed(queue))
+        })
+    }
+
     /// The outcome of pushing an item with `flags` to queue `id`, platform up.
     fn push_outcome(&self, id: u32, flags: u32) -> Expect {
         if needs_fast_io(flags) && (is_private(id) || !fast_io_allowed(id)) {
@@ -1574,13 +1584,15 @@ impl Run {
                     SHUTDOWN
                 } else if callback.is_none() {
                     INVALIDARG
+                } else if m.completion_refused(callback) {
+                    INVALID_WQ
                 } else {
                     S_OK
                 };
                 check(
                     &format!("MFScheduleWorkItem(cb {callback:?}, {value})"),
                     hr,
-                    &[S_OK, SHUTDOWN, INVALIDARG],
+                    &[S_OK, SHUTDOWN, INVALIDARG, INVALID_WQ],
                     Expect::Exactly(expected),
                 );
                 if hr == S_OK {
@@ -1615,12 +1627,13 @@ impl Run {
                     Some(i) if m.results[i].callback.is_none() && !m.has_event(i) => {
                         INVALIDARG
                     }
+                    Some(i) if m.completion_refused(m.results[i].callback) => INVALID_WQ,
                     Some(_) => S_OK,
                 };
                 check(
                     &format!("MFScheduleWorkItemEx(result {result:?}, {value})"),
                     hr,
-                    &[S_OK, SHUTDOWN, INVALIDARG],
+                    &[S_OK, SHUTDOWN, INVALIDARG, INVALID_WQ],
                     Expect::Exactly(expected),
                 );
                 if hr == S_OK {
@@ -1653,6 +1666,11 @@ impl Run {
                         None => INVALIDARG,
                         Some(i) => match (m.result_params(i), m.has_event(i)) {
                             (Some((_, queue)), _) if [2, 3, 4, 7].contains(&queue) => INVALID_WQ,
+                            (Some((flags, queue)), _)
+                                if needs_fast_io(flags) && (is_private(queue) || !fast_io_allowed(queue)) =>
+                            {
+                                INVALID_WQ
+                            }
                             (Some(_), _) | (None, true) => S_OK,
                             (None, false) => INVALIDARG,
                         },
@@ -1755,6 +1773,8 @@ impl Run {
                     Expect::Exactly(SHUTDOWN)
                 } else if units.as_ref().is_none_or(|u| u.len() == 1) || callback.is_none() || !(-2..=2).contains(&priority) {
                     Expect::Exactly(INVALIDARG)
+                } else if m.completion_refused(callback) {
+                    Expect::Exactly(INVALID_WQ)
                 } else if id == u32::MAX {
                     Expect::Exactly(S_OK)
                 } else {
@@ -1779,6 +1799,8 @@ impl Run {
                     Expect::Exactly(SHUTDOWN)
                 } else if callback.is_none() {
                     Expect::Exactly(INVALIDARG)
+                } else if m.completion_refused(callback) {
+                    Expect::Exactly(INVALID_WQ)
                 } else if id == u32::MAX {
                     Expect::Exactly(S_OK)
                 } else {

@@ -753,6 +753,14 @@ impl Model {
         }
     }
 
+    /// Whether a completion to callback `c` could never be dispatched
+    /// (FAST_IO or SIGNAL on a queue other than IO and TIMER): the platform
+    /// refuses the Begin, schedule or wait that would promise it.
+    fn completion_refused(&self, c: usize) -> bool {
+        let (flags, queue) = self.callbacks[c].config.effective();
+        needs_fast_io(flags) && (is_private(queue.0) || !fast_io_allowed(queue.0))
+    }
+
     fn push_outcome(&self, id: u32, flags: u32) -> Expect {
         if !self.up() {
             return err(Shutdown);
@@ -1124,8 +1132,14 @@ impl Run {
                 let (delay, far) = delay_of(delay);
                 let cb: Callback = Arc::clone(&m.callbacks[c]) as Callback;
                 let got = call("schedule_work_item", || mfwq::schedule_work_item(cb, state, delay));
-                let expected = if m.up() { ok() } else { err(Shutdown) };
-                check(&format!("schedule_work_item(cb {c}, {delay:?})"), &got, &[Shutdown], expected);
+                let expected = if !m.up() {
+                    err(Shutdown)
+                } else if m.completion_refused(c) {
+                    err(InvalidWorkQueue)
+                } else {
+                    ok()
+                };
+                check(&format!("schedule_work_item(cb {c}, {delay:?})"), &got, &[Shutdown, InvalidWorkQueue], expected);
                 if let Ok(key) = got {
                     let stats = stats.unwrap_or_else(|| {
                         let stats = Stats::new(TagKind::Schedule, Some(c));
@@ -1144,9 +1158,10 @@ impl Run {
                 let expected = match (rec.callback, rec.event) {
                     _ if !m.up() => err(Shutdown),
                     (None, None) => err(InvalidArg),
+                    (Some(c), _) if m.completion_refused(c) => err(InvalidWorkQueue),
                     _ => ok(),
                 };
-                check(&format!("schedule_result(result {i}, {delay:?})"), &got, &[Shutdown, InvalidArg], expected);
+                check(&format!("schedule_result(result {i}, {delay:?})"), &got, &[Shutdown, InvalidArg, InvalidWorkQueue], expected);
                 if let Ok(key) = got {
                     let stats = Arc::clone(&rec.stats);
                     stats.scheduled.fetch_add(1, SeqCst);
@@ -1165,6 +1180,7 @@ impl Run {
                 let expected = match (rec.callback, rec.event) {
                     _ if !m.up() => err(Shutdown),
                     (Some(c), _) if [2, 3, 4, 7].contains(&m.callbacks[c].config.effective().1 .0) => err(InvalidWorkQueue),
+                    (Some(c), _) if m.completion_refused(c) => err(InvalidWorkQueue),
                     (None, None) => err(InvalidArg),
                     _ => ok(),
                 };
@@ -1252,8 +1268,14 @@ impl Run {
                     }
                 };
                 let got = call("begin", || mfwq::begin(id, cb, state, work));
-                // The work is put on `queue` with the component's own callback.
-                let expected = m.push_outcome(id.0, 0);
+                // A completion that could never be dispatched is refused up
+                // front; else the work is put on `queue` with the component's
+                // own callback.
+                let expected = if m.up() && m.completion_refused(c) {
+                    err(InvalidWorkQueue)
+                } else {
+                    m.push_outcome(id.0, 0)
+                };
                 check(&format!("begin({id:?}, cb {c})"), &got, PUT_ERRORS, expected);
                 if got.is_ok() {
                     stats.owed.fetch_add(1, SeqCst);
@@ -1337,6 +1359,8 @@ impl Run {
                     err(Shutdown)
                 } else if bad_class(&class) || !(-2..=2).contains(&priority) {
                     err(InvalidArg)
+                } else if m.completion_refused(c) {
+                    err(InvalidWorkQueue)
                 } else if id == QueueId::ALL {
                     ok()
                 } else {
@@ -1353,7 +1377,13 @@ impl Run {
                 let got = call("begin_unregister_work_queue_with_mmcss", || {
                     mfwq::begin_unregister_work_queue_with_mmcss(id, cb, state)
                 });
-                let expected = if id == QueueId::ALL && m.up() { ok() } else { m.resolve_outcome(id.0) };
+                let expected = if m.up() && m.completion_refused(c) {
+                    err(InvalidWorkQueue)
+                } else if id == QueueId::ALL && m.up() {
+                    ok()
+                } else {
+                    m.resolve_outcome(id.0)
+                };
                 check(&format!("begin_unregister_work_queue_with_mmcss({id:?})"), &got, &[Shutdown, InvalidWorkQueue], expected);
                 self.begun(got.is_ok(), stats.unwrap(), id.0);
             }

@@ -233,9 +233,10 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
             .with_epoch(|_| Error::InvalidArg)
             .unwrap_or_else(|shutdown| shutdown));
     }
+    // "Not running" first, before the callback's code runs (its parameters);
+    // then flags that fit no queue.
+    PLATFORM.with_epoch(|_| ())?;
     if let Some(params) = result.dispatch_params() {
-        // "Not running" first, then flags that fit no queue.
-        PLATFORM.with_epoch(|_| ())?;
         crate::dispatch::check_completion_params(params)?;
     }
     // `schedule` refuses when the platform is down.

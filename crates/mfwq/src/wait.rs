@@ -124,6 +124,8 @@ pub fn put_waiting_work_item(
     ) {
         return Err(Error::InvalidWorkQueue);
     }
+    // Flags that fit no queue it may name: it could never be dispatched.
+    crate::dispatch::check_completion_params(params)?;
     let key = next_key(WAITING_TAG);
     let item = Arc::new(WaitItem {
         key,
