@@ -136,9 +136,7 @@ where
     let callback_to_caller = crate::panic::Refusable::new(callback_to_caller);
     let state = crate::panic::Refusable::new(state);
     let work = crate::panic::Refusable::new(work);
-    if !crate::platform::is_started() {
-        return Err(Error::Shutdown);
-    }
+    crate::dispatch::refuse_if_down()?;
     // A completion that could never be dispatched is refused now.
     crate::dispatch::check_completion_params(crate::callback::effective_params(
         &**callback_to_caller,

@@ -169,11 +169,7 @@ pub(crate) fn complete_owed(result: AsyncResult) -> Result<()> {
 }
 
 fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) -> Result<()> {
-    let params = match result.dispatch_params() {
-        Some(params) => params,
-        None if result.event().is_some() => CallbackParams::default(),
-        None => return Err(Error::InvalidArg),
-    };
+    let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     let work = Work::Result(result);
     let outcome = match try_submit(params.queue, Band::Normal, work, params.flags) {
         // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
@@ -187,10 +183,7 @@ fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) 
         Err((Error::Shutdown, Some(refused))) => {
             crate::platform::deliver_late(refused, last_resort)
         }
-        Err((error, refused)) => {
-            crate::panic::drop_quietly(refused);
-            Err(error)
-        }
+        Err(refusal) => Err(crate::panic::drop_refused(refusal)),
     }
 }
 
@@ -200,11 +193,10 @@ fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) 
 /// put does (decision Q9), instead of promising an invocation that could
 /// never be dispatched.
 pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
-    let fits = !params.queue.is_private() && params.queue.platform_slot().allows_fast_io();
-    if params.flags.needs_fast_io_queue() && !fits {
-        Err(Error::InvalidWorkQueue)
-    } else {
+    if params.flags.fit(params.queue) {
         Ok(())
+    } else {
+        Err(Error::InvalidWorkQueue)
     }
 }
 
@@ -212,7 +204,7 @@ pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
 /// so that no user code (a callback's parameters) runs for a refused call.
 /// A shutdown racing the call is still caught where the work is pushed.
 #[inline]
-fn refuse_if_down() -> Result<()> {
+pub(crate) fn refuse_if_down() -> Result<()> {
     if crate::platform::is_started() {
         Ok(())
     } else {
@@ -290,13 +282,11 @@ where
 /// platform is down: "not running" is reported first, as for every other call.
 #[inline]
 fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
-    match result.dispatch_params() {
-        Some(params) => Ok(params),
-        None if result.event().is_some() => Ok(CallbackParams::default()),
-        None => Err(PLATFORM
+    result.invoke_params().ok_or_else(|| {
+        PLATFORM
             .with_epoch(|_| Error::InvalidArg)
-            .unwrap_or_else(|shutdown| shutdown)),
-    }
+            .unwrap_or_else(|shutdown| shutdown)
+    })
 }
 
 /// Pushes `work` to `queue` if the platform runs, the queue is live and the flags

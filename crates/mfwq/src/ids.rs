@@ -187,6 +187,14 @@ impl CallbackFlags {
     pub fn needs_fast_io_queue(self) -> bool {
         self.intersects(CallbackFlags::FAST_IO_PROCESSING | CallbackFlags::SIGNAL)
     }
+
+    /// Whether a callback with these flags may be dispatched from `queue`:
+    /// FAST_IO and SIGNAL only from the IO or TIMER platform queue.
+    #[inline]
+    pub(crate) fn fit(self, queue: QueueId) -> bool {
+        !self.needs_fast_io_queue()
+            || (!queue.is_private() && queue.platform_slot().allows_fast_io())
+    }
 }
 
 /// The three priority bands of decision Q4. A higher band is taken first by the

@@ -85,26 +85,31 @@ fn here() -> QueueId {
     crate::sched::current_queue().unwrap_or(QueueId::UNDEFINED)
 }
 
-/// Runs user code `f`; a panic is caught and reported (`None` then).
+/// Runs user code `f`; a panic is caught and reported (`None` then), naming
+/// the calling thread's queue.
 #[inline]
 pub(crate) fn guard<R>(site: PanicSite, f: impl FnOnce() -> R) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(value) => Some(value),
-        Err(payload) => {
-            report(here(), site, payload);
-            None
-        }
-    }
+    guard_naming(here, site, f)
 }
 
 /// [`guard`] for code run on behalf of `queue` (a serial queue's item runs on
 /// its target's thread, but the report names the serial queue).
 #[inline]
 pub(crate) fn guard_on<R>(queue: QueueId, site: PanicSite, f: impl FnOnce() -> R) -> Option<R> {
+    guard_naming(|| queue, site, f)
+}
+
+/// The body of both: `queue` is only asked for when there is a panic.
+#[inline]
+fn guard_naming<R>(
+    queue: impl FnOnce() -> QueueId,
+    site: PanicSite,
+    f: impl FnOnce() -> R,
+) -> Option<R> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => Some(value),
         Err(payload) => {
-            report(queue, site, payload);
+            report(queue(), site, payload);
             None
         }
     }
@@ -125,6 +130,13 @@ pub(crate) fn drop_quietly_on<T>(queue: QueueId, value: T) {
     if std::mem::needs_drop::<T>() {
         guard_on(queue, PanicSite::Drop, move || drop(value));
     }
+}
+
+/// A refusal handed back as `(error, the values refused)`: the values are
+/// dropped quietly, the error remains.
+pub(crate) fn drop_refused<T>((error, refused): (crate::Error, T)) -> crate::Error {
+    drop_quietly(refused);
+    error
 }
 
 /// A caller's value that a call may refuse: dropped through [`drop_quietly`]

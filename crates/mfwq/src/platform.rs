@@ -15,6 +15,7 @@ use crate::ids::{Band, PlatformQueue, QueueId};
 use crate::registry::Registry;
 use crate::sched::{self, QueueCore, Work};
 use crate::serial::Target;
+use crate::timer::deadline_after;
 
 /// `MF_VERSION`: SDK 2, API 0x70.
 pub const MF_VERSION: u32 = 0x0002_0070;
@@ -207,7 +208,7 @@ pub fn shutdown() -> Result<()> {
         }
         accounting::on_shutdown();
     }
-    let deadline = deadline_after(shutdown_timeout());
+    let deadline = deadline_after(Instant::now(), shutdown_timeout());
     crate::realtime::notify_shutdown_start();
     if sched::current_queue().is_none() {
         platform.wait_for_locks(deadline);
@@ -283,19 +284,12 @@ pub fn shutdown() -> Result<()> {
     // refused (see `deliver_late`).
     platform.rescue.store(None);
     rescue.close();
-    if !rescue.join_until(deadline_after(SHUTDOWN_GRACE).max(deadline)) {
+    if !rescue.join_until(deadline_after(Instant::now(), SHUTDOWN_GRACE).max(deadline)) {
         report_stuck(&rescue, 0);
     }
     tracing::debug!("platform shut down");
     crate::realtime::notify_shutdown_complete();
     Ok(())
-}
-
-/// `now + timeout`, or far in the future if that does not fit.
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// Work a queue given up on had not started: delivered on the rescue queue,
@@ -330,9 +324,9 @@ fn report_stuck(core: &QueueCore, stranded: usize) {
 /// Delivers work the platform owes (a completion, a cancelled or stopped
 /// waiting item) when no queue takes it because the platform is shutting
 /// down or is down: on the running shutdown's rescue queue; else, on a
-/// platform thread that outlived its platform (a worker or the timer thread
-/// a shutdown left behind) or where `last_resort` says so, right here; else
-/// it is refused with [`Error::Shutdown`].
+/// queue thread that outlived its platform (one a shutdown left behind) or
+/// where `last_resort` says so (the timer thread's completions do), right
+/// here; else it is refused with [`Error::Shutdown`].
 pub(crate) fn deliver_late(work: Work, last_resort: LastResort) -> Result<()> {
     let work = match PLATFORM.rescue.load_full() {
         Some(rescue) => match rescue.push(work, Band::Normal) {
@@ -341,8 +335,9 @@ pub(crate) fn deliver_late(work: Work, last_resort: LastResort) -> Result<()> {
         },
         None => work,
     };
-    if sched::is_platform_thread() || last_resort == LastResort::RunHere {
-        work.run(sched::current_queue().unwrap_or(QueueId::UNDEFINED));
+    let here = sched::current_queue();
+    if here.is_some() || last_resort == LastResort::RunHere {
+        work.run(here.unwrap_or(QueueId::UNDEFINED));
         return Ok(());
     }
     crate::panic::drop_quietly(work);
@@ -350,7 +345,7 @@ pub(crate) fn deliver_late(work: Work, last_resort: LastResort) -> Result<()> {
 }
 
 /// What [`deliver_late`] does when nothing can run the work any more and the
-/// calling thread is not a platform thread.
+/// calling thread is not a queue thread.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum LastResort {
     /// Refuse it with [`Error::Shutdown`]: the caller can be told (an

@@ -461,6 +461,18 @@ impl AsyncResult {
         Some(unsafe { com::callback_parameters(callback) })
     }
 
+    /// The parameters this result is dispatched with: its callback's, or the
+    /// defaults when it has no callback but an event to set (decision Q6);
+    /// `None` with neither, which the calls report as `InvalidArg`.
+    #[inline]
+    pub(crate) fn invoke_params(&self) -> Option<CallbackParams> {
+        match self.dispatch_params() {
+            Some(params) => Some(params),
+            None if self.event().is_some() => Some(CallbackParams::default()),
+            None => None,
+        }
+    }
+
     /// Invokes this result's callback with `passed` (itself, or the reply
     /// result of reply mode). `false` when there is no callback.
     pub(crate) fn invoke_as(&self, passed: &AsyncResult) -> bool {

@@ -54,8 +54,7 @@ pub(crate) fn push_to(
     flags: CallbackFlags,
     push: impl FnOnce(TargetRef<'_>) -> std::result::Result<(), Refusal>,
 ) -> Result<()> {
-    let fast_io_allowed = !queue.is_private() && queue.platform_slot().allows_fast_io();
-    if flags.needs_fast_io_queue() && !fast_io_allowed {
+    if !flags.fit(queue) {
         return Err(not_live());
     }
     let mut push = Some(push);

@@ -119,7 +119,7 @@ pub(crate) fn next_key(tag: u32) -> u64 {
 }
 
 /// `now + delay`, or a deadline a century away when that does not fit.
-fn deadline_after(now: Instant, delay: Duration) -> Instant {
+pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
     now.checked_add(delay)
         .or_else(|| now.checked_add(FAR_FUTURE))
         .unwrap_or(now)
@@ -249,10 +249,7 @@ fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
         .with_epoch(|epoch| epoch.timers.shared.schedule(result, deadline))
         .unwrap_or_else(|error| Err((error, None)));
     // A refused result is dropped here, with no lock held.
-    outcome.map_err(|(error, refused)| {
-        crate::panic::drop_quietly(refused);
-        error
-    })
+    outcome.map_err(crate::panic::drop_refused)
 }
 
 /// `MFCancelWorkItem(key)` / `RtwqCancelWorkItem`: cancels a scheduled or a
@@ -355,10 +352,7 @@ where
     let outcome = PLATFORM
         .with_epoch(|epoch| epoch.timers.shared.add_periodic(key, first, entry))
         .unwrap_or_else(|error| Err((error, None)));
-    outcome.map(|()| key).map_err(|(error, refused)| {
-        crate::panic::drop_quietly(refused);
-        error
-    })
+    outcome.map(|()| key).map_err(crate::panic::drop_refused)
 }
 
 /// `MFRemovePeriodicCallback(key)` / `RtwqRemovePeriodicCallback`: stops a
@@ -850,7 +844,6 @@ impl Shared {
 
     /// The timer thread.
     fn run(self: Arc<Self>) {
-        crate::sched::mark_platform_thread();
         set_timer_slack();
         let mut due: Vec<(u64, Instant, AsyncResult)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();

@@ -12,7 +12,6 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::callback::CallbackParams;
 use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, WeakEvent};
@@ -113,11 +112,7 @@ pub fn put_waiting_work_item(
     let result = Refusable::new(result.into_async_result());
     let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
     // With no lock held: `parameters` is user code.
-    let params = match result.dispatch_params() {
-        Some(params) => params,
-        None if result.event().is_some() => CallbackParams::default(),
-        None => return Err(Error::InvalidArg),
-    };
+    let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     if matches!(
         params.queue,
         QueueId::IO | QueueId::LONG_FUNCTION | QueueId::RT | QueueId::TIMER

@@ -10,12 +10,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{recv, recv_n, serial, wait_event, wait_until, DropSignal, WAIT};
+use common::{capture_panics, recv, recv_n, serial, wait_event, wait_until, DropSignal, WAIT};
 use mfwq::{
     allocate_work_queue, callback, callback_on, current_queue, invoke_callback, lock_platform,
     lock_work_queue, private_queue_count, put_result, put_work_item, shutdown, spawn, startup,
     unlock_platform, unlock_work_queue, work_queue_type, AsyncResult, Error, Event, HResult,
-    PanicReport, Platform, QueueId, QueueType, WorkQueue, MF_VERSION,
+    Platform, QueueId, QueueType, WorkQueue, MF_VERSION,
 };
 
 /// Every call that takes a queue id, on `id`, must fail with `expected` (for a
@@ -304,16 +304,6 @@ fn errors_are_the_documented_hresults() {
     }
     assert_eq!(Error::from_hresult(HResult::S_OK), None);
     assert_eq!(HResult::MF_E_SHUTDOWN, Error::Shutdown.hresult());
-}
-
-/// Installs a panic hook that forwards every report.
-fn capture_panics() -> mpsc::Receiver<PanicReport> {
-    let (sender, receiver) = mpsc::channel();
-    let sender = Mutex::new(sender);
-    mfwq::set_panic_hook(move |report| {
-        let _ = sender.lock().unwrap().send(report.clone());
-    });
-    receiver
 }
 
 // Q36 / §1.4: a panicking callback on a serial queue is caught: the worker (the

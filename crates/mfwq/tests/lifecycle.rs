@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{probe_lock_count, recv, serial, wait_event, wait_until, WAIT};
+use common::{assert_put_runs, probe_lock_count, recv, serial, wait_event, wait_until, WAIT};
 use mfwq::{
     allocate_work_queue, callback, is_started, lock_platform, lock_work_queue, platform_lock_count,
     put_work_item, rtwq_startup, shutdown, startup, unlock_platform, unlock_work_queue,
@@ -26,13 +26,6 @@ fn can_allocate() -> bool {
         Err(Error::Shutdown) => false,
         Err(other) => panic!("unexpected allocation error {other:?}"),
     }
-}
-
-/// Puts one item on `queue` and waits for it to run.
-fn assert_put_runs(queue: QueueId) {
-    let (sender, receiver) = mpsc::channel();
-    put_work_item(queue, callback(move |_| sender.send(()).unwrap()), None).unwrap();
-    recv(&receiver);
 }
 
 // Item 1: a version with garbage in the high word is MF_E_BAD_STARTUP_VERSION,

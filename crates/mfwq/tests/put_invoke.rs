@@ -10,22 +10,15 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{assert_nothing_more, recv, recv_n, serial, wait_event, wait_until, WAIT};
+use common::{
+    assert_nothing_more, recv, recv_n, serial, wait_event, wait_until, PLATFORM_QUEUES, WAIT,
+};
 use mfwq::{
     callback, callback_on, callback_with, current_queue, invoke_callback, put_result,
     put_result_with_priority, put_work_item, put_work_item_with_priority, spawn,
     spawn_with_priority, AsyncCallback, AsyncResult, Callback, CallbackFlags, CallbackParams,
     Error, Event, HResult, Platform, QueueId, QueueType, WorkQueue,
 };
-
-const PLATFORM_QUEUES: [QueueId; 6] = [
-    QueueId::STANDARD,
-    QueueId::RT,
-    QueueId::IO,
-    QueueId::TIMER,
-    QueueId::MULTITHREADED,
-    QueueId::LONG_FUNCTION,
-];
 
 thread_local! {
     /// Set while a test callback's body runs on this thread: a callback that

@@ -13,20 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake};
 use std::time::{Duration, Instant};
 
-use common::{assert_nothing_more, recv, recv_n, serial, wait_event, wait_until, WAIT};
+use common::{
+    assert_nothing_more, assert_put_runs, capture_panics, recv, recv_n, serial, wait_event,
+    wait_until, WAIT,
+};
 use mfwq::{
     callback, callback_on, AsyncCallback, AsyncResult, CallbackFlags, CallbackParams, Event,
-    HResult, PanicReport, PanicSite, QueueId, QueueType,
+    HResult, PanicSite, QueueId, QueueType,
 };
-
-fn capture_panics() -> mpsc::Receiver<PanicReport> {
-    let (sender, receiver) = mpsc::channel();
-    let sender = Mutex::new(sender);
-    mfwq::set_panic_hook(move |report| {
-        let _ = sender.lock().unwrap().send(report.clone());
-    });
-    receiver
-}
 
 /// A callback whose `parameters()` panics and whose `invoke` reports the queue
 /// it ran on.
@@ -253,14 +247,7 @@ fn shutdown_is_bounded_when_a_callback_does_not_return() {
 
     // The old thread still blocks; a new platform works meanwhile.
     mfwq::startup(mfwq::MF_VERSION).unwrap();
-    let (sender, receiver) = mpsc::channel();
-    mfwq::put_work_item(
-        QueueId::STANDARD,
-        callback(move |_| sender.send(()).unwrap()),
-        None,
-    )
-    .unwrap();
-    recv(&receiver);
+    assert_put_runs(QueueId::STANDARD);
     mfwq::shutdown().unwrap();
     release.set();
     recv(&returned);
@@ -363,9 +350,7 @@ fn callback_panic_with_a_state_whose_drop_panics() {
         let mut sites = vec![recv(&reports).site, recv(&reports).site];
         sites.sort_by_key(|site| format!("{site:?}"));
         assert_eq!(sites, [PanicSite::Drop, PanicSite::Invoke]);
-        let (sender, receiver) = mpsc::channel();
-        mfwq::put_work_item(queue, callback(move |_| sender.send(()).unwrap()), None).unwrap();
-        recv(&receiver);
+        assert_put_runs(queue);
     }
     // The same through a serial queue (its own invoke path).
     let serial_queue = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
@@ -400,14 +385,7 @@ fn panicking_hook_and_payloads_whose_drop_panics() {
             None,
         )
         .unwrap();
-        let (sender, receiver) = mpsc::channel();
-        mfwq::put_work_item(
-            QueueId::STANDARD,
-            callback(move |_| sender.send(()).unwrap()),
-            None,
-        )
-        .unwrap();
-        recv(&receiver);
+        assert_put_runs(QueueId::STANDARD);
     }
     assert!(hook_calls.load(Ordering::SeqCst) >= 3);
     mfwq::clear_panic_hook();
@@ -579,14 +557,7 @@ fn a_result_whose_callback_and_state_both_panic_in_drop() {
     .unwrap();
     let sites = [recv(&reports).site, recv(&reports).site];
     assert_eq!(sites, [PanicSite::Drop, PanicSite::Drop]);
-    let (sender, receiver) = mpsc::channel();
-    mfwq::put_work_item(
-        QueueId::STANDARD,
-        callback(move |_| sender.send(()).unwrap()),
-        None,
-    )
-    .unwrap();
-    recv(&receiver);
+    assert_put_runs(QueueId::STANDARD);
 }
 
 /// Records whether its `Drop` ran while the thread was unwinding.

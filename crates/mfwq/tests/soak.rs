@@ -1526,15 +1526,7 @@ fn install_blocker(cycle: &Cycle, rng: &mut Rng) {
 /// earlier cycles may still block their old threads.
 fn probe(cycle: usize) {
     let (sender, receiver) = mpsc::channel();
-    let queues = [
-        QueueId::STANDARD,
-        QueueId::RT,
-        QueueId::IO,
-        QueueId::TIMER,
-        QueueId::MULTITHREADED,
-        QueueId::LONG_FUNCTION,
-    ];
-    for queue in queues {
+    for queue in common::PLATFORM_QUEUES {
         let sender = sender.clone();
         if let Err(error) = mfwq::spawn(queue, move || {
             let _ = sender.send(queue);
@@ -1545,7 +1537,7 @@ fn probe(cycle: usize) {
             );
         }
     }
-    for _ in queues {
+    for _ in common::PLATFORM_QUEUES {
         if receiver.recv_timeout(common::WAIT).is_err() {
             let rule = if SOAK.gate.blocked_now() > 0 {
                 Rule::D

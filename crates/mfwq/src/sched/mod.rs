@@ -190,23 +190,6 @@ pub(crate) fn current_queue() -> Option<QueueId> {
     CURRENT_QUEUE.with(Cell::get)
 }
 
-thread_local! {
-    /// Set on the platform's own threads that are not queue workers (the
-    /// timer thread).
-    static PLATFORM_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the calling thread as one of the platform's own (the timer thread).
-pub(crate) fn mark_platform_thread() {
-    PLATFORM_THREAD.with(|flag| flag.set(true));
-}
-
-/// Whether the calling thread is one of the platform's: a queue worker, or a
-/// thread marked by [`mark_platform_thread`].
-pub(crate) fn is_platform_thread() -> bool {
-    current_queue().is_some() || PLATFORM_THREAD.with(Cell::get)
-}
-
 impl QueueCore {
     /// A queue with `max_workers` threads (1 for serial queues), none started yet.
     pub(crate) fn new(

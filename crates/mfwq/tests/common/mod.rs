@@ -12,7 +12,17 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use mfwq::{Error, QueueType};
+use mfwq::{Error, PanicReport, QueueId, QueueType};
+
+/// The six platform queues.
+pub const PLATFORM_QUEUES: [QueueId; 6] = [
+    QueueId::STANDARD,
+    QueueId::RT,
+    QueueId::IO,
+    QueueId::TIMER,
+    QueueId::MULTITHREADED,
+    QueueId::LONG_FUNCTION,
+];
 
 /// How long any single wait in the suite may take before the test fails.
 /// Generous: nothing should come close to it; it only stops a broken core from hanging.
@@ -91,6 +101,28 @@ pub fn assert_nothing_more<T: std::fmt::Debug>(receiver: &Receiver<T>, quiet: Du
     if let Ok(value) = receiver.recv_timeout(quiet) {
         panic!("unexpected extra message {value:?}");
     }
+}
+
+/// Installs a panic hook that forwards every report.
+pub fn capture_panics() -> Receiver<PanicReport> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let sender = Mutex::new(sender);
+    mfwq::set_panic_hook(move |report| {
+        let _ = sender.lock().unwrap().send(report.clone());
+    });
+    receiver
+}
+
+/// Puts one item on `queue` and waits for it to run.
+pub fn assert_put_runs(queue: QueueId) {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    mfwq::put_work_item(
+        queue,
+        mfwq::callback(move |_| sender.send(()).unwrap()),
+        None,
+    )
+    .unwrap();
+    recv(&receiver);
 }
 
 /// Waits for an event, failing the test after [`WAIT`].
