@@ -6,9 +6,9 @@
 #
 #   A timer still pending at the last shutdown never fires, and the platform
 #   never gives back its internal result (nor the callback that result holds,
-#   nor its platform lock). Windows does the same (shared/spec/
-#   observed-behaviour.md §1 items 15 and 56; decision Q1), so the leak is the
-#   specified behaviour, not a bug. Those cases live in their own program,
+#   nor its platform lock). Windows does the same, so the leak is the
+#   specified behaviour, not a bug (docs/reliability.md, section 1: the one
+#   exception to "every accepted completion arrives"). Those cases live in their own program,
 #   shutdown_timer_leak.c, which makes every such object inside a function
 #   named leaky_schedule_*. The suppression files (ci/lsan-c-abi.supp,
 #   ci/valgrind-c-abi.supp) match only leaks whose allocation stack holds

@@ -1,7 +1,8 @@
 /*
- * layout.c - the C view of the mfwq public headers against the specification
- * (shared/spec/api-reference.md §3 vtable order, §4 sizes and offsets, §5
- * constants, §2.0 prototypes).
+ * layout.c - the C view of the mfwq public headers against the Windows SDK's
+ * definitions: the vtable order of each interface, the sizes and offsets of
+ * the structures (LLP64, include/README.md), the constants and every
+ * prototype.
  *
  * Almost everything is checked at compile time; main() adds the checks that
  * need a running program (IsEqualGUID, calls through the COBJMACROS

@@ -1,7 +1,8 @@
 /*
- * layout.cpp - the C++ view of the mfwq public headers against the
- * specification (shared/spec/api-reference.md §2.0 prototypes, §3 vtable
- * order, §4 sizes and offsets, §5 constants).
+ * layout.cpp - the C++ view of the mfwq public headers against the Windows
+ * SDK's definitions: every prototype, the vtable order of each interface,
+ * the sizes and offsets of the structures (LLP64, include/README.md), and
+ * the constants.
  *
  * Compile-time: sizes, offsets, constants, the type of every prototype, the
  * class hierarchy. Run time: C++ classes implementing each interface are
