@@ -442,14 +442,7 @@ fn callbacks_run_on_the_queue_they_were_put_on() {
     let _serial = serial();
     let _platform = Platform::start().unwrap();
     assert_eq!(current_queue(), None);
-    for queue in [
-        QueueId::STANDARD,
-        QueueId::RT,
-        QueueId::IO,
-        QueueId::TIMER,
-        QueueId::MULTITHREADED,
-        QueueId::LONG_FUNCTION,
-    ] {
+    for queue in common::PLATFORM_QUEUES {
         assert_eq!(run_on(queue), Some(queue));
     }
     for kind in ALL_TYPES {

@@ -582,14 +582,7 @@ fn platform_registration_covers_every_platform_queue() {
     let _serial = common::serial();
     require_no_right_in_child();
     let _platform = mfwq::Platform::start().unwrap();
-    let platform_queues = [
-        QueueId::STANDARD,
-        QueueId::RT,
-        QueueId::IO,
-        QueueId::TIMER,
-        QueueId::MULTITHREADED,
-        QueueId::LONG_FUNCTION,
-    ];
+    let platform_queues = common::PLATFORM_QUEUES;
     let task = mfwq::register_platform_with_mmcss("Audio", 0, -1).unwrap();
     assert_ne!(task, 0);
     let mut tids = Vec::new();

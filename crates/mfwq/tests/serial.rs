@@ -82,14 +82,7 @@ fn serial_over_the_pool_is_fifo_and_one_at_a_time() {
 fn serial_over_every_platform_queue() {
     let _serial = serial();
     startup(MF_VERSION).unwrap();
-    for target in [
-        QueueId::STANDARD,
-        QueueId::RT,
-        QueueId::IO,
-        QueueId::TIMER,
-        QueueId::MULTITHREADED,
-        QueueId::LONG_FUNCTION,
-    ] {
+    for target in common::PLATFORM_QUEUES {
         let queue = allocate_serial_work_queue(target).unwrap();
         let (sender, receiver) = mpsc::channel();
         spawn(queue, move || sender.send(mfwq::current_queue()).unwrap()).unwrap();

@@ -110,17 +110,10 @@ fn every_queue_kind_drains_its_backlog_at_shutdown() {
     .into_iter()
     .map(|kind| allocate_work_queue(kind).unwrap())
     .collect();
-    let queues: Vec<QueueId> = [
-        QueueId::STANDARD,
-        QueueId::RT,
-        QueueId::IO,
-        QueueId::TIMER,
-        QueueId::MULTITHREADED,
-        QueueId::LONG_FUNCTION,
-    ]
-    .into_iter()
-    .chain(private.iter().copied())
-    .collect();
+    let queues: Vec<QueueId> = common::PLATFORM_QUEUES
+        .into_iter()
+        .chain(private.iter().copied())
+        .collect();
     // Block the serial ones so that a real backlog builds up behind them.
     let gates: Vec<Event> = [
         QueueId::STANDARD,
