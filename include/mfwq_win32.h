@@ -588,6 +588,12 @@ void MFWQ_STDCALL Sleep(DWORD dwMilliseconds);
 #  endif
 #endif
 
+/* Synchronisation and time as work-queue client code uses them (Interlocked*,
+ * critical sections, tick counts, WaitForMultipleObjects) and the COM
+ * apartment bookkeeping (CoInitializeEx, CoGetApartmentType, CoTaskMem*). */
+#include "mfwq_synch.h"
+#include "mfwq_combase.h"
+
 #endif /* MFWQ_NO_WIN32_BASE */
 
 #endif /* MFWQ_WIN32_H_ */

@@ -23,10 +23,12 @@ use std::ffi::c_void;
 use mfwq::com::ComPtr;
 use mfwq::{to_hresult, Error, HResult};
 
+pub mod apartment;
 pub mod guids;
 pub mod lifecycle;
 pub mod mmcss;
 pub mod queues;
+pub mod synch;
 pub mod win32;
 pub mod work;
 

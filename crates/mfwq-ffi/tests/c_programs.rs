@@ -78,6 +78,11 @@ c_programs! {
     stress => "stress.c",
     reliability => "reliability.c",
     checked => "checked.c",
+    synch => "synch.c",
+    apartments => "apartments.c",
+    porting_sample_c => "porting_sample.c",
+    porting_sample_cpp => "porting_sample.cpp",
+    queue_ids => "queue_ids.c",
 }
 
 fn source_dir() -> PathBuf {
