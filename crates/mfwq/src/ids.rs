@@ -40,13 +40,56 @@ impl QueueId {
     /// `MFASYNC_CALLBACK_QUEUE_ALL`: "all platform queues" (MMCSS helpers only).
     pub const ALL: QueueId = QueueId(0xFFFF_FFFF);
 
-    /// Whether the id has private bits (it names an allocated queue, live or not).
-    pub fn is_private(self) -> bool {
-        self.0 & Self::PRIVATE_MASK != 0
+    /// Whether the id names an allocated queue (live or not): it has bits in
+    /// [`PRIVATE_MASK`](Self::PRIVATE_MASK) and is not an
+    /// [undefined private id](Self::is_undefined_private).
+    ///
+    /// Every call that takes a queue id decides with this alone whether to look
+    /// the id up among the private queues (where a stale or never-allocated id
+    /// fails with [`Error::InvalidWorkQueue`](crate::Error::InvalidWorkQueue))
+    /// or to treat it as a platform id.
+    ///
+    /// ```
+    /// use mfwq::QueueId;
+    /// assert!(QueueId(0x0001_0001).is_private());
+    /// assert!(QueueId(0x0001_0000).is_private()); // never allocated: refused
+    /// assert!(!QueueId(0xFFFF_0000).is_private()); // undefined private id: STANDARD
+    /// assert!(!QueueId::MULTITHREADED.is_private());
+    /// ```
+    pub const fn is_private(self) -> bool {
+        self.0 & Self::PRIVATE_MASK != 0 && !self.is_undefined_private()
     }
 
-    /// The platform queue an id without private bits stands for: ids that name no
-    /// platform queue (0, 6, 8..=0xFFFF) mean STANDARD, as on Windows (decision Q7).
+    /// Whether the id is an *undefined private id*: a private-mask id that no
+    /// allocation can produce and that stands for
+    /// [`UNDEFINED`](Self::UNDEFINED), so that it runs on STANDARD like any
+    /// other id that names no queue.
+    ///
+    /// Windows accepts `MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK` itself
+    /// (`0xFFFF0000`) and `0xFFFE0000` wherever a queue id goes and runs the
+    /// item, yet refuses `0x00010000`. The rule drawn from that: the low word
+    /// (where a platform id lives) is `UNDEFINED`, and the high word has its top
+    /// bit set — a range the allocator never uses (private ids carry the slot
+    /// number, at most [`MAX_PRIVATE_QUEUES`](crate::MAX_PRIVATE_QUEUES), in
+    /// the high word and a generation that is never 0 in the low word), so no
+    /// live, stale or never-allocated private id is mistaken for one.
+    ///
+    /// ```
+    /// use mfwq::QueueId;
+    /// assert!(QueueId(QueueId::PRIVATE_MASK).is_undefined_private());
+    /// assert!(QueueId(0xFFFE_0000).is_undefined_private());
+    /// assert!(QueueId(0x8000_0000).is_undefined_private());
+    /// assert!(!QueueId(0x0001_0000).is_undefined_private());
+    /// assert!(!QueueId(0xFFFF_0001).is_undefined_private());
+    /// assert!(!QueueId::ALL.is_undefined_private());
+    /// ```
+    pub const fn is_undefined_private(self) -> bool {
+        self.0 & 0x8000_FFFF == 0x8000_0000
+    }
+
+    /// The platform queue an id that is not private stands for: ids that name no
+    /// platform queue (0, 6, 8..=0xFFFF, the undefined private ids) mean
+    /// STANDARD, as on Windows (decision Q7).
     pub(crate) fn platform_slot(self) -> PlatformQueue {
         match self.0 {
             2 => PlatformQueue::Rt,
@@ -233,6 +276,20 @@ mod tests {
         }
         assert_eq!(QueueId(5).platform_slot(), PlatformQueue::Multithreaded);
         assert!(QueueId(0x10000).is_private());
+    }
+
+    #[test]
+    fn undefined_private_ids_are_standard_and_no_allocated_id_is_one() {
+        for id in [0xFFFF_0000u32, 0xFFFE_0000, 0x8000_0000, 0xC000_0000] {
+            let id = QueueId(id);
+            assert!(id.is_undefined_private() && !id.is_private(), "{id:?}");
+            assert_eq!(id.platform_slot(), PlatformQueue::Standard, "{id:?}");
+        }
+        for id in [0x0001_0000u32, 0x7FFF_0000, 0xFFFF_0001, 0xFFFF_0005, 0xFFFF_FFFF] {
+            assert!(!QueueId(id).is_undefined_private(), "{id:#x}");
+        }
+        // The allocator's highest slot stays below the top bit of the high word.
+        const _: () = assert!(crate::registry::MAX_PRIVATE_QUEUES < 0x8000);
     }
 
     #[test]

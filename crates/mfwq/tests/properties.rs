@@ -57,12 +57,13 @@ fn low_id() -> impl Strategy<Value = u32> {
 }
 
 #[test]
-fn is_private_is_exactly_the_high_word() {
+fn is_private_is_the_high_word_less_the_undefined_private_ids() {
     check(512, any::<u32>(), |id| {
-        prop_assert_eq!(QueueId(id).is_private(), id & 0xFFFF_0000 != 0);
+        let undefined_private = id & 0x8000_FFFF == 0x8000_0000;
+        prop_assert_eq!(QueueId(id).is_undefined_private(), undefined_private);
         prop_assert_eq!(
             QueueId(id).is_private(),
-            id & QueueId::PRIVATE_MASK != 0,
+            id & QueueId::PRIVATE_MASK != 0 && !undefined_private,
             "PRIVATE_MASK is the high word"
         );
         Ok(())
@@ -80,6 +81,7 @@ fn the_private_layout_round_trips() {
         prop_assert_eq!((id.0 >> 16) - 1, slot);
         prop_assert_eq!(id.0 & 0xFFFF, generation);
         prop_assert_ne!(id, QueueId(0x10000), "0x10000 is never a live id");
+        prop_assert!(!id.is_undefined_private());
         Ok(())
     });
 }
@@ -111,12 +113,13 @@ fn ids_without_private_bits_run_on_their_platform_queue() {
 }
 
 /// Private ids that no allocation can have made: generation 0 (so `0x10000`
-/// and every `n << 16`), or a slot past the table (so `QueueId::ALL`).
+/// and every `n << 16` below the undefined private ids), or a slot past the
+/// table (so `QueueId::ALL`).
 fn impossible_private_id() -> impl Strategy<Value = u32> {
     let max = MAX_PRIVATE_QUEUES as u32;
     prop_oneof![
-        (1u32..=0xFFFF).prop_map(|high| high << 16),
-        ((max + 1)..=0xFFFF, 0u32..=0xFFFF).prop_map(|(high, low)| (high << 16) | low),
+        (1u32..0x8000).prop_map(|high| high << 16),
+        ((max + 1)..=0xFFFF, 1u32..=0xFFFF).prop_map(|(high, low)| (high << 16) | low),
         Just(0x10000),
         Just(QueueId::ALL.0),
     ]
