@@ -9,6 +9,8 @@
 //! Modules follow `api-reference.md` §2: [`lifecycle`] (2.1, platform events),
 //! [`queues`] (2.2), [`work`] (2.3–2.5), [`mmcss`] (2.6, deadlines, join),
 //! [`win32`] (the event subset of decision Q17) and [`guids`] (the IIDs).
+//! [`apartment`] is the COM apartment bookkeeping and `CoTaskMem*` of
+//! `mfwq_combase.h`.
 //!
 //! Calling convention: on Linux `extern "system"` is the C convention, which is
 //! what `STDAPI` means for a native Linux build.

@@ -3,8 +3,8 @@
  * sharing, the platform lock and its accounting, and the shutdown wait.
  *
  * observed-behaviour.md §1 A (1-6) and B (8-14), decisions Q1 and Q2.
- * Item 7 (RtwqStartup joins the COM implicit MTA) is not tested: COM
- * apartments do not exist on Linux. Item 15 (the lock leaked by a timer
+ * Item 7 (RtwqStartup joins the COM implicit MTA) is in apartments.c, with
+ * the rest of the COM apartment bookkeeping. Item 15 (the lock leaked by a timer
  * pending at shutdown) is in shutdown_timer_leak.c, the one program whose
  * leaks are exempt from the leak checkers.
  *

@@ -5,8 +5,7 @@
  *
  * observed-behaviour.md §1 E (30-33, 35), decisions Q5, Q6, Q7, Q9, Q28,
  * api-reference §1.4 (FAST_IO / SIGNAL callbacks need IO or TIMER).
- * Item 34 (the COM apartment type of callback threads) is not tested: COM
- * apartments do not exist on Linux.
+ * Item 34 (the COM apartment type of callback threads) is in apartments.c.
  */
 #include "mfwq_test.h"
 
