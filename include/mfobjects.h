@@ -130,6 +130,13 @@ struct IMFRemoteAsyncCallback : public IUnknown {
 
 } /* extern "C++" */
 
+#ifdef MFWQ_DECLARE_UUIDOF_IID
+MFWQ_DECLARE_UUIDOF_IID(IMFAsyncResult, IID_IMFAsyncResult)
+MFWQ_DECLARE_UUIDOF_IID(IMFAsyncCallback, IID_IMFAsyncCallback)
+MFWQ_DECLARE_UUIDOF_IID(IMFAsyncCallbackLogging, IID_IMFAsyncCallbackLogging)
+MFWQ_DECLARE_UUIDOF_IID(IMFRemoteAsyncCallback, IID_IMFRemoteAsyncCallback)
+#endif
+
 #else
 /* ======================================================================== */
 /* C form                                                                   */

@@ -151,6 +151,20 @@
 #ifndef STDMETHODIMP_
 #  define STDMETHODIMP_(type) type STDMETHODCALLTYPE
 #endif
+/* The IFACE forms mark an implementation of an interface method; the SDK
+ * adds an annotation that means nothing to GCC or Clang. */
+#ifndef IFACEMETHOD
+#  define IFACEMETHOD(method) STDMETHOD(method)
+#endif
+#ifndef IFACEMETHOD_
+#  define IFACEMETHOD_(type, method) STDMETHOD_(type, method)
+#endif
+#ifndef IFACEMETHODIMP
+#  define IFACEMETHODIMP STDMETHODIMP
+#endif
+#ifndef IFACEMETHODIMP_
+#  define IFACEMETHODIMP_(type) STDMETHODIMP_(type)
+#endif
 
 #ifndef MFWQ_NO_WIN32_BASE
 
@@ -479,6 +493,72 @@ typedef IUnknown *LPUNKNOWN;
 EXTERN_C const IID IID_IUnknown;
 
 #ifdef __cplusplus
+/* ======================================================================== */
+/* __uuidof and IID_PPV_ARGS (C++)                                          */
+/* ======================================================================== */
+/* GCC and Clang have no __uuidof. Here it is a macro over a class template
+ * that maps an interface type to its IID: __uuidof(IMFAsyncCallback),
+ * __uuidof(*pCallback), __uuidof(pCallback) and __uuidof(**ppv) all give the
+ * `const IID &` of IMFAsyncCallback (cv-qualifiers, references, pointers and
+ * arrays are looked through, as with MSVC's operator). Every interface the
+ * mfwq headers declare has its IID registered. A type with no IID registered
+ * is a compile-time error (an incomplete type), never a wrong GUID.
+ *
+ * Registering an interface of your own, at global scope, after the type:
+ *
+ *     struct IMyThing : public IUnknown { ... };
+ *     MFWQ_DECLARE_UUIDOF(IMyThing, 0x12345678, 0x1234, 0x5678,
+ *                         0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78)
+ *
+ * or, when the IID already exists as a `const IID` object,
+ * MFWQ_DECLARE_UUIDOF_IID(IMyThing, IID_IMyThing). MinGW's spelling,
+ * __CRT_UUID_DECL(type, l, w1, w2, b1, ..., b8), is accepted too. */
+extern "C++" {
+namespace mfwq_uuidof_detail {
+template <typename T> struct iid_of; /* specialised per interface */
+template <typename T> struct bare { typedef T type; };
+template <typename T> struct bare<const T> : bare<T> {};
+template <typename T> struct bare<volatile T> : bare<T> {};
+template <typename T> struct bare<const volatile T> : bare<T> {};
+template <typename T> struct bare<T &> : bare<T> {};
+template <typename T> struct bare<T *> : bare<T> {};
+template <typename T> struct bare<T *const> : bare<T> {};
+template <typename T> struct bare<T[]> : bare<T> {};
+template <typename T, size_t N> struct bare<T[N]> : bare<T> {};
+template <typename T> inline const IID &get()
+{
+    return iid_of<typename bare<T>::type>::value();
+}
+} /* namespace mfwq_uuidof_detail */
+}
+#  define MFWQ_DECLARE_UUIDOF_IID(type, iid)                               \
+     extern "C++" {                                                        \
+     namespace mfwq_uuidof_detail {                                        \
+     template <> struct iid_of<type> {                                     \
+         static const IID &value() { return iid; }                         \
+     };                                                                    \
+     }                                                                     \
+     }
+#  define MFWQ_DECLARE_UUIDOF(type, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
+     extern "C++" {                                                        \
+     namespace mfwq_uuidof_detail {                                        \
+     template <> struct iid_of<type> {                                     \
+         static const IID &value()                                         \
+         {                                                                 \
+             static const IID iid = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}; \
+             return iid;                                                   \
+         }                                                                 \
+     };                                                                    \
+     }                                                                     \
+     }
+#  ifndef __uuidof
+#    define __uuidof(x) (::mfwq_uuidof_detail::get<__typeof__(x)>())
+#  endif
+#  ifndef __CRT_UUID_DECL
+#    define __CRT_UUID_DECL(type, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
+       MFWQ_DECLARE_UUIDOF(type, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)
+#  endif
+
 extern "C++" {
 /* Slots 0..2 of every COM vtable. No virtual destructor: one would add
  * slots and break the layout shared with C. */
@@ -486,9 +566,31 @@ struct IUnknown {
     virtual HRESULT MFWQ_STDCALL QueryInterface(REFIID riid, void **ppvObject) = 0;
     virtual ULONG MFWQ_STDCALL AddRef(void) = 0;
     virtual ULONG MFWQ_STDCALL Release(void) = 0;
+    /* The typed helper of the SDK's unknwn.h: p->QueryInterface(&pOther)
+     * asks for the IID of pOther's interface. Not virtual: no vtable slot. */
+    template <class Q> HRESULT QueryInterface(Q **pp)
+    {
+        return QueryInterface(__uuidof(Q), reinterpret_cast<void **>(pp));
+    }
     MFWQ_INTERFACE_DTOR(IUnknown)
 };
 }
+MFWQ_DECLARE_UUIDOF_IID(IUnknown, IID_IUnknown)
+
+/* IID_PPV_ARGS(&p): the IID of p's interface and p's address as void **, for
+ * QueryInterface-style calls; p must point to a COM interface. */
+extern "C++" {
+template <typename T> inline void **IID_PPV_ARGS_Helper(T **pp)
+{
+    /* Only COM interfaces: a T that is not an IUnknown fails to compile. */
+    (void)static_cast<IUnknown *>(*pp);
+    return reinterpret_cast<void **>(pp);
+}
+}
+#  ifndef IID_PPV_ARGS
+#    define IID_PPV_ARGS(ppType) __uuidof(**(ppType)), IID_PPV_ARGS_Helper(ppType)
+#  endif
+
 #else
 typedef struct IUnknownVtbl {
     BEGIN_INTERFACE

@@ -113,6 +113,12 @@ typedef struct tagRTWQASYNCRESULT : public IRtwqAsyncResult {
 
 } /* extern "C++" */
 
+#ifdef MFWQ_DECLARE_UUIDOF_IID
+MFWQ_DECLARE_UUIDOF_IID(IRtwqAsyncResult, IID_IRtwqAsyncResult)
+MFWQ_DECLARE_UUIDOF_IID(IRtwqAsyncCallback, IID_IRtwqAsyncCallback)
+MFWQ_DECLARE_UUIDOF_IID(IRtwqPlatformEvents, IID_IRtwqPlatformEvents)
+#endif
+
 #else
 /* ======================================================================== */
 /* C form                                                                   */

@@ -96,6 +96,34 @@ CHECK(offsetof(OVERLAPPED, OffsetHigh) == 20);
 CHECK(offsetof(OVERLAPPED, Pointer) == 16);
 CHECK(offsetof(OVERLAPPED, hEvent) == 24);
 
+/* ======================================================================== */
+/* mfwq_synch.h: LARGE_INTEGER, CRITICAL_SECTION (Windows x64 layout)       */
+/* ======================================================================== */
+
+CHECK(sizeof(LARGE_INTEGER) == 8);
+CHECK(alignof(LARGE_INTEGER) == 8);
+CHECK(offsetof(LARGE_INTEGER, QuadPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, LowPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, HighPart) == 4);
+CHECK(offsetof(LARGE_INTEGER, u.LowPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, u.HighPart) == 4);
+CHECK(sizeof(ULARGE_INTEGER) == 8);
+CHECK(sizeof(CRITICAL_SECTION) == 40);
+CHECK(alignof(CRITICAL_SECTION) == 8);
+CHECK(offsetof(RTL_CRITICAL_SECTION, DebugInfo) == 0);
+CHECK(offsetof(RTL_CRITICAL_SECTION, LockCount) == 8);
+CHECK(offsetof(RTL_CRITICAL_SECTION, RecursionCount) == 12);
+CHECK(offsetof(RTL_CRITICAL_SECTION, OwningThread) == 16);
+CHECK(offsetof(RTL_CRITICAL_SECTION, LockSemaphore) == 24);
+CHECK(offsetof(RTL_CRITICAL_SECTION, SpinCount) == 32);
+CHECK(sizeof(LONG64) == 8);
+CHECK(MAXIMUM_WAIT_OBJECTS == 64);
+CHECK(WAIT_OBJECT_0 == 0);
+CHECK(STATUS_WAIT_0 == 0);
+CHECK(WAIT_ABANDONED_0 == 0x80);
+CHECK(WAIT_IO_COMPLETION == 0xC0);
+CHECK(CRITICAL_SECTION_NO_DEBUG_INFO == 0x01000000);
+
 CHECK(sizeof(MFASYNCRESULT) == 64);
 CHECK(alignof(MFASYNCRESULT) == 8);
 CHECK(sizeof(RTWQASYNCRESULT) == 64);
@@ -168,7 +196,10 @@ CHECK((std::is_base_of<IMFAsyncResult, MFASYNCRESULT>::value));
 CHECK((std::is_base_of<IRtwqAsyncResult, RTWQASYNCRESULT>::value));
 
 /* method signatures */
-SAME(decltype(&IUnknown::QueryInterface), HRESULT (IUnknown::*)(REFIID, void **));
+/* QueryInterface is overloaded (the typed template helper, as in the SDK's
+ * unknwn.h): the cast compiles only if the virtual has exactly this type. */
+static HRESULT (IUnknown::*const query_interface)(REFIID, void **) = &IUnknown::QueryInterface;
+CHECK((std::is_polymorphic<IUnknown>::value));
 SAME(decltype(&IUnknown::AddRef), ULONG (IUnknown::*)());
 SAME(decltype(&IUnknown::Release), ULONG (IUnknown::*)());
 SAME(decltype(&IMFAsyncResult::GetState), HRESULT (IMFAsyncResult::*)(IUnknown **));
@@ -414,6 +445,32 @@ SAME(decltype(&CloseHandle), BOOL (*)(HANDLE));
 SAME(decltype(&GetHandleInformation), BOOL (*)(HANDLE, LPDWORD));
 SAME(decltype(&GetLastError), DWORD (*)());
 SAME(decltype(&Sleep), void (*)(DWORD));
+
+/* mfwq_synch.h */
+SAME(decltype(&InterlockedIncrement), LONG (*)(LONG volatile *));
+SAME(decltype(&InterlockedDecrement), LONG (*)(LONG volatile *));
+SAME(decltype(&InterlockedExchange), LONG (*)(LONG volatile *, LONG));
+SAME(decltype(&InterlockedExchangeAdd), LONG (*)(LONG volatile *, LONG));
+SAME(decltype(&InterlockedCompareExchange), LONG (*)(LONG volatile *, LONG, LONG));
+SAME(decltype(&InterlockedExchangePointer), PVOID (*)(PVOID volatile *, PVOID));
+SAME(decltype(&InterlockedCompareExchangePointer), PVOID (*)(PVOID volatile *, PVOID, PVOID));
+SAME(decltype(&InterlockedIncrement64), LONG64 (*)(LONG64 volatile *));
+SAME(decltype(&InterlockedCompareExchange64), LONG64 (*)(LONG64 volatile *, LONG64, LONG64));
+SAME(decltype(&InitializeCriticalSection), void (*)(LPCRITICAL_SECTION));
+SAME(decltype(&InitializeCriticalSectionAndSpinCount), BOOL (*)(LPCRITICAL_SECTION, DWORD));
+SAME(decltype(&InitializeCriticalSectionEx), BOOL (*)(LPCRITICAL_SECTION, DWORD, DWORD));
+SAME(decltype(&EnterCriticalSection), void (*)(LPCRITICAL_SECTION));
+SAME(decltype(&TryEnterCriticalSection), BOOL (*)(LPCRITICAL_SECTION));
+SAME(decltype(&LeaveCriticalSection), void (*)(LPCRITICAL_SECTION));
+SAME(decltype(&DeleteCriticalSection), void (*)(LPCRITICAL_SECTION));
+SAME(decltype(&GetCurrentThreadId), DWORD (*)());
+SAME(decltype(&GetCurrentProcessId), DWORD (*)());
+SAME(decltype(&GetTickCount), DWORD (*)());
+SAME(decltype(&GetTickCount64), ULONGLONG (*)());
+SAME(decltype(&QueryPerformanceCounter), BOOL (*)(LARGE_INTEGER *));
+SAME(decltype(&QueryPerformanceFrequency), BOOL (*)(LARGE_INTEGER *));
+SAME(decltype(&WaitForMultipleObjects), DWORD (*)(DWORD, const HANDLE *, BOOL, DWORD));
+SAME(decltype(&WaitForMultipleObjectsEx), DWORD (*)(DWORD, const HANDLE *, BOOL, DWORD, BOOL));
 #ifdef UNICODE
 SAME(decltype(&CreateEvent), decltype(&CreateEventW));
 SAME(decltype(&CreateEventEx), decltype(&CreateEventExW));
@@ -434,6 +491,16 @@ SAME(decltype(RtwqLockSharedWorkQueue(u"Pro Audio", 0, nullptr, nullptr)), HRESU
 DEFINE_GUID(layout_iid_callback, 0xA27003CF, 0x2354, 0x4F2A, 0x8D, 0x6A, 0xAB, 0x7C, 0xFF, 0x15, 0x43, 0x7E);
 DEFINE_GUID(layout_iid_unknown, 0x00000000, 0x0000, 0x0000, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46);
 DEFINE_GUID(layout_iid_other, 0x63D9255A, 0x7FF1, 0x4B61, 0x8F, 0xAF, 0xED, 0x64, 0x60, 0xDA, 0xCF, 0x2B);
+
+/* A user's own interfaces, registered for __uuidof both ways. */
+struct ILayoutOwn : public IUnknown {
+    MFWQ_INTERFACE_DTOR(ILayoutOwn)
+};
+MFWQ_DECLARE_UUIDOF_IID(ILayoutOwn, layout_iid_other)
+struct ILayoutLiteral : public IUnknown {
+    MFWQ_INTERFACE_DTOR(ILayoutLiteral)
+};
+MFWQ_DECLARE_UUIDOF(ILayoutLiteral, 0x12345678, 0x1234, 0x5678, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78)
 
 static int failures;
 
@@ -610,6 +677,28 @@ int main()
         EXPECT(!IsEqualGUID(copy, layout_iid_callback));
         EXPECT(copy != layout_iid_callback);
         EXPECT(layout_iid_callback != layout_iid_other);
+    }
+
+    /* __uuidof: every interface of the headers, through a type, an object,
+     * a pointer and a pointer to pointer; a user's own interface. */
+    {
+        IMFAsyncCallback *callback = nullptr;
+        IRtwqAsyncResult **result = nullptr;
+        EXPECT(&__uuidof(IUnknown) == &IID_IUnknown);
+        EXPECT(&__uuidof(IMFAsyncResult) == &IID_IMFAsyncResult);
+        EXPECT(&__uuidof(IMFAsyncCallback) == &IID_IMFAsyncCallback);
+        EXPECT(&__uuidof(IMFAsyncCallbackLogging) == &IID_IMFAsyncCallbackLogging);
+        EXPECT(&__uuidof(IMFRemoteAsyncCallback) == &IID_IMFRemoteAsyncCallback);
+        EXPECT(&__uuidof(IRtwqAsyncResult) == &IID_IRtwqAsyncResult);
+        EXPECT(&__uuidof(IRtwqAsyncCallback) == &IID_IRtwqAsyncCallback);
+        EXPECT(&__uuidof(IRtwqPlatformEvents) == &IID_IRtwqPlatformEvents);
+        EXPECT(&__uuidof(callback) == &IID_IMFAsyncCallback);
+        EXPECT(&__uuidof(*callback) == &IID_IMFAsyncCallback);
+        EXPECT(&__uuidof(**result) == &IID_IRtwqAsyncResult);
+        EXPECT(&__uuidof(const IMFAsyncResult &) == &IID_IMFAsyncResult);
+        EXPECT(__uuidof(ILayoutOwn) == layout_iid_other);
+        EXPECT(__uuidof(ILayoutLiteral).Data1 == 0x12345678u && __uuidof(ILayoutLiteral).Data4[7] == 0x78);
+        EXPECT(&__uuidof(ILayoutLiteral) == &__uuidof(ILayoutLiteral));
     }
 
     /* OVERLAPPED union */
