@@ -39,7 +39,12 @@ thread_local! {
 }
 
 fn fail_invalid_handle() {
-    LAST_ERROR.with(|last| last.set(ERROR_INVALID_HANDLE));
+    set_last_error(ERROR_INVALID_HANDLE);
+}
+
+/// Sets the calling thread's last error (what `GetLastError` returns next).
+pub(crate) fn set_last_error(code: DWORD) {
+    LAST_ERROR.with(|last| last.set(code));
 }
 
 fn create(manual_reset: bool, initially_set: bool) -> HANDLE {

@@ -7,10 +7,11 @@
 //! releasing it (see `wait.rs`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::result::AsyncResult;
 use crate::wait::WaitItem;
@@ -54,6 +55,10 @@ struct EventState {
     /// already decided (cancelled, or stopped at shutdown, racing with its
     /// removal): `set` skips those.
     waits: VecDeque<Arc<WaitItem>>,
+    /// Threads blocked in [`Event::wait_any`] / [`Event::wait_all`] with this
+    /// event among theirs; every `set` that leaves the event signalled wakes
+    /// them all, and each re-checks its own condition.
+    multi_waiters: Vec<Arc<MultiWaiter>>,
 }
 
 impl Event {
@@ -64,6 +69,7 @@ impl Event {
             state: Mutex::new(EventState {
                 signalled: initially_set,
                 waits: VecDeque::new(),
+                multi_waiters: Vec::new(),
             }),
             changed: Condvar::new(),
         }))
@@ -110,6 +116,9 @@ impl Event {
                 if state.signalled {
                     self.0.changed.notify_one();
                 }
+            }
+            if state.signalled {
+                state.wake_multi_waiters();
             }
         }
         for (item, result) in released_one.into_iter().chain(released_many) {
@@ -191,6 +200,228 @@ impl Event {
     }
 }
 
+/// A thread blocked in [`Event::wait_any`] or [`Event::wait_all`]. It is
+/// registered on each of its events; [`Event::set`] bumps `epoch` under the
+/// event's lock and unparks the thread, which then re-checks its condition.
+///
+/// No wake-up is lost: the waiter reads `epoch` before it checks the events
+/// (each under its lock), and it is registered before that check, so a `set`
+/// that comes after the check has moved `epoch` by the time the waiter parks.
+struct MultiWaiter {
+    thread: std::thread::Thread,
+    epoch: AtomicU64,
+}
+
+impl MultiWaiter {
+    fn notify(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Parks the calling thread (the waiter's own) until `epoch` moves past
+    /// `seen`; `false` once `deadline` has passed first.
+    fn park_past(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        loop {
+            if self.epoch() != seen {
+                return true;
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+}
+
+impl EventState {
+    fn wake_multi_waiters(&self) {
+        for waiter in &self.multi_waiters {
+            waiter.notify();
+        }
+    }
+}
+
+/// The registration of one [`MultiWaiter`] on a set of events, undone on drop
+/// (return, timeout or panic alike).
+struct Registration<'a> {
+    waiter: Arc<MultiWaiter>,
+    events: Vec<&'a Event>,
+}
+
+impl<'a> Registration<'a> {
+    /// Registers a waiter for the calling thread on each of `events`.
+    fn new(events: impl IntoIterator<Item = &'a Event>) -> Registration<'a> {
+        let waiter = Arc::new(MultiWaiter {
+            thread: std::thread::current(),
+            epoch: AtomicU64::new(0),
+        });
+        let events: Vec<&Event> = events.into_iter().collect();
+        for event in &events {
+            event.0.state.lock().multi_waiters.push(Arc::clone(&waiter));
+        }
+        Registration { waiter, events }
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        for event in &self.events {
+            event
+                .0
+                .state
+                .lock()
+                .multi_waiters
+                .retain(|waiter| !Arc::ptr_eq(waiter, &self.waiter));
+        }
+    }
+}
+
+/// Waiting on several events at once, as `WaitForMultipleObjects` does.
+impl Event {
+    /// Consumes the event if it is set (clears an auto-reset one); whether it was.
+    fn try_consume(&self) -> bool {
+        let mut state = self.0.state.lock();
+        if !state.signalled {
+            return false;
+        }
+        if !self.0.manual_reset {
+            state.signalled = false;
+        }
+        true
+    }
+
+    /// The lowest index whose event is set, consuming that one event only.
+    fn try_consume_any(events: &[Event]) -> Option<usize> {
+        events.iter().position(Event::try_consume)
+    }
+
+    /// Whether every event is set, checked under all of their locks at once;
+    /// if so, consumes every auto-reset one, else changes nothing. `events`
+    /// must be sorted by address with no duplicates: that global order is
+    /// what keeps two such calls from deadlocking. (Nothing else holds two
+    /// event locks at a time.)
+    fn try_consume_all(events: &[&Event]) -> bool {
+        let mut states: Vec<MutexGuard<'_, EventState>> =
+            events.iter().map(|event| event.0.state.lock()).collect();
+        if !states.iter().all(|state| state.signalled) {
+            return false;
+        }
+        for (event, state) in events.iter().zip(states.iter_mut()) {
+            if !event.0.manual_reset {
+                state.signalled = false;
+            }
+        }
+        true
+    }
+
+    /// Waits until at least one of `events` is set, or the timeout passes
+    /// (`None` waits for ever). Returns the index of the event the wait took:
+    /// the lowest-index one that was set, of which only that one is consumed
+    /// (an auto-reset event is cleared; the others are left alone). `None`
+    /// when the timeout passed, and at once for an empty slice.
+    ///
+    /// The same event may appear more than once. A [`set`](Self::set) wakes
+    /// this wait whatever the event's kind; for an auto-reset event, a waiting
+    /// work item put on it still comes first, and a thread blocked in
+    /// [`wait`](Self::wait) competes with this one for the signal (one of them
+    /// gets it, never both).
+    ///
+    /// ```
+    /// use mfwq::Event;
+    /// use std::time::Duration;
+    /// let events = [Event::auto_reset(false), Event::auto_reset(true), Event::auto_reset(true)];
+    /// // The lowest signalled index; only that event is consumed.
+    /// assert_eq!(Event::wait_any(&events, Some(Duration::ZERO)), Some(1));
+    /// assert!(!events[1].is_set());
+    /// assert!(events[2].is_set());
+    ///
+    /// let first = events[0].clone();
+    /// std::thread::spawn(move || first.set());
+    /// events[2].reset();
+    /// assert_eq!(Event::wait_any(&events, Some(Duration::from_secs(10))), Some(0));
+    /// assert_eq!(Event::wait_any(&events, Some(Duration::from_millis(1))), None);
+    /// ```
+    pub fn wait_any(events: &[Event], timeout: Option<Duration>) -> Option<usize> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if let Some(index) = Event::try_consume_any(events) {
+            return Some(index);
+        }
+        if events.is_empty() || timeout == Some(Duration::ZERO) {
+            return None;
+        }
+        let registration = Registration::new(events);
+        loop {
+            let seen = registration.waiter.epoch();
+            if let Some(index) = Event::try_consume_any(events) {
+                return Some(index);
+            }
+            if !registration.waiter.park_past(seen, deadline) {
+                // A set that raced with the deadline still counts.
+                return Event::try_consume_any(events);
+            }
+        }
+    }
+
+    /// Waits until every one of `events` is set at the same moment, or the
+    /// timeout passes (`None` waits for ever). On success every auto-reset
+    /// event among them is consumed, all together under their locks: the wait
+    /// never takes some signals and leaves others. On a timeout nothing is
+    /// consumed. An empty slice is `true` at once; an event that appears more
+    /// than once counts once.
+    ///
+    /// While the wait is not satisfied, the signals stay where they are: other
+    /// threads (and waiting work items) may consume them meanwhile, in which
+    /// case this wait goes on waiting, as on Windows.
+    ///
+    /// ```
+    /// use mfwq::Event;
+    /// use std::time::Duration;
+    /// let a = Event::auto_reset(true);
+    /// let b = Event::manual_reset(false);
+    /// let events = [a.clone(), b.clone()];
+    /// // Not all set: nothing is consumed.
+    /// assert!(!Event::wait_all(&events, Some(Duration::from_millis(1))));
+    /// assert!(a.is_set());
+    ///
+    /// std::thread::spawn(move || b.set());
+    /// assert!(Event::wait_all(&events, Some(Duration::from_secs(10))));
+    /// assert!(!a.is_set(), "the auto-reset event was consumed");
+    /// assert!(events[1].is_set(), "the manual-reset event stays set");
+    /// ```
+    pub fn wait_all(events: &[Event], timeout: Option<Duration>) -> bool {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut sorted: Vec<&Event> = events.iter().collect();
+        sorted.sort_by_key(|event| Arc::as_ptr(&event.0) as usize);
+        sorted.dedup_by(|a, b| a.ptr_eq(b));
+        if Event::try_consume_all(&sorted) {
+            return true;
+        }
+        if timeout == Some(Duration::ZERO) {
+            return false;
+        }
+        let registration = Registration::new(sorted.iter().copied());
+        loop {
+            let seen = registration.waiter.epoch();
+            if Event::try_consume_all(&sorted) {
+                return true;
+            }
+            if !registration.waiter.park_past(seen, deadline) {
+                return Event::try_consume_all(&sorted);
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Event")
@@ -232,5 +463,134 @@ mod tests {
         });
         assert!(event.wait(Some(Duration::from_secs(10))));
         handle.join().unwrap();
+    }
+
+    #[test]
+    fn wait_any_takes_the_lowest_set_index_and_consumes_only_it() {
+        let events = [
+            Event::manual_reset(false),
+            Event::auto_reset(true),
+            Event::auto_reset(true),
+        ];
+        assert_eq!(Event::wait_any(&events, Some(Duration::ZERO)), Some(1));
+        assert!(!events[1].is_set());
+        assert!(events[2].is_set());
+        assert_eq!(Event::wait_any(&events, None), Some(2));
+        assert_eq!(
+            Event::wait_any(&events, Some(Duration::from_millis(5))),
+            None
+        );
+        events[0].set();
+        // A manual-reset event stays set through any number of waits.
+        assert_eq!(Event::wait_any(&events, None), Some(0));
+        assert_eq!(Event::wait_any(&events, None), Some(0));
+        assert_eq!(Event::wait_any(&[], None), None);
+        // Duplicates are allowed.
+        let dup = Event::auto_reset(true);
+        assert_eq!(Event::wait_any(&[dup.clone(), dup.clone()], None), Some(0));
+        assert!(!dup.is_set());
+    }
+
+    #[test]
+    fn wait_any_is_woken_by_a_set_on_another_thread() {
+        for manual in [false, true] {
+            let events = [Event::new(manual, false), Event::new(manual, false)];
+            let second = events[1].clone();
+            let setter = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                second.set();
+            });
+            assert_eq!(Event::wait_any(&events, None), Some(1));
+            assert_eq!(events[1].is_set(), manual);
+            setter.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn wait_any_times_out_after_its_timeout() {
+        let events = [Event::auto_reset(false)];
+        let started = Instant::now();
+        assert_eq!(
+            Event::wait_any(&events, Some(Duration::from_millis(40))),
+            None
+        );
+        assert!(started.elapsed() >= Duration::from_millis(40));
+    }
+
+    #[test]
+    fn wait_all_consumes_all_or_nothing() {
+        let a = Event::auto_reset(true);
+        let b = Event::auto_reset(false);
+        let m = Event::manual_reset(true);
+        let events = [a.clone(), b.clone(), m.clone()];
+        assert!(!Event::wait_all(&events, Some(Duration::ZERO)));
+        assert!(!Event::wait_all(&events, Some(Duration::from_millis(5))));
+        assert!(a.is_set(), "a wait-all that fails consumes nothing");
+        b.set();
+        assert!(Event::wait_all(&events, Some(Duration::ZERO)));
+        assert!(
+            !a.is_set() && !b.is_set(),
+            "both auto-reset events consumed"
+        );
+        assert!(m.is_set(), "the manual-reset event stays set");
+        assert!(Event::wait_all(&[], Some(Duration::ZERO)));
+        // A duplicate counts once.
+        a.set();
+        assert!(Event::wait_all(
+            &[a.clone(), a.clone()],
+            Some(Duration::ZERO)
+        ));
+        assert!(!a.is_set());
+    }
+
+    #[test]
+    fn wait_all_is_woken_when_the_last_event_is_set() {
+        let a = Event::auto_reset(false);
+        let b = Event::manual_reset(false);
+        let events = [a.clone(), b.clone()];
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            a.set();
+            std::thread::sleep(Duration::from_millis(10));
+            b.set();
+        });
+        assert!(Event::wait_all(&events, None));
+        assert!(!events[0].is_set());
+        assert!(events[1].is_set());
+        setter.join().unwrap();
+    }
+
+    #[test]
+    fn a_waiter_unregisters_when_it_returns() {
+        let event = Event::auto_reset(false);
+        assert_eq!(
+            Event::wait_any(std::slice::from_ref(&event), Some(Duration::from_millis(1))),
+            None
+        );
+        assert!(!Event::wait_all(
+            std::slice::from_ref(&event),
+            Some(Duration::from_millis(1))
+        ));
+        assert!(event.0.state.lock().multi_waiters.is_empty());
+    }
+
+    #[test]
+    fn one_auto_reset_signal_goes_to_one_of_wait_and_wait_any() {
+        let event = Event::auto_reset(false);
+        let plain = {
+            let event = event.clone();
+            std::thread::spawn(move || event.wait(Some(Duration::from_millis(300))))
+        };
+        let multi = {
+            let event = event.clone();
+            std::thread::spawn(move || {
+                Event::wait_any(&[event], Some(Duration::from_millis(300))).is_some()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        event.set();
+        let woken = usize::from(plain.join().unwrap()) + usize::from(multi.join().unwrap());
+        assert_eq!(woken, 1, "one signal, one waiter released");
+        assert!(!event.is_set());
     }
 }

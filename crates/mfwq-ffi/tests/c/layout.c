@@ -118,6 +118,34 @@ CHECK(offsetof(OVERLAPPED, Pointer) == 16);
 CHECK(offsetof(OVERLAPPED, hEvent) == 24);
 
 /* ======================================================================== */
+/* mfwq_synch.h: LARGE_INTEGER, CRITICAL_SECTION (Windows x64 layout)       */
+/* ======================================================================== */
+
+CHECK(sizeof(LARGE_INTEGER) == 8);
+CHECK(ALIGN_OF(LARGE_INTEGER) == 8);
+CHECK(offsetof(LARGE_INTEGER, QuadPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, LowPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, HighPart) == 4);
+CHECK(offsetof(LARGE_INTEGER, u.LowPart) == 0);
+CHECK(offsetof(LARGE_INTEGER, u.HighPart) == 4);
+CHECK(sizeof(ULARGE_INTEGER) == 8);
+CHECK(sizeof(CRITICAL_SECTION) == 40);
+CHECK(ALIGN_OF(CRITICAL_SECTION) == 8);
+CHECK(offsetof(RTL_CRITICAL_SECTION, DebugInfo) == 0);
+CHECK(offsetof(RTL_CRITICAL_SECTION, LockCount) == 8);
+CHECK(offsetof(RTL_CRITICAL_SECTION, RecursionCount) == 12);
+CHECK(offsetof(RTL_CRITICAL_SECTION, OwningThread) == 16);
+CHECK(offsetof(RTL_CRITICAL_SECTION, LockSemaphore) == 24);
+CHECK(offsetof(RTL_CRITICAL_SECTION, SpinCount) == 32);
+CHECK(sizeof(LONG64) == 8);
+CHECK(MAXIMUM_WAIT_OBJECTS == 64);
+CHECK(WAIT_OBJECT_0 == 0);
+CHECK(STATUS_WAIT_0 == 0);
+CHECK(WAIT_ABANDONED_0 == 0x80);
+CHECK(WAIT_IO_COMPLETION == 0xC0);
+CHECK(CRITICAL_SECTION_NO_DEBUG_INFO == 0x01000000);
+
+/* ======================================================================== */
 /* §4.4 MFASYNCRESULT / RTWQASYNCRESULT                                     */
 /* ======================================================================== */
 
@@ -501,6 +529,32 @@ CHECK_TYPE(&CloseHandle, BOOL (*)(HANDLE));
 CHECK_TYPE(&GetHandleInformation, BOOL (*)(HANDLE, LPDWORD));
 CHECK_TYPE(&GetLastError, DWORD (*)(void));
 CHECK_TYPE(&Sleep, void (*)(DWORD));
+
+/* mfwq_synch.h */
+CHECK_TYPE(&InterlockedIncrement, LONG (*)(LONG volatile *));
+CHECK_TYPE(&InterlockedDecrement, LONG (*)(LONG volatile *));
+CHECK_TYPE(&InterlockedExchange, LONG (*)(LONG volatile *, LONG));
+CHECK_TYPE(&InterlockedExchangeAdd, LONG (*)(LONG volatile *, LONG));
+CHECK_TYPE(&InterlockedCompareExchange, LONG (*)(LONG volatile *, LONG, LONG));
+CHECK_TYPE(&InterlockedExchangePointer, PVOID (*)(PVOID volatile *, PVOID));
+CHECK_TYPE(&InterlockedCompareExchangePointer, PVOID (*)(PVOID volatile *, PVOID, PVOID));
+CHECK_TYPE(&InterlockedIncrement64, LONG64 (*)(LONG64 volatile *));
+CHECK_TYPE(&InterlockedCompareExchange64, LONG64 (*)(LONG64 volatile *, LONG64, LONG64));
+CHECK_TYPE(&InitializeCriticalSection, void (*)(LPCRITICAL_SECTION));
+CHECK_TYPE(&InitializeCriticalSectionAndSpinCount, BOOL (*)(LPCRITICAL_SECTION, DWORD));
+CHECK_TYPE(&InitializeCriticalSectionEx, BOOL (*)(LPCRITICAL_SECTION, DWORD, DWORD));
+CHECK_TYPE(&EnterCriticalSection, void (*)(LPCRITICAL_SECTION));
+CHECK_TYPE(&TryEnterCriticalSection, BOOL (*)(LPCRITICAL_SECTION));
+CHECK_TYPE(&LeaveCriticalSection, void (*)(LPCRITICAL_SECTION));
+CHECK_TYPE(&DeleteCriticalSection, void (*)(LPCRITICAL_SECTION));
+CHECK_TYPE(&GetCurrentThreadId, DWORD (*)(void));
+CHECK_TYPE(&GetCurrentProcessId, DWORD (*)(void));
+CHECK_TYPE(&GetTickCount, DWORD (*)(void));
+CHECK_TYPE(&GetTickCount64, ULONGLONG (*)(void));
+CHECK_TYPE(&QueryPerformanceCounter, BOOL (*)(LARGE_INTEGER *));
+CHECK_TYPE(&QueryPerformanceFrequency, BOOL (*)(LARGE_INTEGER *));
+CHECK_TYPE(&WaitForMultipleObjects, DWORD (*)(DWORD, const HANDLE *, BOOL, DWORD));
+CHECK_TYPE(&WaitForMultipleObjectsEx, DWORD (*)(DWORD, const HANDLE *, BOOL, DWORD, BOOL));
 #ifdef UNICODE
 CHECK_TYPE(&CreateEvent, HANDLE (*)(LPSECURITY_ATTRIBUTES, BOOL, BOOL, LPCWSTR));
 CHECK_TYPE(&CreateEventEx, HANDLE (*)(LPSECURITY_ATTRIBUTES, LPCWSTR, DWORD, DWORD));
