@@ -841,8 +841,10 @@ fn platform_key(id: u32) -> u32 {
     }
 }
 
+/// Names an allocated queue: private bits, except the undefined private ids
+/// (low word 0 under a high word with its top bit set), which mean STANDARD.
 fn is_private(id: u32) -> bool {
-    id & 0xFFFF_0000 != 0
+    id & 0xFFFF_0000 != 0 && id & 0x8000_FFFF != 0x8000_0000
 }
 
 fn known_classes() -> [&'static str; 9] {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::result::AsyncResult;
+use crate::sched::Invocation;
 use crate::wait::WaitItem;
 
 /// A Win32-style event: set, reset, wait with a timeout.
@@ -59,6 +60,10 @@ struct EventState {
     /// event among theirs; every `set` that leaves the event signalled wakes
     /// them all, and each re-checks its own condition.
     multi_waiters: Vec<Arc<MultiWaiter>>,
+    /// The work item that set the event from inside its `Invoke`, if the last
+    /// set came from a worker: a thread that a successful wait wakes waits
+    /// for that item to finish first (see [`Event::settle_setter`]).
+    setter: Option<Invocation>,
 }
 
 impl Event {
@@ -70,6 +75,7 @@ impl Event {
                 signalled: initially_set,
                 waits: VecDeque::new(),
                 multi_waiters: Vec::new(),
+                setter: None,
             }),
             changed: Condvar::new(),
         }))
@@ -95,9 +101,11 @@ impl Event {
     pub fn set(&self) {
         let mut released_one = None;
         let mut released_many = Vec::new();
+        let setter = Invocation::current();
         {
             let mut state = self.0.state.lock();
             state.signalled = true;
+            state.setter = setter;
             if self.0.manual_reset {
                 for item in state.waits.drain(..) {
                     if let Some(result) = item.claim_fire() {
@@ -158,7 +166,38 @@ impl Event {
         if !self.0.manual_reset {
             state.signalled = false;
         }
+        let setter = state.setter.clone();
+        drop(state);
+        self.settle(setter);
         true
+    }
+
+    /// After a successful wait: if the set that woke it came from inside a
+    /// work item's `Invoke`, waits (briefly, bounded by
+    /// [`Invocation::SETTLE_LIMIT`]) until the worker has finished that item,
+    /// so that the worker's reference to the item's result is gone, as on
+    /// Windows, where the woken thread's `Release` of the result then returns
+    /// 0. The woken thread never touches the result here; it only waits.
+    fn settle(&self, setter: Option<Invocation>) {
+        let Some(setter) = setter else { return };
+        if !setter.settle() {
+            // The item goes on (or this is its own worker): later waits on
+            // this event need not wait for it again.
+            let mut state = self.0.state.lock();
+            if state
+                .setter
+                .as_ref()
+                .is_some_and(|current| current.same(&setter))
+            {
+                state.setter = None;
+            }
+        }
+    }
+
+    /// [`settle`](Self::settle) for an event a multiple-object wait took.
+    fn settle_setter(&self) {
+        let setter = self.0.state.lock().setter.clone();
+        self.settle(setter);
     }
 
     /// Whether two handles name the same event.
@@ -352,6 +391,14 @@ impl Event {
     /// assert_eq!(Event::wait_any(&events, Some(Duration::from_millis(1))), None);
     /// ```
     pub fn wait_any(events: &[Event], timeout: Option<Duration>) -> Option<usize> {
+        let taken = Event::wait_any_unsettled(events, timeout);
+        if let Some(index) = taken {
+            events[index].settle_setter();
+        }
+        taken
+    }
+
+    fn wait_any_unsettled(events: &[Event], timeout: Option<Duration>) -> Option<usize> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if let Some(index) = Event::try_consume_any(events) {
             return Some(index);
@@ -399,6 +446,16 @@ impl Event {
     /// assert!(events[1].is_set(), "the manual-reset event stays set");
     /// ```
     pub fn wait_all(events: &[Event], timeout: Option<Duration>) -> bool {
+        let taken = Event::wait_all_unsettled(events, timeout);
+        if taken {
+            for event in events {
+                event.settle_setter();
+            }
+        }
+        taken
+    }
+
+    fn wait_all_unsettled(events: &[Event], timeout: Option<Duration>) -> bool {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut sorted: Vec<&Event> = events.iter().collect();
         sorted.sort_by_key(|event| Arc::as_ptr(&event.0) as usize);

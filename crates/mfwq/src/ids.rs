@@ -285,7 +285,13 @@ mod tests {
             assert!(id.is_undefined_private() && !id.is_private(), "{id:?}");
             assert_eq!(id.platform_slot(), PlatformQueue::Standard, "{id:?}");
         }
-        for id in [0x0001_0000u32, 0x7FFF_0000, 0xFFFF_0001, 0xFFFF_0005, 0xFFFF_FFFF] {
+        for id in [
+            0x0001_0000u32,
+            0x7FFF_0000,
+            0xFFFF_0001,
+            0xFFFF_0005,
+            0xFFFF_FFFF,
+        ] {
             assert!(!QueueId(id).is_undefined_private(), "{id:#x}");
         }
         // The allocator's highest slot stays below the top bit of the high word.

@@ -723,3 +723,60 @@ fn every_call_works_from_inside_invoke() {
     assert!(mfwq::is_started());
     assert!(mfwq::platform_lock_count() >= 1);
 }
+
+// Who holds the result after Invoke: a thread woken by an event the callback
+// sets finds the platform's reference already gone, every time (the wait
+// settles the worker's item first; docs/porting.md).
+#[test]
+fn a_thread_woken_from_invoke_holds_the_only_reference() {
+    let _serial = serial();
+    let _platform = Platform::start().unwrap();
+    for queue in [QueueId::STANDARD, QueueId::MULTITHREADED] {
+        let done = mfwq::Event::auto_reset(false);
+        let signal = done.clone();
+        let cb = mfwq::callback(move |_| signal.set());
+        let mut only = 0;
+        for _ in 0..200 {
+            let result = AsyncResult::with_callback(cb.clone(), None);
+            put_result(queue, &result).unwrap();
+            assert!(done.wait(Some(Duration::from_secs(10))));
+            only += usize::from(result.ref_count() == 1);
+        }
+        let other = mfwq::Event::auto_reset(false);
+        let events = [other, done.clone()];
+        for _ in 0..200 {
+            let result = AsyncResult::with_callback(cb.clone(), None);
+            put_result(queue, &result).unwrap();
+            assert_eq!(
+                mfwq::Event::wait_any(&events, Some(Duration::from_secs(10))),
+                Some(1)
+            );
+            only += usize::from(result.ref_count() == 1);
+        }
+        assert_eq!(only, 400, "{queue:?}: the worker still held the result");
+    }
+}
+
+// The settling is bounded: an Invoke that sets an event and then waits for
+// the woken thread does not deadlock with it.
+#[test]
+fn a_woken_thread_does_not_wait_for_an_invoke_that_waits_for_it() {
+    let _serial = serial();
+    let _platform = Platform::start().unwrap();
+    let (started, answer) = (
+        mfwq::Event::auto_reset(false),
+        mfwq::Event::auto_reset(false),
+    );
+    let (signal, wait_for) = (started.clone(), answer.clone());
+    let cb = mfwq::callback(move |_| {
+        signal.set();
+        assert!(wait_for.wait(Some(Duration::from_secs(10))));
+    });
+    for _ in 0..20 {
+        let begun = std::time::Instant::now();
+        put_work_item(QueueId::STANDARD, cb.clone(), None).unwrap();
+        assert!(started.wait(Some(Duration::from_secs(10))));
+        answer.set();
+        assert!(begun.elapsed() < Duration::from_secs(1));
+    }
+}

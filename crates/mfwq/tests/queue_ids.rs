@@ -50,7 +50,11 @@ fn puts_to_undefined_private_ids_run_on_standard() {
         mfwq::put_result(queue, &result).unwrap();
         assert_eq!(recv(&receiver), Some(QueueId::STANDARD), "put ex {queue:?}");
         mfwq::put_result_with_priority(queue, -1, &result).unwrap();
-        assert_eq!(recv(&receiver), Some(QueueId::STANDARD), "put ex2 {queue:?}");
+        assert_eq!(
+            recv(&receiver),
+            Some(QueueId::STANDARD),
+            "put ex2 {queue:?}"
+        );
         let (sender, ran) = mpsc::channel();
         mfwq::spawn(queue, move || sender.send(mfwq::current_queue()).unwrap()).unwrap();
         assert_eq!(recv(&ran), Some(QueueId::STANDARD), "spawn {queue:?}");
@@ -68,7 +72,11 @@ fn callbacks_naming_undefined_private_ids_run_on_standard() {
         assert_eq!(recv(&receiver), Some(QueueId::STANDARD), "invoke {queue:?}");
         // Schedule: fired on the queue the parameters name.
         mfwq::schedule_work_item(callback.clone(), None, Duration::from_millis(1)).unwrap();
-        assert_eq!(recv(&receiver), Some(QueueId::STANDARD), "schedule {queue:?}");
+        assert_eq!(
+            recv(&receiver),
+            Some(QueueId::STANDARD),
+            "schedule {queue:?}"
+        );
         // Waiting item: dispatched to that queue when the event is set.
         let event = Event::auto_reset(false);
         let result = AsyncResult::with_callback(callback.clone(), None);
@@ -95,13 +103,17 @@ fn undefined_private_ids_as_serial_targets_lock_and_mmcss_getters() {
         let (sender, receiver) = mpsc::channel();
         for i in 0..20 {
             let sender = sender.clone();
-            mfwq::spawn(serial, move || sender.send((i, mfwq::current_queue())).unwrap())
-                .unwrap();
+            mfwq::spawn(serial, move || {
+                sender.send((i, mfwq::current_queue())).unwrap()
+            })
+            .unwrap();
         }
         let ran: Vec<_> = (0..20).map(|_| recv(&receiver)).collect();
         assert_eq!(
             ran,
-            (0..20).map(|i| (i, Some(QueueId::STANDARD))).collect::<Vec<_>>(),
+            (0..20)
+                .map(|i| (i, Some(QueueId::STANDARD)))
+                .collect::<Vec<_>>(),
             "serial over {queue:?}"
         );
         mfwq::unlock_work_queue(serial).unwrap();
@@ -130,14 +142,20 @@ fn never_allocated_and_stale_private_ids_keep_failing_everywhere() {
     let _serial = serial();
     let _platform = Platform::start().unwrap();
     for queue in [QueueId(0x10000), QueueId(0xFFFF_0001), stale_id()] {
-        assert!(queue.is_private() && !queue.is_undefined_private(), "{queue:?}");
+        assert!(
+            queue.is_private() && !queue.is_undefined_private(),
+            "{queue:?}"
+        );
         let (callback, receiver) = reporting_on(QueueId::MULTITHREADED);
         assert_eq!(
             mfwq::put_work_item(queue, callback.clone(), None),
             Err(Error::InvalidWorkQueue)
         );
         let result = AsyncResult::with_callback(callback.clone(), None);
-        assert_eq!(mfwq::put_result(queue, &result), Err(Error::InvalidWorkQueue));
+        assert_eq!(
+            mfwq::put_result(queue, &result),
+            Err(Error::InvalidWorkQueue)
+        );
         assert_eq!(mfwq::spawn(queue, || {}), Err(Error::InvalidWorkQueue));
         assert_eq!(mfwq::lock_work_queue(queue), Err(Error::InvalidWorkQueue));
         assert_eq!(mfwq::unlock_work_queue(queue), Err(Error::InvalidWorkQueue));

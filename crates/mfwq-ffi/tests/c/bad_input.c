@@ -268,12 +268,12 @@ static void test_unknown_values(void)
     CHECK_HR(MFCancelWorkItem(0), MF_E_NOT_FOUND);
     CHECK_HR(RtwqCancelWorkItem(0x8000000000000001ull), MF_E_NOT_FOUND);
     CHECK_HR(MFRemovePeriodicCallback(0), MF_E_NOT_FOUND);
-    CHECK_HR(MFUnlockWorkQueue(0xFFFF0000u), MF_E_INVALID_WORKQUEUE);
+    CHECK_HR(MFUnlockWorkQueue(0xFFFF0001u), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFLockWorkQueue(0x12340000u), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFAllocateWorkQueueEx((MFASYNC_WORKQUEUE_TYPE)99, &queue), E_INVALIDARG);
     CHECK_HR(MFAllocateSerialWorkQueue(0x10000u, &queue), MF_E_INVALID_WORKQUEUE);
     CHECK_U(queue, 0x1234);
-    CHECK_HR(MFPutWorkItem(0xABCD0000u, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
+    CHECK_HR(MFPutWorkItem(0xABCD0001u, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFGetWorkQueueMMCSSTaskId(0x10000u, &task), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFGetWorkQueueMMCSSPriority(0x10000u, &priority), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(RtwqSetDeadline(0x10000u, 10000, &request), MF_E_INVALID_WORKQUEUE);

@@ -8,6 +8,7 @@
  * Item 34 (the COM apartment type of callback threads) is in apartments.c.
  */
 #include "mfwq_test.h"
+#include <rtworkq.h>
 
 static pthread_t main_thread;
 
@@ -500,6 +501,74 @@ static void test_callback_flags(void)
     }
 }
 
+/* ---- who holds the result after Invoke ---------------------------------- */
+
+/* Invoke sets an event; the thread that event wakes releases its last
+ * reference to the result and gets 0 back, every time: the platform's own
+ * reference is gone by then (docs/porting.md, "Who holds the result after
+ * Invoke"). */
+static void signal_hook(tcb *cb, IMFAsyncResult *result)
+{
+    (void)result;
+    SetEvent((HANDLE)cb->ctx);
+}
+
+static void test_woken_thread_releases_the_last_reference(void)
+{
+    static const DWORD queues[] = {MFASYNC_CALLBACK_QUEUE_STANDARD, MFASYNC_CALLBACK_QUEUE_MULTITHREADED};
+    int trials = SCALED(200);
+
+    for (size_t q = 0; q < sizeof(queues) / sizeof(queues[0]); q++) {
+        HANDLE done = CreateEventA(NULL, FALSE, FALSE, NULL);
+        HANDLE both[2];
+        tcb *cb = tcb_create();
+        int zero_put_ex = 0, zero_put = 0, zero_multi = 0;
+
+        cb->hook = signal_hook;
+        cb->ctx = done;
+        for (int i = 0; i < trials; i++) {
+            /* A result the caller made, put with RtwqPutWorkItem. */
+            IMFAsyncResult *result = NULL;
+            CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
+            CHECK_HR(RtwqPutWorkItem(queues[q], 0, (IRtwqAsyncResult *)result), S_OK);
+            CHECK(WaitForSingleObject(done, T(LONG_WAIT)) == WAIT_OBJECT_0);
+            zero_put_ex += IMFAsyncResult_Release(result) == 0;
+        }
+        /* The platform's internal result, kept by Invoke (AddRef). */
+        cb->keep = 1;
+        for (int i = 0; i < trials; i++) {
+            IMFAsyncResult *kept;
+            CHECK_HR(MFPutWorkItem(queues[q], &cb->iface, NULL), S_OK);
+            CHECK(WaitForSingleObject(done, T(LONG_WAIT)) == WAIT_OBJECT_0);
+            kept = tcb_take_kept(cb);
+            CHECK(kept != NULL);
+            if (kept != NULL)
+                zero_put += IMFAsyncResult_Release(kept) == 0;
+        }
+        cb->keep = 0;
+        /* The same through WaitForMultipleObjects. */
+        both[0] = CreateEventA(NULL, FALSE, FALSE, NULL);
+        both[1] = done;
+        for (int i = 0; i < trials; i++) {
+            IMFAsyncResult *result = NULL;
+            CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
+            CHECK_HR(MFPutWorkItemEx(queues[q], result), S_OK);
+            CHECK(WaitForMultipleObjects(2, both, FALSE, T(LONG_WAIT)) == WAIT_OBJECT_0 + 1);
+            zero_multi += IMFAsyncResult_Release(result) == 0;
+        }
+        CHECK_MSG(zero_put_ex == trials, "queue %u: RtwqPutWorkItem: Release returned 0 in %d of %d trials",
+                  (unsigned)queues[q], zero_put_ex, trials);
+        CHECK_MSG(zero_put == trials, "queue %u: MFPutWorkItem: Release returned 0 in %d of %d trials",
+                  (unsigned)queues[q], zero_put, trials);
+        CHECK_MSG(zero_multi == trials, "queue %u: WaitForMultipleObjects: Release returned 0 in %d of %d trials",
+                  (unsigned)queues[q], zero_multi, trials);
+        CHECK(CloseHandle(both[0]));
+        CHECK(CloseHandle(done));
+        WAIT_REFS(tcb_refs(cb), 1, 1000);
+        CHECK_EQ(tcb_release(cb), 0);
+    }
+}
+
 int main(void)
 {
     main_thread = pthread_self();
@@ -517,6 +586,7 @@ int main(void)
     test_get_parameters_fails();
     test_never_inline();
     test_callback_flags();
+    test_woken_thread_releases_the_last_reference();
 
     CHECK_HR(MFShutdown(), S_OK);
     return test_finish("put_invoke");

@@ -144,8 +144,10 @@ struct WorkerSlot {
     tid: i32,
     name: String,
     /// The address of the item being run ([`Work::address`]), 0 between
-    /// items. Written only by the worker, with relaxed stores to a line it
-    /// owns: two plain stores per item.
+    /// items. Written only by the worker, to a line it owns: two plain stores
+    /// per item. The store of 0 is a release store, made after the item (and
+    /// with it the worker's reference to its result) was dropped: an
+    /// [`Invocation`] acquires it to know that the drop happened.
     running: std::sync::atomic::AtomicUsize,
 }
 
@@ -183,11 +185,116 @@ pub(crate) struct QueueCore {
 thread_local! {
     /// The queue whose worker this thread is, if any.
     static CURRENT_QUEUE: Cell<Option<QueueId>> = const { Cell::new(None) };
+    /// This worker's slot, for [`Invocation::current`].
+    #[cfg(not(loom))]
+    static CURRENT_SLOT: std::cell::RefCell<Option<std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// The queue whose worker the calling thread is (`None` on other threads).
 pub(crate) fn current_queue() -> Option<QueueId> {
     CURRENT_QUEUE.with(Cell::get)
+}
+
+/// The item a worker is running, as an event set from inside it remembers:
+/// a thread woken by that event can wait until the worker has finished the
+/// item, which includes dropping its reference to the item's result. See
+/// `docs/porting.md` ("Who holds the result after Invoke"): on Windows a
+/// thread woken by an event that `Invoke` sets gets 0 from its `Release` of
+/// the result, because the worker's own release is already done.
+#[derive(Clone)]
+pub(crate) struct Invocation {
+    #[cfg(not(loom))]
+    slot: std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>,
+    #[cfg(not(loom))]
+    address: usize,
+}
+
+impl Invocation {
+    /// How long a woken thread waits at most for the worker to finish the
+    /// item: the rest of `Invoke` after the set plus one release takes well
+    /// under this, unless `Invoke` goes on with other work (or waits for the
+    /// woken thread), in which case the woken thread goes on after this.
+    pub(crate) const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+    /// The item the calling thread runs, if it is a worker running one.
+    #[inline]
+    pub(crate) fn current() -> Option<Invocation> {
+        #[cfg(not(loom))]
+        {
+            CURRENT_SLOT
+                .try_with(|slot| {
+                    let slot = slot.borrow();
+                    let slot = slot.as_ref()?;
+                    let address = slot.running.load(std::sync::atomic::Ordering::Relaxed);
+                    (address != 0).then(|| Invocation {
+                        slot: std::sync::Arc::clone(slot),
+                        address,
+                    })
+                })
+                .ok()
+                .flatten()
+        }
+        #[cfg(loom)]
+        None
+    }
+
+    /// Whether the worker has moved past the item.
+    pub(crate) fn is_finished(&self) -> bool {
+        #[cfg(not(loom))]
+        {
+            self.slot.running.load(std::sync::atomic::Ordering::Acquire) != self.address
+        }
+        #[cfg(loom)]
+        true
+    }
+
+    /// Waits until the worker has finished the item (its drop of the result
+    /// then happened before this returns), at most [`SETTLE_LIMIT`](Self::SETTLE_LIMIT).
+    /// Returns whether it finished. Never called on the worker itself.
+    pub(crate) fn settle(&self) -> bool {
+        if self.is_finished() {
+            return true;
+        }
+        #[cfg(not(loom))]
+        if CURRENT_SLOT
+            .try_with(|slot| {
+                slot.borrow()
+                    .as_ref()
+                    .is_some_and(|mine| std::sync::Arc::ptr_eq(mine, &self.slot))
+            })
+            .unwrap_or(false)
+        {
+            // The worker waits on an event it set itself: nothing to wait for.
+            return false;
+        }
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        while !self.is_finished() {
+            if spins < 64 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else if start.elapsed() >= Self::SETTLE_LIMIT {
+                return false;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        true
+    }
+
+    /// Whether two invocations name the same item of the same worker.
+    pub(crate) fn same(&self, other: &Invocation) -> bool {
+        #[cfg(not(loom))]
+        {
+            std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.address == other.address
+        }
+        #[cfg(loom)]
+        {
+            let _ = other;
+            true
+        }
+    }
 }
 
 impl QueueCore {
@@ -461,6 +568,9 @@ impl QueueCore {
         #[cfg(not(loom))]
         let slot = self.enter_thread_policy();
         #[cfg(not(loom))]
+        let _ = CURRENT_SLOT
+            .try_with(|current| *current.borrow_mut() = Some(std::sync::Arc::clone(&slot)));
+        #[cfg(not(loom))]
         crate::accounting::enter_worker();
         loop {
             let work = match self.bands.pop() {
@@ -479,12 +589,16 @@ impl QueueCore {
             slot.running
                 .store(work.address(), std::sync::atomic::Ordering::Relaxed);
             work.run(self.id);
+            // Release: the item, and the worker's reference to its result,
+            // are dropped before a woken thread's `Invocation::settle` sees 0.
             #[cfg(not(loom))]
-            slot.running.store(0, std::sync::atomic::Ordering::Relaxed);
+            slot.running.store(0, std::sync::atomic::Ordering::Release);
             self.step_pump();
         }
         #[cfg(not(loom))]
         crate::accounting::leave_worker();
+        #[cfg(not(loom))]
+        let _ = CURRENT_SLOT.try_with(|current| current.borrow_mut().take());
         #[cfg(not(loom))]
         self.leave_thread_policy(slot.tid);
         CURRENT_QUEUE.with(|current| current.set(None));
