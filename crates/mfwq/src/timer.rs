@@ -9,7 +9,7 @@
 //! Each epoch has one [`Timers`]: a mutex-protected state with two
 //! [`Deadlines`] sets (scheduled items and periodic callbacks: a binary heap of
 //! `(deadline, key)` plus a hash map `key -> (deadline, item)`) and the map of
-//! pending waiting items, and one thread, `mfwq-timer`, started on first use,
+//! pending waiting items, and one thread, `mfwq-timekeeper`, started on first use,
 //! that sleeps on a condition variable until the earliest deadline. The
 //! thread's timer slack is set to 1 ns so that a 1 ms timer is not woken tens
 //! of microseconds late.
@@ -815,7 +815,7 @@ impl Shared {
         }
         let shared = Arc::clone(self);
         match std::thread::Builder::new()
-            .name("mfwq-timer".into())
+            .name("mfwq-timekeeper".into())
             .spawn(move || shared.run())
         {
             Ok(handle) => {

@@ -403,8 +403,9 @@ static void test_hevent_releases_a_waiting_item(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* An event handle closed while a waiting item waits on it: as on Windows,
- * the wait keeps the event object alive; the item stays pending and can be
+/* An event handle closed while a waiting item waits on it: the item stays
+ * pending (it holds the event only weakly, and no handle is left that could
+ * set it, so it never fires: what a Windows program sees too) and can be
  * cancelled (Q15: invoked once with MF_E_OPERATION_CANCELLED). Not in the
  * spec; this is what code ported from Windows would expect. */
 static void test_event_closed_while_pending(void)
