@@ -83,6 +83,7 @@ c_programs! {
     porting_sample_c => "porting_sample.c",
     porting_sample_cpp => "porting_sample.cpp",
     queue_ids => "queue_ids.c",
+    no_win32_base => "no_win32_base.c",
 }
 
 fn source_dir() -> PathBuf {
