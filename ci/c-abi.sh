@@ -20,6 +20,7 @@
 #   ci/c-abi.sh asan            # only AddressSanitizer
 #   ci/c-abi.sh valgrind        # only valgrind
 #   MFWQ_C_ONLY=lifecycle,waits ci/c-abi.sh   # only some programs
+#   CC=clang CXX=clang++ ci/c-abi.sh          # other compilers (default cc, c++)
 #
 # valgrind is installed with apt-get when missing (sudo if not root); if that
 # is impossible the run fails: a checker that cannot run is a red CI.
@@ -40,8 +41,22 @@ case "$WHICH" in
 esac
 
 command -v cargo >/dev/null 2>&1 || { echo "c-abi: cargo is required" >&2; exit 1; }
-command -v cc >/dev/null 2>&1 || { echo "c-abi: a C compiler (cc) is required" >&2; exit 1; }
-command -v c++ >/dev/null 2>&1 || { echo "c-abi: a C++ compiler (c++) is required" >&2; exit 1; }
+# The compilers the harness uses: $CC and $CXX (split on white space, so
+# `CC="ccache gcc"` works), else cc and c++.
+need_compiler() {
+    local variable=$1 default=$2 language=$3 package=$4 words
+    read -r -a words <<<"${!variable:-}"
+    if ((${#words[@]} == 0)); then
+        command -v "$default" >/dev/null 2>&1 && return 0
+        echo "c-abi: the $language compiler \`$default\` was not found: install it (Debian: apt-get install $package) or set $variable" >&2
+    else
+        command -v "${words[0]}" >/dev/null 2>&1 && return 0
+        echo "c-abi: the $language compiler \`${words[*]}\` (from $variable) was not found: install it or set $variable to a $language compiler that is installed" >&2
+    fi
+    exit 1
+}
+need_compiler CC cc C gcc
+need_compiler CXX c++ C++ g++
 
 failed=()
 start=$SECONDS

@@ -3,7 +3,8 @@
 //!
 //! Each program is compiled with the system compiler — C with
 //! `cc -std=c11 -Wall -Wextra -Werror`, C++ with `c++ -std=c++17 -Wall -Wextra
-//! -Werror` — against the public headers in `include/`, linked with
+//! -Werror`, or the compilers `CC` and `CXX` name — against the public
+//! headers in `include/`, linked with
 //! `-L <dir> -lmfplat -Wl,-rpath,<dir>` where `<dir>` is the cargo output
 //! directory of this test (`target/debug` for `target/debug/deps/c_programs-…`),
 //! and run with a time limit. A program reports its own failed checks and
@@ -18,6 +19,10 @@
 //! directory could wait for ever on the build-directory lock that command holds.
 //!
 //! Environment (the sanitizer CI job, `ci/c-abi.sh`, uses these):
+//! - `CC`, `CXX`: the C and C++ compilers (default `cc` and `c++`), split on
+//!   white space, so that a wrapper works (`CC="ccache gcc"`). A compiler
+//!   that cannot be started fails the test with a message naming it and the
+//!   variable to set.
 //! - `MFWQ_C_SANITIZE=address`: compile and link with `-fsanitize=address
 //!   -fno-omit-frame-pointer` (binaries get a `-asan` suffix).
 //! - `MFWQ_C_RUNNER="valgrind …"`: run each program under that command prefix
@@ -37,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{include_dir, library_dir, library_path, manifest_dir};
+use support::{include_dir, library_dir, library_path, manifest_dir, Compiler, Language};
 
 /// One test per program; `every_program_has_a_test` keeps this list complete.
 macro_rules! c_programs {
@@ -143,7 +148,8 @@ fn compile(file: &str) -> PathBuf {
     let binary = out_dir.join(name);
     let lib = library_dir();
 
-    let mut cc = Command::new(if cpp { "c++" } else { "cc" });
+    let compiler = Compiler::for_language(if cpp { Language::Cxx } else { Language::C });
+    let mut cc = compiler.command();
     cc.arg(if cpp { "-std=c++17" } else { "-std=c11" })
         .args(["-Wall", "-Wextra", "-Werror", "-g"])
         .arg("-I")
@@ -170,7 +176,7 @@ fn compile(file: &str) -> PathBuf {
         .args(["-lpthread", "-lm"]);
     let output = cc
         .output()
-        .unwrap_or_else(|error| panic!("cannot run the compiler for {file}: {error}"));
+        .unwrap_or_else(|error| panic!("cannot compile {file}: {}", compiler.spawn_error(&error)));
     if !output.status.success() {
         let _ = std::fs::remove_file(&partial);
         panic!(

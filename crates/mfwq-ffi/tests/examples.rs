@@ -8,7 +8,9 @@
 //! rpath to it, run with it first on `LD_LIBRARY_PATH`, and written to
 //! `target/tmp/c-examples/`.
 //!
-//! The compilers are `cc` and `c++`, or `$CC` and `$CXX`. Set
+//! The compilers are `cc` and `c++`, or `$CC` and `$CXX` (split on white
+//! space: `CC="ccache gcc"` works). A compiler that cannot be started fails
+//! the test with a message naming it and the variable to set. Set
 //! `MFWQ_SKIP_C_EXAMPLES=1` to skip these tests on a machine without them.
 
 mod support;
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{include_dir, library_dir, library_path, workspace_dir};
+use support::{include_dir, library_dir, library_path, workspace_dir, Compiler, Language};
 
 /// How long one example may run before the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
@@ -30,8 +32,8 @@ fn skipped() -> bool {
     skip
 }
 
-/// Compiles `source` (under `examples/c/`) with `compiler` and runs it.
-fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: &str) {
+/// Compiles `source` (under `examples/c/`) with the `language` compiler and runs it.
+fn build_and_run(language: Language, std: &str, source: &str) {
     if skipped() {
         return;
     }
@@ -40,9 +42,9 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-examples");
     std::fs::create_dir_all(&out_dir).expect("create the output directory");
     let exe = out_dir.join(source.replace('.', "_"));
-    let compiler = std::env::var(compiler_env).unwrap_or_else(|_| default_compiler.to_owned());
+    let compiler = Compiler::for_language(language);
 
-    let mut build = Command::new(&compiler);
+    let mut build = compiler.command();
     build
         .arg(format!("-std={std}"))
         .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic"])
@@ -57,7 +59,10 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-lm");
     let output = build.output().unwrap_or_else(|error| {
-        panic!("cannot run the compiler {compiler:?} ({error}); set MFWQ_SKIP_C_EXAMPLES=1 to skip")
+        panic!(
+            "cannot compile {source}: {} (or set MFWQ_SKIP_C_EXAMPLES=1 to skip the examples)",
+            compiler.spawn_error(&error)
+        )
     });
     assert!(
         output.status.success(),
@@ -114,10 +119,10 @@ fn build_and_run(compiler_env: &str, default_compiler: &str, std: &str, source: 
 
 #[test]
 fn square_root_c() {
-    build_and_run("CC", "cc", "c11", "square_root.c");
+    build_and_run(Language::C, "c11", "square_root.c");
 }
 
 #[test]
 fn square_root_cpp() {
-    build_and_run("CXX", "c++", "c++17", "square_root.cpp");
+    build_and_run(Language::Cxx, "c++17", "square_root.cpp");
 }

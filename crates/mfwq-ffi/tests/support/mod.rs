@@ -86,3 +86,125 @@ pub fn library_path() -> OsString {
     }
     path
 }
+
+/// Which of the two system compilers a test program needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    /// C: `$CC`, else `cc`.
+    C,
+    /// C++: `$CXX`, else `c++`.
+    Cxx,
+}
+
+impl Language {
+    /// The environment variable that names the compiler.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Language::C => "CC",
+            Language::Cxx => "CXX",
+        }
+    }
+
+    fn default_compiler(self) -> &'static str {
+        match self {
+            Language::C => "cc",
+            Language::Cxx => "c++",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Language::C => "C",
+            Language::Cxx => "C++",
+        }
+    }
+
+    /// The Debian package that provides the default compiler.
+    fn debian_package(self) -> &'static str {
+        match self {
+            Language::C => "gcc",
+            Language::Cxx => "g++",
+        }
+    }
+}
+
+/// The compiler for `language`: `$CC` / `$CXX` when set and not blank, split
+/// on white space so that a wrapper works (`CC="ccache gcc"`), else `cc` /
+/// `c++`.
+#[derive(Clone, Debug)]
+pub struct Compiler {
+    language: Language,
+    words: Vec<String>,
+    from_env: bool,
+}
+
+impl Compiler {
+    /// The compiler the environment names for `language`, or the default.
+    pub fn for_language(language: Language) -> Compiler {
+        let words: Vec<String> = std::env::var(language.variable())
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if words.is_empty() {
+            Compiler {
+                language,
+                words: vec![language.default_compiler().to_owned()],
+                from_env: false,
+            }
+        } else {
+            Compiler {
+                language,
+                words,
+                from_env: true,
+            }
+        }
+    }
+
+    /// A command that runs the compiler (with the wrapper's own arguments,
+    /// if any); the caller adds the rest.
+    pub fn command(&self) -> Command {
+        let (program, args) = self
+            .words
+            .split_first()
+            .expect("a compiler command has a program");
+        let mut command = Command::new(program);
+        command.args(args);
+        command
+    }
+
+    /// Why the compiler could not be started, naming the tool and the
+    /// variable to set: "the C++ compiler `c++` was not found: install it
+    /// (Debian: apt-get install g++) or set CXX".
+    pub fn spawn_error(&self, error: &std::io::Error) -> String {
+        let language = self.language;
+        let shown = self.words.join(" ");
+        let origin = if self.from_env {
+            format!(" (from {})", language.variable())
+        } else {
+            String::new()
+        };
+        let what = if error.kind() == std::io::ErrorKind::NotFound {
+            "was not found".to_owned()
+        } else {
+            format!("cannot be run ({error})")
+        };
+        let remedy = if self.from_env {
+            format!(
+                "install it or set {} to a {} compiler that is installed",
+                language.variable(),
+                language.name()
+            )
+        } else {
+            format!(
+                "install it (Debian: apt-get install {}) or set {}",
+                language.debian_package(),
+                language.variable()
+            )
+        };
+        format!(
+            "the {} compiler `{shown}`{origin} {what}: {remedy}",
+            language.name()
+        )
+    }
+}
