@@ -11,7 +11,8 @@
 //! The compilers are `cc` and `c++`, or `$CC` and `$CXX` (split on white
 //! space: `CC="ccache gcc"` works). A compiler that cannot be started fails
 //! the test with a message naming it and the variable to set. Set
-//! `MFWQ_SKIP_C_EXAMPLES=1` to skip these tests on a machine without them.
+//! `MFWQ_SKIP_C_EXAMPLES=1` to skip these tests on a machine without them
+//! (refused under `CI=true`: CI never skips).
 
 mod support;
 
@@ -26,6 +27,11 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 fn skipped() -> bool {
     let skip = std::env::var_os("MFWQ_SKIP_C_EXAMPLES").is_some_and(|v| v != "0" && !v.is_empty());
+    // CI proves what it claims: it never skips, whatever its environment says.
+    assert!(
+        !(skip && std::env::var_os("CI").is_some_and(|v| v == "true")),
+        "MFWQ_SKIP_C_EXAMPLES is set under CI=true: CI builds and runs the examples"
+    );
     if skip {
         eprintln!("MFWQ_SKIP_C_EXAMPLES is set: the C/C++ examples are not built");
     }
