@@ -49,13 +49,8 @@ STRIP="${STRIP:-1}"
 under_prefix() {
     local value="$1"
     value="${value%/}"
-    if [[ "$value" == /* ]]; then
-        echo "$value"
-    elif [[ "$PREFIX" == / ]]; then
-        echo "/$value"
-    else
-        echo "$PREFIX/$value"
-    fi
+    [[ "$value" == /* ]] || value="$PREFIX/$value"
+    realpath -ms "$value" # tidy only (// and ..), no links resolved
 }
 LIBDIR="$(under_prefix "${LIBDIR:-lib}")"
 INCLUDEDIR="$(under_prefix "${INCLUDEDIR:-include}")"
