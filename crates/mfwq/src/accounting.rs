@@ -1,4 +1,4 @@
-//! The platform lock count, in three parts (observed behaviour 8–15), and the
+//! The platform lock count, in three parts (docs/behaviour.md#w8 to #w15), and the
 //! result lock every [`AsyncResult`](crate::AsyncResult) holds.
 //!
 //! - `explicit`: `lock_platform` minus `unlock_platform`; survives shutdown and

@@ -1,6 +1,6 @@
 //! The COM object model the platform speaks: GUIDs, the vtable layouts of
 //! `IUnknown`, `IMFAsyncCallback`, `IMFAsyncResult` and `IRtwqPlatformEvents`
-//! (`api-reference.md` §3, §4), and owned references to foreign objects.
+//! (docs/behaviour.md#layout), and owned references to foreign objects.
 //!
 //! It lives in the core, not in the C ABI crate, because it *is* behaviour:
 //! when a callback's `GetParameters` is called and with what, which
@@ -8,7 +8,7 @@
 //! by offset. The ABI crate only converts arguments and HRESULTs.
 //!
 //! Threading: the platform calls these objects from its own threads without
-//! marshaling, as Windows does (callbacks must be free-threaded, §1.4), so a
+//! marshaling, as Windows does (callbacks must be free-threaded: docs/behaviour.md#apartments), so a
 //! [`ComPtr`] is `Send + Sync`.
 
 use std::ffi::c_void;
@@ -20,7 +20,7 @@ use crate::error::HResult;
 use crate::ids::{CallbackFlags, QueueId};
 use crate::result::AsyncResult;
 
-/// A COM `GUID` / `IID` (16 bytes, `api-reference.md` §4.2).
+/// A COM `GUID` / `IID` (16 bytes, docs/behaviour.md#layout).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Guid {
@@ -177,7 +177,7 @@ pub struct IRtwqPlatformEventsVtbl {
 pub struct ComPtr(NonNull<c_void>);
 
 // SAFETY: objects handed to the work-queue platform are called from its
-// threads without marshaling (api-reference §1.4), i.e. they are free-threaded.
+// threads without marshaling (docs/behaviour.md#apartments), i.e. they are free-threaded.
 unsafe impl Send for ComPtr {}
 // SAFETY: as above.
 unsafe impl Sync for ComPtr {}
@@ -258,7 +258,7 @@ impl Drop for ComPtr {
 }
 
 /// Asks a COM callback for its parameters, the way Windows does: both
-/// pointers non-NULL (observed 31); `E_NOTIMPL` or any other failure means the
+/// pointers non-NULL (docs/behaviour.md#w31); `E_NOTIMPL` or any other failure means the
 /// defaults (flags 0, STANDARD).
 ///
 /// # Safety
@@ -280,7 +280,7 @@ pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParam
     }
 }
 
-/// Calls `callback->Invoke(result)`; the return value is ignored (observed 32).
+/// Calls `callback->Invoke(result)`; the return value is ignored (docs/behaviour.md#w32).
 ///
 /// # Safety
 /// `callback` is a live `IMFAsyncCallback`, `result` a live `IMFAsyncResult`.

@@ -1,9 +1,9 @@
-//! Put and invoke: how a work item reaches a queue (`api-reference.md` §1.5).
+//! Put and invoke: how a work item reaches a queue (docs/behaviour.md#queue-selection).
 //!
 //! Explicit-queue calls ([`put_work_item`], [`put_result`], [`spawn`]) use the
 //! queue they are given; [`invoke_callback`] uses the queue the callback names.
-//! Flags are checked against the queue synchronously (decision Q9). Nothing is
-//! ever invoked inline on the caller's thread (Q28).
+//! Flags are checked against the queue synchronously (docs/behaviour.md#d9). Nothing is
+//! ever invoked inline on the caller's thread (docs/behaviour.md#d28).
 
 use crate::callback::{effective_params, Callback, CallbackParams};
 use crate::error::{Error, Result};
@@ -45,7 +45,7 @@ pub fn put_work_item_with_priority(
     callback: Callback,
     state: Option<State>,
 ) -> Result<()> {
-    // Refused before the callback's code runs (its parameters), Q34.
+    // Refused before the callback's code runs (its parameters), docs/behaviour.md#d34.
     if let Err(error) = refuse_if_down() {
         return refuse_values(error, callback, state);
     }
@@ -60,7 +60,7 @@ pub fn put_work_item_with_priority(
 }
 
 /// `MFPutWorkItemEx(queue, result)` / `RtwqPutWorkItem`: queues an existing result
-/// on `queue` (decision Q5); its callback is invoked there with this very result.
+/// on `queue` (docs/behaviour.md#d5); its callback is invoked there with this very result.
 /// A result with no callback but an event has the event set when dispatched; with
 /// neither it is [`Error::InvalidArg`].
 ///
@@ -106,7 +106,7 @@ pub fn put_result_with_priority(
 /// callback names (STANDARD by default), from a worker thread, never inline.
 /// This is how an asynchronous method reports completion, and the reply of
 /// reply mode. A result with no callback but an event has its event set on
-/// STANDARD (decision Q6); with neither it is [`Error::InvalidArg`]. A result
+/// STANDARD (docs/behaviour.md#d6); with neither it is [`Error::InvalidArg`]. A result
 /// whose callback is set never has its event set.
 ///
 /// ```
@@ -125,7 +125,7 @@ pub fn put_result_with_priority(
 #[doc(alias = "MFInvokeCallback")]
 #[doc(alias = "RtwqInvokeCallback")]
 pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
-    // Step 1 of api-reference §1.5: not running fails before `pCallback` (and
+    // docs/behaviour.md#d34: not running fails before `pCallback` (and
     // its `GetParameters`) is even read.
     if let Err(error) = refuse_if_down() {
         return refuse_values(error, result, ());
@@ -150,7 +150,7 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
 /// callback would run (a cancel returned `Ok`, a Begin succeeded), and
 /// Windows' invoke path falls back the same way. A callback whose flags fit
 /// no queue but IO and TIMER is never moved: flags that do not fit are
-/// `MF_E_INVALID_WORKQUEUE` and the callback is not invoked (§1.4).
+/// `MF_E_INVALID_WORKQUEUE` and the callback is not invoked (docs/behaviour.md#d9).
 ///
 /// While the platform shuts down, or after it is down, the result goes to
 /// [`deliver_late`](crate::platform::deliver_late): invoked by the shutdown
@@ -190,7 +190,7 @@ fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) 
 /// Refuses a completion whose callback's flags fit no queue it may name
 /// (FAST_IO or SIGNAL outside IO and TIMER): the call that would accept it
 /// (a Begin, a schedule) fails with [`Error::InvalidWorkQueue`] at once, as a
-/// put does (decision Q9), instead of promising an invocation that could
+/// put does (docs/behaviour.md#d9), instead of promising an invocation that could
 /// never be dispatched.
 pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
     if params.flags.fit(params.queue) {

@@ -1,5 +1,5 @@
 //! A portable event object (manual- or auto-reset), the Linux stand-in for a
-//! Win32 event `HANDLE`: it is what a result's `hEvent` holds (decision Q17).
+//! Win32 event `HANDLE`: it is what a result's `hEvent` holds (docs/behaviour.md#d17).
 //!
 //! Besides threads blocked in [`Event::wait`], an event keeps a list of the
 //! waiting items put on it ([`put_waiting_work_item`](crate::put_waiting_work_item)):

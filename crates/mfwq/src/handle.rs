@@ -1,6 +1,6 @@
 //! Win32-style handles for events: the value a C caller holds as a `HANDLE`,
 //! stores in a result's `hEvent` and passes to `MFPutWaitingWorkItem`
-//! (decision Q17).
+//! (docs/behaviour.md#d17).
 //!
 //! A handle is a number, not a pointer, so that a stale, closed or made-up
 //! handle is recognised and refused instead of dereferenced ("bad input never

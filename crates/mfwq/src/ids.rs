@@ -89,7 +89,7 @@ impl QueueId {
 
     /// The platform queue an id that is not private stands for: ids that name no
     /// platform queue (0, 6, 8..=0xFFFF, the undefined private ids) mean
-    /// STANDARD, as on Windows (decision Q7).
+    /// STANDARD, as on Windows (docs/behaviour.md#d7).
     pub(crate) fn platform_slot(self) -> PlatformQueue {
         match self.0 {
             2 => PlatformQueue::Rt,
@@ -155,7 +155,7 @@ impl PlatformQueue {
         }
     }
 
-    /// Decision Q3: STANDARD, RT and TIMER run one item at a time; the rest are pools.
+    /// docs/behaviour.md#d3: STANDARD, RT and TIMER run one item at a time; the rest are pools.
     pub(crate) fn is_serial(self) -> bool {
         matches!(
             self,
@@ -226,7 +226,7 @@ bitflags::bitflags! {
 }
 
 impl CallbackFlags {
-    /// FAST_IO and SIGNAL may only be dispatched from the IO or TIMER queue (decision Q9).
+    /// FAST_IO and SIGNAL may only be dispatched from the IO or TIMER queue (docs/behaviour.md#d9).
     pub fn needs_fast_io_queue(self) -> bool {
         self.intersects(CallbackFlags::FAST_IO_PROCESSING | CallbackFlags::SIGNAL)
     }
@@ -240,7 +240,7 @@ impl CallbackFlags {
     }
 }
 
-/// The three priority bands of decision Q4. A higher band is taken first by the
+/// The three priority bands of docs/behaviour.md#d4. A higher band is taken first by the
 /// next free worker; FIFO inside a band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Band {

@@ -1,6 +1,6 @@
 //! The platform's lifecycle: startup and shutdown counting, the platform lock
 //! with the accounting Windows shows, the epoch that owns the platform queues,
-//! and the shutdown protocol of decision Q1 (see `ARCHITECTURE.md`).
+//! and the shutdown protocol of docs/behaviour.md#d1 (see `ARCHITECTURE.md`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -114,7 +114,7 @@ pub fn platform_lock_count() -> i64 {
     accounting::lock_count()
 }
 
-/// Whether a version is one `startup` accepts: low word `0x0070`, high word 1 or 2 (decision Q2).
+/// Whether a version is one `startup` accepts: low word `0x0070`, high word 1 or 2 (docs/behaviour.md#d2).
 pub fn is_supported_version(version: u32) -> bool {
     version & 0xFFFF == MF_API_VERSION && matches!(version >> 16, 1 | 2)
 }
@@ -158,7 +158,7 @@ pub fn rtwq_startup() -> Result<()> {
     }
     drop(lifecycle);
     if first {
-        // Listeners run on this thread, with no lock held (decision Q25).
+        // Listeners run on this thread, with no lock held (docs/behaviour.md#d25).
         crate::realtime::notify_initialization_complete();
     }
     Ok(())
@@ -166,7 +166,7 @@ pub fn rtwq_startup() -> Result<()> {
 
 /// `MFShutdown()` / `RtwqShutdown()`: undoes one startup; the last one stops the platform.
 ///
-/// The last shutdown (decision Q1), all within one deadline,
+/// The last shutdown (docs/behaviour.md#d1), all within one deadline,
 /// [`shutdown_timeout`] from the call:
 /// 1. drops the startup lock and the cached result locks;
 /// 2. waits, until the deadline, while explicit platform locks
@@ -191,7 +191,7 @@ pub fn rtwq_startup() -> Result<()> {
 ///    later [`startup`] works even while the old thread is still blocked.
 ///
 /// Called from a queue thread it skips step 2 and does not wait for its own
-/// thread, which finishes its backlog after the current item returns (Q36).
+/// thread, which finishes its backlog after the current item returns (docs/behaviour.md#d36).
 /// A shutdown with nothing started returns `Ok` and does nothing.
 #[doc(alias = "MFShutdown")]
 #[doc(alias = "RtwqShutdown")]
@@ -450,7 +450,7 @@ pub fn lock_platform() {
 
 /// `MFUnlockPlatform()`: one platform lock less. Always succeeds, also after
 /// shutdown; the count may go below zero, and the platform then looks shut
-/// down until it is locked again (observed behaviour 9-10).
+/// down until it is locked again, as on Windows (docs/behaviour.md#w10).
 #[doc(alias = "MFUnlockPlatform")]
 #[doc(alias = "RtwqUnlockPlatform")]
 pub fn unlock_platform() {

@@ -40,7 +40,7 @@ pub fn allocate_work_queue(kind: QueueType) -> Result<QueueId> {
     allocate(kind, None)
 }
 
-/// A window queue (decision Q31) whose thread calls `step` after every item and
+/// A window queue (docs/behaviour.md#d31) whose thread calls `step` after every item and
 /// whenever it has been idle for `interval`: the place to run one step of a host
 /// event loop that must live on the queue's thread.
 ///
@@ -208,12 +208,11 @@ pub fn allocate_serial_work_queue(target: QueueId) -> Result<QueueId> {
 /// `RtwqLockSharedWorkQueue`: the process-wide multithreaded queue of an MMCSS
 /// class, created on first use, with one more lock per call.
 ///
-/// One shared queue per distinct class name (decision Q20); `""` is the
+/// One shared queue per distinct class name (docs/behaviour.md#d20); `""` is the
 /// regular-priority shared queue. `class: None` (a NULL name in C) is
-/// [`Error::Pointer`] (observed 51). For `""` the task id must be `None`: a
-/// task id with `""` is [`Error::InvalidArg`], as Windows answers (observed 52,
-/// which outranks decision Q20's "accept it" in the spec's order of
-/// authority); for another class the
+/// [`Error::Pointer`], as on Windows. For `""` the task id must be `None`: a
+/// task id with `""` is [`Error::InvalidArg`], as Windows answers; for
+/// another class the
 /// queue is registered with that class and the task id is read (0 asks for a
 /// new one) and written back; `base_priority` is its AVRT priority, clamped to
 /// -2..=2. Each call must be matched by one
@@ -259,7 +258,7 @@ pub fn lock_shared_work_queue_named(
     base_priority: i32,
     task_id: Option<&mut u32>,
 ) -> Result<QueueId> {
-    // Not running is reported first, as for every call (Q34).
+    // Not running is reported first, as for every call (docs/behaviour.md#d34).
     let platform = &*PLATFORM;
     let epoch = platform.load_epoch().ok_or(Error::Shutdown)?;
     let class = class.ok_or(Error::Pointer)?;

@@ -1,10 +1,12 @@
 //! MMCSS-style real-time queues, deadlines, the long-running hint and platform
-//! events (`api-reference.md` §1.8, §2.6, §2.7, §3.8; decisions Q19-Q25).
+//! events (docs/behaviour.md, sections "Shared queues, MMCSS and real-time
+//! scheduling", "Deadlines, long-running hint, join and unjoin" and
+//! "Platform events").
 //!
 //! Windows attaches a queue's threads to a Multimedia Class Scheduler Service
 //! task. Linux has no MMCSS, so a registration here is bookkeeping (class, task
 //! id, priority: the getters round-trip them) plus real Linux scheduling for
-//! the queue's worker threads (decision Q19):
+//! the queue's worker threads (docs/behaviour.md#d19):
 //!
 //! | MMCSS class (any case) | policy | level for `AVRT_PRIORITY` p (-2..=2) | if not allowed |
 //! | --- | --- | --- | --- |
@@ -202,7 +204,7 @@ fn class_level(class: &ClassName, priority: i32) -> Level {
     }
 }
 
-/// The scheduling an MMCSS class and `AVRT_PRIORITY` map to (decision Q19;
+/// The scheduling an MMCSS class and `AVRT_PRIORITY` map to (docs/behaviour.md#d19;
 /// the table is in the module docs): what a registration asks the kernel for.
 ///
 /// ```
@@ -397,7 +399,7 @@ struct Mmcss {
     priority: i32,
 }
 
-/// A deadline set on a queue (decision Q22), as [`work_queue_deadline`] reports it.
+/// A deadline set on a queue (docs/behaviour.md#d22), as [`work_queue_deadline`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Deadline {
@@ -629,7 +631,7 @@ fn new_task_id() -> u32 {
 /// non-zero one.
 ///
 /// The queue's worker threads, running and started later, get the Linux
-/// scheduling of the class (module docs, decision Q19); where the process may
+/// scheduling of the class (module docs, docs/behaviour.md#d19); where the process may
 /// not raise them that far the registration still succeeds and falls back (see
 /// [`applied_scheduling`]). Registering again replaces the registration.
 ///
@@ -671,7 +673,7 @@ pub fn register_work_queue_with_mmcss(
     task_id: u32,
     priority: i32,
 ) -> Result<u32> {
-    // Not running is reported first, as for every call (Q34).
+    // Not running is reported first, as for every call (docs/behaviour.md#d34).
     PLATFORM.with_epoch(|_| ())?;
     let class = class.into();
     check_class(&class)?;
@@ -737,7 +739,7 @@ pub fn begin_register_work_queue_with_mmcss(
     state: Option<State>,
 ) -> Result<()> {
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
-    // Not running is reported first, as for every call (Q34).
+    // Not running is reported first, as for every call (docs/behaviour.md#d34).
     PLATFORM.with_epoch(|_| ())?;
     let class = class.into();
     check_class(&class)?;
@@ -1001,7 +1003,7 @@ pub fn class_utf16_len(class: &str) -> usize {
 }
 
 /// Copies a class name into a C buffer as UTF-16 with a terminating NUL
-/// (decision Q21): returns the units written, NUL included. A missing buffer
+/// (docs/behaviour.md#d21): returns the units written, NUL included. A missing buffer
 /// (`NULL`, a size query) or one shorter than [`class_utf16_len`] is
 /// [`Error::BufferTooSmall`], and nothing is written.
 ///
@@ -1020,7 +1022,7 @@ pub fn copy_class_utf16(class: &str, buffer: Option<&mut [u16]>) -> Result<usize
 /// `MFGetWorkQueueMMCSSClass(queue, buffer, &length)` with its C contract:
 /// `length` is set to the size needed (UTF-16 units, NUL included) whether or
 /// not the name fits; a missing or short buffer is [`Error::BufferTooSmall`]
-/// (decision Q21), otherwise the name and a NUL are copied. An unregistered
+/// (docs/behaviour.md#d21), otherwise the name and a NUL are copied. An unregistered
 /// queue's class is `""` (length 1). Queue errors as for
 /// [`work_queue_mmcss_class`]; `length` is then left alone.
 ///
@@ -1050,8 +1052,8 @@ pub fn work_queue_mmcss_class_into(
     class.copy_with_nul(buffer).map(|_| ())
 }
 
-/// What scheduling a queue's threads were asked for and actually got (decision
-/// Q19: "the getters and a log line say what was actually applied"). Errors as
+/// What scheduling a queue's threads were asked for and actually got: the
+/// fallback of docs/behaviour.md#d19 shows here and in a log line. Errors as
 /// for [`work_queue_mmcss_class`].
 ///
 /// ```
@@ -1143,8 +1145,8 @@ pub fn set_deadline(queue: QueueId, deadline_hns: i64) -> Result<DeadlineRequest
 }
 
 /// `RtwqSetDeadline2(queue, deadline, pre_deadline, &request)`: declares that
-/// the queue's work must be done within `deadline_hns` (100-ns units, decision
-/// Q22); returns the request, to be passed to [`cancel_deadline`].
+/// the queue's work must be done within `deadline_hns` (100-ns units, as
+/// docs/behaviour.md#d22 explains); returns the request, to be passed to [`cancel_deadline`].
 ///
 /// Where the kernel allows, the queue's threads run `SCHED_DEADLINE` with
 /// period and relative deadline `deadline_hns · 100` ns and a runtime of half
@@ -1186,7 +1188,7 @@ pub fn set_deadline2(
     deadline_hns: i64,
     pre_deadline_hns: i64,
 ) -> Result<DeadlineRequest> {
-    // Not running is reported first, as for every call (Q34).
+    // Not running is reported first, as for every call (docs/behaviour.md#d34).
     PLATFORM.with_epoch(|_| ())?;
     if deadline_hns <= 0 || pre_deadline_hns < 0 || pre_deadline_hns > deadline_hns {
         return Err(Error::InvalidArg);
@@ -1225,7 +1227,7 @@ pub fn set_deadline2(
 /// ```
 #[doc(alias = "RtwqCancelDeadline")]
 pub fn cancel_deadline(request: DeadlineRequest) -> Result<()> {
-    // Not running is reported first, as for every call (Q34).
+    // Not running is reported first, as for every call (docs/behaviour.md#d34).
     PLATFORM.with_epoch(|_| ())?;
     if request.0 == 0 {
         return Err(Error::InvalidArg);
@@ -1280,7 +1282,7 @@ pub fn work_queue_deadline(queue: QueueId) -> Result<Option<Deadline>> {
 // ---------------------------------------------------------------------------
 
 /// `RtwqSetLongRunning(queue, enable)`: hints that long-running work will be
-/// put on the queue (decision Q24; off by default).
+/// put on the queue (docs/behaviour.md#d24; off by default).
 ///
 /// On a pool (MULTITHREADED, IO, LONG_FUNCTION, private multithreaded and
 /// shared queues) the hint lets the pool grow to twice its threads, so that
@@ -1331,7 +1333,7 @@ pub fn is_long_running(queue: QueueId) -> Result<bool> {
 // ---------------------------------------------------------------------------
 
 /// `RtwqJoinWorkQueue(queue, handle, &cookie)`: always [`Error::NotImplemented`]
-/// (`E_NOTIMPL`, as decision Q23 allows and as Wine does).
+/// (`E_NOTIMPL`, as docs/behaviour.md#d23 allows and as Wine does).
 ///
 /// On Windows this binds a file or socket handle to the queue's I/O completion
 /// port, so that its overlapped I/O completes on the queue's threads. Linux has
@@ -1365,7 +1367,7 @@ pub fn unjoin_work_queue(queue: QueueId, cookie: usize) -> Result<()> {
 // ---------------------------------------------------------------------------
 
 /// A listener for the platform's lifecycle (`IRtwqPlatformEvents`), registered
-/// with [`register_platform_events`] (decision Q25).
+/// with [`register_platform_events`] (docs/behaviour.md#d25).
 ///
 /// Each method is called synchronously on the thread that calls the first
 /// startup ([`initialization_complete`](Self::initialization_complete), after

@@ -1,7 +1,7 @@
 //! The memory behind result objects: a reference-counted box whose memory is
 //! kept for reuse instead of going back to the allocator.
 //!
-//! Windows keeps freed result objects in a cache (observed behaviour 13), and
+//! Windows keeps freed result objects in a cache (docs/behaviour.md#w13), and
 //! for the same reason: a result is created on one thread and released on a
 //! worker, so with the system allocator every put pays for a cross-thread free
 //! and a slow-path malloc (measured: about a quarter of a put's time). Here each

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType};
 use crate::serial::Target;
 
-/// The most private queues alive at once (decision Q11: at least 4,096).
+/// The most private queues alive at once (docs/behaviour.md#d11).
 /// Past it, allocation fails with `E_FAIL`.
 pub const MAX_PRIVATE_QUEUES: usize = 8192;
 
@@ -58,7 +58,7 @@ pub(crate) struct Registry {
     free: Mutex<FreeSlots>,
     next_generation: AtomicU32,
     /// Locks taken by `lock_work_queue` and not yet released, over all queues:
-    /// what makes shutdown wait (decision Q1).
+    /// what makes shutdown wait (docs/behaviour.md#d1).
     extra_locks: AtomicI64,
 }
 

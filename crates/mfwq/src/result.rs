@@ -50,7 +50,7 @@ pub type State = Arc<dyn Any + Send + Sync>;
 #[derive(Clone)]
 pub struct AsyncResult(Recycled<ResultInner>);
 
-/// The `MFASYNCRESULT` image (64 bytes, `api-reference.md` §4.4): the start of
+/// The `MFASYNCRESULT` image (64 bytes, docs/behaviour.md#layout): the start of
 /// every result object, ours and callers'. Fields a C caller may write at any
 /// time are atomics.
 #[repr(C)]
@@ -130,7 +130,7 @@ impl Drop for ResultInner {
         let callback = *self.image.callback.get_mut();
         // SAFETY: the image owns one reference to a COM callback it holds.
         drop(unsafe { ComPtr::from_raw_owned(callback) });
-        // A stock result closes `hEvent` on its final release (observed 22).
+        // A stock result closes `hEvent` on its final release (docs/behaviour.md#w22).
         let event = *self.image.event.get_mut();
         if event != 0 {
             handle::close(event);
@@ -195,7 +195,7 @@ impl AsyncResult {
     /// `MFCreateAsyncResult` with COM objects: the stock result of the C ABI.
     /// The references are adopted (the caller has `AddRef`ed them, as Windows
     /// does on creation); `pCallback` is the given callback, the other
-    /// `MFASYNCRESULT` fields start zeroed (observed 18).
+    /// `MFASYNCRESULT` fields start zeroed (docs/behaviour.md#w18).
     ///
     /// ```
     /// use mfwq::{AsyncResult, HResult};
@@ -234,7 +234,7 @@ impl AsyncResult {
     /// holding one reference to it. `None` for NULL.
     ///
     /// A wrapper takes no platform lock: Windows' internal work items do not
-    /// either; only result objects count (observed 13).
+    /// either; only result objects count (docs/behaviour.md#w13).
     ///
     /// # Safety
     /// `result` is NULL or a live COM object implementing `IMFAsyncResult`
@@ -462,7 +462,7 @@ impl AsyncResult {
     }
 
     /// The parameters this result is dispatched with: its callback's, or the
-    /// defaults when it has no callback but an event to set (decision Q6);
+    /// defaults when it has no callback but an event to set (docs/behaviour.md#d6);
     /// `None` with neither, which the calls report as `InvalidArg`.
     #[inline]
     pub(crate) fn invoke_params(&self) -> Option<CallbackParams> {
@@ -490,7 +490,7 @@ impl AsyncResult {
     }
 
     /// What a worker does with the result: invoke the callback, or set the
-    /// event when there is none (decision Q6).
+    /// event when there is none (docs/behaviour.md#d6).
     pub(crate) fn run(&self) {
         if !self.invoke_as(self) {
             if let Some(event) = self.event() {
@@ -535,7 +535,7 @@ unsafe fn foreign_get(
     unsafe { ComPtr::from_raw_owned(out) }.map(Attachment::Com)
 }
 
-// ---- The stock result's IMFAsyncResult vtable (observed 17–23) ----
+// ---- The stock result's IMFAsyncResult vtable (docs/behaviour.md#w17 to #w23) ----
 
 static STOCK_VTBL: IMFAsyncResultVtbl = IMFAsyncResultVtbl {
     unknown: IUnknownVtbl {
@@ -616,7 +616,7 @@ unsafe extern "system" fn stock_release(this: *mut c_void) -> u32 {
 }
 
 /// `GetState`/`GetObject`: `E_POINTER` for a NULL out pointer or when nothing
-/// (no COM object) is attached, the out value untouched (observed 19, 20).
+/// (no COM object) is attached, the out value untouched (docs/behaviour.md#w19, #w20).
 ///
 /// # Safety
 /// `out` is NULL or writable.
@@ -716,7 +716,7 @@ mod tests {
             assert_eq!(*(image.add(48) as *const i32), 0, "hrStatusResult");
             assert_eq!(*(image.add(52) as *const u32), 0, "dwBytesTransferred");
             assert_eq!(*(image.add(56) as *const usize), 0, "hEvent");
-            // Observed 21: GetStatus reads the field a caller wrote.
+            // docs/behaviour.md#w21: GetStatus reads the field a caller wrote.
             (*(image.add(48) as *const AtomicI32)).store(123, Ordering::SeqCst);
         }
         let vtbl = vtbl(raw);
@@ -755,7 +755,7 @@ mod tests {
             assert_eq!(again.status(), HResult::E_FAIL);
             assert_eq!(again.ref_count(), 3);
             drop(again);
-            // An event stored in hEvent is closed by the final release (observed 22).
+            // An event stored in hEvent is closed by the final release (docs/behaviour.md#w22).
             let event = handle::open(Event::manual_reset(false));
             (*(image.add(56) as *const AtomicUsize)).store(event, Ordering::SeqCst);
             assert_eq!((vtbl.unknown.release)(raw), 1);

@@ -9,7 +9,7 @@
 //! `MFASYNC_REPLY_CALLBACK`) the callback is invoked with a *reply result* —
 //! the same state and object, and an internal callback — and the queue moves
 //! on only when that reply result is passed to `invoke_callback`, from any
-//! thread, at any later time (decision Q10).
+//! thread, at any later time (docs/behaviour.md#d10).
 //!
 //! A step that finds more items waiting runs up to [`STEP_BATCH`] of them back
 //! to back before it forwards the next step, as libdispatch drains a serial

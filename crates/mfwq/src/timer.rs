@@ -1,6 +1,6 @@
 //! Scheduled items, periodic callbacks and cancellation (`MFScheduleWorkItem`,
-//! `MFAddPeriodicCallback`, `MFCancelWorkItem`; observed behaviour 14-15,
-//! 36-38, 41, 44-46, 56; decisions Q15, Q16, Q18). Waiting items are in
+//! `MFAddPeriodicCallback`, `MFCancelWorkItem`; docs/behaviour.md#scheduled and
+//! docs/behaviour.md#periodic). Waiting items are in
 //! `wait.rs`; they share the key space, the cancel entry point and the
 //! shutdown path with the items here.
 //!
@@ -23,13 +23,13 @@
 //! - **Cancel** removes the key from the map under the same lock: whoever
 //!   removes the entry (the firing thread, cancel, or shutdown) owns the item,
 //!   so exactly one of them wins and the other sees it gone. Cancel drops the
-//!   result before it returns, which releases the callback (observed 37). The
+//!   result before it returns, which releases the callback (docs/behaviour.md#w37). The
 //!   heap entry stays behind and is skipped when it comes up (lazy deletion;
 //!   the heap is compacted when stale entries outnumber live ones).
 //! - **Shutdown** ([`Timers::stop`]) empties everything under the lock, so that
 //!   nothing pending fires any more, and *leaks* the pending scheduled
 //!   results (`mem::forget`), as Windows does: they keep their platform lock
-//!   (observed 15, 56). Waiting items' results and periodic callbacks'
+//!   (docs/behaviour.md#w15, #w56). Waiting items' results and periodic callbacks'
 //!   contexts are released.
 //!
 //! Waiting items are decided by an atomic [`Claim`] instead, because a set
@@ -76,7 +76,7 @@ use crate::Callback;
 pub struct WorkItemKey(pub u64);
 
 /// The key of a periodic callback, for [`remove_periodic_callback`]; never 0
-/// (observed behaviour 45).
+/// (docs/behaviour.md#w45).
 ///
 /// ```
 /// let _platform = mfwq::Platform::start()?;
@@ -128,7 +128,7 @@ pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
 /// The delay a C timeout in milliseconds stands for (`MFScheduleWorkItem`'s
 /// `Timeout`, `INT64`): a negative value is a relative delay of that many
 /// milliseconds (`-5000` is 5 s); zero or a positive value means "as soon as
-/// possible" (decision Q16: Windows reads a positive value as an absolute time
+/// possible" (docs/behaviour.md#d16: Windows reads a positive value as an absolute time
 /// that lies in the past).
 ///
 /// ```
@@ -146,7 +146,7 @@ pub fn delay_from_mf_timeout(timeout_ms: i64) -> Duration {
 }
 
 /// The interval at which periodic callbacks run: 10 ms (`MFGetTimerPeriodicity`,
-/// observed behaviour 44).
+/// docs/behaviour.md#w44).
 ///
 /// ```
 /// assert_eq!(mfwq::timer_periodicity(), std::time::Duration::from_millis(10));
@@ -172,8 +172,8 @@ pub fn timer_periodicity() -> Duration {
 /// with [`Error::InvalidWorkQueue`].
 ///
 /// The internal result is an ordinary result and holds a platform lock while it
-/// lives (observed behaviour 14). An item still pending at the last shutdown
-/// never runs, and its result is never released (observed 15: the lock count
+/// lives (docs/behaviour.md#w14). An item still pending at the last shutdown
+/// never runs, and its result is never released (docs/behaviour.md#w15: the lock count
 /// after the next startup is 2). Errors: [`Error::Shutdown`] when the platform
 /// is not running.
 ///
@@ -209,7 +209,7 @@ pub fn schedule_work_item(
 /// as [`schedule_work_item`] with the caller's own result; on expiry this very
 /// result goes to [`invoke_callback`](crate::invoke_callback). The platform
 /// holds one reference to it until then (or for ever, if the item is still
-/// pending at the last shutdown: observed 15).
+/// pending at the last shutdown: docs/behaviour.md#w15).
 ///
 /// A result with neither a callback nor an event is [`Error::InvalidArg`].
 ///
@@ -253,21 +253,21 @@ fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
 }
 
 /// `MFCancelWorkItem(key)` / `RtwqCancelWorkItem`: cancels a scheduled or a
-/// waiting item (decision Q15).
+/// waiting item (docs/behaviour.md#d15).
 ///
 /// - A **scheduled** item: `Ok` means its callback is never invoked, and its
 ///   result (with the result's reference to the callback) has been released
-///   before this returns (observed 37).
+///   before this returns (docs/behaviour.md#w37).
 /// - A **waiting** item: `Ok` means it no longer waits; its callback is then
 ///   invoked once, on its queue, with the status
 ///   [`MF_E_OPERATION_CANCELLED`](crate::HResult::MF_E_OPERATION_CANCELLED)
-///   (observed 40).
+///   (docs/behaviour.md#w40).
 ///
 /// Cancel and expiry race fairly: exactly one of them wins. If the item has
 /// already fired (or was cancelled before), this is [`Error::NotFound`]
-/// (observed 38), as it is for a key this platform never issued or one from
+/// (docs/behaviour.md#w38), as it is for a key this platform never issued or one from
 /// before the last restart. While the platform is not running it is
-/// [`Error::Shutdown`] (observed 41, 56).
+/// [`Error::Shutdown`] (docs/behaviour.md#w41, #w56).
 ///
 /// ```
 /// use std::time::Duration;
@@ -300,14 +300,14 @@ pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
 
 /// `MFAddPeriodicCallback(fn, context, &key)`: calls `callback(context)` every
 /// [`timer_periodicity`] (10 ms) on the TIMER queue until
-/// [`remove_periodic_callback`] (decision Q18).
+/// [`remove_periodic_callback`] (docs/behaviour.md#d18).
 ///
 /// - The first call comes one period after this returns; later ones keep a
 ///   10 ms cadence. A run never overlaps the previous run of the same
 ///   callback: a tick that finds it still running is skipped.
 /// - `context` is held while the callback is registered and released after its
 ///   removal (possibly a moment after, once a run in progress has finished:
-///   observed 46). It is also released at the last shutdown, which ends every
+///   docs/behaviour.md#w46). It is also released at the last shutdown, which ends every
 ///   periodic callback.
 /// - A panic inside `callback` is caught and reported like any callback panic
 ///   (see [`set_panic_hook`](crate::set_panic_hook)); the next tick runs it again.
@@ -692,7 +692,7 @@ impl Timers {
         };
         let leaked = scheduled.len();
         for result in scheduled {
-            // Observed 15 / 56: the pending item keeps its result, and with it
+            // docs/behaviour.md#w15 / #w56: the pending item keeps its result, and with it
             // a platform lock, for ever.
             std::mem::forget(result);
         }

@@ -1,6 +1,5 @@
 //! Waiting items (`MFPutWaitingWorkItem` / `RtwqPutWaitingWorkItem`): a result
-//! dispatched when an [`Event`] is set (observed behaviour 39-40, decisions
-//! Q15 and Q17).
+//! dispatched when an [`Event`] is set (docs/behaviour.md#waiting).
 //!
 //! No thread waits. The item is registered twice: in the event's list of
 //! waits, which [`Event::set`] walks, and in the epoch's timer state under its
@@ -60,9 +59,9 @@ impl WaitItem {
 ///   stays set. An event that is already set when the item is put releases it
 ///   at once (consuming an auto-reset signal).
 /// - `None` stands for a null handle: the item never fires, but can be
-///   cancelled (decision Q17).
+///   cancelled (docs/behaviour.md#d17).
 /// - The same result may be waiting several times under different keys
-///   (observed 39), and an item may be put again from inside its own `invoke`.
+///   (docs/behaviour.md#w39), and an item may be put again from inside its own `invoke`.
 /// - Cancelling it ([`cancel_work_item`](crate::cancel_work_item)) invokes the
 ///   callback once with the status
 ///   [`MF_E_OPERATION_CANCELLED`](crate::HResult::MF_E_OPERATION_CANCELLED).
@@ -76,8 +75,7 @@ impl WaitItem {
 /// Errors: [`Error::Shutdown`] when the platform is not running (checked
 /// first); [`Error::InvalidArg`] for a result with neither a callback nor an
 /// event; [`Error::InvalidWorkQueue`] when the callback names the IO,
-/// LONG_FUNCTION, RT or TIMER queue, where waiting items may not be dispatched
-/// (`api-reference.md` §1.5).
+/// LONG_FUNCTION, RT or TIMER queue, where waiting items may not be dispatched.
 ///
 /// ```
 /// use std::time::Duration;
@@ -155,7 +153,7 @@ pub(crate) fn dispatch_fired(item: Arc<WaitItem>, result: AsyncResult) {
 
 /// Cancels an item that the caller has taken out of the key map: if it still
 /// waits, it stops waiting and its callback is invoked with
-/// `MF_E_OPERATION_CANCELLED` (decision Q15); if it fired meanwhile,
+/// `MF_E_OPERATION_CANCELLED` (docs/behaviour.md#d15); if it fired meanwhile,
 /// `NotFound`.
 pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
     let result = item

@@ -1,4 +1,4 @@
-//! Three FIFO bands of work, one per priority (decision Q4).
+//! Three FIFO bands of work, one per priority (docs/behaviour.md#d4).
 //!
 //! Normally each band is a lock-free segmented queue from crossbeam (the
 //! enqueue/dequeue path is a few atomic operations with no allocation per item

@@ -28,7 +28,7 @@ use sleep::{Parked, Sleep};
 /// One unit of queued work.
 pub(crate) enum Work {
     /// Invoke the result's callback with the result itself, or set its event when
-    /// it has no callback (decision Q6).
+    /// it has no callback (docs/behaviour.md#d6).
     Result(AsyncResult),
     /// A Rust closure put through the native API (`WorkQueue::spawn`).
     Task(Box<dyn FnOnce() + Send>),
@@ -107,7 +107,7 @@ enum StartError {
 }
 
 /// Rounds a worker polls for more work before it parks. A wake across vCPUs
-/// costs tens of microseconds here (peers.md §2), so a short poll that catches
+/// costs tens of microseconds on the machines we measured, so a short poll that catches
 /// the next item of a burst pays for itself; loom gets none, to keep its state
 /// space small.
 #[cfg(not(loom))]
@@ -120,7 +120,7 @@ const SPIN_ROUNDS: u32 = 0;
 const YIELD_ROUNDS: u32 = 0;
 
 /// A host event-loop step run on a window queue's thread between items and
-/// whenever the thread has been idle for `interval` (decision Q31).
+/// whenever the thread has been idle for `interval` (docs/behaviour.md#d31).
 pub(crate) struct Pump {
     pub(crate) interval: Duration,
     pub(crate) step: std::sync::Mutex<Box<dyn FnMut() + Send>>,
