@@ -6,16 +6,18 @@
 //! core's (`mfwq::com`, `mfwq::AsyncResult`), event handles are the core's
 //! (`mfwq::handle`).
 //!
-//! Modules follow `api-reference.md` §2: [`lifecycle`] (2.1, platform events),
-//! [`queues`] (2.2), [`work`] (2.3–2.5), [`mmcss`] (2.6, deadlines, join),
-//! [`win32`] (the event subset of decision Q17) and [`guids`] (the IIDs).
+//! Modules follow the areas of docs/behaviour.md: [`lifecycle`] (startup,
+//! shutdown, platform locks and events), [`queues`] (allocate, lock, unlock,
+//! serial and shared queues), [`work`] (results, put, invoke, timers, waits,
+//! periodic callbacks), [`mmcss`] (MMCSS, deadlines, join), [`win32`] (the
+//! event subset of docs/behaviour.md#d17) and [`guids`] (the IIDs).
 //! [`apartment`] is the COM apartment bookkeeping and `CoTaskMem*` of
 //! `mfwq_combase.h`.
 //!
 //! Calling convention: on Linux `extern "system"` is the C convention, which is
 //! what `STDAPI` means for a native Linux build.
 //!
-//! Bad input (decisions Q34, Q35): NULL out-pointers are `E_POINTER`, NULL
+//! Bad input (docs/behaviour.md#d34, #d35): NULL out-pointers are `E_POINTER`, NULL
 //! required inputs `E_INVALIDARG`; nothing dereferences a NULL pointer.
 
 #![allow(non_snake_case, non_camel_case_types)]
@@ -57,7 +59,7 @@ fn hr(result: mfwq::Result<()>) -> HRESULT {
 
 /// The error for a bad or missing required input of a call that needs the
 /// platform: `MF_E_SHUTDOWN` while it is down (reported first, as for every
-/// call, decision Q34), else `error` (`E_INVALIDARG`, `E_HANDLE`, ...).
+/// call, docs/behaviour.md#d34), else `error` (`E_INVALIDARG`, `E_HANDLE`, ...).
 fn refuse_input(error: Error) -> Error {
     if mfwq::is_started() {
         error
@@ -66,7 +68,7 @@ fn refuse_input(error: Error) -> Error {
     }
 }
 
-/// [`refuse_input`] for a missing required input, `E_INVALIDARG` (Q35).
+/// [`refuse_input`] for a missing required input, `E_INVALIDARG` (docs/behaviour.md#d35).
 fn missing_input() -> Error {
     refuse_input(Error::InvalidArg)
 }
@@ -77,7 +79,7 @@ fn invalid_arg() -> HRESULT {
 }
 
 /// Runs `produce` and writes its value through `out`; NULL `out` is
-/// `E_POINTER` (decision Q35) and nothing is produced.
+/// `E_POINTER` (docs/behaviour.md#d35) and nothing is produced.
 ///
 /// # Safety
 /// `out` must be NULL or valid for a write of `T`.

@@ -1,4 +1,4 @@
-//! Platform lifecycle (`api-reference.md` §2.1) and RTWorkQ platform events.
+//! Platform lifecycle (docs/behaviour.md#startup) and RTWorkQ platform events.
 
 use std::ffi::c_void;
 use std::sync::Arc;

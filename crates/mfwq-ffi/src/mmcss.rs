@@ -1,14 +1,15 @@
-//! MMCSS registration (`api-reference.md` §2.6), the RTWorkQ real-time extras
-//! (§2.7: deadlines, the long-running hint, join/unjoin) and their Rtwq twins.
+//! MMCSS registration (docs/behaviour.md#shared), the RTWorkQ real-time extras
+//! (deadlines, the long-running hint, join/unjoin: docs/behaviour.md#deadlines)
+//! and their Rtwq twins.
 //!
 //! Linux has no MMCSS: the core keeps the registrations (the getters
 //! round-trip class, task id and priority) and maps the classes to Linux
-//! scheduling (decision Q19); deadlines are recorded in 100-ns units and
-//! applied as `SCHED_DEADLINE` where the kernel allows (Q22); join/unjoin are
-//! `E_NOTIMPL` (Q23). All of that is `mfwq::realtime`; this module only
+//! scheduling (docs/behaviour.md#d19); deadlines are recorded in 100-ns units and
+//! applied as `SCHED_DEADLINE` where the kernel allows (docs/behaviour.md#d22); join/unjoin are
+//! `E_NOTIMPL` (docs/behaviour.md#d23). All of that is `mfwq::realtime`; this module only
 //! translates.
 //!
-//! Argument conventions (decisions Q34, Q35): a NULL class string, callback or
+//! Argument conventions (docs/behaviour.md#d34, #d35): a NULL class string, callback or
 //! result is a missing required input, `E_INVALIDARG`; a NULL out-pointer
 //! `E_POINTER`; a NULL state is
 //! simply no state. A deadline request travels as a `HANDLE` whose integer
@@ -24,8 +25,8 @@ use crate::{
     WCHAR,
 };
 
-/// A class name argument (`LPCWSTR`); NULL is `E_INVALIDARG` (decision Q35:
-/// only `MFLockSharedWorkQueue` is observed to answer `E_POINTER`, item 51).
+/// A class name argument (`LPCWSTR`); NULL is `E_INVALIDARG` (docs/behaviour.md#d35:
+/// only `MFLockSharedWorkQueue` answers `E_POINTER`, as Windows does, docs/behaviour.md#w51).
 ///
 /// # Safety
 /// `class` must be NULL or a NUL-terminated UTF-16 string.
@@ -186,8 +187,8 @@ pub unsafe extern "system" fn MFEndUnregisterWorkQueueWithMMCSS(pResult: *mut c_
 
 /// `MFGetWorkQueueMMCSSClass(id, buf, &cch)`: `*pcchClass` in is the size of
 /// `pwszClass` in `WCHAR`s, out the size the class needs with its NUL. A NULL
-/// or short buffer is `MF_E_BUFFERTOOSMALL` with the size written (decision
-/// Q21); an unregistered queue's class is `L""`. NULL `pcchClass`: `E_POINTER`.
+/// or short buffer is `MF_E_BUFFERTOOSMALL` with the size written
+/// (docs/behaviour.md#d21); an unregistered queue's class is `L""`. NULL `pcchClass`: `E_POINTER`.
 /// On a queue error (`MF_E_INVALID_WORKQUEUE`, `MF_E_SHUTDOWN`) `*pcchClass`
 /// is left as it was.
 ///
@@ -344,7 +345,7 @@ pub unsafe extern "system" fn RtwqBeginUnregisterWorkQueueWithMMCSS(
 }
 
 /// `RtwqEndUnregisterWorkQueueWithMMCSS(result)`: not in the Windows SDK
-/// header; exported as a harmless extra (decision Q26), as
+/// header; exported as a harmless extra (docs/behaviour.md#d26), as
 /// [`MFEndUnregisterWorkQueueWithMMCSS`].
 ///
 /// # Safety
@@ -446,7 +447,7 @@ fn handle_request(handle: HANDLE) -> DeadlineRequest {
 }
 
 /// `RtwqSetDeadline(queue, deadline, &request)`: `deadline` in 100-ns units
-/// (decision Q22); `*request` receives the handle for [`RtwqCancelDeadline`].
+/// (docs/behaviour.md#d22); `*request` receives the handle for [`RtwqCancelDeadline`].
 /// NULL `request`: `E_POINTER`.
 ///
 /// # Safety
@@ -493,14 +494,14 @@ pub extern "system" fn RtwqCancelDeadline(request: HANDLE) -> HRESULT {
     hr(mfwq::cancel_deadline(handle_request(request)))
 }
 
-/// `RtwqSetLongRunning(queue, enable)`: the long-running hint (decision Q24).
+/// `RtwqSetLongRunning(queue, enable)`: the long-running hint (docs/behaviour.md#d24).
 #[no_mangle]
 pub extern "system" fn RtwqSetLongRunning(queue_id: DWORD, enable: BOOL) -> HRESULT {
     hr(mfwq::set_long_running(QueueId(queue_id), enable != 0))
 }
 
-/// `RtwqJoinWorkQueue(queue, hFile, &cookie)`: always `E_NOTIMPL` (decision
-/// Q23; Linux has no completion ports). NULL `cookie`: `E_POINTER`.
+/// `RtwqJoinWorkQueue(queue, hFile, &cookie)`: always `E_NOTIMPL`
+/// (docs/behaviour.md#d23; Linux has no completion ports). NULL `cookie`: `E_POINTER`.
 ///
 /// # Safety
 /// `cookie` must be NULL or valid for a `HANDLE` write.
@@ -518,7 +519,7 @@ pub unsafe extern "system" fn RtwqJoinWorkQueue(
     }
 }
 
-/// `RtwqUnjoinWorkQueue(queue, cookie)`: always `E_NOTIMPL` (decision Q23).
+/// `RtwqUnjoinWorkQueue(queue, cookie)`: always `E_NOTIMPL` (docs/behaviour.md#d23).
 /// The cookie is never dereferenced.
 #[no_mangle]
 pub extern "system" fn RtwqUnjoinWorkQueue(queue: DWORD, cookie: HANDLE) -> HRESULT {

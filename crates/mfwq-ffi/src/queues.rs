@@ -1,4 +1,4 @@
-//! Queue management (`api-reference.md` §2.2 and the Rtwq twins).
+//! Queue management (docs/behaviour.md#allocate and the Rtwq twins).
 
 use mfwq::{QueueId, QueueType};
 
@@ -101,7 +101,7 @@ pub extern "system" fn RtwqUnlockWorkQueue(queue: DWORD) -> HRESULT {
 }
 
 /// `MFLockSharedWorkQueue(class, basePriority, &taskId, &id)`: a NULL class is
-/// `E_POINTER` (observed 51), a NULL `pID` is `E_POINTER`; `pdwTaskId` may be NULL.
+/// `E_POINTER` (docs/behaviour.md#w51), a NULL `pID` is `E_POINTER`; `pdwTaskId` may be NULL.
 ///
 /// # Safety
 /// `wszClass` must be NULL or a NUL-terminated UTF-16 string; `pdwTaskId` NULL

@@ -1,4 +1,4 @@
-//! The Win32 event subset (decision Q17): what `hEvent` and
+//! The Win32 event subset (docs/behaviour.md#d17): what `hEvent` and
 //! `MFPutWaitingWorkItem` need, so that Windows code using them builds
 //! unchanged. Handles are the core's [`mfwq::handle`] values over
 //! [`mfwq::Event`]; a NULL, closed or made-up handle fails cleanly

@@ -1,5 +1,6 @@
 //! Result objects, put, invoke, timers, waits and periodic callbacks
-//! (`api-reference.md` §2.3–§2.5 and their Rtwq twins).
+//! (docs/behaviour.md#put-invoke, #scheduled, #waiting and #periodic, with their
+//! Rtwq twins).
 //!
 //! A C result pointer becomes the core's [`AsyncResult`] through
 //! [`AsyncResult::from_com_result`]: a stock result is itself, a caller's own
@@ -40,7 +41,7 @@ unsafe fn stock_result(callback: *mut c_void, state: *mut c_void) -> AsyncResult
 }
 
 /// `MFCreateAsyncResult(object, callback, state, &result)`: works before
-/// startup; every input may be NULL (observed 17, 18); a NULL out pointer is
+/// startup; every input may be NULL (docs/behaviour.md#w17, #w18); a NULL out pointer is
 /// `E_POINTER`.
 ///
 /// # Safety
@@ -138,7 +139,7 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     ))
 }
 
-/// `MFPutWorkItemEx(queue, result)`: runs on `queue` (decision Q5).
+/// `MFPutWorkItemEx(queue, result)`: runs on `queue` (docs/behaviour.md#d5).
 ///
 /// # Safety
 /// `pResult` must be NULL or a live `IMFAsyncResult` (`MFASYNCRESULT` layout).
@@ -184,7 +185,7 @@ pub unsafe extern "system" fn RtwqPutWorkItem(
 }
 
 /// `MFPutWaitingWorkItem(event, priority, result, &key)`: a NULL event never
-/// signals (decision Q17); a handle that is not an open event is `E_HANDLE`;
+/// signals (docs/behaviour.md#d17); a handle that is not an open event is `E_HANDLE`;
 /// `pKey` may be NULL.
 ///
 /// # Safety
@@ -239,7 +240,7 @@ unsafe fn schedule(result: AsyncResult, timeout: i64, key: *mut MFWORKITEM_KEY) 
 }
 
 /// `MFScheduleWorkItem(callback, state, timeout, &key)`: `Timeout` in negative
-/// milliseconds (`>= 0` fires at once, decision Q16); `pKey` may be NULL.
+/// milliseconds (`>= 0` fires at once, docs/behaviour.md#d16); `pKey` may be NULL.
 ///
 /// # Safety
 /// `pCallback`, `pState` NULL or live COM objects; `pKey` NULL or writable.
@@ -254,7 +255,7 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
         return invalid_arg();
     }
     // A refused call drops the result at once: a result that lives only while
-    // the platform is down leaves no lock behind (observed 13).
+    // the platform is down leaves no lock behind (docs/behaviour.md#w13).
     // SAFETY: forwarded caller contract.
     unsafe { schedule(stock_result(pCallback, pState), Timeout, pKey) }
 }
@@ -291,7 +292,7 @@ pub unsafe extern "system" fn RtwqScheduleWorkItem(
     unsafe { MFScheduleWorkItemEx(result, timeout, key) }
 }
 
-/// `MFCancelWorkItem(key)` (decision Q15).
+/// `MFCancelWorkItem(key)` (docs/behaviour.md#d15).
 #[no_mangle]
 pub extern "system" fn MFCancelWorkItem(Key: MFWORKITEM_KEY) -> HRESULT {
     hr(mfwq::cancel_work_item(WorkItemKey(Key)))
@@ -303,7 +304,7 @@ pub extern "system" fn RtwqCancelWorkItem(key: MFWORKITEM_KEY) -> HRESULT {
     MFCancelWorkItem(key)
 }
 
-/// `MFGetTimerPeriodicity(&ms)`: 10 (observed 44).
+/// `MFGetTimerPeriodicity(&ms)`: 10 (docs/behaviour.md#w44).
 ///
 /// # Safety
 /// `Periodicity` must be NULL or writable.
@@ -319,7 +320,7 @@ pub unsafe extern "system" fn MFGetTimerPeriodicity(Periodicity: *mut DWORD) -> 
 
 /// `MFAddPeriodicCallback(fn, context, &key)`: `fn(context)` every period,
 /// never overlapping itself; the context is held (one `AddRef`) until removal
-/// (decision Q18). A NULL function is `E_INVALIDARG`; `pdwKey` may be NULL.
+/// (docs/behaviour.md#d18). A NULL function is `E_INVALIDARG`; `pdwKey` may be NULL.
 ///
 /// # Safety
 /// `pContext` NULL or a live COM object; `pdwKey` NULL or writable; `Callback`
