@@ -1,7 +1,7 @@
 //! Bad input and misbehaving callbacks: unknown, stale and never-allocated ids,
 //! double unlocks, calls while shut down, unbalanced platform unlocks, and
-//! panicking callbacks (decisions Q7, Q13, Q34, Q35; observed-behaviour items
-//! 3, 4, 9, 25, 30). Nothing may crash or hang: every wait has a timeout.
+//! panicking callbacks (docs/behaviour.md#bad-input: #d7, #d13, #d34, #d35,
+//! #w3, #w4, #w9, #w25, #w30; panics: docs/reliability.md). Nothing may crash or hang: every wait has a timeout.
 
 mod common;
 
@@ -48,7 +48,7 @@ fn assert_every_id_call_fails(id: QueueId, expected: Error) {
         Err(expected),
         "{what} spawn"
     );
-    // Lock and unlock of platform ids are no-ops (item 26); only private ids are checked.
+    // Lock and unlock of platform ids are no-ops (docs/behaviour.md#w26); only private ids are checked.
     if id.is_private() {
         assert_eq!(lock_work_queue(id), Err(expected), "{what} lock");
         assert_eq!(unlock_work_queue(id), Err(expected), "{what} unlock");
@@ -67,7 +67,7 @@ fn assert_every_id_call_fails(id: QueueId, expected: Error) {
     );
 }
 
-// Q7 / item 30: private ids that were never allocated are MF_E_INVALID_WORKQUEUE
+// docs/behaviour.md#d7 / #w30: private ids that were never allocated are MF_E_INVALID_WORKQUEUE
 // for every call, including ids far beyond any slot and MFASYNC_CALLBACK_QUEUE_ALL.
 #[test]
 fn never_allocated_private_ids_are_invalid() {
@@ -91,7 +91,7 @@ fn never_allocated_private_ids_are_invalid() {
     recv(&receiver);
 }
 
-// Q7 / item 28: ids of destroyed queues stay invalid for every call, and do not
+// docs/behaviour.md#d7 / #w28: ids of destroyed queues stay invalid for every call, and do not
 // reach the live queue that reuses their slot.
 #[test]
 fn stale_ids_are_invalid_for_every_call() {
@@ -109,7 +109,7 @@ fn stale_ids_are_invalid_for_every_call() {
     assert_eq!(work_queue_type(live.id()), Ok(QueueType::Standard));
 }
 
-// Q13 / item 25: a double unlock fails with MF_E_INVALID_WORKQUEUE and harms nothing.
+// docs/behaviour.md#d13 / #w25: a double unlock fails with MF_E_INVALID_WORKQUEUE and harms nothing.
 #[test]
 fn double_unlock_fails_and_harms_nothing() {
     let _serial = serial();
@@ -127,7 +127,7 @@ fn double_unlock_fails_and_harms_nothing() {
     recv(&receiver);
 }
 
-// Q1: a failed lock of a dead id takes no lock: shutdown does not wait for it.
+// docs/behaviour.md#d1: a failed lock of a dead id takes no lock: shutdown does not wait for it.
 #[test]
 fn failed_queue_lock_takes_no_lock() {
     let _serial = serial();
@@ -148,7 +148,7 @@ fn failed_queue_lock_takes_no_lock() {
     );
 }
 
-// Q34 / items 3, 8: before startup every queue call is MF_E_SHUTDOWN, whatever the id.
+// docs/behaviour.md#d34 / #w3, #w8: before startup every queue call is MF_E_SHUTDOWN, whatever the id.
 #[test]
 fn calls_before_startup_fail_with_shutdown() {
     let _serial = serial();
@@ -207,9 +207,9 @@ fn calls_before_startup_fail_with_shutdown() {
     );
 }
 
-// api-reference §1.5, MFInvokeCallback step 1 ([D]: "fail with MF_E_SHUTDOWN if
-// the platform is not running") comes before step 4 (the callback-less result
-// needs an event) and Q34: not running is MF_E_SHUTDOWN, whatever the result.
+// docs/behaviour.md#d34: invoke_callback checks that the platform is running
+// before it looks at the result (a callback-less result needs an event, #d6):
+// not running is MF_E_SHUTDOWN, whatever the result.
 #[test]
 fn invoke_callback_reports_shutdown_before_a_missing_callback_and_event() {
     let _serial = serial();
@@ -217,7 +217,7 @@ fn invoke_callback_reports_shutdown_before_a_missing_callback_and_event() {
     assert_eq!(invoke_callback(&empty), Err(Error::Shutdown));
 }
 
-// Q34: after shutdown, the same calls are MF_E_SHUTDOWN again; ids of queues that
+// docs/behaviour.md#d34: after shutdown, the same calls are MF_E_SHUTDOWN again; ids of queues that
 // were live at shutdown are gone.
 #[test]
 fn calls_after_shutdown_fail_with_shutdown() {
@@ -230,7 +230,7 @@ fn calls_after_shutdown_fail_with_shutdown() {
     assert_eq!(allocate_work_queue(QueueType::Window), Err(Error::Shutdown));
 }
 
-// Q34: platform ids are no-ops for lock/unlock; every other call on them works.
+// docs/behaviour.md#d34: platform ids are no-ops for lock/unlock; every other call on them works.
 // (Kept apart from assert_every_id_call_fails, which expects failures.)
 #[test]
 fn lock_and_unlock_of_platform_ids_never_fail_while_started() {
@@ -243,7 +243,7 @@ fn lock_and_unlock_of_platform_ids_never_fail_while_started() {
     }
 }
 
-// Items 9-10: unbalanced unlock_platform calls make allocation fail with
+// docs/behaviour.md#w9 and #w10: unbalanced unlock_platform calls make allocation fail with
 // MF_E_SHUTDOWN until the same number of locks are taken again.
 #[test]
 fn unbalanced_unlock_platform_blocks_allocation_until_relocked() {
@@ -267,7 +267,7 @@ fn unbalanced_unlock_platform_blocks_allocation_until_relocked() {
     shutdown().unwrap();
 }
 
-// Item 4: shutdown without startup is Ok, however often, and leaves the next
+// docs/behaviour.md#w4: shutdown without startup is Ok, however often, and leaves the next
 // startup a normal one.
 #[test]
 fn shutdown_without_startup_is_ok() {
@@ -282,7 +282,7 @@ fn shutdown_without_startup_is_ok() {
     assert!(!mfwq::is_started());
 }
 
-// Q35: the errors are the documented HRESULTs, both ways.
+// docs/behaviour.md#d35: the errors are the documented HRESULTs, both ways.
 #[test]
 fn errors_are_the_documented_hresults() {
     let _serial = serial();
@@ -306,7 +306,7 @@ fn errors_are_the_documented_hresults() {
     assert_eq!(HResult::MF_E_SHUTDOWN, Error::Shutdown.hresult());
 }
 
-// Q36 / §1.4: a panicking callback on a serial queue is caught: the worker (the
+// docs/behaviour.md#d36, docs/reliability.md#2-user-code-may-panic-anywhere: a panicking callback on a serial queue is caught: the worker (the
 // same thread) goes on with the next item, the hook gets the queue and the
 // message, and the panicking item's result and state are released.
 #[test]
@@ -361,7 +361,7 @@ fn panicking_callback_does_not_kill_the_worker() {
     }
 }
 
-// §1.4: the hook reports non-string payloads too; a spawned task that panics is
+// docs/reliability.md#2-user-code-may-panic-anywhere: the hook reports non-string payloads too; a spawned task that panics is
 // caught the same way.
 #[test]
 fn panics_with_any_payload_are_reported() {
@@ -378,7 +378,7 @@ fn panics_with_any_payload_are_reported() {
     assert_eq!(report.message, "static message");
 }
 
-// §1.4: a hook that panics itself does not take the worker down.
+// docs/reliability.md#2-user-code-may-panic-anywhere: a hook that panics itself does not take the worker down.
 #[test]
 fn panicking_hook_does_not_kill_the_worker() {
     let _serial = serial();
@@ -401,7 +401,7 @@ fn panicking_hook_does_not_kill_the_worker() {
     mfwq::clear_panic_hook();
 }
 
-// §1.4: with no hook, panics are still caught; a pool keeps running everything
+// docs/reliability.md#2-user-code-may-panic-anywhere: with no hook, panics are still caught; a pool keeps running everything
 // else, and every item that does not panic runs exactly once.
 #[test]
 fn panics_on_a_pool_without_a_hook_lose_no_other_work() {
@@ -444,7 +444,7 @@ fn panics_on_a_pool_without_a_hook_lose_no_other_work() {
     assert_eq!(overlapped, [true, true], "a pool worker died");
 }
 
-// Q6 / Q35: nothing crashes on a result without callback or event, even from
+// docs/behaviour.md#d6 / #d35: nothing crashes on a result without callback or event, even from
 // inside a callback, and a callback naming a dead queue is refused up front.
 #[test]
 fn bad_results_are_refused_without_harm() {
@@ -485,7 +485,7 @@ fn bad_results_are_refused_without_harm() {
     );
 }
 
-// Q31 / §1.4: a window queue's host-loop step that panics is caught and
+// docs/behaviour.md#d31, docs/reliability.md#2-user-code-may-panic-anywhere: a window queue's host-loop step that panics is caught and
 // reported like a callback panic; the queue goes on running items.
 #[test]
 fn panicking_window_step_is_reported_and_the_queue_goes_on() {
@@ -513,7 +513,7 @@ fn panicking_window_step_is_reported_and_the_queue_goes_on() {
     unlock_work_queue(id).unwrap();
 }
 
-// §1.4: a panic hook may replace or clear the hook from inside itself without
+// docs/reliability.md#2-user-code-may-panic-anywhere: a panic hook may replace or clear the hook from inside itself without
 // deadlocking; later panics then follow the new setting.
 #[test]
 fn panic_hook_may_clear_itself() {
@@ -539,7 +539,7 @@ fn panic_hook_may_clear_itself() {
     );
 }
 
-// Q34 and api-reference §1.5 step 1: a call refused because the platform is
+// docs/behaviour.md#d34: a call refused because the platform is
 // not running runs none of the callback's code (not even its parameters).
 #[test]
 fn refused_calls_do_not_ask_the_callback_for_its_parameters() {

@@ -1,4 +1,4 @@
-//! The Begin/End pattern (api-reference §1.6): Begin either fails at once (and
+//! The Begin/End pattern (docs/behaviour.md#begin-end): Begin either fails at once (and
 //! the callback is never called) or the callback is called exactly once, with
 //! the result that End turns into the operation's output.
 
@@ -41,7 +41,7 @@ fn ending_callback<T: Send + 'static>(
     (cb, receiver)
 }
 
-// §1.6: begin runs the work on the given queue and delivers the output to the
+// docs/behaviour.md#begin-end: begin runs the work on the given queue and delivers the output to the
 // caller's callback on the callback's own queue, with the caller's state.
 #[test]
 fn begin_runs_the_work_and_completes_on_the_callers_queue() {
@@ -76,7 +76,7 @@ fn begin_runs_the_work_and_completes_on_the_callers_queue() {
     assert_nothing_more(&receiver, std::time::Duration::from_millis(50));
 }
 
-// §1.6: a failed operation reaches the caller as the result's status and as
+// docs/behaviour.md#begin-end: a failed operation reaches the caller as the result's status and as
 // End's error.
 #[test]
 fn failed_operation_reports_its_status() {
@@ -92,7 +92,7 @@ fn failed_operation_reports_its_status() {
     assert_eq!(output, Err(Error::NotFound));
 }
 
-// §1.6: End on a result that no operation of that type made is E_INVALIDARG.
+// docs/behaviour.md#begin-end: End on a result that no operation of that type made is E_INVALIDARG.
 #[test]
 fn end_on_an_unrelated_result_is_invalid_arg() {
     let _serial = serial();
@@ -106,7 +106,7 @@ fn end_on_an_unrelated_result_is_invalid_arg() {
     );
 }
 
-// §1.6 / Q36: work that panics still completes the operation, with E_UNEXPECTED.
+// docs/behaviour.md#begin-end / #d36: work that panics still completes the operation, with E_UNEXPECTED.
 #[test]
 fn panicking_work_completes_with_unexpected() {
     let _serial = serial();
@@ -127,7 +127,7 @@ fn panicking_work_completes_with_unexpected() {
     assert_eq!(recv(&reports), "work failed");
 }
 
-// §1.6: an operation completed later from any thread invokes the caller's
+// docs/behaviour.md#begin-end: an operation completed later from any thread invokes the caller's
 // callback once, with the operation's own result.
 #[test]
 fn operation_completed_from_another_thread_reaches_the_callback() {
@@ -145,7 +145,7 @@ fn operation_completed_from_another_thread_reaches_the_callback() {
     assert_eq!(output, Ok(vec![1, 2, 3]));
 }
 
-// §1.6: Begin fails at once when the platform is down, and then the callback is
+// docs/behaviour.md#begin-end: Begin fails at once when the platform is down, and then the callback is
 // never called (and is released).
 #[test]
 fn begin_fails_at_once_when_shut_down() {

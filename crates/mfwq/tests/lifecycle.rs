@@ -1,6 +1,6 @@
-//! Platform lifecycle: startup, shutdown, startup counting (observed-behaviour
-//! §1 A, items 1-6), the platform lock and its accounting (§1 B, items 8-16),
-//! and the shutdown protocol of decision Q1 / Q36 (spec README).
+//! Platform lifecycle: startup, shutdown, startup counting (docs/behaviour.md#w1
+//! to #w6), the platform lock and its accounting (docs/behaviour.md#w8 to #w16),
+//! and the shutdown protocol of docs/behaviour.md#d1 and #d36.
 
 mod common;
 
@@ -28,7 +28,7 @@ fn can_allocate() -> bool {
     }
 }
 
-// Item 1: a version with garbage in the high word is MF_E_BAD_STARTUP_VERSION,
+// docs/behaviour.md#w1: a version with garbage in the high word is MF_E_BAD_STARTUP_VERSION,
 // and a failed startup does not start the platform.
 #[test]
 fn bad_startup_version_is_refused_and_starts_nothing() {
@@ -60,7 +60,7 @@ fn bad_startup_version_is_refused_and_starts_nothing() {
     assert!(!is_started());
 }
 
-// Item 1 (decision Q2): exactly 0x00010070 and 0x00020070 (MF_VERSION) are accepted.
+// docs/behaviour.md#w1, #d2: exactly 0x00010070 and 0x00020070 (MF_VERSION) are accepted.
 #[test]
 fn both_supported_versions_start_the_platform() {
     let _serial = serial();
@@ -76,7 +76,7 @@ fn both_supported_versions_start_the_platform() {
     assert!(!mfwq::is_supported_version(0xDEAD_0070));
 }
 
-// Item 2: startup returns Ok and the lock count right after is exactly 1, both
+// docs/behaviour.md#w2: startup returns Ok and the lock count right after is exactly 1, both
 // as platform_lock_count reports it and as Windows' probe measures it.
 #[test]
 fn startup_holds_exactly_one_platform_lock() {
@@ -93,7 +93,7 @@ fn startup_holds_exactly_one_platform_lock() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Item 3: after shutdown, allocation (and every other queue call) is MF_E_SHUTDOWN.
+// docs/behaviour.md#w3: after shutdown, allocation (and every other queue call) is MF_E_SHUTDOWN.
 #[test]
 fn calls_after_shutdown_fail_with_shutdown() {
     let _serial = serial();
@@ -111,7 +111,7 @@ fn calls_after_shutdown_fail_with_shutdown() {
     assert_eq!(Error::Shutdown.hresult().0 as u32, 0xC00D_3E85);
 }
 
-// Item 4: shutdown when never started, or when already shut down, is Ok and does
+// docs/behaviour.md#w4: shutdown when never started, or when already shut down, is Ok and does
 // nothing (in particular it does not push the startup count below zero).
 #[test]
 fn extra_shutdowns_are_ok_and_do_nothing() {
@@ -135,7 +135,7 @@ fn extra_shutdowns_are_ok_and_do_nothing() {
     shutdown().unwrap();
 }
 
-// Item 5: startups nest; a second startup adds no platform lock, and only the
+// docs/behaviour.md#w5: startups nest; a second startup adds no platform lock, and only the
 // shutdown matching the first startup shuts down.
 #[test]
 fn startups_nest_without_adding_locks() {
@@ -154,7 +154,7 @@ fn startups_nest_without_adding_locks() {
     assert!(!can_allocate());
 }
 
-// Item 6: MF and RTWQ share one startup counter and one lock counter.
+// docs/behaviour.md#w6: MF and RTWQ share one startup counter and one lock counter.
 #[test]
 fn mf_and_rtwq_share_one_startup_counter() {
     let _serial = serial();
@@ -174,7 +174,7 @@ fn mf_and_rtwq_share_one_startup_counter() {
     assert_eq!(shutdown(), Ok(()));
 }
 
-// Item 6: RtwqStartup alone makes the MF functions usable, with lock count 1.
+// docs/behaviour.md#w6: RtwqStartup alone makes the MF functions usable, with lock count 1.
 #[test]
 fn rtwq_startup_alone_makes_the_platform_usable() {
     let _serial = serial();
@@ -187,7 +187,7 @@ fn rtwq_startup_alone_makes_the_platform_usable() {
     assert!(!is_started());
 }
 
-// §1.1: the RAII guard is startup + shutdown.
+// docs/behaviour.md#startup: the RAII guard is startup + shutdown.
 #[test]
 fn platform_guard_shuts_down_on_drop() {
     let _serial = serial();
@@ -199,7 +199,7 @@ fn platform_guard_shuts_down_on_drop() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Item 8: a platform lock alone does not start the platform.
+// docs/behaviour.md#w8: a platform lock alone does not start the platform.
 #[test]
 fn lock_platform_alone_does_not_start_the_platform() {
     let _serial = serial();
@@ -218,7 +218,7 @@ fn lock_platform_alone_does_not_start_the_platform() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Item 9: after startup (count 1) one unlock makes the platform look shut down;
+// docs/behaviour.md#w9: after startup (count 1) one unlock makes the platform look shut down;
 // a lock revives it.
 #[test]
 fn unbalanced_unlock_looks_shut_down_until_relocked() {
@@ -237,7 +237,7 @@ fn unbalanced_unlock_looks_shut_down_until_relocked() {
     shutdown().unwrap();
 }
 
-// Item 10: the count may go negative; lock/unlock always succeed; allocation
+// docs/behaviour.md#w10: the count may go negative; lock/unlock always succeed; allocation
 // fails while the count is <= 0.
 #[test]
 fn lock_count_may_go_negative() {
@@ -257,7 +257,7 @@ fn lock_count_may_go_negative() {
     shutdown().unwrap();
 }
 
-// Item 11: explicit locks survive shutdown and restart; the result-object locks
+// docs/behaviour.md#w11: explicit locks survive shutdown and restart; the result-object locks
 // do not. Start, two results (count 3), lock twice (count 5), shut down, unlock
 // once while down: after restart the count is 2.
 #[test]
@@ -287,7 +287,7 @@ fn explicit_locks_survive_shutdown_and_restart() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Item 12: with the count at 0 (allocation fails), creating a result is an
+// docs/behaviour.md#w12: with the count at 0 (allocation fails), creating a result is an
 // ordinary platform lock that brings the count to 1; a lock then makes it 2.
 #[test]
 fn creating_a_result_is_an_ordinary_platform_lock() {
@@ -312,7 +312,7 @@ fn creating_a_result_is_an_ordinary_platform_lock() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Item 13: the count tracks the most results alive at once since startup, plus
+// docs/behaviour.md#w13: the count tracks the most results alive at once since startup, plus
 // one for startup; internal results of put-work-item reuse cached objects.
 #[test]
 fn result_locks_track_the_most_results_alive_since_startup() {
@@ -361,7 +361,7 @@ fn result_locks_track_the_most_results_alive_since_startup() {
     );
 }
 
-// Item 13: a result alive at shutdown keeps its lock until released; released
+// docs/behaviour.md#w13: a result alive at shutdown keeps its lock until released; released
 // while shut down, the count drops at once (next startup: 1).
 #[test]
 fn result_alive_at_shutdown_keeps_its_lock_until_released() {
@@ -383,7 +383,7 @@ fn result_alive_at_shutdown_keeps_its_lock_until_released() {
     shutdown().unwrap();
 }
 
-// Item 13: a result created, then shutdown, then startup: the count is 2; released
+// docs/behaviour.md#w13: a result created, then shutdown, then startup: the count is 2; released
 // after the restart it returns to the cache, so the count stays 2.
 #[test]
 fn result_released_after_restart_returns_to_the_cache() {
@@ -405,7 +405,7 @@ fn result_released_after_restart_returns_to_the_cache() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// §0 / items 2-13: platform_lock_count and Windows' probe agree in every state.
+// docs/behaviour.md#lock-count, #w2 to #w13: platform_lock_count and Windows' probe agree in every state.
 #[test]
 fn probe_and_platform_lock_count_agree() {
     let _serial = serial();
@@ -436,7 +436,7 @@ fn probe_and_platform_lock_count_agree() {
     shutdown().unwrap();
 }
 
-// Q1 / item 16: the last shutdown waits while an explicit platform lock is held,
+// docs/behaviour.md#d1 / #w16: the last shutdown waits while an explicit platform lock is held,
 // for at most the shutdown timeout, then shuts down anyway.
 #[test]
 fn shutdown_waits_for_a_platform_lock_bounded_by_the_timeout() {
@@ -463,7 +463,7 @@ fn shutdown_waits_for_a_platform_lock_bounded_by_the_timeout() {
     unlock_platform();
 }
 
-// Q1 / item 16: the same for an extra queue lock (lock_work_queue).
+// docs/behaviour.md#d1 / #w16: the same for an extra queue lock (lock_work_queue).
 #[test]
 fn shutdown_waits_for_a_queue_lock_bounded_by_the_timeout() {
     let _serial = serial();
@@ -485,7 +485,7 @@ fn shutdown_waits_for_a_queue_lock_bounded_by_the_timeout() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Q1: shutdown waiting for a platform lock returns as soon as the lock is
+// docs/behaviour.md#d1: shutdown waiting for a platform lock returns as soon as the lock is
 // released, long before the timeout.
 #[test]
 fn shutdown_returns_once_the_platform_lock_is_released() {
@@ -516,7 +516,7 @@ fn shutdown_returns_once_the_platform_lock_is_released() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Q1: the same when the lock that holds shutdown up is a queue lock.
+// docs/behaviour.md#d1: the same when the lock that holds shutdown up is a queue lock.
 #[test]
 fn shutdown_returns_once_the_queue_lock_is_released() {
     let _serial = serial();
@@ -542,7 +542,7 @@ fn shutdown_returns_once_the_queue_lock_is_released() {
     assert!(!is_started());
 }
 
-// Q1: live result objects and the allocation lock of a queue do not make
+// docs/behaviour.md#d1: live result objects and the allocation lock of a queue do not make
 // shutdown wait.
 #[test]
 fn shutdown_does_not_wait_for_live_results_or_allocated_queues() {
@@ -561,7 +561,7 @@ fn shutdown_does_not_wait_for_live_results_or_allocated_queues() {
     assert_eq!(platform_lock_count(), 0);
 }
 
-// Q1: a startup while the last shutdown waits for locks keeps the platform up.
+// docs/behaviour.md#d1: a startup while the last shutdown waits for locks keeps the platform up.
 #[test]
 fn startup_during_the_shutdown_lock_wait_keeps_the_platform_up() {
     let _serial = serial();
@@ -582,7 +582,7 @@ fn startup_during_the_shutdown_lock_wait_keeps_the_platform_up() {
     assert!(!is_started());
 }
 
-// §1.1 / Q1: the platform restarts after a full shutdown, with new threads.
+// docs/behaviour.md#startup / #d1: the platform restarts after a full shutdown, with new threads.
 #[test]
 fn restart_after_full_shutdown_works() {
     let _serial = serial();
@@ -607,7 +607,7 @@ fn restart_after_full_shutdown_works() {
     shutdown().unwrap();
 }
 
-// Q7 / Q1: private queues do not survive a shutdown; their ids stay dead after restart.
+// docs/behaviour.md#d7 / #d1: private queues do not survive a shutdown; their ids stay dead after restart.
 #[test]
 fn private_queue_ids_do_not_survive_a_restart() {
     let _serial = serial();
@@ -633,7 +633,7 @@ fn private_queue_ids_do_not_survive_a_restart() {
     shutdown().unwrap();
 }
 
-// §1.1 / item 54: work queued before shutdown still runs, before shutdown returns.
+// docs/behaviour.md#startup / #w54: work queued before shutdown still runs, before shutdown returns.
 #[test]
 fn items_queued_before_shutdown_still_run() {
     let _serial = serial();
@@ -657,7 +657,7 @@ fn items_queued_before_shutdown_still_run() {
     assert_eq!(ran.load(Ordering::SeqCst), 9);
 }
 
-// Q36 / Q1: shutdown called from inside a callback (on a queue thread) does not
+// docs/behaviour.md#d36 / #d1: shutdown called from inside a callback (on a queue thread) does not
 // deadlock, does not wait for locks, shuts the platform down, and the backlog of
 // its own queue still runs afterwards.
 #[test]
@@ -715,7 +715,7 @@ fn shutdown_from_inside_a_callback_does_not_deadlock() {
     }
 }
 
-// Item 5 / Q36: a shutdown from inside a callback that is not the last one
+// docs/behaviour.md#w5 / #d36: a shutdown from inside a callback that is not the last one
 // just undoes that startup.
 #[test]
 fn nested_shutdown_from_inside_a_callback_keeps_the_platform_up() {
@@ -742,7 +742,7 @@ fn nested_shutdown_from_inside_a_callback_keeps_the_platform_up() {
     assert!(!is_started());
 }
 
-// Q1: the shutdown timeout is configurable, 5 s by default.
+// docs/behaviour.md#d1: the shutdown timeout is configurable, 5 s by default.
 #[test]
 fn shutdown_timeout_is_configurable() {
     let _serial = serial();

@@ -1,6 +1,6 @@
 //! Putting work items and invoking callbacks: which queue and thread run the
-//! callback (observed-behaviour §1 E, items 30-35; api-reference §1.4-1.5;
-//! decisions Q4, Q5, Q6, Q7, Q9, Q28, Q36).
+//! callback (docs/behaviour.md#put-invoke and #callback-flags: #w30 to #w35,
+//! #d4, #d5, #d6, #d7, #d9, #d28, #d36).
 
 mod common;
 
@@ -46,7 +46,7 @@ fn reporting(
     (cb, receiver)
 }
 
-// Item 30 / Q7: put to an id with no private bits that names no platform queue
+// docs/behaviour.md#w30 / #d7: put to an id with no private bits that names no platform queue
 // (0, 0xFFFF, 0x4000; also 6 and 0x20) works and runs the callback, as STANDARD.
 #[test]
 fn put_to_ids_without_private_bits_runs() {
@@ -65,7 +65,7 @@ fn put_to_ids_without_private_bits_runs() {
     }
 }
 
-// Item 30: id 0x10000 is MF_E_INVALID_WORKQUEUE (0xC00D36FF); nothing is invoked
+// docs/behaviour.md#w30: id 0x10000 is MF_E_INVALID_WORKQUEUE (0xC00D36FF); nothing is invoked
 // and nothing is kept.
 #[test]
 fn put_to_0x10000_fails_with_invalid_workqueue() {
@@ -102,7 +102,7 @@ fn put_to_0x10000_fails_with_invalid_workqueue() {
     assert_nothing_more(&receiver, Duration::from_millis(50));
 }
 
-// Item 30: the callback receives the very result that was put, on every queue
+// docs/behaviour.md#w30: the callback receives the very result that was put, on every queue
 // and through every entry point that takes a result.
 #[test]
 fn callback_receives_the_very_same_result() {
@@ -142,7 +142,7 @@ impl AsyncCallback for NoParameters {
     }
 }
 
-// Item 31 / §1.4: a callback whose GetParameters is E_NOTIMPL is still
+// docs/behaviour.md#w31: a callback whose GetParameters is E_NOTIMPL is still
 // dispatched, with the defaults: flags 0 and the STANDARD queue.
 #[test]
 fn callbacks_without_parameters_use_the_defaults() {
@@ -162,7 +162,7 @@ fn callbacks_without_parameters_use_the_defaults() {
     assert_eq!(recv(&receiver), Some(QueueId::IO));
 }
 
-// Q28: a callback never runs inline on the thread that put or invoked it.
+// docs/behaviour.md#d28: a callback never runs inline on the thread that put or invoked it.
 #[test]
 fn callbacks_never_run_on_the_callers_thread() {
     let _serial = serial();
@@ -195,7 +195,7 @@ fn callbacks_never_run_on_the_callers_thread() {
     }
 }
 
-// Q28: put and invoke called from inside invoke do not run the new callback
+// docs/behaviour.md#d28: put and invoke called from inside invoke do not run the new callback
 // inline either; on the caller's own serial queue it runs after the caller returns.
 #[test]
 fn callbacks_never_run_inline_inside_invoke() {
@@ -260,7 +260,7 @@ fn callbacks_never_run_inline_inside_invoke() {
     }
 }
 
-// §1.5: invoke_callback runs the callback on the queue its parameters name.
+// docs/behaviour.md#queue-selection: invoke_callback runs the callback on the queue its parameters name.
 #[test]
 fn invoke_callback_routes_to_the_callbacks_queue() {
     let _serial = serial();
@@ -290,7 +290,7 @@ fn invoke_callback_routes_to_the_callbacks_queue() {
     assert_eq!(recv(&receiver).0, Some(QueueId::STANDARD));
 }
 
-// Q5: put_result runs on the queue it is given; the callback's queue is only
+// docs/behaviour.md#d5: put_result runs on the queue it is given; the callback's queue is only
 // consulted by invoke_callback.
 #[test]
 fn put_result_uses_the_explicit_queue_not_the_callbacks() {
@@ -306,7 +306,7 @@ fn put_result_uses_the_explicit_queue_not_the_callbacks() {
     assert_eq!(recv(&receiver).0, Some(QueueId::MULTITHREADED));
 }
 
-// §1.4 / Q9: FAST_IO_PROCESSING and SIGNAL callbacks may only be dispatched
+// docs/behaviour.md#callback-flags / #d9: FAST_IO_PROCESSING and SIGNAL callbacks may only be dispatched
 // from IO or TIMER; anywhere else the put or invoke fails at once with
 // MF_E_INVALID_WORKQUEUE and nothing runs.
 #[test]
@@ -371,7 +371,7 @@ fn fast_io_and_signal_callbacks_need_the_io_or_timer_queue() {
     }
 }
 
-// §1.4: BLOCKING, LOCALIZE_REMOTE and unknown flag bits carry no queue
+// docs/behaviour.md#callback-flags: BLOCKING, LOCALIZE_REMOTE and unknown flag bits carry no queue
 // restriction.
 #[test]
 fn other_callback_flags_are_accepted_on_any_queue() {
@@ -398,7 +398,7 @@ fn other_callback_flags_are_accepted_on_any_queue() {
     }
 }
 
-// Q6: a result with no callback but an event has the event set when dispatched,
+// docs/behaviour.md#d6: a result with no callback but an event has the event set when dispatched,
 // through put_result and through invoke_callback, and is then released.
 #[test]
 fn callbackless_result_with_an_event_sets_the_event() {
@@ -427,7 +427,7 @@ fn callbackless_result_with_an_event_sets_the_event() {
     assert!(wait_until(Duration::from_secs(2), || result.ref_count() == 1));
 }
 
-// Item 35: invoke_callback on a result with a callback and an event invokes the
+// docs/behaviour.md#w35: invoke_callback on a result with a callback and an event invokes the
 // callback and does not set the event; the caller's reference is the last.
 #[test]
 fn result_with_a_callback_never_sets_its_event() {
@@ -451,7 +451,7 @@ fn result_with_a_callback_never_sets_its_event() {
     );
 }
 
-// Q6: a result with neither a callback nor an event is E_INVALIDARG, and is not kept.
+// docs/behaviour.md#d6: a result with neither a callback nor an event is E_INVALIDARG, and is not kept.
 #[test]
 fn result_with_neither_callback_nor_event_is_invalid_arg() {
     let _serial = serial();
@@ -515,7 +515,7 @@ fn priority_order(queue: QueueId, items: &[(&'static str, i32)]) -> Vec<&'static
     order
 }
 
-// Q4 / §1.7: three bands (> 0, 0, < 0): a higher band runs first, FIFO within a
+// docs/behaviour.md#d4 / #priorities: three bands (> 0, 0, < 0): a higher band runs first, FIFO within a
 // band; the plain put functions use 0.
 #[test]
 fn priorities_run_high_then_normal_then_low_fifo_within_a_band() {
@@ -565,7 +565,7 @@ fn priorities_run_high_then_normal_then_low_fifo_within_a_band() {
     assert_eq!(recv_n(&receiver, 3), ["high", "plain", "low"]);
 }
 
-// §1.6 step 3: the status set before invoke_callback is what the callback sees.
+// docs/behaviour.md#begin-end: the status set before invoke_callback is what the callback sees.
 #[test]
 fn invoke_callback_delivers_the_status() {
     let _serial = serial();
@@ -587,7 +587,7 @@ fn invoke_callback_delivers_the_status() {
     }
 }
 
-// §1.2: every item put runs exactly once, also in a burst from several threads.
+// docs/behaviour.md#queue-ids: every item put runs exactly once, also in a burst from several threads.
 #[test]
 fn every_item_runs_exactly_once() {
     let _serial = serial();
@@ -622,7 +622,7 @@ fn every_item_runs_exactly_once() {
     assert!(counts.iter().all(|count| count.load(Ordering::SeqCst) == 1));
 }
 
-// Q36: every platform call works from inside invoke.
+// docs/behaviour.md#d36: every platform call works from inside invoke.
 #[test]
 fn every_call_works_from_inside_invoke() {
     let _serial = serial();

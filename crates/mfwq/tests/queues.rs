@@ -1,6 +1,6 @@
-//! Queue ids, allocation, lock and unlock (observed-behaviour §1 D, items
-//! 24-29; decisions Q3, Q7, Q11, Q13, Q31), and how each kind of queue runs
-//! its items (api-reference §1.2).
+//! Queue ids, allocation, lock and unlock (docs/behaviour.md#queue-ids and
+//! #allocate: #w24 to #w29, #d3, #d7, #d11, #d13, #d31), and how each kind of
+//! queue runs its items.
 
 mod common;
 
@@ -55,7 +55,7 @@ fn run_serially_checked(queue: QueueId, count: usize) -> (Vec<usize>, usize) {
         .unwrap();
     }
     let seen = recv_n(&receiver, count);
-    // UNDEFINED (and any id that names no platform queue) runs on STANDARD (Q7).
+    // UNDEFINED (and any id that names no platform queue) runs on STANDARD (docs/behaviour.md#d7).
     let expected = if queue == QueueId::UNDEFINED {
         QueueId::STANDARD
     } else {
@@ -95,7 +95,7 @@ fn runs_two_at_once(queue: QueueId) -> bool {
     both.iter().all(|overlapped| *overlapped)
 }
 
-// Item 24: an allocated queue's id has at least one bit of 0xFFFF0000 set.
+// docs/behaviour.md#w24: an allocated queue's id has at least one bit of 0xFFFF0000 set.
 #[test]
 fn allocated_ids_have_private_bits() {
     let _serial = serial();
@@ -121,7 +121,7 @@ fn allocated_ids_have_private_bits() {
     assert!(!QueueId(0xFFFF).is_private());
 }
 
-// Item 29: every queue type allocates, reports its type, and runs work.
+// docs/behaviour.md#w29: every queue type allocates, reports its type, and runs work.
 #[test]
 fn every_queue_type_allocates_and_runs_work() {
     let _serial = serial();
@@ -140,7 +140,7 @@ fn every_queue_type_allocates_and_runs_work() {
     assert_eq!(QueueType::from_raw(-1), None);
 }
 
-// Item 25 / Q13: a fresh queue holds one lock; one unlock destroys it; a second
+// docs/behaviour.md#w25 / #d13: a fresh queue holds one lock; one unlock destroys it; a second
 // unlock of the same id fails with MF_E_INVALID_WORKQUEUE.
 #[test]
 fn one_unlock_destroys_a_fresh_queue_and_a_second_fails() {
@@ -160,7 +160,7 @@ fn one_unlock_destroys_a_fresh_queue_and_a_second_fails() {
     assert_eq!(lock_work_queue(id), Err(Error::InvalidWorkQueue));
 }
 
-// Item 25: the queue allocated next gets a valid, usable id.
+// docs/behaviour.md#w25: the queue allocated next gets a valid, usable id.
 #[test]
 fn the_next_allocation_after_an_unlock_is_usable() {
     let _serial = serial();
@@ -174,7 +174,7 @@ fn the_next_allocation_after_an_unlock_is_usable() {
     unlock_work_queue(next).unwrap();
 }
 
-// Item 28 / Q7: ids carry a generation: an id whose queue is gone stays invalid
+// docs/behaviour.md#w28 / #d7: ids carry a generation: an id whose queue is gone stays invalid
 // even when its slot is reused, for every call that takes an id.
 #[test]
 fn stale_ids_stay_invalid_when_slots_are_reused() {
@@ -210,7 +210,7 @@ fn stale_ids_stay_invalid_when_slots_are_reused() {
     unlock_work_queue(live).unwrap();
 }
 
-// Item 26: lock and unlock of ids without private bits are no-ops returning Ok
+// docs/behaviour.md#w26: lock and unlock of ids without private bits are no-ops returning Ok
 // (STANDARD, UNDEFINED and 0x20 were tested on Windows), and such locks do not
 // make shutdown wait.
 #[test]
@@ -235,7 +235,7 @@ fn platform_ids_lock_and_unlock_are_noops() {
     );
 }
 
-// Item 25 / §1.2: each allocation and each lock needs one unlock; the queue
+// docs/behaviour.md#w25, #allocate: each allocation and each lock needs one unlock; the queue
 // lives until the last one.
 #[test]
 fn queue_locks_are_counted() {
@@ -263,7 +263,7 @@ fn queue_locks_are_counted() {
     assert_eq!(unlock_work_queue(id), Err(Error::InvalidWorkQueue));
 }
 
-// Item 25: the RAII handle unlocks on drop; WorkQueue::lock takes one more lock.
+// docs/behaviour.md#w25: the RAII handle unlocks on drop; WorkQueue::lock takes one more lock.
 #[test]
 fn work_queue_handle_unlocks_on_drop() {
     let _serial = serial();
@@ -289,7 +289,7 @@ fn work_queue_handle_unlocks_on_drop() {
     assert_eq!(lock_work_queue(id), Err(Error::InvalidWorkQueue));
 }
 
-// Item 27 / 55: work already put on a private queue still runs after the queue
+// docs/behaviour.md#w27 / #w55: work already put on a private queue still runs after the queue
 // is unlocked; afterwards only the caller holds each result.
 #[test]
 fn unlocked_queue_still_runs_its_backlog() {
@@ -330,11 +330,11 @@ fn unlocked_queue_still_runs_its_backlog() {
     }
 }
 
-// Q11: at least 4,096 private queues; past the limit allocation fails with
+// docs/behaviour.md#d11: at least 4,096 private queues (8192 today); past the limit allocation fails with
 // E_FAIL, and freeing one makes room for exactly one more.
 #[test]
 fn queue_limit_fails_with_e_fail_and_a_free_makes_room() {
-    // Q11's floor, checked when the suite compiles.
+    // The floor this test holds the limit of docs/behaviour.md#d11 to, checked when the suite compiles.
     const _: () = assert!(MAX_PRIVATE_QUEUES >= 4096);
     let _serial = serial();
     let _platform = Platform::start().unwrap();
@@ -362,7 +362,7 @@ fn queue_limit_fails_with_e_fail_and_a_free_makes_room() {
     // The platform shutdown (guard drop) takes all of them down.
 }
 
-// Q3: a private standard queue runs one item at a time, in FIFO order.
+// docs/behaviour.md#d3: a private standard queue runs one item at a time, in FIFO order.
 #[test]
 fn private_standard_queue_runs_one_at_a_time_in_fifo_order() {
     let _serial = serial();
@@ -373,7 +373,7 @@ fn private_standard_queue_runs_one_at_a_time_in_fifo_order() {
     assert_eq!(order, (0..30).collect::<Vec<_>>());
 }
 
-// Q3 / Q31: a private window queue runs one item at a time, in FIFO order.
+// docs/behaviour.md#d3 / #d31: a private window queue runs one item at a time, in FIFO order.
 #[test]
 fn private_window_queue_runs_one_at_a_time_in_fifo_order() {
     let _serial = serial();
@@ -384,7 +384,7 @@ fn private_window_queue_runs_one_at_a_time_in_fifo_order() {
     assert_eq!(order, (0..30).collect::<Vec<_>>());
 }
 
-// Q3: STANDARD, RT and TIMER (and ids that stand for STANDARD) run one item at
+// docs/behaviour.md#d3: STANDARD, RT and TIMER (and ids that stand for STANDARD) run one item at
 // a time, in FIFO order.
 #[test]
 fn serial_platform_queues_run_one_at_a_time_in_fifo_order() {
@@ -402,7 +402,7 @@ fn serial_platform_queues_run_one_at_a_time_in_fifo_order() {
     }
 }
 
-// Q3 / §1.2: a private multithreaded queue runs items concurrently.
+// docs/behaviour.md#d3 / #queue-ids: a private multithreaded queue runs items concurrently.
 #[test]
 fn private_multithreaded_queue_runs_items_concurrently() {
     let _serial = serial();
@@ -425,7 +425,7 @@ fn private_multithreaded_queue_runs_items_concurrently() {
     assert_eq!(ran.load(Ordering::SeqCst), 200);
 }
 
-// Q3: MULTITHREADED, IO and LONG_FUNCTION are pools that run items concurrently.
+// docs/behaviour.md#d3: MULTITHREADED, IO and LONG_FUNCTION are pools that run items concurrently.
 #[test]
 fn pool_platform_queues_run_items_concurrently() {
     let _serial = serial();
@@ -435,7 +435,7 @@ fn pool_platform_queues_run_items_concurrently() {
     }
 }
 
-// §1.2: callbacks run on a thread of the queue they were put on; other threads
+// docs/behaviour.md#queue-ids: callbacks run on a thread of the queue they were put on; other threads
 // are on no queue.
 #[test]
 fn callbacks_run_on_the_queue_they_were_put_on() {
@@ -454,7 +454,7 @@ fn callbacks_run_on_the_queue_they_were_put_on() {
     assert_eq!(recv(&receiver), None);
 }
 
-// §1.2: two private standard queues have their own threads: one blocked does
+// docs/behaviour.md#queue-ids: two private standard queues have their own threads: one blocked does
 // not hold the other up.
 #[test]
 fn private_standard_queues_have_their_own_threads() {
@@ -472,7 +472,7 @@ fn private_standard_queues_have_their_own_threads() {
     assert_eq!(run_on(blocked.id()), Some(blocked.id()));
 }
 
-// Q31: a window queue's host-loop step runs on the queue's own thread after
+// docs/behaviour.md#d31: a window queue's host-loop step runs on the queue's own thread after
 // every item, never while an item runs.
 #[test]
 fn window_queue_steps_its_host_loop_after_each_item() {
@@ -519,7 +519,7 @@ fn window_queue_steps_its_host_loop_after_each_item() {
     unlock_work_queue(id).unwrap();
 }
 
-// Q31: an idle window queue keeps stepping its host loop every interval.
+// docs/behaviour.md#d31: an idle window queue keeps stepping its host loop every interval.
 #[test]
 fn window_queue_steps_its_host_loop_while_idle() {
     let _serial = serial();
@@ -542,7 +542,7 @@ fn window_queue_steps_its_host_loop_while_idle() {
     unlock_work_queue(id).unwrap();
 }
 
-// Q36 / item 27: a callback may unlock its own queue to zero: the call returns,
+// docs/behaviour.md#d36 / #w27: a callback may unlock its own queue to zero: the call returns,
 // the rest of the backlog still runs, and new work is refused.
 #[test]
 fn a_callback_may_unlock_its_own_queue() {

@@ -1,5 +1,5 @@
 //! MMCSS-style registration, real Linux scheduling, deadlines, the long-running
-//! hint, platform events and join (decisions Q19, Q21-Q25).
+//! hint, platform events and join (docs/behaviour.md#d19, #d21 to #d25).
 //!
 //! The scheduling tests adapt to the rights of the process: with the right to
 //! use `SCHED_FIFO` they check the real-time policy, without it the fallback.
@@ -228,7 +228,7 @@ fn getters_round_trip_on_platform_and_private_queues() {
     mfwq::register_work_queue_with_mmcss(QueueId::RT, "Audio", 5, 0).unwrap();
     assert_eq!(mfwq::work_queue_mmcss_class(QueueId::IO).unwrap(), "");
     assert_eq!(mfwq::work_queue_mmcss_class(standard).unwrap(), "");
-    // Ids without private bits that name no platform queue are STANDARD (Q7).
+    // Ids without private bits that name no platform queue are STANDARD (docs/behaviour.md#d7).
     mfwq::register_work_queue_with_mmcss(QueueId(0x20), "Playback", 9, 2).unwrap();
     assert_eq!(
         mfwq::work_queue_mmcss_class(QueueId::STANDARD).unwrap(),
@@ -439,7 +439,7 @@ fn class_copies_follow_the_utf16_buffer_rules() {
     assert_eq!(
         mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
         Err(Error::BufferTooSmall),
-        "a NULL buffer is a size query that fails (Q21)"
+        "a NULL buffer is a size query that fails (D21)"
     );
     assert_eq!(length, 1);
     let mut one = [0xAAAAu16; 1];

@@ -1,5 +1,5 @@
-//! Async result objects (observed-behaviour §1 C, items 17-23) and how long the
-//! platform holds on to them (item 33).
+//! Async result objects (docs/behaviour.md#results: #w17 to #w23) and how long
+//! the platform holds on to them (docs/behaviour.md#w33).
 
 mod common;
 
@@ -18,9 +18,9 @@ fn state_of<T: Any + Send + Sync>(value: T) -> State {
     Arc::new(value)
 }
 
-// Item 18: with nothing given, creation succeeds and the public fields start as
+// docs/behaviour.md#w18: with nothing given, creation succeeds and the public fields start as
 // pCallback NULL, hrStatusResult S_OK, dwBytesTransferred 0, hEvent NULL.
-// (Item 17, a NULL out pointer, cannot be expressed in Rust.)
+// (docs/behaviour.md#w17, a NULL out pointer, cannot be expressed in Rust.)
 #[test]
 fn fresh_result_has_the_windows_defaults() {
     let _serial = serial();
@@ -40,7 +40,7 @@ fn fresh_result_has_the_windows_defaults() {
     assert!(with_cb.event().is_none());
 }
 
-// Item 19: GetState with no state is E_POINTER; GetStateNoAddRef gives NULL.
+// docs/behaviour.md#w19: GetState with no state is E_POINTER; GetStateNoAddRef gives NULL.
 #[test]
 fn get_state_without_a_state_is_a_pointer_error() {
     let _serial = serial();
@@ -51,7 +51,7 @@ fn get_state_without_a_state_is_a_pointer_error() {
     assert_eq!(result.state_as::<u32>(), None);
 }
 
-// Item 19: GetState returns the very state, AddRef'd; GetStateNoAddRef the same
+// docs/behaviour.md#w19: GetState returns the very state, AddRef'd; GetStateNoAddRef the same
 // pointer without a reference.
 #[test]
 fn get_state_returns_the_same_state_with_a_reference() {
@@ -78,7 +78,7 @@ fn get_state_returns_the_same_state_with_a_reference() {
     assert_eq!(Arc::strong_count(&state), 2);
 }
 
-// Item 20: GetObject with no object is E_POINTER; with one it is the same
+// docs/behaviour.md#w20: GetObject with no object is E_POINTER; with one it is the same
 // pointer, AddRef'd.
 #[test]
 fn get_object_returns_the_same_object_or_a_pointer_error() {
@@ -105,7 +105,7 @@ fn get_object_returns_the_same_object_or_a_pointer_error() {
     assert_eq!(with.object_as::<i64>(), Some(&7));
 }
 
-// Item 21: a fresh status is S_OK; whatever is stored is what GetStatus returns.
+// docs/behaviour.md#w21: a fresh status is S_OK; whatever is stored is what GetStatus returns.
 #[test]
 fn status_round_trips() {
     let _serial = serial();
@@ -125,7 +125,7 @@ fn status_round_trips() {
     assert_eq!(other.bytes_transferred(), 4096);
 }
 
-// Item 21/22: hEvent is stored as given and can be cleared.
+// docs/behaviour.md#w21/#w22: hEvent is stored as given and can be cleared.
 #[test]
 fn event_field_round_trips() {
     let _serial = serial();
@@ -138,7 +138,7 @@ fn event_field_round_trips() {
     assert!(result.event().is_none());
 }
 
-// Item 23 / COM: Clone is AddRef, drop is Release, ptr_eq is pointer identity.
+// docs/behaviour.md#w23 / COM: Clone is AddRef, drop is Release, ptr_eq is pointer identity.
 #[test]
 fn clone_is_addref_and_drop_is_release() {
     let _serial = serial();
@@ -154,7 +154,7 @@ fn clone_is_addref_and_drop_is_release() {
     assert!(!other.ptr_eq(&result));
 }
 
-// Item 22: releasing the last reference releases the callback, the state and
+// docs/behaviour.md#w22: releasing the last reference releases the callback, the state and
 // the object.
 #[test]
 fn releasing_the_last_reference_releases_callback_state_and_object() {
@@ -184,7 +184,7 @@ fn releasing_the_last_reference_releases_callback_state_and_object() {
     );
 }
 
-// Item 22: releasing the outer result drops an inner result, used as object or
+// docs/behaviour.md#w22: releasing the outer result drops an inner result, used as object or
 // state, to its caller's reference only.
 #[test]
 fn releasing_the_outer_result_releases_inner_results() {
@@ -202,7 +202,7 @@ fn releasing_the_outer_result_releases_inner_results() {
     assert_eq!(inner.ref_count(), 1);
 }
 
-// Item 33: after put_result (RtwqPutWorkItem with the caller's result) the platform
+// docs/behaviour.md#w33: after put_result (RtwqPutWorkItem with the caller's result) the platform
 // drops its reference promptly once invoke returns; the callback got the very
 // same result.
 #[test]
@@ -225,7 +225,7 @@ fn platform_releases_a_put_result_promptly_after_invoke() {
     }
 }
 
-// Item 33: put_work_item's internal result, kept by the callback and handed to
+// docs/behaviour.md#w33: put_work_item's internal result, kept by the callback and handed to
 // the waiter, ends with the waiter's reference only; the state goes with it.
 #[test]
 fn platform_releases_an_internal_result_promptly_after_invoke() {
@@ -254,7 +254,7 @@ fn platform_releases_an_internal_result_promptly_after_invoke() {
     );
 }
 
-// Item 33 / 35: the same after invoke_callback; the callback and state go when
+// docs/behaviour.md#w33 / #w35: the same after invoke_callback; the callback and state go when
 // the caller releases its last reference.
 #[test]
 fn platform_releases_an_invoked_result_promptly() {
@@ -273,7 +273,7 @@ fn platform_releases_an_invoked_result_promptly() {
     assert_eq!(Arc::strong_count(&state), 1);
 }
 
-// Item 33: while an item is queued the platform holds a reference (the result
+// docs/behaviour.md#w33: while an item is queued the platform holds a reference (the result
 // stays alive even if the caller lets go at once), and drops it after invoke.
 #[test]
 fn a_queued_result_lives_until_invoked_even_if_the_caller_lets_go() {

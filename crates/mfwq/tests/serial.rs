@@ -1,4 +1,4 @@
-//! Serial queues: observed-behaviour §1 H (48–50) and api-reference §1.6 reply mode.
+//! Serial queues and reply mode: docs/behaviour.md#serial (#w48 to #w50, #d10).
 
 mod common;
 
@@ -65,7 +65,7 @@ fn run_fifo_and_one_at_a_time(queue: QueueId, producers: usize, count: usize) {
     }
 }
 
-// 50 (MSDN contract): FIFO and one at a time, even over a pool, from several producers.
+// docs/behaviour.md#w50 (the documented contract): FIFO and one at a time, even over a pool, from several producers.
 #[test]
 fn serial_over_the_pool_is_fifo_and_one_at_a_time() {
     let _serial = serial();
@@ -77,7 +77,7 @@ fn serial_over_the_pool_is_fifo_and_one_at_a_time() {
     shutdown().unwrap();
 }
 
-// 48: serial queues over every platform queue; unlocking each is S_OK.
+// docs/behaviour.md#w48: serial queues over every platform queue; unlocking each is S_OK.
 #[test]
 fn serial_over_every_platform_queue() {
     let _serial = serial();
@@ -96,7 +96,7 @@ fn serial_over_every_platform_queue() {
     shutdown().unwrap();
 }
 
-// 49: chains; unlocking the target first is allowed and the chain keeps working.
+// docs/behaviour.md#w49: chains; unlocking the target first is allowed and the chain keeps working.
 #[test]
 fn chains_keep_their_targets_alive() {
     let _serial = serial();
@@ -152,7 +152,7 @@ fn reply_mode(invoke: impl Fn(&AsyncResult) + Send + Sync + 'static) -> mfwq::Ca
     )
 }
 
-// 50 / Q10: reply mode holds the queue until the received result is invoked,
+// docs/behaviour.md#w50, #d10: reply mode holds the queue until the received result is invoked,
 // from another thread, later; the reply result carries the state.
 #[test]
 fn reply_mode_waits_for_a_late_reply_from_another_thread() {

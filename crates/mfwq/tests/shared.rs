@@ -1,4 +1,4 @@
-//! Shared work queues: observed-behaviour §1 I (51–53) and decision Q20.
+//! Shared work queues: docs/behaviour.md#shared (#w51 to #w53, #d20).
 
 mod common;
 
@@ -9,7 +9,7 @@ use mfwq::{
     lock_shared_work_queue, shutdown, spawn, startup, unlock_work_queue, Error, MF_VERSION,
 };
 
-// 51: a NULL class is E_POINTER, with or without a task id.
+// docs/behaviour.md#w51: a NULL class is E_POINTER, with or without a task id.
 #[test]
 fn null_class_is_e_pointer() {
     let _serial = serial();
@@ -24,9 +24,8 @@ fn null_class_is_e_pointer() {
     shutdown().unwrap();
 }
 
-// 52: "" with a task id is E_INVALIDARG on Windows (observed behaviour
-// outranks decision Q20's "accept it"); the task id is left alone and no lock
-// is taken.
+// docs/behaviour.md#w52, #d20: "" with a task id is E_INVALIDARG, as on
+// Windows; the task id is left alone and no lock is taken.
 #[test]
 fn empty_class_with_a_task_id_is_invalid_arg() {
     let _serial = serial();
@@ -47,7 +46,7 @@ fn empty_class_with_a_task_id_is_invalid_arg() {
     shutdown().unwrap();
 }
 
-// 53: "" gives a private id; the same id again with one more lock per call.
+// docs/behaviour.md#w53: "" gives a private id; the same id again with one more lock per call.
 #[test]
 fn same_class_same_queue_one_lock_per_call() {
     let _serial = serial();
@@ -77,7 +76,7 @@ fn same_class_same_queue_one_lock_per_call() {
     shutdown().unwrap();
 }
 
-// Q20: one shared queue per distinct class name.
+// docs/behaviour.md#d20: one shared queue per distinct class name.
 #[test]
 fn one_queue_per_class() {
     let _serial = serial();

@@ -1,5 +1,5 @@
-//! What happens to pending work at shutdown and at unlock (observed-behaviour
-//! §1 J, items 54-55, with item 27; decision Q1): queued work is never
+//! What happens to pending work at shutdown and at unlock
+//! (docs/behaviour.md#shutdown-under-load: #w54 and #w55, with #w27; #d1): queued work is never
 //! discarded, runs exactly once, and is released.
 
 mod common;
@@ -54,7 +54,7 @@ fn open_when_shutdown_begins(gates: Vec<Event>) -> std::thread::JoinHandle<()> {
     })
 }
 
-// Item 54: items put on STANDARD (each taking 10 ms) and then shutdown: all of
+// docs/behaviour.md#w54: items put on STANDARD (each taking 10 ms) and then shutdown: all of
 // them still run, exactly once, after the shutdown call and before it returns;
 // afterwards each result is held only by its caller.
 #[test]
@@ -96,7 +96,7 @@ fn queued_items_run_exactly_once_before_shutdown_returns() {
     assert!(!is_started());
 }
 
-// Item 54 / Q1: the backlog of every kind of queue, in every priority band,
+// docs/behaviour.md#w54 / #d1: the backlog of every kind of queue, in every priority band,
 // drains at shutdown.
 #[test]
 fn every_queue_kind_drains_its_backlog_at_shutdown() {
@@ -161,7 +161,7 @@ fn every_queue_kind_drains_its_backlog_at_shutdown() {
     shutdown().unwrap();
 }
 
-// Items 27 / 55: a private queue unlocked (destroyed) with a backlog still runs
+// docs/behaviour.md#w27 / #w55: a private queue unlocked (destroyed) with a backlog still runs
 // all of it, in order, without any shutdown.
 #[test]
 fn unlocked_private_queue_still_runs_its_backlog() {
@@ -201,7 +201,7 @@ fn unlocked_private_queue_still_runs_its_backlog() {
     shutdown().unwrap();
 }
 
-// Items 27 / 55 / Q1: the backlog of a private queue unlocked just before
+// docs/behaviour.md#w27 / #w55 / #d1: the backlog of a private queue unlocked just before
 // shutdown runs before shutdown returns.
 #[test]
 fn unlocked_private_queue_backlog_finishes_before_shutdown_returns() {
@@ -231,7 +231,7 @@ fn unlocked_private_queue_backlog_finishes_before_shutdown_returns() {
     opener.join().unwrap();
 }
 
-// Q1: work put while the platform shuts down is either refused with
+// docs/behaviour.md#d1: work put while the platform shuts down is either refused with
 // MF_E_SHUTDOWN or runs exactly once before shutdown returns; never lost.
 #[test]
 fn work_put_during_shutdown_is_refused_or_run() {
@@ -278,7 +278,7 @@ fn work_put_during_shutdown_is_refused_or_run() {
     opener.join().unwrap();
 }
 
-// Q1 / item 3: once shutdown has returned, work is refused and whatever came
+// docs/behaviour.md#d1 / #w3: once shutdown has returned, work is refused and whatever came
 // with it is released at once.
 #[test]
 fn work_is_refused_and_released_after_shutdown() {

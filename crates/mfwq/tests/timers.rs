@@ -1,6 +1,6 @@
-//! Scheduled items, cancellation and periodic callbacks (observed-behaviour
-//! §1 F items 36-38, 41, G items 44-46, J item 56, and the accounting of items
-//! 14-15; decisions Q15, Q16, Q18).
+//! Scheduled items, cancellation and periodic callbacks (docs/behaviour.md#scheduled
+//! and #periodic: #w36 to #w38, #w41, #w44 to #w46, #w56, and the accounting of
+//! #w14 and #w15; decisions #d15, #d16, #d18).
 
 mod common;
 
@@ -40,7 +40,7 @@ impl Rng {
     }
 }
 
-// Item 36: a negative timeout is a relative delay in milliseconds; the call
+// docs/behaviour.md#w36: a negative timeout is a relative delay in milliseconds; the call
 // succeeds and returns a key.
 #[test]
 fn negative_timeout_is_a_relative_delay() {
@@ -67,7 +67,7 @@ fn negative_timeout_is_a_relative_delay() {
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
 
-// Decision Q16 (and item 43): zero and positive timeouts fire as soon as possible.
+// docs/behaviour.md#d16 (and docs/behaviour.md#w43): zero and positive timeouts fire as soon as possible.
 #[test]
 fn zero_and_positive_timeouts_fire_promptly() {
     let _serial = serial();
@@ -93,7 +93,7 @@ fn zero_and_positive_timeouts_fire_promptly() {
     }
 }
 
-// Item 37: cancel returns Ok, the callback has been released completely by the
+// docs/behaviour.md#w37: cancel returns Ok, the callback has been released completely by the
 // time it returns, and it is never invoked.
 #[test]
 fn cancel_releases_the_callback_before_returning_and_it_never_runs() {
@@ -135,7 +135,7 @@ fn cancel_releases_the_platforms_reference_to_a_callers_result() {
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
 
-// Item 38: a second cancel of the same key is NotFound; so are keys never issued.
+// docs/behaviour.md#w38: a second cancel of the same key is NotFound; so are keys never issued.
 #[test]
 fn second_cancel_and_unknown_keys_are_not_found() {
     let _serial = serial();
@@ -171,7 +171,7 @@ fn cancel_after_firing_is_not_found() {
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
 }
 
-// Items 41 and 56: a timer not yet due at shutdown never fires; cancelling it
+// docs/behaviour.md#w41 and #w56: a timer not yet due at shutdown never fires; cancelling it
 // afterwards is Shutdown; after a restart its key is simply unknown.
 #[test]
 fn pending_timer_never_fires_after_shutdown() {
@@ -200,7 +200,7 @@ fn pending_timer_never_fires_after_shutdown() {
     mfwq::shutdown().unwrap();
 }
 
-// Decision Q34: nothing works while the platform is not started.
+// docs/behaviour.md#d34: nothing works while the platform is not started.
 #[test]
 fn calls_before_startup_are_shutdown() {
     let _serial = serial();
@@ -246,7 +246,7 @@ fn result_without_callback_or_event_is_invalid() {
     common::wait_event(&done, "the scheduled result's event");
 }
 
-// Item 14: the internal results of scheduled items are ordinary results.
+// docs/behaviour.md#w14: the internal results of scheduled items are ordinary results.
 #[test]
 fn scheduled_items_results_count_as_platform_locks() {
     let _serial = serial();
@@ -269,7 +269,7 @@ fn scheduled_items_results_count_as_platform_locks() {
     assert_eq!(cancel_work_item(third), Ok(()));
 }
 
-// Item 15: a scheduled item pending at shutdown leaks its internal result and
+// docs/behaviour.md#w15: a scheduled item pending at shutdown leaks its internal result and
 // with it one platform lock: after the next startup the count is 2.
 #[test]
 fn pending_timer_at_shutdown_leaks_its_lock() {
@@ -285,7 +285,7 @@ fn pending_timer_at_shutdown_leaks_its_lock() {
     mfwq::shutdown().unwrap();
 }
 
-// Item 15, Rtwq form: with the caller's own result, the platform keeps one
+// docs/behaviour.md#w15, Rtwq form: with the caller's own result, the platform keeps one
 // reference for ever, so the caller's release would leave the count at 1.
 #[test]
 fn pending_timer_at_shutdown_keeps_a_reference_to_the_callers_result() {
@@ -446,7 +446,7 @@ fn cancel_racing_with_expiry_has_exactly_one_winner() {
     assert_eq!(Arc::strong_count(&cb), 1, "every item was released");
 }
 
-// Cancelling from inside a callback, and scheduling from inside one, work (Q36).
+// Cancelling from inside a callback, and scheduling from inside one, work (docs/behaviour.md#d36).
 #[test]
 fn schedule_and_cancel_from_inside_invoke() {
     let _serial = serial();
@@ -478,13 +478,13 @@ fn schedule_and_cancel_from_inside_invoke() {
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
 
-// Item 44: the periodic interval is 10 ms.
+// docs/behaviour.md#w44: the periodic interval is 10 ms.
 #[test]
 fn timer_periodicity_is_ten_milliseconds() {
     assert_eq!(timer_periodicity(), Duration::from_millis(10));
 }
 
-// Item 45: a non-zero key; the function has run at least once within 10
+// docs/behaviour.md#w45: a non-zero key; the function has run at least once within 10
 // periods; removal is Ok.
 #[test]
 fn periodic_callback_runs_and_is_removed() {
@@ -509,7 +509,7 @@ fn periodic_callback_runs_and_is_removed() {
     assert_eq!(count.load(Ordering::SeqCst), after, "no runs after removal");
 }
 
-// Decision Q18: periodic callbacks keep ticking, run on the TIMER queue, and
+// docs/behaviour.md#d18: periodic callbacks keep ticking, run on the TIMER queue, and
 // pass the context.
 #[test]
 fn periodic_callback_ticks_on_the_timer_queue_with_its_context() {
@@ -539,7 +539,7 @@ fn periodic_callback_ticks_on_the_timer_queue_with_its_context() {
     assert!(span >= Duration::from_millis(35), "5 ticks in {span:?}");
 }
 
-// Decision Q18: a run never overlaps the previous run of the same callback.
+// docs/behaviour.md#d18: a run never overlaps the previous run of the same callback.
 #[test]
 fn periodic_callback_never_overlaps_itself() {
     let _serial = serial();
@@ -567,7 +567,7 @@ fn periodic_callback_never_overlaps_itself() {
     assert!(late <= 1, "{late} queued-up runs after removal");
 }
 
-// Item 46: the context is held while registered and released after removal.
+// docs/behaviour.md#w46: the context is held while registered and released after removal.
 #[test]
 fn periodic_context_is_held_until_removal() {
     let _serial = serial();

@@ -1,6 +1,6 @@
 //! Waiting items: `put_waiting_work_item` and their cancellation
-//! (observed-behaviour §1 F items 39-41; decisions Q15 and Q17;
-//! `api-reference.md` §1.5 for the queues they may use).
+//! (docs/behaviour.md#waiting: #w39 to #w41, #d15 and #d17, and the queues
+//! they may use).
 
 mod common;
 
@@ -37,7 +37,7 @@ fn result_for(cb: &Callback, tag: usize) -> AsyncResult {
 
 const QUIET: Duration = Duration::from_millis(40);
 
-// Item 39 and 40: a null event, priority 0, a result: Ok. The same result can
+// docs/behaviour.md#w39 and #w40: a null event, priority 0, a result: Ok. The same result can
 // be put again under a second key. Cancelling each key is Ok and invokes the
 // callback once with MF_E_OPERATION_CANCELLED.
 #[test]
@@ -52,7 +52,7 @@ fn null_event_waits_can_be_put_twice_and_cancelled() {
     assert_eq!(first.0 >> 32, 0x8200_0000, "waiting-item key layout");
     assert_eq!(second.0 >> 32, 0x8200_0000);
     assert_eq!(result.ref_count(), 3, "each pending wait holds the result");
-    // Q17: a null handle never signals.
+    // docs/behaviour.md#d17: a null handle never signals.
     assert_nothing_more(&invoked, QUIET);
     assert_eq!(cancel_work_item(first), Ok(()));
     assert_eq!(
@@ -72,7 +72,7 @@ fn null_event_waits_can_be_put_twice_and_cancelled() {
     );
 }
 
-// Item 38 for waits: a second cancel is NotFound, and so is a cancel after
+// docs/behaviour.md#w38 for waits: a second cancel is NotFound, and so is a cancel after
 // the item fired.
 #[test]
 fn second_cancel_and_cancel_after_firing_are_not_found() {
@@ -196,7 +196,7 @@ fn item_put_on_a_set_auto_reset_event_fires_at_once() {
     assert_eq!(recv(&invoked).2, 2);
 }
 
-// Q17: waits may be re-armed from inside invoke.
+// docs/behaviour.md#d17: waits may be re-armed from inside invoke.
 #[test]
 fn wait_rearmed_from_inside_invoke() {
     let _serial = serial();
@@ -252,7 +252,7 @@ fn callback_less_result_sets_its_own_event() {
     wait_event(&done, "the result's own event");
 }
 
-// api-reference §1.5: IO, LONG_FUNCTION, RT and TIMER may not be used; refused
+// docs/behaviour.md#waiting: IO, LONG_FUNCTION, RT and TIMER may not be used; refused
 // synchronously. STANDARD, MULTITHREADED and private queues may.
 #[test]
 fn forbidden_queues_are_refused() {
@@ -464,7 +464,7 @@ fn default_parameters_dispatch_on_standard() {
     assert_eq!(recv(&receiver), Some(QueueId::STANDARD));
 }
 
-// Q15 and 40 when the callback's queue is gone: a waiting item whose cancel
+// docs/behaviour.md#d15 and 40 when the callback's queue is gone: a waiting item whose cancel
 // returned Ok is still invoked exactly once (with MF_E_OPERATION_CANCELLED),
 // on STANDARD, as are a fired wait and an expired timer; nothing the
 // platform owes is dropped.

@@ -28,7 +28,7 @@ pub const PLATFORM_QUEUES: [QueueId; 6] = [
 /// Generous: nothing should come close to it; it only stops a broken core from hanging.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// The shutdown timeout every test starts with (decision Q1: small in tests).
+/// The shutdown timeout every test starts with (docs/behaviour.md#d1: small in tests).
 pub const TEST_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(200);
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -130,7 +130,7 @@ pub fn wait_event(event: &mfwq::Event, what: &str) {
     assert!(event.wait(Some(WAIT)), "timed out waiting for {what}");
 }
 
-/// Windows' own measurement of the platform lock count (observed-behaviour §0):
+/// Windows' own measurement of the platform lock count (docs/behaviour.md#lock-count):
 /// unlock the platform and try to allocate a queue (unlocking it at once)
 /// until allocation fails with `MF_E_SHUTDOWN`; the number of unlocks is the
 /// count. Then lock the same number of times. Meaningful while started.
