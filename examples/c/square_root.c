@@ -2,7 +2,7 @@
  * square_root.c - an asynchronous method in the Begin/End style, in C.
  *
  * The pattern is the one Media Foundation documents under "Writing an
- * Asynchronous Method" (api-reference.md §1.6):
+ * Asynchronous Method" (docs/behaviour.md#begin-end):
  *
  *   BeginSquareRoot(component, x, callback, state)
  *     1. creates an operation object holding x (and, later, the answer);

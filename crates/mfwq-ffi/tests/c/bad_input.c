@@ -4,12 +4,12 @@
  * event handles. Nothing may crash; each call returns the documented code
  * and keeps no reference.
  *
- * Decisions Q34 (not started: MF_E_SHUTDOWN) and Q35 (NULL out-pointer:
- * E_POINTER; NULL required input: E_INVALIDARG), observed 17 and 51 (which
+ * docs/behaviour.md#d34 (not started: MF_E_SHUTDOWN) and docs/behaviour.md#d35 (NULL out-pointer:
+ * E_POINTER; NULL required input: E_INVALIDARG), docs/behaviour.md#w17 and #w51 (which
  * say E_POINTER for the NULL result out-pointer and the NULL shared-queue
- * class), Q17 (event handles: FALSE / WAIT_FAILED with ERROR_INVALID_HANDLE;
+ * class), docs/behaviour.md#d17 (event handles: FALSE / WAIT_FAILED with ERROR_INVALID_HANDLE;
  * MFPutWaitingWorkItem with a handle that is not an open event: E_HANDLE),
- * Q23 (join may be E_NOTIMPL).
+ * docs/behaviour.md#d23 (join may be E_NOTIMPL).
  */
 #include "mfwq_test.h"
 
@@ -45,7 +45,7 @@ static const IRtwqPlatformEventsVtbl events_vtbl = {
 };
 
 /* Every call that needs a started platform: MF_E_SHUTDOWN, nothing kept,
- * nothing invoked (Q34). */
+ * nothing invoked (docs/behaviour.md#d34). */
 static void check_all_refuse_not_started(const char *phase)
 {
     tcb *cb = tcb_create();
@@ -126,7 +126,7 @@ static void check_all_refuse_not_started(const char *phase)
     CHECK_MSG(hr == MF_E_SHUTDOWN || (hr == S_OK && period == 10),
               "MFGetTimerPeriodicity when stopped: 0x%08x, %u", (unsigned)hr, (unsigned)period);
 
-    /* Q34: not running is reported before bad arguments are looked at. */
+    /* docs/behaviour.md#d34: not running is reported before bad arguments are looked at. */
     CHECK_HR(MFAllocateWorkQueueEx((MFASYNC_WORKQUEUE_TYPE)99, &queue), MF_E_SHUTDOWN);
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, NULL, NULL), MF_E_SHUTDOWN);
     CHECK_HR(MFPutWaitingWorkItem((HANDLE)(uintptr_t)0x7777770, 0, NULL, &key), MF_E_SHUTDOWN);
@@ -137,7 +137,7 @@ static void check_all_refuse_not_started(const char *phase)
     CHECK_HR(RtwqCancelDeadline(NULL), MF_E_SHUTDOWN);
 
     /* Nothing was kept and nothing runs; the callback was not even asked for
-     * its parameters (§1.5 step 1: fail before reading pCallback). */
+     * its parameters (docs/behaviour.md#queue-selection step 1: fail before reading pCallback). */
     sleep_ms(30);
     CHECK_EQ(atomic_load(&cb->params_calls), 0);
     CHECK_EQ(tcb_invokes(cb), 0);
@@ -149,7 +149,7 @@ static void check_all_refuse_not_started(const char *phase)
     CHECK(CloseHandle(event));
 }
 
-/* Q35 while started: NULL out-pointers E_POINTER, NULL required inputs
+/* docs/behaviour.md#d35 while started: NULL out-pointers E_POINTER, NULL required inputs
  * E_INVALIDARG; nothing kept. */
 static void test_null_pointers(void)
 {
@@ -163,7 +163,7 @@ static void test_null_pointers(void)
 
     CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
 
-    /* Results (17, Q35). */
+    /* Results (docs/behaviour.md#w17, #d35). */
     CHECK_HR(MFCreateAsyncResult(NULL, NULL, NULL, NULL), E_POINTER);
     CHECK_HR(RtwqCreateAsyncResult(NULL, NULL, NULL, NULL), E_POINTER);
 
@@ -175,7 +175,7 @@ static void test_null_pointers(void)
     CHECK_HR(RtwqAllocateSerialWorkQueue(MFASYNC_CALLBACK_QUEUE_STANDARD, NULL), E_POINTER);
     CHECK_HR(MFLockSharedWorkQueue(empty, 0, NULL, NULL), E_POINTER);
     CHECK_HR(RtwqLockSharedWorkQueue(audio, 0, &task, NULL), E_POINTER);
-    /* 51: the class. */
+    /* docs/behaviour.md#w51: the class. */
     CHECK_HR(MFLockSharedWorkQueue(NULL, 0, NULL, &task), E_POINTER);
 
     /* Required callbacks and results. */
@@ -283,7 +283,7 @@ static void test_unknown_values(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* ---- Q17: event handles --------------------------------------------------- */
+/* ---- docs/behaviour.md#d17: event handles ------------------------------- */
 
 static void check_bad_handle(HANDLE handle, const char *name)
 {
@@ -366,7 +366,7 @@ int main(void)
 
     check_all_refuse_not_started("after shutdown");
 
-    /* Lock count at zero with a startup count > 0 (observed 9): allocation
+    /* Lock count at zero with a startup count > 0 (docs/behaviour.md#w9): allocation
      * is refused with MF_E_SHUTDOWN as well. */
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
     CHECK_HR(MFUnlockPlatform(), S_OK);

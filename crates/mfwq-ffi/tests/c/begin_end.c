@@ -1,7 +1,7 @@
 /*
  * begin_end.c - the Begin/End asynchronous-method pattern in plain C, as
  * Microsoft's "Writing an Asynchronous Method" page lays it out
- * (api-reference §1.6):
+ * (docs/behaviour.md#begin-end):
  *
  *   BeginSquareRoot(x, callback, state)
  *     result 1 = MFCreateAsyncResult(operation, caller's callback, caller's state)

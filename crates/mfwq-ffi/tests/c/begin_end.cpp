@@ -5,11 +5,11 @@
  * the Rust library. Proves that the C++ vtable layout of the headers
  * interoperates with libmfplat.
  *
- * Covers api-reference §1.6 (Begin/End, "Writing an Asynchronous Method"),
- * §1.3 / §4.4 and "Custom Asynchronous Result Objects" (a C++ result derived
- * from MFASYNCRESULT), observed 30 (Invoke gets the very pointer put),
- * decision Q10 (reply mode, with the reply from another thread), Q15 (a
- * cancelled waiting item goes through SetStatus), Q25 (platform events),
+ * Covers docs/behaviour.md#begin-end (Begin/End, "Writing an Asynchronous Method"),
+ * docs/behaviour.md#results / #layout and "Custom Asynchronous Result Objects" (a C++ result derived
+ * from MFASYNCRESULT), docs/behaviour.md#w30 (Invoke gets the very pointer put),
+ * docs/behaviour.md#d10 (reply mode, with the reply from another thread), docs/behaviour.md#d15 (a
+ * cancelled waiting item goes through SetStatus), docs/behaviour.md#d25 (platform events),
  * and MFStartup's C++ default argument.
  */
 #include <mfapi.h>
@@ -117,7 +117,7 @@ public:
 
     HRESULT MFWQ_STDCALL GetParameters(DWORD *flags, DWORD *queue) override
     {
-        CHECK(flags != nullptr && queue != nullptr); // observed 31
+        CHECK(flags != nullptr && queue != nullptr); // docs/behaviour.md#w31
         if (m_queue == 0 && m_flags == 0)
             return E_NOTIMPL;
         *flags = m_flags;
@@ -305,7 +305,7 @@ public:
         }
         return refs;
     }
-    // No state and no object: E_POINTER, as the stock result (observed 19, 20).
+    // No state and no object: E_POINTER, as the stock result (docs/behaviour.md#w19, #w20).
     HRESULT MFWQ_STDCALL GetState(IUnknown **) override { return E_POINTER; }
     HRESULT MFWQ_STDCALL GetStatus() override { return hrStatusResult; }
     HRESULT MFWQ_STDCALL SetStatus(HRESULT status) override
@@ -359,7 +359,7 @@ static void test_custom_result()
     CHECK(cb->last() == as_result);
     CHECK(wait_for([&] { return custom->refs() == 1; }, 1000));
 
-    // A waiting item fired, then one cancelled (Q15: through SetStatus).
+    // A waiting item fired, then one cancelled (docs/behaviour.md#d15: through SetStatus).
     HANDLE event = CreateEventW(nullptr, FALSE, FALSE, nullptr);
     CHECK_HR(MFPutWaitingWorkItem(event, 0, custom, &key), S_OK);
     CHECK(SetEvent(event));
@@ -466,7 +466,7 @@ static void test_reply_mode()
     CHECK_HR(MFPutWorkItem(serial, second, nullptr), S_OK);
     CHECK(wait_for([&] { return first->invokes() >= 1; }));
     sleep_ms(150);
-    CHECK_EQ(second->invokes(), 0); // Q10: waits for the reply
+    CHECK_EQ(second->invokes(), 0); // docs/behaviour.md#d10: waits for the reply
     std::thread replier([&] {
         IMFAsyncResult *r = reply.load();
         CHECK_HR(MFInvokeCallback(r), S_OK);

@@ -4,10 +4,10 @@
  * Microsoft's "Custom Asynchronous Result Objects" page describes, passed to
  * every function that takes a result.
  *
- * api-reference §1.3 (the platform reads pCallback / hEvent / hrStatusResult
- * by offset), §4.4, decisions Q6 (pCallback NULL with hEvent: the event is
- * set), Q15 (a cancelled waiting item is invoked with
- * MF_E_OPERATION_CANCELLED), observed 30 (Invoke gets the very pointer).
+ * docs/behaviour.md#results and #layout (the platform reads pCallback / hEvent /
+ * hrStatusResult by offset), #d6 (pCallback NULL with hEvent: the event is
+ * set), docs/behaviour.md#d15 (a cancelled waiting item is invoked with
+ * MF_E_OPERATION_CANCELLED), docs/behaviour.md#w30 (Invoke gets the very pointer).
  *
  * The callback reaches the platform only through the pCallback field at
  * offset 40: nothing else ever names it.
@@ -283,13 +283,13 @@ static void test_waiting(void)
     CHECK_HR(atomic_load(&cb->last_status), S_OK);
     wait_idle(custom);
 
-    /* Q15: cancelled: invoked once with MF_E_OPERATION_CANCELLED, which the
+    /* docs/behaviour.md#d15: cancelled: invoked once with MF_E_OPERATION_CANCELLED, which the
      * platform stores through the object's SetStatus. */
     CHECK_HR(MFPutWaitingWorkItem(event, 0, result, &key), S_OK);
     CHECK_HR(MFCancelWorkItem(key), S_OK);
     CHECK(tcb_wait(cb, 2));
     CHECK_PTR(atomic_load(&cb->last_result), result);
-    CHECK_MSG(atomic_load(&custom->set_status_calls) >= 1, "Q15: the custom result's SetStatus was not called");
+    CHECK_MSG(atomic_load(&custom->set_status_calls) >= 1, "D15: the custom result's SetStatus was not called");
     CHECK_HR(atomic_load(&custom->last_set_status), MF_E_OPERATION_CANCELLED);
     CHECK_HR(atomic_load(&cb->last_status), MF_E_OPERATION_CANCELLED);
     CHECK_HR(MFCancelWorkItem(key), MF_E_NOT_FOUND);
@@ -301,7 +301,7 @@ static void test_waiting(void)
     CHECK(CloseHandle(event));
 }
 
-/* Q6 with a custom result: pCallback NULL and hEvent set. */
+/* docs/behaviour.md#d6 with a custom result: pCallback NULL and hEvent set. */
 static void test_event_instead_of_callback(void)
 {
     custom_result *custom = custom_create(NULL, NULL);
@@ -311,13 +311,13 @@ static void test_event_instead_of_callback(void)
 
     custom->header.hEvent = event;
     CHECK_HR(MFInvokeCallback(result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFInvokeCallback did not set the custom result's hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFInvokeCallback did not set the custom result's hEvent");
     wait_idle(custom);
     CHECK_HR(MFPutWorkItemEx(MFASYNC_CALLBACK_QUEUE_MULTITHREADED, result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFPutWorkItemEx did not set the custom result's hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFPutWorkItemEx did not set the custom result's hEvent");
     wait_idle(custom);
     CHECK_HR(MFScheduleWorkItemEx(result, -10, &key), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: a scheduled custom result did not set its hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: a scheduled custom result did not set its hEvent");
     wait_idle(custom);
 
     /* Both NULL: E_INVALIDARG. */

@@ -1,5 +1,5 @@
 /*
- * events.c - the Win32 event subset libmfplat exports (decision Q17):
+ * events.c - the Win32 event subset libmfplat exports (docs/behaviour.md#d17):
  * CreateEventA/W, CreateEventExA/W, SetEvent, ResetEvent,
  * WaitForSingleObject, CloseHandle, GetHandleInformation, GetLastError,
  * Sleep. Manual- and auto-reset, initial state, timeouts, INFINITE, waiters

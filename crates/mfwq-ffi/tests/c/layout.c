@@ -2,7 +2,7 @@
  * layout.c - the C view of the mfwq public headers against the Windows SDK's
  * definitions: the vtable order of each interface, the sizes and offsets of
  * the structures (LLP64, include/README.md), the constants and every
- * prototype.
+ * prototype (summarised in docs/behaviour.md#layout).
  *
  * Almost everything is checked at compile time; main() adds the checks that
  * need a running program (IsEqualGUID, calls through the COBJMACROS
@@ -39,10 +39,10 @@
 #define ALIGN_OF(type) offsetof(struct { char c; type t; }, t)
 
 /* ======================================================================== */
-/* §4.1 scalar types (LLP64 sizes on LP64 Linux)                            */
+/* Scalar types (LLP64 sizes on LP64 Linux)                                 */
 /* ======================================================================== */
 
-CHECK(sizeof(void *) == 8); /* the spec's layouts are the 64-bit ones */
+CHECK(sizeof(void *) == 8); /* the layouts are the Windows x64 ones */
 
 CHECK(sizeof(BYTE) == 1);
 CHECK(sizeof(WORD) == 2);
@@ -92,7 +92,7 @@ CHECK((RTWQWORKITEM_KEY)-1 > 0);
 CHECK((ULONG_PTR)-1 > 0);
 
 /* ======================================================================== */
-/* §4.2 GUID                                                                */
+/* GUID                                                                     */
 /* ======================================================================== */
 
 CHECK(sizeof(GUID) == 16);
@@ -105,7 +105,7 @@ CHECK(sizeof(IID) == 16);
 CHECK(sizeof(CLSID) == 16);
 
 /* ======================================================================== */
-/* §4.3 OVERLAPPED                                                          */
+/* OVERLAPPED                                                               */
 /* ======================================================================== */
 
 CHECK(sizeof(OVERLAPPED) == 32);
@@ -146,7 +146,7 @@ CHECK(WAIT_IO_COMPLETION == 0xC0);
 CHECK(CRITICAL_SECTION_NO_DEBUG_INFO == 0x01000000);
 
 /* ======================================================================== */
-/* §4.4 MFASYNCRESULT / RTWQASYNCRESULT                                     */
+/* MFASYNCRESULT / RTWQASYNCRESULT                                          */
 /* ======================================================================== */
 
 CHECK(sizeof(MFASYNCRESULT) == 64);
@@ -168,7 +168,7 @@ CHECK(offsetof(RTWQASYNCRESULT, dwBytesTransferred) == 52);
 CHECK(offsetof(RTWQASYNCRESULT, hEvent) == 56);
 
 /* ======================================================================== */
-/* §3 / §4.5 interfaces and vtables                                          */
+/* Interfaces and vtables                                                    */
 /* ======================================================================== */
 
 CHECK(sizeof(IUnknown) == 8);
@@ -183,13 +183,13 @@ CHECK(offsetof(IUnknown, lpVtbl) == 0);
 CHECK(offsetof(IMFAsyncResult, lpVtbl) == 0);
 CHECK(offsetof(IMFAsyncCallback, lpVtbl) == 0);
 
-/* §3.1 IUnknown */
+/* IUnknown */
 CHECK(sizeof(IUnknownVtbl) == 24);
 CHECK(offsetof(IUnknownVtbl, QueryInterface) == 0x00);
 CHECK(offsetof(IUnknownVtbl, AddRef) == 0x08);
 CHECK(offsetof(IUnknownVtbl, Release) == 0x10);
 
-/* §3.2 IMFAsyncResult */
+/* IMFAsyncResult */
 CHECK(sizeof(IMFAsyncResultVtbl) == 64);
 CHECK(offsetof(IMFAsyncResultVtbl, QueryInterface) == 0x00);
 CHECK(offsetof(IMFAsyncResultVtbl, AddRef) == 0x08);
@@ -200,7 +200,7 @@ CHECK(offsetof(IMFAsyncResultVtbl, SetStatus) == 0x28);
 CHECK(offsetof(IMFAsyncResultVtbl, GetObject) == 0x30);
 CHECK(offsetof(IMFAsyncResultVtbl, GetStateNoAddRef) == 0x38);
 
-/* §3.3 IMFAsyncCallback */
+/* IMFAsyncCallback */
 CHECK(sizeof(IMFAsyncCallbackVtbl) == 40);
 CHECK(offsetof(IMFAsyncCallbackVtbl, QueryInterface) == 0x00);
 CHECK(offsetof(IMFAsyncCallbackVtbl, AddRef) == 0x08);
@@ -208,18 +208,18 @@ CHECK(offsetof(IMFAsyncCallbackVtbl, Release) == 0x10);
 CHECK(offsetof(IMFAsyncCallbackVtbl, GetParameters) == 0x18);
 CHECK(offsetof(IMFAsyncCallbackVtbl, Invoke) == 0x20);
 
-/* §3.4 IMFAsyncCallbackLogging */
+/* IMFAsyncCallbackLogging */
 CHECK(sizeof(IMFAsyncCallbackLoggingVtbl) == 56);
 CHECK(offsetof(IMFAsyncCallbackLoggingVtbl, GetParameters) == 0x18);
 CHECK(offsetof(IMFAsyncCallbackLoggingVtbl, Invoke) == 0x20);
 CHECK(offsetof(IMFAsyncCallbackLoggingVtbl, GetObjectPointer) == 0x28);
 CHECK(offsetof(IMFAsyncCallbackLoggingVtbl, GetObjectTag) == 0x30);
 
-/* §3.9 IMFRemoteAsyncCallback */
+/* IMFRemoteAsyncCallback */
 CHECK(sizeof(IMFRemoteAsyncCallbackVtbl) == 32);
 CHECK(offsetof(IMFRemoteAsyncCallbackVtbl, Invoke) == 0x18);
 
-/* §3.7 IRtwqAsyncResult / IRtwqAsyncCallback */
+/* IRtwqAsyncResult / IRtwqAsyncCallback */
 CHECK(sizeof(IRtwqAsyncResultVtbl) == 64);
 CHECK(offsetof(IRtwqAsyncResultVtbl, QueryInterface) == 0x00);
 CHECK(offsetof(IRtwqAsyncResultVtbl, AddRef) == 0x08);
@@ -233,14 +233,14 @@ CHECK(sizeof(IRtwqAsyncCallbackVtbl) == 40);
 CHECK(offsetof(IRtwqAsyncCallbackVtbl, GetParameters) == 0x18);
 CHECK(offsetof(IRtwqAsyncCallbackVtbl, Invoke) == 0x20);
 
-/* §3.8 IRtwqPlatformEvents */
+/* IRtwqPlatformEvents */
 CHECK(sizeof(IRtwqPlatformEventsVtbl) == 48);
 CHECK(offsetof(IRtwqPlatformEventsVtbl, InitializationComplete) == 0x18);
 CHECK(offsetof(IRtwqPlatformEventsVtbl, ShutdownStart) == 0x20);
 CHECK(offsetof(IRtwqPlatformEventsVtbl, ShutdownComplete) == 0x28);
 
 /* ======================================================================== */
-/* §5.1 versions and startup flags                                          */
+/* Versions and startup flags                                               */
 /* ======================================================================== */
 
 CHECK(MF_SDK_VERSION == 0x0002);
@@ -250,14 +250,14 @@ CHECK(MFSTARTUP_NOSOCKET == 0x1);
 CHECK(MFSTARTUP_LITE == 0x1);
 CHECK(MFSTARTUP_FULL == 0x0);
 
-/* §5.2 callback flags */
+/* Callback flags */
 CHECK(MFASYNC_FAST_IO_PROCESSING_CALLBACK == 0x00000001);
 CHECK(MFASYNC_SIGNAL_CALLBACK == 0x00000002);
 CHECK(MFASYNC_BLOCKING_CALLBACK == 0x00000004);
 CHECK(MFASYNC_REPLY_CALLBACK == 0x00000008);
 CHECK(MFASYNC_LOCALIZE_REMOTE_CALLBACK == 0x00000010);
 
-/* §5.3 work-queue identifiers */
+/* Work-queue identifiers */
 CHECK(MFASYNC_CALLBACK_QUEUE_UNDEFINED == 0x00000000);
 CHECK(MFASYNC_CALLBACK_QUEUE_STANDARD == 0x00000001);
 CHECK(MFASYNC_CALLBACK_QUEUE_RT == 0x00000002);
@@ -269,7 +269,7 @@ CHECK(MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK == 0xFFFF0000u);
 CHECK(MFASYNC_CALLBACK_QUEUE_ALL == 0xFFFFFFFFu);
 CHECK((DWORD)MFASYNC_CALLBACK_QUEUE_ALL == (DWORD)-1);
 
-/* §5.4 queue types */
+/* Queue types */
 CHECK(MF_STANDARD_WORKQUEUE == 0);
 CHECK(MF_WINDOW_WORKQUEUE == 1);
 CHECK(MF_MULTITHREADED_WORKQUEUE == 2);
@@ -277,7 +277,7 @@ CHECK(RTWQ_STANDARD_WORKQUEUE == 0);
 CHECK(RTWQ_WINDOW_WORKQUEUE == 1);
 CHECK(RTWQ_MULTITHREADED_WORKQUEUE == 2);
 
-/* §5.5 priorities */
+/* Priorities */
 CHECK(AVRT_PRIORITY_VERYLOW == -2);
 CHECK(AVRT_PRIORITY_LOW == -1);
 CHECK(AVRT_PRIORITY_NORMAL == 0);
@@ -285,7 +285,7 @@ CHECK(AVRT_PRIORITY_HIGH == 1);
 CHECK(AVRT_PRIORITY_CRITICAL == 2);
 
 /* ======================================================================== */
-/* §5.6 HRESULT values                                                      */
+/* HRESULT values                                                           */
 /* ======================================================================== */
 
 /* 32-bit and signed, so that comparisons behave as on Windows */
@@ -421,7 +421,7 @@ DEFINE_GUID(layout_declared_only_guid, 0x01234567, 0x89AB, 0xCDEF, 0x01, 0x23, 0
 CHECK(sizeof(layout_declared_only_guid) == 16);
 
 /* ======================================================================== */
-/* §2.0 prototypes: each function has exactly the spec's type. _Generic does */
+/* Prototypes: each function has exactly the SDK's type. _Generic does       */
 /* not evaluate (or reference) its controlling expression.                  */
 /* ======================================================================== */
 

@@ -2,7 +2,7 @@
  * layout.cpp - the C++ view of the mfwq public headers against the Windows
  * SDK's definitions: every prototype, the vtable order of each interface,
  * the sizes and offsets of the structures (LLP64, include/README.md), and
- * the constants.
+ * the constants (summarised in docs/behaviour.md#layout).
  *
  * Compile-time: sizes, offsets, constants, the type of every prototype, the
  * class hierarchy. Run time: C++ classes implementing each interface are
@@ -29,7 +29,7 @@
 #define SAME(a, b) CHECK((std::is_same<a, b>::value))
 
 /* ======================================================================== */
-/* §4.1 scalar types                                                        */
+/* Scalar types                                                             */
 /* ======================================================================== */
 
 CHECK(sizeof(void *) == 8);
@@ -77,7 +77,7 @@ SAME(MFPERIODICCALLBACK, void (*)(IUnknown *));
 SAME(RTWQPERIODICCALLBACK, void (*)(IUnknown *));
 
 /* ======================================================================== */
-/* §4.2-4.4 structures                                                      */
+/* Structures                                                               */
 /* ======================================================================== */
 
 CHECK(sizeof(GUID) == 16);
@@ -156,7 +156,7 @@ SAME(decltype(MFASYNCRESULT::hEvent), HANDLE);
 SAME(decltype(RTWQASYNCRESULT::pCallback), IRtwqAsyncCallback *);
 
 /* ======================================================================== */
-/* §3 interfaces: one vtable pointer, IUnknown first, no virtual destructor */
+/* Interfaces: one vtable pointer, IUnknown first, no virtual destructor    */
 /* ======================================================================== */
 
 CHECK(sizeof(IUnknown) == 8);
@@ -224,7 +224,7 @@ SAME(decltype(&IRtwqPlatformEvents::ShutdownStart), HRESULT (IRtwqPlatformEvents
 SAME(decltype(&IRtwqPlatformEvents::ShutdownComplete), HRESULT (IRtwqPlatformEvents::*)());
 
 /* ======================================================================== */
-/* §5 constants                                                             */
+/* Constants                                                                */
 /* ======================================================================== */
 
 CHECK(MF_SDK_VERSION == 0x0002);
@@ -347,7 +347,7 @@ CHECK(LOWORD(MF_VERSION) == MF_API_VERSION);
 CHECK(HIWORD(MF_VERSION) == MF_SDK_VERSION);
 
 /* ======================================================================== */
-/* §2.0 prototypes (decltype does not reference the functions)              */
+/* Prototypes (decltype does not reference the functions)                   */
 /* ======================================================================== */
 
 SAME(decltype(IID_IUnknown), const IID);
@@ -633,7 +633,7 @@ static void check_result_layout()
     h->dwBytesTransferred = 0;
     h->hEvent = nullptr;
 
-    /* §4.4 offsets on a live object */
+    /* Offsets on a live object */
     EXPECT(static_cast<void *>(h) == static_cast<void *>(&r));
     EXPECT(distance(h, &h->overlapped) == 8);
     EXPECT(distance(h, &h->overlapped.Offset) == 24);
@@ -644,7 +644,7 @@ static void check_result_layout()
     EXPECT(distance(h, &h->hEvent) == 56);
     EXPECT(distance(h, &r.last_slot) >= 64); /* own fields after the header */
 
-    /* §3.2 slot order through the C view */
+    /* Slot order through the C view */
     IUnknown *state = reinterpret_cast<IUnknown *>(&r);
     IUnknown *got = nullptr;
     void *out = nullptr;
@@ -716,7 +716,7 @@ int main()
         EXPECT(audio[0] == 'A' && audio[5] == 0);
     }
 
-    /* IMFAsyncCallback, §3.3: GetParameters is slot 3, Invoke slot 4 */
+    /* IMFAsyncCallback: GetParameters is slot 3, Invoke slot 4 */
     TestCallback cb;
     {
         IMFAsyncCallback *iface = &cb;
@@ -737,7 +737,7 @@ int main()
         EXPECT(iface->GetParameters(&flags, &queue) == S_OK && flags == MFASYNC_BLOCKING_CALLBACK);
     }
 
-    /* IMFAsyncCallbackLogging, §3.4: slots 5 and 6 */
+    /* IMFAsyncCallbackLogging: slots 5 and 6 */
     {
         TestLogging log;
         IMFAsyncCallbackLogging *iface = &log;
@@ -751,7 +751,7 @@ int main()
         EXPECT(static_cast<void *>(base) == static_cast<void *>(iface));
     }
 
-    /* IMFRemoteAsyncCallback, §3.9: slot 3 */
+    /* IMFRemoteAsyncCallback: slot 3 */
     {
         TestRemote remote;
         EXPECT(call_slot<HRESULT>(static_cast<IMFRemoteAsyncCallback *>(&remote), 3, MF_E_SHUTDOWN,
@@ -759,7 +759,7 @@ int main()
         EXPECT(remote.last_slot == 3 && remote.seen == MF_E_SHUTDOWN);
     }
 
-    /* IRtwqPlatformEvents, §3.8: slots 3, 4, 5 */
+    /* IRtwqPlatformEvents: slots 3, 4, 5 */
     {
         TestEvents events;
         IRtwqPlatformEvents *iface = &events;
@@ -768,7 +768,7 @@ int main()
         EXPECT(call_slot<HRESULT>(iface, 5) == S_OK && events.last_slot == 5);
     }
 
-    /* IRtwqAsyncCallback, §3.7 */
+    /* IRtwqAsyncCallback */
     {
         TestRtwqCallback rcb;
         DWORD flags = 1, queue = 1;
@@ -778,7 +778,7 @@ int main()
                                   static_cast<IRtwqAsyncResult *>(nullptr)) == S_OK && rcb.last_slot == 4);
     }
 
-    /* MFASYNCRESULT / RTWQASYNCRESULT, §4.4 and §3.2 */
+    /* MFASYNCRESULT / RTWQASYNCRESULT */
     check_result_layout<MFASYNCRESULT>();
     check_result_layout<RTWQASYNCRESULT>();
 

@@ -2,14 +2,14 @@
  * lifecycle.c - startup, shutdown, version check, startup nesting, MF/Rtwq
  * sharing, the platform lock and its accounting, and the shutdown wait.
  *
- * observed-behaviour.md §1 A (1-6) and B (8-14), decisions Q1 and Q2.
- * Item 7 (RtwqStartup joins the COM implicit MTA) is in apartments.c, with
- * the rest of the COM apartment bookkeeping. Item 15 (the lock leaked by a timer
+ * docs/behaviour.md#startup: #w1 to #w6, #w8 to #w14, #d1 and #d2.
+ * #w7 (RtwqStartup joins the COM implicit MTA) is in apartments.c, with the
+ * rest of the COM apartment bookkeeping. #w15 (the lock leaked by a timer
  * pending at shutdown) is in shutdown_timer_leak.c, the one program whose
  * leaks are exempt from the leak checkers.
  *
- * "Lock count N" is measured with the probe of observed-behaviour.md (top
- * of §1): N unlocks are possible before MFAllocateWorkQueue fails with
+ * "Lock count N" is measured with the probe of docs/behaviour.md#lock-count:
+ * N unlocks are possible before MFAllocateWorkQueue fails with
  * MF_E_SHUTDOWN (mfwq_test.h, LOCK_COUNT).
  */
 #include "mfwq_test.h"
@@ -37,17 +37,17 @@ static void test_before_any_startup(void)
     IMFAsyncResult *result = NULL;
     IRtwqAsyncResult *rtwq_result = NULL;
 
-    /* 4: MFShutdown when never started is S_OK and does nothing. */
+    /* docs/behaviour.md#w4: MFShutdown when never started is S_OK and does nothing. */
     CHECK_HR(MFShutdown(), S_OK);
     CHECK_HR(RtwqShutdown(), S_OK);
     check_not_started("4: after a shutdown that was never started");
 
-    /* 8: MFLockPlatform alone does not start the platform. */
+    /* docs/behaviour.md#w8: MFLockPlatform alone does not start the platform. */
     CHECK_HR(MFLockPlatform(), S_OK);
     check_not_started("8: locked, never started");
     CHECK_HR(MFUnlockPlatform(), S_OK);
 
-    /* 13 (and the API reference on RtwqCreateAsyncResult): results can be
+    /* docs/behaviour.md#w13 (and docs/behaviour.md#results on RtwqCreateAsyncResult): results can be
      * created before startup; released before startup they leave no lock
      * (checked below: the count after the first startup is 1). */
     CHECK_HR(MFCreateAsyncResult(NULL, NULL, NULL, &result), S_OK);
@@ -57,7 +57,7 @@ static void test_before_any_startup(void)
     if (rtwq_result != NULL)
         CHECK_EQ(IRtwqAsyncResult_Release(rtwq_result), 0);
 
-    /* 1: a bad version (garbage high word) is MF_E_BAD_STARTUP_VERSION and
+    /* docs/behaviour.md#w1: a bad version (garbage high word) is MF_E_BAD_STARTUP_VERSION and
      * does not start the platform. */
     CHECK_HR(MFStartup((ULONG)MAKELONG(MF_API_VERSION, 0xdead), MFSTARTUP_FULL),
              MF_E_BAD_STARTUP_VERSION);
@@ -65,7 +65,7 @@ static void test_before_any_startup(void)
     /* A refused startup needs no shutdown; one is harmless (4). */
     CHECK_HR(MFShutdown(), S_OK);
 
-    /* Q2: low word 0x0070 with high word 1 or 2 only. */
+    /* docs/behaviour.md#d2: low word 0x0070 with high word 1 or 2 only. */
     {
         static const ULONG bad[] = {
             0x00000070u, 0x00030070u, 0x00020071u, 0x00020000u, 0x00010000u,
@@ -74,28 +74,28 @@ static void test_before_any_startup(void)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             HRESULT hr = MFStartup(bad[i], MFSTARTUP_FULL);
             CHECK_MSG(hr == MF_E_BAD_STARTUP_VERSION,
-                      "Q2: MFStartup(0x%08x) returned 0x%08x, expected MF_E_BAD_STARTUP_VERSION",
+                      "D2: MFStartup(0x%08x) returned 0x%08x, expected MF_E_BAD_STARTUP_VERSION",
                       (unsigned)bad[i], (unsigned)hr);
             if (hr == S_OK)
                 MFShutdown();
         }
-        check_not_started("Q2: after refused versions");
+        check_not_started("D2: after refused versions");
     }
 }
 
-/* 2, 3, 4, 5 and Q2's accepted versions. */
+/* docs/behaviour.md#w2, #w3, #w4, #w5, and the versions #d2 accepts. */
 static void test_startup_counting(void)
 {
     DWORD queue;
 
-    /* 2: MFStartup(MF_VERSION, MFSTARTUP_FULL) is S_OK; right after a fresh
+    /* docs/behaviour.md#w2: MFStartup(MF_VERSION, MFSTARTUP_FULL) is S_OK; right after a fresh
      * startup the lock count is exactly 1 (the results made before startup
      * left nothing, 13). */
     CHECK_U(MF_VERSION, 0x00020070u);
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
     CHECK_LOCK_COUNT(1);
 
-    /* 5: startups nest; the second adds no platform lock. */
+    /* docs/behaviour.md#w5: startups nest; the second adds no platform lock. */
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_LITE), S_OK);
     CHECK_LOCK_COUNT(1);
     /* Only the shutdown matching the first startup shuts down. */
@@ -104,22 +104,22 @@ static void test_startup_counting(void)
     CHECK_LOCK_COUNT(1);
     CHECK_HR(MFShutdown(), S_OK);
 
-    /* 3: after MFShutdown, MFAllocateWorkQueue is MF_E_SHUTDOWN. */
+    /* docs/behaviour.md#w3: after MFShutdown, MFAllocateWorkQueue is MF_E_SHUTDOWN. */
     CHECK_HR(MFAllocateWorkQueue(&queue), MF_E_SHUTDOWN);
 
-    /* 4: an extra MFShutdown is S_OK and does nothing. */
+    /* docs/behaviour.md#w4: an extra MFShutdown is S_OK and does nothing. */
     CHECK_HR(MFShutdown(), S_OK);
     CHECK_HR(MFAllocateWorkQueue(&queue), MF_E_SHUTDOWN);
 
-    /* Q2: the Vista version 0x00010070 and MFSTARTUP_NOSOCKET are accepted. */
+    /* docs/behaviour.md#d2: the Vista version 0x00010070 and MFSTARTUP_NOSOCKET are accepted. */
     CHECK_HR(MFStartup(0x00010070u, MFSTARTUP_NOSOCKET), S_OK);
     CHECK(platform_usable());
     CHECK_LOCK_COUNT(1);
     CHECK_HR(MFShutdown(), S_OK);
-    check_not_started("Q2: after the 0x00010070 startup's shutdown");
+    check_not_started("D2: after the 0x00010070 startup's shutdown");
 }
 
-/* 6: MF and Rtwq share one startup counter and one lock counter. */
+/* docs/behaviour.md#w6: MF and Rtwq share one startup counter and one lock counter. */
 static void test_mf_rtwq_share_one_platform(void)
 {
     DWORD queue;
@@ -157,7 +157,7 @@ static void test_mf_rtwq_share_one_platform(void)
     CHECK_HR(MFAllocateWorkQueue(&queue), MF_E_SHUTDOWN);
 }
 
-/* 9 and 10: the platform counts as shut down when the lock count is <= 0. */
+/* docs/behaviour.md#w9 and #w10: the platform counts as shut down when the lock count is <= 0. */
 static void test_platform_lock(void)
 {
     DWORD queue;
@@ -165,14 +165,14 @@ static void test_platform_lock(void)
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
     CHECK_LOCK_COUNT(1);
 
-    /* 9: one unlock after a startup counts as shutdown; a lock revives it. */
+    /* docs/behaviour.md#w9: one unlock after a startup counts as shutdown; a lock revives it. */
     CHECK_HR(MFUnlockPlatform(), S_OK);
     CHECK_HR(MFAllocateWorkQueue(&queue), MF_E_SHUTDOWN);
     CHECK_HR(MFLockPlatform(), S_OK);
     CHECK(platform_usable());
     CHECK_LOCK_COUNT(1);
 
-    /* 10: the count may go negative; lock and unlock always return S_OK. */
+    /* docs/behaviour.md#w10: the count may go negative; lock and unlock always return S_OK. */
     CHECK_HR(MFUnlockPlatform(), S_OK); /* 0 */
     CHECK_HR(MFUnlockPlatform(), S_OK); /* -1 */
     CHECK_HR(MFAllocateWorkQueue(&queue), MF_E_SHUTDOWN);
@@ -186,7 +186,7 @@ static void test_platform_lock(void)
     CHECK_HR(MFShutdown(), S_OK);
 }
 
-/* 13: result objects lock the platform as a high-water mark. */
+/* docs/behaviour.md#w13: result objects lock the platform as a high-water mark. */
 static void test_result_locks(void)
 {
     IMFAsyncResult *first = NULL, *second = NULL, *third = NULL;
@@ -233,14 +233,14 @@ static void test_result_locks(void)
 
     /* A result alive at shutdown keeps its lock; released while shut down,
      * the lock goes at once: after a new startup the count is 1. A live
-     * result does not make shutdown wait (Q1). */
+     * result does not make shutdown wait (docs/behaviour.md#d1). */
     CHECK_HR(MFCreateAsyncResult(NULL, NULL, NULL, &first), S_OK);
     CHECK_LOCK_COUNT(2);
     set_shutdown_timeout_ms(20000);
     started = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
     CHECK_MSG(now_ms() - started < 5000,
-              "Q1: a live result made MFShutdown wait %.0f ms", now_ms() - started);
+              "D1: a live result made MFShutdown wait %.0f ms", now_ms() - started);
     set_shutdown_timeout_ms(200);
     CHECK_EQ(IMFAsyncResult_Release(first), 0);
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
@@ -257,7 +257,7 @@ static void test_result_locks(void)
     CHECK_HR(MFShutdown(), S_OK);
 }
 
-/* 14: scheduled items' internal results follow the same rule; 37 on the way. */
+/* docs/behaviour.md#w14: scheduled items' internal results follow the same rule; #w37 on the way. */
 static void test_scheduled_item_locks(void)
 {
     MFWORKITEM_KEY key1 = 0, key2 = 0, key3 = 0;
@@ -287,7 +287,7 @@ static void test_scheduled_item_locks(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* 12: interleaving MF and Rtwq calls; creating a result is a platform lock. */
+/* docs/behaviour.md#w12: interleaving MF and Rtwq calls; creating a result is a platform lock. */
 static void test_interleaved_locks(void)
 {
     IMFAsyncResult *result = NULL;
@@ -307,14 +307,14 @@ static void test_interleaved_locks(void)
     CHECK_HR(MFShutdown(), S_OK);
 }
 
-/* 11: explicit locks survive shutdown and restart. */
+/* docs/behaviour.md#w11: explicit locks survive shutdown and restart. */
 static void test_explicit_locks_survive_shutdown(void)
 {
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
     CHECK_HR(MFLockPlatform(), S_OK);
     CHECK_HR(MFLockPlatform(), S_OK);
     CHECK_LOCK_COUNT(3);
-    /* Held explicit locks make this shutdown wait (Q1), 200 ms here. */
+    /* Held explicit locks make this shutdown wait (docs/behaviour.md#d1), 200 ms here. */
     CHECK_HR(MFShutdown(), S_OK);
     /* Unlocking after shutdown is S_OK. */
     CHECK_HR(MFUnlockPlatform(), S_OK);
@@ -343,7 +343,7 @@ static void *unlock_later(void *arg)
     return NULL;
 }
 
-/* Q1: the last MFShutdown waits, up to a timeout, while explicit platform
+/* docs/behaviour.md#d1: the last MFShutdown waits, up to a timeout, while explicit platform
  * locks or MFLockWorkQueue locks are held. */
 static void test_shutdown_waits_for_locks(void)
 {
@@ -359,10 +359,10 @@ static void test_shutdown_waits_for_locks(void)
     started = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
     elapsed = now_ms() - started;
-    CHECK_MSG(elapsed >= 150, "Q1: shutdown with a platform lock held returned after %.0f ms, "
+    CHECK_MSG(elapsed >= 150, "D1: shutdown with a platform lock held returned after %.0f ms, "
               "expected it to wait for the 200 ms timeout", elapsed);
-    CHECK_MSG(elapsed < T(5000), "Q1: shutdown waited %.0f ms with a 200 ms timeout", elapsed);
-    check_not_started("Q1: after the timed-out shutdown");
+    CHECK_MSG(elapsed < T(5000), "D1: shutdown waited %.0f ms with a 200 ms timeout", elapsed);
+    check_not_started("D1: after the timed-out shutdown");
     CHECK_HR(MFUnlockPlatform(), S_OK);
 
     /* A queue lock (MFLockWorkQueue) held through the timeout. */
@@ -372,9 +372,9 @@ static void test_shutdown_waits_for_locks(void)
     started = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
     elapsed = now_ms() - started;
-    CHECK_MSG(elapsed >= 150, "Q1: shutdown with a queue lock held returned after %.0f ms, "
+    CHECK_MSG(elapsed >= 150, "D1: shutdown with a queue lock held returned after %.0f ms, "
               "expected it to wait for the 200 ms timeout", elapsed);
-    check_not_started("Q1: after the timed-out shutdown (queue lock)");
+    check_not_started("D1: after the timed-out shutdown (queue lock)");
 
     /* With a long timeout, the wait ends when the lock is released. */
     set_shutdown_timeout_ms(20000);
@@ -388,9 +388,9 @@ static void test_shutdown_waits_for_locks(void)
     CHECK_HR(MFShutdown(), S_OK);
     elapsed = now_ms() - started;
     join_thread(thread);
-    CHECK_MSG(elapsed >= 200, "Q1: shutdown returned after %.0f ms while a lock was held for 300 ms",
+    CHECK_MSG(elapsed >= 200, "D1: shutdown returned after %.0f ms while a lock was held for 300 ms",
               elapsed);
-    CHECK_MSG(elapsed < 10000, "Q1: shutdown waited %.0f ms after the platform lock was released",
+    CHECK_MSG(elapsed < 10000, "D1: shutdown waited %.0f ms after the platform lock was released",
               elapsed);
 
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
@@ -404,9 +404,9 @@ static void test_shutdown_waits_for_locks(void)
     CHECK_HR(MFShutdown(), S_OK);
     elapsed = now_ms() - started;
     join_thread(thread);
-    CHECK_MSG(elapsed >= 200, "Q1: shutdown returned after %.0f ms while a queue lock was held for 300 ms",
+    CHECK_MSG(elapsed >= 200, "D1: shutdown returned after %.0f ms while a queue lock was held for 300 ms",
               elapsed);
-    CHECK_MSG(elapsed < 10000, "Q1: shutdown waited %.0f ms after the queue lock was released",
+    CHECK_MSG(elapsed < 10000, "D1: shutdown waited %.0f ms after the queue lock was released",
               elapsed);
 
     /* Nothing held: no wait at all (well under the 20 s timeout). */
@@ -414,14 +414,14 @@ static void test_shutdown_waits_for_locks(void)
     started = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
     elapsed = now_ms() - started;
-    CHECK_MSG(elapsed < 5000, "Q1: shutdown with no lock held took %.0f ms", elapsed);
+    CHECK_MSG(elapsed < 5000, "D1: shutdown with no lock held took %.0f ms", elapsed);
 
     set_shutdown_timeout_ms(200);
 }
 
 int main(void)
 {
-    /* Q1: shutdowns that wait for explicit locks wait 200 ms, not 5 s. */
+    /* docs/behaviour.md#d1: shutdowns that wait for explicit locks wait 200 ms, not 5 s. */
     set_shutdown_timeout_ms(200);
 
     test_before_any_startup();

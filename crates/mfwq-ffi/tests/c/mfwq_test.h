@@ -16,7 +16,7 @@
  *     themselves when the count reaches 0, so a platform that releases once
  *     too often is caught by ASan/valgrind, and one that keeps a reference is
  *     caught by the live-object count (t_live) and the leak checkers;
- *   - the platform lock-count probe of observed-behaviour.md (top of §1).
+ *   - the platform lock-count probe of docs/behaviour.md#lock-count.
  *
  * Every function here is static inline so that a program that does not use
  * one gets no unused-function warning under -Wall -Wextra -Werror.
@@ -276,9 +276,9 @@ struct tcb {
     DWORD flags;
     DWORD queue;
     atomic_int params_calls;
-    atomic_int params_null;      /* calls with a NULL pointer (observed 31) */
+    atomic_int params_null;      /* calls with a NULL pointer (docs/behaviour.md#w31) */
     /* Invoke */
-    HRESULT invoke_ret;          /* what Invoke returns (observed 32) */
+    HRESULT invoke_ret;          /* what Invoke returns (docs/behaviour.md#w32) */
     atomic_int invokes;          /* incremented last in Invoke */
     _Atomic(IMFAsyncResult *) last_result;
     atomic_int last_status;      /* GetStatus of the result Invoke received */
@@ -330,9 +330,9 @@ static inline HRESULT MFWQ_STDCALL tcb_GetParameters(IMFAsyncCallback *iface, DW
 {
     tcb *cb = tcb_from(iface);
     atomic_fetch_add(&cb->params_calls, 1);
-    /* 31: GetParameters is always called with non-NULL pointers. */
+    /* docs/behaviour.md#w31: GetParameters is always called with non-NULL pointers. */
     if (!t_check_(flags != NULL && queue != NULL, __FILE__, __LINE__,
-                  "GetParameters called with flags=%p queue=%p (observed 31)",
+                  "GetParameters called with flags=%p queue=%p (W31)",
                   (void *)flags, (void *)queue)) {
         atomic_fetch_add(&cb->params_null, 1);
         return E_POINTER;
@@ -429,7 +429,7 @@ static inline MFASYNCRESULT *fields(IMFAsyncResult *result) { return (MFASYNCRES
 
 /* Waits (up to ~1 s, more under a slow runner) until only the caller holds
  * the result, then releases it; returns what the last Release returned.
- * Observed 33: the platform drops its reference promptly after Invoke. */
+ * docs/behaviour.md#w33: the platform drops its reference promptly after Invoke. */
 static inline ULONG release_when_idle(IMFAsyncResult *result)
 {
     WAIT_FOR(result_refs(result) == 1, 1000);
@@ -446,7 +446,7 @@ static inline int wait_signalled(HANDLE event)
 }
 
 /* ======================================================================== */
-/* Platform lock count (the probe of observed-behaviour.md, top of §1)      */
+/* Platform lock count (the probe of docs/behaviour.md#lock-count)          */
 /* ======================================================================== */
 
 /* Unlocks the platform until MFAllocateWorkQueue fails with MF_E_SHUTDOWN

@@ -2,9 +2,9 @@
  * mmcss.c - MMCSS registration through the C ABI: Begin/End register and
  * unregister, the getters, platform registration, the Rtwq twins.
  *
- * Decisions Q19 (registration succeeds even without real-time rights; the
+ * docs/behaviour.md#d19 (registration succeeds even without real-time rights; the
  * getters round-trip class, task id and priority; an unregistered queue has
- * class "", task id 0, priority 0) and Q21 (a NULL or short buffer:
+ * class "", task id 0, priority 0) and docs/behaviour.md#d21 (a NULL or short buffer:
  * MF_E_BUFFERTOOSMALL with the needed size, NUL included). NULL pointers
  * and the not-started case are in bad_input.c.
  */
@@ -27,7 +27,7 @@ static void check_class(DWORD queue, const WCHAR *expected, DWORD expected_len, 
     WCHAR buffer[32];
     DWORD length;
 
-    /* Q21: size query with a NULL buffer. */
+    /* docs/behaviour.md#d21: size query with a NULL buffer. */
     length = 0;
     CHECK_HR(MFGetWorkQueueMMCSSClass(queue, NULL, &length), MF_E_BUFFERTOOSMALL);
     CHECK_MSG(length == expected_len, "%s: needed length %u, expected %u", what, (unsigned)length,
@@ -79,7 +79,7 @@ static void test_queue_registration(void)
     cb->hook = end_hook;
     CHECK_HR(MFAllocateWorkQueueEx(MF_MULTITHREADED_WORKQUEUE, &queue), S_OK);
 
-    /* Q19: never registered. */
+    /* docs/behaviour.md#d19: never registered. */
     check_class(queue, (const WCHAR *)u"", 1, "unregistered");
     CHECK_HR(MFGetWorkQueueMMCSSTaskId(queue, &task), S_OK);
     CHECK_U(task, 0);
@@ -103,7 +103,7 @@ static void test_queue_registration(void)
         }
     }
     cb->keep = 0;
-    /* Q19: the getters round-trip. */
+    /* docs/behaviour.md#d19: the getters round-trip. */
     check_class(queue, audio, 6, "registered Audio");
     CHECK_HR(MFGetWorkQueueMMCSSTaskId(queue, &task), S_OK);
     CHECK_U(task, atomic_load(&call.task));

@@ -1,7 +1,7 @@
 /*
  * periodic.c - periodic callbacks (MFAddPeriodicCallback and its twin).
  *
- * observed-behaviour.md §1 G (44-46), decision Q18 (10 ms, never
+ * docs/behaviour.md#periodic: #w44 to #w46, #d18 (10 ms, never
  * overlapping itself, context held until removal, unknown key
  * MF_E_NOT_FOUND).
  */
@@ -34,7 +34,7 @@ static void tick_slow_fn(IUnknown *context) { count_tick(&tick_slow, context); }
 static void tick_keyless_fn(IUnknown *context) { count_tick(&tick_keyless, context); }
 static void MFWQ_STDCALL tick_rtwq_fn(IUnknown *context) { count_tick(&tick_rtwq, context); }
 
-/* 44: the period is 10 ms. */
+/* docs/behaviour.md#w44: the period is 10 ms. */
 static void test_periodicity(void)
 {
     DWORD period = 0;
@@ -42,7 +42,7 @@ static void test_periodicity(void)
     CHECK_U(period, 10);
 }
 
-/* 45, 46: add, run, remove; the context is held while registered. */
+/* docs/behaviour.md#w45, #w46: add, run, remove; the context is held while registered. */
 static void test_add_run_remove(void)
 {
     DWORD key = 0, other = 0;
@@ -50,7 +50,7 @@ static void test_add_run_remove(void)
     int calls;
     double started, elapsed;
 
-    /* 45: a NULL context; a non-zero key; it runs. */
+    /* docs/behaviour.md#w45: a NULL context; a non-zero key; it runs. */
     started = now_ms();
     CHECK_HR(MFAddPeriodicCallback(tick_a_fn, NULL, &key), S_OK);
     CHECK_MSG(key != 0, "45: MFAddPeriodicCallback returned key 0");
@@ -61,9 +61,9 @@ static void test_add_run_remove(void)
     WAIT_FOR(atomic_load(&tick_a.calls) >= 10, 2000);
     calls = atomic_load(&tick_a.calls);
     elapsed = now_ms() - started;
-    CHECK_MSG(calls >= 10, "Q18: %d ticks in %.0f ms", calls, elapsed);
+    CHECK_MSG(calls >= 10, "D18: %d ticks in %.0f ms", calls, elapsed);
     /* ... and never faster than the period. */
-    CHECK_MSG(calls <= elapsed / 10.0 + 2, "Q18: %d ticks in %.0f ms: faster than every 10 ms", calls, elapsed);
+    CHECK_MSG(calls <= elapsed / 10.0 + 2, "D18: %d ticks in %.0f ms: faster than every 10 ms", calls, elapsed);
     CHECK_HR(MFRemovePeriodicCallback(key), S_OK);
     /* A removed callback stops (one in flight may still finish). */
     sleep_ms(T(50));
@@ -71,12 +71,12 @@ static void test_add_run_remove(void)
     sleep_ms(T(100));
     CHECK_MSG(atomic_load(&tick_a.calls) == calls, "45: the callback ran %d times after its removal",
               atomic_load(&tick_a.calls) - calls);
-    /* Q18: removing it again, or an unknown key, is MF_E_NOT_FOUND. */
+    /* docs/behaviour.md#d18: removing it again, or an unknown key, is MF_E_NOT_FOUND. */
     CHECK_HR(MFRemovePeriodicCallback(key), MF_E_NOT_FOUND);
     CHECK_HR(MFRemovePeriodicCallback(0), MF_E_NOT_FOUND);
     CHECK_HR(MFRemovePeriodicCallback(0xdeadbeef), MF_E_NOT_FOUND);
 
-    /* 46: the context: +1 while registered, back after removal (the
+    /* docs/behaviour.md#w46: the context: +1 while registered, back after removal (the
      * release may be asynchronous: poll up to 500 ms). */
     CHECK_HR(MFAddPeriodicCallback(tick_b_fn, &context->iface, &key), S_OK);
     CHECK_EQ(tunk_refs(context), 2);
@@ -93,7 +93,7 @@ static void test_add_run_remove(void)
     CHECK_EQ(IUnknown_Release(&context->iface), 0);
 }
 
-/* Q18: a slow callback never overlaps itself. */
+/* docs/behaviour.md#d18: a slow callback never overlaps itself. */
 static void test_no_overlap(void)
 {
     DWORD key = 0;
@@ -103,7 +103,7 @@ static void test_no_overlap(void)
     CHECK_HR(MFRemovePeriodicCallback(key), S_OK);
     CHECK(atomic_load(&tick_slow.calls) >= 8);
     WAIT_FOR(atomic_load(&tick_slow.running) == 0, 1000);
-    CHECK_MSG(atomic_load(&tick_slow.overlaps) == 0, "Q18: the periodic callback overlapped itself %d times",
+    CHECK_MSG(atomic_load(&tick_slow.overlaps) == 0, "D18: the periodic callback overlapped itself %d times",
               atomic_load(&tick_slow.overlaps));
 }
 
@@ -143,7 +143,7 @@ static void test_keyless_until_shutdown(void)
     CHECK_EQ(tunk_refs(context), 1);
     CHECK_EQ(IUnknown_Release(&context->iface), 0);
 
-    /* Not started: MF_E_SHUTDOWN (Q34). */
+    /* Not started: MF_E_SHUTDOWN (docs/behaviour.md#d34). */
     {
         DWORD key = 0;
         CHECK_HR(MFAddPeriodicCallback(tick_keyless_fn, NULL, &key), MF_E_SHUTDOWN);

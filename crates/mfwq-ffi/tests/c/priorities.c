@@ -1,9 +1,9 @@
 /*
  * priorities.c - work-item priorities on one-thread queues.
  *
- * Decision Q4: three bands, > 0 high, 0 normal, < 0 low; FIFO inside a band;
- * the non-priority put functions use 0. api-reference §2.3
- * (MFPutWorkItemEx2: 1 runs before 0, -1 after 0), §1.7.
+ * docs/behaviour.md#d4: three bands, > 0 high, 0 normal, < 0 low; FIFO inside a band;
+ * the non-priority put functions use 0 (MFPutWorkItemEx2: 1 runs before 0,
+ * -1 after 0).
  *
  * A first item blocks the queue; the others are put while it runs, so the
  * order in which they then run is the queue's choice alone.
@@ -96,10 +96,10 @@ static void check_priority_order(DWORD queue, const char *name)
     WAIT_FOR(order_count(&order) >= N, LONG_WAIT);
     CHECK_EQ(order_count(&order), N);
     for (int i = 0; i < N && i < order_count(&order); i++)
-        CHECK_MSG(order.ids[i] == expected[i], "Q4 %s: position %d ran item %ld, expected item %ld",
+        CHECK_MSG(order.ids[i] == expected[i], "D4 %s: position %d ran item %ld, expected item %ld",
                   name, i, order.ids[i], expected[i]);
     if (t_failures) {
-        fprintf(stderr, "Q4 %s: order was", name);
+        fprintf(stderr, "D4 %s: order was", name);
         for (int i = 0; i < order_count(&order) && i < N; i++)
             fprintf(stderr, " %ld", order.ids[i]);
         fprintf(stderr, "\n");

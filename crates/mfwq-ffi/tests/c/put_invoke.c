@@ -3,9 +3,9 @@
  * work, what the callback receives, GetParameters and Invoke's return
  * value, releases after Invoke, hEvent, and the callback-flag rules.
  *
- * observed-behaviour.md §1 E (30-33, 35), decisions Q5, Q6, Q7, Q9, Q28,
- * api-reference §1.4 (FAST_IO / SIGNAL callbacks need IO or TIMER).
- * Item 34 (the COM apartment type of callback threads) is in apartments.c.
+ * docs/behaviour.md#put-invoke: #w30 to #w33, #w35, #d5, #d6, #d7, #d9, #d28;
+ * docs/behaviour.md#callback-flags (FAST_IO / SIGNAL callbacks need IO or TIMER).
+ * #w34 (the COM apartment type of callback threads) is in apartments.c.
  */
 #include "mfwq_test.h"
 #include <rtworkq.h>
@@ -50,7 +50,7 @@ static void gate_open(gate *g, tcb *blocker)
     CloseHandle(g->release);
 }
 
-/* ---- 30, 31, 33: queue ids without private bits ------------------------- */
+/* ---- docs/behaviour.md#w30, #w31, #w33: queue ids without private bits --- */
 
 static void test_put_ids_without_private_bits(void)
 {
@@ -63,14 +63,14 @@ static void test_put_ids_without_private_bits(void)
         IMFAsyncResult *kept, *own = NULL;
         HRESULT hr;
 
-        /* 30: MFPutWorkItem works and invokes the callback. */
+        /* docs/behaviour.md#w30: MFPutWorkItem works and invokes the callback. */
         cb->keep = 1;
         hr = MFPutWorkItem(queue, &cb->iface, &state->iface);
         CHECK_MSG(hr == S_OK, "30: MFPutWorkItem(0x%x) returned 0x%08x", (unsigned)queue, (unsigned)hr);
         CHECK_MSG(tcb_wait(cb, 1), "30: the item put on 0x%x did not run", (unsigned)queue);
-        /* 31: GetParameters was asked (flags are checked at put time, Q9). */
+        /* docs/behaviour.md#w31: GetParameters was asked (flags are checked at put time, docs/behaviour.md#d9). */
         CHECK(atomic_load(&cb->params_calls) >= 1);
-        CHECK_MSG(!pthread_equal(cb->invoke_thread, main_thread), "Q28: Invoke ran on the caller's thread");
+        CHECK_MSG(!pthread_equal(cb->invoke_thread, main_thread), "D28: Invoke ran on the caller's thread");
         kept = tcb_take_kept(cb);
         CHECK(kept != NULL);
         if (kept != NULL) {
@@ -78,11 +78,11 @@ static void test_put_ids_without_private_bits(void)
             CHECK_PTR(IMFAsyncResult_GetStateNoAddRef(kept), &state->iface);
             CHECK_PTR(fields(kept)->pCallback, &cb->iface);
             CHECK_HR(IMFAsyncResult_GetStatus(kept), S_OK);
-            /* 33: the platform drops its reference promptly after Invoke. */
+            /* docs/behaviour.md#w33: the platform drops its reference promptly after Invoke. */
             CHECK_EQ(release_when_idle(kept), 0);
         }
 
-        /* 30: RtwqPutWorkItem; the callback receives the very result put. */
+        /* docs/behaviour.md#w30: RtwqPutWorkItem; the callback receives the very result put. */
         CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &own), S_OK);
         hr = RtwqPutWorkItem(queue, 0, (IRtwqAsyncResult *)own);
         CHECK_MSG(hr == S_OK, "30: RtwqPutWorkItem(0x%x) returned 0x%08x", (unsigned)queue, (unsigned)hr);
@@ -91,7 +91,7 @@ static void test_put_ids_without_private_bits(void)
         kept = tcb_take_kept(cb);
         if (kept != NULL)
             IMFAsyncResult_Release(kept);
-        /* 33 */
+        /* docs/behaviour.md#w33 */
         CHECK_EQ(release_when_idle(own), 0);
 
         /* MFPutWorkItemEx / Ex2 / MFPutWorkItem2 as well. */
@@ -115,7 +115,7 @@ static void test_put_ids_without_private_bits(void)
     }
 }
 
-/* 30 / Q7: 0x10000 (private bits, never allocated) is MF_E_INVALID_WORKQUEUE;
+/* docs/behaviour.md#w30 / #d7: 0x10000 (private bits, never allocated) is MF_E_INVALID_WORKQUEUE;
  * nothing is kept and nothing runs. */
 static void test_put_invalid_private_id(void)
 {
@@ -141,7 +141,7 @@ static void test_put_invalid_private_id(void)
 
 /* ---- 31, 32 ---------------------------------------------------------------- */
 
-/* 31: a callback returning E_NOTIMPL from GetParameters is dispatched (the
+/* docs/behaviour.md#w31: a callback returning E_NOTIMPL from GetParameters is dispatched (the
  * tcb default); 32: Invoke's return value is ignored. */
 static void test_invoke_return_ignored(void)
 {
@@ -167,9 +167,9 @@ static void test_invoke_return_ignored(void)
     CHECK_EQ(tcb_release(after), 0);
 }
 
-/* ---- 35, Q6: hEvent ------------------------------------------------------- */
+/* ---- docs/behaviour.md#w35, #d6: hEvent --------------------------------- */
 
-/* 35: MFInvokeCallback on a result with a callback and hEvent: S_OK, the
+/* docs/behaviour.md#w35: MFInvokeCallback on a result with a callback and hEvent: S_OK, the
  * callback runs, the event is NOT signalled, the caller's release is 0. */
 static void test_invoke_with_callback_and_event(void)
 {
@@ -185,12 +185,12 @@ static void test_invoke_with_callback_and_event(void)
     CHECK_PTR(atomic_load(&cb->last_result), result);
     CHECK_U(WaitForSingleObject(event, 100), WAIT_TIMEOUT);
     CHECK_EQ(release_when_idle(result), 0);
-    /* 22: the final release closed the event. */
+    /* docs/behaviour.md#w22: the final release closed the event. */
     CHECK(!GetHandleInformation(event, &info));
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* Q6: pCallback NULL with hEvent set: the event is set when the item is
+/* docs/behaviour.md#d6: pCallback NULL with hEvent set: the event is set when the item is
  * dispatched; both NULL: E_INVALIDARG. */
 static void test_event_instead_of_callback(void)
 {
@@ -206,17 +206,17 @@ static void test_event_instead_of_callback(void)
     CHECK_HR(MFCreateAsyncResult(NULL, NULL, NULL, &result), S_OK);
     fields(result)->hEvent = event;
     CHECK_HR(MFInvokeCallback(result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFInvokeCallback did not set hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFInvokeCallback did not set hEvent");
     /* MFPutWorkItemEx on STANDARD and on a private queue, RtwqPutWorkItem */
     CHECK_HR(MFPutWorkItemEx(MFASYNC_CALLBACK_QUEUE_STANDARD, result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFPutWorkItemEx(STANDARD) did not set hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFPutWorkItemEx(STANDARD) did not set hEvent");
     CHECK_HR(MFPutWorkItemEx2(queue, 0, result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFPutWorkItemEx2(private) did not set hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFPutWorkItemEx2(private) did not set hEvent");
     CHECK_HR(RtwqPutWorkItem(MFASYNC_CALLBACK_QUEUE_MULTITHREADED, 0, (IRtwqAsyncResult *)result), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: RtwqPutWorkItem(MULTITHREADED) did not set hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: RtwqPutWorkItem(MULTITHREADED) did not set hEvent");
     /* A scheduled item: set on expiry. */
     CHECK_HR(MFScheduleWorkItemEx(result, -10, &key), S_OK);
-    CHECK_MSG(wait_signalled(event), "Q6: MFScheduleWorkItemEx did not set hEvent");
+    CHECK_MSG(wait_signalled(event), "D6: MFScheduleWorkItemEx did not set hEvent");
     CHECK_EQ(release_when_idle(result), 0);
 
     /* Both NULL: E_INVALIDARG, never a crash, nothing kept. */
@@ -232,7 +232,7 @@ static void test_event_instead_of_callback(void)
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
 }
 
-/* ---- Q5: MFPutWorkItemEx runs on the queue it names ----------------------- */
+/* ---- docs/behaviour.md#d5: MFPutWorkItemEx runs on the queue it names --- */
 
 static void test_put_ex_uses_its_queue(void)
 {
@@ -251,7 +251,7 @@ static void test_put_ex_uses_its_queue(void)
     CHECK_HR(MFPutWorkItemEx(queue, result), S_OK);
     CHECK_HR(MFPutWorkItem(queue, &names_standard->iface, NULL), S_OK);
     sleep_ms(100);
-    CHECK_MSG(tcb_invokes(names_standard) == 0, "Q5: an item put on a blocked private queue ran elsewhere");
+    CHECK_MSG(tcb_invokes(names_standard) == 0, "D5: an item put on a blocked private queue ran elsewhere");
     gate_open(&g, blocker);
     CHECK(tcb_wait(names_standard, 2));
     CHECK_EQ(release_when_idle(result), 0);
@@ -261,9 +261,9 @@ static void test_put_ex_uses_its_queue(void)
     names_private = tcb_create_params(0, queue);
     blocker = gate_close(&g, queue);
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, &names_private->iface, NULL), S_OK);
-    CHECK_MSG(tcb_wait(names_private, 1), "Q5: an item put on STANDARD waited for the queue its callback names");
+    CHECK_MSG(tcb_wait(names_private, 1), "D5: an item put on STANDARD waited for the queue its callback names");
     /* MFInvokeCallback, on the other hand, uses the callback's queue
-     * (api-reference §1.5): it waits for the gate. */
+     * (docs/behaviour.md#queue-selection): it waits for the gate. */
     CHECK_HR(MFCreateAsyncResult(NULL, &names_private->iface, NULL, &result), S_OK);
     CHECK_HR(MFInvokeCallback(result), S_OK);
     sleep_ms(100);
@@ -279,8 +279,8 @@ static void test_put_ex_uses_its_queue(void)
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
 }
 
-/* MFInvokeCallback with a queue the callback names that is not valid (Q7,
- * api-reference §2.5). */
+/* MFInvokeCallback with a queue the callback names that is not valid (docs/behaviour.md#d7,
+ * docs/behaviour.md#put-invoke). */
 static void test_invoke_invalid_queue(void)
 {
     DWORD queue = 0;
@@ -313,7 +313,7 @@ static void test_invoke_invalid_queue(void)
     CHECK_EQ(tcb_release(never), 0);
 }
 
-/* Q7: a callback naming an id without private bits that is not a platform
+/* docs/behaviour.md#d7: a callback naming an id without private bits that is not a platform
  * queue (0, 6, 0x20, 0xFFFF) is invoked as if it named STANDARD. */
 static void test_invoke_low_ids(void)
 {
@@ -324,7 +324,7 @@ static void test_invoke_low_ids(void)
         HRESULT hr;
         CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
         hr = MFInvokeCallback(result);
-        CHECK_MSG(hr == S_OK, "Q7: MFInvokeCallback with a callback naming 0x%x: 0x%08x", (unsigned)ids[i],
+        CHECK_MSG(hr == S_OK, "D7: MFInvokeCallback with a callback naming 0x%x: 0x%08x", (unsigned)ids[i],
                   (unsigned)hr);
         if (hr == S_OK)
             CHECK(tcb_wait(cb, 1));
@@ -335,7 +335,7 @@ static void test_invoke_low_ids(void)
 }
 
 /* GetParameters failing with something other than E_NOTIMPL is not
- * specified (§6 Q7): whatever the call returns, no crash, nothing kept, and
+ * specified (docs/behaviour.md#d7): whatever the call returns, no crash, nothing kept, and
  * a call that succeeded runs its item exactly once. */
 static void test_get_parameters_fails(void)
 {
@@ -362,7 +362,7 @@ static void test_get_parameters_fails(void)
     }
 }
 
-/* ---- Q28: Invoke never runs inline -------------------------------------- */
+/* ---- docs/behaviour.md#d28: Invoke never runs inline -------------------- */
 
 typedef struct nested {
     IMFAsyncResult *inner;
@@ -413,7 +413,7 @@ static void test_never_inline(void)
     CHECK_EQ(tcb_release(n.inner_cb), 0);
 }
 
-/* ---- callback flags (api-reference §1.4, Q9) ---------------------------- */
+/* ---- callback flags (docs/behaviour.md#callback-flags, #d9) ------------- */
 
 static void check_flags(DWORD flags, const char *name)
 {
@@ -485,8 +485,8 @@ static void test_callback_flags(void)
     check_flags(MFASYNC_SIGNAL_CALLBACK, "SIGNAL");
     check_flags(MFASYNC_FAST_IO_PROCESSING_CALLBACK | MFASYNC_SIGNAL_CALLBACK, "FAST_IO|SIGNAL");
 
-    /* BLOCKING, LOCALIZE_REMOTE: no queue restriction (§1.4); REPLY only
-     * matters on serial queues (Q9): on STANDARD two items run with no reply. */
+    /* BLOCKING, LOCALIZE_REMOTE: no queue restriction (docs/behaviour.md#callback-flags); REPLY only
+     * matters on serial queues (docs/behaviour.md#d9): on STANDARD two items run with no reply. */
     for (size_t i = 0; i < sizeof(unrestricted) / sizeof(unrestricted[0]); i++) {
         tcb *cb = tcb_create_params(unrestricted[i], MFASYNC_CALLBACK_QUEUE_STANDARD);
         IMFAsyncResult *result = NULL;

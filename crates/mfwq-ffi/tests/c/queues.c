@@ -2,7 +2,8 @@
  * queues.c - queue ids, allocation, lock and unlock, queue types, and which
  * queues run one item at a time.
  *
- * observed-behaviour.md §1 D (24-29) and 55, decisions Q3, Q7, Q11, Q13.
+ * docs/behaviour.md#queue-ids and #allocate: #w24 to #w29, #w55, #d3, #d7,
+ * #d11, #d13.
  */
 #include "mfwq_test.h"
 
@@ -22,36 +23,36 @@ static int runs_on(DWORD queue)
     return ran;
 }
 
-/* 24, 25: allocation, private bits, reference counting, stale ids. */
+/* docs/behaviour.md#w24, #w25: allocation, private bits, reference counting, stale ids. */
 static void test_allocate_and_unlock(void)
 {
     DWORD queue = 0, next = 0, again = 0;
     tcb *cb = tcb_create();
 
-    /* 24 */
+    /* docs/behaviour.md#w24 */
     CHECK_HR(MFAllocateWorkQueue(&queue), S_OK);
     CHECK_MSG(is_private(queue), "24: queue id 0x%08x has no private bits", (unsigned)queue);
     CHECK(runs_on(queue));
 
-    /* 25: a fresh queue holds one lock; MFLockWorkQueue adds one. */
+    /* docs/behaviour.md#w25: a fresh queue holds one lock; MFLockWorkQueue adds one. */
     CHECK_HR(MFLockWorkQueue(queue), S_OK);
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
     CHECK(runs_on(queue)); /* one lock left: still alive */
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK); /* destroyed */
-    /* A second unlock of the same id fails (Q13: MF_E_INVALID_WORKQUEUE). */
+    /* A second unlock of the same id fails (docs/behaviour.md#d13: MF_E_INVALID_WORKQUEUE). */
     CHECK_HR(MFUnlockWorkQueue(queue), MF_E_INVALID_WORKQUEUE);
-    /* Q7: a private id unlocked to zero is not live. */
+    /* docs/behaviour.md#d7: a private id unlocked to zero is not live. */
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFLockWorkQueue(queue), MF_E_INVALID_WORKQUEUE);
     CHECK_EQ(tcb_refs(cb), 1);
 
-    /* 25: the next queue gets a usable, valid id again ... */
+    /* docs/behaviour.md#w25: the next queue gets a usable, valid id again ... */
     CHECK_HR(MFAllocateWorkQueue(&next), S_OK);
     CHECK(is_private(next));
     CHECK(runs_on(next));
-    /* ... and Q7: an id of an earlier generation of a reused slot never
+    /* ... and docs/behaviour.md#d7: an id of an earlier generation of a reused slot never
      * becomes valid again. */
-    CHECK_MSG(next != queue, "Q7: the id 0x%08x was handed out again", (unsigned)queue);
+    CHECK_MSG(next != queue, "D7: the id 0x%08x was handed out again", (unsigned)queue);
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFUnlockWorkQueue(next), S_OK);
     CHECK_HR(MFAllocateWorkQueue(&again), S_OK);
@@ -59,7 +60,7 @@ static void test_allocate_and_unlock(void)
     CHECK_HR(MFPutWorkItem(next, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFUnlockWorkQueue(again), S_OK);
 
-    /* Q7: a private id that was never allocated. */
+    /* docs/behaviour.md#d7: a private id that was never allocated. */
     CHECK_HR(MFPutWorkItem(0x10000u, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFPutWorkItem(0x7FFF0001u, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFUnlockWorkQueue(0x7FFF0001u), MF_E_INVALID_WORKQUEUE);
@@ -71,7 +72,7 @@ static void test_allocate_and_unlock(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* 26: lock and unlock of ids without private bits are S_OK no-ops. */
+/* docs/behaviour.md#w26: lock and unlock of ids without private bits are S_OK no-ops. */
 static void test_platform_ids_lock_unlock(void)
 {
     static const DWORD ids[] = {0, 1, 2, 3, 4, 5, 6, 7, 0x20, 0x4000, 0xFFFF};
@@ -96,7 +97,7 @@ static void slow_hook(tcb *cb, IMFAsyncResult *result)
     sleep_ms(50);
 }
 
-/* 27 / 55: work already put on a private queue still runs after the queue
+/* docs/behaviour.md#w27 / #w55: work already put on a private queue still runs after the queue
  * is unlocked; the results are then released. */
 static void test_work_runs_after_unlock(void)
 {
@@ -124,7 +125,7 @@ static void test_work_runs_after_unlock(void)
     CHECK_HR(MFUnlockWorkQueue(queue), MF_E_INVALID_WORKQUEUE);
 }
 
-/* 29: MFAllocateWorkQueueEx types, and RtwqAllocateWorkQueue. */
+/* docs/behaviour.md#w29: MFAllocateWorkQueueEx types, and RtwqAllocateWorkQueue. */
 static void test_allocate_ex(void)
 {
     static const MFASYNC_WORKQUEUE_TYPE types[] = {
@@ -142,7 +143,7 @@ static void test_allocate_ex(void)
         CHECK(runs_on(queue));
         CHECK_HR(RtwqUnlockWorkQueue(queue), S_OK);
     }
-    /* An unknown type is E_INVALIDARG (api-reference §2.2). */
+    /* An unknown type is E_INVALIDARG (docs/behaviour.md#allocate). */
     queue = 0x1234;
     CHECK_HR(MFAllocateWorkQueueEx((MFASYNC_WORKQUEUE_TYPE)3, &queue), E_INVALIDARG);
     CHECK_HR(MFAllocateWorkQueueEx((MFASYNC_WORKQUEUE_TYPE)-1, &queue), E_INVALIDARG);
@@ -156,7 +157,7 @@ static int compare_ids(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Q11: at least 4,096 private queues; beyond the limit E_FAIL. */
+/* docs/behaviour.md#d11: at least 4,096 private queues; beyond the limit E_FAIL. */
 static void test_queue_limit(void)
 {
     enum { WANTED = 4096, CAP = 1 << 17 };
@@ -169,7 +170,7 @@ static void test_queue_limit(void)
         if (hr != S_OK)
             break;
     }
-    CHECK_MSG(count == WANTED, "Q11: allocation %d of %d failed with 0x%08x", count + 1, WANTED,
+    CHECK_MSG(count == WANTED, "D11: allocation %d of %d failed with 0x%08x", count + 1, WANTED,
               (unsigned)hr);
     /* All distinct: compare neighbours in a sorted copy. */
     {
@@ -181,18 +182,18 @@ static void test_queue_limit(void)
                 distinct = 0;
         free(sorted);
     }
-    CHECK_MSG(distinct, "Q11: two live queues share an id");
+    CHECK_MSG(distinct, "D11: two live queues share an id");
     /* Keep going until the limit. */
     for (; count < CAP; count++) {
         hr = MFAllocateWorkQueue(&ids[count]);
         if (hr != S_OK)
             break;
     }
-    CHECK_MSG(count < CAP, "Q11: %d queues allocated without reaching a limit", count);
+    CHECK_MSG(count < CAP, "D11: %d queues allocated without reaching a limit", count);
     CHECK_HR(hr, E_FAIL);
     for (int i = 0; i < count; i++)
         if (MFUnlockWorkQueue(ids[i]) != S_OK) {
-            CHECK_MSG(0, "Q11: unlocking queue %d (0x%08x) failed", i, (unsigned)ids[i]);
+            CHECK_MSG(0, "D11: unlocking queue %d (0x%08x) failed", i, (unsigned)ids[i]);
             break;
         }
     /* Room again. */
@@ -201,7 +202,7 @@ static void test_queue_limit(void)
     free(ids);
 }
 
-/* ---- Q3: which queues run one item at a time ---------------------------- */
+/* ---- docs/behaviour.md#d3: which queues run one item at a time ---------- */
 
 typedef struct serial_probe {
     atomic_int running;
@@ -223,7 +224,7 @@ static void serial_hook(tcb *cb, IMFAsyncResult *result)
     atomic_fetch_sub(&probe->running, 1);
 }
 
-/* Q3: STANDARD, RT, TIMER, private standard and window queues run one item
+/* docs/behaviour.md#d3: STANDARD, RT, TIMER, private standard and window queues run one item
  * at a time, in FIFO order (one priority). */
 static void check_one_at_a_time(DWORD queue, const char *name)
 {
@@ -242,10 +243,10 @@ static void check_one_at_a_time(DWORD queue, const char *name)
         CHECK_HR(MFPutWorkItem(queue, &cb->iface, &state->iface), S_OK);
         IUnknown_Release(&state->iface);
     }
-    CHECK_MSG(tcb_wait(cb, n), "Q3 %s: %d of %d items ran", name, tcb_invokes(cb), n);
-    CHECK_MSG(atomic_load(&probe.overlaps) == 0, "Q3 %s: %d items overlapped", name,
+    CHECK_MSG(tcb_wait(cb, n), "D3 %s: %d of %d items ran", name, tcb_invokes(cb), n);
+    CHECK_MSG(atomic_load(&probe.overlaps) == 0, "D3 %s: %d items overlapped", name,
               atomic_load(&probe.overlaps));
-    CHECK_MSG(atomic_load(&probe.out_of_order) == 0, "Q3 %s: %d items out of FIFO order", name,
+    CHECK_MSG(atomic_load(&probe.out_of_order) == 0, "D3 %s: %d items out of FIFO order", name,
               atomic_load(&probe.out_of_order));
     WAIT_REFS(tcb_refs(cb), 1, 1000);
     CHECK_EQ(tcb_release(cb), 0);
@@ -266,7 +267,7 @@ static void rendezvous_hook(tcb *cb, IMFAsyncResult *result)
         atomic_fetch_add(&meeting->met, 1);
 }
 
-/* Q3: MULTITHREADED, IO, LONG_FUNCTION and private multithreaded queues run
+/* docs/behaviour.md#d3: MULTITHREADED, IO, LONG_FUNCTION and private multithreaded queues run
  * items concurrently: two items that wait for each other both finish. */
 static void check_concurrent(DWORD queue, const char *name)
 {
@@ -280,7 +281,7 @@ static void check_concurrent(DWORD queue, const char *name)
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
     CHECK(tcb_wait(cb, 2));
-    CHECK_MSG(atomic_load(&meeting.met) == 2, "Q3 %s: the two items did not run at the same time",
+    CHECK_MSG(atomic_load(&meeting.met) == 2, "D3 %s: the two items did not run at the same time",
               name);
     WAIT_REFS(tcb_refs(cb), 1, 1000);
     CHECK_EQ(tcb_release(cb), 0);

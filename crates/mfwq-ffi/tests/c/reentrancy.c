@@ -1,12 +1,12 @@
 /*
  * reentrancy.c - platform calls made from inside callbacks.
  *
- * Decision Q36: every call is re-entrant from inside Invoke (and MFShutdown
+ * docs/behaviour.md#d36: every call is re-entrant from inside Invoke (and MFShutdown
  * from a queue thread must not deadlock; that one is in shutdown_drain.c).
- * Decision Q28: nothing runs inline. Decision Q15/Q18 semantics must hold
+ * docs/behaviour.md#d28: nothing runs inline. The semantics of #d15 and #d18 must hold
  * when the calls come from queue and timer threads: cancelling, removing a
  * periodic callback from inside itself, unlocking the very queue the
- * callback runs on (observed 27: its queued work still runs).
+ * callback runs on (docs/behaviour.md#w27: its queued work still runs).
  *
  * Each step runs inside a callback and reports back; the main thread waits
  * with a time limit, so a deadlock shows as a failed check. If a step
@@ -48,7 +48,7 @@ static int run_inside(DWORD queue, step_fn fn, void *ctx, const char *name)
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
     WAIT_FOR(atomic_load(&s.done), LONG_WAIT);
     finished = atomic_load(&s.done);
-    CHECK_MSG(finished, "Q36: '%s' inside Invoke on queue 0x%08x did not return (deadlock?)", name,
+    CHECK_MSG(finished, "D36: '%s' inside Invoke on queue 0x%08x did not return (deadlock?)", name,
               (unsigned)queue);
     if (!finished) {
         test_finish("reentrancy");
@@ -68,7 +68,7 @@ typedef struct put_ctx {
 } put_ctx;
 
 /* Put, put-ex, invoke, schedule, wait from inside Invoke, onto the same
- * one-thread queue: none may run inline (Q28), all run afterwards. */
+ * one-thread queue: none may run inline (docs/behaviour.md#d28), all run afterwards. */
 static void put_everything(void *arg)
 {
     put_ctx *p = arg;
@@ -111,7 +111,7 @@ static void cancel_pending(void *arg)
 {
     cancel_ctx *c = arg;
     CHECK_HR(MFCancelWorkItem(c->timer_key), S_OK);
-    /* Q15: the timer's callback is released before the cancel returns. */
+    /* docs/behaviour.md#d15: the timer's callback is released before the cancel returns. */
     CHECK_EQ(tcb_refs(c->timer_cb), 1);
     CHECK_HR(MFCancelWorkItem(c->wait_key), S_OK);
     CHECK_HR(MFCancelWorkItem(c->timer_key), MF_E_NOT_FOUND);
@@ -195,7 +195,7 @@ static void check_unlock_own_queue(DWORD queue, const char *name)
         CHECK_HR(MFPutWorkItem(queue, &behind->iface, NULL), S_OK);
     CHECK(SetEvent(q.all_put));
     WAIT_FOR(atomic_load(&s.done), LONG_WAIT);
-    CHECK_MSG(atomic_load(&s.done), "Q36: unlocking the %s it runs on did not return (deadlock?)", name);
+    CHECK_MSG(atomic_load(&s.done), "D36: unlocking the %s it runs on did not return (deadlock?)", name);
     if (!atomic_load(&s.done)) {
         test_finish("reentrancy");
         fflush(NULL);
@@ -276,7 +276,7 @@ static void self_removing_fn(IUnknown *context)
     /* Work from a timer-driven callback. */
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_MULTITHREADED, &periodic_state.put_target->iface, NULL), S_OK);
     if (calls == 3) {
-        /* Q18 / Q36: removing itself from inside itself. */
+        /* docs/behaviour.md#d18 / #d36: removing itself from inside itself. */
         atomic_store(&periodic_state.remove_hr, MFRemovePeriodicCallback(periodic_state.key));
         atomic_store(&periodic_state.removed, 1);
     }

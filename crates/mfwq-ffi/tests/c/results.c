@@ -2,9 +2,9 @@
  * results.c - the stock async result of MFCreateAsyncResult /
  * RtwqCreateAsyncResult.
  *
- * observed-behaviour.md §1 C (17-23), decision Q35 (NULL out pointer is
- * E_POINTER), api-reference §1.3, §3.1-§3.2, §4.4 (the MFASYNCRESULT fields,
- * read through an MFASYNCRESULT pointer).
+ * docs/behaviour.md#results: #w17 to #w23, #d35 (NULL out pointer is
+ * E_POINTER); docs/behaviour.md#layout (the interfaces and the MFASYNCRESULT
+ * fields, read through an MFASYNCRESULT pointer).
  */
 #include "mfwq_test.h"
 
@@ -21,7 +21,7 @@ static int all_zero(const void *memory, size_t size)
     return 1;
 }
 
-/* 17: a NULL out pointer fails with E_POINTER (Q35), started or not. */
+/* docs/behaviour.md#w17: a NULL out pointer fails with E_POINTER (docs/behaviour.md#d35), started or not. */
 static void test_null_out_pointer(void)
 {
     tcb *cb = tcb_create();
@@ -37,7 +37,7 @@ static void test_null_out_pointer(void)
     CHECK_EQ(IUnknown_Release(&state->iface), 0);
 }
 
-/* 18: all-NULL creation, and the public field defaults. */
+/* docs/behaviour.md#w18: all-NULL creation, and the public field defaults. */
 static void test_field_defaults(void)
 {
     IMFAsyncResult *result = NULL;
@@ -78,7 +78,7 @@ static void test_field_defaults(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* 19: GetState / GetStateNoAddRef. */
+/* docs/behaviour.md#w19: GetState / GetStateNoAddRef. */
 static void test_get_state(void)
 {
     IMFAsyncResult *result = NULL;
@@ -115,7 +115,7 @@ static void test_get_state(void)
     CHECK_EQ(IUnknown_Release(&state->iface), 0);
 }
 
-/* 20: GetObject. */
+/* docs/behaviour.md#w20: GetObject. */
 static void test_get_object(void)
 {
     IMFAsyncResult *result = NULL;
@@ -145,7 +145,7 @@ static void test_get_object(void)
     CHECK_EQ(IUnknown_Release(&object->iface), 0);
 }
 
-/* 21: the status lives in the public hrStatusResult field. */
+/* docs/behaviour.md#w21: the status lives in the public hrStatusResult field. */
 static void test_status_field(void)
 {
     IMFAsyncResult *result = NULL;
@@ -166,7 +166,7 @@ static void test_status_field(void)
     CHECK_EQ(IMFAsyncResult_Release(result), 0);
 }
 
-/* 22, 23: the final release releases object, state and callback, and closes
+/* docs/behaviour.md#w22, #w23: the final release releases object, state and callback, and closes
  * hEvent; Release returns 0 for the last reference. */
 static void test_final_release(void)
 {
@@ -184,14 +184,14 @@ static void test_final_release(void)
     /* AddRef/Release return the new count. */
     CHECK_EQ(IMFAsyncResult_AddRef(result), 2);
     CHECK_EQ(IMFAsyncResult_Release(result), 1);
-    /* 23: the caller's last reference: 0. */
+    /* docs/behaviour.md#w23: the caller's last reference: 0. */
     CHECK_EQ(IMFAsyncResult_Release(result), 0);
-    /* 22: everything held is released. */
+    /* docs/behaviour.md#w22: everything held is released. */
     CHECK_EQ(tcb_refs(cb), 1);
     CHECK_EQ(tunk_refs(object), 1);
     CHECK_EQ(tunk_refs(state), 1);
 
-    /* 22: an inner result used as object or state drops to 0 with the outer. */
+    /* docs/behaviour.md#w22: an inner result used as object or state drops to 0 with the outer. */
     CHECK_HR(MFCreateAsyncResult(NULL, NULL, NULL, &inner), S_OK);
     CHECK_HR(MFCreateAsyncResult((IUnknown *)inner, NULL, NULL, &outer), S_OK);
     CHECK_EQ(result_refs(inner), 2);
@@ -203,7 +203,7 @@ static void test_final_release(void)
     CHECK_EQ(IMFAsyncResult_Release(outer), 0);
     CHECK_EQ(IMFAsyncResult_Release(inner), 0);
 
-    /* 22: hEvent is closed by the final release, without a callback ... */
+    /* docs/behaviour.md#w22: hEvent is closed by the final release, without a callback ... */
     event = CreateEventA(NULL, FALSE, FALSE, NULL);
     CHECK(event != NULL);
     CHECK(GetHandleInformation(event, &info));
@@ -241,7 +241,7 @@ static void test_final_release(void)
     CHECK_EQ(IUnknown_Release(&state->iface), 0);
 }
 
-/* api-reference §3.1: QueryInterface of the stock result. */
+/* docs/behaviour.md#layout: QueryInterface of the stock result. */
 static void test_query_interface(void)
 {
     IMFAsyncResult *result = NULL;
@@ -294,7 +294,7 @@ static void test_while_started(void)
 
 int main(void)
 {
-    /* Results work before any startup (observed 12, 13): the first tests
+    /* Results work before any startup (docs/behaviour.md#w12, #w13): the first tests
      * run with the platform down. */
     test_null_out_pointer();
     test_field_defaults();

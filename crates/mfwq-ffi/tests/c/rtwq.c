@@ -7,8 +7,9 @@
  * RtwqAllocateSerialWorkQueue, RtwqLockSharedWorkQueue, locks, deadlines,
  * the long-running hint and join.
  *
- * observed 6 (MF and Rtwq share one platform), 30, 37-40; api-reference
- * §1.9, §2.7, §3.7, §3.8; decisions Q12 (one core and id space), Q22-Q25.
+ * docs/behaviour.md#w6 (MF and Rtwq share one platform), #w30, #w37 to #w40;
+ * #d12 (one core and id space), #d22 to #d25; the interfaces of
+ * docs/behaviour.md#layout.
  */
 #include "mfwq_test.h"
 
@@ -62,7 +63,7 @@ static ULONG MFWQ_STDCALL rcb_Release(IRtwqAsyncCallback *iface)
 static HRESULT MFWQ_STDCALL rcb_GetParameters(IRtwqAsyncCallback *iface, DWORD *flags, DWORD *queue)
 {
     rcb *cb = rcb_from(iface);
-    CHECK(flags != NULL && queue != NULL); /* observed 31 */
+    CHECK(flags != NULL && queue != NULL); /* docs/behaviour.md#w31 */
     if (cb->params_hr == S_OK && flags != NULL && queue != NULL) {
         *flags = 0;
         *queue = cb->queue;
@@ -179,7 +180,7 @@ static HRESULT MFWQ_STDCALL pe_ShutdownComplete(IRtwqPlatformEvents *iface)
     /* "called after the platform has shut down" */
     e->usable_in_complete = platform_usable();
     atomic_fetch_add(&e->complete, 1);
-    return E_FAIL; /* return values are ignored (Q25) */
+    return E_FAIL; /* return values are ignored (docs/behaviour.md#d25) */
 }
 static const IRtwqPlatformEventsVtbl pe_vtbl = {
     pe_QueryInterface, pe_AddRef, pe_Release, pe_InitializationComplete, pe_ShutdownStart, pe_ShutdownComplete,
@@ -198,7 +199,7 @@ static pevents *pe_create(void)
     return e;
 }
 
-/* Q25: InitializationComplete / ShutdownStart / ShutdownComplete once each
+/* docs/behaviour.md#d25: InitializationComplete / ShutdownStart / ShutdownComplete once each
  * around the first startup / last shutdown, on the calling thread. */
 static void test_platform_events(void)
 {
@@ -279,7 +280,7 @@ static void test_put_and_invoke(void)
     for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
         CHECK_HR(RtwqPutWorkItem(queues[i], (LONG)i % 3 - 1, result), S_OK);
         CHECK(rcb_wait(cb, ++n));
-        /* 30: the very result put. */
+        /* docs/behaviour.md#w30: the very result put. */
         CHECK_PTR(atomic_load(&cb->last), result);
         CHECK_PTR(atomic_load(&cb->last_state), &state->iface);
     }
@@ -409,11 +410,11 @@ static void test_queues(void)
         CHECK_HR(RtwqLockWorkQueue(queue), S_OK);
         CHECK_HR(RtwqUnlockWorkQueue(queue), S_OK);
         CHECK(rtwq_runs_on(queue));
-        /* Q24: the long-running hint. */
+        /* docs/behaviour.md#d24: the long-running hint. */
         CHECK_HR(RtwqSetLongRunning(queue, TRUE), S_OK);
         CHECK(rtwq_runs_on(queue));
         CHECK_HR(RtwqSetLongRunning(queue, FALSE), S_OK);
-        /* Q22: a deadline is accepted and can be cancelled once. */
+        /* docs/behaviour.md#d22: a deadline is accepted and can be cancelled once. */
         CHECK_HR(RtwqSetDeadline(queue, 100000, &request), S_OK);
         CHECK(request != NULL);
         CHECK_HR(RtwqCancelDeadline(request), S_OK);
@@ -421,7 +422,7 @@ static void test_queues(void)
         CHECK_HR(RtwqSetDeadline2(queue, 100000, 50000, &request), S_OK);
         CHECK(rtwq_runs_on(queue));
         CHECK_HR(RtwqCancelDeadline(request), S_OK);
-        /* Q23: join may be E_NOTIMPL. */
+        /* docs/behaviour.md#d23: join may be E_NOTIMPL. */
         hr = RtwqJoinWorkQueue(queue, (HANDLE)(uintptr_t)3, &cookie);
         CHECK_MSG(hr == S_OK || hr == E_NOTIMPL, "RtwqJoinWorkQueue: 0x%08x", (unsigned)hr);
         if (hr == S_OK)
@@ -434,14 +435,14 @@ static void test_queues(void)
     CHECK(rtwq_runs_on(serial));
     CHECK_HR(RtwqUnlockWorkQueue(serial), S_OK);
 
-    /* 52: "" takes no task id; with NULL it is the regular shared queue. */
+    /* docs/behaviour.md#w52: "" takes no task id; with NULL it is the regular shared queue. */
     CHECK_HR(RtwqLockSharedWorkQueue((const WCHAR *)u"", 0, &task, &shared), E_INVALIDARG);
     CHECK_HR(RtwqLockSharedWorkQueue((const WCHAR *)u"", 0, NULL, &shared), S_OK);
     CHECK(rtwq_runs_on(shared));
     CHECK_HR(RtwqUnlockWorkQueue(shared), S_OK);
 }
 
-/* 6, 9, 10: the lock count, measured with Rtwq calls only. */
+/* docs/behaviour.md#w6, #w9, #w10: the lock count, measured with Rtwq calls only. */
 static int rtwq_lock_count(void)
 {
     int count = 0;

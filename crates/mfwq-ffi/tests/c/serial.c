@@ -2,9 +2,9 @@
  * serial.c - serial work queues: targets, chains, unlock order, strict FIFO
  * one at a time, and reply mode.
  *
- * observed-behaviour.md §1 H (48-50), decision Q10 (reply mode must work:
- * the serial queue advances only when the callee invokes the result it
- * received), api-reference §1.6.
+ * docs/behaviour.md#serial: #w48 to #w50, #d10 (reply mode must work: the
+ * serial queue advances only when the callee invokes the result it
+ * received).
  */
 #include "mfwq_test.h"
 
@@ -25,7 +25,7 @@ static int runs_on(DWORD queue)
     return ran;
 }
 
-/* 48: a serial queue over every platform queue. */
+/* docs/behaviour.md#w48: a serial queue over every platform queue. */
 static void test_targets(void)
 {
     for (int i = 0; i < PLATFORM_QUEUES; i++) {
@@ -58,7 +58,7 @@ static void test_targets(void)
         CHECK_HR(RtwqUnlockWorkQueue(serial), S_OK);
         CHECK_HR(MFUnlockWorkQueue(target), S_OK);
     }
-    /* Q7: a private target that is not live. */
+    /* docs/behaviour.md#d7: a private target that is not live. */
     {
         DWORD serial = 0x1234;
         CHECK_HR(MFAllocateSerialWorkQueue(0x10000u, &serial), MF_E_INVALID_WORKQUEUE);
@@ -66,7 +66,7 @@ static void test_targets(void)
     }
 }
 
-/* 49: chains; unlocking the target first; the chained queue keeps its
+/* docs/behaviour.md#w49: chains; unlocking the target first; the chained queue keeps its
  * target alive. */
 static void test_chains(void)
 {
@@ -84,7 +84,7 @@ static void test_chains(void)
     CHECK_HR(MFUnlockWorkQueue(third), MF_E_INVALID_WORKQUEUE);
 }
 
-/* ---- 50: strict FIFO, never two at once --------------------------------- */
+/* ---- docs/behaviour.md#w50: strict FIFO, never two at once -------------- */
 
 typedef struct fifo_probe {
     atomic_int running;
@@ -206,7 +206,7 @@ static void test_fifo_one_at_a_time(void)
     }
 }
 
-/* 50: several threads putting at once: still one at a time, and each
+/* docs/behaviour.md#w50: several threads putting at once: still one at a time, and each
  * producer's items in its own order. */
 enum { PRODUCERS = 4 };
 
@@ -312,7 +312,7 @@ static void test_backlog_runs_after_unlock(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* ---- 50 / Q10: reply mode ------------------------------------------------ */
+/* ---- docs/behaviour.md#w50 / #d10: reply mode --------------------------- */
 
 static void *reply_from_thread(void *arg)
 {
@@ -341,7 +341,7 @@ static void check_reply_mode(DWORD target, const char *name)
     /* The first runs; the second does not, though Invoke has returned. */
     CHECK(tcb_wait(first, 1));
     sleep_ms(200);
-    CHECK_MSG(tcb_invokes(second) == 0, "Q10 %s: the second item ran before the first one's reply", name);
+    CHECK_MSG(tcb_invokes(second) == 0, "D10 %s: the second item ran before the first one's reply", name);
     CHECK_EQ(tcb_invokes(third), 0);
 
     /* The reply: MFInvokeCallback on the result Invoke received. */
@@ -351,18 +351,18 @@ static void check_reply_mode(DWORD target, const char *name)
         return;
     CHECK_HR(MFInvokeCallback(reply), S_OK);
     IMFAsyncResult_Release(reply);
-    CHECK_MSG(tcb_wait(second, 1), "Q10 %s: the second item did not run after the reply", name);
+    CHECK_MSG(tcb_wait(second, 1), "D10 %s: the second item did not run after the reply", name);
 
     /* The second waits for its reply too; this one comes from another
      * thread, later. */
     sleep_ms(150);
-    CHECK_MSG(tcb_invokes(third) == 0, "Q10 %s: the third item ran before the second one's reply", name);
+    CHECK_MSG(tcb_invokes(third) == 0, "D10 %s: the third item ran before the second one's reply", name);
     reply = tcb_take_kept(second);
     CHECK(reply != NULL);
     if (reply == NULL)
         return;
     thread = start_thread(reply_from_thread, reply);
-    CHECK_MSG(tcb_wait(third, 1), "Q10 %s: the third item did not run after a reply from another thread", name);
+    CHECK_MSG(tcb_wait(third, 1), "D10 %s: the third item did not run after a reply from another thread", name);
     join_thread(thread);
     IMFAsyncResult_Release(reply);
 
@@ -394,7 +394,7 @@ static void check_reply_mode_own_result(void)
     CHECK_HR(MFPutWorkItem(serial, &second->iface, NULL), S_OK);
     CHECK(tcb_wait(first, 1));
     sleep_ms(150);
-    CHECK_MSG(tcb_invokes(second) == 0, "Q10: the item after a reply-mode result ran before the reply");
+    CHECK_MSG(tcb_invokes(second) == 0, "D10: the item after a reply-mode result ran before the reply");
     reply = tcb_take_kept(first);
     if (reply != NULL) {
         CHECK_HR(MFInvokeCallback(reply), S_OK);
@@ -411,7 +411,7 @@ static void check_reply_mode_own_result(void)
     CHECK_EQ(IUnknown_Release(&state->iface), 0);
 }
 
-/* Q10: the reply may come from inside the callee's own Invoke (a
+/* docs/behaviour.md#d10: the reply may come from inside the callee's own Invoke (a
  * synchronous completion): the queue must not stall. */
 static void reply_inside_hook(tcb *cb, IMFAsyncResult *result)
 {
@@ -433,7 +433,7 @@ static void check_reply_inside_invoke(void)
         CHECK_HR(MFPutWorkItem(serial, &plain->iface, NULL), S_OK);
     }
     CHECK_MSG(tcb_wait(replying, n) && tcb_wait(plain, n),
-              "Q10: replies made inside Invoke: %d + %d of %d + %d items ran", tcb_invokes(replying),
+              "D10: replies made inside Invoke: %d + %d of %d + %d items ran", tcb_invokes(replying),
               tcb_invokes(plain), n, n);
     CHECK_HR(MFUnlockWorkQueue(serial), S_OK);
     WAIT_REFS(tcb_refs(replying), 1, 1000);

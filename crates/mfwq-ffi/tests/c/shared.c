@@ -1,11 +1,10 @@
 /*
  * shared.c - shared work queues (MFLockSharedWorkQueue / RtwqLockSharedWorkQueue).
  *
- * observed-behaviour.md §1 I (51-53). Item 52: class "" with a non-NULL task
- * id is E_INVALIDARG, as on Windows (observed behaviour outranks decision
- * Q20's "accept it" in the spec's order of authority). Q20 still settles
- * the rest: one shared multithreaded queue per distinct class name. Q3: a
- * shared queue runs items concurrently.
+ * docs/behaviour.md#shared: #w51 to #w53. #w52: class "" with a non-NULL
+ * task id is E_INVALIDARG, as on Windows. #d20: one shared multithreaded
+ * queue per distinct class name. #d3: a shared queue runs items
+ * concurrently.
  */
 #include "mfwq_test.h"
 
@@ -25,7 +24,7 @@ static int runs_on(DWORD queue)
     return ran;
 }
 
-/* 51: a NULL class is E_POINTER, with or without a task id. */
+/* docs/behaviour.md#w51: a NULL class is E_POINTER, with or without a task id. */
 static void test_null_class(void)
 {
     DWORD task = 0, queue = 0x1234;
@@ -33,22 +32,22 @@ static void test_null_class(void)
     CHECK_HR(MFLockSharedWorkQueue(NULL, 0, NULL, &queue), E_POINTER);
     CHECK_HR(RtwqLockSharedWorkQueue(NULL, 0, NULL, &queue), E_POINTER);
     CHECK_U(queue, 0x1234);
-    /* Q35: a NULL id pointer is E_POINTER. */
+    /* docs/behaviour.md#d35: a NULL id pointer is E_POINTER. */
     CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, NULL), E_POINTER);
 }
 
-/* 52, 53. */
+/* docs/behaviour.md#w52, #w53. */
 static void test_empty_class(void)
 {
     DWORD first = 0, second = 0, third = 0, task = 0x1234;
 
-    /* 53: "" with a NULL task id: a queue with private bits. */
+    /* docs/behaviour.md#w53: "" with a NULL task id: a queue with private bits. */
     CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &first), S_OK);
     CHECK_MSG((first & MFASYNC_CALLBACK_QUEUE_PRIVATE_MASK) != 0, "53: shared queue id 0x%08x", (unsigned)first);
     /* A second identical call: S_OK and the same id. */
     CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &second), S_OK);
     CHECK_U(second, first);
-    /* 52: a non-NULL task id with "" is E_INVALIDARG; nothing is written
+    /* docs/behaviour.md#w52: a non-NULL task id with "" is E_INVALIDARG; nothing is written
      * and no lock is taken. u"" literals work as class names too. */
     CHECK_HR(MFLockSharedWorkQueue((const WCHAR *)u"", 0, &task, &third), E_INVALIDARG);
     CHECK_HR(RtwqLockSharedWorkQueue(empty_class, 0, &task, &third), E_INVALIDARG);
@@ -57,7 +56,7 @@ static void test_empty_class(void)
     CHECK_HR(MFLockSharedWorkQueue((const WCHAR *)u"", 0, NULL, &third), S_OK);
     CHECK_U(third, first);
     CHECK(runs_on(first));
-    /* 53: each call added a lock: three unlocks, each S_OK, and the queue
+    /* docs/behaviour.md#w53: each call added a lock: three unlocks, each S_OK, and the queue
      * works until the last. */
     CHECK_HR(MFUnlockWorkQueue(first), S_OK);
     CHECK_HR(MFUnlockWorkQueue(first), S_OK);
@@ -71,7 +70,7 @@ static void test_empty_class(void)
     CHECK_HR(RtwqUnlockWorkQueue(second), S_OK);
 }
 
-/* Q20: one queue per distinct class name. */
+/* docs/behaviour.md#d20: one queue per distinct class name. */
 static void test_one_queue_per_class(void)
 {
     DWORD plain = 0, audio = 0, audio_again = 0, task = 0;
@@ -104,7 +103,7 @@ static void rendezvous_hook(tcb *cb, IMFAsyncResult *result)
         atomic_fetch_add(&meeting->met, 1);
 }
 
-/* Q3: items on a shared queue run concurrently. */
+/* docs/behaviour.md#d3: items on a shared queue run concurrently. */
 static void test_concurrent(void)
 {
     DWORD queue = 0;
@@ -119,7 +118,7 @@ static void test_concurrent(void)
     CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
     CHECK_HR(MFPutWorkItem2(queue, 1, &cb->iface, NULL), S_OK);
     CHECK(tcb_wait(cb, 2));
-    CHECK_MSG(atomic_load(&meeting.met) == 2, "Q3: two items on a shared queue did not run side by side");
+    CHECK_MSG(atomic_load(&meeting.met) == 2, "D3: two items on a shared queue did not run side by side");
     WAIT_REFS(tcb_refs(cb), 1, 1000);
     CHECK_EQ(tcb_release(cb), 0);
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
@@ -177,7 +176,7 @@ int main(void)
     DWORD queue = 0;
 
     setenv("MFWQ_SHUTDOWN_TIMEOUT_MS", "200", 1);
-    /* Not started: MF_E_SHUTDOWN (Q34). */
+    /* Not started: MF_E_SHUTDOWN (docs/behaviour.md#d34). */
     CHECK_HR(MFLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);
     CHECK_HR(RtwqLockSharedWorkQueue(empty_class, 0, NULL, &queue), MF_E_SHUTDOWN);
 

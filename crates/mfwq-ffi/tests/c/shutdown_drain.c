@@ -2,10 +2,11 @@
  * shutdown_drain.c - what happens to queued work at shutdown, and shutdown
  * from a queue thread.
  *
- * observed-behaviour.md §1 J (54; 55 = 27, in queues.c), decisions Q1 (queued
- * work still runs), Q7 (private ids die with the platform), Q34 (after
- * shutdown: MF_E_SHUTDOWN), Q36 (MFShutdown on a queue thread must not
- * deadlock). Timers pending at shutdown (56) are in shutdown_timer_leak.c.
+ * docs/behaviour.md#shutdown-under-load: #w54 (#w55 = #w27, in queues.c),
+ * #d1 (queued work still runs), #d7 (private ids die with the platform),
+ * #d34 (after shutdown: MF_E_SHUTDOWN), #d36 (MFShutdown on a queue thread
+ * must not deadlock). Timers pending at shutdown (#w56) are in
+ * shutdown_timer_leak.c.
  */
 #include "mfwq_test.h"
 
@@ -16,7 +17,7 @@ static void sleep_hook(tcb *cb, IMFAsyncResult *result)
     sleep_ms(10);
 }
 
-/* 54: two items on STANDARD, each sleeping 10 ms, shutdown at once: both
+/* docs/behaviour.md#w54: two items on STANDARD, each sleeping 10 ms, shutdown at once: both
  * still run and both results end at refcount 0. */
 static void check_pending_items_run(DWORD queue, int rtwq_shutdown, const char *name)
 {
@@ -44,7 +45,7 @@ static void check_pending_items_run(DWORD queue, int rtwq_shutdown, const char *
 }
 
 /* Private and serial queues that were never unlocked drain at shutdown too,
- * and (Q7) their ids are dead afterwards, also after a restart. */
+ * and (docs/behaviour.md#d7) their ids are dead afterwards, also after a restart. */
 static void test_private_queues_at_shutdown(void)
 {
     DWORD private_queue = 0, serial = 0;
@@ -65,12 +66,12 @@ static void test_private_queues_at_shutdown(void)
     WAIT_REFS(tcb_refs(cb), 1, 1000);
     CHECK_EQ(tcb_refs(cb), 1);
 
-    /* Q34: after shutdown every put is MF_E_SHUTDOWN. */
+    /* docs/behaviour.md#d34: after shutdown every put is MF_E_SHUTDOWN. */
     CHECK_HR(MFPutWorkItem(private_queue, &cb->iface, NULL), MF_E_SHUTDOWN);
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, &cb->iface, NULL), MF_E_SHUTDOWN);
     CHECK_EQ(tcb_refs(cb), 1);
 
-    /* Q7: after a restart the old private ids are not live. */
+    /* docs/behaviour.md#d7: after a restart the old private ids are not live. */
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
     CHECK_HR(MFPutWorkItem(private_queue, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
     CHECK_HR(MFPutWorkItem(serial, &cb->iface, NULL), MF_E_INVALID_WORKQUEUE);
@@ -79,7 +80,7 @@ static void test_private_queues_at_shutdown(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* ---- Q36: MFShutdown from a queue thread --------------------------------- */
+/* ---- docs/behaviour.md#d36: MFShutdown from a queue thread -------------- */
 
 typedef struct in_callback {
     atomic_int hr;
@@ -101,7 +102,7 @@ static void test_shutdown_from_queue_thread(void)
 
     /* Lock-free: the last shutdown called inside Invoke returns. A platform
      * lock is held meanwhile, which a shutdown on a queue thread does not
-     * wait for (Q1). */
+     * wait for (docs/behaviour.md#d1). */
     for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
         in_callback state;
         tcb *cb = tcb_create();
@@ -118,7 +119,7 @@ static void test_shutdown_from_queue_thread(void)
         }
         CHECK_HR(MFLockPlatform(), S_OK);
         CHECK_HR(MFPutWorkItem(queue, &cb->iface, NULL), S_OK);
-        CHECK_MSG(tcb_wait(cb, 1), "Q36: MFShutdown inside Invoke on queue 0x%08x did not return",
+        CHECK_MSG(tcb_wait(cb, 1), "D36: MFShutdown inside Invoke on queue 0x%08x did not return",
                   (unsigned)queue);
         CHECK_HR(atomic_load(&state.hr), S_OK);
         CHECK_EQ(atomic_load(&state.usable_after), 0);

@@ -3,7 +3,7 @@
  * cancelling them afterwards is MF_E_SHUTDOWN, and their internal results
  * leak together with one platform lock each, as on Windows.
  *
- * observed-behaviour.md §1 15, 41, 56; decision Q1 (timers not yet due
+ * docs/behaviour.md#w15, #w41, #w56; #d1 and #d38 (timers not yet due
  * never fire, their results keep their lock, and a result held by a pending
  * timer does not make shutdown wait).
  *
@@ -25,7 +25,7 @@ static tcb *leaky_callback(void)
     return cb;
 }
 
-/* 15, 56 (MF form): schedules an item due in `ms`, returns its key. */
+/* docs/behaviour.md#w15, #w56 (MF form): schedules an item due in `ms`, returns its key. */
 static MFWORKITEM_KEY leaky_schedule_mf(tcb **out_cb, INT64 ms)
 {
     MFWORKITEM_KEY key = 0;
@@ -35,7 +35,7 @@ static MFWORKITEM_KEY leaky_schedule_mf(tcb **out_cb, INT64 ms)
     return key;
 }
 
-/* 15 (Rtwq form): the caller's own result, scheduled. */
+/* docs/behaviour.md#w15 (Rtwq form): the caller's own result, scheduled. */
 static IRtwqAsyncResult *leaky_schedule_rtwq(tcb **out_cb, INT64 ms, RTWQWORKITEM_KEY *key)
 {
     IRtwqAsyncResult *result = NULL;
@@ -55,7 +55,7 @@ int main(void)
     double started;
 
     /* Default timeout (5 s) on purpose: a pending timer must not make
-     * shutdown wait for it (Q1). */
+     * shutdown wait for it (docs/behaviour.md#d1). */
     unsetenv("MFWQ_SHUTDOWN_TIMEOUT_MS");
 
     /* ---- MF: MFScheduleWorkItem pending at MFShutdown ---- */
@@ -66,14 +66,14 @@ int main(void)
     CHECK_LOCK_COUNT(2);
     started = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
-    CHECK_MSG(now_ms() - started < 3000, "Q1: shutdown waited %.0f ms for a pending timer",
+    CHECK_MSG(now_ms() - started < 3000, "D1: shutdown waited %.0f ms for a pending timer",
               now_ms() - started);
-    /* 41, 56: cancelling it afterwards is MF_E_SHUTDOWN ... */
+    /* docs/behaviour.md#w41, #w56: cancelling it afterwards is MF_E_SHUTDOWN ... */
     CHECK_HR(MFCancelWorkItem(mf_key), MF_E_SHUTDOWN);
     /* ... and it never fires, not even once its time has long passed. */
     sleep_ms(T(300) + 300);
     CHECK_EQ(tcb_invokes(mf_cb), 0);
-    /* 15: its internal result keeps the callback and one platform lock:
+    /* docs/behaviour.md#w15: its internal result keeps the callback and one platform lock:
      * after the next startup the count is 2, not 1. */
     CHECK_EQ(tcb_refs(mf_cb), 2);
     CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
@@ -86,7 +86,7 @@ int main(void)
     /* ---- Rtwq: the caller's own result, pending at RtwqShutdown ---- */
     rtwq_result = leaky_schedule_rtwq(&rtwq_cb, -(INT64)T(300), &rtwq_key);
     CHECK_HR(RtwqShutdown(), S_OK);
-    /* 15: after the caller's release the platform still holds one reference
+    /* docs/behaviour.md#w15: after the caller's release the platform still holds one reference
      * and never gives it back. */
     CHECK_EQ(IRtwqAsyncResult_Release(rtwq_result), 1);
     CHECK_HR(RtwqCancelWorkItem(rtwq_key), MF_E_SHUTDOWN);

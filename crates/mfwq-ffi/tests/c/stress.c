@@ -5,10 +5,10 @@
  * different threads, COM references taken by producers and dropped by
  * workers, event handles, cancel keys) under load, checked by counting:
  * every call that returned S_OK is invoked exactly once, a scheduled item
- * whose cancel returned S_OK never is (Q15), a waiting item is invoked once
- * whether it was signalled or cancelled (40), and every reference comes back.
+ * whose cancel returned S_OK never is (docs/behaviour.md#d15), a waiting item is invoked once
+ * whether it was signalled or cancelled (#w40), and every reference comes back.
  * Then producers keep putting while MFShutdown runs: every put that returned
- * S_OK still runs (54, "nothing already queued is lost"), every later one is
+ * S_OK still runs (#w54, "nothing already queued is lost"), every later one is
  * MF_E_SHUTDOWN. Under the sanitizers (MFWQ_C_SLOW) the loops shrink.
  */
 #include "mfwq_test.h"
@@ -138,8 +138,8 @@ static void test_mixed_load(void)
     WAIT_FOR(tcb_invokes(s.waiter) >= waits, LONG_WAIT);
     sleep_ms(T(50));
     CHECK_EQ(tcb_invokes(s.work), work);
-    CHECK_EQ(tcb_invokes(s.timer), scheduled - cancelled); /* Q15: cancelled ones never */
-    CHECK_EQ(tcb_invokes(s.waiter), waits);                /* 40: once, fired or cancelled */
+    CHECK_EQ(tcb_invokes(s.timer), scheduled - cancelled); /* docs/behaviour.md#d15: cancelled ones never */
+    CHECK_EQ(tcb_invokes(s.waiter), waits);                /* docs/behaviour.md#w40: once, fired or cancelled */
 
     /* Every reference the platform took is back. */
     WAIT_REFS(tcb_refs(s.work), 1, 2000);
@@ -193,7 +193,7 @@ static void *put_until_shutdown(void *arg)
     return NULL;
 }
 
-/* 54, Q1: shutdown while producers are putting. */
+/* docs/behaviour.md#w54, #d1: shutdown while producers are putting. */
 static void test_shutdown_under_load(void)
 {
     racer racers[2];

@@ -1,9 +1,9 @@
 /*
  * timers.c - scheduled work items and their cancellation.
  *
- * observed-behaviour.md §1 F (36-38), decisions Q15, Q16, and api-reference
- * §1.5 / Q37 (a fired timer invokes the callback on the queue its
- * GetParameters names). Timers pending at shutdown (15, 41, 56) are in
+ * docs/behaviour.md#scheduled: #w36 to #w38, #d15, #d16, and #d37 (a fired
+ * timer invokes the callback on the queue its GetParameters names). Timers
+ * pending at shutdown (#w15, #w41, #w56) are in
  * shutdown_timer_leak.c.
  */
 #include "mfwq_test.h"
@@ -21,27 +21,27 @@ static void gate_hook(tcb *cb, IMFAsyncResult *result)
     CHECK(WaitForSingleObject(g->release, T(LONG_WAIT)) == WAIT_OBJECT_0);
 }
 
-/* 36, 37, 38 */
+/* docs/behaviour.md#w36, #w37, #w38 */
 static void test_schedule_and_cancel(void)
 {
     tcb *cb = tcb_create();
     MFWORKITEM_KEY key = 0, other = 0;
 
-    /* 36: a negative timeout is relative milliseconds. */
+    /* docs/behaviour.md#w36: a negative timeout is relative milliseconds. */
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, -5000, &key), S_OK);
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, -5000, &other), S_OK);
     CHECK_MSG(key != other, "two pending items share the key 0x%llx", (unsigned long long)key);
     CHECK_EQ(tcb_refs(cb), 3);
-    /* 37: cancel is S_OK and the callback is released before it returns. */
+    /* docs/behaviour.md#w37: cancel is S_OK and the callback is released before it returns. */
     CHECK_HR(MFCancelWorkItem(key), S_OK);
     CHECK_EQ(tcb_refs(cb), 2);
     CHECK_HR(MFCancelWorkItem(other), S_OK);
     CHECK_EQ(tcb_refs(cb), 1);
-    /* 38: a second cancel of the same key is MF_E_NOT_FOUND. */
+    /* docs/behaviour.md#w38: a second cancel of the same key is MF_E_NOT_FOUND. */
     CHECK_HR(MFCancelWorkItem(key), MF_E_NOT_FOUND);
     CHECK_HR(MFCancelWorkItem(other), MF_E_NOT_FOUND);
     CHECK_EQ(tcb_invokes(cb), 0);
-    /* 37: the test's Release now returns 0 right away. */
+    /* docs/behaviour.md#w37: the test's Release now returns 0 right away. */
     CHECK_EQ(tcb_release(cb), 0);
 
     /* Keys never issued. */
@@ -49,7 +49,7 @@ static void test_schedule_and_cancel(void)
     CHECK_HR(MFCancelWorkItem(0xdeadbeefull), MF_E_NOT_FOUND);
     CHECK_HR(MFCancelWorkItem(~0ull), MF_E_NOT_FOUND);
 
-    /* 37 / Q15: a cancelled item is never invoked, even once its time has
+    /* docs/behaviour.md#w37 / #d15: a cancelled item is never invoked, even once its time has
      * passed. (The delay is long enough for the cancel to come first even
      * on a slow runner.) */
     cb = tcb_create();
@@ -123,7 +123,7 @@ static void test_schedule_fires(void)
     CHECK_EQ(IUnknown_Release(&state->iface), 0);
 }
 
-/* Q16: a timeout >= 0 fires as soon as possible; pKey may be NULL. */
+/* docs/behaviour.md#d16: a timeout >= 0 fires as soon as possible; pKey may be NULL. */
 static void test_non_negative_timeouts(void)
 {
     tcb *cb = tcb_create();
@@ -131,13 +131,13 @@ static void test_non_negative_timeouts(void)
     IMFAsyncResult *result = NULL;
 
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, 0, &key), S_OK);
-    CHECK_MSG(tcb_wait(cb, 1), "Q16: a 0 timeout did not fire");
+    CHECK_MSG(tcb_wait(cb, 1), "D16: a 0 timeout did not fire");
     /* +600000 would be ten minutes if it were taken as relative. */
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, 600000, &key), S_OK);
-    CHECK_MSG(tcb_wait(cb, 2), "Q16: a positive timeout did not fire soon");
+    CHECK_MSG(tcb_wait(cb, 2), "D16: a positive timeout did not fire soon");
     CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
     CHECK_HR(MFScheduleWorkItemEx(result, 1, NULL), S_OK);
-    CHECK_MSG(tcb_wait(cb, 3), "Q16: a +1 timeout did not fire soon");
+    CHECK_MSG(tcb_wait(cb, 3), "D16: a +1 timeout did not fire soon");
     /* NULL key. */
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, -10, NULL), S_OK);
     CHECK_HR(MFScheduleWorkItemEx(result, -10, NULL), S_OK);
@@ -192,7 +192,7 @@ static void test_deadline_order(void)
     }
 }
 
-/* Q37 / api-reference §1.5: on expiry the callback runs on the queue its
+/* docs/behaviour.md#d37 / #queue-selection: on expiry the callback runs on the queue its
  * GetParameters names. */
 static void test_fires_on_callback_queue(void)
 {
@@ -211,7 +211,7 @@ static void test_fires_on_callback_queue(void)
     CHECK(wait_signalled(g.started));
     CHECK_HR(MFScheduleWorkItem(&cb->iface, NULL, -10, &key), S_OK);
     sleep_ms(150);
-    CHECK_MSG(tcb_invokes(cb) == 0, "Q37: the fired timer did not wait for the queue its callback names");
+    CHECK_MSG(tcb_invokes(cb) == 0, "D37: the fired timer did not wait for the queue its callback names");
     SetEvent(g.release);
     CHECK(tcb_wait(cb, 1));
     CHECK(tcb_wait(blocker, 1));
@@ -224,7 +224,7 @@ static void test_fires_on_callback_queue(void)
     CHECK_HR(MFUnlockWorkQueue(queue), S_OK);
 }
 
-/* Q15 under a race: cancel right around expiry. A cancel that returned S_OK
+/* docs/behaviour.md#d15 under a race: cancel right around expiry. A cancel that returned S_OK
  * means never invoked; MF_E_NOT_FOUND means it fired (invoked once). */
 static void test_cancel_races_expiry(void)
 {
@@ -245,12 +245,12 @@ static void test_cancel_races_expiry(void)
         if (hr == S_OK) {
             cancelled++;
             cbs[i]->id = 1; /* must never run */
-            /* Q15: released before the cancel returned. */
+            /* docs/behaviour.md#d15: released before the cancel returned. */
             if (tcb_refs(cbs[i]) != 1)
                 bad_refs++;
         }
     }
-    CHECK_MSG(bad_refs == 0, "Q15: %d cancelled items still held their callback after cancel", bad_refs);
+    CHECK_MSG(bad_refs == 0, "D15: %d cancelled items still held their callback after cancel", bad_refs);
     for (int i = 0; i < n; i++) {
         if (cbs[i]->id == 0)
             CHECK_MSG(tcb_wait(cbs[i], 1), "item %d: cancel said not found but it never ran", i);
@@ -258,7 +258,7 @@ static void test_cancel_races_expiry(void)
     sleep_ms(50);
     for (int i = 0; i < n; i++) {
         int expected = cbs[i]->id ? 0 : 1;
-        CHECK_MSG(tcb_invokes(cbs[i]) == expected, "Q15: item %d (cancel %s) was invoked %d times", i,
+        CHECK_MSG(tcb_invokes(cbs[i]) == expected, "D15: item %d (cancel %s) was invoked %d times", i,
                   cbs[i]->id ? "S_OK" : "MF_E_NOT_FOUND", tcb_invokes(cbs[i]));
         WAIT_REFS(tcb_refs(cbs[i]), 1, 1000);
         CHECK_EQ(tcb_release(cbs[i]), 0);

@@ -1,9 +1,8 @@
 /*
  * waits.c - waiting work items (MFPutWaitingWorkItem / RtwqPutWaitingWorkItem).
  *
- * observed-behaviour.md §1 F (39, 40), decisions Q15 and Q17, api-reference
- * §2.4 (the callback runs on the queue its GetParameters names; IO,
- * LONG_FUNCTION, RT and TIMER are not allowed). Cancel after shutdown (41)
+ * docs/behaviour.md#waiting: #w39, #w40, #d15 and #d17 (the callback runs on the queue its GetParameters names; IO,
+ * LONG_FUNCTION, RT and TIMER are not allowed). Cancel after shutdown (#w41)
  * is in shutdown_timer_leak.c.
  */
 #include "mfwq_test.h"
@@ -21,7 +20,7 @@ static void gate_hook(tcb *cb, IMFAsyncResult *result)
     CHECK(WaitForSingleObject(g->release, T(LONG_WAIT)) == WAIT_OBJECT_0);
 }
 
-/* 39, 40: NULL event, the same result twice, cancel. */
+/* docs/behaviour.md#w39, #w40: NULL event, the same result twice, cancel. */
 static void test_null_event_and_cancel(void)
 {
     tcb *cb = tcb_create();
@@ -29,25 +28,25 @@ static void test_null_event_and_cancel(void)
     MFWORKITEM_KEY key1 = 0, key2 = 0;
 
     CHECK_HR(MFCreateAsyncResult(NULL, &cb->iface, NULL, &result), S_OK);
-    /* 39: NULL event, priority 0: S_OK. */
+    /* docs/behaviour.md#w39: NULL event, priority 0: S_OK. */
     CHECK_HR(MFPutWaitingWorkItem(NULL, 0, result, &key1), S_OK);
     /* The same result can be put twice. */
     CHECK_HR(MFPutWaitingWorkItem(NULL, 0, result, &key2), S_OK);
     CHECK(key1 != key2);
-    /* Q17: a NULL handle never signals. */
+    /* docs/behaviour.md#d17: a NULL handle never signals. */
     sleep_ms(100);
     CHECK_EQ(tcb_invokes(cb), 0);
-    /* 39: cancelling each key is S_OK. */
+    /* docs/behaviour.md#w39: cancelling each key is S_OK. */
     CHECK_HR(MFCancelWorkItem(key1), S_OK);
     CHECK_HR(MFCancelWorkItem(key2), S_OK);
-    /* 40 / Q15: each cancelled waiting item is invoked once with
+    /* docs/behaviour.md#w40 / #d15: each cancelled waiting item is invoked once with
      * MF_E_OPERATION_CANCELLED. */
     CHECK(tcb_wait(cb, 2));
     CHECK_HR(atomic_load(&cb->last_status), MF_E_OPERATION_CANCELLED);
     CHECK_HR(IMFAsyncResult_GetStatus(result), MF_E_OPERATION_CANCELLED);
     sleep_ms(50);
     CHECK_EQ(tcb_invokes(cb), 2);
-    /* 38 / Q15: a second cancel is MF_E_NOT_FOUND. */
+    /* docs/behaviour.md#w38 / #d15: a second cancel is MF_E_NOT_FOUND. */
     CHECK_HR(MFCancelWorkItem(key1), MF_E_NOT_FOUND);
     CHECK_HR(MFCancelWorkItem(key2), MF_E_NOT_FOUND);
     /* The platform lets go of the shared result. */
@@ -56,7 +55,7 @@ static void test_null_event_and_cancel(void)
     CHECK_EQ(tcb_release(cb), 0);
 }
 
-/* Q17: an auto-reset event releases one waiting item per SetEvent and is
+/* docs/behaviour.md#d17: an auto-reset event releases one waiting item per SetEvent and is
  * consumed by it. */
 static void test_auto_reset_event(void)
 {
@@ -87,7 +86,7 @@ static void test_auto_reset_event(void)
     CHECK(SetEvent(event));
     WAIT_FOR(tcb_invokes(a) + tcb_invokes(b) >= 2, LONG_WAIT);
     sleep_ms(150);
-    CHECK_MSG(tcb_invokes(a) + tcb_invokes(b) == 2, "Q17: one SetEvent of an auto-reset event released %d items",
+    CHECK_MSG(tcb_invokes(a) + tcb_invokes(b) == 2, "D17: one SetEvent of an auto-reset event released %d items",
               tcb_invokes(a) + tcb_invokes(b) - 1);
     CHECK(SetEvent(event));
     WAIT_FOR(tcb_invokes(a) + tcb_invokes(b) >= 3, LONG_WAIT);
@@ -110,7 +109,7 @@ static void test_auto_reset_event(void)
     CHECK(CloseHandle(event));
 }
 
-/* Q17: a manual-reset event releases every waiting item and stays set. */
+/* docs/behaviour.md#d17: a manual-reset event releases every waiting item and stays set. */
 static void test_manual_reset_event(void)
 {
     HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -143,7 +142,7 @@ static void test_manual_reset_event(void)
     CHECK(CloseHandle(event));
 }
 
-/* Q17: the same result re-armed from inside Invoke. */
+/* docs/behaviour.md#d17: the same result re-armed from inside Invoke. */
 typedef struct rearm {
     HANDLE event;
     int times;
@@ -171,7 +170,7 @@ static void test_rearm_inside_invoke(void)
     CHECK_HR(MFPutWaitingWorkItem(r.event, 0, result, &r.key), S_OK);
     for (int i = 1; i <= r.times; i++) {
         CHECK(SetEvent(r.event));
-        CHECK_MSG(tcb_wait(cb, i), "Q17: re-armed wait %d did not fire", i);
+        CHECK_MSG(tcb_wait(cb, i), "D17: re-armed wait %d did not fire", i);
     }
     sleep_ms(50);
     CHECK_EQ(tcb_invokes(cb), r.times);
@@ -182,8 +181,8 @@ static void test_rearm_inside_invoke(void)
     CHECK(CloseHandle(r.event));
 }
 
-/* api-reference §2.4: a callback naming IO, TIMER, RT or LONG_FUNCTION is
- * refused (MF_E_INVALID_WORKQUEUE, checked at put time, Q9/Q17). */
+/* docs/behaviour.md#waiting: a callback naming IO, TIMER, RT or LONG_FUNCTION is
+ * refused (MF_E_INVALID_WORKQUEUE, checked at put time, docs/behaviour.md#d9/#d17). */
 static void test_forbidden_queues(void)
 {
     static const DWORD forbidden[] = {MFASYNC_CALLBACK_QUEUE_IO, MFASYNC_CALLBACK_QUEUE_TIMER,
@@ -220,7 +219,7 @@ static void test_forbidden_queues(void)
     CHECK(CloseHandle(event));
 }
 
-/* api-reference §2.4: allowed queues, and the callback runs on the queue
+/* docs/behaviour.md#waiting: allowed queues, and the callback runs on the queue
  * its GetParameters names. */
 static void test_allowed_queues(void)
 {
@@ -283,7 +282,7 @@ static void test_allowed_queues(void)
     CHECK(CloseHandle(event));
 }
 
-/* Q15 under a race: SetEvent on one thread, cancel on another. Every item
+/* docs/behaviour.md#d15 under a race: SetEvent on one thread, cancel on another. Every item
  * runs exactly once: with MF_E_OPERATION_CANCELLED if its cancel returned
  * S_OK, with S_OK otherwise. */
 typedef struct race {
@@ -338,12 +337,12 @@ static void test_cancel_races_signal(void)
         HRESULT expected = cancel[i] == S_OK ? MF_E_OPERATION_CANCELLED : S_OK;
         CHECK_MSG(tcb_wait(cbs[i], 1), "item %d never ran", i);
         CHECK_MSG(atomic_load(&cbs[i]->last_status) == expected,
-                  "Q15: item %d (cancel 0x%08x) ran with status 0x%08x", i, (unsigned)cancel[i],
+                  "D15: item %d (cancel 0x%08x) ran with status 0x%08x", i, (unsigned)cancel[i],
                   (unsigned)atomic_load(&cbs[i]->last_status));
     }
     sleep_ms(50);
     for (int i = 0; i < n; i++) {
-        CHECK_MSG(tcb_invokes(cbs[i]) == 1, "Q15: item %d ran %d times", i, tcb_invokes(cbs[i]));
+        CHECK_MSG(tcb_invokes(cbs[i]) == 1, "D15: item %d ran %d times", i, tcb_invokes(cbs[i]));
         CHECK_EQ(release_when_idle(results[i]), 0);
         WAIT_REFS(tcb_refs(cbs[i]), 1, 1000);
         CHECK_EQ(tcb_release(cbs[i]), 0);
@@ -378,7 +377,7 @@ static void test_many_waiters(void)
     CHECK(CloseHandle(event));
 }
 
-/* Q6 + Q17: a result with no callback signals its hEvent when dispatched,
+/* docs/behaviour.md#d6 + #d17: a result with no callback signals its hEvent when dispatched,
  * and a waiting item on that event then fires: the two use one kind of
  * event object. */
 static void test_hevent_releases_a_waiting_item(void)
@@ -406,8 +405,8 @@ static void test_hevent_releases_a_waiting_item(void)
 /* An event handle closed while a waiting item waits on it: the item stays
  * pending (it holds the event only weakly, and no handle is left that could
  * set it, so it never fires: what a Windows program sees too) and can be
- * cancelled (Q15: invoked once with MF_E_OPERATION_CANCELLED). Not in the
- * spec; this is what code ported from Windows would expect. */
+ * cancelled (docs/behaviour.md#d15: invoked once with MF_E_OPERATION_CANCELLED). Windows
+ * documents nothing here; this is what code ported from Windows would expect. */
 static void test_event_closed_while_pending(void)
 {
     HANDLE event = CreateEventA(NULL, FALSE, FALSE, NULL);
