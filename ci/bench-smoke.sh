@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The benchmarks at smoke size: every workload of both benches of
+# crates/mfwq-bench (peers: mfwq against tokio, rayon and crossbeam; c_abi:
+# libmfplat from C against the Rust API) runs once at 1% size, and this
+# script checks from their output that each one ran and produced figures.
+#
+#   ci/bench-smoke.sh
+#
+# Runs `cargo test -p mfwq-bench --bench <name>` (no `--bench` flag reaches
+# the binary, so it runs in smoke mode) for peers and c_abi, and fails
+# (exit 1) when:
+# - a bench exits non-zero (a workload panicked, the C program failed its
+#   own reference checks, the C side could not be built: MFWQ_C_ABI_REQUIRED=1
+#   is set here, so c_abi never skips);
+# - a workload of the bench's own `--list` has no row in the table, or a row
+#   whose median is not a number (a contestant that produced no figure);
+# - the table holds a FAIL: in smoke mode a missed target reads "not met
+#   (smoke)" (one round at 1% size on a busy machine cannot judge a target;
+#   `cargo bench` does), so a FAIL is a target whose peer produced nothing;
+# - the closing line of a smoke run is missing.
+# About 30 s on 2 cores once the benches are built.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BENCHES=(peers c_abi)
+export MFWQ_C_ABI_REQUIRED=1
+unset MFWQ_BENCH_FILTER # every workload
+
+fail() {
+    echo "bench-smoke: FAILED: $*" >&2
+    exit 1
+}
+
+command -v cargo >/dev/null 2>&1 || fail "cargo not found"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-bench-smoke.XXXXXX") || fail "cannot make a scratch directory"
+trap 'rm -rf "$WORK"' EXIT
+
+start=$SECONDS
+cargo test -p mfwq-bench --benches --no-run || fail "the benches do not build"
+
+failed=()
+for bench in "${BENCHES[@]}"; do
+    echo "== bench-smoke: $bench"
+    t=$SECONDS
+    if ! cargo test -q -p mfwq-bench --bench "$bench" -- --list >"$WORK/$bench.list" 2>"$WORK/$bench.list.err"; then
+        cat "$WORK/$bench.list.err" >&2
+        failed+=("$bench: --list failed")
+        continue
+    fi
+    # `--list` prints one workload per line, indented by two spaces.
+    mapfile -t workloads < <(awk '/^  [^ ]/ { print $1 }' "$WORK/$bench.list")
+    if ((${#workloads[@]} == 0)); then
+        failed+=("$bench: --list named no workload")
+        continue
+    fi
+
+    cargo test -p mfwq-bench --bench "$bench" >"$WORK/$bench.out" 2>"$WORK/$bench.err"
+    status=$?
+    cat "$WORK/$bench.out"
+    if [[ $status -ne 0 ]]; then
+        tail -n 40 "$WORK/$bench.err" >&2
+        failed+=("$bench: exit status $status")
+        continue
+    fi
+
+    # The table's columns are separated by two or more spaces: workload,
+    # contestant, unit, median, min, max, spread, ratio, target, result.
+    # A target's second line leaves the first columns blank.
+    problems=$(awk -v wanted="${workloads[*]}" '
+        BEGIN {
+            FS = "  +"
+            n = split(wanted, list, " ")
+            for (i = 1; i <= n; i++) want[list[i]] = 1
+        }
+        $1 in want {
+            rows[$1]++
+            if ($4 !~ /^-?[0-9]+(\.[0-9]+)?$/) bad[$1] = bad[$1] " [" $2 ": median \"" $4 "\"]"
+        }
+        END {
+            for (i = 1; i <= n; i++) {
+                w = list[i]
+                if (!(w in rows)) print w ": no row in the table (did not run?)"
+                else if (w in bad) print w ": no figure for" bad[w]
+            }
+        }' "$WORK/$bench.out")
+    if grep -q 'FAIL' "$WORK/$bench.out"; then
+        problems+=$'\n'"a FAIL in the table (a target whose peer produced no figures):"$'\n'"$(grep 'FAIL' "$WORK/$bench.out")"
+    fi
+    if ! grep -q '^targets (information only' "$WORK/$bench.out"; then
+        problems+=$'\n'"no closing line of a smoke run (\"targets (information only ...\")"
+    fi
+    problems=$(sed '/^$/d' <<<"$problems")
+    if [[ -n "$problems" ]]; then
+        echo "bench-smoke: $bench:" >&2
+        sed 's/^/    /' <<<"$problems" >&2
+        failed+=("$bench: its output falls short (see above)")
+        continue
+    fi
+    rows=$(awk -v wanted="${workloads[*]}" 'BEGIN { FS = "  +"; n = split(wanted, l, " "); for (i = 1; i <= n; i++) w[l[i]] = 1 } $1 in w { r++ } END { print r + 0 }' "$WORK/$bench.out")
+    echo "bench-smoke: $bench: all ${#workloads[@]} workloads ran and produced figures ($rows rows) in $((SECONDS - t)) s"
+done
+
+if ((${#failed[@]})); then
+    printf 'bench-smoke: FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+echo "bench-smoke: done in $((SECONDS - start)) s"
