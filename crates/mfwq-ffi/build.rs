@@ -43,7 +43,10 @@ fn main() {
         let map = manifest_dir.join("libmfplat.map");
         if let Some(out_dir) = &out_dir {
             if version_script_supported(out_dir) {
-                println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
+                println!(
+                    "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+                    map.display()
+                );
             }
         }
     }
@@ -115,15 +118,30 @@ fn version_script_supported(out_dir: &Path) -> bool {
     }
     let source = probe.join("probe.rs");
     let map = probe.join("probe.map");
-    if std::fs::write(&source, "#[no_mangle]\npub extern \"C\" fn mfplat_probe() {}\n").is_err()
-        || std::fs::write(&map, "{\n  global:\n    mfplat_probe;\n  local:\n    *;\n};\n").is_err()
+    if std::fs::write(
+        &source,
+        "#[no_mangle]\npub extern \"C\" fn mfplat_probe() {}\n",
+    )
+    .is_err()
+        || std::fs::write(
+            &map,
+            "{\n  global:\n    mfplat_probe;\n  local:\n    *;\n};\n",
+        )
+        .is_err()
     {
         return false;
     }
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let mut command = Command::new(rustc);
     command
-        .args(["--crate-type", "cdylib", "--crate-name", "mfplat_probe", "--edition", "2021"])
+        .args([
+            "--crate-type",
+            "cdylib",
+            "--crate-name",
+            "mfplat_probe",
+            "--edition",
+            "2021",
+        ])
         .arg("-o")
         .arg(probe.join("libmfplat_probe.so"))
         .arg(format!("-Clink-arg=-Wl,--version-script={}", map.display()));
@@ -138,7 +156,10 @@ fn version_script_supported(out_dir: &Path) -> bool {
     if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
         command.args(flags.split('\u{1f}').filter(|flag| !flag.is_empty()));
     }
-    command.arg(&source).stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .arg(&source)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let supported = command.status().is_ok_and(|status| status.success());
     if !supported {
         println!(

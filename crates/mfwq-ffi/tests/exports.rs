@@ -88,7 +88,11 @@ fn header_declarations() -> BTreeSet<String> {
         let text = std::fs::read_to_string(&path).expect("read header");
         for line in text.lines() {
             let code = line.trim();
-            if code.starts_with('#') || code.starts_with('*') || code.starts_with("/*") || code.starts_with("//") {
+            if code.starts_with('#')
+                || code.starts_with('*')
+                || code.starts_with("/*")
+                || code.starts_with("//")
+            {
                 continue;
             }
             if code.contains("virtual") {
@@ -118,7 +122,8 @@ fn header_declarations() -> BTreeSet<String> {
 
 /// The `global:` names of `libmfplat.map`.
 fn version_script() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(manifest_dir().join("libmfplat.map")).expect("read libmfplat.map");
+    let text =
+        std::fs::read_to_string(manifest_dir().join("libmfplat.map")).expect("read libmfplat.map");
     let body = text
         .split_once("global:")
         .and_then(|(_, rest)| rest.split_once("local:"))
@@ -152,15 +157,25 @@ fn exported(so: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn diff(what: &str, left: &BTreeSet<String>, left_name: &str, right: &BTreeSet<String>, right_name: &str) -> Vec<String> {
+fn diff(
+    what: &str,
+    left: &BTreeSet<String>,
+    left_name: &str,
+    right: &BTreeSet<String>,
+    right_name: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let only_left: Vec<_> = left.difference(right).collect();
     if !only_left.is_empty() {
-        problems.push(format!("{what}: in {left_name} but not in {right_name}: {only_left:?}"));
+        problems.push(format!(
+            "{what}: in {left_name} but not in {right_name}: {only_left:?}"
+        ));
     }
     let only_right: Vec<_> = right.difference(left).collect();
     if !only_right.is_empty() {
-        problems.push(format!("{what}: in {right_name} but not in {left_name}: {only_right:?}"));
+        problems.push(format!(
+            "{what}: in {right_name} but not in {left_name}: {only_right:?}"
+        ));
     }
     problems
 }
@@ -169,20 +184,51 @@ fn diff(what: &str, left: &BTreeSet<String>, left_name: &str, right: &BTreeSet<S
 fn exports_are_exactly_the_declared_api() {
     let items = no_mangle_items();
     let mut declared = header_declarations();
-    declared.extend(EXPORTED_WITHOUT_DECLARATION.iter().map(|name| (*name).to_owned()));
+    declared.extend(
+        EXPORTED_WITHOUT_DECLARATION
+            .iter()
+            .map(|name| (*name).to_owned()),
+    );
     let script = version_script();
     let so = library_dir().join("libmfplat.so");
     let symbols = exported(&so);
 
-    assert!(items.len() > 100, "found only {} #[no_mangle] items", items.len());
+    assert!(
+        items.len() > 100,
+        "found only {} #[no_mangle] items",
+        items.len()
+    );
     let mut problems = Vec::new();
-    problems.extend(diff("source vs headers", &items, "#[no_mangle] items", &declared, "include/*.h"));
-    problems.extend(diff("source vs script", &items, "#[no_mangle] items", &script, "libmfplat.map"));
-    problems.extend(diff("source vs library", &items, "#[no_mangle] items", &symbols, "nm -D libmfplat.so"));
+    problems.extend(diff(
+        "source vs headers",
+        &items,
+        "#[no_mangle] items",
+        &declared,
+        "include/*.h",
+    ));
+    problems.extend(diff(
+        "source vs script",
+        &items,
+        "#[no_mangle] items",
+        &script,
+        "libmfplat.map",
+    ));
+    problems.extend(diff(
+        "source vs library",
+        &items,
+        "#[no_mangle] items",
+        &symbols,
+        "nm -D libmfplat.so",
+    ));
     let allowed_prefixes = ["MF", "Rtwq", "IID_"];
     let unexpected: Vec<_> = symbols
         .iter()
-        .filter(|name| name.starts_with("_ZN") || name.starts_with("_R") || name.starts_with("__rust") || name.contains("rust_"))
+        .filter(|name| {
+            name.starts_with("_ZN")
+                || name.starts_with("_R")
+                || name.starts_with("__rust")
+                || name.contains("rust_")
+        })
         .collect();
     if !unexpected.is_empty() {
         problems.push(format!("Rust symbols exported: {unexpected:?}"));
@@ -198,9 +244,17 @@ fn exports_are_exactly_the_declared_api() {
     );
     let win32 = symbols
         .iter()
-        .filter(|name| !allowed_prefixes.iter().any(|prefix| name.starts_with(prefix)))
+        .filter(|name| {
+            !allowed_prefixes
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        })
         .count();
-    eprintln!("libmfplat.so exports {} symbols ({} Win32/COM base)", symbols.len(), win32);
+    eprintln!(
+        "libmfplat.so exports {} symbols ({} Win32/COM base)",
+        symbols.len(),
+        win32
+    );
 }
 
 #[test]
@@ -219,7 +273,9 @@ fn shared_library_has_a_soname_and_the_runtime_link() {
         .and_then(|rest| rest.split(']').next())
         .unwrap_or_else(|| panic!("{} has no SONAME:\n{dynamic}", so.display()));
     assert!(
-        soname.strip_prefix("libmfplat.so.").is_some_and(|n| n.parse::<u32>().is_ok()),
+        soname
+            .strip_prefix("libmfplat.so.")
+            .is_some_and(|n| n.parse::<u32>().is_ok()),
         "SONAME is {soname}, expected libmfplat.so.<N>"
     );
     let link = library_dir().join(soname);
