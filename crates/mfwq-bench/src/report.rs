@@ -145,7 +145,7 @@ impl Report {
 
     /// Targets as information only: a smoke run (one round at 1% size, on a
     /// machine busy with other work) says nothing about them, so a missed
-    /// target reads [`NOT_MET_IN_SMOKE`] instead of `FAIL`, and
+    /// target reads `not met (smoke)` instead of `FAIL`, and
     /// [`Report::summary`] says so. A target without its peer's figures still
     /// reads `FAIL (no peer)`: a contestant that produced nothing is a broken
     /// run, smoke or not. `cargo bench` runs keep `FAIL`.
