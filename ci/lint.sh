@@ -5,8 +5,11 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 #
-#   ci/lint.sh              # all three
-#   ci/lint.sh fmt          # one of fmt, clippy, doc
+# and that README.md's table of CI steps ("CI: what .ci/run runs") lists the
+# steps of .ci/run (its `cargo ...` and `bash ci/*.sh` lines) in their order.
+#
+#   ci/lint.sh              # all four
+#   ci/lint.sh fmt          # one of fmt, clippy, doc, readme
 #
 # Installs the rustfmt and clippy components of the active toolchain when they
 # are missing; fails (exit 1) when it cannot, or when any step reports
@@ -16,9 +19,9 @@ cd "$(dirname "$0")/.."
 
 WHICH="${1:-all}"
 case "$WHICH" in
-    all | fmt | clippy | doc) ;;
+    all | fmt | clippy | doc | readme) ;;
     *)
-        echo "usage: $0 [all|fmt|clippy|doc]" >&2
+        echo "usage: $0 [all|fmt|clippy|doc|readme]" >&2
         exit 2
         ;;
 esac
@@ -85,6 +88,21 @@ if [[ "$WHICH" == all || "$WHICH" == doc ]]; then
         echo "lint: doc passed in $((SECONDS - t)) s"
     fi
     rm -f "$log"
+fi
+
+if [[ "$WHICH" == all || "$WHICH" == readme ]]; then
+    echo "== lint: README.md's CI steps against .ci/run"
+    in_run=$(sed -n -E 's/^(bash )?((cargo|ci\/)[^#]*[^ #]).*$/\2/p' .ci/run)
+    in_readme=$(sed -n '/^## CI: what `.ci\/run` runs/,/^## /p' README.md |
+        sed -n -E 's/^\| [0-9]+ \| `([^`]+)` \|.*$/\1/p')
+    if [[ -n "$in_run" && "$in_run" == "$in_readme" ]]; then
+        echo "lint: readme passed ($(wc -l <<<"$in_run") steps)"
+    else
+        echo "lint: README.md (CI: what .ci/run runs) does not list the steps of .ci/run in order:" >&2
+        diff <(echo "$in_run") <(echo "$in_readme") | sed 's/^/    /' >&2
+        echo "    (< .ci/run, > README.md)" >&2
+        failed+=(readme)
+    fi
 fi
 
 if ((${#failed[@]})); then
