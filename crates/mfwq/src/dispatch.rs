@@ -11,7 +11,7 @@ use crate::ids::{Band, CallbackFlags, QueueId};
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
 use crate::route;
-use crate::sched::Work;
+use crate::work::Work;
 
 /// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new
 /// result and queues it on `queue`; a worker of that queue then calls

@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::result::AsyncResult;
 use crate::sched::Invocation;
-use crate::wait::WaitItem;
 
 /// A Win32-style event: set, reset, wait with a timeout.
 ///
@@ -33,6 +31,19 @@ use crate::wait::WaitItem;
 /// ```
 #[derive(Clone)]
 pub struct Event(Arc<EventInner>);
+
+/// Something registered on an event that a [`set`](Event::set) releases
+/// without a thread waiting: a waiting work item (`wait.rs`). The event
+/// decides under its lock which waiters a set releases ([`claim`](Self::claim),
+/// which must run no user code), and fires them after releasing it.
+pub(crate) trait EventWaiter: Send + Sync {
+    /// Claims the waiter for this set if it is still pending; whether it was.
+    fn claim(&self) -> bool;
+    /// Whether the waiter is still pending (not fired, cancelled or stopped).
+    fn is_pending(&self) -> bool;
+    /// Dispatches a waiter this thread claimed; no lock is held.
+    fn fire(self: Arc<Self>);
+}
 
 /// A handle that does not keep the event alive (held by waiting items).
 #[derive(Clone)]
@@ -55,7 +66,7 @@ struct EventState {
     /// Waiting items registered on this event, oldest first. An entry may be
     /// already decided (cancelled, or stopped at shutdown, racing with its
     /// removal): `set` skips those.
-    waits: VecDeque<Arc<WaitItem>>,
+    waits: VecDeque<Arc<dyn EventWaiter>>,
     /// Threads blocked in [`Event::wait_any`] / [`Event::wait_all`] with this
     /// event among theirs; every `set` that leaves the event signalled wakes
     /// them all, and each re-checks its own condition.
@@ -108,15 +119,15 @@ impl Event {
             state.setter = setter;
             if self.0.manual_reset {
                 for item in state.waits.drain(..) {
-                    if let Some(result) = item.claim_fire() {
-                        released_many.push((item, result));
+                    if item.claim() {
+                        released_many.push(item);
                     }
                 }
                 self.0.changed.notify_all();
             } else {
                 while let Some(item) = state.waits.pop_front() {
-                    if let Some(result) = item.claim_fire() {
-                        released_one = Some((item, result));
+                    if item.claim() {
+                        released_one = Some(item);
                         state.signalled = false;
                         break;
                     }
@@ -129,8 +140,8 @@ impl Event {
                 state.wake_multi_waiters();
             }
         }
-        for (item, result) in released_one.into_iter().chain(released_many) {
-            crate::wait::dispatch_fired(item, result);
+        for item in released_one.into_iter().chain(released_many) {
+            item.fire();
         }
     }
 
@@ -209,30 +220,38 @@ impl Event {
         WeakEvent(Arc::downgrade(&self.0))
     }
 
-    /// Registers a waiting item. If the event is already set, the item is
-    /// claimed at once (an auto-reset event's signal is consumed) and its
-    /// result handed back for the caller to dispatch; otherwise it waits for
-    /// [`set`](Self::set).
-    pub(crate) fn register_wait(&self, item: &Arc<WaitItem>) -> Option<AsyncResult> {
-        let mut state = self.0.state.lock();
-        if state.signalled {
-            let result = item.claim_fire();
-            if result.is_some() && !self.0.manual_reset {
-                state.signalled = false;
+    /// Registers a waiter. If the event is already set, the waiter is
+    /// claimed at once (an auto-reset event's signal is consumed) and fired
+    /// after the lock is released; otherwise it waits for [`set`](Self::set).
+    pub(crate) fn register_wait(&self, item: Arc<dyn EventWaiter>) {
+        let claimed = {
+            let mut state = self.0.state.lock();
+            if state.signalled {
+                let claimed = item.claim();
+                if claimed && !self.0.manual_reset {
+                    state.signalled = false;
+                }
+                claimed.then_some(item)
+            } else {
+                if item.is_pending() {
+                    state.waits.push_back(item);
+                }
+                None
             }
-            return result;
+        };
+        if let Some(item) = claimed {
+            item.fire();
         }
-        if item.is_pending() {
-            state.waits.push_back(Arc::clone(item));
-        }
-        None
     }
 
-    /// Removes a decided item from the list (cancel, shutdown).
-    pub(crate) fn unregister_wait(&self, item: &Arc<WaitItem>) {
+    /// Removes a decided waiter from the list (cancel, shutdown).
+    pub(crate) fn unregister_wait(&self, item: &Arc<dyn EventWaiter>) {
         let removed = {
             let mut state = self.0.state.lock();
-            let position = state.waits.iter().position(|w| Arc::ptr_eq(w, item));
+            let position = state
+                .waits
+                .iter()
+                .position(|w| std::ptr::addr_eq(Arc::as_ptr(w), Arc::as_ptr(item)));
             position.and_then(|position| state.waits.remove(position))
         };
         drop(removed);

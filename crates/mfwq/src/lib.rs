@@ -52,6 +52,7 @@ mod serial;
 mod sync;
 mod timer;
 mod wait;
+mod work;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};

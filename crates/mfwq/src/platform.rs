@@ -13,9 +13,10 @@ use crate::accounting;
 use crate::error::{Error, Result};
 use crate::ids::{Band, PlatformQueue, QueueId};
 use crate::registry::Registry;
-use crate::sched::{self, QueueCore, Work};
+use crate::sched::{self, Job};
 use crate::serial::Target;
 use crate::timer::deadline_after;
+use crate::work::{QueueCore, Work};
 
 /// `MF_VERSION`: SDK 2, API 0x70.
 pub const MF_VERSION: u32 = 0x0002_0070;

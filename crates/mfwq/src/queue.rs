@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType};
 use crate::platform::PLATFORM;
 use crate::result::{AsyncResult, State};
-use crate::sched::{Pump, QueueCore};
+use crate::sched::Pump;
 use crate::serial::{SerialQueue, Target};
+use crate::work::QueueCore;
 use std::sync::Arc;
 
 /// `MFAllocateWorkQueueEx(type)` / `RtwqAllocateWorkQueue`: a new private queue,
@@ -62,9 +63,13 @@ pub fn allocate_window_queue<F>(interval: Duration, step: F) -> Result<QueueId>
 where
     F: FnMut() + Send + 'static,
 {
+    let mut step = step;
     let pump = Pump {
         interval,
-        step: std::sync::Mutex::new(Box::new(step)),
+        // A panicking step is caught and reported like a callback's.
+        step: std::sync::Mutex::new(Box::new(move || {
+            crate::panic::guard(crate::panic::PanicSite::Pump, &mut step);
+        })),
     };
     allocate(QueueType::Window, Some(pump))
 }

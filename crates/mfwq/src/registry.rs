@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn core(id: QueueId) -> Target {
-        Target::Core(crate::sched::QueueCore::new(id, "test".into(), 1, None))
+        Target::Core(crate::work::QueueCore::new(id, "test".into(), 1, None))
     }
 
     #[test]

@@ -22,16 +22,9 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::ids::{CallbackFlags, PlatformQueue, QueueId};
 use crate::platform::{Epoch, PLATFORM};
-use crate::sched::QueueCore;
+use crate::sched::Refusal;
 use crate::serial::{Target, TargetRef};
-
-/// Why a queue refused a push.
-pub(crate) enum Refusal {
-    /// The queue is closed.
-    Closed,
-    /// No worker thread could be started.
-    NoThread,
-}
+use crate::work::QueueCore;
 
 /// Private queues a thread remembers routes to.
 const PRIVATE_ROUTES: usize = 16;

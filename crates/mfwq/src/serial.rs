@@ -31,8 +31,9 @@ use crate::callback::{AsyncCallback, CallbackParams};
 use crate::ids::{Band, CallbackFlags, QueueId};
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::result::AsyncResult;
-use crate::sched::{QueueCore, Refused, Work};
+use crate::sched::{Job, Refusal};
 use crate::sync::{lock, Mutex};
+use crate::work::{QueueCore, Refused, Work};
 
 /// Where work for a queue id goes: the machinery of a thread-backed queue, or
 /// a serial queue layered on another target.
@@ -150,7 +151,10 @@ impl SerialQueue {
     fn push(self: &Arc<Self>, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
         let mut state = lock(&self.state);
         if state.closed {
-            return Err(Refused::Closed(work));
+            return Err(Refused {
+                why: Refusal::Closed,
+                job: work,
+            });
         }
         let item = Item {
             work,
@@ -174,7 +178,10 @@ impl SerialQueue {
                 let item = state.current.take().expect("stored above");
                 drop(state);
                 drop(refused.into_parts().1);
-                Err(Refused::Closed(item.work))
+                Err(Refused {
+                    why: Refusal::Closed,
+                    job: item.work,
+                })
             }
         }
     }
@@ -384,7 +391,7 @@ impl AsyncCallback for ReplyToken {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::sched::QueueCore;
+    use crate::work::QueueCore;
     use loom::sync::atomic::{AtomicUsize, Ordering};
 
     /// Pushes a task that records its label and fails the model if another

@@ -593,6 +593,25 @@ impl<T, W: StateWord> Claim<T, W> {
         }
     }
 
+    /// Decides the item for `outcome` if it is still pending, leaving the
+    /// payload in place for [`take_decided`](Self::take_decided): for a
+    /// decision made under a lock whose follow-up must wait until the lock
+    /// is released. Whether this call won.
+    pub(crate) fn decide(&self, outcome: Outcome) -> bool {
+        self.state.swap_from(PENDING, outcome as u8)
+    }
+
+    /// The payload of an item this thread decided with [`decide`](Self::decide).
+    ///
+    /// # Safety
+    /// Only the thread whose `decide` returned `true` may call this, once.
+    pub(crate) unsafe fn take_decided(&self) -> T {
+        // SAFETY: the caller won the only transition away from PENDING
+        // (which never moves back), so no other thread touches the payload.
+        let payload = unsafe { (*self.payload.get()).take() };
+        payload.expect("a decided claim is taken once")
+    }
+
     /// Whether nobody has decided the item yet.
     pub(crate) fn is_pending(&self) -> bool {
         self.state.value() == PENDING

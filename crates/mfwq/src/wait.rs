@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 
 use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
-use crate::event::{Event, WeakEvent};
+use crate::event::{Event, EventWaiter, WeakEvent};
 use crate::ids::QueueId;
 use crate::panic::Refusable;
 use crate::platform::PLATFORM;
@@ -33,16 +33,32 @@ impl WaitItem {
     pub(crate) fn key(&self) -> u64 {
         self.key
     }
+}
 
+impl EventWaiter for WaitItem {
     /// The event was set: claims the item for firing. Called under the
     /// event's lock; runs no user code.
-    pub(crate) fn claim_fire(&self) -> Option<AsyncResult> {
-        self.claim.try_take(Outcome::Fired)
+    fn claim(&self) -> bool {
+        self.claim.decide(Outcome::Fired)
     }
 
     /// Whether the item still waits.
-    pub(crate) fn is_pending(&self) -> bool {
+    fn is_pending(&self) -> bool {
         self.claim.is_pending()
+    }
+
+    /// Dispatches the claimed item; no lock is held.
+    fn fire(self: Arc<Self>) {
+        // SAFETY: `Event` calls `fire` only on the thread whose `claim` won,
+        // once.
+        let result = unsafe { self.claim.take_decided() };
+        if let Some(timers) = self.timers.upgrade() {
+            drop(timers.forget_wait(self.key));
+        }
+        if let Err(error) = crate::dispatch::complete_owed(result) {
+            tracing::warn!(key = format_args!("{:#x}", self.key), %error,
+                "waiting item fired but cannot be dispatched; dropped");
+        }
     }
 }
 
@@ -132,23 +148,9 @@ pub fn put_waiting_work_item(
         return Err(error);
     }
     if let Some(event) = event {
-        if let Some(result) = event.register_wait(&item) {
-            dispatch_fired(item, result);
-        }
+        event.register_wait(item);
     }
     Ok(WorkItemKey(key))
-}
-
-/// Dispatches an item that [`WaitItem::claim_fire`] gave to the caller; no
-/// lock may be held.
-pub(crate) fn dispatch_fired(item: Arc<WaitItem>, result: AsyncResult) {
-    if let Some(timers) = item.timers.upgrade() {
-        drop(timers.forget_wait(item.key));
-    }
-    if let Err(error) = crate::dispatch::complete_owed(result) {
-        tracing::warn!(key = format_args!("{:#x}", item.key), %error,
-            "waiting item fired but cannot be dispatched; dropped");
-    }
 }
 
 /// Cancels an item that the caller has taken out of the key map: if it still
@@ -187,6 +189,7 @@ pub(crate) fn stop(item: Arc<WaitItem>) {
 
 fn unregister(item: &Arc<WaitItem>) {
     if let Some(event) = item.event.as_ref().and_then(WeakEvent::upgrade) {
-        event.unregister_wait(item);
+        let item: Arc<dyn EventWaiter> = Arc::clone(item) as Arc<dyn EventWaiter>;
+        event.unregister_wait(&item);
     }
 }

@@ -6,49 +6,48 @@
 //! interface, so the parking protocol above it is what gets model-checked.
 
 use crate::ids::Band;
-use crate::sched::Work;
 
 #[cfg(not(loom))]
-pub(crate) struct Bands {
-    bands: [crossbeam_queue::SegQueue<Work>; 3],
+pub(crate) struct Bands<J> {
+    bands: [crossbeam_queue::SegQueue<J>; 3],
 }
 
 #[cfg(not(loom))]
-impl Bands {
-    pub(crate) fn new() -> Bands {
+impl<J> Bands<J> {
+    pub(crate) fn new() -> Bands<J> {
         Bands {
             bands: Default::default(),
         }
     }
 
-    pub(crate) fn push(&self, band: Band, work: Work) {
+    pub(crate) fn push(&self, band: Band, work: J) {
         self.bands[band as usize].push(work);
     }
 
     /// The oldest item of the highest non-empty band.
-    pub(crate) fn pop(&self) -> Option<Work> {
+    pub(crate) fn pop(&self) -> Option<J> {
         self.bands.iter().find_map(|band| band.pop())
     }
 }
 
 #[cfg(loom)]
-pub(crate) struct Bands {
-    bands: [crate::sync::Mutex<std::collections::VecDeque<Work>>; 3],
+pub(crate) struct Bands<J> {
+    bands: [crate::sync::Mutex<std::collections::VecDeque<J>>; 3],
 }
 
 #[cfg(loom)]
-impl Bands {
-    pub(crate) fn new() -> Bands {
+impl<J> Bands<J> {
+    pub(crate) fn new() -> Bands<J> {
         Bands {
             bands: Default::default(),
         }
     }
 
-    pub(crate) fn push(&self, band: Band, work: Work) {
+    pub(crate) fn push(&self, band: Band, work: J) {
         crate::sync::lock(&self.bands[band as usize]).push_back(work);
     }
 
-    pub(crate) fn pop(&self) -> Option<Work> {
+    pub(crate) fn pop(&self) -> Option<J> {
         self.bands
             .iter()
             .find_map(|band| crate::sync::lock(band).pop_front())

@@ -34,13 +34,13 @@
 //! loom the bands are mutexes, whose lock/unlock order the two by themselves.
 
 use crate::ids::{Band, QueueId};
-use crate::sched::{QueueCore, Refused, Work};
+use crate::sched::{QueueCore, Refusal, Refused, TestTask};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 /// Whatever handle `QueueCore::new` returns (`crate::sync::Arc`).
-type Core = crate::sync::Arc<QueueCore>;
+type Core = crate::sync::Arc<QueueCore<TestTask>>;
 
 const PRIVATE_ID: QueueId = QueueId(0x10001);
 
@@ -71,18 +71,18 @@ impl Runs {
     }
 
     /// A task that records one run of task `index`.
-    fn task(&self, index: usize) -> Work {
+    fn task(&self, index: usize) -> TestTask {
         let runs = self.clone();
-        Work::Task(Box::new(move || {
+        TestTask(Box::new(move || {
             runs.0[index].fetch_add(1, Ordering::SeqCst);
         }))
     }
 
     /// As `task`, and counts `latch` up once it has run.
-    fn task_with_latch(&self, index: usize, latch: &Latch) -> Work {
+    fn task_with_latch(&self, index: usize, latch: &Latch) -> TestTask {
         let runs = self.clone();
         let latch = latch.clone();
-        Work::Task(Box::new(move || {
+        TestTask(Box::new(move || {
             runs.0[index].fetch_add(1, Ordering::SeqCst);
             latch.count_up();
         }))
@@ -128,14 +128,25 @@ enum Pushed {
 
 /// Pushes `work` and classifies the outcome. A refused push must hand back
 /// the very work it was given, unrun; it is dropped here.
-fn push(core: &Core, work: Work) -> Pushed {
+fn push(core: &Core, work: TestTask) -> Pushed {
+    let pushed = std::ptr::from_ref::<dyn FnOnce() + Send>(&*work.0).cast::<()>();
     match core.push(work, Band::Normal) {
         Ok(()) => Pushed::Accepted,
-        Err(Refused::Closed(Work::Task(_))) => Pushed::Closed,
-        Err(Refused::Closed(Work::Result(_) | Work::Serial(_))) => {
-            panic!("a different work item came back")
+        Err(Refused {
+            why: Refusal::Closed,
+            job,
+        }) => {
+            let back = std::ptr::from_ref::<dyn FnOnce() + Send>(&*job.0).cast::<()>();
+            assert!(
+                std::ptr::eq(back, pushed),
+                "a different work item came back"
+            );
+            Pushed::Closed
         }
-        Err(Refused::NoThread(_)) => panic!("loom threads cannot fail to start"),
+        Err(Refused {
+            why: Refusal::NoThread,
+            ..
+        }) => panic!("loom threads cannot fail to start"),
     }
 }
 
@@ -385,7 +396,7 @@ fn loom_task_pushing_to_its_own_queue_during_close() {
             let core = core.clone();
             let runs = runs.clone();
             let inner = inner.clone();
-            Work::Task(Box::new(move || {
+            TestTask(Box::new(move || {
                 runs.0[0].fetch_add(1, Ordering::SeqCst);
                 let pushed = push(&core, runs.task(1));
                 *inner.lock().unwrap() = Some(pushed);
@@ -418,7 +429,7 @@ fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
             let core = core.clone();
             let runs = runs.clone();
             let inner = inner.clone();
-            Work::Task(Box::new(move || {
+            TestTask(Box::new(move || {
                 runs.0[0].fetch_add(1, Ordering::SeqCst);
                 let pushed = push(&core, runs.task(1));
                 *inner.lock().unwrap() = Some(pushed);
@@ -454,7 +465,7 @@ fn loom_serial_worker_takes_higher_band_first() {
         let first = {
             let gate = gate.clone();
             let started = started.clone();
-            Work::Task(Box::new(move || {
+            TestTask(Box::new(move || {
                 started.count_up();
                 gate.wait_for(1);
             }))
@@ -463,7 +474,7 @@ fn loom_serial_worker_takes_higher_band_first() {
         started.wait_for(1);
         for (label, band) in [(0u8, Band::Low), (1, Band::Normal), (2, Band::High)] {
             let order = order.clone();
-            let work = Work::Task(Box::new(move || order.lock().unwrap().push(label)));
+            let work = TestTask(Box::new(move || order.lock().unwrap().push(label)));
             assert!(core.push(work, band).is_ok());
         }
         gate.count_up();

@@ -18,57 +18,34 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use crate::ids::{Band, QueueId};
-use crate::panic::{drop_quietly_on, guard_on, PanicSite};
-use crate::result::AsyncResult;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 pub(crate) use bands::Bands;
 use sleep::{Parked, Sleep};
 
-/// One unit of queued work.
-pub(crate) enum Work {
-    /// Invoke the result's callback with the result itself, or set its event when
-    /// it has no callback (docs/behaviour.md#d6).
-    Result(AsyncResult),
-    /// A Rust closure put through the native API (`WorkQueue::spawn`).
-    Task(Box<dyn FnOnce() + Send>),
-    /// A serial queue's step: run its current item, then forward the next.
-    Serial(Arc<crate::serial::SerialQueue>),
-}
+/// What a queue runs. The scheduler knows nothing of results, callbacks or
+/// serial queues: the layer above defines its work items (`crate::work::Work`)
+/// and how one runs; the scheduler only guarantees that each pushed job runs
+/// exactly once, on one of the queue's workers, in band order.
+pub(crate) trait Job: Send + 'static {
+    /// Runs the job on a worker of `queue`. The job catches the panics of the
+    /// code it runs: a worker never unwinds.
+    fn run(self, queue: QueueId);
 
-impl Work {
-    /// Runs the work with every panic of user code caught and reported. The
-    /// item is dropped only after its callback has returned or unwound, outside
-    /// the unwinding: a `Drop` that panics while the callback's own panic
-    /// unwinds would abort the process.
-    /// `queue` is the queue the work was put on, for panic reports.
-    pub(crate) fn run(self, queue: QueueId) {
-        match self {
-            Work::Result(result) => {
-                guard_on(queue, PanicSite::Invoke, || result.run());
-                drop_quietly_on(queue, result);
-            }
-            // The closure owns its captures: they are dropped where it returns
-            // or unwinds, which is the closure's own frame.
-            Work::Task(task) => {
-                guard_on(queue, PanicSite::Invoke, task);
-            }
-            Work::Serial(queue) => queue.run_step(),
-        }
-    }
+    /// What a stuck-worker report names, and what an [`Invocation`] waits
+    /// for: a non-zero address identifying the job while it runs (0 if the
+    /// job has nothing to name).
+    fn address(&self) -> usize;
 
-    /// What a stuck-worker report names: the callback's address (a COM
-    /// callback's `IMFAsyncCallback*`, or a Rust callback's data pointer),
-    /// the closure's, or the serial queue's.
-    fn address(&self) -> usize {
-        match self {
-            Work::Result(result) => result.callback_address(),
-            Work::Task(task) => {
-                std::ptr::from_ref::<dyn FnOnce() + Send>(&**task).cast::<()>() as usize
-            }
-            Work::Serial(queue) => Arc::as_ptr(queue) as usize,
-        }
-    }
+    /// A worker thread starts (before its first job), for per-thread state of
+    /// the layer above.
+    fn worker_started() {}
+
+    /// A worker found no job and is about to poll and park.
+    fn worker_idle() {}
+
+    /// A worker thread exits (after its last job).
+    fn worker_stopped() {}
 }
 
 /// A worker that had not exited when a bounded join gave up on it.
@@ -78,32 +55,32 @@ pub(crate) struct StuckWorker {
     pub(crate) name: String,
     /// Its Linux thread id.
     pub(crate) tid: i32,
-    /// The address of what it is running (see [`Work::address`]); 0 if it is
+    /// The address of what it is running (see [`Job::address`]); 0 if it is
     /// between items.
     pub(crate) running: usize,
 }
 
-/// Why a push was refused; the work comes back to the caller.
-pub(crate) enum Refused {
+/// Why a queue refused a push: the one refusal type of every queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
     /// The queue is closed (unlocked to zero, or the platform shut down).
-    Closed(Work),
-    /// No worker thread could be started.
-    NoThread(Work),
-}
-
-impl Refused {
-    /// Why, and the work to drop after the caller's locks are released.
-    pub(crate) fn into_parts(self) -> (crate::route::Refusal, Work) {
-        match self {
-            Refused::Closed(work) => (crate::route::Refusal::Closed, work),
-            Refused::NoThread(work) => (crate::route::Refusal::NoThread, work),
-        }
-    }
-}
-
-enum StartError {
     Closed,
+    /// No worker thread could be started.
     NoThread,
+}
+
+/// A refused push: why, and the job, handed back so that the caller drops it
+/// after its own locks are released.
+pub(crate) struct Refused<J> {
+    pub(crate) why: Refusal,
+    pub(crate) job: J,
+}
+
+impl<J> Refused<J> {
+    /// Why, and the job to drop after the caller's locks are released.
+    pub(crate) fn into_parts(self) -> (Refusal, J) {
+        (self.why, self.job)
+    }
 }
 
 /// Rounds a worker polls for more work before it parks. A wake across vCPUs
@@ -160,8 +137,8 @@ struct WorkerThreads {
     policy: Option<std::sync::Arc<dyn ThreadPolicy>>,
 }
 
-/// The machinery of one queue. See the module docs.
-pub(crate) struct QueueCore {
+/// The machinery of one queue, running jobs of type `J`. See the module docs.
+pub(crate) struct QueueCore<J: Job> {
     id: QueueId,
     name: String,
     /// The thread count the queue was made with (1 for serial queues).
@@ -169,7 +146,7 @@ pub(crate) struct QueueCore {
     /// How many threads `start_workers` may run: `base_workers`, or more for a
     /// pool with the long-running hint. Changed only under `workers`.
     max_workers: std::sync::atomic::AtomicUsize,
-    bands: Bands,
+    bands: Bands<J>,
     sleep: Sleep,
     started: AtomicBool,
     /// Workers that have not exited yet.
@@ -297,14 +274,14 @@ impl Invocation {
     }
 }
 
-impl QueueCore {
+impl<J: Job> QueueCore<J> {
     /// A queue with `max_workers` threads (1 for serial queues), none started yet.
     pub(crate) fn new(
         id: QueueId,
         name: String,
         max_workers: usize,
         pump: Option<Pump>,
-    ) -> Arc<QueueCore> {
+    ) -> Arc<QueueCore<J>> {
         Arc::new(QueueCore {
             id,
             name,
@@ -325,25 +302,27 @@ impl QueueCore {
     /// Queues `work`, which then runs exactly once, even if the queue closes
     /// right after. A closed queue refuses and hands the work back, so that
     /// the caller drops it outside its own locks.
-    pub(crate) fn push(self: &Arc<Self>, work: Work, band: Band) -> Result<(), Refused> {
+    pub(crate) fn push(self: &Arc<Self>, job: J, band: Band) -> Result<(), Refused<J>> {
         // Either this push sees the queue closed, or the workers see a push in
         // progress and stay until it is done (see README.md).
         if !self.sleep.begin_push() {
-            return Err(Refused::Closed(work));
+            return Err(Refused {
+                why: Refusal::Closed,
+                job,
+            });
         }
         let outcome = match self.ensure_workers() {
             Ok(()) => {
-                self.bands.push(band, work);
+                self.bands.push(band, job);
                 Ok(())
             }
-            Err(StartError::Closed) => Err(Refused::Closed(work)),
-            Err(StartError::NoThread) => Err(Refused::NoThread(work)),
+            Err(why) => Err(Refused { why, job }),
         };
         self.sleep.end_push();
         outcome
     }
 
-    fn ensure_workers(self: &Arc<Self>) -> Result<(), StartError> {
+    fn ensure_workers(self: &Arc<Self>) -> Result<(), Refusal> {
         if self.started.load(Ordering::Acquire) {
             Ok(())
         } else {
@@ -351,7 +330,7 @@ impl QueueCore {
         }
     }
 
-    fn start_workers(self: &Arc<Self>) -> Result<(), StartError> {
+    fn start_workers(self: &Arc<Self>) -> Result<(), Refusal> {
         let mut workers = lock(&self.workers);
         if self.started.load(Ordering::Acquire) {
             return Ok(());
@@ -360,7 +339,7 @@ impl QueueCore {
         // closed by now may already be joined, and threads started now would
         // run this push's work after `join` returned. Refuse it instead.
         if self.sleep.is_closed() {
-            return Err(StartError::Closed);
+            return Err(Refusal::Closed);
         }
         let max_workers = self.max_workers.load(std::sync::atomic::Ordering::Relaxed);
         while workers.len() < max_workers {
@@ -377,7 +356,7 @@ impl QueueCore {
                 Err(error) if workers.is_empty() => {
                     self.live_workers.fetch_sub(1, Ordering::SeqCst);
                     tracing::error!(queue = %self.id, %error, "cannot start a worker thread");
-                    return Err(StartError::NoThread);
+                    return Err(Refusal::NoThread);
                 }
                 Err(error) => {
                     self.live_workers.fetch_sub(1, Ordering::SeqCst);
@@ -447,7 +426,7 @@ impl QueueCore {
 
     /// Takes every item not started yet (a queue given up on at shutdown).
     /// Races the queue's own workers safely: each item is popped once.
-    pub(crate) fn take_backlog(&self) -> Vec<Work> {
+    pub(crate) fn take_backlog(&self) -> Vec<J> {
         std::iter::from_fn(|| self.bands.pop()).collect()
     }
 
@@ -570,15 +549,12 @@ impl QueueCore {
         #[cfg(not(loom))]
         let _ = CURRENT_SLOT
             .try_with(|current| *current.borrow_mut() = Some(std::sync::Arc::clone(&slot)));
-        #[cfg(not(loom))]
-        crate::accounting::enter_worker();
+        J::worker_started();
         loop {
             let work = match self.bands.pop() {
                 Some(work) => work,
                 None => {
-                    // Idle: make the released results' locks reusable now.
-                    #[cfg(not(loom))]
-                    crate::accounting::flush_worker_releases();
+                    J::worker_idle();
                     match self.wait_for_work() {
                         Some(work) => work,
                         None => break,
@@ -595,8 +571,7 @@ impl QueueCore {
             slot.running.store(0, std::sync::atomic::Ordering::Release);
             self.step_pump();
         }
-        #[cfg(not(loom))]
-        crate::accounting::leave_worker();
+        J::worker_stopped();
         #[cfg(not(loom))]
         let _ = CURRENT_SLOT.try_with(|current| current.borrow_mut().take());
         #[cfg(not(loom))]
@@ -613,7 +588,7 @@ impl QueueCore {
     }
 
     /// Polls briefly, then parks; `None` once the queue is closed and empty.
-    fn wait_for_work(&self) -> Option<Work> {
+    fn wait_for_work(&self) -> Option<J> {
         loop {
             for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
                 // No look at the gate here: pushers write its line on every
@@ -643,7 +618,9 @@ impl QueueCore {
                 .step
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            guard_on(self.id, PanicSite::Pump, || (*step)());
+            // The step catches and reports its own panics (it is built with
+            // the panic guard by the layer that makes window queues).
+            (*step)();
         }
     }
 }
@@ -662,15 +639,37 @@ pub(crate) fn current_tid() -> i32 {
 }
 
 #[cfg(not(loom))]
-fn spawn_worker(name: String, core: Arc<QueueCore>) -> std::io::Result<thread::JoinHandle<()>> {
+fn spawn_worker<J: Job>(
+    name: String,
+    core: Arc<QueueCore<J>>,
+) -> std::io::Result<thread::JoinHandle<()>> {
     thread::Builder::new()
         .name(name)
         .spawn(move || core.worker_main())
 }
 
 #[cfg(loom)]
-fn spawn_worker(_name: String, core: Arc<QueueCore>) -> std::io::Result<thread::JoinHandle<()>> {
+fn spawn_worker<J: Job>(
+    _name: String,
+    core: Arc<QueueCore<J>>,
+) -> std::io::Result<thread::JoinHandle<()>> {
     Ok(thread::spawn(move || core.worker_main()))
+}
+
+/// A job for the scheduler's own tests and loom models: a closure, whose
+/// panics are caught (a worker never unwinds).
+#[cfg(test)]
+pub(crate) struct TestTask(pub(crate) Box<dyn FnOnce() + Send>);
+
+#[cfg(test)]
+impl Job for TestTask {
+    fn run(self, _queue: QueueId) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0));
+    }
+
+    fn address(&self) -> usize {
+        std::ptr::from_ref::<dyn FnOnce() + Send>(&*self.0).cast::<()>() as usize
+    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -678,13 +677,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    fn task(f: impl FnOnce() + Send + 'static) -> Work {
-        Work::Task(Box::new(f))
+    fn task(f: impl FnOnce() + Send + 'static) -> TestTask {
+        TestTask(Box::new(f))
     }
 
     #[test]
     fn serial_core_runs_in_fifo_order_and_drains_on_close() {
-        let core = QueueCore::new(QueueId(0x10001), "test".into(), 1, None);
+        let core = QueueCore::<TestTask>::new(QueueId(0x10001), "test".into(), 1, None);
         let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
         for i in 0..1000 {
             let order = order.clone();
@@ -699,7 +698,7 @@ mod tests {
 
     #[test]
     fn higher_band_goes_first() {
-        let core = QueueCore::new(QueueId(0x10001), "test".into(), 1, None);
+        let core = QueueCore::<TestTask>::new(QueueId(0x10001), "test".into(), 1, None);
         let gate = crate::Event::manual_reset(false);
         let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
         let wait = gate.clone();
@@ -727,7 +726,7 @@ mod tests {
 
     #[test]
     fn pool_runs_everything_exactly_once_and_survives_panics() {
-        let core = QueueCore::new(QueueId::MULTITHREADED, "pool".into(), 3, None);
+        let core = QueueCore::<TestTask>::new(QueueId::MULTITHREADED, "pool".into(), 3, None);
         let ran = std::sync::Arc::new(AtomicUsize::new(0));
         for i in 0..10_000 {
             let ran = ran.clone();
@@ -745,7 +744,10 @@ mod tests {
         assert!(core.is_finished());
         assert!(matches!(
             core.push(task(|| {}), Band::Normal),
-            Err(Refused::Closed(_))
+            Err(Refused {
+                why: Refusal::Closed,
+                ..
+            })
         ));
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sched::{Bands, Work};
+use crate::sched::Bands;
 use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// The gate's closed bit.
@@ -21,9 +21,9 @@ const PUSH_MASK: usize = 0xFFFF_FFFE;
 const IDLE: usize = 1 << 32;
 
 /// The outcome of one [`Sleep::park`].
-pub(crate) enum Parked {
+pub(crate) enum Parked<J> {
     /// Work was found while getting ready to sleep.
-    Work(Work),
+    Work(J),
     /// A pusher handed this worker a wake-up permit: go and look for work.
     Woken,
     /// The queue is closed, no push is in progress and nothing is left: exit.
@@ -119,7 +119,7 @@ impl Sleep {
 
     /// Announces this worker as idle, checks once more for work (and for the
     /// drain's end), and sleeps until woken, drained or timed out.
-    pub(crate) fn park(&self, bands: &Bands, timeout: Option<Duration>) -> Parked {
+    pub(crate) fn park<J>(&self, bands: &Bands<J>, timeout: Option<Duration>) -> Parked<J> {
         let mut state = lock(&self.state);
         state.sleeping += 1;
         // An RMW on the word every push ends with: either that push's exit

@@ -1,0 +1,82 @@
+//! The platform's work items: what its queues run. The scheduler (`sched/`)
+//! is generic over its jobs and knows nothing of results, callbacks or
+//! serial queues; this module says what a job is here, how it runs (with
+//! every panic of user code caught and reported), and what a worker does for
+//! the result accounting when it starts, idles and stops.
+
+use std::sync::Arc;
+
+use crate::ids::QueueId;
+use crate::panic::{drop_quietly_on, guard_on, PanicSite};
+use crate::result::AsyncResult;
+use crate::sched::Job;
+
+/// The scheduler's machinery for one of the platform's queues.
+pub(crate) type QueueCore = crate::sched::QueueCore<Work>;
+
+/// A push a queue refused, with the work handed back.
+pub(crate) type Refused = crate::sched::Refused<Work>;
+
+/// One unit of queued work.
+pub(crate) enum Work {
+    /// Invoke the result's callback with the result itself, or set its event when
+    /// it has no callback (docs/behaviour.md#d6).
+    Result(AsyncResult),
+    /// A Rust closure put through the native API (`spawn`).
+    Task(Box<dyn FnOnce() + Send>),
+    /// A serial queue's step: run its current item, then forward the next.
+    Serial(Arc<crate::serial::SerialQueue>),
+}
+
+impl Job for Work {
+    /// Runs the work with every panic of user code caught and reported. The
+    /// item is dropped only after its callback has returned or unwound, outside
+    /// the unwinding: a `Drop` that panics while the callback's own panic
+    /// unwinds would abort the process.
+    /// `queue` is the queue the work was put on, for panic reports.
+    #[inline]
+    fn run(self, queue: QueueId) {
+        match self {
+            Work::Result(result) => {
+                guard_on(queue, PanicSite::Invoke, || result.run());
+                drop_quietly_on(queue, result);
+            }
+            // The closure owns its captures: they are dropped where it returns
+            // or unwinds, which is the closure's own frame.
+            Work::Task(task) => {
+                guard_on(queue, PanicSite::Invoke, task);
+            }
+            Work::Serial(queue) => queue.run_step(),
+        }
+    }
+
+    /// What a stuck-worker report names: the callback's address (a COM
+    /// callback's `IMFAsyncCallback*`, or a Rust callback's data pointer),
+    /// the closure's, or the serial queue's.
+    #[inline]
+    fn address(&self) -> usize {
+        match self {
+            Work::Result(result) => result.callback_address(),
+            Work::Task(task) => {
+                std::ptr::from_ref::<dyn FnOnce() + Send>(&**task).cast::<()>() as usize
+            }
+            Work::Serial(queue) => Arc::as_ptr(queue) as usize,
+        }
+    }
+
+    fn worker_started() {
+        #[cfg(not(loom))]
+        crate::accounting::enter_worker();
+    }
+
+    /// Idle: make the released results' locks reusable now.
+    fn worker_idle() {
+        #[cfg(not(loom))]
+        crate::accounting::flush_worker_releases();
+    }
+
+    fn worker_stopped() {
+        #[cfg(not(loom))]
+        crate::accounting::leave_worker();
+    }
+}
