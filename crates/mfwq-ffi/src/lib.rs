@@ -61,11 +61,7 @@ fn hr(result: mfwq::Result<()>) -> HRESULT {
 /// platform: `MF_E_SHUTDOWN` while it is down (reported first, as for every
 /// call, docs/behaviour.md#d34), else `error` (`E_INVALIDARG`, `E_HANDLE`, ...).
 fn refuse_input(error: Error) -> Error {
-    if mfwq::is_started() {
-        error
-    } else {
-        Error::Shutdown
-    }
+    mfwq::shutdown_first(error)
 }
 
 /// [`refuse_input`] for a missing required input, `E_INVALIDARG` (docs/behaviour.md#d35).

@@ -200,17 +200,7 @@ pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
     }
 }
 
-/// `MF_E_SHUTDOWN` before anything else while the platform is not started,
-/// so that no user code (a callback's parameters) runs for a refused call.
-/// A shutdown racing the call is still caught where the work is pushed.
-#[inline]
-pub(crate) fn refuse_if_down() -> Result<()> {
-    if crate::platform::is_started() {
-        Ok(())
-    } else {
-        Err(Error::Shutdown)
-    }
-}
+pub(crate) use crate::platform::ensure_started as refuse_if_down;
 
 /// A result as put, invoke, schedule and wait take it: `&AsyncResult` adds a
 /// reference for the platform to hold; an `AsyncResult` is moved in, which

@@ -3,6 +3,16 @@
 
 use std::fmt;
 
+/// The most private queues alive at once (docs/behaviour.md#d11). Past it,
+/// allocation fails with `E_FAIL`. A private id carries the queue's slot in
+/// its high word, so this also bounds the high words that live ids use
+/// (see [`QueueId::is_undefined_private`]).
+pub const MAX_PRIVATE_QUEUES: usize = 8192;
+
+// Slots stay below the top bit of the high word, which the undefined
+// private ids use.
+const _: () = assert!(MAX_PRIVATE_QUEUES < 0x8000);
+
 /// A work-queue identifier (`DWORD` in C).
 ///
 /// Platform queues have fixed small ids; queues made by an allocate call carry
@@ -70,7 +80,7 @@ impl QueueId {
     /// item, yet refuses `0x00010000`. The rule drawn from that: the low word
     /// (where a platform id lives) is `UNDEFINED`, and the high word has its top
     /// bit set — a range the allocator never uses (private ids carry the slot
-    /// number, at most [`MAX_PRIVATE_QUEUES`](crate::MAX_PRIVATE_QUEUES), in
+    /// number, at most [`MAX_PRIVATE_QUEUES`], in
     /// the high word and a generation that is never 0 in the low word), so no
     /// live, stale or never-allocated private id is mistaken for one.
     ///
@@ -294,8 +304,6 @@ mod tests {
         ] {
             assert!(!QueueId(id).is_undefined_private(), "{id:#x}");
         }
-        // The allocator's highest slot stays below the top bit of the high word.
-        const _: () = assert!(crate::registry::MAX_PRIVATE_QUEUES < 0x8000);
     }
 
     #[test]

@@ -64,12 +64,13 @@ pub use dispatch::{
 };
 pub use error::{to_hresult, Error, HResult, Result};
 pub use event::Event;
-pub use ids::{CallbackFlags, QueueId, QueueType};
+pub use ids::{CallbackFlags, QueueId, QueueType, MAX_PRIVATE_QUEUES};
 pub use panic::{clear_panic_hook, set_panic_hook, PanicReport, PanicSite};
 pub use platform::{
-    is_started, is_supported_version, lock_platform, platform_lock_count, rtwq_startup,
-    set_shutdown_timeout, shutdown, shutdown_timeout, startup, unlock_platform, Platform,
-    DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION, SHUTDOWN_GRACE, SHUTDOWN_TIMEOUT_ENV,
+    ensure_started, is_started, is_supported_version, lock_platform, platform_lock_count,
+    rtwq_startup, set_shutdown_timeout, shutdown, shutdown_first, shutdown_timeout, startup,
+    unlock_platform, Platform, DEFAULT_SHUTDOWN_TIMEOUT, MF_API_VERSION, MF_VERSION,
+    SHUTDOWN_GRACE, SHUTDOWN_TIMEOUT_ENV,
 };
 pub use queue::{
     allocate_serial_work_queue, allocate_window_queue, allocate_work_queue, lock_shared_work_queue,
@@ -78,17 +79,15 @@ pub use queue::{
 };
 pub use realtime::{
     applied_scheduling, begin_register_work_queue_with_mmcss,
-    begin_unregister_work_queue_with_mmcss, cancel_deadline, class_utf16_len, copy_class_utf16,
-    end_register_work_queue_with_mmcss, end_unregister_work_queue_with_mmcss, is_long_running,
-    join_work_queue, register_platform_events, register_platform_with_mmcss,
-    register_work_queue_with_mmcss, scheduling_for_class, set_deadline, set_deadline2,
-    set_long_running, unjoin_work_queue, unregister_platform_events,
-    unregister_platform_from_mmcss, unregister_work_queue_from_mmcss, work_queue_deadline,
-    work_queue_mmcss_class, work_queue_mmcss_class_into, work_queue_mmcss_class_name,
+    begin_unregister_work_queue_with_mmcss, cancel_deadline, end_register_work_queue_with_mmcss,
+    end_unregister_work_queue_with_mmcss, is_long_running, join_work_queue,
+    register_platform_events, register_platform_with_mmcss, register_work_queue_with_mmcss,
+    scheduling_for_class, set_deadline, set_deadline2, set_long_running, unjoin_work_queue,
+    unregister_platform_events, unregister_platform_from_mmcss, unregister_work_queue_from_mmcss,
+    work_queue_deadline, work_queue_mmcss_class, work_queue_mmcss_class_name,
     work_queue_mmcss_priority, work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling,
     Deadline, DeadlineRequest, PlatformEvents, SchedPolicy,
 };
-pub use registry::MAX_PRIVATE_QUEUES;
 pub use result::{AsyncResult, State};
 pub use timer::{
     add_periodic_callback, cancel_work_item, delay_from_mf_timeout, remove_periodic_callback,

@@ -15,7 +15,6 @@ use crate::ids::{Band, PlatformQueue, QueueId};
 use crate::registry::Registry;
 use crate::sched::{self, Job};
 use crate::serial::Target;
-use crate::timer::deadline_after;
 use crate::work::{QueueCore, Work};
 
 /// `MF_VERSION`: SDK 2, API 0x70.
@@ -33,11 +32,35 @@ pub const SHUTDOWN_TIMEOUT_ENV: &str = "MFWQ_SHUTDOWN_TIMEOUT_MS";
 /// plus the time the system takes to switch threads.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
 
+/// `now + delay`, or a deadline a century away when that does not fit.
+pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// A per-epoch service that a layer above the platform owns (the timers of
+/// scheduled items, waiting items and periodic callbacks): made on first use
+/// by that layer through [`Epoch::service`], stopped by the last shutdown,
+/// dropped with the epoch. The platform knows it only through this trait, so
+/// that it imports nothing above itself.
+pub(crate) trait EpochService: Send + Sync + 'static {
+    /// The last shutdown: stop, waiting for the service's threads at most
+    /// until `deadline`.
+    fn stop(&self, deadline: Instant);
+    /// For [`Epoch::service`]'s downcast.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
 /// The platform queues and the threads of one startup-to-shutdown period.
 pub(crate) struct Epoch {
     queues: [Arc<QueueCore>; 6],
-    /// Scheduled items, waiting items and periodic callbacks of this epoch.
-    pub(crate) timers: crate::timer::Timers,
+    /// The epoch's one service (see [`EpochService`]), once something used it.
+    service: std::sync::OnceLock<Box<dyn EpochService>>,
+    /// Set by the last shutdown before it stops the service: no service is
+    /// made afterwards. Held while one is made.
+    service_stopped: Mutex<bool>,
     /// The shared queues of `lock_shared_work_queue`, by class name.
     pub(crate) shared_queues:
         Mutex<std::collections::HashMap<crate::ClassName, crate::ids::QueueId>>,
@@ -55,13 +78,45 @@ impl Epoch {
         };
         Epoch {
             queues: PlatformQueue::ALL.map(make),
-            timers: crate::timer::Timers::new(),
+            service: std::sync::OnceLock::new(),
+            service_stopped: Mutex::new(false),
             shared_queues: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     pub(crate) fn queue(&self, queue: PlatformQueue) -> &Arc<QueueCore> {
         &self.queues[queue as usize]
+    }
+
+    /// The epoch's service of type `S`, made by `make` on first use;
+    /// [`Error::Shutdown`] once the last shutdown has stopped services.
+    ///
+    /// # Panics
+    /// If the epoch already holds a service of another type: there is one.
+    #[inline]
+    pub(crate) fn service<S: EpochService>(&self, make: impl FnOnce() -> S) -> Result<&S> {
+        let service = match self.service.get() {
+            Some(service) => service,
+            None => {
+                let stopped = self.service_stopped.lock();
+                if *stopped {
+                    return Err(Error::Shutdown);
+                }
+                self.service.get_or_init(|| Box::new(make()))
+            }
+        };
+        Ok(service
+            .as_any()
+            .downcast_ref::<S>()
+            .expect("an epoch has one service type"))
+    }
+
+    /// The last shutdown: no service is made any more; the one there is stops.
+    fn stop_service(&self, deadline: Instant) {
+        *self.service_stopped.lock() = true;
+        if let Some(service) = self.service.get() {
+            service.stop(deadline);
+        }
     }
 }
 
@@ -231,7 +286,7 @@ pub fn shutdown() -> Result<()> {
         platform.rescue.store(None);
         return Ok(());
     };
-    epoch.timers.stop(deadline);
+    epoch.stop_service(deadline);
     let (targets, retired) = {
         // Under the teardown lock: an allocation or a last unlock either
         // finished before (its queue is swept here) or sees no epoch.
@@ -396,11 +451,6 @@ impl PlatformState {
         self.epoch.load_full()
     }
 
-    /// Whether an epoch is installed (puts are accepted).
-    pub(crate) fn is_running(&self) -> bool {
-        self.epoch.load().is_some()
-    }
-
     /// Runs `f` on the running epoch; `Err(Shutdown)` if there is none.
     /// `f` must not run user code.
     pub(crate) fn with_epoch<R>(&self, f: impl FnOnce(&Epoch) -> R) -> Result<R> {
@@ -439,6 +489,50 @@ impl PlatformState {
 pub fn is_started() -> bool {
     // The startup lock is held exactly while the count is above zero.
     accounting::is_started()
+}
+
+// The order of errors, in one place (docs/behaviour.md#d34). Every call that
+// needs the platform fails with `MF_E_SHUTDOWN` while it is not started,
+// before it looks at its arguments and before any user code (a callback's
+// parameters, a `Drop`) runs for it: first `ensure_started`, then the call's
+// own checks, whose errors go through `shutdown_first`. A shutdown that
+// races the call is caught where the work is handed over (the epoch is gone,
+// or the queue refuses the push), again as `MF_E_SHUTDOWN`.
+
+/// `Ok` while the platform is started, else [`Error::Shutdown`]: the first
+/// check of every call that needs the platform.
+///
+/// ```
+/// assert_eq!(mfwq::ensure_started(), Err(mfwq::Error::Shutdown));
+/// let _platform = mfwq::Platform::start()?;
+/// assert_eq!(mfwq::ensure_started(), Ok(()));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[inline]
+pub fn ensure_started() -> Result<()> {
+    if is_started() {
+        Ok(())
+    } else {
+        Err(Error::Shutdown)
+    }
+}
+
+/// The error a call reports for a bad argument or queue: `error`, unless the
+/// platform is not started, in which case [`Error::Shutdown`] wins.
+///
+/// ```
+/// use mfwq::Error;
+/// assert_eq!(mfwq::shutdown_first(Error::InvalidArg), Error::Shutdown);
+/// let _platform = mfwq::Platform::start()?;
+/// assert_eq!(mfwq::shutdown_first(Error::InvalidArg), Error::InvalidArg);
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[inline]
+pub fn shutdown_first(error: Error) -> Error {
+    match ensure_started() {
+        Ok(()) => error,
+        Err(shutdown) => shutdown,
+    }
 }
 
 /// `MFLockPlatform()`: one more platform lock; the last shutdown waits for it (bounded).

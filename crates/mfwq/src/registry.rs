@@ -11,12 +11,8 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::ids::{QueueId, QueueType};
+use crate::ids::{QueueId, QueueType, MAX_PRIVATE_QUEUES};
 use crate::serial::Target;
-
-/// The most private queues alive at once (docs/behaviour.md#d11).
-/// Past it, allocation fails with `E_FAIL`.
-pub const MAX_PRIVATE_QUEUES: usize = 8192;
 
 /// A live private queue.
 pub(crate) struct Entry {

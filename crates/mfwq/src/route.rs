@@ -112,11 +112,7 @@ impl Routes {
 
 /// The error for a queue that cannot take work: the platform being down wins.
 fn not_live() -> Error {
-    if PLATFORM.is_running() {
-        Error::InvalidWorkQueue
-    } else {
-        Error::Shutdown
-    }
+    crate::platform::shutdown_first(Error::InvalidWorkQueue)
 }
 
 fn map_refusal(

@@ -96,9 +96,6 @@ pub(crate) const WAITING_TAG: u32 = 0x8200_0000;
 /// The interval of periodic callbacks (`MFGetTimerPeriodicity`: 10 ms).
 const PERIOD: Duration = Duration::from_millis(10);
 
-/// Stands in for "never" where a deadline would overflow `Instant`.
-const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 static NEXT_PERIODIC_KEY: AtomicU32 = AtomicU32::new(1);
 
@@ -118,12 +115,7 @@ pub(crate) fn next_key(tag: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(next_counter(&NEXT_KEY))
 }
 
-/// `now + delay`, or a deadline a century away when that does not fit.
-pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
-    now.checked_add(delay)
-        .or_else(|| now.checked_add(FAR_FUTURE))
-        .unwrap_or(now)
-}
+pub(crate) use crate::platform::deadline_after;
 
 /// The delay a C timeout in milliseconds stands for (`MFScheduleWorkItem`'s
 /// `Timeout`, `INT64`): a negative value is a relative delay of that many
@@ -199,7 +191,7 @@ pub fn schedule_work_item(
 ) -> Result<WorkItemKey> {
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refuse before creating a result, so that a refused call leaves no lock.
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     crate::dispatch::check_completion_params(crate::callback::effective_params(&**callback))?;
     let (callback, state) = (callback.take(), state.take());
     schedule(AsyncResult::with_callback(callback, state), delay)
@@ -235,7 +227,7 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
     }
     // "Not running" first, before the callback's code runs (its parameters);
     // then flags that fit no queue.
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     if let Some(params) = result.dispatch_params() {
         crate::dispatch::check_completion_params(params)?;
     }
@@ -246,7 +238,10 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
 fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
     let deadline = deadline_after(Instant::now(), delay);
     let outcome = PLATFORM
-        .with_epoch(|epoch| epoch.timers.shared.schedule(result, deadline))
+        .with_epoch(|epoch| match Timers::of(epoch) {
+            Ok(timers) => timers.shared.schedule(result, deadline),
+            Err(error) => Err((error, Some(result))),
+        })
         .unwrap_or_else(|error| Err((error, None)));
     // A refused result is dropped here, with no lock held.
     outcome.map_err(crate::panic::drop_refused)
@@ -283,14 +278,15 @@ pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
     match (key.0 >> 32) as u32 {
         SCHEDULED_TAG => {
             let removed =
-                PLATFORM.with_epoch(|epoch| epoch.timers.shared.take_scheduled(key.0))??;
+                PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.take_scheduled(key.0))??;
             // The result, and with it the callback, is released here, before
             // cancel returns, with no lock held (its drop may run user code).
             crate::panic::drop_quietly(removed);
             Ok(())
         }
         WAITING_TAG => {
-            let item = PLATFORM.with_epoch(|epoch| epoch.timers.shared.take_wait(key.0))??;
+            let item =
+                PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.take_wait(key.0))??;
             crate::wait::cancel(item)
         }
         // Not a key this platform issues.
@@ -340,7 +336,7 @@ where
     F: Fn(Option<&State>) + Send + Sync + 'static,
 {
     let (callback, context) = (Refusable::new(callback), Refusable::new(context));
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     let (callback, context) = (callback.take(), context.take());
     let entry = Arc::new(Periodic {
         callback: Box::new(callback),
@@ -350,7 +346,10 @@ where
     let key = PeriodicKey(next_counter(&NEXT_PERIODIC_KEY));
     let first = deadline_after(Instant::now(), PERIOD);
     let outcome = PLATFORM
-        .with_epoch(|epoch| epoch.timers.shared.add_periodic(key, first, entry))
+        .with_epoch(|epoch| match Timers::of(epoch) {
+            Ok(timers) => timers.shared.add_periodic(key, first, entry),
+            Err(error) => Err((error, Some(entry))),
+        })
         .unwrap_or_else(|error| Err((error, None)));
     outcome.map(|()| key).map_err(crate::panic::drop_refused)
 }
@@ -372,7 +371,7 @@ where
 #[doc(alias = "MFRemovePeriodicCallback")]
 #[doc(alias = "RtwqRemovePeriodicCallback")]
 pub fn remove_periodic_callback(key: PeriodicKey) -> Result<()> {
-    let removed = PLATFORM.with_epoch(|epoch| epoch.timers.shared.remove_periodic(key))??;
+    let removed = PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.remove_periodic(key))??;
     // The context goes with the last reference, here or after a run in progress.
     crate::panic::drop_quietly(removed);
     Ok(())
@@ -738,6 +737,24 @@ impl Timers {
                 }
             }
         }
+    }
+}
+
+impl Timers {
+    /// The timers of `epoch`, made on first use.
+    #[inline]
+    pub(crate) fn of(epoch: &crate::platform::Epoch) -> Result<&Timers> {
+        epoch.service(Timers::new)
+    }
+}
+
+impl crate::platform::EpochService for Timers {
+    fn stop(&self, deadline: Instant) {
+        Timers::stop(self, deadline);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

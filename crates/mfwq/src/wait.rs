@@ -124,7 +124,8 @@ pub fn put_waiting_work_item(
 ) -> Result<WorkItemKey> {
     let _ = priority;
     let result = Refusable::new(result.into_async_result());
-    let timers = PLATFORM.with_epoch(|epoch| Arc::clone(&epoch.timers.shared))?;
+    let timers =
+        PLATFORM.with_epoch(|epoch| Ok(Arc::clone(&crate::timer::Timers::of(epoch)?.shared)))??;
     // With no lock held: `parameters` is user code.
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     if matches!(
