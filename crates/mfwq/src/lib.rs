@@ -51,7 +51,6 @@ mod sched;
 mod serial;
 mod sync;
 mod timer;
-mod wait;
 mod work;
 
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
@@ -89,11 +88,11 @@ pub use realtime::{
     Deadline, DeadlineRequest, PlatformEvents, SchedPolicy,
 };
 pub use result::{AsyncResult, State};
+pub use timer::wait::put_waiting_work_item;
 pub use timer::{
     add_periodic_callback, cancel_work_item, delay_from_mf_timeout, remove_periodic_callback,
     schedule_result, schedule_work_item, timer_periodicity, PeriodicKey, WorkItemKey,
 };
-pub use wait::put_waiting_work_item;
 
 /// The queue a callback is running on, when called from inside `invoke` (or a
 /// spawned task); `None` on threads that are not queue threads.

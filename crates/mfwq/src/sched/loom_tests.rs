@@ -34,7 +34,7 @@
 //! loom the bands are mutexes, whose lock/unlock order the two by themselves.
 
 use crate::ids::{Band, QueueId};
-use crate::sched::{QueueCore, Refusal, Refused, TestTask};
+use crate::sched::{Job, QueueCore, Refusal, Refused, TestTask};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;

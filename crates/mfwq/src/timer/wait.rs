@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Weak};
 
+use super::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
 use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, EventWaiter, WeakEvent};
@@ -18,7 +19,6 @@ use crate::ids::QueueId;
 use crate::panic::Refusable;
 use crate::platform::PLATFORM;
 use crate::result::AsyncResult;
-use crate::timer::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
 
 /// One waiting item.
 pub(crate) struct WaitItem {

@@ -1,0 +1,369 @@
+//! One epoch's timer state and the thread that fires it (see the module
+//! docs of `timer`): scheduled items, periodic callbacks and the key map of
+//! waiting items under one mutex, and the `mfwq-timekeeper` thread that sleeps
+//! until the earliest deadline.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::deadlines::{Deadlines, KeyMap};
+use super::wait::WaitItem;
+use super::{next_key, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
+use crate::error::{Error, Result};
+use crate::ids::QueueId;
+use crate::result::AsyncResult;
+
+/// The timer machinery of one epoch (see the module docs).
+pub(crate) struct Timers {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What the timer thread and the API calls share.
+pub(crate) struct Shared {
+    state: Mutex<TimerState>,
+    wake: Condvar,
+}
+
+struct TimerState {
+    stopped: bool,
+    scheduled: Deadlines<AsyncResult>,
+    periodic: Deadlines<Arc<Periodic>>,
+    /// Pending waiting items by key (the event holds them too; see `wait.rs`).
+    waits: KeyMap<Arc<WaitItem>>,
+    thread: ThreadState,
+}
+
+enum ThreadState {
+    NotStarted,
+    /// Working, or about to re-check the deadlines: needs no wake-up.
+    Busy(JoinHandle<()>),
+    /// Blocked on the condition variable until this deadline (`None`: until woken).
+    Sleeping(JoinHandle<()>, Option<Instant>),
+    /// Taken by `stop`.
+    Gone,
+}
+
+/// What a refused call hands back, to be dropped after the lock is released.
+type Refused<T> = (Error, Option<T>);
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            shared: Arc::new(Shared {
+                state: Mutex::new(TimerState {
+                    stopped: false,
+                    scheduled: Deadlines::new(),
+                    periodic: Deadlines::new(),
+                    waits: KeyMap::default(),
+                    thread: ThreadState::NotStarted,
+                }),
+                wake: Condvar::new(),
+            }),
+        }
+    }
+
+    /// The last shutdown: pending timers never fire (their results leak, as
+    /// observed); pending waits are invoked with `MF_E_SHUTDOWN`.
+    ///
+    /// Empties every pending set under the lock (so nothing pending can fire
+    /// any more, and a racing cancel sees `Shutdown`), leaks the results of
+    /// scheduled items, completes waiting items with `MF_E_SHUTDOWN`, releases
+    /// the periodic contexts, and stops the
+    /// timer thread, waiting for it unless this is that thread.
+    pub(crate) fn stop(&self, deadline: Instant) {
+        let (scheduled, periodic, waits, thread) = {
+            let mut state = self.shared.state.lock();
+            if state.stopped {
+                return;
+            }
+            state.stopped = true;
+            let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
+                ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
+                ThreadState::NotStarted | ThreadState::Gone => None,
+            };
+            self.shared.wake.notify_all();
+            let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
+            (
+                state.scheduled.drain(),
+                state.periodic.drain(),
+                waits,
+                thread,
+            )
+        };
+        let leaked = scheduled.len();
+        for result in scheduled {
+            // docs/behaviour.md#w15 / #w56: the pending item keeps its result, and with it
+            // a platform lock, for ever.
+            std::mem::forget(result);
+        }
+        for item in waits {
+            super::wait::stop(item);
+        }
+        crate::panic::drop_quietly(periodic);
+        if leaked > 0 {
+            tracing::debug!(leaked, "pending scheduled items never fire (shut down)");
+        }
+        if let Some(handle) = thread {
+            if handle.thread().id() != std::thread::current().id() {
+                // The thread runs user code (a firing item's `parameters()`, the
+                // `Drop` of a refused result): wait for it only until the deadline.
+                while !handle.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                if handle.is_finished() {
+                    let _ = handle.join();
+                } else {
+                    tracing::error!(
+                        "shutdown stopped waiting for the timer thread; it is left running"
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Timers {
+    /// The timers of `epoch`, made on first use.
+    #[inline]
+    pub(crate) fn of(epoch: &crate::platform::Epoch) -> Result<&Timers> {
+        epoch.service(Timers::new)
+    }
+}
+
+impl crate::platform::EpochService for Timers {
+    fn stop(&self, deadline: Instant) {
+        Timers::stop(self, deadline);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        self.stop(Instant::now());
+    }
+}
+
+impl Shared {
+    pub(super) fn schedule(
+        self: &Arc<Self>,
+        result: AsyncResult,
+        deadline: Instant,
+    ) -> std::result::Result<WorkItemKey, Refused<AsyncResult>> {
+        let key = next_key(SCHEDULED_TAG);
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err((Error::Shutdown, Some(result)));
+        }
+        if let Err(error) = self.ensure_thread(&mut state) {
+            return Err((error, Some(result)));
+        }
+        state.scheduled.insert(key, deadline, result);
+        self.wake_for(&mut state, deadline);
+        Ok(WorkItemKey(key))
+    }
+
+    pub(super) fn take_scheduled(&self, key: u64) -> Result<AsyncResult> {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err(Error::Shutdown);
+        }
+        state.scheduled.remove(key).ok_or(Error::NotFound)
+    }
+
+    pub(super) fn add_periodic(
+        self: &Arc<Self>,
+        key: PeriodicKey,
+        first: Instant,
+        entry: Arc<Periodic>,
+    ) -> std::result::Result<(), Refused<Arc<Periodic>>> {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err((Error::Shutdown, Some(entry)));
+        }
+        if let Err(error) = self.ensure_thread(&mut state) {
+            return Err((error, Some(entry)));
+        }
+        state.periodic.insert(u64::from(key.0), first, entry);
+        self.wake_for(&mut state, first);
+        Ok(())
+    }
+
+    pub(super) fn remove_periodic(&self, key: PeriodicKey) -> Result<Arc<Periodic>> {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err(Error::Shutdown);
+        }
+        state
+            .periodic
+            .remove(u64::from(key.0))
+            .ok_or(Error::NotFound)
+    }
+
+    /// Registers a waiting item for cancellation; `Shutdown` once stopped.
+    pub(crate) fn insert_wait(&self, item: Arc<WaitItem>) -> Result<()> {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err(Error::Shutdown);
+        }
+        let previous = state.waits.insert(item.key(), item);
+        debug_assert!(previous.is_none(), "item keys are unique");
+        Ok(())
+    }
+
+    /// A waiting item fired: it can no longer be cancelled.
+    pub(crate) fn forget_wait(&self, key: u64) -> Option<Arc<WaitItem>> {
+        self.state.lock().waits.remove(&key)
+    }
+
+    pub(super) fn take_wait(&self, key: u64) -> Result<Arc<WaitItem>> {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return Err(Error::Shutdown);
+        }
+        state.waits.remove(&key).ok_or(Error::NotFound)
+    }
+
+    /// Starts the timer thread on first use.
+    fn ensure_thread(self: &Arc<Self>, state: &mut TimerState) -> Result<()> {
+        if !matches!(state.thread, ThreadState::NotStarted) {
+            return Ok(());
+        }
+        let shared = Arc::clone(self);
+        match std::thread::Builder::new()
+            .name("mfwq-timekeeper".into())
+            .spawn(move || shared.run())
+        {
+            Ok(handle) => {
+                state.thread = ThreadState::Busy(handle);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot start the timer thread");
+                Err(Error::OutOfMemory)
+            }
+        }
+    }
+
+    /// Wakes the timer thread if it sleeps past `deadline`.
+    fn wake_for(&self, state: &mut TimerState, deadline: Instant) {
+        let wake = match &state.thread {
+            ThreadState::Sleeping(_, None) => true,
+            ThreadState::Sleeping(_, Some(until)) => deadline < *until,
+            _ => false,
+        };
+        if wake {
+            state.set_busy();
+            self.wake.notify_one();
+        }
+    }
+
+    /// The timer thread.
+    fn run(self: Arc<Self>) {
+        set_timer_slack();
+        let mut due: Vec<(u64, Instant, AsyncResult)> = Vec::new();
+        let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
+        let mut runs: Vec<RunGuard> = Vec::new();
+        let mut state = self.state.lock();
+        loop {
+            if state.stopped {
+                break;
+            }
+            let now = Instant::now();
+            state.scheduled.pop_due(now, &mut due);
+            state.periodic.pop_due(now, &mut ticks);
+            for (key, deadline, entry) in ticks.drain(..) {
+                // Keep the cadence; after a stall, skip the missed ticks.
+                let mut next = deadline + PERIOD;
+                if next <= now {
+                    next = now + PERIOD;
+                }
+                if entry
+                    .running
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    runs.push(RunGuard(Arc::clone(&entry)));
+                }
+                state.periodic.insert(key, next, entry);
+            }
+            if !due.is_empty() || !runs.is_empty() {
+                MutexGuard::unlocked(&mut state, || {
+                    for (key, _, result) in due.drain(..) {
+                        if let Err(error) = crate::dispatch::complete_owed(result) {
+                            tracing::warn!(key = format_args!("{key:#x}"), %error,
+                                "scheduled item expired but cannot be dispatched; dropped");
+                        }
+                    }
+                    for run in runs.drain(..) {
+                        let spawned = crate::spawn(QueueId::TIMER, move || {
+                            let run = run;
+                            // Caught here, so that `run` (maybe the last
+                            // reference to the context) is dropped after the
+                            // unwinding, not during it.
+                            crate::panic::guard(crate::panic::PanicSite::Invoke, || {
+                                (run.0.callback)(run.0.context.as_ref())
+                            });
+                            crate::panic::drop_quietly(run);
+                        });
+                        if let Err(error) = spawned {
+                            tracing::debug!(%error, "periodic tick not dispatched");
+                        }
+                    }
+                });
+                continue;
+            }
+            let next = match (
+                state.scheduled.next_deadline(),
+                state.periodic.next_deadline(),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            state.set_sleeping(next);
+            match next {
+                Some(deadline) => {
+                    self.wake.wait_until(&mut state, deadline);
+                }
+                None => self.wake.wait(&mut state),
+            }
+            state.set_busy();
+        }
+    }
+}
+
+impl TimerState {
+    fn set_busy(&mut self) {
+        self.thread = match std::mem::replace(&mut self.thread, ThreadState::Gone) {
+            ThreadState::Sleeping(handle, _) | ThreadState::Busy(handle) => {
+                ThreadState::Busy(handle)
+            }
+            other => other,
+        };
+    }
+
+    fn set_sleeping(&mut self, until: Option<Instant>) {
+        self.thread = match std::mem::replace(&mut self.thread, ThreadState::Gone) {
+            ThreadState::Sleeping(handle, _) | ThreadState::Busy(handle) => {
+                ThreadState::Sleeping(handle, until)
+            }
+            other => other,
+        };
+    }
+}
+
+/// Asks the kernel to wake the timer thread within 1 ns of its deadline
+/// rather than the default 50 us slack.
+fn set_timer_slack() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and affects only this thread.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+}
