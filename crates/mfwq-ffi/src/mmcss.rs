@@ -6,8 +6,10 @@
 //! round-trip class, task id and priority) and maps the classes to Linux
 //! scheduling (docs/behaviour.md#d19); deadlines are recorded in 100-ns units and
 //! applied as `SCHED_DEADLINE` where the kernel allows (docs/behaviour.md#d22); join/unjoin are
-//! `E_NOTIMPL` (docs/behaviour.md#d23). All of that is `mfwq::realtime`; this module only
-//! translates.
+//! `E_NOTIMPL` (docs/behaviour.md#d23). All of that is `mfwq::realtime`; this module
+//! translates, and owns the one piece that is C plumbing only: the
+//! `MFGetWorkQueueMMCSSClass` buffer protocol (size query, short buffer,
+//! docs/behaviour.md#d21), built on the core's exact UTF-16 class name.
 //!
 //! Argument conventions (docs/behaviour.md#d34, #d35): a NULL class string, callback or
 //! result is a missing required input, `E_INVALIDARG`; a NULL out-pointer
@@ -15,6 +17,7 @@
 //! simply no state. A deadline request travels as a `HANDLE` whose integer
 //! value is the core's [`mfwq::DeadlineRequest`] (never 0); `LONGLONG` is `i64`.
 
+use mfwq::handle::HandleKind;
 use std::ffi::c_void;
 
 use mfwq::com::{com_callback, com_state};
@@ -214,9 +217,25 @@ pub unsafe extern "system" fn MFGetWorkQueueMMCSSClass(
         // SAFETY: non-NULL and writable for `*pcchClass` units, as the caller promises.
         Some(unsafe { std::slice::from_raw_parts_mut(pwszClass, length) })
     };
-    let result = mfwq::work_queue_mmcss_class_into(QueueId(dwWorkQueueId), buffer, &mut length);
+    let result = class_into(QueueId(dwWorkQueueId), buffer, &mut length);
     *cch = DWORD::try_from(length).unwrap_or(DWORD::MAX);
     hr(result)
+}
+
+/// The buffer protocol of `MFGetWorkQueueMMCSSClass` over the core's exact
+/// class name: `length` is set to the size needed (UTF-16 units, NUL
+/// included) whether or not the name fits; a missing or short buffer is
+/// [`Error::BufferTooSmall`] (docs/behaviour.md#d21) and nothing is written;
+/// otherwise the name and a NUL are copied. An unregistered queue's class is
+/// `""` (length 1). On a queue error `length` is left alone.
+fn class_into(
+    queue: QueueId,
+    buffer: Option<&mut [WCHAR]>,
+    length: &mut usize,
+) -> mfwq::Result<()> {
+    let class = mfwq::work_queue_mmcss_class_name(queue)?;
+    *length = class.len_with_nul();
+    class.copy_with_nul(buffer).map(|_| ())
 }
 
 /// `MFGetWorkQueueMMCSSTaskId(id, &taskId)`: 0 for an unregistered queue.
@@ -424,12 +443,12 @@ pub extern "system" fn RtwqUnregisterPlatformFromMMCSS() -> HRESULT {
 // Deadlines, long-running hint, join
 // ---------------------------------------------------------------------------
 
-/// A deadline request as a `HANDLE`: `(id << 2) | 1`. Event handles are
-/// multiples of four, so the two never share a value: `CloseHandle` on a
-/// request fails cleanly instead of closing an unrelated event, and an event
-/// handle given to `RtwqCancelDeadline` names no request.
+/// A deadline request as a `HANDLE`, in the core's handle namespace: never
+/// the value of an event handle, so `CloseHandle` on a request fails cleanly
+/// instead of closing an unrelated event, and an event handle given to
+/// `RtwqCancelDeadline` names no request.
 fn request_handle(request: DeadlineRequest) -> HANDLE {
-    ((request.0 as usize) << 2 | 1) as HANDLE
+    mfwq::handle::tagged(HandleKind::DeadlineRequest, request.0) as HANDLE
 }
 
 /// The request a `HANDLE` from [`request_handle`] names; anything else names
@@ -440,10 +459,7 @@ fn handle_request(handle: HANDLE) -> DeadlineRequest {
     if value == 0 {
         return DeadlineRequest(0);
     }
-    if value & 3 != 1 {
-        return DeadlineRequest(u64::MAX);
-    }
-    DeadlineRequest((value >> 2) as u64)
+    DeadlineRequest(mfwq::handle::untag(HandleKind::DeadlineRequest, value).unwrap_or(u64::MAX))
 }
 
 /// `RtwqSetDeadline(queue, deadline, &request)`: `deadline` in 100-ns units

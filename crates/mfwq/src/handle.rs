@@ -115,6 +115,35 @@ pub fn close(handle: RawHandle) -> bool {
     true
 }
 
+/// The kinds of handle value that are not events. The core owns the layout of
+/// every handle value: an event handle is a multiple of four; a handle of
+/// another kind carries the kind in its two low bits and a number above them,
+/// so no two kinds ever share a value, and an event call given another kind's
+/// handle fails cleanly (and the other way round).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleKind {
+    /// A deadline request (`RtwqSetDeadline`'s `pRequest`).
+    DeadlineRequest = 1,
+}
+
+/// The handle value for object `id` (non-zero, below 2^62) of `kind`.
+///
+/// ```
+/// use mfwq::handle::{tagged, untag, HandleKind};
+/// let handle = tagged(HandleKind::DeadlineRequest, 7);
+/// assert_eq!(untag(HandleKind::DeadlineRequest, handle), Some(7));
+/// assert!(mfwq::handle::event(handle).is_none());
+/// ```
+pub fn tagged(kind: HandleKind, id: u64) -> RawHandle {
+    ((id as RawHandle) << 2) | kind as RawHandle
+}
+
+/// The object number a handle of `kind` names, or `None` for NULL and for
+/// values of any other kind.
+pub fn untag(kind: HandleKind, handle: RawHandle) -> Option<u64> {
+    (handle & 3 == kind as RawHandle && handle >> 2 != 0).then_some((handle >> 2) as u64)
+}
+
 /// How many handles are open (for leak checks in tests).
 pub fn open_count() -> usize {
     let table = TABLE.read();

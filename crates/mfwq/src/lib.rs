@@ -33,10 +33,16 @@ mod begin_end;
 mod callback;
 mod checked;
 mod class_name;
+// The COM object model and the HANDLE table serve the C ABI (`mfwq-ffi`):
+// they are public for that crate only, hidden from the Rust API. They live
+// here because the core's own objects have their layout: a result *is* an
+// `MFASYNCRESULT`, and its `hEvent` is a handle from this table.
+#[doc(hidden)]
 pub mod com;
 mod dispatch;
 mod error;
 mod event;
+#[doc(hidden)]
 pub mod handle;
 mod ids;
 mod panic;
