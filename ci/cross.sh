@@ -9,8 +9,8 @@
 # Targets: aarch64-unknown-linux-gnu (Linux on ARM: the same code paths as
 # x86-64 Linux), aarch64-apple-darwin and x86_64-pc-windows-gnu (no Linux
 # syscalls: the fallbacks behind #[cfg(not(target_os = "linux"))] in
-# crates/mfwq/src/realtime.rs, sched/mod.rs and timer.rs). Only the core is
-# checked; the other crates are Linux programs by design:
+# crates/mfwq/src/realtime/ (os_fallback.rs), sched/mod.rs and timer.rs).
+# Only the core is checked; the other crates are Linux programs by design:
 # - mfwq-ffi is libmfplat *for Linux*: GetCurrentThreadId is gettid,
 #   GetTickCount64 is CLOCK_BOOTTIME, the critical sections and waits use
 #   Linux libc calls (crates/mfwq-ffi/src/synch.rs); it checks for

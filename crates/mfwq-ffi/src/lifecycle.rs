@@ -3,6 +3,8 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use mfwq::com::{ComPtr, IRtwqPlatformEventsVtbl};
 use mfwq::{Error, PlatformEvents};
 
@@ -58,8 +60,8 @@ pub extern "system" fn RtwqUnlockPlatform() -> HRESULT {
     MFUnlockPlatform()
 }
 
-/// An `IRtwqPlatformEvents` listener seen by the core; equal listeners are the
-/// same COM pointer, so unregistering finds the one registered.
+/// An `IRtwqPlatformEvents` listener as the core sees it: an
+/// `Arc<dyn PlatformEvents>` that calls the COM object.
 struct ComPlatformEvents(ComPtr);
 
 impl ComPlatformEvents {
@@ -84,13 +86,20 @@ impl PlatformEvents for ComPlatformEvents {
     fn shutdown_complete(&self) {
         self.call(|vtbl| vtbl.shutdown_complete);
     }
-
-    fn identity(&self) -> *const () {
-        self.0.as_raw() as *const ()
-    }
 }
 
-/// `RtwqRegisterPlatformEvents(events)`: NULL is `E_INVALIDARG`.
+/// The listeners registered through this ABI, by COM pointer (its address),
+/// each with the `Arc` handed to the core. The core knows a listener by its
+/// `Arc`; C code names it by the interface pointer, so the same pointer is one
+/// listener and unregistering finds the `Arc` it registered.
+///
+/// Lock order: this lock, then the core's listener lock. No COM call runs
+/// under it: `AddRef` happens before it is taken, and every `Release` (a
+/// duplicate registration, an unregistered listener) after it is released.
+static COM_LISTENERS: Mutex<Vec<(usize, Arc<dyn PlatformEvents>)>> = Mutex::new(Vec::new());
+
+/// `RtwqRegisterPlatformEvents(events)`: NULL is `E_INVALIDARG`. The same
+/// pointer registered again changes nothing.
 ///
 /// # Safety
 /// `events` must be NULL or a live `IRtwqPlatformEvents`.
@@ -100,12 +109,30 @@ pub unsafe extern "system" fn RtwqRegisterPlatformEvents(events: *mut c_void) ->
     let Some(events) = (unsafe { com_arg(events) }) else {
         return Error::InvalidArg.hresult().0;
     };
-    hr(mfwq::register_platform_events(Arc::new(ComPlatformEvents(
-        events,
-    ))))
+    let key = events.as_raw() as usize;
+    let mut listeners = COM_LISTENERS.lock();
+    if listeners.iter().any(|(known, _)| *known == key) {
+        drop(listeners);
+        // Our AddRef is given back with no lock held.
+        drop(events);
+        return S_OK;
+    }
+    let listener: Arc<dyn PlatformEvents> = Arc::new(ComPlatformEvents(events));
+    let result = mfwq::register_platform_events(Arc::clone(&listener));
+    let refused = match result {
+        Ok(()) => {
+            listeners.push((key, listener));
+            None
+        }
+        Err(_) => Some(listener),
+    };
+    drop(listeners);
+    drop(refused);
+    hr(result)
 }
 
-/// `RtwqUnregisterPlatformEvents(events)`: the pointer that was registered.
+/// `RtwqUnregisterPlatformEvents(events)`: the pointer that was registered;
+/// one that is not is `MF_E_NOT_FOUND`. NULL is `E_INVALIDARG`.
 ///
 /// # Safety
 /// `events` must be NULL or a live `IRtwqPlatformEvents`.
@@ -114,20 +141,97 @@ pub unsafe extern "system" fn RtwqUnregisterPlatformEvents(events: *mut c_void) 
     if events.is_null() {
         return Error::InvalidArg.hresult().0;
     }
-    let probe: Arc<dyn PlatformEvents> = Arc::new(Identity(events as *const ()));
-    hr(mfwq::unregister_platform_events(&probe))
+    let key = events as usize;
+    let mut listeners = COM_LISTENERS.lock();
+    let Some(index) = listeners.iter().position(|(known, _)| *known == key) else {
+        return Error::NotFound.hresult().0;
+    };
+    let (_, listener) = listeners.remove(index);
+    let result = mfwq::unregister_platform_events(&listener);
+    drop(listeners);
+    // The last reference: its Release runs here, with no lock held.
+    drop(listener);
+    hr(result)
 }
 
-/// Finds a registered COM listener by its pointer, without calling it.
-struct Identity(*const ());
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-// SAFETY: only the address is kept; it is never dereferenced.
-unsafe impl Send for Identity {}
-// SAFETY: as above.
-unsafe impl Sync for Identity {}
+    use mfwq::com::{Guid, IUnknownVtbl};
+    use mfwq::HResult;
 
-impl PlatformEvents for Identity {
-    fn identity(&self) -> *const () {
-        self.0
+    use super::*;
+
+    /// A minimal `IRtwqPlatformEvents` that counts its references.
+    #[repr(C)]
+    struct Events {
+        vtbl: &'static IRtwqPlatformEventsVtbl,
+        refs: AtomicU32,
+    }
+
+    unsafe extern "system" fn query_interface(
+        _this: *mut c_void,
+        _riid: *const Guid,
+        _out: *mut *mut c_void,
+    ) -> i32 {
+        HResult::E_NOINTERFACE.0
+    }
+
+    unsafe extern "system" fn add_ref(this: *mut c_void) -> u32 {
+        // SAFETY: `this` is an `Events` the test keeps alive.
+        unsafe { &*(this as *const Events) }
+            .refs
+            .fetch_add(1, Ordering::SeqCst)
+            + 1
+    }
+
+    unsafe extern "system" fn release(this: *mut c_void) -> u32 {
+        // SAFETY: as above; the test owns the memory, Release never frees it.
+        unsafe { &*(this as *const Events) }
+            .refs
+            .fetch_sub(1, Ordering::SeqCst)
+            - 1
+    }
+
+    unsafe extern "system" fn nothing(_this: *mut c_void) -> i32 {
+        S_OK
+    }
+
+    static VTBL: IRtwqPlatformEventsVtbl = IRtwqPlatformEventsVtbl {
+        unknown: IUnknownVtbl {
+            query_interface,
+            add_ref,
+            release,
+        },
+        initialization_complete: nothing,
+        shutdown_start: nothing,
+        shutdown_complete: nothing,
+    };
+
+    #[test]
+    fn platform_events_are_known_by_their_com_pointer() {
+        // No startup or shutdown meanwhile: one would notify (and so hold) the
+        // listener while the counts are read.
+        let _lock = crate::PLATFORM_TEST_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let events = Box::leak(Box::new(Events {
+            vtbl: &VTBL,
+            refs: AtomicU32::new(1),
+        }));
+        let raw = events as *mut Events as *mut c_void;
+        let refs = || events.refs.load(Ordering::SeqCst);
+        // SAFETY (every call below): `raw` is a live IRtwqPlatformEvents.
+        unsafe {
+            assert_eq!(RtwqRegisterPlatformEvents(raw), S_OK);
+            assert_eq!(refs(), 2, "held while registered");
+            assert_eq!(RtwqRegisterPlatformEvents(raw), S_OK);
+            assert_eq!(refs(), 2, "the same pointer again: one listener");
+            assert_eq!(RtwqUnregisterPlatformEvents(raw), S_OK);
+            assert_eq!(refs(), 1, "released when unregistered");
+            assert_eq!(RtwqUnregisterPlatformEvents(raw), HResult::MF_E_NOT_FOUND.0);
+            assert_eq!(refs(), 1);
+        }
     }
 }

@@ -548,14 +548,11 @@ fn a_registered_class_comes_back_as_the_same_utf16() {
                 String::from_utf16_lossy(&units)
             );
             // The C form: the same units and a NUL, and the length it needs.
-            let mut length = 0;
-            prop_assert_eq!(
-                mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
-                Err(Error::BufferTooSmall)
-            );
+            prop_assert_eq!(back.copy_with_nul(None), Err(Error::BufferTooSmall));
+            let length = back.len_with_nul();
             prop_assert_eq!(length, units.len() + 1);
             let mut buffer = vec![0xFFFFu16; length];
-            mfwq::work_queue_mmcss_class_into(queue, Some(&mut buffer), &mut length).unwrap();
+            prop_assert_eq!(back.copy_with_nul(Some(&mut buffer)), Ok(length));
             prop_assert_eq!(&buffer[..units.len()], &units[..]);
             prop_assert_eq!(buffer[units.len()], 0);
             Ok(())

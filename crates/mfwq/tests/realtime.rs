@@ -280,12 +280,7 @@ fn dead_ids_are_invalid_and_nothing_works_before_startup() {
         assert_eq!(mfwq::work_queue_mmcss_class(queue), Err(error));
         assert_eq!(mfwq::work_queue_mmcss_task_id(queue), Err(error));
         assert_eq!(mfwq::work_queue_mmcss_priority(queue), Err(error));
-        let mut length = 77;
-        assert_eq!(
-            mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
-            Err(error)
-        );
-        assert_eq!(length, 77, "length is left alone on a queue error");
+        assert_eq!(mfwq::work_queue_mmcss_class_name(queue), Err(error));
         assert_eq!(mfwq::applied_scheduling(queue), Err(error));
         assert_eq!(mfwq::work_queue_thread_ids(queue), Err(error));
         assert_eq!(mfwq::set_deadline(queue, 100_000), Err(error));
@@ -428,56 +423,49 @@ fn begin_end_forms_complete_on_the_callbacks_queue() {
     mfwq::unlock_work_queue(home).unwrap();
 }
 
+/// The core's side of `MFGetWorkQueueMMCSSClass` (docs/behaviour.md#d21): the
+/// exact name and the C buffer rules of `ClassName`, which the C ABI builds
+/// its size query and short-buffer answers on (`mfwq-ffi`, `mmcss.rs`).
 #[test]
-fn class_copies_follow_the_utf16_buffer_rules() {
+fn class_names_follow_the_utf16_buffer_rules() {
     let _serial = common::serial();
     let _platform = mfwq::Platform::start().unwrap();
     let queue = QueueId::IO;
 
     // Unregistered: "" needs 1 unit.
-    let mut length = 0;
+    let name = mfwq::work_queue_mmcss_class_name(queue).unwrap();
+    assert!(name.is_empty());
+    assert_eq!(name.len_with_nul(), 1);
     assert_eq!(
-        mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
+        name.copy_with_nul(None),
         Err(Error::BufferTooSmall),
         "a NULL buffer is a size query that fails (D21)"
     );
-    assert_eq!(length, 1);
     let mut one = [0xAAAAu16; 1];
-    mfwq::work_queue_mmcss_class_into(queue, Some(&mut one), &mut length).unwrap();
-    assert_eq!((one, length), ([0], 1));
+    assert_eq!(name.copy_with_nul(Some(&mut one)), Ok(1));
+    assert_eq!(one, [0]);
 
     let class = "Äudio 𝄞"; // 7 chars, 8 UTF-16 units
     mfwq::register_work_queue_with_mmcss(queue, class, 0, 0).unwrap();
     assert_eq!(mfwq::work_queue_mmcss_class(queue).unwrap(), class);
-    assert_eq!(mfwq::class_utf16_len(class), 9);
-    let mut length = 0;
-    assert_eq!(
-        mfwq::work_queue_mmcss_class_into(queue, None, &mut length),
-        Err(Error::BufferTooSmall)
-    );
-    assert_eq!(length, 9, "needed size, NUL included");
+    let name = mfwq::work_queue_mmcss_class_name(queue).unwrap();
+    assert_eq!(name.len_with_nul(), 9, "needed size, NUL included");
+    assert_eq!(name.copy_with_nul(None), Err(Error::BufferTooSmall));
     let mut short = [0xAAAAu16; 8];
-    length = 8;
     assert_eq!(
-        mfwq::work_queue_mmcss_class_into(queue, Some(&mut short), &mut length),
+        name.copy_with_nul(Some(&mut short)),
         Err(Error::BufferTooSmall),
         "no room for the NUL"
     );
-    assert_eq!(length, 9);
     assert_eq!(short, [0xAAAA; 8], "nothing written into a short buffer");
     let mut exact = [0xAAAAu16; 9];
-    mfwq::work_queue_mmcss_class_into(queue, Some(&mut exact), &mut length).unwrap();
-    assert_eq!(length, 9);
+    assert_eq!(name.copy_with_nul(Some(&mut exact)), Ok(9));
     assert_eq!(String::from_utf16(&exact[..8]).unwrap(), class);
     assert_eq!(exact[8], 0);
     let mut roomy = [0xAAAAu16; 12];
-    assert_eq!(mfwq::copy_class_utf16(class, Some(&mut roomy)), Ok(9));
+    assert_eq!(name.copy_with_nul(Some(&mut roomy)), Ok(9));
     assert_eq!(&roomy[..9], &exact);
     assert_eq!(&roomy[9..], &[0xAAAA; 3], "nothing past the NUL");
-    assert_eq!(
-        mfwq::copy_class_utf16(class, None),
-        Err(Error::BufferTooSmall)
-    );
 }
 
 #[test]
