@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# The benchmarks at smoke size: every workload of both benches of
+# The benchmarks at smoke size: every workload of the benches of
 # crates/mfwq-bench (peers: mfwq against tokio, rayon and crossbeam; c_abi:
-# libmfplat from C against the Rust API) runs once at 1% size, and this
-# script checks from their output that each one ran and produced figures.
+# libmfplat from C against the Rust API; realtime: a "Pro Audio" queue's
+# deadlines under load against a bare SCHED_FIFO thread, an unregistered
+# queue and tokio) runs once at smoke size (1%; realtime: a few hundred
+# periods), and this script checks from their output that each one ran and
+# produced figures.
 #
 #   ci/bench-smoke.sh
 #
 # Runs `cargo test -p mfwq-bench --bench <name>` (no `--bench` flag reaches
-# the binary, so it runs in smoke mode) for peers and c_abi, and fails
-# (exit 1) when:
+# the binary, so it runs in smoke mode) for peers, c_abi and realtime, and
+# fails (exit 1) when:
 # - a bench exits non-zero (a workload panicked, the C program failed its
 #   own reference checks, the C side could not be built: MFWQ_C_ABI_REQUIRED=1
 #   is set here, so c_abi never skips);
 # - a workload of the bench's own `--list` has no row in the table, or a row
-#   whose median is not a number (a contestant that produced no figure);
+#   whose median is not a number (a contestant that produced no figure); where
+#   `--list` also names contestants (lines indented by four spaces: realtime),
+#   a workload without a row for one of them;
 # - the table holds a FAIL: in smoke mode a missed target reads "not met
 #   (smoke)" (one round at 1% size on a busy machine cannot judge a target;
-#   `cargo bench` does), so a FAIL is a target whose peer produced nothing;
+#   `cargo bench` does), so a FAIL is a target whose peer produced nothing
+#   (realtime: without the right to SCHED_FIFO its targets read "not
+#   applicable: no real-time privilege", which passes here too);
 # - the closing line of a smoke run is missing.
-# About 30 s on 2 cores once the benches are built.
+# About 40 s on 2 cores once the benches are built (realtime: about 6 s, two
+# of them with both CPUs loaded by the bench itself).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BENCHES=(peers c_abi)
+BENCHES=(peers c_abi realtime)
 export MFWQ_C_ABI_REQUIRED=1
 unset MFWQ_BENCH_FILTER # every workload
 
@@ -49,6 +57,9 @@ for bench in "${BENCHES[@]}"; do
     fi
     # `--list` prints one workload per line, indented by two spaces.
     mapfile -t workloads < <(awk '/^  [^ ]/ { print $1 }' "$WORK/$bench.list")
+    # Lines indented by four spaces name contestants every workload must have
+    # a row for (the name ends at the first run of two spaces).
+    contestants=$(sed -nE 's/^    ([^ ].*)$/\1/p' "$WORK/$bench.list" | sed -E 's/  .*$//' | paste -sd '|' -)
     if ((${#workloads[@]} == 0)); then
         failed+=("$bench: --list named no workload")
         continue
@@ -64,23 +75,28 @@ for bench in "${BENCHES[@]}"; do
     fi
 
     # The table's columns are separated by two or more spaces: workload,
-    # contestant, unit, median, min, max, spread, ratio, target, result.
+    # contestant, unit, median, min, max, spread, ratio, target, result
+    # (realtime: workload, contestant, unit, p50 lateness, p99, ...).
     # A target's second line leaves the first columns blank.
-    problems=$(awk -v wanted="${workloads[*]}" '
+    problems=$(awk -v wanted="${workloads[*]}" -v contestants="$contestants" '
         BEGIN {
             FS = "  +"
             n = split(wanted, list, " ")
             for (i = 1; i <= n; i++) want[list[i]] = 1
+            m = contestants == "" ? 0 : split(contestants, named, "|")
         }
         $1 in want {
             rows[$1]++
+            seen[$1 SUBSEP $2] = 1
             if ($4 !~ /^-?[0-9]+(\.[0-9]+)?$/) bad[$1] = bad[$1] " [" $2 ": median \"" $4 "\"]"
         }
         END {
             for (i = 1; i <= n; i++) {
                 w = list[i]
-                if (!(w in rows)) print w ": no row in the table (did not run?)"
-                else if (w in bad) print w ": no figure for" bad[w]
+                if (!(w in rows)) { print w ": no row in the table (did not run?)"; continue }
+                if (w in bad) print w ": no figure for" bad[w]
+                for (j = 1; j <= m; j++)
+                    if (!((w SUBSEP named[j]) in seen)) print w ": no row for " named[j]
             }
         }' "$WORK/$bench.out")
     if grep -q 'FAIL' "$WORK/$bench.out"; then

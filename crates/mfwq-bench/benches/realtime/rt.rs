@@ -1,0 +1,399 @@
+//! The real-time pieces every variant shares: the monotonic clock and its
+//! absolute sleeps, thread scheduling, the calibrated audio work, and the
+//! per-period record that the measured path writes without allocating.
+
+use std::hint::black_box;
+use std::io;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+
+/// The largest period the work buffer holds, in frames.
+pub const MAX_FRAMES: usize = 4096;
+
+/// Nanoseconds of `CLOCK_MONOTONIC` (the clock the sleeps below use; read
+/// through the vDSO, no system call).
+pub fn now_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is writable; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    #[allow(clippy::unnecessary_cast)] // time_t and c_long are 32 bits on some targets
+    let ns = ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64;
+    ns
+}
+
+/// Sleeps until `CLOCK_MONOTONIC` reads `deadline_ns`: `clock_nanosleep` with
+/// `TIMER_ABSTIME`, so that a late wake-up does not shift the next period.
+pub fn sleep_until(deadline_ns: i64) {
+    let ts = libc::timespec {
+        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
+    };
+    loop {
+        // SAFETY: `ts` is a valid timespec; no remainder is asked for with TIMER_ABSTIME.
+        let rc = unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &ts,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc != libc::EINTR {
+            return;
+        }
+    }
+}
+
+/// Puts the calling thread under `SCHED_FIFO` at `priority`.
+pub fn set_fifo(priority: i32) -> io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: pid 0 is the calling thread; `param` is valid.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// A thread's scheduling as the kernel reports it (`tid` 0: the caller),
+/// e.g. `SCHED_FIFO 30` or `SCHED_OTHER nice 0`.
+pub fn policy_of(tid: i32) -> String {
+    // SAFETY: plain queries; `param` is writable.
+    unsafe {
+        let policy = libc::sched_getscheduler(tid);
+        if policy < 0 {
+            return "?".to_owned();
+        }
+        let policy = policy & !libc::SCHED_RESET_ON_FORK;
+        let mut param = libc::sched_param { sched_priority: 0 };
+        libc::sched_getparam(tid, &mut param);
+        match policy {
+            libc::SCHED_FIFO => format!("SCHED_FIFO {}", param.sched_priority),
+            libc::SCHED_RR => format!("SCHED_RR {}", param.sched_priority),
+            libc::SCHED_OTHER => {
+                *libc::__errno_location() = 0;
+                let nice = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+                format!("SCHED_OTHER nice {nice}")
+            }
+            6 => "SCHED_DEADLINE".to_owned(),
+            other => format!("policy {other}"),
+        }
+    }
+}
+
+/// The calling thread's Linux thread id.
+pub fn gettid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// Prepares a timing thread: 1 ns timer slack (a `SCHED_OTHER` thread's
+/// sleeps otherwise end up to 50 us late on purpose) and 128 KiB of stack
+/// touched, so that the measured loop takes no page fault on it.
+pub fn prepare_thread() {
+    // SAFETY: affects only this thread's timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+    let mut stack = [0u8; 128 * 1024];
+    for page in stack.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    black_box(&stack);
+}
+
+/// Whether this thread may use `SCHED_FIFO` at `priority`: tried on a
+/// short-lived thread. `Err` says why not.
+pub fn probe_fifo(priority: i32) -> Result<(), String> {
+    std::thread::spawn(move || set_fifo(priority).map_err(|e| e.to_string()))
+        .join()
+        .unwrap_or_else(|_| Err("probe thread panicked".to_owned()))
+}
+
+/// `mlockall(MCL_CURRENT | MCL_FUTURE)`, as audio programs (and `cyclictest
+/// -m`) do, so that no page fault lands in a period. Only where it cannot
+/// make later allocations fail: with `CAP_IPC_LOCK`, or an unlimited
+/// `RLIMIT_MEMLOCK`. Returns what happened, for the report.
+pub fn lock_memory() -> String {
+    let cap_ipc_lock = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("CapEff:"))
+                .and_then(|l| u64::from_str_radix(l[7..].trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << 14) != 0);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is writable.
+    let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0
+        && limit.rlim_cur == libc::RLIM_INFINITY;
+    if !cap_ipc_lock && !unlimited {
+        return "not locked (no CAP_IPC_LOCK and RLIMIT_MEMLOCK is limited)".to_owned();
+    }
+    // SAFETY: no pointers involved.
+    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
+        "locked (mlockall MCL_CURRENT|MCL_FUTURE)".to_owned()
+    } else {
+        format!("not locked (mlockall: {})", io::Error::last_os_error())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The work
+// ---------------------------------------------------------------------------
+
+/// One block's processing: `passes` runs of a biquad low-pass over a buffer
+/// of `frames` f32 samples (on the stack: no allocation), a dependent chain of
+/// multiply-adds that the compiler cannot skip.
+#[derive(Clone, Copy, Debug)]
+pub struct Work {
+    pub frames: usize,
+    pub passes: u32,
+}
+
+impl Work {
+    /// Processes the block for period `seed`; returns a checksum to keep.
+    #[inline(never)]
+    pub fn run(&self, seed: usize) -> f32 {
+        let mut storage = [0f32; MAX_FRAMES];
+        let buf = &mut storage[..self.frames.min(MAX_FRAMES)];
+        let mut x = (seed as u32).wrapping_mul(2_654_435_761) | 1;
+        for sample in buf.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *sample = x as f32 / u32::MAX as f32 - 0.5;
+        }
+        // A second-order Butterworth low-pass at a quarter of the rate (unity gain at DC).
+        let (b0, b1, b2, a1, a2) = (0.292_893_2f32, 0.585_786_4, 0.292_893_2, 0.0, 0.171_572_9);
+        let (mut x1, mut x2, mut y1, mut y2) = (0f32, 0f32, 0f32, 0f32);
+        for _ in 0..self.passes {
+            for sample in buf.iter_mut() {
+                let x0 = *sample;
+                let y0 = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+                x2 = x1;
+                x1 = x0;
+                y2 = y1;
+                y1 = y0;
+                *sample = y0;
+            }
+            black_box(&mut *buf);
+        }
+        buf.iter().sum()
+    }
+
+    /// The work calibrated to take about `target_ns` on this machine now (on
+    /// the calling thread, meant to run on an idle machine before any load).
+    /// Returns it with its measured median duration in nanoseconds.
+    pub fn calibrate(frames: usize, target_ns: i64) -> (Work, i64) {
+        let time = |work: Work| -> i64 {
+            let mut samples: Vec<i64> = (0..15)
+                .map(|i| {
+                    let t = now_ns();
+                    black_box(work.run(i));
+                    now_ns() - t
+                })
+                .collect();
+            samples.sort_unstable();
+            samples[samples.len() / 2]
+        };
+        let mut work = Work { frames, passes: 64 };
+        time(work); // warm the caches and the CPU
+                    // Scale until a run is long enough to time well, then once more to the target.
+        for _ in 0..3 {
+            let took = time(work).max(1);
+            let passes = (work.passes as f64 * target_ns as f64 / took as f64).round();
+            work.passes = passes.clamp(1.0, 1e7) as u32;
+        }
+        let took = time(work);
+        (work, took)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The record of one run
+// ---------------------------------------------------------------------------
+
+/// Marks a period whose block never ran.
+const NEVER: i64 = i64::MIN;
+
+/// What one run of `periods` periods measured. Period `k` nominally starts at
+/// `t0 + k * period` and must be done by the next period's start. Every slot
+/// is written once, by whoever processed or sourced that period, with a
+/// relaxed atomic store: no allocation, no lock in the measured path (the
+/// slots are allocated and touched before the run).
+pub struct Record {
+    pub t0: i64,
+    pub period: i64,
+    pub work: Work,
+    start: Box<[AtomicI64]>,
+    end: Box<[AtomicI64]>,
+    /// For the queue variants: how late the source woke for each period.
+    source: Box<[AtomicI64]>,
+    /// Blocks done so far.
+    pub done: AtomicUsize,
+    /// The next block a serial queue's callback processes (FIFO order).
+    next: AtomicUsize,
+    sink: AtomicU32,
+}
+
+impl Record {
+    pub fn new(periods: usize, period: i64, work: Work, t0: i64) -> Record {
+        let slots = || (0..periods).map(|_| AtomicI64::new(NEVER)).collect();
+        Record {
+            t0,
+            period,
+            work,
+            start: slots(),
+            end: slots(),
+            source: slots(),
+            done: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            sink: AtomicU32::new(0),
+        }
+    }
+
+    pub fn periods(&self) -> usize {
+        self.start.len()
+    }
+
+    /// Period `k`'s nominal start.
+    pub fn nominal(&self, k: usize) -> i64 {
+        self.t0 + k as i64 * self.period
+    }
+
+    /// Processes period `k`'s block and records when it started and ended.
+    #[inline]
+    pub fn block(&self, k: usize) {
+        let start = now_ns();
+        let out = self.work.run(k);
+        let end = now_ns();
+        if k < self.start.len() {
+            self.start[k].store(start, Ordering::Relaxed);
+            self.end[k].store(end, Ordering::Relaxed);
+        }
+        self.sink.store(out.to_bits(), Ordering::Relaxed);
+        self.done.fetch_add(1, Ordering::Release);
+    }
+
+    /// Processes the next block in order (a serial queue's callback).
+    #[inline]
+    pub fn next_block(&self) {
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        self.block(k);
+    }
+
+    /// The source woke for period `k` at `at`.
+    #[inline]
+    pub fn source_woke(&self, k: usize, at: i64) {
+        self.source[k].store(at - self.nominal(k), Ordering::Relaxed);
+    }
+
+    /// Waits (polling every millisecond) until every block is done or the
+    /// last deadline is `grace_ns` past; returns whether all were done.
+    pub fn wait_done(&self, grace_ns: i64) -> bool {
+        let limit = self.nominal(self.periods()) + grace_ns;
+        while self.done.load(Ordering::Acquire) < self.periods() {
+            if now_ns() > limit {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// The figures of the run.
+    pub fn figures(&self) -> Figures {
+        let n = self.periods();
+        let mut lateness = Vec::with_capacity(n);
+        let mut runtime = Vec::with_capacity(n);
+        let mut source = Vec::new();
+        let mut missed = 0;
+        let mut never = 0;
+        for k in 0..n {
+            let start = self.start[k].load(Ordering::Relaxed);
+            let end = self.end[k].load(Ordering::Relaxed);
+            if start == NEVER {
+                never += 1;
+                missed += 1;
+                continue;
+            }
+            lateness.push((start - self.nominal(k)) as f64 / 1e3);
+            runtime.push((end - start) as f64 / 1e3);
+            if end > self.nominal(k) + self.period {
+                missed += 1;
+            }
+            let woke = self.source[k].load(Ordering::Relaxed);
+            if woke != NEVER {
+                source.push(woke as f64 / 1e3);
+            }
+        }
+        Figures {
+            periods: n,
+            lateness: Percentiles::of(lateness),
+            runtime: Percentiles::of(runtime),
+            source: Percentiles::of(source),
+            missed,
+            never,
+        }
+    }
+}
+
+/// Percentiles of a set of samples (microseconds), nearest rank.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub count: usize,
+}
+
+impl Percentiles {
+    /// `None`-like (count 0) for no samples.
+    pub fn of(mut samples: Vec<f64>) -> Percentiles {
+        if samples.is_empty() {
+            return Percentiles::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        // The median and maximum as the other benches compute them.
+        let summary = mfwq_bench::Summary::of(&samples).expect("finite samples");
+        Percentiles {
+            p50: summary.median,
+            p99: rank(&samples, 0.99),
+            p999: rank(&samples, 0.999),
+            max: summary.max,
+            count: samples.len(),
+        }
+    }
+}
+
+/// The nearest-rank percentile `q` of sorted samples: the smallest value that
+/// at least `q` of the samples do not exceed.
+pub fn rank(sorted: &[f64], q: f64) -> f64 {
+    let index = (q * sorted.len() as f64).ceil() as usize;
+    sorted[index.clamp(1, sorted.len()) - 1]
+}
+
+/// What one variant measured in one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Figures {
+    pub periods: usize,
+    /// Start lateness: block start minus the period's nominal start (us).
+    pub lateness: Percentiles,
+    /// How long the block's work took, start to end (us).
+    pub runtime: Percentiles,
+    /// The source's own wake-up lateness (us; queue variants only).
+    pub source: Percentiles,
+    /// Blocks done after their deadline (the next period's start), plus those never run.
+    pub missed: usize,
+    /// Blocks that never ran before the run gave up waiting.
+    pub never: usize,
+}
