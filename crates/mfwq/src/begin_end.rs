@@ -17,10 +17,10 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use crate::callback::{callback, Callback};
 use crate::error::{Error, HResult, Result};
 use crate::ids::QueueId;
-use crate::result::{AsyncResult, State};
+use crate::object::callback::{callback, Callback};
+use crate::object::result::{AsyncResult, State};
 
 /// The private object of an operation's result: where the output waits for End.
 struct Output<T> {
@@ -89,7 +89,7 @@ impl<T: Send + 'static> AsyncOperation<T> {
             }
             Err(error) => self.result.set_status(error.hresult()),
         }
-        crate::dispatch::complete(self.result.clone())
+        crate::platform::dispatch::complete(self.result.clone())
     }
 
     fn slot(&self) -> &Output<T> {
@@ -136,9 +136,9 @@ where
     let callback_to_caller = crate::panic::Refusable::new(callback_to_caller);
     let state = crate::panic::Refusable::new(state);
     let work = crate::panic::Refusable::new(work);
-    crate::dispatch::refuse_if_down()?;
+    crate::platform::dispatch::refuse_if_down()?;
     // A completion that could never be dispatched is refused now.
-    crate::dispatch::check_completion_params(crate::callback::effective_params(
+    crate::platform::dispatch::check_completion_params(crate::object::callback::effective_params(
         &**callback_to_caller,
     ))?;
     let operation = AsyncOperation::<T>::new(callback_to_caller.take(), state.take());
@@ -212,7 +212,7 @@ where
         output: Mutex::new((None, None)),
     });
     let deliver = Delivery(Arc::clone(&slot), false.into());
-    let on_done = crate::callback::callback_on(QueueId::MULTITHREADED, move |result| {
+    let on_done = crate::object::callback::callback_on(QueueId::MULTITHREADED, move |result| {
         deliver.deliver(AsyncOperation::<T>::end(result));
     });
     begin(queue, on_done, None, work)?;

@@ -28,49 +28,56 @@
 
 #![warn(missing_docs)]
 
-mod accounting;
+// Layers, lowest first; a module imports only from the layers below it
+// (ARCHITECTURE.md, "Code map"):
+// - base: error, ids, sync (the loom facade), class_name;
+// - sched: the scheduler, generic over its jobs;
+// - runtime support: panic, event, handle;
+// - object: the object model (results, callbacks, COM layout, accounting);
+// - work: what the queues run (work items, serial queues);
+// - platform: lifecycle, registry, routing, put and invoke, platform events;
+// - features: timer (scheduled, periodic, waiting items), begin_end,
+//   realtime, queue (the allocation API).
 mod begin_end;
-mod callback;
-mod checked;
 mod class_name;
-// The COM object model and the HANDLE table serve the C ABI (`mfwq-ffi`):
-// they are public for that crate only, hidden from the Rust API. They live
-// here because the core's own objects have their layout: a result *is* an
-// `MFASYNCRESULT`, and its `hEvent` is a handle from this table.
-#[doc(hidden)]
-pub mod com;
-mod dispatch;
 mod error;
 mod event;
 #[doc(hidden)]
 pub mod handle;
 mod ids;
+mod object;
 mod panic;
 mod platform;
 mod queue;
 mod realtime;
-mod recycle;
-mod registry;
-mod result;
-mod route;
 mod sched;
-mod serial;
 mod sync;
 mod timer;
 mod work;
 
+// The COM object model serves the C ABI (`mfwq-ffi`): public for that crate
+// only, hidden from the Rust API. It lives in the core because the core's own
+// objects have its layout: a result *is* an `MFASYNCRESULT`, whose `hEvent`
+// is a handle from `handle`.
+#[doc(hidden)]
+pub use object::com;
+
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
-pub use callback::{callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams};
-pub use checked::{checked_mode, set_checked_mode, CHECKED_ENV};
 pub use class_name::ClassName;
-pub use dispatch::{
-    invoke_callback, put_result, put_result_with_priority, put_work_item,
-    put_work_item_with_priority, spawn, spawn_with_priority, IntoAsyncResult,
-};
 pub use error::{to_hresult, Error, HResult, Result};
 pub use event::Event;
 pub use ids::{CallbackFlags, QueueId, QueueType, MAX_PRIVATE_QUEUES};
+pub use object::callback::{
+    callback, callback_on, callback_with, AsyncCallback, Callback, CallbackParams,
+};
+pub use object::checked::{checked_mode, set_checked_mode, CHECKED_ENV};
+pub use object::result::{AsyncResult, State};
 pub use panic::{clear_panic_hook, set_panic_hook, PanicReport, PanicSite};
+pub use platform::dispatch::{
+    invoke_callback, put_result, put_result_with_priority, put_work_item,
+    put_work_item_with_priority, spawn, spawn_with_priority, IntoAsyncResult,
+};
+pub use platform::events::{register_platform_events, unregister_platform_events, PlatformEvents};
 pub use platform::{
     ensure_started, is_started, is_supported_version, lock_platform, platform_lock_count,
     rtwq_startup, set_shutdown_timeout, shutdown, shutdown_first, shutdown_timeout, startup,
@@ -86,14 +93,13 @@ pub use realtime::{
     applied_scheduling, begin_register_work_queue_with_mmcss,
     begin_unregister_work_queue_with_mmcss, cancel_deadline, end_register_work_queue_with_mmcss,
     end_unregister_work_queue_with_mmcss, is_long_running, join_work_queue,
-    register_platform_events, register_platform_with_mmcss, register_work_queue_with_mmcss,
-    scheduling_for_class, set_deadline, set_deadline2, set_long_running, unjoin_work_queue,
-    unregister_platform_events, unregister_platform_from_mmcss, unregister_work_queue_from_mmcss,
-    work_queue_deadline, work_queue_mmcss_class, work_queue_mmcss_class_name,
-    work_queue_mmcss_priority, work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling,
-    Deadline, DeadlineRequest, PlatformEvents, SchedPolicy,
+    register_platform_with_mmcss, register_work_queue_with_mmcss, scheduling_for_class,
+    set_deadline, set_deadline2, set_long_running, unjoin_work_queue,
+    unregister_platform_from_mmcss, unregister_work_queue_from_mmcss, work_queue_deadline,
+    work_queue_mmcss_class, work_queue_mmcss_class_name, work_queue_mmcss_priority,
+    work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling, Deadline, DeadlineRequest,
+    SchedPolicy,
 };
-pub use result::{AsyncResult, State};
 pub use timer::wait::put_waiting_work_item;
 pub use timer::{
     add_periodic_callback, cancel_work_item, delay_from_mf_timeout, remove_periodic_callback,

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use crate::callback::Callback;
 use crate::class_name::ClassName;
 use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType};
+use crate::object::callback::Callback;
+use crate::object::result::{AsyncResult, State};
 use crate::platform::PLATFORM;
-use crate::result::{AsyncResult, State};
 use crate::sched::Pump;
-use crate::serial::{SerialQueue, Target};
+use crate::work::serial::{SerialQueue, Target};
 use crate::work::QueueCore;
 use std::sync::Arc;
 

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::state::{finish, resolve, update_policy, with_record, STATE};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
-use crate::platform::PLATFORM;
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
@@ -102,7 +101,7 @@ pub fn set_deadline2(
     pre_deadline_hns: i64,
 ) -> Result<DeadlineRequest> {
     // Not running is reported first, as for every call (docs/behaviour.md#d34).
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     if deadline_hns <= 0 || pre_deadline_hns < 0 || pre_deadline_hns > deadline_hns {
         return Err(Error::InvalidArg);
     }
@@ -141,7 +140,7 @@ pub fn set_deadline2(
 #[doc(alias = "RtwqCancelDeadline")]
 pub fn cancel_deadline(request: DeadlineRequest) -> Result<()> {
     // Not running is reported first, as for every call (docs/behaviour.md#d34).
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     if request.0 == 0 {
         return Err(Error::InvalidArg);
     }

@@ -14,13 +14,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::state::{finish, resolve, update_policy, Mmcss, STATE};
 use crate::begin_end::{begin, AsyncOperation};
-use crate::callback::Callback;
 use crate::class_name::ClassName;
 use crate::error::{Error, Result};
 use crate::ids::{PlatformQueue, QueueId};
+use crate::object::callback::Callback;
+use crate::object::result::{AsyncResult, State};
 use crate::panic::Refusable;
-use crate::platform::PLATFORM;
-use crate::result::{AsyncResult, State};
 
 static NEXT_TASK_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -99,7 +98,7 @@ pub fn register_work_queue_with_mmcss(
     priority: i32,
 ) -> Result<u32> {
     // Not running is reported first, as for every call (docs/behaviour.md#d34).
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     let class = class.into();
     check_class(&class)?;
     check_priority(priority)?;
@@ -165,7 +164,7 @@ pub fn begin_register_work_queue_with_mmcss(
 ) -> Result<()> {
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Not running is reported first, as for every call (docs/behaviour.md#d34).
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     let class = class.into();
     check_class(&class)?;
     check_priority(priority)?;
@@ -263,7 +262,7 @@ pub fn begin_unregister_work_queue_with_mmcss(
 ) -> Result<()> {
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     if queue == QueueId::ALL {
-        PLATFORM.with_epoch(|_| ())?;
+        crate::platform::ensure_started()?;
     } else {
         resolve(queue)?;
     }
@@ -307,7 +306,7 @@ pub fn register_platform_with_mmcss(
     task_id: u32,
     priority: i32,
 ) -> Result<u32> {
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     let class = class.into();
     check_class(&class)?;
     check_priority(priority)?;
@@ -330,7 +329,7 @@ pub fn register_platform_with_mmcss(
 #[doc(alias = "MFUnregisterPlatformFromMMCSS")]
 #[doc(alias = "RtwqUnregisterPlatformFromMMCSS")]
 pub fn unregister_platform_from_mmcss() -> Result<()> {
-    PLATFORM.with_epoch(|_| ())?;
+    crate::platform::ensure_started()?;
     for queue in PlatformQueue::ALL {
         unregister_work_queue_from_mmcss(queue.id())?;
     }

@@ -1,7 +1,7 @@
-//! MMCSS-style real-time queues, deadlines, the long-running hint and platform
-//! events (docs/behaviour.md, sections "Shared queues, MMCSS and real-time
-//! scheduling", "Deadlines, long-running hint, join and unjoin" and
-//! "Platform events").
+//! MMCSS-style real-time queues, deadlines and the long-running hint
+//! (docs/behaviour.md, sections "Shared queues, MMCSS and real-time
+//! scheduling" and "Deadlines, long-running hint, join and unjoin"). Platform
+//! events, a matter of the platform's lifecycle, are in `platform/events.rs`.
 //!
 //! Linux has no MMCSS: a registration is bookkeeping (the getters round-trip
 //! class, task id and priority) plus real Linux scheduling for the queue's
@@ -18,7 +18,6 @@
 //! | `query.rs` | the getters: class, task id, priority, [`applied_scheduling`], thread ids |
 //! | `deadline.rs` | `RtwqSetDeadline(2)` / `RtwqCancelDeadline`: `SCHED_DEADLINE` stacked over the MMCSS policy |
 //! | `hints.rs` | the long-running hint (pool growth) and join/unjoin (`E_NOTIMPL`) |
-//! | `events.rs` | [`PlatformEvents`] listeners and the `notify_*` calls the platform makes |
 //! | `os.rs` / `os_fallback.rs` | the system calls (Linux), and a stand-in that applies nothing elsewhere |
 //!
 //! How a change reaches the threads: an entry point (`mmcss.rs`,
@@ -34,11 +33,11 @@
 //!
 //! Registrations, deadlines and the long-running hint belong to one
 //! startup-to-shutdown period: after the last shutdown and a new startup every
-//! queue starts unregistered.
+//! queue starts unregistered (the state asks the platform to be told of the
+//! end of each epoch, `platform::events::on_shutdown_complete`).
 
 mod apply;
 mod deadline;
-mod events;
 mod hints;
 mod mmcss;
 #[cfg(target_os = "linux")]
@@ -53,10 +52,6 @@ mod state;
 pub use deadline::{
     cancel_deadline, set_deadline, set_deadline2, work_queue_deadline, Deadline, DeadlineRequest,
 };
-pub(crate) use events::{
-    notify_initialization_complete, notify_shutdown_complete, notify_shutdown_start,
-};
-pub use events::{register_platform_events, unregister_platform_events, PlatformEvents};
 pub use hints::{is_long_running, join_work_queue, set_long_running, unjoin_work_queue};
 pub use mmcss::{
     begin_register_work_queue_with_mmcss, begin_unregister_work_queue_with_mmcss,

@@ -32,7 +32,7 @@ use crate::error::Result;
 use crate::ids::QueueId;
 use crate::platform::PLATFORM;
 use crate::sched::ThreadPolicy;
-use crate::serial::Target;
+use crate::work::serial::Target;
 use crate::work::QueueCore;
 
 /// A queue's MMCSS registration, as the getters return it.
@@ -65,8 +65,11 @@ pub(super) struct RtState {
     pub(super) requests: HashMap<u64, QueueId>,
 }
 
-pub(super) static STATE: LazyLock<Mutex<RtState>> =
-    LazyLock::new(|| Mutex::new(RtState::default()));
+pub(super) static STATE: LazyLock<Mutex<RtState>> = LazyLock::new(|| {
+    // The epoch's registrations, deadlines and hints end with it.
+    crate::platform::events::on_shutdown_complete(prune_ended_epochs);
+    Mutex::new(RtState::default())
+});
 
 /// A queue as this module sees it.
 pub(super) struct Resolved {
@@ -173,7 +176,7 @@ impl RtState {
 
 /// Drops what earlier epochs registered: at the last shutdown, the epoch's
 /// registrations, deadlines and hints end with it.
-pub(super) fn prune_ended_epochs() {
+fn prune_ended_epochs() {
     STATE.lock().prune(PLATFORM.epoch_generation());
 }
 

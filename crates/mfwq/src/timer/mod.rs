@@ -55,11 +55,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, Result};
+use crate::object::result::{AsyncResult, State};
 use crate::panic::Refusable;
+use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
-use crate::result::{AsyncResult, State};
 use crate::Callback;
 
 pub(crate) use claim::{Claim, Outcome};
@@ -202,7 +202,9 @@ pub fn schedule_work_item(
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     // Refuse before creating a result, so that a refused call leaves no lock.
     crate::platform::ensure_started()?;
-    crate::dispatch::check_completion_params(crate::callback::effective_params(&**callback))?;
+    crate::platform::dispatch::check_completion_params(crate::object::callback::effective_params(
+        &**callback,
+    ))?;
     let (callback, state) = (callback.take(), state.take());
     schedule(AsyncResult::with_callback(callback, state), delay)
 }
@@ -239,7 +241,7 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
     // then flags that fit no queue.
     crate::platform::ensure_started()?;
     if let Some(params) = result.dispatch_params() {
-        crate::dispatch::check_completion_params(params)?;
+        crate::platform::dispatch::check_completion_params(params)?;
     }
     // `schedule` refuses when the platform is down.
     schedule(result.take(), delay)

@@ -15,7 +15,7 @@ use super::wait::WaitItem;
 use super::{next_key, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
-use crate::result::AsyncResult;
+use crate::object::result::AsyncResult;
 
 /// The timer machinery of one epoch (see the module docs).
 pub(crate) struct Timers {
@@ -296,7 +296,7 @@ impl Shared {
             if !due.is_empty() || !runs.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
                     for (key, _, result) in due.drain(..) {
-                        if let Err(error) = crate::dispatch::complete_owed(result) {
+                        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
                             tracing::warn!(key = format_args!("{key:#x}"), %error,
                                 "scheduled item expired but cannot be dispatched; dropped");
                         }

@@ -12,13 +12,13 @@
 use std::sync::{Arc, Weak};
 
 use super::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
-use crate::dispatch::IntoAsyncResult;
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, EventWaiter, WeakEvent};
 use crate::ids::QueueId;
+use crate::object::result::AsyncResult;
 use crate::panic::Refusable;
+use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
-use crate::result::AsyncResult;
 
 /// One waiting item.
 pub(crate) struct WaitItem {
@@ -55,7 +55,7 @@ impl EventWaiter for WaitItem {
         if let Some(timers) = self.timers.upgrade() {
             drop(timers.forget_wait(self.key));
         }
-        if let Err(error) = crate::dispatch::complete_owed(result) {
+        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
             tracing::warn!(key = format_args!("{:#x}", self.key), %error,
                 "waiting item fired but cannot be dispatched; dropped");
         }
@@ -135,7 +135,7 @@ pub fn put_waiting_work_item(
         return Err(Error::InvalidWorkQueue);
     }
     // Flags that fit no queue it may name: it could never be dispatched.
-    crate::dispatch::check_completion_params(params)?;
+    crate::platform::dispatch::check_completion_params(params)?;
     let key = next_key(WAITING_TAG);
     let item = Arc::new(WaitItem {
         key,
@@ -165,7 +165,7 @@ pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
         .ok_or(Error::NotFound)?;
     unregister(&item);
     result.set_status(HResult::MF_E_OPERATION_CANCELLED);
-    if let Err(error) = crate::dispatch::complete_owed(result) {
+    if let Err(error) = crate::platform::dispatch::complete_owed(result) {
         tracing::warn!(key = format_args!("{:#x}", item.key), %error,
             "cancelled waiting item cannot be dispatched; dropped");
     }
@@ -181,7 +181,7 @@ pub(crate) fn stop(item: Arc<WaitItem>) {
     unregister(&item);
     if let Some(result) = result {
         result.set_status(HResult::MF_E_SHUTDOWN);
-        if let Err(error) = crate::dispatch::complete_owed(result) {
+        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
             tracing::warn!(key = format_args!("{:#x}", item.key), %error,
                 "waiting item stopped at shutdown cannot be delivered; dropped");
         }

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::com::{Guid, IMFAsyncResultVtbl, IUnknownVtbl};
+use crate::object::com::{Guid, IMFAsyncResultVtbl, IUnknownVtbl};
 
 /// Environment variable read at the first startup: `1` switches checked mode
 /// on, `0` off (unless [`set_checked_mode`] was called: an explicit choice

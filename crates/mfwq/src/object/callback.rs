@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::ids::{CallbackFlags, QueueId};
-use crate::result::AsyncResult;
+use crate::object::result::AsyncResult;
 
 /// What a callback tells the dispatcher (`GetParameters`): its flags and the
 /// queue it wants to be invoked on.

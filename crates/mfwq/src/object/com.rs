@@ -15,10 +15,10 @@ use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::callback::{AsyncCallback, CallbackParams};
 use crate::error::HResult;
 use crate::ids::{CallbackFlags, QueueId};
-use crate::result::AsyncResult;
+use crate::object::callback::{AsyncCallback, CallbackParams};
+use crate::object::result::AsyncResult;
 
 /// A COM `GUID` / `IID` (16 bytes, docs/behaviour.md#layout).
 #[repr(C)]

@@ -5,12 +5,12 @@
 //! Flags are checked against the queue synchronously (docs/behaviour.md#d9). Nothing is
 //! ever invoked inline on the caller's thread (docs/behaviour.md#d28).
 
-use crate::callback::{effective_params, Callback, CallbackParams};
 use crate::error::{Error, Result};
 use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::object::callback::{effective_params, Callback, CallbackParams};
+use crate::object::result::{AsyncResult, State};
+use crate::platform::route;
 use crate::platform::PLATFORM;
-use crate::result::{AsyncResult, State};
-use crate::route;
 use crate::work::Work;
 
 /// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new

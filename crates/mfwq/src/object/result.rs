@@ -7,13 +7,13 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::accounting::ResultLock;
-use crate::callback::{effective_params, Callback, CallbackParams};
-use crate::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
 use crate::error::{Error, HResult, Result};
 use crate::event::Event;
 use crate::handle::{self, RawHandle};
-use crate::recycle::{HasPool, LocalBlocks, Pool, Recycled};
+use crate::object::accounting::ResultLock;
+use crate::object::callback::{effective_params, Callback, CallbackParams};
+use crate::object::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
+use crate::object::recycle::{HasPool, LocalBlocks, Pool, Recycled};
 
 /// A state or object attached to a result (`IUnknown*` in C): any shared value.
 pub type State = Arc<dyn Any + Send + Sync>;
@@ -155,7 +155,9 @@ impl HasPool for ResultInner {
     /// Checked mode: a freed result's `IMFAsyncResult*` calls abort.
     unsafe fn poison(value: *mut ResultInner) {
         // SAFETY: the vtable pointer is the first word of the freed memory.
-        unsafe { (&raw mut (*value).image.vtbl).write(&crate::checked::POISONED_RESULT_VTBL) };
+        unsafe {
+            (&raw mut (*value).image.vtbl).write(&crate::object::checked::POISONED_RESULT_VTBL)
+        };
     }
 }
 
@@ -682,7 +684,7 @@ impl std::fmt::Debug for AsyncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::com::test_objects::TestUnknown;
+    use crate::object::com::test_objects::TestUnknown;
 
     /// The stock vtable of a COM result pointer.
     fn vtbl(result: *mut c_void) -> &'static IMFAsyncResultVtbl {
@@ -692,7 +694,7 @@ mod tests {
 
     #[test]
     fn stock_com_result_has_the_observed_layout_and_reference_rules() {
-        let _serial = crate::accounting::test_serial();
+        let _serial = crate::object::accounting::test_serial();
         let (object, callback, state) =
             (TestUnknown::new(), TestUnknown::new(), TestUnknown::new());
         // SAFETY: live test objects; the result takes one reference to each.
@@ -767,7 +769,7 @@ mod tests {
 
     #[test]
     fn stock_getters_with_nothing_attached_leave_the_out_value_alone() {
-        let _serial = crate::accounting::test_serial();
+        let _serial = crate::object::accounting::test_serial();
         // SAFETY: no callback.
         let raw = unsafe { AsyncResult::from_com(None, None, None) }.into_com_raw();
         let vtbl = vtbl(raw);
@@ -789,7 +791,7 @@ mod tests {
 
     #[test]
     fn fresh_result_fields_match_windows() {
-        let _serial = crate::accounting::test_serial();
+        let _serial = crate::object::accounting::test_serial();
         let result = AsyncResult::new(None, None, None);
         assert!(result.callback().is_none());
         assert_eq!(result.status(), HResult::S_OK);
@@ -802,7 +804,7 @@ mod tests {
 
     #[test]
     fn state_and_object_are_the_same_shared_values() {
-        let _serial = crate::accounting::test_serial();
+        let _serial = crate::object::accounting::test_serial();
         let state: State = Arc::new(String::from("state"));
         let object: State = Arc::new(7i64);
         let result = AsyncResult::new(Some(object.clone()), None, Some(state.clone()));
@@ -815,7 +817,7 @@ mod tests {
 
     #[test]
     fn dropping_the_last_handle_releases_state_object_and_inner_results() {
-        let _serial = crate::accounting::test_serial();
+        let _serial = crate::object::accounting::test_serial();
         let inner = AsyncResult::new(None, None, None);
         let outer = AsyncResult::new(
             Some(Arc::new(inner.clone())),

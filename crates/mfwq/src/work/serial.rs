@@ -27,10 +27,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::callback::{AsyncCallback, CallbackParams};
 use crate::ids::{Band, CallbackFlags, QueueId};
+use crate::object::callback::{AsyncCallback, CallbackParams};
+use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
-use crate::result::AsyncResult;
 use crate::sched::{Job, Refusal};
 use crate::sync::{lock, Mutex};
 use crate::work::{QueueCore, Refused, Work};

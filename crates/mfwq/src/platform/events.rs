@@ -2,9 +2,10 @@
 //! [`PlatformEvents`] trait, the listener list, and the `notify_*` calls the
 //! platform makes at the first startup and the last shutdown.
 //!
-//! Separate because it is about the platform's lifecycle, not about a queue:
-//! it shares with the rest of `realtime` only the end of the epoch (the last
-//! shutdown drops the epoch's records, `state::prune_ended_epochs`). The core
+//! Part of the platform because it is about the platform's lifecycle. Layers
+//! above that keep per-epoch state (the real-time records) ask to be told of
+//! the end of an epoch with [`on_shutdown_complete`], so that the platform
+//! imports nothing of theirs. The core
 //! knows listeners only as `Arc<dyn PlatformEvents>`; the C ABI keeps its own
 //! map from a COM pointer to the `Arc` it registered (`mfwq-ffi`,
 //! `lifecycle.rs`), so no raw pointer crosses this API.
@@ -13,7 +14,6 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::state::prune_ended_epochs;
 use crate::error::{Error, Result};
 
 /// A listener for the platform's lifecycle (`IRtwqPlatformEvents`), registered
@@ -130,7 +130,24 @@ pub(crate) fn notify_shutdown_start() {
 
 /// The last shutdown completed (`ShutdownComplete`).
 pub(crate) fn notify_shutdown_complete() {
-    // The epoch's registrations, deadlines and hints end with it.
-    prune_ended_epochs();
+    // First the platform's own layers, whose per-epoch state ends with it.
+    let hooks = SHUTDOWN_HOOKS.lock().clone();
+    for hook in hooks {
+        hook();
+    }
     notify(|listener| listener.shutdown_complete());
+}
+
+/// Internal hooks run at every last shutdown, before the listeners are told.
+static SHUTDOWN_HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Runs `hook` at the end of every last shutdown, before the listeners'
+/// `shutdown_complete` (for a layer above the platform whose per-epoch state
+/// ends with the epoch). A hook registered twice runs once. It must not
+/// panic or block.
+pub(crate) fn on_shutdown_complete(hook: fn()) {
+    let mut hooks = SHUTDOWN_HOOKS.lock();
+    if !hooks.iter().any(|known| std::ptr::fn_addr_eq(*known, hook)) {
+        hooks.push(hook);
+    }
 }

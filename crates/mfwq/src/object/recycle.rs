@@ -18,7 +18,7 @@
 //!
 //! The count word also carries checked mode (`checked.rs`): a block allocated
 //! in checked mode has the `CHECKED` bit set, and a freed checked block holds
-//! [`POISON`](crate::checked::POISON) and waits in the pool's quarantine
+//! [`POISON`](crate::object::checked::POISON) and waits in the pool's quarantine
 //! instead of the free lists. The fast paths accept exactly the counts an
 //! unchecked live block can have and branch once on the value their atomic
 //! operation returned, as `Arc` does for its overflow check; every other word
@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
+use crate::object::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
 
 /// Free blocks a thread keeps for itself.
 pub(crate) const LOCAL_BLOCKS: usize = 64;

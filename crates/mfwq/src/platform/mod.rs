@@ -2,6 +2,11 @@
 //! with the accounting Windows shows, the epoch that owns the platform queues,
 //! and the shutdown protocol of docs/behaviour.md#d1 (see `ARCHITECTURE.md`).
 
+pub(crate) mod dispatch;
+pub(crate) mod events;
+pub(crate) mod registry;
+pub(crate) mod route;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -9,12 +14,12 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use parking_lot::{Condvar, Mutex};
 
-use crate::accounting;
 use crate::error::{Error, Result};
 use crate::ids::{Band, PlatformQueue, QueueId};
-use crate::registry::Registry;
+use crate::object::accounting;
+use crate::platform::registry::Registry;
 use crate::sched::{self, Job};
-use crate::serial::Target;
+use crate::work::serial::Target;
 use crate::work::{QueueCore, Work};
 
 /// `MF_VERSION`: SDK 2, API 0x70.
@@ -209,13 +214,13 @@ pub fn rtwq_startup() -> Result<()> {
             platform.epoch_generation.fetch_add(1, Ordering::Release);
         }
         accounting::on_startup();
-        crate::checked::on_startup();
+        crate::object::checked::on_startup();
         tracing::debug!("platform started");
     }
     drop(lifecycle);
     if first {
         // Listeners run on this thread, with no lock held (docs/behaviour.md#d25).
-        crate::realtime::notify_initialization_complete();
+        events::notify_initialization_complete();
     }
     Ok(())
 }
@@ -265,7 +270,7 @@ pub fn shutdown() -> Result<()> {
         accounting::on_shutdown();
     }
     let deadline = deadline_after(Instant::now(), shutdown_timeout());
-    crate::realtime::notify_shutdown_start();
+    events::notify_shutdown_start();
     if sched::current_queue().is_none() {
         platform.wait_for_locks(deadline);
     }
@@ -344,7 +349,7 @@ pub fn shutdown() -> Result<()> {
         report_stuck(&rescue, 0);
     }
     tracing::debug!("platform shut down");
-    crate::realtime::notify_shutdown_complete();
+    events::notify_shutdown_complete();
     Ok(())
 }
 

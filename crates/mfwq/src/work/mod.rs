@@ -2,13 +2,17 @@
 //! is generic over its jobs and knows nothing of results, callbacks or
 //! serial queues; this module says what a job is here, how it runs (with
 //! every panic of user code caught and reported), and what a worker does for
-//! the result accounting when it starts, idles and stops.
+//! the result accounting when it starts, idles and stops. Serial queues
+//! (`serial.rs`) are a kind of work too: a serial queue runs on its target
+//! as a stream of steps.
+
+pub(crate) mod serial;
 
 use std::sync::Arc;
 
 use crate::ids::QueueId;
+use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
-use crate::result::AsyncResult;
 use crate::sched::Job;
 
 /// The scheduler's machinery for one of the platform's queues.
@@ -25,7 +29,7 @@ pub(crate) enum Work {
     /// A Rust closure put through the native API (`spawn`).
     Task(Box<dyn FnOnce() + Send>),
     /// A serial queue's step: run its current item, then forward the next.
-    Serial(Arc<crate::serial::SerialQueue>),
+    Serial(Arc<crate::work::serial::SerialQueue>),
 }
 
 impl Job for Work {
@@ -66,17 +70,17 @@ impl Job for Work {
 
     fn worker_started() {
         #[cfg(not(loom))]
-        crate::accounting::enter_worker();
+        crate::object::accounting::enter_worker();
     }
 
     /// Idle: make the released results' locks reusable now.
     fn worker_idle() {
         #[cfg(not(loom))]
-        crate::accounting::flush_worker_releases();
+        crate::object::accounting::flush_worker_releases();
     }
 
     fn worker_stopped() {
         #[cfg(not(loom))]
-        crate::accounting::leave_worker();
+        crate::object::accounting::leave_worker();
     }
 }
