@@ -156,7 +156,7 @@ where
             tracing::warn!(%error, "could not complete an operation; its callback will not run");
         }
     });
-    crate::put_work_item(queue, component, Some(result_one))
+    crate::platform::dispatch::put_work_item(queue, component, Some(result_one))
 }
 
 /// Where an [`OperationFuture`] waits for its output.

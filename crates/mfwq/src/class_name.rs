@@ -90,7 +90,7 @@ impl ClassName {
                 buffer[needed - 1] = 0;
                 Ok(needed)
             }
-            _ => Err(crate::Error::BufferTooSmall),
+            _ => Err(crate::error::Error::BufferTooSmall),
         }
     }
 }

@@ -134,7 +134,7 @@ pub(crate) fn drop_quietly_on<T>(queue: QueueId, value: T) {
 
 /// A refusal handed back as `(error, the values refused)`: the values are
 /// dropped quietly, the error remains.
-pub(crate) fn drop_refused<T>((error, refused): (crate::Error, T)) -> crate::Error {
+pub(crate) fn drop_refused<T>((error, refused): (crate::error::Error, T)) -> crate::error::Error {
     drop_quietly(refused);
     error
 }

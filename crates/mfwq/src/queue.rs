@@ -380,12 +380,12 @@ impl WorkQueue {
 
     /// [`put_work_item`](crate::put_work_item) on this queue.
     pub fn put(&self, callback: Callback, state: Option<State>) -> Result<()> {
-        crate::put_work_item(self.id, callback, state)
+        crate::platform::dispatch::put_work_item(self.id, callback, state)
     }
 
     /// [`put_result`](crate::put_result) on this queue.
     pub fn put_result(&self, result: &AsyncResult) -> Result<()> {
-        crate::put_result(self.id, result)
+        crate::platform::dispatch::put_result(self.id, result)
     }
 
     /// [`spawn`](crate::spawn) on this queue.
@@ -393,7 +393,7 @@ impl WorkQueue {
     where
         F: FnOnce() + Send + 'static,
     {
-        crate::spawn(self.id, task)
+        crate::platform::dispatch::spawn(self.id, task)
     }
 
     /// Gives up ownership without unlocking; returns the id.

@@ -318,7 +318,7 @@ impl AsyncCallback for ComCallback {
 /// # Safety
 /// `callback` is an `IMFAsyncCallback` (a [`ComPtr`] only promises
 /// `IUnknown`): the platform calls its `GetParameters` and `Invoke` slots.
-pub unsafe fn com_callback(callback: ComPtr) -> crate::Callback {
+pub unsafe fn com_callback(callback: ComPtr) -> crate::object::callback::Callback {
     Arc::new(ComCallback(callback))
 }
 

@@ -68,7 +68,7 @@ pub(crate) struct Epoch {
     service_stopped: Mutex<bool>,
     /// The shared queues of `lock_shared_work_queue`, by class name.
     pub(crate) shared_queues:
-        Mutex<std::collections::HashMap<crate::ClassName, crate::ids::QueueId>>,
+        Mutex<std::collections::HashMap<crate::class_name::ClassName, crate::ids::QueueId>>,
 }
 
 impl Epoch {
@@ -235,7 +235,7 @@ pub fn rtwq_startup() -> Result<()> {
 ///    are held; work is still accepted meanwhile, so a locked operation can finish;
 /// 3. stops accepting work: from here every call fails with [`Error::Shutdown`]
 ///    and private queue ids are dead. Waiting items still pending get their
-///    callback invoked once with [`MF_E_SHUTDOWN`](crate::HResult::MF_E_SHUTDOWN);
+///    callback invoked once with [`MF_E_SHUTDOWN`](crate::error::HResult::MF_E_SHUTDOWN);
 ///    scheduled items still pending never run (their results are kept for
 ///    ever, as on Windows);
 /// 4. lets every already-queued item run, then stops the threads and waits
@@ -358,7 +358,7 @@ pub fn shutdown() -> Result<()> {
 fn deliver_stranded(stranded: Vec<Work>, rescue: &Arc<QueueCore>) {
     for work in stranded {
         if let Work::Result(result) = &work {
-            result.set_status(crate::HResult::MF_E_SHUTDOWN);
+            result.set_status(crate::error::HResult::MF_E_SHUTDOWN);
         }
         if let Err(refused) = rescue.push(work, Band::Normal) {
             // Only if no thread can be started at all.

@@ -699,12 +699,11 @@ mod tests {
     #[test]
     fn higher_band_goes_first() {
         let core = QueueCore::<TestTask>::new(QueueId(0x10001), "test".into(), 1, None);
-        let gate = crate::Event::manual_reset(false);
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
         let order = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
-        let wait = gate.clone();
         assert!(core
             .push(
-                task(move || assert!(wait.wait(Some(Duration::from_secs(10))))),
+                task(move || assert!(wait.recv_timeout(Duration::from_secs(10)).is_ok())),
                 Band::Normal
             )
             .is_ok());
@@ -718,7 +717,7 @@ mod tests {
                 .push(task(move || order.lock().push(label)), band)
                 .is_ok());
         }
-        gate.set();
+        gate.send(()).unwrap();
         core.close();
         core.join();
         assert_eq!(*order.lock(), ["high", "normal", "low"]);

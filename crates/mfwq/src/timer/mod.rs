@@ -56,11 +56,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::object::callback::Callback;
 use crate::object::result::{AsyncResult, State};
 use crate::panic::Refusable;
 use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
-use crate::Callback;
 
 pub(crate) use claim::{Claim, Outcome};
 pub(crate) use thread::{Shared, Timers};

@@ -302,7 +302,7 @@ impl Shared {
                         }
                     }
                     for run in runs.drain(..) {
-                        let spawned = crate::spawn(QueueId::TIMER, move || {
+                        let spawned = crate::platform::dispatch::spawn(QueueId::TIMER, move || {
                             let run = run;
                             // Caught here, so that `run` (maybe the last
                             // reference to the context) is dropped after the

@@ -229,7 +229,7 @@ impl SerialQueue {
             state.invoking = true;
             state.reply_seq
         };
-        let token: crate::Callback = Arc::new(ReplyToken {
+        let token: crate::object::callback::Callback = Arc::new(ReplyToken {
             queue: Arc::clone(self),
             seq,
         });
