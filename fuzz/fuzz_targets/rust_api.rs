@@ -1218,7 +1218,7 @@ impl Run {
                 check("add_periodic_callback", &got, &[Shutdown], expected);
                 match got {
                     Ok(key) => {
-                        if key.0 == 0 {
+                        if key.into_raw() == 0 {
                             panic!("oracle failure: add_periodic_callback gave key 0");
                         }
                         m.periodic.push(PeriodicRec { key, epoch: m.epoch, removed: false, stats, context: ctx_weak });
@@ -1232,7 +1232,7 @@ impl Run {
             }
             Op::RemovePeriodic { key, garbage } => {
                 let rec = key.and_then(|i| (!m.periodic.is_empty()).then(|| i as usize % m.periodic.len()));
-                let value = rec.map_or(PeriodicKey(garbage), |i| m.periodic[i].key);
+                let value = rec.map_or(PeriodicKey::from_raw(garbage), |i| m.periodic[i].key);
                 let got = call("remove_periodic_callback", || mfwq::remove_periodic_callback(value));
                 let mine = m.periodic.iter().position(|p| p.key == value);
                 let expected = if !m.up() {
@@ -1561,7 +1561,7 @@ impl Run {
             KeyKind::Scheduled { .. } => 0x8000_0000u64,
             KeyKind::Waiting { .. } => 0x8200_0000,
         };
-        if key.0 >> 32 != high || key.0 as u32 == 0 {
+        if key.into_raw() >> 32 != high || key.into_raw() as u32 == 0 {
             panic!("oracle failure: the key {key:?} does not have the documented form");
         }
         if self.m.keys.iter().any(|k| k.key == key) {
@@ -1574,7 +1574,7 @@ impl Run {
         let m = &mut self.m;
         let key = match sel {
             Some(i) if !m.keys.is_empty() => m.keys[i as usize % m.keys.len()].key,
-            _ => WorkItemKey(garbage),
+            _ => WorkItemKey::from_raw(garbage),
         };
         let got = call("cancel_work_item", || mfwq::cancel_work_item(key));
         let rec = m.keys.iter().position(|k| k.key == key);

@@ -209,7 +209,7 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     let Some(result) = (unsafe { result_arg(pResult) }) else {
         return invalid_arg();
     };
-    let key = mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.0);
+    let key = mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.into_raw());
     // SAFETY: NULL or writable, as the caller promises.
     unsafe { finish_opt(pKey, key) }
 }
@@ -236,7 +236,7 @@ pub unsafe extern "system" fn RtwqPutWaitingWorkItem(
 unsafe fn schedule(result: AsyncResult, timeout: i64, key: *mut MFWORKITEM_KEY) -> HRESULT {
     let issued = mfwq::schedule_result(result, mfwq::delay_from_mf_timeout(timeout));
     // SAFETY: forwarded caller contract.
-    unsafe { finish_opt(key, issued.map(|issued| issued.0)) }
+    unsafe { finish_opt(key, issued.map(|issued| issued.into_raw())) }
 }
 
 /// `MFScheduleWorkItem(callback, state, timeout, &key)`: `Timeout` in negative
@@ -295,7 +295,7 @@ pub unsafe extern "system" fn RtwqScheduleWorkItem(
 /// `MFCancelWorkItem(key)` (docs/behaviour.md#d15).
 #[no_mangle]
 pub extern "system" fn MFCancelWorkItem(Key: MFWORKITEM_KEY) -> HRESULT {
-    hr(mfwq::cancel_work_item(WorkItemKey(Key)))
+    hr(mfwq::cancel_work_item(WorkItemKey::from_raw(Key)))
 }
 
 /// `RtwqCancelWorkItem(key)`.
@@ -343,7 +343,7 @@ pub unsafe extern "system" fn MFAddPeriodicCallback(
         // SAFETY: the caller promised the function stays callable; the context is held.
         unsafe { function(raw) };
     };
-    let key = mfwq::add_periodic_callback(tick, context).map(|key| key.0);
+    let key = mfwq::add_periodic_callback(tick, context).map(|key| key.into_raw());
     // SAFETY: NULL or writable, as the caller promises.
     unsafe { finish_opt(pdwKey, key) }
 }
@@ -365,7 +365,7 @@ pub unsafe extern "system" fn RtwqAddPeriodicCallback(
 /// `MFRemovePeriodicCallback(key)`: an unknown key is `MF_E_NOT_FOUND`.
 #[no_mangle]
 pub extern "system" fn MFRemovePeriodicCallback(dwKey: DWORD) -> HRESULT {
-    hr(mfwq::remove_periodic_callback(PeriodicKey(dwKey)))
+    hr(mfwq::remove_periodic_callback(PeriodicKey::from_raw(dwKey)))
 }
 
 /// `RtwqRemovePeriodicCallback(key)`.

@@ -37,7 +37,10 @@
 // - work: what the queues run (work items, serial queues);
 // - platform: lifecycle, registry, routing, put and invoke, platform events;
 // - features: timer (scheduled, periodic, waiting items), begin_end,
-//   realtime, queue (the allocation API).
+//   realtime, queue (the allocation API);
+// - api: the idiomatic Rust API (queue handles, builder, guards, join
+//   handles, scopes) over all of the above; nothing below imports it.
+mod api;
 mod begin_end;
 mod class_name;
 mod error;
@@ -62,6 +65,14 @@ mod work;
 #[doc(hidden)]
 pub use object::com;
 
+pub use api::{
+    DeadlineGuard, EventWait, JoinError, JoinHandle, OwnedQueue, Periodic,
+    PlatformEventsRegistration, Priority, Queue, RealtimeRegistration, Scheduled,
+};
+pub use api::{
+    block_on, sleep, sleep_until, spawn_future, spawn_future_with_priority, Sleep, TaskHandle,
+    WaitAsync,
+};
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use class_name::ClassName;
 pub use error::{to_hresult, Error, HResult, Result};

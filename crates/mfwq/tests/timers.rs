@@ -49,8 +49,8 @@ fn negative_timeout_is_a_relative_delay() {
     assert_eq!(delay_from_mf_timeout(-5000), Duration::from_millis(5000));
     let (cb, count) = counting();
     let key = schedule_work_item(cb, None, delay_from_mf_timeout(-5000)).unwrap();
-    assert_eq!(key.0 >> 32, 0x8000_0000, "scheduled-item key layout");
-    assert_ne!(key.0 & 0xFFFF_FFFF, 0);
+    assert_eq!(key.into_raw() >> 32, 0x8000_0000, "scheduled-item key layout");
+    assert_ne!(key.into_raw() & 0xFFFF_FFFF, 0);
     // A short one really waits its delay, then fires once.
     let (sender, receiver) = mpsc::channel();
     let start = Instant::now();
@@ -144,13 +144,13 @@ fn second_cancel_and_unknown_keys_are_not_found() {
     let key = schedule_work_item(cb, None, Duration::from_secs(5)).unwrap();
     assert_eq!(cancel_work_item(key), Ok(()));
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
-    assert_eq!(cancel_work_item(WorkItemKey(0)), Err(Error::NotFound));
+    assert_eq!(cancel_work_item(WorkItemKey::from_raw(0)), Err(Error::NotFound));
     assert_eq!(
-        cancel_work_item(WorkItemKey(0x8000_0000_FFFF_FFF0)),
+        cancel_work_item(WorkItemKey::from_raw(0x8000_0000_FFFF_FFF0)),
         Err(Error::NotFound)
     );
     assert_eq!(
-        cancel_work_item(WorkItemKey(0x1234_0000_0000_0001)),
+        cancel_work_item(WorkItemKey::from_raw(0x1234_0000_0000_0001)),
         Err(Error::NotFound)
     );
 }
@@ -219,12 +219,12 @@ fn calls_before_startup_are_shutdown() {
     drop(result);
     assert_eq!(mfwq::platform_lock_count(), before, "and leaves no lock");
     assert_eq!(
-        cancel_work_item(WorkItemKey(0x8000_0000_0000_0001)),
+        cancel_work_item(WorkItemKey::from_raw(0x8000_0000_0000_0001)),
         Err(Error::Shutdown)
     );
     assert_eq!(add_periodic_callback(|_| {}, None), Err(Error::Shutdown));
     assert_eq!(
-        remove_periodic_callback(PeriodicKey(1)),
+        remove_periodic_callback(PeriodicKey::from_raw(1)),
         Err(Error::Shutdown)
     );
 }
@@ -499,7 +499,7 @@ fn periodic_callback_runs_and_is_removed() {
         None,
     )
     .unwrap();
-    assert_ne!(key.0, 0);
+    assert_ne!(key.into_raw(), 0);
     std::thread::sleep(10 * timer_periodicity());
     assert!(count.load(Ordering::SeqCst) >= 1, "ran within 10 periods");
     assert_eq!(remove_periodic_callback(key), Ok(()));
@@ -621,11 +621,11 @@ fn removing_an_unknown_periodic_callback_is_not_found() {
     let _serial = serial();
     let _platform = Platform::start().unwrap();
     assert_eq!(
-        remove_periodic_callback(PeriodicKey(0xFFFF_FFF0)),
+        remove_periodic_callback(PeriodicKey::from_raw(0xFFFF_FFF0)),
         Err(Error::NotFound)
     );
     assert_eq!(
-        remove_periodic_callback(PeriodicKey(0)),
+        remove_periodic_callback(PeriodicKey::from_raw(0)),
         Err(Error::NotFound)
     );
     let a = add_periodic_callback(|_| {}, None).unwrap();

@@ -49,8 +49,8 @@ fn null_event_waits_can_be_put_twice_and_cancelled() {
     let first = put_waiting_work_item(None, 0, &result).unwrap();
     let second = put_waiting_work_item(None, 0, &result).unwrap();
     assert_ne!(first, second);
-    assert_eq!(first.0 >> 32, 0x8200_0000, "waiting-item key layout");
-    assert_eq!(second.0 >> 32, 0x8200_0000);
+    assert_eq!(first.into_raw() >> 32, 0x8200_0000, "waiting-item key layout");
+    assert_eq!(second.into_raw() >> 32, 0x8200_0000);
     assert_eq!(result.ref_count(), 3, "each pending wait holds the result");
     // docs/behaviour.md#d17: a null handle never signals.
     assert_nothing_more(&invoked, QUIET);
@@ -90,7 +90,7 @@ fn second_cancel_and_cancel_after_firing_are_not_found() {
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
     assert_nothing_more(&invoked, QUIET);
     assert_eq!(
-        cancel_work_item(WorkItemKey(0x8200_0000_FFFF_FFF0)),
+        cancel_work_item(WorkItemKey::from_raw(0x8200_0000_FFFF_FFF0)),
         Err(Error::NotFound)
     );
 }

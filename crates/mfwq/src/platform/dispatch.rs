@@ -267,6 +267,23 @@ where
     )
 }
 
+/// Runs a [`RunShared`](crate::work::RunShared) task on `queue` (the
+/// idiomatic API's join handles and scoped items): [`spawn`] with the task's
+/// one allocation shared with its handle. A refused task is abandoned
+/// (`RunShared::abandon`) before this returns.
+pub(crate) fn spawn_shared(
+    queue: QueueId,
+    priority: i32,
+    task: std::sync::Arc<dyn crate::work::RunShared>,
+) -> Result<()> {
+    submit(
+        queue,
+        Band::from_priority(priority),
+        Work::Shared(crate::work::SharedTask::new(task)),
+        CallbackFlags::empty(),
+    )
+}
+
 /// The callback's parameters, or the defaults for a callback-less result that
 /// has an event to set. A result with neither is `InvalidArg`, unless the
 /// platform is down: "not running" is reported first, as for every other call.

@@ -76,14 +76,44 @@ pub(crate) use thread::{Shared, Timers};
 /// use std::time::Duration;
 /// let _platform = mfwq::Platform::start()?;
 /// let key = mfwq::schedule_work_item(mfwq::callback(|_| {}), None, Duration::from_secs(60))?;
-/// assert_eq!(key.0 >> 32, 0x8000_0000);
+/// assert_eq!(key.into_raw() >> 32, 0x8000_0000);
 /// mfwq::cancel_work_item(key)?;
 /// # Ok::<(), mfwq::Error>(())
 /// ```
+///
+/// Only the platform makes keys; [`WorkItemKey::from_raw`] rebuilds one from
+/// the C ABI's 64-bit value.
 #[doc(alias = "MFWORKITEM_KEY")]
 #[doc(alias = "RTWQWORKITEM_KEY")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WorkItemKey(pub u64);
+pub struct WorkItemKey(pub(crate) u64);
+
+impl WorkItemKey {
+    /// The key as the C ABI passes it (`MFWORKITEM_KEY`).
+    ///
+    /// ```
+    /// let key = mfwq::WorkItemKey::from_raw(0x8000_0000_0000_0001);
+    /// assert_eq!(key.into_raw(), 0x8000_0000_0000_0001);
+    /// ```
+    pub const fn into_raw(self) -> u64 {
+        self.0
+    }
+
+    /// A key from the C ABI's value, for C interop only (`MFCancelWorkItem`'s
+    /// argument): Rust code keeps the key the platform returned (or a guard
+    /// such as [`Scheduled`](crate::Scheduled)). Any value is accepted; one
+    /// the platform did not issue is [`Error::NotFound`] when cancelled.
+    ///
+    /// ```
+    /// let _platform = mfwq::Platform::start()?;
+    /// let forged = mfwq::WorkItemKey::from_raw(0x8000_0000_FFFF_FFF0);
+    /// assert_eq!(mfwq::cancel_work_item(forged), Err(mfwq::Error::NotFound));
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub const fn from_raw(raw: u64) -> WorkItemKey {
+        WorkItemKey(raw)
+    }
+}
 
 /// The key of a periodic callback, for [`remove_periodic_callback`]; never 0
 /// (docs/behaviour.md#w45).
@@ -91,12 +121,41 @@ pub struct WorkItemKey(pub u64);
 /// ```
 /// let _platform = mfwq::Platform::start()?;
 /// let key = mfwq::add_periodic_callback(|_| {}, None)?;
-/// assert_ne!(key.0, 0);
+/// assert_ne!(key.into_raw(), 0);
 /// mfwq::remove_periodic_callback(key)?;
 /// # Ok::<(), mfwq::Error>(())
 /// ```
+///
+/// Only the platform makes keys; [`PeriodicKey::from_raw`] rebuilds one from
+/// the C ABI's `DWORD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeriodicKey(pub u32);
+pub struct PeriodicKey(pub(crate) u32);
+
+impl PeriodicKey {
+    /// The key as the C ABI passes it (`DWORD`).
+    ///
+    /// ```
+    /// assert_eq!(mfwq::PeriodicKey::from_raw(3).into_raw(), 3);
+    /// ```
+    pub const fn into_raw(self) -> u32 {
+        self.0
+    }
+
+    /// A key from the C ABI's value, for C interop only
+    /// (`MFRemovePeriodicCallback`'s argument): Rust code keeps the key the
+    /// platform returned (or a [`Periodic`](crate::Periodic) guard). One the
+    /// platform did not issue is [`Error::NotFound`] when removed.
+    ///
+    /// ```
+    /// let _platform = mfwq::Platform::start()?;
+    /// let forged = mfwq::PeriodicKey::from_raw(0xFFFF_FFF0);
+    /// assert_eq!(mfwq::remove_periodic_callback(forged), Err(mfwq::Error::NotFound));
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub const fn from_raw(raw: u32) -> PeriodicKey {
+        PeriodicKey(raw)
+    }
+}
 
 /// High dword of a scheduled item's key (as in Wine).
 pub(crate) const SCHEDULED_TAG: u32 = 0x8000_0000;

@@ -30,6 +30,42 @@ pub(crate) enum Work {
     Task(Box<dyn FnOnce() + Send>),
     /// A serial queue's step: run its current item, then forward the next.
     Serial(Arc<crate::work::serial::SerialQueue>),
+    /// A Rust task that shares its one allocation with a handle (the
+    /// idiomatic API's join handles and scoped items, `api/`).
+    Shared(SharedTask),
+}
+
+/// A task that lives in an `Arc` it shares with whoever waits for it: run
+/// once, or told that it was dropped unrun (refused by its queue, or taken
+/// from a stuck queue at shutdown).
+pub(crate) trait RunShared: Send + Sync {
+    /// Runs the task; called at most once.
+    fn run(self: Arc<Self>);
+    /// The task will never run; called instead of `run`.
+    fn abandon(self: Arc<Self>);
+}
+
+/// A queued [`RunShared`]: runs it, or abandons it when dropped unrun.
+pub(crate) struct SharedTask(Option<Arc<dyn RunShared>>);
+
+impl SharedTask {
+    pub(crate) fn new(task: Arc<dyn RunShared>) -> SharedTask {
+        SharedTask(Some(task))
+    }
+
+    fn run(mut self) {
+        if let Some(task) = self.0.take() {
+            task.run();
+        }
+    }
+}
+
+impl Drop for SharedTask {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abandon();
+        }
+    }
 }
 
 impl Job for Work {
@@ -51,6 +87,9 @@ impl Job for Work {
                 guard_on(queue, PanicSite::Invoke, task);
             }
             Work::Serial(queue) => queue.run_step(),
+            Work::Shared(task) => {
+                guard_on(queue, PanicSite::Invoke, || task.run());
+            }
         }
     }
 
@@ -65,6 +104,10 @@ impl Job for Work {
                 std::ptr::from_ref::<dyn FnOnce() + Send>(&**task).cast::<()>() as usize
             }
             Work::Serial(queue) => Arc::as_ptr(queue) as usize,
+            Work::Shared(task) => task
+                .0
+                .as_ref()
+                .map_or(0, |task| Arc::as_ptr(task).cast::<()>() as usize),
         }
     }
 

@@ -1,0 +1,26 @@
+//! The idiomatic Rust API: queue handles with methods, a builder, typed
+//! priorities, guards for everything that must be undone, join handles and
+//! scoped work. The top layer: it uses everything below it (the C-shaped free
+//! functions, which stay the 1:1 map of the C API); nothing below imports it.
+//!
+//! One file per concept; other engineers' files add their own `mod` and
+//! `pub use` lines here.
+
+pub(crate) mod event_future;
+pub(crate) mod executor;
+pub(crate) mod guards;
+pub(crate) mod join;
+pub(crate) mod queue;
+pub(crate) mod sleep;
+
+pub use guards::{
+    DeadlineGuard, EventWait, Periodic, PlatformEventsRegistration, RealtimeRegistration, Scheduled,
+};
+pub use join::{JoinError, JoinHandle};
+pub use queue::{OwnedQueue, Priority, Queue};
+
+// Futures on queues: spawn_future (executor.rs), sleep (sleep.rs), awaiting
+// an event (event_future.rs); no runtime needed.
+pub use event_future::WaitAsync;
+pub use executor::{block_on, spawn_future, spawn_future_with_priority, TaskHandle};
+pub use sleep::{sleep, sleep_until, Sleep};
