@@ -66,12 +66,9 @@ mod work;
 pub use object::com;
 
 pub use api::{
-    DeadlineGuard, EventWait, JoinError, JoinHandle, OwnedQueue, Periodic,
-    PlatformEventsRegistration, Priority, Queue, RealtimeRegistration, Scheduled,
-};
-pub use api::{
-    block_on, sleep, sleep_until, spawn_future, spawn_future_with_priority, Sleep, TaskHandle,
-    WaitAsync,
+    block_on, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
+    EventWait, JoinError, JoinHandle, OwnedQueue, Periodic, PlatformEventsRegistration, Priority,
+    Queue, RealtimeRegistration, Scheduled, Sleep, TaskHandle, WaitAsync,
 };
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use class_name::ClassName;
