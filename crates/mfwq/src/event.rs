@@ -6,14 +6,17 @@
 //! [`Event::set`] claims them under the event's lock and dispatches them after
 //! releasing it (see `wait.rs`).
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
-
 use crate::sched::Invocation;
+use crate::sync::parking::{Condvar, Mutex, MutexGuard};
+use crate::sync::thread::{self, Thread};
+use crate::sync::{Arc, AtomicU64, Ordering};
 
 /// A Win32-style event: set, reset, wait with a timeout.
 ///
@@ -266,7 +269,7 @@ impl Event {
 /// (each under its lock), and it is registered before that check, so a `set`
 /// that comes after the check has moved `epoch` by the time the waiter parks.
 struct MultiWaiter {
-    thread: std::thread::Thread,
+    thread: Thread,
     epoch: AtomicU64,
 }
 
@@ -288,13 +291,13 @@ impl MultiWaiter {
                 return true;
             }
             match deadline {
-                None => std::thread::park(),
+                None => thread::park(),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return false;
                     }
-                    std::thread::park_timeout(deadline - now);
+                    thread::park_timeout(deadline - now);
                 }
             }
         }
@@ -320,7 +323,7 @@ impl<'a> Registration<'a> {
     /// Registers a waiter for the calling thread on each of `events`.
     fn new(events: impl IntoIterator<Item = &'a Event>) -> Registration<'a> {
         let waiter = Arc::new(MultiWaiter {
-            thread: std::thread::current(),
+            thread: thread::current(),
             epoch: AtomicU64::new(0),
         });
         let events: Vec<&Event> = events.into_iter().collect();
@@ -507,7 +510,7 @@ impl std::fmt::Debug for Event {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -24,9 +24,10 @@
 //! every quiet point (a worker idle, shutdown returned) the count is exact.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicI64, AtomicU64, Ordering};
 
 const STARTED: u64 = 1 << 63;
 const EPOCH_SHIFT: u32 = 40;
@@ -36,10 +37,15 @@ const COUNT_MASK: u64 = (1 << EPOCH_SHIFT) - 1;
 /// Releases a worker collects before handing them to the shared cache.
 pub(crate) const RELEASE_BATCH: u64 = 64;
 
-static EXPLICIT: CachePadded<AtomicI64> = CachePadded::new(AtomicI64::new(0));
-static STARTUP: AtomicI64 = AtomicI64::new(0);
-static RESULTS: CachePadded<AtomicI64> = CachePadded::new(AtomicI64::new(0));
-static CACHE: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
+// Under loom these are built afresh for each execution of a model
+// (`crate::sync::statics!`), so the worker hooks and this batching run in the
+// scheduler's and serial queues' models (`work/loom_tests.rs`).
+crate::sync::statics! {
+    static EXPLICIT: CachePadded<AtomicI64> = CachePadded::new(AtomicI64::new(0));
+    static STARTUP: AtomicI64 = AtomicI64::new(0);
+    static RESULTS: CachePadded<AtomicI64> = CachePadded::new(AtomicI64::new(0));
+    static CACHE: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
+}
 
 /// A worker's releases not yet handed to `CACHE`.
 #[derive(Clone, Copy)]
@@ -49,7 +55,7 @@ struct Batch {
     released: u64,
 }
 
-thread_local! {
+crate::sync::thread_locals! {
     /// `Some` on worker threads only: other threads release straight into `CACHE`.
     static WORKER_BATCH: Cell<Option<Batch>> = const { Cell::new(None) };
 }
@@ -206,7 +212,7 @@ pub(crate) fn test_serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -4,6 +4,9 @@
 //! enqueue/dequeue path is a few atomic operations with no allocation per item
 //! amortised); under loom it is a mutex-protected `VecDeque` with the same
 //! interface, so the parking protocol above it is what gets model-checked.
+//! This is a documented boundary of the `crate::sync` facade: `SegQueue` is
+//! built on crossbeam's own std atomics, which loom cannot see or interleave,
+//! so it cannot be modelled in place.
 
 use crate::ids::Band;
 

@@ -34,7 +34,9 @@ pub(crate) trait Job: Send + 'static {
 
     /// What a stuck-worker report names, and what an [`Invocation`] waits
     /// for: a non-zero address identifying the job while it runs (0 if the
-    /// job has nothing to name).
+    /// job has nothing to name). (Not read under loom, where workers have
+    /// no slot: see `crate::sync`.)
+    #[cfg_attr(loom, allow(dead_code))]
     fn address(&self) -> usize;
 
     /// A worker thread starts (before its first job), for per-thread state of
@@ -103,7 +105,7 @@ pub(crate) struct Pump {
     pub(crate) step: std::sync::Mutex<Box<dyn FnMut() + Send>>,
 }
 
-/// How a queue's worker threads are scheduled: made by `realtime.rs` (MMCSS
+/// How a queue's worker threads are scheduled: made by `realtime/apply.rs` (MMCSS
 /// classes, deadlines), applied by the scheduler to each worker (see README.md,
 /// "Thread policy").
 pub(crate) trait ThreadPolicy: Send + Sync {
@@ -155,14 +157,18 @@ pub(crate) struct QueueCore<J: Job> {
     pump: Option<Pump>,
     threads: parking_lot::Mutex<WorkerThreads>,
     /// Signalled when a worker exits, for a join with a deadline.
-    exited: parking_lot::Condvar,
-    exited_lock: parking_lot::Mutex<()>,
+    exited: crate::sync::parking::Condvar,
+    exited_lock: crate::sync::parking::Mutex<()>,
+}
+
+crate::sync::thread_locals! {
+    /// The queue whose worker this thread is, if any.
+    static CURRENT_QUEUE: Cell<Option<QueueId>> = const { Cell::new(None) };
 }
 
 thread_local! {
-    /// The queue whose worker this thread is, if any.
-    static CURRENT_QUEUE: Cell<Option<QueueId>> = const { Cell::new(None) };
-    /// This worker's slot, for [`Invocation::current`].
+    /// This worker's slot, for [`Invocation::current`] (not under loom: see
+    /// `WorkerSlot`).
     #[cfg(not(loom))]
     static CURRENT_SLOT: std::cell::RefCell<Option<std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>>> =
         const { std::cell::RefCell::new(None) };
@@ -294,8 +300,8 @@ impl<J: Job> QueueCore<J> {
             workers: Mutex::new(Vec::new()),
             pump,
             threads: parking_lot::Mutex::new(WorkerThreads::default()),
-            exited: parking_lot::Condvar::new(),
-            exited_lock: parking_lot::Mutex::new(()),
+            exited: crate::sync::parking::Condvar::new(),
+            exited_lock: crate::sync::parking::Mutex::new(()),
         })
     }
 
@@ -392,8 +398,8 @@ impl<J: Job> QueueCore<J> {
     /// some are still running (a callback that does not return). Those are
     /// left to finish by themselves: their handles are dropped (detached), and
     /// whatever they have not started yet stays queued for
-    /// [`take_backlog`](Self::take_backlog).
-    #[cfg(not(loom))]
+    /// [`take_backlog`](Self::take_backlog). (Under loom the wait is untimed:
+    /// see `crate::sync`.)
     pub(crate) fn join_until(&self, deadline: std::time::Instant) -> bool {
         let me = thread::current().id();
         let mine = lock(&self.workers)
@@ -413,13 +419,6 @@ impl<J: Job> QueueCore<J> {
                 }
             }
         }
-        self.join();
-        true
-    }
-
-    /// Under loom: joins (no timed waits in the model).
-    #[cfg(loom)]
-    pub(crate) fn join_until(&self, _deadline: std::time::Instant) -> bool {
         self.join();
         true
     }
@@ -580,7 +579,6 @@ impl<J: Job> QueueCore<J> {
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
         // Wakes a join waiting with a deadline (which may be waiting for all
         // but its own thread, so every exit counts).
-        #[cfg(not(loom))]
         {
             let _guard = self.exited_lock.lock();
             self.exited.notify_all();
@@ -638,7 +636,6 @@ pub(crate) fn current_tid() -> i32 {
     }
 }
 
-#[cfg(not(loom))]
 fn spawn_worker<J: Job>(
     name: String,
     core: Arc<QueueCore<J>>,
@@ -646,14 +643,6 @@ fn spawn_worker<J: Job>(
     thread::Builder::new()
         .name(name)
         .spawn(move || core.worker_main())
-}
-
-#[cfg(loom)]
-fn spawn_worker<J: Job>(
-    _name: String,
-    core: Arc<QueueCore<J>>,
-) -> std::io::Result<thread::JoinHandle<()>> {
-    Ok(thread::spawn(move || core.worker_main()))
 }
 
 /// A job for the scheduler's own tests and loom models: a closure, whose

@@ -1,8 +1,8 @@
 //! The atomic one-time decision of a waiting item: set, cancel and the last
 //! shutdown race for it, and exactly one wins its payload.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::sync::cell::UnsafeCell;
+use crate::sync::{AtomicU8, Ordering};
 
 /// What decided a [`Claim`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,36 +18,12 @@ pub(crate) enum Outcome {
 
 const PENDING: u8 = 0;
 
-/// The one-byte state a [`Claim`] decides on: `AtomicU8` normally, loom's in the
-/// loom model.
-pub(crate) trait StateWord: Send + Sync {
-    fn with_value(value: u8) -> Self;
-    /// Compare-and-swap, `AcqRel` on success.
-    fn swap_from(&self, from: u8, to: u8) -> bool;
-    fn value(&self) -> u8;
-}
-
-impl StateWord for AtomicU8 {
-    fn with_value(value: u8) -> Self {
-        AtomicU8::new(value)
-    }
-
-    fn swap_from(&self, from: u8, to: u8) -> bool {
-        self.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    fn value(&self) -> u8 {
-        self.load(Ordering::Acquire)
-    }
-}
-
 /// A pending item's payload and the decision of who gets it: firing, cancel or
 /// shutdown. The state moves once, from pending to an [`Outcome`], by
 /// compare-and-swap; only the winner takes the payload, so it is released (or
 /// dispatched, or leaked) exactly once and the losers never touch it.
-pub(crate) struct Claim<T, W: StateWord = AtomicU8> {
-    state: W,
+pub(crate) struct Claim<T> {
+    state: AtomicU8,
     payload: UnsafeCell<Option<T>>,
 }
 
@@ -55,12 +31,12 @@ pub(crate) struct Claim<T, W: StateWord = AtomicU8> {
 // shared, and afterwards touched only by the single thread whose
 // compare-and-swap moved the state away from PENDING (it never moves back), or
 // through `&mut self`. The AcqRel swap orders that thread after construction.
-unsafe impl<T: Send, W: StateWord> Sync for Claim<T, W> {}
+unsafe impl<T: Send> Sync for Claim<T> {}
 
-impl<T, W: StateWord> Claim<T, W> {
-    pub(crate) fn new(payload: T) -> Claim<T, W> {
+impl<T> Claim<T> {
+    pub(crate) fn new(payload: T) -> Claim<T> {
         Claim {
-            state: W::with_value(PENDING),
+            state: AtomicU8::new(PENDING),
             payload: UnsafeCell::new(Some(payload)),
         }
     }
@@ -68,9 +44,11 @@ impl<T, W: StateWord> Claim<T, W> {
     /// Decides the item for `outcome` if it is still pending, and hands the
     /// payload to the caller; `None` if someone else decided it first.
     pub(crate) fn try_take(&self, outcome: Outcome) -> Option<T> {
-        if self.state.swap_from(PENDING, outcome as u8) {
-            // SAFETY: this thread won the only transition away from PENDING.
-            let payload = unsafe { (*self.payload.get()).take() };
+        if self.swap_from_pending(outcome) {
+            let payload = self.payload.with_mut(|payload| {
+                // SAFETY: this thread won the only transition away from PENDING.
+                unsafe { (*payload).take() }
+            });
             assert!(payload.is_some(), "a claim is won only once");
             payload
         } else {
@@ -83,7 +61,16 @@ impl<T, W: StateWord> Claim<T, W> {
     /// decision made under a lock whose follow-up must wait until the lock
     /// is released. Whether this call won.
     pub(crate) fn decide(&self, outcome: Outcome) -> bool {
-        self.state.swap_from(PENDING, outcome as u8)
+        self.swap_from_pending(outcome)
+    }
+
+    /// The one transition: PENDING to `outcome`, `AcqRel` so that the winner
+    /// is ordered after the construction (and the losers after the winner).
+    #[inline]
+    fn swap_from_pending(&self, outcome: Outcome) -> bool {
+        self.state
+            .compare_exchange(PENDING, outcome as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// The payload of an item this thread decided with [`decide`](Self::decide).
@@ -91,21 +78,23 @@ impl<T, W: StateWord> Claim<T, W> {
     /// # Safety
     /// Only the thread whose `decide` returned `true` may call this, once.
     pub(crate) unsafe fn take_decided(&self) -> T {
-        // SAFETY: the caller won the only transition away from PENDING
-        // (which never moves back), so no other thread touches the payload.
-        let payload = unsafe { (*self.payload.get()).take() };
+        let payload = self.payload.with_mut(|payload| {
+            // SAFETY: the caller won the only transition away from PENDING
+            // (which never moves back), so no other thread touches the payload.
+            unsafe { (*payload).take() }
+        });
         payload.expect("a decided claim is taken once")
     }
 
     /// Whether nobody has decided the item yet.
     pub(crate) fn is_pending(&self) -> bool {
-        self.state.value() == PENDING
+        self.state.load(Ordering::Acquire) == PENDING
     }
 
     /// Who decided the item, if anyone did.
-    #[cfg_attr(not(all(test, loom)), allow(dead_code))]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn outcome(&self) -> Option<Outcome> {
-        match self.state.value() {
+        match self.state.load(Ordering::Acquire) {
             1 => Some(Outcome::Fired),
             2 => Some(Outcome::Cancelled),
             3 => Some(Outcome::Stopped),

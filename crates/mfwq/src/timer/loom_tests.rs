@@ -1,148 +1,286 @@
-//! Loom models of the cancel-versus-fire protocol:
+//! Loom models of the timer machinery as it runs: the real [`Shared`] (its
+//! state mutex, condition variable and `mfwq-timekeeper` thread, through the
+//! `crate::sync` facade), the real waiting items (`wait.rs`: [`register`],
+//! [`cancel`], [`Shared::stop`]) and the real [`Event`] (`ci/loom.sh`, or
+//! `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom_timer`).
 //!
-//! ```text
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-//!     cargo test -p mfwq --lib --release loom_timer
-//! ```
+//! The one seam is the payload: instead of an `AsyncResult` dispatched through
+//! the platform, items carry a [`Probe`] ([`Owed`]) that records its fate —
+//! fired, cancelled, stopped, leaked, or dropped unrun — in a log the model
+//! reads after the joins. Every model asserts that each item has exactly one
+//! fate. Timed waits are untimed under loom (see `crate::sync`): a deadline in
+//! the future is one only a notification can end, so a lost wake-up of the
+//! timer thread deadlocks the model.
 //!
-//! A waiting item's [`Claim`] is raced by the thread that sets its event, a
-//! cancel and the last shutdown; a scheduled item's [`Deadlines`] entry by the
-//! timer thread, a cancel and shutdown, each under the lock (a loom mutex
-//! here). In every interleaving exactly one contender wins and the payload
-//! (the result) is released exactly once. Payloads count their drops with a
-//! loom atomic; assertions run on the main thread after the joins.
+//! Each model names the mutation it catches; each was checked by applying it.
 
-use super::claim::StateWord;
-use super::deadlines::Deadlines;
-use super::{Claim, Outcome};
-use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use loom::sync::{Arc, Mutex};
-use loom::thread;
+use std::time::{Duration, Instant};
 
-impl StateWord for AtomicU8 {
-    fn with_value(value: u8) -> Self {
-        AtomicU8::new(value)
-    }
+use super::wait::{cancel, register};
+use super::{Owed, Shared};
+use crate::error::{Error, HResult};
+use crate::event::Event;
+use crate::sync::{lock, thread, Arc, Condvar, Mutex};
 
-    fn swap_from(&self, from: u8, to: u8) -> bool {
-        self.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    fn value(&self) -> u8 {
-        self.load(Ordering::Acquire)
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Completed with its own status (expired, or its event was set).
+    Fired,
+    /// Completed with `MF_E_OPERATION_CANCELLED` (a waiting item's cancel).
+    CancelledWait,
+    /// Taken back by a scheduled item's cancel (which releases it).
+    CancelledScheduled,
+    /// Completed with `MF_E_SHUTDOWN` (a waiting item stopped at shutdown).
+    Stopped,
+    /// Leaked at shutdown (a pending scheduled item).
+    Leaked,
+    /// Handed back by a refused call.
+    Refused,
+    /// Dropped without any of the above: lost.
+    Dropped,
 }
 
-/// Stands for the item's result: counts its releases.
-struct Payload(Arc<AtomicUsize>);
+/// The fates recorded so far, and a condition variable to wait for one.
+#[derive(Clone)]
+struct Log(Arc<(Mutex<Vec<(usize, Fate)>>, Condvar)>);
 
-impl Drop for Payload {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+impl Log {
+    fn new() -> Log {
+        Log(Arc::new((Mutex::new(Vec::new()), Condvar::new())))
     }
-}
 
-type LoomClaim = Claim<Payload, AtomicU8>;
+    fn record(&self, index: usize, fate: Fate) {
+        lock(&self.0 .0).push((index, fate));
+        self.0 .1.notify_all();
+    }
 
-fn contender(claim: &Arc<LoomClaim>, outcome: Outcome) -> thread::JoinHandle<bool> {
-    let claim = Arc::clone(claim);
-    // The winner releases (drops) the payload on its own thread.
-    thread::spawn(move || claim.try_take(outcome).is_some())
-}
+    /// Blocks until item `index` has a fate (a real block: if it never comes,
+    /// loom reports a deadlock).
+    fn wait_for(&self, index: usize) {
+        let mut log = lock(&self.0 .0);
+        while !log.iter().any(|(item, _)| *item == index) {
+            log = self.0 .1.wait(log).unwrap();
+        }
+    }
 
-#[test]
-fn loom_timer_wait_fire_races_cancel() {
-    loom::model(|| {
-        let released = Arc::new(AtomicUsize::new(0));
-        let claim = Arc::new(LoomClaim::new(Payload(Arc::clone(&released))));
-        let firing = contender(&claim, Outcome::Fired);
-        let cancelled = claim.try_take(Outcome::Cancelled).is_some();
-        let fired = firing.join().unwrap();
-        assert!(fired != cancelled, "exactly one of fire and cancel wins");
-        let expected = if fired {
-            Outcome::Fired
-        } else {
-            Outcome::Cancelled
-        };
-        assert_eq!(claim.outcome(), Some(expected));
-        assert_eq!(released.load(Ordering::SeqCst), 1, "released exactly once");
-        drop(claim);
+    /// Item `index`'s one fate; fails the model if it has none or several.
+    fn fate(&self, index: usize) -> Fate {
+        let log = lock(&self.0 .0);
+        let fates: Vec<Fate> = log
+            .iter()
+            .filter(|(item, _)| *item == index)
+            .map(|(_, fate)| *fate)
+            .collect();
         assert_eq!(
-            released.load(Ordering::SeqCst),
+            fates.len(),
             1,
-            "and not again with the item"
+            "item {index} has exactly one fate: {fates:?}"
         );
-    });
+        fates[0]
+    }
+
+    fn probe(&self, index: usize) -> Probe {
+        Probe {
+            index,
+            log: self.clone(),
+            done: false,
+        }
+    }
 }
 
-#[test]
-fn loom_timer_wait_fire_cancel_and_stop_race() {
-    loom::model(|| {
-        let released = Arc::new(AtomicUsize::new(0));
-        let claim = Arc::new(LoomClaim::new(Payload(Arc::clone(&released))));
-        let firing = contender(&claim, Outcome::Fired);
-        let stopping = contender(&claim, Outcome::Stopped);
-        let cancelled = claim.try_take(Outcome::Cancelled).is_some();
-        let fired = firing.join().unwrap();
-        let stopped = stopping.join().unwrap();
-        let winners = [fired, cancelled, stopped].iter().filter(|w| **w).count();
-        assert_eq!(winners, 1, "exactly one contender wins");
-        let expected = if fired {
-            Outcome::Fired
-        } else if cancelled {
-            Outcome::Cancelled
-        } else {
-            Outcome::Stopped
+/// An item's result, as the models see it: records what happened to it.
+struct Probe {
+    index: usize,
+    log: Log,
+    done: bool,
+}
+
+impl Probe {
+    fn settle(mut self, fate: Fate) {
+        self.done = true;
+        self.log.record(self.index, fate);
+    }
+}
+
+impl Owed for Probe {
+    fn complete(self, status: Option<HResult>, _key: u64, _what: &'static str) {
+        let fate = match status {
+            None => Fate::Fired,
+            Some(HResult::MF_E_OPERATION_CANCELLED) => Fate::CancelledWait,
+            Some(HResult::MF_E_SHUTDOWN) => Fate::Stopped,
+            Some(other) => panic!("unexpected status {other:?}"),
         };
-        assert_eq!(
-            claim.outcome(),
-            Some(expected),
-            "the winner's outcome is recorded"
-        );
-        assert_eq!(released.load(Ordering::SeqCst), 1);
-        drop(claim);
-        assert_eq!(released.load(Ordering::SeqCst), 1);
-    });
+        self.settle(fate);
+    }
+
+    fn leak(self) {
+        self.settle(Fate::Leaked);
+    }
 }
 
+impl Drop for Probe {
+    fn drop(&mut self) {
+        if !self.done {
+            self.log.record(self.index, Fate::Dropped);
+        }
+    }
+}
+
+/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// A deadline no model reaches: only a notification ends a wait for it.
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(3600)
+}
+
+/// A due scheduled item raced by the timer thread (firing), a cancel on
+/// another thread, and `stop` on the main thread: exactly one of them owns
+/// it — fired, cancelled (and `cancel` said `Ok`), or leaked — and `stop`
+/// returns with the timer thread joined.
+///
+/// Catches: `stop` not notifying the condition variable (the timer thread,
+/// asleep with nothing pending, never sees `stopped`: the join deadlocks);
+/// `take_scheduled` ignoring `stopped` is harmless here (the map is drained),
+/// so it is not claimed.
 #[test]
-fn loom_timer_scheduled_fire_races_cancel_and_stop() {
-    loom::model(|| {
-        let released = Arc::new(AtomicUsize::new(0));
-        let now = std::time::Instant::now();
-        let pending = Arc::new(Mutex::new(Deadlines::new()));
-        pending
-            .lock()
-            .unwrap()
-            .insert(7, now, Payload(Arc::clone(&released)));
-        // The timer thread: everything due goes to dispatch (here: dropped).
-        let timer = {
-            let pending = Arc::clone(&pending);
-            thread::spawn(move || {
-                let mut due = Vec::new();
-                pending.lock().unwrap().pop_due(now, &mut due);
-                !due.is_empty()
+fn loom_timer_scheduled_fire_cancel_and_stop_race() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let key = match shared.schedule(log.probe(0), Instant::now()) {
+            Ok(key) => key,
+            Err(_) => panic!("a running timer takes the item"),
+        };
+        let canceller = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || match shared.take_scheduled(key.0) {
+                Ok(probe) => {
+                    probe.settle(Fate::CancelledScheduled);
+                    true
+                }
+                Err(error) => {
+                    assert!(matches!(error, Error::NotFound | Error::Shutdown));
+                    false
+                }
             })
         };
-        // Shutdown: takes everything that is still pending.
-        let stop = {
-            let pending = Arc::clone(&pending);
-            thread::spawn(move || !pending.lock().unwrap().drain().is_empty())
-        };
-        let cancelled = {
-            let removed = pending.lock().unwrap().remove(7);
-            removed.is_some()
-        };
-        let fired = timer.join().unwrap();
-        let stopped = stop.join().unwrap();
-        let winners = [fired, cancelled, stopped].iter().filter(|w| **w).count();
-        assert_eq!(
-            winners, 1,
-            "exactly one of fire, cancel and stop owns the item"
+        shared.stop(far());
+        let cancelled = canceller.join().unwrap();
+        let fate = log.fate(0);
+        assert!(
+            matches!(fate, Fate::Fired | Fate::CancelledScheduled | Fate::Leaked),
+            "{fate:?}"
         );
-        assert_eq!(released.load(Ordering::SeqCst), 1, "released exactly once");
-        drop(pending);
-        assert_eq!(released.load(Ordering::SeqCst), 1);
+        assert_eq!(cancelled, fate == Fate::CancelledScheduled);
+    });
+}
+
+/// The timer thread asleep until a far deadline (item 0) must be woken by a
+/// schedule with an earlier one (item 1, due now), which then fires before
+/// the model stops the timers; item 0 is leaked at the stop.
+///
+/// Catches: `wake_for` not notifying for an earlier deadline (or comparing
+/// the wrong way), and the timer thread not publishing `Sleeping(until)`
+/// before it waits (a schedule then sees it busy and does not wake it):
+/// either way item 1 never fires and the model deadlocks.
+#[test]
+fn loom_timer_earlier_deadline_wakes_the_sleeping_thread() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        assert!(shared.schedule(log.probe(0), far()).is_ok());
+        assert!(shared.schedule(log.probe(1), Instant::now()).is_ok());
+        log.wait_for(1);
+        shared.stop(far());
+        assert_eq!(log.fate(0), Fate::Leaked);
+        assert_eq!(log.fate(1), Fate::Fired);
+    });
+}
+
+/// A schedule on another thread racing `stop`: the item is refused (handed
+/// back), fired, or leaked — never taken after the drain and lost — and no
+/// timer thread is started after `stop` (it would never be joined).
+///
+/// Catches: `schedule` not checking `stopped` (the item lands in the drained
+/// map and is dropped with it, or its thread outlives `stop`).
+#[test]
+fn loom_timer_schedule_racing_stop_is_refused_fired_or_leaked() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let scheduler = {
+            let shared = Arc::clone(&shared);
+            let log = log.clone();
+            thread::spawn(
+                move || match shared.schedule(log.probe(0), Instant::now()) {
+                    Ok(_) => true,
+                    Err((error, probe)) => {
+                        assert_eq!(error, Error::Shutdown);
+                        probe.expect("handed back").settle(Fate::Refused);
+                        false
+                    }
+                },
+            )
+        };
+        shared.stop(far());
+        let accepted = scheduler.join().unwrap();
+        // A thread started by a schedule that won the race was joined by
+        // `stop`; what is left of `shared` goes now.
+        drop(shared);
+        let fate = log.fate(0);
+        if accepted {
+            assert!(matches!(fate, Fate::Fired | Fate::Leaked), "{fate:?}");
+        } else {
+            assert_eq!(fate, Fate::Refused);
+        }
+    });
+}
+
+/// A waiting item on an auto-reset event, raced by `set` (another thread), a
+/// cancel by key (another thread: `take_wait` then `wait::cancel`, as
+/// `cancel_work_item` does) and `stop` (the main thread): exactly one wins —
+/// fired, cancelled (and only then does cancel say `Ok`), or stopped — and the
+/// event's one signal is consumed only by the item firing.
+///
+/// Catches: `Event::set` keeping an auto-reset event signalled after it
+/// released an item (the signal is consumed twice: the item fires and the
+/// event stays set), and `Claim` deciding by a load and a store instead of
+/// one compare-and-swap (two winners).
+#[test]
+fn loom_timer_wait_set_cancel_and_stop_race() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let event = Event::auto_reset(false);
+        let key = register(&shared, Some(&event), log.probe(0)).unwrap();
+        let setter = {
+            let event = event.clone();
+            thread::spawn(move || event.set())
+        };
+        let canceller = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || shared.take_wait(key.0).and_then(cancel).is_ok())
+        };
+        shared.stop(far());
+        setter.join().unwrap();
+        let cancelled = canceller.join().unwrap();
+        let fate = log.fate(0);
+        assert!(
+            matches!(fate, Fate::Fired | Fate::CancelledWait | Fate::Stopped),
+            "{fate:?}"
+        );
+        assert_eq!(cancelled, fate == Fate::CancelledWait);
+        assert_eq!(
+            event.is_set(),
+            fate != Fate::Fired,
+            "the signal is consumed by the item that fired, and only by it"
+        );
     });
 }

@@ -55,7 +55,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HResult, Result};
 use crate::object::callback::Callback;
 use crate::object::result::{AsyncResult, State};
 use crate::panic::Refusable;
@@ -64,6 +64,40 @@ use crate::platform::PLATFORM;
 
 pub(crate) use claim::{Claim, Outcome};
 pub(crate) use thread::{Shared, Timers};
+
+/// What a scheduled or waiting item owes its callback, as the timer machinery
+/// ([`Shared`], `wait.rs`) holds it and hands it on once the item is decided:
+/// in the platform, the item's [`AsyncResult`]. The loom models
+/// (`loom_tests.rs`) run the same machinery with a payload that records what
+/// happened to it instead of dispatching it: this trait is that seam, and
+/// nothing else varies.
+pub(crate) trait Owed: Send + 'static {
+    /// The item's one completion (expired, fired, cancelled, or stopped at
+    /// shutdown): sets `status` if given, then dispatches through
+    /// `invoke_callback`. `key` and `what` name the item in the warning
+    /// logged if it cannot be dispatched.
+    fn complete(self, status: Option<HResult>, key: u64, what: &'static str);
+
+    /// A scheduled item still pending at the last shutdown: it never runs and
+    /// is never released (docs/behaviour.md#w15).
+    fn leak(self);
+}
+
+impl Owed for AsyncResult {
+    fn complete(self, status: Option<HResult>, key: u64, what: &'static str) {
+        if let Some(status) = status {
+            self.set_status(status);
+        }
+        if let Err(error) = crate::platform::dispatch::complete_owed(self) {
+            tracing::warn!(key = format_args!("{key:#x}"), %error,
+                "{what} but cannot be dispatched; dropped");
+        }
+    }
+
+    fn leak(self) {
+        std::mem::forget(self);
+    }
+}
 
 /// The key of a scheduled or waiting item (`MFWORKITEM_KEY`, a 64-bit value),
 /// for [`cancel_work_item`].

@@ -4,36 +4,39 @@
 //! until the earliest deadline.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::deadlines::{Deadlines, KeyMap};
 use super::wait::WaitItem;
-use super::{next_key, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
+use super::{
+    next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG,
+};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
+use crate::sync::parking::{Condvar, Mutex, MutexGuard};
+use crate::sync::thread::{self, JoinHandle};
+use crate::sync::Arc;
 
 /// The timer machinery of one epoch (see the module docs).
 pub(crate) struct Timers {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// What the timer thread and the API calls share.
-pub(crate) struct Shared {
-    state: Mutex<TimerState>,
+/// What the timer thread and the API calls share. `R` is what an item owes
+/// its callback ([`Owed`]): the item's result; the loom models
+/// (`loom_tests.rs`) run this very code with a payload that records its fate.
+pub(crate) struct Shared<R: Owed = AsyncResult> {
+    state: Mutex<TimerState<R>>,
     wake: Condvar,
 }
 
-struct TimerState {
+struct TimerState<R: Owed> {
     stopped: bool,
-    scheduled: Deadlines<AsyncResult>,
+    scheduled: Deadlines<R>,
     periodic: Deadlines<Arc<Periodic>>,
     /// Pending waiting items by key (the event holds them too; see `wait.rs`).
-    waits: KeyMap<Arc<WaitItem>>,
+    waits: KeyMap<Arc<WaitItem<R>>>,
     thread: ThreadState,
 }
 
@@ -53,76 +56,13 @@ type Refused<T> = (Error, Option<T>);
 impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
-            shared: Arc::new(Shared {
-                state: Mutex::new(TimerState {
-                    stopped: false,
-                    scheduled: Deadlines::new(),
-                    periodic: Deadlines::new(),
-                    waits: KeyMap::default(),
-                    thread: ThreadState::NotStarted,
-                }),
-                wake: Condvar::new(),
-            }),
+            shared: Shared::new(),
         }
     }
 
-    /// The last shutdown: pending timers never fire (their results leak, as
-    /// observed); pending waits are invoked with `MF_E_SHUTDOWN`.
-    ///
-    /// Empties every pending set under the lock (so nothing pending can fire
-    /// any more, and a racing cancel sees `Shutdown`), leaks the results of
-    /// scheduled items, completes waiting items with `MF_E_SHUTDOWN`, releases
-    /// the periodic contexts, and stops the
-    /// timer thread, waiting for it unless this is that thread.
+    /// The last shutdown: see [`Shared::stop`].
     pub(crate) fn stop(&self, deadline: Instant) {
-        let (scheduled, periodic, waits, thread) = {
-            let mut state = self.shared.state.lock();
-            if state.stopped {
-                return;
-            }
-            state.stopped = true;
-            let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
-                ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
-                ThreadState::NotStarted | ThreadState::Gone => None,
-            };
-            self.shared.wake.notify_all();
-            let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
-            (
-                state.scheduled.drain(),
-                state.periodic.drain(),
-                waits,
-                thread,
-            )
-        };
-        let leaked = scheduled.len();
-        for result in scheduled {
-            // docs/behaviour.md#w15 / #w56: the pending item keeps its result, and with it
-            // a platform lock, for ever.
-            std::mem::forget(result);
-        }
-        for item in waits {
-            super::wait::stop(item);
-        }
-        crate::panic::drop_quietly(periodic);
-        if leaked > 0 {
-            tracing::debug!(leaked, "pending scheduled items never fire (shut down)");
-        }
-        if let Some(handle) = thread {
-            if handle.thread().id() != std::thread::current().id() {
-                // The thread runs user code (a firing item's `parameters()`, the
-                // `Drop` of a refused result): wait for it only until the deadline.
-                while !handle.is_finished() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                if handle.is_finished() {
-                    let _ = handle.join();
-                } else {
-                    tracing::error!(
-                        "shutdown stopped waiting for the timer thread; it is left running"
-                    );
-                }
-            }
-        }
+        self.shared.stop(deadline);
     }
 }
 
@@ -150,12 +90,79 @@ impl Drop for Timers {
     }
 }
 
-impl Shared {
-    pub(super) fn schedule(
+impl<R: Owed> Shared<R> {
+    pub(crate) fn new() -> Arc<Shared<R>> {
+        Arc::new(Shared {
+            state: Mutex::new(TimerState {
+                stopped: false,
+                scheduled: Deadlines::new(),
+                periodic: Deadlines::new(),
+                waits: KeyMap::default(),
+                thread: ThreadState::NotStarted,
+            }),
+            wake: Condvar::new(),
+        })
+    }
+
+    /// The last shutdown: pending timers never fire (their results leak, as
+    /// observed); pending waits are invoked with `MF_E_SHUTDOWN`.
+    ///
+    /// Empties every pending set under the lock (so nothing pending can fire
+    /// any more, and a racing cancel sees `Shutdown`), leaks the results of
+    /// scheduled items, completes waiting items with `MF_E_SHUTDOWN`, releases
+    /// the periodic contexts, and stops the timer thread, waiting for it
+    /// (until `deadline`) unless this is that thread.
+    pub(crate) fn stop(&self, deadline: Instant) {
+        let (scheduled, periodic, waits, thread) = {
+            let mut state = self.state.lock();
+            if state.stopped {
+                return;
+            }
+            state.stopped = true;
+            let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
+                ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
+                ThreadState::NotStarted | ThreadState::Gone => None,
+            };
+            self.wake.notify_all();
+            let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
+            (
+                state.scheduled.drain(),
+                state.periodic.drain(),
+                waits,
+                thread,
+            )
+        };
+        let leaked = scheduled.len();
+        for result in scheduled {
+            // docs/behaviour.md#w15 / #w56: the pending item keeps its result, and with it
+            // a platform lock, for ever.
+            result.leak();
+        }
+        for item in waits {
+            super::wait::stop(item);
+        }
+        crate::panic::drop_quietly(periodic);
+        if leaked > 0 {
+            tracing::debug!(leaked, "pending scheduled items never fire (shut down)");
+        }
+        if let Some(handle) = thread {
+            if handle.thread().id() != thread::current().id() {
+                // The thread runs user code (a firing item's `parameters()`, the
+                // `Drop` of a refused result): wait for it only until the deadline.
+                if thread::join_until(handle, deadline).is_err() {
+                    tracing::error!(
+                        "shutdown stopped waiting for the timer thread; it is left running"
+                    );
+                }
+            }
+        }
+    }
+
+    pub(crate) fn schedule(
         self: &Arc<Self>,
-        result: AsyncResult,
+        result: R,
         deadline: Instant,
-    ) -> std::result::Result<WorkItemKey, Refused<AsyncResult>> {
+    ) -> std::result::Result<WorkItemKey, Refused<R>> {
         let key = next_key(SCHEDULED_TAG);
         let mut state = self.state.lock();
         if state.stopped {
@@ -169,7 +176,7 @@ impl Shared {
         Ok(WorkItemKey(key))
     }
 
-    pub(super) fn take_scheduled(&self, key: u64) -> Result<AsyncResult> {
+    pub(crate) fn take_scheduled(&self, key: u64) -> Result<R> {
         let mut state = self.state.lock();
         if state.stopped {
             return Err(Error::Shutdown);
@@ -207,7 +214,7 @@ impl Shared {
     }
 
     /// Registers a waiting item for cancellation; `Shutdown` once stopped.
-    pub(crate) fn insert_wait(&self, item: Arc<WaitItem>) -> Result<()> {
+    pub(crate) fn insert_wait(&self, item: Arc<WaitItem<R>>) -> Result<()> {
         let mut state = self.state.lock();
         if state.stopped {
             return Err(Error::Shutdown);
@@ -218,11 +225,11 @@ impl Shared {
     }
 
     /// A waiting item fired: it can no longer be cancelled.
-    pub(crate) fn forget_wait(&self, key: u64) -> Option<Arc<WaitItem>> {
+    pub(crate) fn forget_wait(&self, key: u64) -> Option<Arc<WaitItem<R>>> {
         self.state.lock().waits.remove(&key)
     }
 
-    pub(super) fn take_wait(&self, key: u64) -> Result<Arc<WaitItem>> {
+    pub(crate) fn take_wait(&self, key: u64) -> Result<Arc<WaitItem<R>>> {
         let mut state = self.state.lock();
         if state.stopped {
             return Err(Error::Shutdown);
@@ -231,12 +238,12 @@ impl Shared {
     }
 
     /// Starts the timer thread on first use.
-    fn ensure_thread(self: &Arc<Self>, state: &mut TimerState) -> Result<()> {
+    fn ensure_thread(self: &Arc<Self>, state: &mut TimerState<R>) -> Result<()> {
         if !matches!(state.thread, ThreadState::NotStarted) {
             return Ok(());
         }
         let shared = Arc::clone(self);
-        match std::thread::Builder::new()
+        match thread::Builder::new()
             .name("mfwq-timekeeper".into())
             .spawn(move || shared.run())
         {
@@ -252,7 +259,7 @@ impl Shared {
     }
 
     /// Wakes the timer thread if it sleeps past `deadline`.
-    fn wake_for(&self, state: &mut TimerState, deadline: Instant) {
+    fn wake_for(&self, state: &mut TimerState<R>, deadline: Instant) {
         let wake = match &state.thread {
             ThreadState::Sleeping(_, None) => true,
             ThreadState::Sleeping(_, Some(until)) => deadline < *until,
@@ -267,7 +274,7 @@ impl Shared {
     /// The timer thread.
     fn run(self: Arc<Self>) {
         set_timer_slack();
-        let mut due: Vec<(u64, Instant, AsyncResult)> = Vec::new();
+        let mut due: Vec<(u64, Instant, R)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
         let mut runs: Vec<RunGuard> = Vec::new();
         let mut state = self.state.lock();
@@ -296,10 +303,7 @@ impl Shared {
             if !due.is_empty() || !runs.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
                     for (key, _, result) in due.drain(..) {
-                        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
-                            tracing::warn!(key = format_args!("{key:#x}"), %error,
-                                "scheduled item expired but cannot be dispatched; dropped");
-                        }
+                        result.complete(None, key, "scheduled item expired");
                     }
                     for run in runs.drain(..) {
                         let spawned = crate::platform::dispatch::spawn(QueueId::TIMER, move || {
@@ -338,7 +342,7 @@ impl Shared {
     }
 }
 
-impl TimerState {
+impl<R: Owed> TimerState<R> {
     fn set_busy(&mut self) {
         self.thread = match std::mem::replace(&mut self.thread, ThreadState::Gone) {
             ThreadState::Sleeping(handle, _) | ThreadState::Busy(handle) => {

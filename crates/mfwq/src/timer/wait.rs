@@ -9,9 +9,9 @@
 //! under its own lock (so an auto-reset event hands one signal to exactly one
 //! item) but dispatches only after releasing it.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
-use super::{next_key, Claim, Outcome, Shared, WorkItemKey, WAITING_TAG};
+use super::{next_key, Claim, Outcome, Owed, Shared, WorkItemKey, WAITING_TAG};
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, EventWaiter, WeakEvent};
 use crate::ids::QueueId;
@@ -19,23 +19,25 @@ use crate::object::result::AsyncResult;
 use crate::panic::Refusable;
 use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
+use crate::sync::Arc;
 
-/// One waiting item.
-pub(crate) struct WaitItem {
+/// One waiting item; `R` is its result ([`Owed`]: a test payload in the loom
+/// models).
+pub(crate) struct WaitItem<R: Owed = AsyncResult> {
     key: u64,
-    claim: Claim<AsyncResult>,
+    claim: Claim<R>,
     /// Where it is registered (`None`: a null event, which never signals).
     event: Option<WeakEvent>,
-    timers: Weak<Shared>,
+    timers: Weak<Shared<R>>,
 }
 
-impl WaitItem {
+impl<R: Owed> WaitItem<R> {
     pub(crate) fn key(&self) -> u64 {
         self.key
     }
 }
 
-impl EventWaiter for WaitItem {
+impl<R: Owed> EventWaiter for WaitItem<R> {
     /// The event was set: claims the item for firing. Called under the
     /// event's lock; runs no user code.
     fn claim(&self) -> bool {
@@ -55,10 +57,7 @@ impl EventWaiter for WaitItem {
         if let Some(timers) = self.timers.upgrade() {
             drop(timers.forget_wait(self.key));
         }
-        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
-            tracing::warn!(key = format_args!("{:#x}", self.key), %error,
-                "waiting item fired but cannot be dispatched; dropped");
-        }
+        result.complete(None, self.key, "waiting item fired");
     }
 }
 
@@ -136,14 +135,25 @@ pub fn put_waiting_work_item(
     }
     // Flags that fit no queue it may name: it could never be dispatched.
     crate::platform::dispatch::check_completion_params(params)?;
+    register(&timers, event, result.take())
+}
+
+/// Puts `result` on `event` as a waiting item of `timers` (the part of
+/// [`put_waiting_work_item`] after its checks, which the loom models call):
+/// in the key map first, so that a firing item always finds its key, then on
+/// the event, which fires it at once if it is already set.
+pub(crate) fn register<R: Owed>(
+    timers: &Arc<Shared<R>>,
+    event: Option<&Event>,
+    result: R,
+) -> Result<WorkItemKey> {
     let key = next_key(WAITING_TAG);
     let item = Arc::new(WaitItem {
         key,
-        claim: Claim::new(result.take()),
+        claim: Claim::new(result),
         event: event.map(Event::downgrade),
-        timers: Arc::downgrade(&timers),
+        timers: Arc::downgrade(timers),
     });
-    // In the key map first, so that a firing item always finds its key.
     if let Err(error) = timers.insert_wait(Arc::clone(&item)) {
         crate::panic::drop_quietly(item);
         return Err(error);
@@ -158,17 +168,17 @@ pub fn put_waiting_work_item(
 /// waits, it stops waiting and its callback is invoked with
 /// `MF_E_OPERATION_CANCELLED` (docs/behaviour.md#d15); if it fired meanwhile,
 /// `NotFound`.
-pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
+pub(crate) fn cancel<R: Owed>(item: Arc<WaitItem<R>>) -> Result<()> {
     let result = item
         .claim
         .try_take(Outcome::Cancelled)
         .ok_or(Error::NotFound)?;
     unregister(&item);
-    result.set_status(HResult::MF_E_OPERATION_CANCELLED);
-    if let Err(error) = crate::platform::dispatch::complete_owed(result) {
-        tracing::warn!(key = format_args!("{:#x}", item.key), %error,
-            "cancelled waiting item cannot be dispatched; dropped");
-    }
+    result.complete(
+        Some(HResult::MF_E_OPERATION_CANCELLED),
+        item.key,
+        "cancelled waiting item",
+    );
     Ok(())
 }
 
@@ -176,19 +186,19 @@ pub(crate) fn cancel(item: Arc<WaitItem>) -> Result<()> {
 /// once with `MF_E_SHUTDOWN` (delivered by the shutdown, see
 /// `platform::deliver_late`): a put that returned `Ok` promised one
 /// invocation. Only pending *timers* are left without one, as Windows does.
-pub(crate) fn stop(item: Arc<WaitItem>) {
+pub(crate) fn stop<R: Owed>(item: Arc<WaitItem<R>>) {
     let result = item.claim.try_take(Outcome::Stopped);
     unregister(&item);
     if let Some(result) = result {
-        result.set_status(HResult::MF_E_SHUTDOWN);
-        if let Err(error) = crate::platform::dispatch::complete_owed(result) {
-            tracing::warn!(key = format_args!("{:#x}", item.key), %error,
-                "waiting item stopped at shutdown cannot be delivered; dropped");
-        }
+        result.complete(
+            Some(HResult::MF_E_SHUTDOWN),
+            item.key,
+            "waiting item stopped at shutdown",
+        );
     }
 }
 
-fn unregister(item: &Arc<WaitItem>) {
+fn unregister<R: Owed>(item: &Arc<WaitItem<R>>) {
     if let Some(event) = item.event.as_ref().and_then(WeakEvent::upgrade) {
         let item: Arc<dyn EventWaiter> = Arc::clone(item) as Arc<dyn EventWaiter>;
         event.unregister_wait(&item);

@@ -6,6 +6,8 @@
 //! (`serial.rs`) are a kind of work too: a serial queue runs on its target
 //! as a stream of steps.
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub(crate) mod serial;
 
 use std::sync::Arc;
@@ -112,18 +114,15 @@ impl Job for Work {
     }
 
     fn worker_started() {
-        #[cfg(not(loom))]
         crate::object::accounting::enter_worker();
     }
 
     /// Idle: make the released results' locks reusable now.
     fn worker_idle() {
-        #[cfg(not(loom))]
         crate::object::accounting::flush_worker_releases();
     }
 
     fn worker_stopped() {
-        #[cfg(not(loom))]
         crate::object::accounting::leave_worker();
     }
 }
