@@ -8,9 +8,7 @@ use std::time::Instant;
 
 use super::deadlines::{Deadlines, KeyMap};
 use super::wait::WaitItem;
-use super::{
-    next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG,
-};
+use super::{next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
