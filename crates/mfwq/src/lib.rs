@@ -65,6 +65,7 @@ mod work;
 #[doc(hidden)]
 pub use object::com;
 
+pub use api::{scope, QueueBuilder, QueueKind, Scope};
 pub use api::{
     block_on, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
     EventWait, JoinError, JoinHandle, OwnedQueue, Periodic, PlatformEventsRegistration, Priority,

@@ -38,7 +38,7 @@ use std::sync::Arc;
 #[doc(alias = "MFAllocateWorkQueueEx")]
 #[doc(alias = "RtwqAllocateWorkQueue")]
 pub fn allocate_work_queue(kind: QueueType) -> Result<QueueId> {
-    allocate(kind, None)
+    allocate(kind, None, None)
 }
 
 /// A window queue (docs/behaviour.md#d31) whose thread calls `step` after every item and
@@ -63,6 +63,19 @@ pub fn allocate_window_queue<F>(interval: Duration, step: F) -> Result<QueueId>
 where
     F: FnMut() + Send + 'static,
 {
+    allocate_window_queue_named(interval, step, None)
+}
+
+/// [`allocate_window_queue`] whose thread is named `mfwq-<prefix>-q<id>`
+/// (the builder's thread-name prefix).
+pub(crate) fn allocate_window_queue_named<F>(
+    interval: Duration,
+    step: F,
+    prefix: Option<&str>,
+) -> Result<QueueId>
+where
+    F: FnMut() + Send + 'static,
+{
     let mut step = step;
     let pump = Pump {
         interval,
@@ -71,10 +84,16 @@ where
             crate::panic::guard(crate::panic::PanicSite::Pump, &mut step);
         })),
     };
-    allocate(QueueType::Window, Some(pump))
+    allocate(QueueType::Window, Some(pump), prefix)
 }
 
-fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
+/// [`allocate_work_queue`] whose threads are named `mfwq-<prefix>-q<id>`
+/// (and `-<n>` for the n-th thread of a pool) instead of `mfwq-q<id>`.
+pub(crate) fn allocate_work_queue_named(kind: QueueType, prefix: Option<&str>) -> Result<QueueId> {
+    allocate(kind, None, prefix)
+}
+
+fn allocate(kind: QueueType, pump: Option<Pump>, prefix: Option<&str>) -> Result<QueueId> {
     let platform = &*PLATFORM;
     let workers = match kind {
         QueueType::Multithreaded => std::thread::available_parallelism()
@@ -84,7 +103,11 @@ fn allocate(kind: QueueType, pump: Option<Pump>) -> Result<QueueId> {
     };
     platform.allocate_if_running(|| {
         platform.registry.allocate(kind, |id| {
-            Target::Core(QueueCore::new(id, format!("q{:x}", id.0), workers, pump))
+            let name = match prefix {
+                Some(prefix) => format!("{prefix}-q{:x}", id.0),
+                None => format!("q{:x}", id.0),
+            };
+            Target::Core(QueueCore::new(id, name, workers, pump))
         })
     })
 }
@@ -334,6 +357,22 @@ fn shared_queue_task_id(queue: QueueId) -> Result<u32> {
 /// How many private queues are alive (allocated and not unlocked to zero).
 pub fn private_queue_count() -> usize {
     PLATFORM.registry.live_count()
+}
+
+/// The queue a live serial queue forwards its steps to; `None` for any other
+/// id (a platform queue, a private thread-backed queue, a dead id).
+pub(crate) fn serial_target(queue: QueueId) -> Option<QueueId> {
+    if !queue.is_private() {
+        return None;
+    }
+    PLATFORM
+        .registry
+        .with_queue(queue, |entry| match &entry.target {
+            Target::Serial(serial) => Some(serial.target_id()),
+            Target::Core(_) => None,
+        })
+        .ok()
+        .flatten()
 }
 
 /// The type of a live private queue.

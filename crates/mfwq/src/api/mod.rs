@@ -6,18 +6,22 @@
 //! One file per concept; other engineers' files add their own `mod` and
 //! `pub use` lines here.
 
+pub(crate) mod builder;
 pub(crate) mod event_future;
 pub(crate) mod executor;
 pub(crate) mod guards;
 pub(crate) mod join;
 pub(crate) mod queue;
+pub(crate) mod scope;
 pub(crate) mod sleep;
 
+pub use builder::{QueueBuilder, QueueKind};
 pub use guards::{
     DeadlineGuard, EventWait, Periodic, PlatformEventsRegistration, RealtimeRegistration, Scheduled,
 };
 pub use join::{JoinError, JoinHandle};
 pub use queue::{OwnedQueue, Priority, Queue};
+pub use scope::{scope, Scope};
 
 // Futures on queues: spawn_future (executor.rs), sleep (sleep.rs), awaiting
 // an event (event_future.rs); no runtime needed.

@@ -323,6 +323,14 @@ impl SerialQueue {
         self.id
     }
 
+    /// The id of the queue this one forwards its steps to.
+    pub(crate) fn target_id(&self) -> QueueId {
+        match &self.target {
+            Target::Core(core) => core.id(),
+            Target::Serial(serial) => serial.id(),
+        }
+    }
+
     /// Whether the queue is closed and has nothing left to run.
     pub(crate) fn is_finished(&self) -> bool {
         let state = lock(&self.state);
