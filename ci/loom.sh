@@ -10,14 +10,16 @@
 #   LOOM_MAX_PREEMPTIONS=3 ci/loom.sh
 #   ci/loom.sh loom_parked_worker    # extra args go to the test binary (filters, --include-ignored)
 #
-# Builds under `--cfg loom` in its own target dir (target/loom by default) so
+# Builds under `--cfg mfwq_loom` (a cfg of our own, so that dependencies
+# with loom support of their own, which key it on `--cfg loom`, are built as
+# usual) in its own target dir (target/loom by default) so
 # that the normal build's artifacts are not invalidated; `--release` for speed,
 # with debug assertions on (`-C debug-assertions`), so the models also check
 # the code's own debug_assert!s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export RUSTFLAGS="--cfg loom -C debug-assertions${RUSTFLAGS:+ $RUSTFLAGS}"
+export RUSTFLAGS="--cfg mfwq_loom -C debug-assertions${RUSTFLAGS:+ $RUSTFLAGS}"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-$PWD/target/loom}"
 

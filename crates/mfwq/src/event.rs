@@ -6,7 +6,7 @@
 //! [`Event::set`] claims them under the event's lock and dispatches them after
 //! releasing it (see `wait.rs`).
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 
 use std::collections::VecDeque;
@@ -510,7 +510,7 @@ impl std::fmt::Debug for Event {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! The loom facade: every synchronisation primitive a protocol of this crate
 //! uses comes from here, so the code that runs is the code `loom` model-checks
-//! (`ci/loom.sh`: `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom`),
+//! (`ci/loom.sh`: `RUSTFLAGS="--cfg mfwq_loom" cargo test -p mfwq --lib --release loom`),
 //! as tokio does with its `crate::loom` module. Outside loom every name below is
 //! a plain re-export (or a `#[inline]` newtype with no state of its own) of the
 //! type the code used before the facade existed, so the normal build compiles
@@ -55,14 +55,14 @@
 
 // The whole set, whether or not every build uses each name today.
 #[allow(unused_imports)]
-#[cfg(loom)]
+#[cfg(mfwq_loom)]
 pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,
 };
 
 #[allow(unused_imports)]
-#[cfg(not(loom))]
+#[cfg(not(mfwq_loom))]
 pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,
@@ -83,13 +83,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// parking_lot's mutex and condition variable: parking_lot itself outside
 /// loom; under loom an adapter with the same API over loom's.
 pub(crate) mod parking {
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     pub(crate) use self::model::{Condvar, Mutex, MutexGuard};
 
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     mod model {
         use std::ops::{Deref, DerefMut};
         use std::sync::PoisonError;
@@ -190,10 +190,10 @@ pub(crate) mod parking {
 pub(crate) mod thread {
     use std::time::{Duration, Instant};
 
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     pub(crate) use self::parker::{current, park, Thread};
     #[allow(unused_imports)]
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     pub(crate) use loom::thread::{spawn, yield_now, Builder, JoinHandle};
 
     /// Under loom, `park`/`unpark` are a per-thread token under a loom mutex
@@ -201,7 +201,7 @@ pub(crate) mod thread {
     /// thread runnable even while it is blocked on a mutex, which then fails
     /// loom's lock assertion ("expected to be able to acquire lock"). The
     /// semantics are std's: an unpark before the park is kept as a token.
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     mod parker {
         use loom::sync::{Condvar, Mutex};
         use std::sync::Arc;
@@ -252,15 +252,15 @@ pub(crate) mod thread {
         }
     }
     #[allow(unused_imports)]
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     pub(crate) use std::thread::{current, park, spawn, yield_now, Builder, JoinHandle, Thread};
 
     /// `park_timeout`; under loom an untimed `park` (see the module docs).
     #[inline]
     pub(crate) fn park_timeout(timeout: Duration) {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         std::thread::park_timeout(timeout);
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         {
             let _ = timeout;
             park();
@@ -274,7 +274,7 @@ pub(crate) mod thread {
         handle: JoinHandle<T>,
         deadline: Instant,
     ) -> Result<std::thread::Result<T>, JoinHandle<T>> {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         {
             while !handle.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_micros(200));
@@ -285,7 +285,7 @@ pub(crate) mod thread {
                 Err(handle)
             }
         }
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         {
             let _ = deadline;
             Ok(handle.join())
@@ -297,14 +297,14 @@ pub(crate) mod thread {
 /// `std::cell::UnsafeCell`; under loom loom's, which checks that no two
 /// threads touch the cell without a happens-before edge between them.
 pub(crate) mod cell {
-    #[cfg(loom)]
+    #[cfg(mfwq_loom)]
     pub(crate) use loom::cell::UnsafeCell;
 
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     impl<T> UnsafeCell<T> {
         #[inline]
         pub(crate) const fn new(value: T) -> UnsafeCell<T> {
@@ -323,9 +323,9 @@ pub(crate) mod cell {
 /// kept, so access needs no lazy-init check), loom's under it.
 macro_rules! thread_locals {
     ($(#[$attr:meta])* static $name:ident: $t:ty = const { $init:expr };) => {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         std::thread_local! { $(#[$attr])* static $name: $t = const { $init }; }
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         loom::thread_local! { $(#[$attr])* static $name: $t = $init; }
     };
 }
@@ -336,10 +336,10 @@ pub(crate) use thread_locals;
 macro_rules! statics {
     ($($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;)*) => {
         $(
-            #[cfg(not(loom))]
+            #[cfg(not(mfwq_loom))]
             $(#[$attr])* static $name: $t = $init;
         )*
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         loom::lazy_static! { $($(#[$attr])* static ref $name: $t = $init;)* }
     };
 }

@@ -1,7 +1,7 @@
 //! Loom models of [`Event`] as it runs: its state mutex and condition
 //! variable, and the multiple-object waits' registration and parking, all
 //! through the `crate::sync` facade (`ci/loom.sh`, or
-//! `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom_event`).
+//! `RUSTFLAGS="--cfg mfwq_loom" cargo test -p mfwq --lib --release loom_event`).
 //!
 //! Waits here have no timeout (loom has no clock; see `crate::sync`), so a
 //! lost wake-up leaves a thread blocked for ever and loom reports a deadlock.

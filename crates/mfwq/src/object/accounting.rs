@@ -212,7 +212,7 @@ pub(crate) fn test_serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 

@@ -23,7 +23,7 @@ use crate::work::{QueueCore, Work};
 /// [`shutdown_timeout`] from the call:
 /// 1. drops the startup lock and the cached result locks;
 /// 2. waits, until the deadline, while explicit platform locks
-///    ([`lock_platform`]) or extra queue locks ([`lock_work_queue`](crate::lock_work_queue))
+///    ([`lock_platform`](super::lock_platform)) or extra queue locks ([`lock_work_queue`](crate::lock_work_queue))
 ///    are held; work is still accepted meanwhile, so a locked operation can finish;
 /// 3. stops accepting work: from here every call fails with [`Error::Shutdown`]
 ///    and private queue ids are dead. Waiting items still pending get their
@@ -41,7 +41,7 @@ use crate::work::{QueueCore, Work};
 ///    status `MF_E_SHUTDOWN` (a [`spawn`](crate::spawn) closure simply runs),
 ///    and its thread exits by itself once the callback returns. The shutdown
 ///    waits [`SHUTDOWN_GRACE`] more for what it delivers, then returns; a
-///    later [`startup`] works even while the old thread is still blocked.
+///    later [`startup`](super::startup) works even while the old thread is still blocked.
 ///
 /// Called from a queue thread it skips step 2 and does not wait for its own
 /// thread, which finishes its backlog after the current item returns (docs/behaviour.md#d36).

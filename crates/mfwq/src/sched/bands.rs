@@ -10,12 +10,12 @@
 
 use crate::ids::Band;
 
-#[cfg(not(loom))]
+#[cfg(not(mfwq_loom))]
 pub(crate) struct Bands<J> {
     bands: [crossbeam_queue::SegQueue<J>; 3],
 }
 
-#[cfg(not(loom))]
+#[cfg(not(mfwq_loom))]
 impl<J> Bands<J> {
     pub(crate) fn new() -> Bands<J> {
         Bands {
@@ -33,12 +33,12 @@ impl<J> Bands<J> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(mfwq_loom)]
 pub(crate) struct Bands<J> {
     bands: [crate::sync::Mutex<std::collections::VecDeque<J>>; 3],
 }
 
-#[cfg(loom)]
+#[cfg(mfwq_loom)]
 impl<J> Bands<J> {
     pub(crate) fn new() -> Bands<J> {
         Bands {

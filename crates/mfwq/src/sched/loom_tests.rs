@@ -3,7 +3,7 @@
 //! within its preemption bound.
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
+//! RUSTFLAGS="--cfg mfwq_loom" LOOM_MAX_PREEMPTIONS=2 \
 //!     CARGO_TARGET_DIR=target/loom cargo test -p mfwq --lib --release loom
 //! ```
 //!

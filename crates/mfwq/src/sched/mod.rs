@@ -10,7 +10,7 @@
 //! only guarantees that pushed work runs exactly once.
 
 mod bands;
-#[cfg(all(test, loom))]
+#[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 mod sleep;
 
@@ -36,7 +36,7 @@ pub(crate) trait Job: Send + 'static {
     /// for: a non-zero address identifying the job while it runs (0 if the
     /// job has nothing to name). (Not read under loom, where workers have
     /// no slot: see `crate::sync`.)
-    #[cfg_attr(loom, allow(dead_code))]
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     fn address(&self) -> usize;
 
     /// A worker thread starts (before its first job), for per-thread state of
@@ -89,13 +89,13 @@ impl<J> Refused<J> {
 /// costs tens of microseconds on the machines we measured, so a short poll that catches
 /// the next item of a burst pays for itself; loom gets none, to keep its state
 /// space small.
-#[cfg(not(loom))]
+#[cfg(not(mfwq_loom))]
 const SPIN_ROUNDS: u32 = 64;
-#[cfg(not(loom))]
+#[cfg(not(mfwq_loom))]
 const YIELD_ROUNDS: u32 = 16;
-#[cfg(loom)]
+#[cfg(mfwq_loom)]
 const SPIN_ROUNDS: u32 = 0;
-#[cfg(loom)]
+#[cfg(mfwq_loom)]
 const YIELD_ROUNDS: u32 = 0;
 
 /// A host event-loop step run on a window queue's thread between items and
@@ -169,7 +169,7 @@ crate::sync::thread_locals! {
 thread_local! {
     /// This worker's slot, for [`Invocation::current`] (not under loom: see
     /// `WorkerSlot`).
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     static CURRENT_SLOT: std::cell::RefCell<Option<std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -187,9 +187,9 @@ pub(crate) fn current_queue() -> Option<QueueId> {
 /// the result, because the worker's own release is already done.
 #[derive(Clone)]
 pub(crate) struct Invocation {
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     slot: std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>,
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     address: usize,
 }
 
@@ -203,7 +203,7 @@ impl Invocation {
     /// The item the calling thread runs, if it is a worker running one.
     #[inline]
     pub(crate) fn current() -> Option<Invocation> {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         {
             CURRENT_SLOT
                 .try_with(|slot| {
@@ -218,17 +218,17 @@ impl Invocation {
                 .ok()
                 .flatten()
         }
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         None
     }
 
     /// Whether the worker has moved past the item.
     pub(crate) fn is_finished(&self) -> bool {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         {
             self.slot.running.load(std::sync::atomic::Ordering::Acquire) != self.address
         }
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         true
     }
 
@@ -239,7 +239,7 @@ impl Invocation {
         if self.is_finished() {
             return true;
         }
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         if CURRENT_SLOT
             .try_with(|slot| {
                 slot.borrow()
@@ -268,11 +268,11 @@ impl Invocation {
 
     /// Whether two invocations name the same item of the same worker.
     pub(crate) fn same(&self, other: &Invocation) -> bool {
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         {
             std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.address == other.address
         }
-        #[cfg(loom)]
+        #[cfg(mfwq_loom)]
         {
             let _ = other;
             true
@@ -509,7 +509,7 @@ impl<J: Job> QueueCore<J> {
     }
 
     /// A starting worker lists itself and applies the queue's thread policy.
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     fn enter_thread_policy(&self) -> std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>> {
         let tid = current_tid();
         let slot = std::sync::Arc::new(crossbeam_utils::CachePadded::new(WorkerSlot {
@@ -533,7 +533,7 @@ impl<J: Job> QueueCore<J> {
     }
 
     /// An exiting worker takes itself off the list.
-    #[cfg(not(loom))]
+    #[cfg(not(mfwq_loom))]
     fn leave_thread_policy(&self, tid: i32) {
         let mut threads = self.threads.lock();
         if let Some(index) = threads.workers.iter().position(|slot| slot.tid == tid) {
@@ -543,9 +543,9 @@ impl<J: Job> QueueCore<J> {
 
     fn worker_main(&self) {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         let slot = self.enter_thread_policy();
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         let _ = CURRENT_SLOT
             .try_with(|current| *current.borrow_mut() = Some(std::sync::Arc::clone(&slot)));
         J::worker_started();
@@ -560,20 +560,20 @@ impl<J: Job> QueueCore<J> {
                     }
                 }
             };
-            #[cfg(not(loom))]
+            #[cfg(not(mfwq_loom))]
             slot.running
                 .store(work.address(), std::sync::atomic::Ordering::Relaxed);
             work.run(self.id);
             // Release: the item, and the worker's reference to its result,
             // are dropped before a woken thread's `Invocation::settle` sees 0.
-            #[cfg(not(loom))]
+            #[cfg(not(mfwq_loom))]
             slot.running.store(0, std::sync::atomic::Ordering::Release);
             self.step_pump();
         }
         J::worker_stopped();
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         let _ = CURRENT_SLOT.try_with(|current| current.borrow_mut().take());
-        #[cfg(not(loom))]
+        #[cfg(not(mfwq_loom))]
         self.leave_thread_policy(slot.tid);
         CURRENT_QUEUE.with(|current| current.set(None));
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
@@ -661,7 +661,7 @@ impl Job for TestTask {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -92,7 +92,7 @@ impl<T> Claim<T> {
     }
 
     /// Who decided the item, if anyone did.
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(mfwq_loom)))]
     pub(crate) fn outcome(&self) -> Option<Outcome> {
         match self.state.load(Ordering::Acquire) {
             1 => Some(Outcome::Fired),
@@ -103,7 +103,7 @@ impl<T> Claim<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 

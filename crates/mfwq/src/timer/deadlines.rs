@@ -113,7 +113,7 @@ impl<T> Deadlines<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
     use std::time::Duration;

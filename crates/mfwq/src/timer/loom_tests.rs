@@ -2,7 +2,7 @@
 //! state mutex, condition variable and `mfwq-timekeeper` thread, through the
 //! `crate::sync` facade), the real waiting items (`wait.rs`: [`register`],
 //! [`cancel`], [`Shared::stop`]) and the real [`Event`] (`ci/loom.sh`, or
-//! `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom_timer`).
+//! `RUSTFLAGS="--cfg mfwq_loom" cargo test -p mfwq --lib --release loom_timer`).
 //!
 //! The one seam is the payload: instead of an `AsyncResult` dispatched through
 //! the platform, items carry a [`Probe`] ([`Owed`]) that records its fate —

@@ -46,7 +46,7 @@
 
 mod claim;
 mod deadlines;
-#[cfg(all(test, loom))]
+#[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 mod thread;
 pub(crate) mod wait;
@@ -511,7 +511,7 @@ impl Drop for RunGuard {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 

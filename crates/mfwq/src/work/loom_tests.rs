@@ -4,7 +4,7 @@
 //! result-lock releases in the real accounting (`object/accounting.rs`, whose
 //! statics and thread-local batch come from the `crate::sync` facade and are
 //! fresh for every execution). `ci/loom.sh`, or
-//! `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom_work`.
+//! `RUSTFLAGS="--cfg mfwq_loom" cargo test -p mfwq --lib --release loom_work`.
 //!
 //! The scheduler's own models (`sched/loom_tests.rs`) check push, park, wake
 //! and close with a test job; the serial queues' models (`serial.rs`) run

@@ -6,7 +6,7 @@
 //! (`serial.rs`) are a kind of work too: a serial queue runs on its target
 //! as a stream of steps.
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 pub(crate) mod serial;
 

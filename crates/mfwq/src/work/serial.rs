@@ -395,8 +395,8 @@ impl AsyncCallback for ReplyToken {
     }
 }
 
-/// Loom models of the serial hand-off: `RUSTFLAGS="--cfg loom" cargo test -p mfwq --lib --release loom_serial`.
-#[cfg(all(test, loom))]
+/// Loom models of the serial hand-off: `RUSTFLAGS="--cfg mfwq_loom" cargo test -p mfwq --lib --release loom_serial`.
+#[cfg(all(test, mfwq_loom))]
 mod loom_tests {
     use super::*;
     use crate::work::QueueCore;
