@@ -9,6 +9,7 @@ mod chain;
 mod checked;
 mod churn;
 mod fanout;
+mod futures;
 mod harness;
 mod idle;
 mod memory;
@@ -33,7 +34,7 @@ type Workload = fn(&Config, &mut Report);
 
 /// In run order; `idle` stays last so that every peer pool made by the
 /// others has been dropped before the idle process is watched.
-const WORKLOADS: [(&str, &str, Workload); 14] = [
+const WORKLOADS: [(&str, &str, Workload); 18] = [
     (
         "fanout-mt",
         "1M empty items from one thread onto MULTITHREADED vs rayon / tokio / crossbeam pools",
@@ -98,6 +99,26 @@ const WORKLOADS: [(&str, &str, Workload); 14] = [
         "event-wake",
         "Event::set to the waiting item's invoke, 5k samples, vs a Mutex+Condvar hand-off",
         timers::event_wake,
+    ),
+    (
+        "future-chain",
+        "a future waking itself 1M times on a private standard queue / MULTITHREADED vs tokio",
+        futures::chain,
+    ),
+    (
+        "future-pingpong",
+        "two futures on two private standard queues hand a value back and forth, 100k round trips, vs tokio",
+        futures::pingpong,
+    ),
+    (
+        "future-sleep",
+        "the first poll of 100k sleeps of 1-50 ms (registers the timer) vs tokio::time::sleep",
+        futures::sleep,
+    ),
+    (
+        "future-sleep-lateness",
+        "2k tasks awaiting sleep_until 1-50 ms ahead, 20 at a time: how late they resume, vs tokio",
+        futures::lateness,
     ),
     (
         "idle",
