@@ -209,7 +209,8 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     let Some(result) = (unsafe { result_arg(pResult) }) else {
         return invalid_arg();
     };
-    let key = mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.into_raw());
+    let key =
+        mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.into_raw());
     // SAFETY: NULL or writable, as the caller promises.
     unsafe { finish_opt(pKey, key) }
 }

@@ -6,6 +6,37 @@
 //! with the behaviour real Windows shows. The C ABI crate (`mfwq-ffi`) is a thin
 //! translation layer over this one.
 //!
+//! ## The Rust API
+//!
+//! [`Queue`] is a `Copy` handle with methods for everything that takes a
+//! queue (platform queues are constants: [`Queue::MULTITHREADED`], …);
+//! [`OwnedQueue`] keeps a private queue alive and unlocks it on drop;
+//! [`QueueBuilder`] sets its kind, real-time class, deadline, long-running
+//! hint and thread names. [`Queue::spawn`] returns a [`JoinHandle`] to
+//! `join()` or `.await`; [`scope`] runs closures that borrow from the stack;
+//! whatever must be undone comes back as a guard ([`Scheduled`],
+//! [`EventWait`], [`Periodic`], [`RealtimeRegistration`], [`DeadlineGuard`],
+//! [`PlatformEventsRegistration`]) that undoes it on drop. [`Priority`] and
+//! the typed keys replace the C API's integers.
+//!
+//! ```
+//! use std::time::Duration;
+//! use mfwq::{Queue, QueueBuilder};
+//!
+//! let _platform = mfwq::Platform::start()?;
+//! let render = QueueBuilder::new().realtime("Pro Audio").deadline(Duration::from_millis(2)).build()?;
+//! let mut block = [0.0f32; 128];
+//! mfwq::scope(|s| s.spawn(&render, || block.fill(0.5)))?;
+//! let peak = Queue::MULTITHREADED.spawn(move || block.iter().fold(0.0f32, |a, b| a.max(*b)))?;
+//! assert_eq!(peak.join(), Ok(0.5));
+//! # Ok::<(), mfwq::Error>(())
+//! ```
+//!
+//! ## The C-shaped layer
+//!
+//! Underneath, free functions keyed by [`QueueId`] map the C API one to one
+//! (each carries its C name as a doc alias):
+//!
 //! ```
 //! use std::sync::mpsc;
 //! use mfwq::{QueueId, QueueType};
@@ -65,11 +96,11 @@ mod work;
 #[doc(hidden)]
 pub use object::com;
 
-pub use api::{scope, QueueBuilder, QueueKind, Scope};
 pub use api::{
-    block_on, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
+    block_on, scope, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
     EventWait, JoinError, JoinHandle, OwnedQueue, Periodic, PlatformEventsRegistration, Priority,
-    Queue, RealtimeRegistration, Scheduled, Sleep, TaskHandle, WaitAsync,
+    Queue, QueueBuilder, QueueKind, RealtimeRegistration, Scheduled, Scope, Sleep, TaskHandle,
+    WaitAsync,
 };
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use class_name::ClassName;

@@ -49,7 +49,11 @@ fn negative_timeout_is_a_relative_delay() {
     assert_eq!(delay_from_mf_timeout(-5000), Duration::from_millis(5000));
     let (cb, count) = counting();
     let key = schedule_work_item(cb, None, delay_from_mf_timeout(-5000)).unwrap();
-    assert_eq!(key.into_raw() >> 32, 0x8000_0000, "scheduled-item key layout");
+    assert_eq!(
+        key.into_raw() >> 32,
+        0x8000_0000,
+        "scheduled-item key layout"
+    );
     assert_ne!(key.into_raw() & 0xFFFF_FFFF, 0);
     // A short one really waits its delay, then fires once.
     let (sender, receiver) = mpsc::channel();
@@ -144,7 +148,10 @@ fn second_cancel_and_unknown_keys_are_not_found() {
     let key = schedule_work_item(cb, None, Duration::from_secs(5)).unwrap();
     assert_eq!(cancel_work_item(key), Ok(()));
     assert_eq!(cancel_work_item(key), Err(Error::NotFound));
-    assert_eq!(cancel_work_item(WorkItemKey::from_raw(0)), Err(Error::NotFound));
+    assert_eq!(
+        cancel_work_item(WorkItemKey::from_raw(0)),
+        Err(Error::NotFound)
+    );
     assert_eq!(
         cancel_work_item(WorkItemKey::from_raw(0x8000_0000_FFFF_FFF0)),
         Err(Error::NotFound)

@@ -49,7 +49,11 @@ fn null_event_waits_can_be_put_twice_and_cancelled() {
     let first = put_waiting_work_item(None, 0, &result).unwrap();
     let second = put_waiting_work_item(None, 0, &result).unwrap();
     assert_ne!(first, second);
-    assert_eq!(first.into_raw() >> 32, 0x8200_0000, "waiting-item key layout");
+    assert_eq!(
+        first.into_raw() >> 32,
+        0x8200_0000,
+        "waiting-item key layout"
+    );
     assert_eq!(second.into_raw() >> 32, 0x8200_0000);
     assert_eq!(result.ref_count(), 3, "each pending wait holds the result");
     // docs/behaviour.md#d17: a null handle never signals.

@@ -23,6 +23,19 @@ fn mfwq_hop(left: usize, latch: Arc<Latch>) {
     }
 }
 
+/// [`mfwq_hop`] through the idiomatic handle (the JoinHandle is dropped).
+fn queue_hop(left: usize, latch: Arc<Latch>) {
+    if left == 0 {
+        latch.count_down();
+    } else {
+        drop(
+            mfwq::Queue::MULTITHREADED
+                .spawn(move || queue_hop(left - 1, latch))
+                .expect("spawn"),
+        );
+    }
+}
+
 fn tokio_hop(left: usize, latch: Arc<Latch>) {
     if left == 0 {
         latch.count_down();
@@ -79,6 +92,16 @@ pub fn run(cfg: &Config, report: &mut Report) {
             timed(1, "mfwq spawn chain", |latch| {
                 let latch = latch.clone();
                 mfwq::spawn(MT, move || mfwq_hop(n - 1, latch)).expect("spawn");
+            })
+        }),
+        contestant("mfwq Queue::spawn", n, || {
+            timed(1, "mfwq Queue::spawn chain", |latch| {
+                let latch = latch.clone();
+                drop(
+                    mfwq::Queue::MULTITHREADED
+                        .spawn(move || queue_hop(n - 1, latch))
+                        .expect("spawn"),
+                );
             })
         }),
         contestant("tokio", n, || {

@@ -37,6 +37,46 @@ pub fn mt(cfg: &Config, report: &mut Report) {
                 }
             })
         }),
+        contestant("mfwq Queue::spawn", n, || {
+            timed(n, "mfwq Queue::spawn", |latch| {
+                for _ in 0..n {
+                    let latch = latch.clone();
+                    // The JoinHandle is dropped: the task runs detached.
+                    drop(
+                        mfwq::Queue::MULTITHREADED
+                            .spawn(move || latch.count_down())
+                            .expect("spawn"),
+                    );
+                }
+            })
+        }),
+        contestant("mfwq Queue::spawn + join", n, || {
+            // Each item returns a value that the submitting thread joins.
+            let start = std::time::Instant::now();
+            let handles: Vec<_> = (0..n)
+                .map(|i| mfwq::Queue::MULTITHREADED.spawn(move || i).expect("spawn"))
+                .collect();
+            let mut sum = 0usize;
+            for handle in handles {
+                sum = sum.wrapping_add(handle.join().expect("joined"));
+            }
+            std::hint::black_box(sum);
+            start.elapsed()
+        }),
+        contestant("rayon spawn + channel", n, || {
+            let start = std::time::Instant::now();
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            for i in 0..n {
+                let sender = sender.clone();
+                rayon.spawn(move || sender.send(i).expect("receiver alive"));
+            }
+            let mut sum = 0usize;
+            for _ in 0..n {
+                sum = sum.wrapping_add(receiver.recv().expect("sent"));
+            }
+            std::hint::black_box(sum);
+            start.elapsed()
+        }),
         contestant("rayon", n, || {
             timed(n, "rayon", |latch| {
                 for _ in 0..n {

@@ -26,6 +26,25 @@ fn pong(a: QueueId, b: QueueId, left: usize, latch: Arc<Latch>) {
     }
 }
 
+/// [`ping`] / [`pong`] through the idiomatic handles (JoinHandles dropped).
+fn queue_ping(a: mfwq::Queue, b: mfwq::Queue, left: usize, latch: Arc<Latch>) {
+    drop(
+        b.spawn(move || queue_pong(a, b, left, latch))
+            .expect("spawn to B"),
+    );
+}
+
+fn queue_pong(a: mfwq::Queue, b: mfwq::Queue, left: usize, latch: Arc<Latch>) {
+    if left == 1 {
+        latch.count_down();
+    } else {
+        drop(
+            a.spawn(move || queue_ping(a, b, left - 1, latch))
+                .expect("spawn to A"),
+        );
+    }
+}
+
 /// Two threads, two unbounded channels; `Some(n)` is a ball with `n` round
 /// trips to go, `None` tells both threads to stop.
 struct ChannelPair {
@@ -122,6 +141,16 @@ pub fn run(cfg: &Config, report: &mut Report) {
             timed(1, "mfwq spawn ping-pong", |latch| {
                 let latch = latch.clone();
                 mfwq::spawn(a, move || ping(a, b, n, latch)).expect("spawn to A");
+            })
+        }),
+        contestant("mfwq Queue::spawn", n, || {
+            timed(1, "mfwq Queue::spawn ping-pong", |latch| {
+                let latch = latch.clone();
+                let (qa, qb) = (mfwq::Queue::from_id(a), mfwq::Queue::from_id(b));
+                drop(
+                    qa.spawn(move || queue_ping(qa, qb, n, latch))
+                        .expect("spawn to A"),
+                );
             })
         }),
         contestant("crossbeam", n, || pair.round(n)),

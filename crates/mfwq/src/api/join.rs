@@ -364,7 +364,7 @@ impl<T> Drop for JoinHandle<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 
