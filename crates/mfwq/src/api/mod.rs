@@ -3,8 +3,10 @@
 //! scoped work. The top layer: it uses everything below it (the C-shaped free
 //! functions, which stay the 1:1 map of the C API); nothing below imports it.
 //!
-//! One file per concept; other engineers' files add their own `mod` and
-//! `pub use` lines here.
+//! One file per concept: `queue.rs` (the `Queue` handle, `OwnedQueue`,
+//! `Priority`), `builder.rs`, `guards.rs` (everything that must be undone),
+//! `join.rs`, `scope.rs`, and the futures: `executor.rs` (`spawn_future`,
+//! `block_on`), `sleep.rs`, `event_future.rs`.
 
 pub(crate) mod builder;
 pub(crate) mod event_future;
