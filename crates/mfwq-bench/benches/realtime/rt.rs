@@ -114,34 +114,15 @@ pub fn probe_fifo(priority: i32) -> Result<(), String> {
         .unwrap_or_else(|_| Err("probe thread panicked".to_owned()))
 }
 
-/// `mlockall(MCL_CURRENT | MCL_FUTURE)`, as audio programs (and `cyclictest
-/// -m`) do, so that no page fault lands in a period. Only where it cannot
-/// make later allocations fail: with `CAP_IPC_LOCK`, or an unlimited
-/// `RLIMIT_MEMLOCK`. Returns what happened, for the report.
+/// `mlockall(MCL_CURRENT | MCL_FUTURE)` through `mfwq::lock_memory`, as
+/// audio programs (and `cyclictest -m`) do, so that no page fault lands in a
+/// period. It refuses unless the process has `CAP_IPC_LOCK` or an unlimited
+/// `RLIMIT_MEMLOCK` (where `MCL_FUTURE` cannot make later allocations fail).
+/// Returns what happened, for the report.
 pub fn lock_memory() -> String {
-    let cap_ipc_lock = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("CapEff:"))
-                .and_then(|l| u64::from_str_radix(l[7..].trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << 14) != 0);
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is writable.
-    let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0
-        && limit.rlim_cur == libc::RLIM_INFINITY;
-    if !cap_ipc_lock && !unlimited {
-        return "not locked (no CAP_IPC_LOCK and RLIMIT_MEMLOCK is limited)".to_owned();
-    }
-    // SAFETY: no pointers involved.
-    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
-        "locked (mlockall MCL_CURRENT|MCL_FUTURE)".to_owned()
-    } else {
-        format!("not locked (mlockall: {})", io::Error::last_os_error())
+    match mfwq::lock_memory(mfwq::MemoryLock::CurrentAndFuture) {
+        Ok(()) => "locked (mfwq::lock_memory: mlockall MCL_CURRENT|MCL_FUTURE)".to_owned(),
+        Err(error) => format!("not locked ({error})"),
     }
 }
 

@@ -18,6 +18,7 @@
 //! | `query.rs` | the getters: class, task id, priority, [`applied_scheduling`], thread ids |
 //! | `deadline.rs` | `RtwqSetDeadline(2)` / `RtwqCancelDeadline`: `SCHED_DEADLINE` stacked over the MMCSS policy |
 //! | `hints.rs` | the long-running hint (pool growth) and join/unjoin (`E_NOTIMPL`) |
+//! | `memlock.rs` | opt-in [`lock_memory`] / [`unlock_memory`] (`mlockall`), for the program to call at startup |
 //! | `os.rs` / `os_fallback.rs` | the system calls (Linux), and a stand-in that applies nothing elsewhere |
 //!
 //! How a change reaches the threads: an entry point (`mmcss.rs`,
@@ -39,6 +40,7 @@
 mod apply;
 mod deadline;
 mod hints;
+mod memlock;
 mod mmcss;
 #[cfg(target_os = "linux")]
 mod os;
@@ -53,6 +55,7 @@ pub use deadline::{
     cancel_deadline, set_deadline, set_deadline2, work_queue_deadline, Deadline, DeadlineRequest,
 };
 pub use hints::{is_long_running, join_work_queue, set_long_running, unjoin_work_queue};
+pub use memlock::{lock_memory, unlock_memory, MemoryLock, MemoryLockError};
 pub use mmcss::{
     begin_register_work_queue_with_mmcss, begin_unregister_work_queue_with_mmcss,
     end_register_work_queue_with_mmcss, end_unregister_work_queue_with_mmcss,
