@@ -153,6 +153,20 @@ impl Event {
         self.0.state.lock().signalled = false;
     }
 
+    /// Whether this is a manual-reset event (it stays set until
+    /// [`reset`](Self::reset)); `false` for an auto-reset event (a successful
+    /// wait clears it). Fixed when the event is made.
+    ///
+    /// ```
+    /// use mfwq::Event;
+    /// assert!(Event::manual_reset(false).is_manual_reset());
+    /// assert!(!Event::auto_reset(true).is_manual_reset());
+    /// assert!(Event::new(true, false).is_manual_reset());
+    /// ```
+    pub fn is_manual_reset(&self) -> bool {
+        self.0.manual_reset
+    }
+
     /// Whether the event is set now (does not consume an auto-reset signal).
     pub fn is_set(&self) -> bool {
         self.0.state.lock().signalled

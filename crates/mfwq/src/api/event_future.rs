@@ -200,20 +200,11 @@ impl WaitShared {
     /// was dropped before it could return it.
     fn hand_back(&self) {
         if let Some(event) = self.event.upgrade() {
-            if !is_manual_reset(&event) {
+            if !event.is_manual_reset() {
                 event.set();
             }
         }
     }
-}
-
-/// The event's kind.
-// The event has no accessor for its kind yet (event.rs belongs to the sync
-// work in progress); its `Debug` output states it. Replace with
-// `event.is_manual_reset()` once that exists. Only the rare hand-back path
-// calls this.
-fn is_manual_reset(event: &Event) -> bool {
-    format!("{event:?}").contains("manual_reset: true")
 }
 
 impl AsyncCallback for WaitShared {

@@ -3,8 +3,10 @@
 //!
 //! A task is one allocation (an [`async_task`] task: the future, its output
 //! slot, a state word and the schedule function), so spawning allocates once
-//! and a wake allocates only the queue's own item. Each poll runs as a work
-//! item on the task's queue: the task's `Waker` re-submits it there. The state
+//! and a wake allocates nothing: the task's `Runnable` (one pointer) is itself
+//! the queued item (`Work::Poll`), stored in the band's block like any other.
+//! Each poll runs as a work item on the task's queue: the task's `Waker`
+//! re-submits it there. The state
 //! machine of `async-task` (idle, scheduled, running, woken while running,
 //! completed, closed) makes a wake while the task is queued a no-op, and a
 //! wake while it runs re-queues it once, after the poll returns, at the back
@@ -31,12 +33,13 @@ use async_task::{Builder, FallibleTask, Runnable};
 
 use crate::api::queue::{Priority, Queue};
 use crate::error::{Error, Result};
-use crate::ids::QueueId;
+use crate::ids::{Band, QueueId};
 use crate::panic::PanicSite;
+use crate::work::Work;
 
 /// What a task knows about itself: why it ended without an output, when it
 /// did (the error its handle resolves to).
-struct Meta {
+pub(crate) struct Meta {
     refusal: AtomicU8,
 }
 
@@ -292,7 +295,8 @@ where
     F::Output: Send + 'static,
 {
     let queue = queue.into();
-    let schedule = move |runnable: Runnable<Meta>| submit(queue, priority, runnable);
+    let band = Band::from_priority(priority);
+    let schedule = move |runnable: Runnable<Meta>| submit(queue, band, runnable);
     let (runnable, task) = Builder::new()
         .metadata(Meta {
             refusal: AtomicU8::new(NOT_REFUSED),
@@ -307,11 +311,9 @@ where
     let task = task.fallible();
     // The first poll: a refusal here is the caller's error, and drops the
     // future (through the runnable) before this returns.
-    if let Err(error) = crate::platform::dispatch::spawn_with_priority(
-        queue,
-        priority,
-        Step::new(runnable).into_fn(),
-    ) {
+    if let Err(error) =
+        crate::platform::dispatch::submit_work(queue, band, Work::Poll(PollStep::new(runnable)))
+    {
         drop(task);
         return Err(error);
     }
@@ -322,45 +324,51 @@ where
     })
 }
 
-/// The task's schedule function: queues one poll. A refusal drops the
-/// runnable, which drops the future (its `Drop` caught and reported) and
-/// completes the handle with the reason.
-fn submit(queue: QueueId, priority: i32, runnable: Runnable<Meta>) {
-    // The error is recorded by `Step`'s drop; nothing else to do here.
-    let _ = crate::platform::dispatch::spawn_with_priority(
-        queue,
-        priority,
-        Step::new(runnable).into_fn(),
-    );
+/// The task's schedule function: queues one poll, with no allocation (the
+/// runnable is the queued item). A refusal drops the runnable, which drops
+/// the future (its `Drop` caught and reported) and completes the handle with
+/// the reason.
+fn submit(queue: QueueId, band: Band, runnable: Runnable<Meta>) {
+    // The error is recorded by `PollStep`'s drop; nothing else to do here.
+    let _ =
+        crate::platform::dispatch::submit_work(queue, band, Work::Poll(PollStep::new(runnable)));
 }
 
-/// One queued poll of a task. Dropped without running (its queue refused
-/// it, at the put or later), it records why in the task's metadata and then
-/// drops the runnable, which closes the task and drops its future.
-struct Step(Option<Runnable<Meta>>);
+/// One queued poll of a task (`Work::Poll`): one pointer, the task's
+/// runnable. Dropped without running (its queue refused it, at the put or
+/// later), it records why in the task's metadata and then drops the
+/// runnable, which closes the task and drops its future.
+pub(crate) struct PollStep(Option<Runnable<Meta>>);
 
-impl Step {
-    fn new(runnable: Runnable<Meta>) -> Step {
-        Step(Some(runnable))
+impl PollStep {
+    fn new(runnable: Runnable<Meta>) -> PollStep {
+        PollStep(Some(runnable))
     }
 
-    fn into_fn(self) -> impl FnOnce() + Send + 'static {
-        move || {
-            let mut step = self;
-            // The shutdown's rescue queue (UNDEFINED) runs what a stuck
-            // queue left behind: a task is not polled there, off its own
-            // queue; it is dropped as refused (`Drop` below).
-            if crate::sched::current_queue() == Some(QueueId::UNDEFINED) {
-                return;
-            }
-            if let Some(runnable) = step.0.take() {
-                runnable.run();
-            }
+    /// Polls the task once. `Work::run` calls this under the panic guard
+    /// (the future's own poll and `Drop` are caught inside, by `Guarded`).
+    pub(crate) fn run(mut self) {
+        // The shutdown's rescue queue (UNDEFINED) runs what a stuck queue
+        // left behind: a task is not polled there, off its own queue; it is
+        // dropped as refused (`Drop` below).
+        if crate::sched::current_queue() == Some(QueueId::UNDEFINED) {
+            return;
+        }
+        if let Some(runnable) = self.0.take() {
+            runnable.run();
         }
     }
+
+    /// What a stuck-worker report names: the task's allocation (its
+    /// metadata lives there).
+    pub(crate) fn address(&self) -> usize {
+        self.0.as_ref().map_or(0, |runnable| {
+            std::ptr::from_ref(runnable.metadata()) as usize
+        })
+    }
 }
 
-impl Drop for Step {
+impl Drop for PollStep {
     fn drop(&mut self) {
         if let Some(runnable) = self.0.take() {
             // Refused: the platform is down (or going down), or the private

@@ -267,6 +267,13 @@ where
     )
 }
 
+/// Queues prepared work on `queue`, in `band`, with no callback flags: the
+/// executor's polls (`Work::Poll`), which need no allocation of their own.
+/// Refused work is dropped (its `Drop` caught) before this returns.
+pub(crate) fn submit_work(queue: QueueId, band: Band, work: Work) -> Result<()> {
+    submit(queue, band, work, CallbackFlags::empty())
+}
+
 /// Runs a [`RunShared`](crate::work::RunShared) task on `queue` (the
 /// idiomatic API's join handles and scoped items): [`spawn`] with the task's
 /// one allocation shared with its handle. A refused task is abandoned

@@ -35,7 +35,14 @@ pub(crate) enum Work {
     /// A Rust task that shares its one allocation with a handle (the
     /// idiomatic API's join handles and scoped items, `api/`).
     Shared(SharedTask),
+    /// One poll of a future spawned on a queue (`api/executor.rs`): the
+    /// task's `async_task::Runnable`, queued by its waker with no allocation.
+    Poll(crate::api::executor::PollStep),
 }
+
+// Every queued item is a `Work` in its band's block: a new variant must not
+// grow it.
+const _: () = assert!(std::mem::size_of::<Work>() <= 24);
 
 /// A task that lives in an `Arc` it shares with whoever waits for it: run
 /// once, or told that it was dropped unrun (refused by its queue, or taken
@@ -92,12 +99,17 @@ impl Job for Work {
             Work::Shared(task) => {
                 guard_on(queue, PanicSite::Invoke, || task.run());
             }
+            // A refused or rescued poll drops the runnable in `PollStep`'s
+            // `Drop`, which catches its panics itself.
+            Work::Poll(step) => {
+                guard_on(queue, PanicSite::Invoke, || step.run());
+            }
         }
     }
 
     /// What a stuck-worker report names: the callback's address (a COM
     /// callback's `IMFAsyncCallback*`, or a Rust callback's data pointer),
-    /// the closure's, or the serial queue's.
+    /// the closure's, the serial queue's, or a future's task.
     #[inline]
     fn address(&self) -> usize {
         match self {
@@ -110,6 +122,7 @@ impl Job for Work {
                 .0
                 .as_ref()
                 .map_or(0, |task| Arc::as_ptr(task).cast::<()>() as usize),
+            Work::Poll(step) => step.address(),
         }
     }
 
