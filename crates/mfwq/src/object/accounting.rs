@@ -177,6 +177,20 @@ impl ResultLock {
     }
 }
 
+impl ResultLock {
+    /// Hands the lock to a result object that records it without a field
+    /// (its kind says whether it holds one: `result/mod.rs`); that object
+    /// gives it back with [`release_held`](Self::release_held).
+    pub(crate) fn into_held(self) {
+        std::mem::forget(self);
+    }
+
+    /// Releases a lock handed over with [`into_held`](Self::into_held).
+    pub(crate) fn release_held() {
+        drop(ResultLock(()));
+    }
+}
+
 impl Drop for ResultLock {
     fn drop(&mut self) {
         let batched = WORKER_BATCH.with(|cell| {

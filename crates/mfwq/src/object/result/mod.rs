@@ -108,6 +108,11 @@ impl Attachment {
     }
 }
 
+/// A result object's fields. Every queued `put_work_item` holds one, so it is
+/// kept small (docs/performance.md, "Memory per queued item"): what most
+/// results never use (an object, a wrapped caller's result) lives in a side
+/// allocation, and the platform lock is not a field: every result holds one
+/// except a wrapper of a caller's result (`rare.foreign`), which holds none.
 #[repr(C)]
 struct ResultInner {
     /// First, so that the object's address is an `MFASYNCRESULT*`. For a COM
@@ -116,10 +121,65 @@ struct ResultInner {
     /// A Rust callback (never set together with a COM one).
     callback: Option<Callback>,
     state: Option<Attachment>,
+    /// The object and the wrapped caller's result, when either is set.
+    rare: Option<Box<Rare>>,
+}
+
+/// The fields of a result that most results leave empty.
+struct Rare {
     object: Option<Attachment>,
     /// A caller's own result object that this one carries through the queues.
     foreign: Option<ComPtr>,
-    _platform_lock: Option<ResultLock>,
+}
+
+// 8 bytes of `Recycled`'s count before it: a result object is 120 bytes.
+const _: () = assert!(std::mem::size_of::<ResultInner>() <= 112);
+
+impl ResultInner {
+    /// A result of ours (not a wrapper), with its platform lock.
+    #[inline]
+    fn new(
+        image: ResultImage,
+        callback: Option<Callback>,
+        state: Option<Attachment>,
+        object: Option<Attachment>,
+    ) -> ResultInner {
+        ResultLock::acquire().into_held();
+        ResultInner {
+            image,
+            callback,
+            state,
+            rare: object.map(|object| {
+                Box::new(Rare {
+                    object: Some(object),
+                    foreign: None,
+                })
+            }),
+        }
+    }
+
+    /// A wrapper of a caller's result: no platform lock.
+    fn wrapping(foreign: ComPtr) -> ResultInner {
+        ResultInner {
+            image: fresh_image(std::ptr::null_mut()),
+            callback: None,
+            state: None,
+            rare: Some(Box::new(Rare {
+                object: None,
+                foreign: Some(foreign),
+            })),
+        }
+    }
+
+    #[inline]
+    fn foreign(&self) -> Option<&ComPtr> {
+        self.rare.as_deref()?.foreign.as_ref()
+    }
+
+    #[inline]
+    fn object(&self) -> Option<&Attachment> {
+        self.rare.as_deref()?.object.as_ref()
+    }
 }
 
 impl Drop for ResultInner {
@@ -129,7 +189,11 @@ impl Drop for ResultInner {
         // glue, a second panic would abort the process.
         crate::panic::drop_quietly(self.callback.take());
         crate::panic::drop_quietly(self.state.take());
-        crate::panic::drop_quietly(self.object.take());
+        let rare = self.rare.take();
+        let foreign = rare.map(|mut rare| {
+            crate::panic::drop_quietly(rare.object.take());
+            rare.foreign.take()
+        });
         let callback = *self.image.callback.get_mut();
         // SAFETY: the image owns one reference to a COM callback it holds.
         drop(unsafe { ComPtr::from_raw_owned(callback) });
@@ -137,6 +201,12 @@ impl Drop for ResultInner {
         let event = *self.image.event.get_mut();
         if event != 0 {
             handle::close(event);
+        }
+        // Last, as when they were fields: the wrapped result, then the lock
+        // (held by every result but a wrapper).
+        match foreign.flatten() {
+            Some(foreign) => drop(foreign),
+            None => ResultLock::release_held(),
         }
     }
 }
@@ -182,14 +252,12 @@ impl AsyncResult {
         callback: Option<Callback>,
         state: Option<State>,
     ) -> AsyncResult {
-        AsyncResult(Recycled::new(ResultInner {
-            image: fresh_image(std::ptr::null_mut()),
+        AsyncResult(Recycled::new(ResultInner::new(
+            fresh_image(std::ptr::null_mut()),
             callback,
-            state: state.map(Attachment::Rust),
-            object: object.map(Attachment::Rust),
-            foreign: None,
-            _platform_lock: Some(ResultLock::acquire()),
-        }))
+            state.map(Attachment::Rust),
+            object.map(Attachment::Rust),
+        )))
     }
 
     /// A result for `callback` with an optional state and no object.
@@ -223,14 +291,12 @@ impl AsyncResult {
         callback: Option<ComPtr>,
         state: Option<ComPtr>,
     ) -> AsyncResult {
-        AsyncResult(Recycled::new(ResultInner {
-            image: fresh_image(callback.map_or(std::ptr::null_mut(), ComPtr::into_raw)),
-            callback: None,
-            state: state.map(Attachment::Com),
-            object: object.map(Attachment::Com),
-            foreign: None,
-            _platform_lock: Some(ResultLock::acquire()),
-        }))
+        AsyncResult(Recycled::new(ResultInner::new(
+            fresh_image(callback.map_or(std::ptr::null_mut(), ComPtr::into_raw)),
+            None,
+            state.map(Attachment::Com),
+            object.map(Attachment::Com),
+        )))
     }
 
     /// The result behind an incoming `IMFAsyncResult*`: a stock result is used
@@ -260,20 +326,13 @@ impl AsyncResult {
         }
         // SAFETY: the caller promises a live COM object.
         let foreign = unsafe { ComPtr::from_raw_add_ref(result) }?;
-        Some(AsyncResult(Recycled::new(ResultInner {
-            image: fresh_image(std::ptr::null_mut()),
-            callback: None,
-            state: None,
-            object: None,
-            foreign: Some(foreign),
-            _platform_lock: None,
-        })))
+        Some(AsyncResult(Recycled::new(ResultInner::wrapping(foreign))))
     }
 
     /// Gives this reference to a C caller as an `IMFAsyncResult*` (for a
     /// wrapped caller's result: one reference to that object).
     pub fn into_com_raw(self) -> *mut c_void {
-        match &self.0.foreign {
+        match self.0.foreign() {
             Some(foreign) => foreign.clone().into_raw(),
             None => Recycled::into_ptr(self.0) as *mut c_void,
         }
@@ -283,7 +342,7 @@ impl AsyncResult {
     /// or the caller's own object it wraps. No reference is taken.
     #[inline]
     pub fn com_ptr(&self) -> *mut c_void {
-        match &self.0.foreign {
+        match self.0.foreign() {
             Some(foreign) => foreign.as_raw(),
             None => Recycled::as_ptr(&self.0) as *mut c_void,
         }
@@ -293,7 +352,7 @@ impl AsyncResult {
     /// those of the caller's object it wraps.
     #[inline]
     fn image(&self) -> &ResultImage {
-        match &self.0.foreign {
+        match self.0.foreign() {
             // SAFETY: a wrapped result begins with the MFASYNCRESULT layout
             // (promised to `from_com_result`) and is kept alive by `foreign`.
             Some(foreign) => unsafe { &*(foreign.as_raw() as *const ResultImage) },
@@ -344,12 +403,12 @@ impl AsyncResult {
 
     /// The object, if there is one and it is a `T` (a COM object is a [`ComPtr`]).
     pub fn object_as<T: Any>(&self) -> Option<&T> {
-        self.0.object.as_ref()?.downcast()
+        self.0.object()?.downcast()
     }
 
     /// The state, also from a wrapped caller's result (through its `GetState`).
     fn state_attachment(&self) -> Option<Attachment> {
-        match &self.0.foreign {
+        match self.0.foreign() {
             // SAFETY: the wrapped object is a live IMFAsyncResult.
             Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_state) },
             None => self.0.state.clone(),
@@ -358,10 +417,10 @@ impl AsyncResult {
 
     /// The object, also from a wrapped caller's result (through its `GetObject`).
     fn object_attachment(&self) -> Option<Attachment> {
-        match &self.0.foreign {
+        match self.0.foreign() {
             // SAFETY: the wrapped object is a live IMFAsyncResult.
             Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_object) },
-            None => self.0.object.clone(),
+            None => self.0.object().cloned(),
         }
     }
 
@@ -376,7 +435,7 @@ impl AsyncResult {
     /// `SetStatus` (which, like Microsoft's custom-result sample, stores
     /// `hrStatusResult`), so an object that keeps more state sees the call.
     pub fn set_status(&self, status: HResult) {
-        match &self.0.foreign {
+        match self.0.foreign() {
             Some(foreign) => {
                 // SAFETY: the wrapped object is a live IMFAsyncResult.
                 let _ = unsafe {
@@ -507,14 +566,12 @@ impl AsyncResult {
     /// The reply result of reply mode: `token` as its callback, this result's
     /// state, object and status.
     pub(crate) fn reply_result(&self, token: Callback) -> AsyncResult {
-        let reply = AsyncResult(Recycled::new(ResultInner {
-            image: fresh_image(std::ptr::null_mut()),
-            callback: Some(token),
-            state: self.state_attachment(),
-            object: self.object_attachment(),
-            foreign: None,
-            _platform_lock: Some(ResultLock::acquire()),
-        }));
+        let reply = AsyncResult(Recycled::new(ResultInner::new(
+            fresh_image(std::ptr::null_mut()),
+            Some(token),
+            self.state_attachment(),
+            self.object_attachment(),
+        )));
         reply.set_status(self.status());
         reply
     }
@@ -546,8 +603,8 @@ impl std::fmt::Debug for AsyncResult {
             .field("ptr", &self.as_ptr())
             .field("has_callback", &self.has_callback())
             .field("has_state", &self.0.state.is_some())
-            .field("has_object", &self.0.object.is_some())
-            .field("foreign", &self.0.foreign.is_some())
+            .field("has_object", &self.0.object().is_some())
+            .field("foreign", &self.0.foreign().is_some())
             .field("status", &self.status())
             .finish()
     }
