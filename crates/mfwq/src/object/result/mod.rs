@@ -109,10 +109,16 @@ impl Attachment {
 }
 
 /// A result object's fields. Every queued `put_work_item` holds one, so it is
-/// kept small (docs/performance.md, "Memory per queued item"): what most
-/// results never use (an object, a wrapped caller's result) lives in a side
-/// allocation, and the platform lock is not a field: every result holds one
-/// except a wrapper of a caller's result (`rare.foreign`), which holds none.
+/// kept small (docs/performance.md, "Memory per queued item"): the object,
+/// which most results never have, lives in a side allocation, and the
+/// platform lock is not a field: every result holds one except a wrapper of
+/// a caller's result (`foreign`), which holds none.
+///
+/// 128 bytes with `Recycled`'s count, and no smaller on purpose: glibc
+/// serves requests of up to 120 bytes from its fastbins, and a 120-byte
+/// object (`foreign` moved into the side allocation too) made a put about
+/// 70% slower in the `submit` bench (200,000 fresh results behind a blocked
+/// worker), against about 10% for this layout; docs/performance.md.
 #[repr(C)]
 struct ResultInner {
     /// First, so that the object's address is an `MFASYNCRESULT*`. For a COM
@@ -121,19 +127,14 @@ struct ResultInner {
     /// A Rust callback (never set together with a COM one).
     callback: Option<Callback>,
     state: Option<Attachment>,
-    /// The object and the wrapped caller's result, when either is set.
-    rare: Option<Box<Rare>>,
-}
-
-/// The fields of a result that most results leave empty.
-struct Rare {
-    object: Option<Attachment>,
+    /// The object, when there is one.
+    object: Option<Box<Attachment>>,
     /// A caller's own result object that this one carries through the queues.
     foreign: Option<ComPtr>,
 }
 
-// 8 bytes of `Recycled`'s count before it: a result object is 120 bytes.
-const _: () = assert!(std::mem::size_of::<ResultInner>() <= 112);
+// 8 bytes of `Recycled`'s count before it: a result object is 128 bytes.
+const _: () = assert!(std::mem::size_of::<ResultInner>() == 120);
 
 impl ResultInner {
     /// A result of ours (not a wrapper), with its platform lock.
@@ -149,12 +150,8 @@ impl ResultInner {
             image,
             callback,
             state,
-            rare: object.map(|object| {
-                Box::new(Rare {
-                    object: Some(object),
-                    foreign: None,
-                })
-            }),
+            object: object.map(Box::new),
+            foreign: None,
         }
     }
 
@@ -164,21 +161,19 @@ impl ResultInner {
             image: fresh_image(std::ptr::null_mut()),
             callback: None,
             state: None,
-            rare: Some(Box::new(Rare {
-                object: None,
-                foreign: Some(foreign),
-            })),
+            object: None,
+            foreign: Some(foreign),
         }
     }
 
     #[inline]
     fn foreign(&self) -> Option<&ComPtr> {
-        self.rare.as_deref()?.foreign.as_ref()
+        self.foreign.as_ref()
     }
 
     #[inline]
     fn object(&self) -> Option<&Attachment> {
-        self.rare.as_deref()?.object.as_ref()
+        self.object.as_deref()
     }
 }
 
@@ -189,11 +184,7 @@ impl Drop for ResultInner {
         // glue, a second panic would abort the process.
         crate::panic::drop_quietly(self.callback.take());
         crate::panic::drop_quietly(self.state.take());
-        let rare = self.rare.take();
-        let foreign = rare.map(|mut rare| {
-            crate::panic::drop_quietly(rare.object.take());
-            rare.foreign.take()
-        });
+        crate::panic::drop_quietly(self.object.take());
         let callback = *self.image.callback.get_mut();
         // SAFETY: the image owns one reference to a COM callback it holds.
         drop(unsafe { ComPtr::from_raw_owned(callback) });
@@ -204,7 +195,7 @@ impl Drop for ResultInner {
         }
         // Last, as when they were fields: the wrapped result, then the lock
         // (held by every result but a wrapper).
-        match foreign.flatten() {
+        match self.foreign.take() {
             Some(foreign) => drop(foreign),
             None => ResultLock::release_held(),
         }
