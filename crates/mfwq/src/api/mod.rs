@@ -30,3 +30,24 @@ pub use scope::{scope, Scope};
 pub use event_future::WaitAsync;
 pub use executor::{block_on, spawn_future, spawn_future_with_priority, TaskHandle};
 pub use sleep::{sleep, sleep_until, Sleep};
+
+/// The poll of a future whose outcome another thread decides (a sleep's
+/// timer, an event wait): ready with the outcome once there is one, else
+/// pending with the polling task's waker stored (replaced only when the task
+/// changed), so that the decider wakes the right task.
+fn poll_decided(
+    outcome: Option<crate::Result<()>>,
+    waker: &mut Option<std::task::Waker>,
+    current: &std::task::Waker,
+) -> std::task::Poll<crate::Result<()>> {
+    match outcome {
+        Some(outcome) => std::task::Poll::Ready(outcome),
+        None => {
+            match waker {
+                Some(stored) if stored.will_wake(current) => {}
+                slot => *slot = Some(current.clone()),
+            }
+            std::task::Poll::Pending
+        }
+    }
+}

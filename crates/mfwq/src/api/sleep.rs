@@ -175,16 +175,8 @@ impl Future for Sleep {
             None => self.register(context.waker()),
             Some(shared) => {
                 let mut state = shared.state.lock();
-                match state.outcome {
-                    Some(outcome) => Poll::Ready(outcome),
-                    None => {
-                        match &mut state.waker {
-                            Some(waker) if waker.will_wake(context.waker()) => {}
-                            slot => *slot = Some(context.waker().clone()),
-                        }
-                        Poll::Pending
-                    }
-                }
+                let state = &mut *state;
+                super::poll_decided(state.outcome, &mut state.waker, context.waker())
             }
         };
         if outcome.is_ready() {
