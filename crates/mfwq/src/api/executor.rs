@@ -25,7 +25,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -35,26 +35,8 @@ use crate::api::queue::{Priority, Queue};
 use crate::error::{Error, Result};
 use crate::ids::{Band, QueueId};
 use crate::panic::PanicSite;
+use crate::work::poll::{Meta, PollStep};
 use crate::work::Work;
-
-/// What a task knows about itself: why it ended without an output, when it
-/// did (the error its handle resolves to).
-pub(crate) struct Meta {
-    refusal: AtomicU8,
-}
-
-const NOT_REFUSED: u8 = 0;
-const REFUSED_SHUTDOWN: u8 = 1;
-const REFUSED_QUEUE_GONE: u8 = 2;
-
-impl Meta {
-    fn error(&self) -> Error {
-        match self.refusal.load(Ordering::Acquire) {
-            REFUSED_QUEUE_GONE => Error::InvalidWorkQueue,
-            _ => Error::Shutdown,
-        }
-    }
-}
 
 /// The output of a future spawned on a queue with [`spawn_future`], as a
 /// future: it resolves when the task completes.
@@ -299,7 +281,7 @@ where
     let schedule = move |runnable: Runnable<Meta>| submit(queue, band, runnable);
     let (runnable, task) = Builder::new()
         .metadata(Meta {
-            refusal: AtomicU8::new(NOT_REFUSED),
+            refusal: AtomicU8::new(Meta::NOT_REFUSED),
         })
         .spawn(
             move |_| Guarded {
@@ -332,56 +314,6 @@ fn submit(queue: QueueId, band: Band, runnable: Runnable<Meta>) {
     // The error is recorded by `PollStep`'s drop; nothing else to do here.
     let _ =
         crate::platform::dispatch::submit_work(queue, band, Work::Poll(PollStep::new(runnable)));
-}
-
-/// One queued poll of a task (`Work::Poll`): one pointer, the task's
-/// runnable. Dropped without running (its queue refused it, at the put or
-/// later), it records why in the task's metadata and then drops the
-/// runnable, which closes the task and drops its future.
-pub(crate) struct PollStep(Option<Runnable<Meta>>);
-
-impl PollStep {
-    fn new(runnable: Runnable<Meta>) -> PollStep {
-        PollStep(Some(runnable))
-    }
-
-    /// Polls the task once. `Work::run` calls this under the panic guard
-    /// (the future's own poll and `Drop` are caught inside, by `Guarded`).
-    pub(crate) fn run(mut self) {
-        // The shutdown's rescue queue (UNDEFINED) runs what a stuck queue
-        // left behind: a task is not polled there, off its own queue; it is
-        // dropped as refused (`Drop` below).
-        if crate::sched::current_queue() == Some(QueueId::UNDEFINED) {
-            return;
-        }
-        if let Some(runnable) = self.0.take() {
-            runnable.run();
-        }
-    }
-
-    /// What a stuck-worker report names: the task's allocation (its
-    /// metadata lives there).
-    pub(crate) fn address(&self) -> usize {
-        self.0.as_ref().map_or(0, |runnable| {
-            std::ptr::from_ref(runnable.metadata()) as usize
-        })
-    }
-}
-
-impl Drop for PollStep {
-    fn drop(&mut self) {
-        if let Some(runnable) = self.0.take() {
-            // Refused: the platform is down (or going down), or the private
-            // queue is gone while the platform runs.
-            let why = if crate::platform::is_started() {
-                REFUSED_QUEUE_GONE
-            } else {
-                REFUSED_SHUTDOWN
-            };
-            runnable.metadata().refusal.store(why, Ordering::Release);
-            crate::panic::drop_quietly(runnable);
-        }
-    }
 }
 
 /// The spawned future, with every panic of its `poll` and `Drop` caught: a

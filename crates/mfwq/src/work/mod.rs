@@ -8,6 +8,7 @@
 
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
+pub(crate) mod poll;
 pub(crate) mod serial;
 
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub(crate) enum Work {
     Shared(SharedTask),
     /// One poll of a future spawned on a queue (`api/executor.rs`): the
     /// task's `async_task::Runnable`, queued by its waker with no allocation.
-    Poll(crate::api::executor::PollStep),
+    Poll(poll::PollStep),
 }
 
 // Every queued item is a `Work` in its band's block: a new variant must not
