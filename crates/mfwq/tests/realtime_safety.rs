@@ -230,6 +230,10 @@ fn window(path: Path, burst: usize, markers: bool) -> Counts {
     counts
 }
 
+/// Results the feeder may make the ordinary way in a `put_work_item` window
+/// (see that test).
+const RECYCLER_SLACK: usize = 16;
+
 /// The bound on the feeder's `SegQueue` block allocations for `ITEMS` pushes.
 fn segqueue_blocks() -> usize {
     ITEMS.div_ceil(SEGQUEUE_BLOCK) + 1
@@ -255,7 +259,14 @@ fn put_work_item_allocates_only_recycler_batches_on_the_worker() {
             counts.worker_allocs <= ITEMS / RECYCLER_BATCH + 1,
             "{counts:?}"
         );
-        assert!(counts.feeder_allocs <= segqueue_blocks(), "{counts:?}");
+        // The queue's blocks, plus a little slack: when the feeder finds the
+        // recycler's shared stack empty for a moment (its timing against the
+        // worker's batches), it makes a result the ordinary way. Seen: up to
+        // 3 in a window under ThreadSanitizer, which slows the worker.
+        assert!(
+            counts.feeder_allocs <= segqueue_blocks() + RECYCLER_SLACK,
+            "{counts:?}"
+        );
         // The feeder drops the emptied batch `Vec` it swaps for a full one.
         assert!(
             counts.feeder_frees <= ITEMS / RECYCLER_BATCH + 1,
