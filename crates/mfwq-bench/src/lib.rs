@@ -20,5 +20,5 @@ pub use config::{
 };
 pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count};
 pub use latch::Latch;
-pub use report::{fmt_num, Goal, Report, Row};
+pub use report::{fmt_num, markdown_table, text_table, Goal, Report, Row};
 pub use stats::Summary;

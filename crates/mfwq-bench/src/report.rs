@@ -281,77 +281,108 @@ impl Report {
     /// between workloads, then the notes.
     pub fn table(&self) -> String {
         let cells = self.cells();
-        let mut widths = HEADERS.map(str::len);
-        for (_, row) in &cells {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let line = |fields: &[String; 10]| -> String {
-            let mut out = String::new();
-            for (i, field) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("  ");
-                }
-                if NUMERIC[i] {
-                    out.push_str(&format!("{field:>w$}", w = widths[i]));
-                } else {
-                    out.push_str(&format!("{field:<w$}", w = widths[i]));
-                }
-            }
-            out.trim_end().to_owned()
-        };
-        let rule = "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
-        let mut out = String::new();
-        out.push_str(&line(&HEADERS.map(str::to_owned)));
-        out.push('\n');
-        out.push_str(&rule);
-        out.push('\n');
-        let mut previous: Option<usize> = None;
-        for (index, row) in &cells {
-            if previous.is_some_and(|p| self.rows[p].workload != self.rows[*index].workload) {
-                out.push_str(&rule);
-                out.push('\n');
-            }
-            previous = Some(*index);
-            out.push_str(&line(row));
-            out.push('\n');
-        }
-        for note in &self.notes {
-            out.push_str(note);
-            out.push('\n');
-        }
-        out
+        let rows: Vec<(&str, [String; 10])> = cells
+            .into_iter()
+            .map(|(index, row)| (self.rows[index].workload.as_str(), row))
+            .collect();
+        text_table(&HEADERS, &NUMERIC, &rows, &self.notes)
     }
 
     /// The same table as Markdown, under `title`, with `preamble` lines
     /// (run conditions) before it and the notes as a list after it.
     pub fn markdown(&self, title: &str, preamble: &[String]) -> String {
-        let mut out = format!("# {title}\n\n");
-        for line in preamble {
-            out.push_str(&format!("- {line}\n"));
+        let rows: Vec<[String; 10]> = self.cells().into_iter().map(|(_, row)| row).collect();
+        markdown_table(title, preamble, &HEADERS, &NUMERIC, &rows, &self.notes)
+    }
+}
+
+/// A plain-text table: `headers`, then `rows`, columns aligned (right where
+/// `numeric`), a rule under the header and between rows of different
+/// workloads (each row's first element names its workload), then `notes`.
+/// Shared by the peers, C-ABI and real-time benches.
+pub fn text_table<const N: usize>(
+    headers: &[&str; N],
+    numeric: &[bool; N],
+    rows: &[(&str, [String; N])],
+    notes: &[String],
+) -> String {
+    let mut widths = headers.map(str::len);
+    for (_, row) in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
         }
-        if !preamble.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-        let aligns: Vec<&str> = NUMERIC
-            .iter()
-            .map(|&n| if n { "---:" } else { "---" })
-            .collect();
-        out.push_str(&format!("| {} |\n", aligns.join(" | ")));
-        for (_, row) in self.cells() {
-            let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-            out.push_str(&format!("| {} |\n", escaped.join(" | ")));
-        }
-        if !self.notes.is_empty() {
-            out.push('\n');
-            for note in &self.notes {
-                out.push_str(&format!("- {note}\n"));
+    }
+    let line = |fields: &[String; N]| -> String {
+        let mut out = String::new();
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if numeric[i] {
+                out.push_str(&format!("{field:>w$}", w = widths[i]));
+            } else {
+                out.push_str(&format!("{field:<w$}", w = widths[i]));
             }
         }
-        out
+        out.trim_end().to_owned()
+    };
+    let rule = "-".repeat(widths.iter().sum::<usize>() + 2 * (N - 1));
+    let mut out = String::new();
+    out.push_str(&line(&headers.map(str::to_owned)));
+    out.push('\n');
+    out.push_str(&rule);
+    out.push('\n');
+    let mut previous: Option<&str> = None;
+    for (workload, row) in rows {
+        if previous.is_some_and(|p| p != *workload) {
+            out.push_str(&rule);
+            out.push('\n');
+        }
+        previous = Some(workload);
+        out.push_str(&line(row));
+        out.push('\n');
     }
+    for note in notes {
+        out.push_str(note);
+        out.push('\n');
+    }
+    out
+}
+
+/// [`text_table`] as Markdown, under `title`, with `preamble` lines (run
+/// conditions) before it and the notes as a list after it.
+pub fn markdown_table<const N: usize>(
+    title: &str,
+    preamble: &[String],
+    headers: &[&str; N],
+    numeric: &[bool; N],
+    rows: &[[String; N]],
+    notes: &[String],
+) -> String {
+    let mut out = format!("# {title}\n\n");
+    for line in preamble {
+        out.push_str(&format!("- {line}\n"));
+    }
+    if !preamble.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("| {} |\n", headers.join(" | ")));
+    let aligns: Vec<&str> = numeric
+        .iter()
+        .map(|&n| if n { "---:" } else { "---" })
+        .collect();
+    out.push_str(&format!("| {} |\n", aligns.join(" | ")));
+    for row in rows {
+        let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!("| {} |\n", escaped.join(" | ")));
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        for note in notes {
+            out.push_str(&format!("- {note}\n"));
+        }
+    }
+    out
 }
 
 /// A number with about three significant digits (no exponent): `1234`,

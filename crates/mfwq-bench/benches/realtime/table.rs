@@ -4,7 +4,7 @@
 //! table (columns separated by two or more spaces, a rule between runs, the
 //! notes after it, the same closing line).
 
-use mfwq_bench::fmt_num;
+use mfwq_bench::{fmt_num, markdown_table, text_table};
 
 use crate::rt::Figures;
 
@@ -134,73 +134,17 @@ impl Table {
     /// The plain-text table and the notes.
     pub fn text(&self) -> String {
         let cells = self.cells();
-        let mut widths = HEADERS.map(str::len);
-        for (_, row) in &cells {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let line = |fields: &[String; 13]| -> String {
-            let mut out = String::new();
-            for (i, field) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("  ");
-                }
-                if NUMERIC[i] {
-                    out.push_str(&format!("{field:>w$}", w = widths[i]));
-                } else {
-                    out.push_str(&format!("{field:<w$}", w = widths[i]));
-                }
-            }
-            out.trim_end().to_owned()
-        };
-        let rule = "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
-        let mut out = String::new();
-        out.push_str(&line(&HEADERS.map(str::to_owned)));
-        out.push('\n');
-        out.push_str(&rule);
-        out.push('\n');
-        let mut previous: Option<usize> = None;
-        for (index, row) in &cells {
-            if previous.is_some_and(|p| self.lines[p].workload != self.lines[*index].workload) {
-                out.push_str(&rule);
-                out.push('\n');
-            }
-            previous = Some(*index);
-            out.push_str(&line(row));
-            out.push('\n');
-        }
-        for note in &self.notes {
-            out.push_str(note);
-            out.push('\n');
-        }
-        out
+        let rows: Vec<(&str, [String; 13])> = cells
+            .into_iter()
+            .map(|(index, row)| (self.lines[index].workload.as_str(), row))
+            .collect();
+        text_table(&HEADERS, &NUMERIC, &rows, &self.notes)
     }
 
     /// The same as Markdown under `title`, with `preamble` lines before it.
     pub fn markdown(&self, title: &str, preamble: &[String]) -> String {
-        let mut out = format!("# {title}\n\n");
-        for line in preamble {
-            out.push_str(&format!("- {line}\n"));
-        }
-        out.push('\n');
-        out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-        let aligns: Vec<&str> = NUMERIC
-            .iter()
-            .map(|&n| if n { "---:" } else { "---" })
-            .collect();
-        out.push_str(&format!("| {} |\n", aligns.join(" | ")));
-        for (_, row) in self.cells() {
-            let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-            out.push_str(&format!("| {} |\n", escaped.join(" | ")));
-        }
-        if !self.notes.is_empty() {
-            out.push('\n');
-            for note in &self.notes {
-                out.push_str(&format!("- {note}\n"));
-            }
-        }
-        out
+        let rows: Vec<[String; 13]> = self.cells().into_iter().map(|(_, row)| row).collect();
+        markdown_table(title, preamble, &HEADERS, &NUMERIC, &rows, &self.notes)
     }
 
     fn count(&self, f: impl Fn(&Verdict) -> bool) -> usize {
