@@ -23,17 +23,8 @@ use mfwq::{QueueId, QueueType};
 use mfwq_bench::{Config, Goal, Latch, Report, Row, Summary};
 
 use crate::harness::{contestant, measure, timed, WAIT_LIMIT};
-use crate::pools::POOL_THREADS;
-
-/// The peers' two-worker tokio runtime, with its timer driver.
-fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(POOL_THREADS)
-        .thread_name("tokio-worker")
-        .enable_time()
-        .build()
-        .expect("build the tokio runtime")
-}
+use crate::pools::tokio_timer_runtime as tokio_runtime;
+use crate::timers::{percentile, Rng};
 
 /// Ready after it has woken itself `left` times: one poll per wake-up.
 struct Wakes {
@@ -203,23 +194,6 @@ pub fn pingpong(cfg: &Config, report: &mut Report) {
 
 // ---------------------------------------------------------------------------
 
-/// xorshift64: delays without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    /// A delay uniform in 1..=50 ms, at microsecond resolution.
-    fn delay(&mut self) -> Duration {
-        Duration::from_micros(1_000 + self.below(49_001))
-    }
-}
-
 const SLEEPS: usize = 100_000;
 
 /// Polls each future once (it registers its timer) with a waker that does
@@ -304,11 +278,6 @@ fn lateness_run(
         }
     }
     samples
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 pub fn lateness(cfg: &Config, report: &mut Report) {

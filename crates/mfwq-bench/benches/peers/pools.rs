@@ -71,6 +71,17 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
         .expect("build the tokio runtime")
 }
 
+/// [`tokio_runtime`] with its timer driver enabled (the timer and future
+/// workloads).
+pub fn tokio_timer_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(POOL_THREADS)
+        .thread_name("tokio-worker")
+        .enable_time()
+        .build()
+        .expect("build the tokio runtime")
+}
+
 /// A rayon pool with two threads.
 pub fn rayon_pool() -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()

@@ -18,23 +18,13 @@ use mfwq::{AsyncResult, Event, QueueId};
 use mfwq_bench::{fmt_num, Config, Goal, Latch, Report, Row, Summary};
 
 use crate::harness::{contestant, measure, wait, WAIT_LIMIT};
-use crate::pools::POOL_THREADS;
-
-/// The peers' two-worker tokio runtime, with its timer driver enabled.
-fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(POOL_THREADS)
-        .thread_name("tokio-worker")
-        .enable_time()
-        .build()
-        .expect("build the tokio runtime")
-}
+use crate::pools::tokio_timer_runtime as tokio_runtime;
 
 /// xorshift64: delays without a dependency.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -42,12 +32,13 @@ impl Rng {
     }
 
     /// A delay uniform in 1..=50 ms, at microsecond resolution.
-    fn delay(&mut self) -> Duration {
+    pub(crate) fn delay(&mut self) -> Duration {
         Duration::from_micros(1_000 + self.below(49_001))
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0..=1) of `sorted`, by nearest rank.
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
