@@ -136,7 +136,7 @@ where
     let callback_to_caller = crate::panic::Refusable::new(callback_to_caller);
     let state = crate::panic::Refusable::new(state);
     let work = crate::panic::Refusable::new(work);
-    crate::platform::dispatch::refuse_if_down()?;
+    crate::platform::ensure_started()?;
     // A completion that could never be dispatched is refused now.
     crate::platform::dispatch::check_completion_params(crate::object::callback::effective_params(
         &**callback_to_caller,

@@ -10,7 +10,7 @@ use crate::ids::{Band, CallbackFlags, QueueId};
 use crate::object::callback::{effective_params, Callback, CallbackParams};
 use crate::object::result::{AsyncResult, State};
 use crate::platform::route;
-use crate::platform::PLATFORM;
+use crate::platform::{ensure_started, PLATFORM};
 use crate::work::Work;
 
 /// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new
@@ -46,7 +46,7 @@ pub fn put_work_item_with_priority(
     state: Option<State>,
 ) -> Result<()> {
     // Refused before the callback's code runs (its parameters), docs/behaviour.md#d34.
-    if let Err(error) = refuse_if_down() {
+    if let Err(error) = ensure_started() {
         return refuse_values(error, callback, state);
     }
     let flags = effective_params(&*callback).flags;
@@ -86,7 +86,7 @@ pub fn put_result_with_priority(
     priority: i32,
     result: impl IntoAsyncResult,
 ) -> Result<()> {
-    if let Err(error) = refuse_if_down() {
+    if let Err(error) = ensure_started() {
         return refuse_values(error, result, ());
     }
     let result = result.into_async_result();
@@ -127,7 +127,7 @@ pub fn put_result_with_priority(
 pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
     // docs/behaviour.md#d34: not running fails before `pCallback` (and
     // its `GetParameters`) is even read.
-    if let Err(error) = refuse_if_down() {
+    if let Err(error) = ensure_started() {
         return refuse_values(error, result, ());
     }
     let result = result.into_async_result();
@@ -199,8 +199,6 @@ pub(crate) fn check_completion_params(params: CallbackParams) -> Result<()> {
         Err(Error::InvalidWorkQueue)
     }
 }
-
-pub(crate) use crate::platform::ensure_started as refuse_if_down;
 
 /// A result as put, invoke, schedule and wait take it: `&AsyncResult` adds a
 /// reference for the platform to hold; an `AsyncResult` is moved in, which
