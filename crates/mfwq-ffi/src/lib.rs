@@ -74,6 +74,14 @@ fn invalid_arg() -> HRESULT {
     missing_input().hresult().0
 }
 
+/// [`invalid_arg`] for a call given no callback or result to work on (what
+/// Windows' work queues report as invalid usage): recorded in the trace.
+fn invalid_call(call: &'static str) -> HRESULT {
+    let hresult = invalid_arg();
+    mfwq::observe::note_misuse(call, hresult);
+    hresult
+}
+
 /// Runs `produce` and writes its value through `out`; NULL `out` is
 /// `E_POINTER` (docs/behaviour.md#d35) and nothing is produced.
 ///

@@ -14,7 +14,7 @@ use mfwq::com::ComPtr;
 use mfwq::{AsyncResult, Error, HResult, PeriodicKey, QueueId, WorkItemKey};
 
 use crate::{
-    com_arg, finish_opt, hr, invalid_arg, refuse_input, write_out, DWORD, HANDLE, HRESULT, LONG,
+    com_arg, finish_opt, hr, invalid_call, refuse_input, write_out, DWORD, HANDLE, HRESULT, LONG,
 };
 
 /// `MFWORKITEM_KEY` / `RTWQWORKITEM_KEY`.
@@ -88,7 +88,7 @@ pub unsafe extern "system" fn MFInvokeCallback(pAsyncResult: *mut c_void) -> HRE
     // SAFETY: forwarded caller contract.
     match unsafe { result_arg(pAsyncResult) } {
         Some(result) => hr(mfwq::invoke_callback(result)),
-        None => invalid_arg(),
+        None => invalid_call("MFInvokeCallback"),
     }
 }
 
@@ -128,7 +128,7 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     pState: *mut c_void,
 ) -> HRESULT {
     if pCallback.is_null() {
-        return invalid_arg();
+        return invalid_call("MFPutWorkItem2");
     }
     // SAFETY: forwarded caller contract.
     let result = unsafe { stock_result(pCallback, pState) };
@@ -166,7 +166,7 @@ pub unsafe extern "system" fn MFPutWorkItemEx2(
             Priority,
             result,
         )),
-        None => invalid_arg(),
+        None => invalid_call("MFPutWorkItemEx2"),
     }
 }
 
@@ -207,7 +207,7 @@ pub unsafe extern "system" fn MFPutWaitingWorkItem(
     };
     // SAFETY: forwarded caller contract.
     let Some(result) = (unsafe { result_arg(pResult) }) else {
-        return invalid_arg();
+        return invalid_call("MFPutWaitingWorkItem");
     };
     let key =
         mfwq::put_waiting_work_item(event.as_ref(), Priority, result).map(|key| key.into_raw());
@@ -253,7 +253,7 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     pKey: *mut MFWORKITEM_KEY,
 ) -> HRESULT {
     if pCallback.is_null() {
-        return invalid_arg();
+        return invalid_call("MFScheduleWorkItem");
     }
     // A refused call drops the result at once: a result that lives only while
     // the platform is down leaves no lock behind (docs/behaviour.md#w13).
@@ -275,7 +275,7 @@ pub unsafe extern "system" fn MFScheduleWorkItemEx(
     match unsafe { result_arg(pResult) } {
         // SAFETY: forwarded caller contract.
         Some(result) => unsafe { schedule(result, Timeout, pKey) },
-        None => invalid_arg(),
+        None => invalid_call("MFScheduleWorkItemEx"),
     }
 }
 
@@ -333,7 +333,7 @@ pub unsafe extern "system" fn MFAddPeriodicCallback(
     pdwKey: *mut DWORD,
 ) -> HRESULT {
     let Some(function) = Callback else {
-        return invalid_arg();
+        return invalid_call("MFAddPeriodicCallback");
     };
     // SAFETY: forwarded caller contract.
     let context = unsafe { com_arg(pContext) }.map(mfwq::com::com_state);

@@ -268,6 +268,16 @@ impl Band {
             _ => Band::Low,
         }
     }
+
+    /// The band as a priority sign: 1, 0 or -1 (what traces show).
+    #[cfg_attr(not(feature = "observe"), allow(dead_code))]
+    pub(crate) fn priority(self) -> i8 {
+        match self {
+            Band::High => 1,
+            Band::Normal => 0,
+            Band::Low => -1,
+        }
+    }
 }
 
 #[cfg(test)]

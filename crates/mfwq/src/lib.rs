@@ -63,7 +63,8 @@
 // (ARCHITECTURE.md, "Code map"):
 // - base: error, ids, sync (the loom facade), class_name;
 // - sched: the scheduler, generic over its jobs;
-// - runtime support: panic, event, handle;
+// - runtime support: observe (traces and statistics, fed by every layer
+//   above through its hooks), panic, event, handle;
 // - object: the object model (results, callbacks, COM layout, accounting);
 // - work: what the queues run (work items, serial queues);
 // - platform: lifecycle, registry, routing, put and invoke, platform events;
@@ -80,6 +81,7 @@ mod event;
 pub mod handle;
 mod ids;
 mod object;
+pub mod observe;
 mod panic;
 mod platform;
 mod queue;

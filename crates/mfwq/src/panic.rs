@@ -37,6 +37,19 @@ pub enum PanicSite {
     PlatformEvents,
 }
 
+impl PanicSite {
+    /// The site as traces name it.
+    fn name(self) -> &'static str {
+        match self {
+            PanicSite::Invoke => "Invoke",
+            PanicSite::Parameters => "GetParameters",
+            PanicSite::Drop => "Drop",
+            PanicSite::Pump => "window queue step",
+            PanicSite::PlatformEvents => "platform events listener",
+        }
+    }
+}
+
 /// A caught panic from user code.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -194,6 +207,7 @@ pub(crate) fn report(queue: QueueId, site: PanicSite, payload: Box<dyn Any + Sen
     };
     drop_payload(payload);
     tracing::error!(queue = %queue, ?site, %message, "user code panicked; the thread goes on");
+    crate::observe::panic(queue, site.name());
     let report = PanicReport {
         queue,
         site,

@@ -195,7 +195,12 @@ where
     let handle = JoinHandle {
         task: Arc::clone(&shared) as Arc<dyn Joinable<T>>,
     };
-    crate::platform::dispatch::spawn_shared(queue, priority.to_raw(), shared)?;
+    crate::platform::dispatch::spawn_shared(
+        queue,
+        priority.to_raw(),
+        shared,
+        std::any::type_name::<F>(),
+    )?;
     Ok(handle)
 }
 

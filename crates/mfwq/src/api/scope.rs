@@ -269,9 +269,12 @@ impl<'scope> Scope<'scope, '_> {
         let target = queue.id();
         let owned = self.reaches_owner(target).then(|| Arc::clone(&item));
         let put = match self.sink {
-            Sink::Queues => {
-                crate::platform::dispatch::spawn_shared(target, priority.to_raw(), item)
-            }
+            Sink::Queues => crate::platform::dispatch::spawn_shared(
+                target,
+                priority.to_raw(),
+                item,
+                std::any::type_name::<F>(),
+            ),
             #[cfg(test)]
             Sink::Threads => {
                 std::thread::spawn(move || item.run());

@@ -268,6 +268,8 @@ impl fmt::Display for Report {
 #[inline(never)]
 pub(crate) fn fail(report: Report) -> ! {
     let _ = writeln!(std::io::stderr().lock(), "{report}");
+    // The trace, if one is recorded, shows the misuse before the abort.
+    crate::observe::misuse(report.call.name(), crate::error::HResult::E_POINTER.0, true);
     std::process::abort()
 }
 

@@ -47,6 +47,7 @@ pub fn put_work_item_with_priority(
 ) -> Result<()> {
     // Refused before the callback's code runs (its parameters), docs/behaviour.md#d34.
     if let Err(error) = ensure_started() {
+        crate::observe::refused_call(queue, error.hresult().0);
         return refuse_values(error, callback, state);
     }
     let flags = effective_params(&*callback).flags;
@@ -87,6 +88,7 @@ pub fn put_result_with_priority(
     result: impl IntoAsyncResult,
 ) -> Result<()> {
     if let Err(error) = ensure_started() {
+        crate::observe::refused_call(queue, error.hresult().0);
         return refuse_values(error, result, ());
     }
     let result = result.into_async_result();
@@ -257,11 +259,12 @@ pub fn spawn_with_priority<F>(queue: QueueId, priority: i32, task: F) -> Result<
 where
     F: FnOnce() + Send + 'static,
 {
-    submit(
+    submit_named(
         queue,
         Band::from_priority(priority),
         Work::Task(Box::new(task)),
         CallbackFlags::empty(),
+        Some(std::any::type_name::<F>()),
     )
 }
 
@@ -276,16 +279,19 @@ pub(crate) fn submit_work(queue: QueueId, band: Band, work: Work) -> Result<()> 
 /// idiomatic API's join handles and scoped items): [`spawn`] with the task's
 /// one allocation shared with its handle. A refused task is abandoned
 /// (`RunShared::abandon`) before this returns.
+/// `name` is the task's Rust type, for traces.
 pub(crate) fn spawn_shared(
     queue: QueueId,
     priority: i32,
     task: std::sync::Arc<dyn crate::work::RunShared>,
+    name: &'static str,
 ) -> Result<()> {
-    submit(
+    submit_named(
         queue,
         Band::from_priority(priority),
         Work::Shared(crate::work::SharedTask::new(task)),
         CallbackFlags::empty(),
+        Some(name),
     )
 }
 
@@ -306,7 +312,19 @@ fn dispatch_params(result: &AsyncResult) -> Result<CallbackParams> {
 /// since dropping it may run user code.
 #[inline]
 fn submit(queue: QueueId, band: Band, work: Work, flags: CallbackFlags) -> Result<()> {
-    match try_submit(queue, band, work, flags) {
+    submit_named(queue, band, work, flags, None)
+}
+
+/// [`submit`] of a Rust closure or task whose type names it in traces.
+#[inline]
+fn submit_named(
+    queue: QueueId,
+    band: Band,
+    work: Work,
+    flags: CallbackFlags,
+    name: Option<&'static str>,
+) -> Result<()> {
+    match try_submit_named(queue, band, work, flags, name) {
         Ok(()) => Ok(()),
         // A refused item is dropped here, after `try_submit` released every lock.
         Err((error, refused)) => refuse_values(error, refused, ()),
@@ -332,6 +350,27 @@ fn try_submit(
     work: Work,
     flags: CallbackFlags,
 ) -> std::result::Result<(), (Error, Option<Work>)> {
+    try_submit_named(queue, band, work, flags, None)
+}
+
+/// The one place every put reaches a queue, and so where observation
+/// (`crate::observe`) wraps items: one relaxed load when it is off.
+#[inline]
+fn try_submit_named(
+    queue: QueueId,
+    band: Band,
+    work: Work,
+    flags: CallbackFlags,
+    name: Option<&'static str>,
+) -> std::result::Result<(), (Error, Option<Work>)> {
+    #[cfg(feature = "observe")]
+    let work = if crate::observe::enabled() {
+        crate::work::observed::Observed::wrap(work, queue, band.priority(), name)
+    } else {
+        work
+    };
+    #[cfg(not(feature = "observe"))]
+    let _ = name;
     let mut pending = Some(work);
     let outcome = route::push_to(queue, flags, |target| {
         let work = pending.take().expect("pushed once");
@@ -341,5 +380,11 @@ fn try_submit(
             refusal
         })
     });
-    outcome.map_err(|error| (error, pending))
+    outcome.map_err(|error| {
+        #[cfg(feature = "observe")]
+        let pending = pending.map(|work| {
+            crate::work::observed::Observed::unwrap_refused(work, queue, error.hresult().0)
+        });
+        (error, pending)
+    })
 }

@@ -218,6 +218,7 @@ pub fn rtwq_startup() -> Result<()> {
         }
         accounting::on_startup();
         crate::object::checked::on_startup();
+        crate::observe::on_startup();
         tracing::debug!("platform started");
     }
     drop(lifecycle);

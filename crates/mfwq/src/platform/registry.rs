@@ -102,6 +102,15 @@ impl Registry {
         let generation = self.generation();
         let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
         let target = make(id);
+        crate::observe::queue_created(
+            id,
+            match (&target, kind) {
+                (Target::Serial(_), _) => "serial",
+                (_, QueueType::Standard) => "standard",
+                (_, QueueType::Window) => "window",
+                (_, QueueType::Multithreaded) => "multithreaded",
+            },
+        );
         let mut state = self.slots[slot].state.lock();
         state.generation = generation;
         state.entry = Some(Entry {
@@ -175,6 +184,7 @@ impl Registry {
         let entry = slot.entry.take().expect("checked above");
         drop(slot);
         self.free.lock().stack.push(index);
+        crate::observe::queue_unlocked(id);
         Ok(Some(entry.target))
     }
 

@@ -13,6 +13,7 @@ use super::{deadline_after, events, shutdown_timeout, PLATFORM, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
 use crate::ids::{Band, QueueId};
 use crate::object::accounting;
+use crate::observe::event::ShutdownPhase;
 use crate::sched::{self, Job};
 use crate::work::serial::Target;
 use crate::work::{QueueCore, Work};
@@ -62,6 +63,7 @@ pub fn shutdown() -> Result<()> {
         accounting::on_shutdown();
     }
     let deadline = deadline_after(Instant::now(), shutdown_timeout());
+    crate::observe::shutdown(ShutdownPhase::Begin);
     events::notify_shutdown_start();
     if sched::current_queue().is_none() {
         platform.wait_for_locks(deadline);
@@ -106,6 +108,7 @@ pub fn shutdown() -> Result<()> {
         }
     }
     cores.extend(epoch.queues.iter().cloned());
+    crate::observe::shutdown(ShutdownPhase::Draining);
     for core in &cores {
         core.close();
     }
@@ -141,7 +144,9 @@ pub fn shutdown() -> Result<()> {
         report_stuck(&rescue, 0);
     }
     tracing::debug!("platform shut down");
+    crate::observe::shutdown(ShutdownPhase::Complete);
     events::notify_shutdown_complete();
+    crate::observe::on_shutdown_complete();
     Ok(())
 }
 
@@ -149,7 +154,7 @@ pub fn shutdown() -> Result<()> {
 /// results with the status `MF_E_SHUTDOWN`.
 fn deliver_stranded(stranded: Vec<Work>, rescue: &Arc<QueueCore>) {
     for work in stranded {
-        if let Work::Result(result) = &work {
+        if let Some(result) = work.result() {
             result.set_status(crate::error::HResult::MF_E_SHUTDOWN);
         }
         if let Err(refused) = rescue.push(work, Band::Normal) {

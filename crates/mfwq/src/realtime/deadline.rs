@@ -120,6 +120,13 @@ pub fn set_deadline2(
         changed
     };
     finish(changed);
+    super::query::observe_policy(queue, || {
+        format!(
+            "deadline {} µs (pre-deadline {} µs)",
+            deadline_hns / 10,
+            pre_deadline_hns / 10
+        )
+    });
     Ok(request)
 }
 

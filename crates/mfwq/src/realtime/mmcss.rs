@@ -107,6 +107,8 @@ pub fn register_work_queue_with_mmcss(
     }
     let resolved = resolve(queue)?;
     let task_id = if task_id == 0 { new_task_id() } else { task_id };
+    let requested =
+        crate::observe::enabled().then(|| format!("MMCSS \"{class}\" priority {priority}"));
     let changed = {
         let mut state = STATE.lock();
         let record = state.record_mut(&resolved);
@@ -118,6 +120,9 @@ pub fn register_work_queue_with_mmcss(
         update_policy(record, &resolved)
     };
     finish(changed);
+    if let Some(requested) = requested {
+        super::query::observe_policy(queue, || requested);
+    }
     Ok(task_id)
 }
 
@@ -231,6 +236,7 @@ pub fn unregister_work_queue_from_mmcss(queue: QueueId) -> Result<()> {
         }
     };
     finish(changed);
+    super::query::observe_policy(queue, || "MMCSS unregistered".into());
     Ok(())
 }
 

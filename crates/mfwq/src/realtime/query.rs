@@ -159,3 +159,28 @@ pub fn work_queue_thread_ids(queue: QueueId) -> Result<Vec<i32>> {
         .as_ref()
         .map_or_else(Vec::new, |core| core.worker_tids()))
 }
+
+/// Tells the observers (`crate::observe`) what a registration asked for and
+/// what its threads run under now.
+pub(super) fn observe_policy(queue: QueueId, requested: impl FnOnce() -> String) {
+    if !crate::observe::enabled() {
+        return;
+    }
+    let applied = match applied_scheduling(queue) {
+        Ok(AppliedScheduling {
+            applied: Some(policy),
+            fell_back,
+            ..
+        }) => format!(
+            "{policy}{}",
+            if fell_back {
+                " (fell back: no right to raise priority)"
+            } else {
+                ""
+            }
+        ),
+        Ok(scheduling) => format!("{} (no thread yet)", scheduling.requested),
+        Err(error) => format!("unknown ({error})"),
+    };
+    crate::observe::realtime(queue, &requested(), &applied);
+}

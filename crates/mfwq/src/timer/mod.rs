@@ -86,6 +86,11 @@ pub(crate) trait Owed: Send + 'static {
 impl Owed for AsyncResult {
     fn complete(self, status: Option<HResult>, key: u64, what: &'static str) {
         if let Some(status) = status {
+            if status == HResult::MF_E_OPERATION_CANCELLED {
+                if let Some(params) = self.invoke_params() {
+                    crate::observe::cancelled(params.queue);
+                }
+            }
             self.set_status(status);
         }
         if let Err(error) = crate::platform::dispatch::complete_owed(self) {
@@ -384,6 +389,9 @@ pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
         SCHEDULED_TAG => {
             let removed =
                 PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.take_scheduled(key.0))??;
+            if let Some(params) = removed.invoke_params() {
+                crate::observe::cancelled(params.queue);
+            }
             // The result, and with it the callback, is released here, before
             // cancel returns, with no lock held (its drop may run user code).
             crate::panic::drop_quietly(removed);

@@ -3,6 +3,10 @@
 //! waiting items under one mutex, and the `mfwq-timekeeper` thread that sleeps
 //! until the earliest deadline.
 
+use crate::observe::{
+    self,
+    event::{KeyStep, Keyed},
+};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -171,6 +175,7 @@ impl<R: Owed> Shared<R> {
         }
         state.scheduled.insert(key, deadline, result);
         self.wake_for(&mut state, deadline);
+        observe::key(Keyed::Timer, key, KeyStep::Registered);
         Ok(WorkItemKey(key))
     }
 
@@ -179,7 +184,9 @@ impl<R: Owed> Shared<R> {
         if state.stopped {
             return Err(Error::Shutdown);
         }
-        state.scheduled.remove(key).ok_or(Error::NotFound)
+        let removed = state.scheduled.remove(key).ok_or(Error::NotFound)?;
+        observe::key(Keyed::Timer, key, KeyStep::Cancelled);
+        Ok(removed)
     }
 
     pub(super) fn add_periodic(
@@ -197,6 +204,7 @@ impl<R: Owed> Shared<R> {
         }
         state.periodic.insert(u64::from(key.0), first, entry);
         self.wake_for(&mut state, first);
+        observe::key(Keyed::Timer, u64::from(key.0), KeyStep::Registered);
         Ok(())
     }
 
@@ -205,10 +213,12 @@ impl<R: Owed> Shared<R> {
         if state.stopped {
             return Err(Error::Shutdown);
         }
-        state
+        let removed = state
             .periodic
             .remove(u64::from(key.0))
-            .ok_or(Error::NotFound)
+            .ok_or(Error::NotFound)?;
+        observe::key(Keyed::Timer, u64::from(key.0), KeyStep::Cancelled);
+        Ok(removed)
     }
 
     /// Registers a waiting item for cancellation; `Shutdown` once stopped.
@@ -217,8 +227,10 @@ impl<R: Owed> Shared<R> {
         if state.stopped {
             return Err(Error::Shutdown);
         }
-        let previous = state.waits.insert(item.key(), item);
+        let key = item.key();
+        let previous = state.waits.insert(key, item);
         debug_assert!(previous.is_none(), "item keys are unique");
+        observe::key(Keyed::Wait, key, KeyStep::Registered);
         Ok(())
     }
 
@@ -301,6 +313,7 @@ impl<R: Owed> Shared<R> {
             if !due.is_empty() || !runs.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
                     for (key, _, result) in due.drain(..) {
+                        observe::key(Keyed::Timer, key, KeyStep::Fired);
                         result.complete(None, key, "scheduled item expired");
                     }
                     for run in runs.drain(..) {

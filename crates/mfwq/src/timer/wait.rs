@@ -57,6 +57,11 @@ impl<R: Owed> EventWaiter for WaitItem<R> {
         if let Some(timers) = self.timers.upgrade() {
             drop(timers.forget_wait(self.key));
         }
+        crate::observe::key(
+            crate::observe::event::Keyed::Wait,
+            self.key,
+            crate::observe::event::KeyStep::Fired,
+        );
         result.complete(None, self.key, "waiting item fired");
     }
 }
@@ -174,6 +179,11 @@ pub(crate) fn cancel<R: Owed>(item: Arc<WaitItem<R>>) -> Result<()> {
         .try_take(Outcome::Cancelled)
         .ok_or(Error::NotFound)?;
     unregister(&item);
+    crate::observe::key(
+        crate::observe::event::Keyed::Wait,
+        item.key,
+        crate::observe::event::KeyStep::Cancelled,
+    );
     result.complete(
         Some(HResult::MF_E_OPERATION_CANCELLED),
         item.key,

@@ -8,6 +8,8 @@
 
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
+#[cfg(feature = "observe")]
+pub(crate) mod observed;
 pub(crate) mod poll;
 pub(crate) mod serial;
 
@@ -39,6 +41,10 @@ pub(crate) enum Work {
     /// One poll of a future spawned on a queue (`api/executor.rs`): the
     /// task's `async_task::Runnable`, queued by its waker with no allocation.
     Poll(poll::PollStep),
+    /// Any of the above, with its put time, while observation is on
+    /// (`observed.rs`).
+    #[cfg(feature = "observe")]
+    Observed(Box<observed::Observed>),
 }
 
 // Every queued item is a `Work` in its band's block: a new variant must not
@@ -78,6 +84,19 @@ impl Drop for SharedTask {
     }
 }
 
+impl Work {
+    /// The result this work invokes, if it is one (seen through the
+    /// observation wrapper).
+    pub(crate) fn result(&self) -> Option<&AsyncResult> {
+        match self {
+            Work::Result(result) => Some(result),
+            #[cfg(feature = "observe")]
+            Work::Observed(item) => item.result(),
+            _ => None,
+        }
+    }
+}
+
 impl Job for Work {
     /// Runs the work with every panic of user code caught and reported. The
     /// item is dropped only after its callback has returned or unwound, outside
@@ -105,6 +124,8 @@ impl Job for Work {
             Work::Poll(step) => {
                 guard_on(queue, PanicSite::Invoke, || step.run());
             }
+            #[cfg(feature = "observe")]
+            Work::Observed(item) => item.run(queue),
         }
     }
 
@@ -124,11 +145,16 @@ impl Job for Work {
                 .as_ref()
                 .map_or(0, |task| Arc::as_ptr(task).cast::<()>() as usize),
             Work::Poll(step) => step.address(),
+            #[cfg(feature = "observe")]
+            Work::Observed(item) => item.address(),
         }
     }
 
     fn worker_started() {
         crate::object::accounting::enter_worker();
+        if let Some(queue) = crate::sched::current_queue() {
+            crate::observe::worker(queue, true);
+        }
     }
 
     /// Idle: make the released results' locks reusable now.
@@ -138,5 +164,8 @@ impl Job for Work {
 
     fn worker_stopped() {
         crate::object::accounting::leave_worker();
+        if let Some(queue) = crate::sched::current_queue() {
+            crate::observe::worker(queue, false);
+        }
     }
 }

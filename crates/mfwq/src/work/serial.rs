@@ -70,6 +70,14 @@ impl Target {
         }
     }
 
+    /// The id of the queue it is.
+    pub(crate) fn id(&self) -> QueueId {
+        match self {
+            Target::Core(core) => core.id(),
+            Target::Serial(serial) => serial.id(),
+        }
+    }
+
     pub(crate) fn as_ref(&self) -> TargetRef<'_> {
         match self {
             Target::Core(core) => TargetRef::Core(core),
@@ -216,6 +224,16 @@ impl SerialQueue {
 
     /// Returns `true` if the queue now waits for a reply.
     fn run_in_reply_mode(self: &Arc<Self>, item: Item) -> bool {
+        // An item wrapped for observation is recorded around the same run.
+        #[cfg(feature = "observe")]
+        let item = match item.work {
+            Work::Observed(observed) => {
+                return observed.run_with(self.id, |work| {
+                    self.run_in_reply_mode(Item { work, ..item })
+                });
+            }
+            work => Item { work, ..item },
+        };
         let Work::Result(result) = item.work else {
             return self.run_item(item.work);
         };
@@ -276,6 +294,7 @@ impl SerialQueue {
         }
         let band = item.band;
         state.current = Some(item);
+        crate::observe::serial_hand_off(self.id, self.target.id());
         match self
             .target
             .push(Work::Serial(Arc::clone(self)), band, CallbackFlags::empty())
@@ -301,6 +320,7 @@ impl SerialQueue {
             // finds nothing to do.
             state.awaiting_reply = None;
         }
+        crate::observe::reply(self.id);
         // The reply comes on a pool worker. If the target no longer takes
         // steps, this worker runs the rest of the backlog.
         let next = self.advance(false);

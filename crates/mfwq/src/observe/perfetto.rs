@@ -1,0 +1,290 @@
+//! The part of Perfetto's trace format (`perfetto.protos.Trace`, protobuf)
+//! that the recorder writes, as message types for tools that read traces
+//! (the `mfwq trace` command, tests), and the writer's encoder.
+//!
+//! A trace file is a sequence of `Trace.packet` fields: any prefix that ends
+//! on a packet boundary is itself a valid trace, which is why the recorder can
+//! append as it goes and a crashed or aborted process still leaves a trace
+//! that opens. Field numbers are Perfetto's (`trace_packet.proto`,
+//! `track_event.proto`, `track_descriptor.proto`, `debug_annotation.proto`);
+//! fields the recorder does not write are left out and skipped by readers.
+//!
+//! ```
+//! use prost::Message;
+//! use mfwq::observe::perfetto::{Trace, TracePacket};
+//! let bytes = Trace { packet: vec![TracePacket { timestamp: Some(5), ..Default::default() }] }.encode_to_vec();
+//! assert_eq!(Trace::decode(&bytes[..]).unwrap().packet[0].timestamp, Some(5));
+//! ```
+
+use prost::encoding::{encode_key, encode_varint, WireType};
+
+/// A whole trace: its packets in file order.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Trace {
+    /// The packets.
+    #[prost(message, repeated, tag = "1")]
+    pub packet: Vec<TracePacket>,
+}
+
+/// One packet: a track described, or an event on a track.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TracePacket {
+    /// When, in nanoseconds of the trace's clock.
+    #[prost(uint64, optional, tag = "8")]
+    pub timestamp: Option<u64>,
+    /// The writer sequence (one per recording thread).
+    #[prost(uint32, optional, tag = "10")]
+    pub trusted_packet_sequence_id: Option<u32>,
+    /// An event.
+    #[prost(message, optional, tag = "11")]
+    pub track_event: Option<TrackEvent>,
+    /// `SEQ_INCREMENTAL_STATE_CLEARED` (1) on a sequence's first packet.
+    #[prost(uint32, optional, tag = "13")]
+    pub sequence_flags: Option<u32>,
+    /// A track.
+    #[prost(message, optional, tag = "60")]
+    pub track_descriptor: Option<TrackDescriptor>,
+}
+
+/// `TrackEvent.type`: a slice begins.
+pub const TYPE_SLICE_BEGIN: i32 = 1;
+/// `TrackEvent.type`: the innermost open slice ends.
+pub const TYPE_SLICE_END: i32 = 2;
+/// `TrackEvent.type`: an instant.
+pub const TYPE_INSTANT: i32 = 3;
+/// `TrackEvent.type`: a counter's new value.
+pub const TYPE_COUNTER: i32 = 4;
+
+/// An event on a track.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TrackEvent {
+    /// Arguments shown with the event.
+    #[prost(message, repeated, tag = "4")]
+    pub debug_annotations: Vec<DebugAnnotation>,
+    /// One of the `TYPE_*` constants.
+    #[prost(int32, optional, tag = "9")]
+    pub r#type: Option<i32>,
+    /// The track it is on.
+    #[prost(uint64, optional, tag = "11")]
+    pub track_uuid: Option<u64>,
+    /// Its categories.
+    #[prost(string, repeated, tag = "22")]
+    pub categories: Vec<String>,
+    /// Its name.
+    #[prost(string, optional, tag = "23")]
+    pub name: Option<String>,
+    /// A counter's value.
+    #[prost(int64, optional, tag = "30")]
+    pub counter_value: Option<i64>,
+    /// Flows this event starts or continues.
+    #[prost(fixed64, repeated, packed = "false", tag = "47")]
+    pub flow_ids: Vec<u64>,
+    /// Flows this event ends.
+    #[prost(fixed64, repeated, packed = "false", tag = "48")]
+    pub terminating_flow_ids: Vec<u64>,
+}
+
+/// A named argument of an event.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DebugAnnotation {
+    /// An unsigned value.
+    #[prost(uint64, optional, tag = "3")]
+    pub uint_value: Option<u64>,
+    /// A signed value.
+    #[prost(int64, optional, tag = "4")]
+    pub int_value: Option<i64>,
+    /// A string value.
+    #[prost(string, optional, tag = "6")]
+    pub string_value: Option<String>,
+    /// An address.
+    #[prost(uint64, optional, tag = "7")]
+    pub pointer_value: Option<u64>,
+    /// The argument's name.
+    #[prost(string, optional, tag = "10")]
+    pub name: Option<String>,
+}
+
+/// A track: the process, one of its threads, or a counter.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TrackDescriptor {
+    /// The id events name it by.
+    #[prost(uint64, optional, tag = "1")]
+    pub uuid: Option<u64>,
+    /// Its name (counter tracks).
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+    /// The process it describes.
+    #[prost(message, optional, tag = "3")]
+    pub process: Option<ProcessDescriptor>,
+    /// The thread it describes.
+    #[prost(message, optional, tag = "4")]
+    pub thread: Option<ThreadDescriptor>,
+    /// The track it is nested under.
+    #[prost(uint64, optional, tag = "5")]
+    pub parent_uuid: Option<u64>,
+    /// Present on counter tracks.
+    #[prost(message, optional, tag = "8")]
+    pub counter: Option<CounterDescriptor>,
+}
+
+/// A process.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProcessDescriptor {
+    /// Its pid.
+    #[prost(int32, optional, tag = "1")]
+    pub pid: Option<i32>,
+    /// Its name.
+    #[prost(string, optional, tag = "6")]
+    pub process_name: Option<String>,
+}
+
+/// A thread.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ThreadDescriptor {
+    /// Its process's pid.
+    #[prost(int32, optional, tag = "1")]
+    pub pid: Option<i32>,
+    /// Its thread id.
+    #[prost(int32, optional, tag = "2")]
+    pub tid: Option<i32>,
+    /// Its name.
+    #[prost(string, optional, tag = "5")]
+    pub thread_name: Option<String>,
+}
+
+/// Marks a counter track (no fields needed for plain counters).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CounterDescriptor {}
+
+/// Writes protobuf fields into a buffer without building message values:
+/// the writer encodes millions of events, one allocation-free call each.
+pub(crate) struct Encoder<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl<'a> Encoder<'a> {
+    pub(crate) fn new(buf: &'a mut Vec<u8>) -> Encoder<'a> {
+        Encoder { buf }
+    }
+
+    pub(crate) fn uint(&mut self, field: u32, value: u64) -> &mut Self {
+        encode_key(field, WireType::Varint, self.buf);
+        encode_varint(value, self.buf);
+        self
+    }
+
+    /// An `int32`/`int64` field (negative values as ten-byte varints).
+    pub(crate) fn int(&mut self, field: u32, value: i64) -> &mut Self {
+        self.uint(field, value as u64)
+    }
+
+    pub(crate) fn fixed64(&mut self, field: u32, value: u64) -> &mut Self {
+        encode_key(field, WireType::SixtyFourBit, self.buf);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+
+    pub(crate) fn string(&mut self, field: u32, value: &str) -> &mut Self {
+        encode_key(field, WireType::LengthDelimited, self.buf);
+        encode_varint(value.len() as u64, self.buf);
+        self.buf.extend_from_slice(value.as_bytes());
+        self
+    }
+
+    /// A nested message written by `body`: its length is patched in after.
+    pub(crate) fn message(&mut self, field: u32, body: impl FnOnce(&mut Encoder<'_>)) -> &mut Self {
+        encode_key(field, WireType::LengthDelimited, self.buf);
+        let length_at = self.buf.len();
+        self.buf.push(0);
+        let start = self.buf.len();
+        body(&mut Encoder { buf: self.buf });
+        let length = self.buf.len() - start;
+        if length < 0x80 {
+            self.buf[length_at] = length as u8;
+        } else {
+            let mut prefix = Vec::with_capacity(4);
+            encode_varint(length as u64, &mut prefix);
+            self.buf.splice(length_at..=length_at, prefix);
+        }
+        self
+    }
+
+    /// A debug annotation with a string value.
+    pub(crate) fn arg_str(&mut self, name: &str, value: &str) -> &mut Self {
+        self.message(4, |a| {
+            a.string(10, name).string(6, value);
+        })
+    }
+
+    /// A debug annotation with an unsigned value.
+    pub(crate) fn arg_uint(&mut self, name: &str, value: u64) -> &mut Self {
+        self.message(4, |a| {
+            a.string(10, name).uint(3, value);
+        })
+    }
+
+    /// A debug annotation with an address.
+    pub(crate) fn arg_pointer(&mut self, name: &str, value: u64) -> &mut Self {
+        self.message(4, |a| {
+            a.string(10, name).uint(7, value);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn the_encoder_writes_what_the_schema_reads() {
+        let mut buf = Vec::new();
+        let long_name = "x".repeat(300);
+        Encoder::new(&mut buf).message(1, |packet| {
+            packet
+                .uint(8, 123_456_789)
+                .uint(10, 7)
+                .message(11, |event| {
+                    event
+                        .int(9, i64::from(TYPE_SLICE_BEGIN))
+                        .uint(11, 42)
+                        .string(23, &long_name)
+                        .fixed64(48, u64::MAX - 1)
+                        .arg_str("queue", "STANDARD")
+                        .arg_uint("priority", 3)
+                        .arg_pointer("callback", 0xdead_beef);
+                });
+        });
+        let trace = Trace::decode(&buf[..]).unwrap();
+        let packet = &trace.packet[0];
+        assert_eq!(packet.timestamp, Some(123_456_789));
+        assert_eq!(packet.trusted_packet_sequence_id, Some(7));
+        let event = packet.track_event.as_ref().unwrap();
+        assert_eq!(event.r#type, Some(TYPE_SLICE_BEGIN));
+        assert_eq!(event.track_uuid, Some(42));
+        assert_eq!(event.name.as_deref(), Some(&*long_name));
+        assert_eq!(event.terminating_flow_ids, [u64::MAX - 1]);
+        assert_eq!(event.debug_annotations.len(), 3);
+        assert_eq!(
+            event.debug_annotations[0].string_value.as_deref(),
+            Some("STANDARD")
+        );
+        assert_eq!(event.debug_annotations[1].uint_value, Some(3));
+        assert_eq!(event.debug_annotations[2].pointer_value, Some(0xdead_beef));
+    }
+
+    #[test]
+    fn negative_ints_round_trip() {
+        let mut buf = Vec::new();
+        Encoder::new(&mut buf).message(1, |packet| {
+            packet.message(11, |event| {
+                event.int(30, -5);
+            });
+        });
+        let trace = Trace::decode(&buf[..]).unwrap();
+        assert_eq!(
+            trace.packet[0].track_event.as_ref().unwrap().counter_value,
+            Some(-5)
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Switching observation on and off: the mode the hot path reads, recording
+//! sessions, the environment variables, and what happens at shutdown and at
+//! process exit.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::stats::Snapshot;
+use super::writer::{Control, TraceTotals, Writer};
+
+/// Environment variable read at the first startup: a path to record a trace
+/// to (`%p` becomes the process id).
+pub const TRACE_ENV: &str = "MFWQ_TRACE";
+/// Environment variable read at the first startup: `1` collects statistics,
+/// prints them at every final shutdown and publishes them live; `live` only
+/// publishes; `print` only prints; `0` or empty does nothing.
+pub const STATS_ENV: &str = "MFWQ_STATS";
+
+pub(crate) const TRACE: u8 = 1;
+pub(crate) const STATS: u8 = 2;
+
+/// What the hot path checks: 0 when nothing observes.
+pub(crate) static MODE: AtomicU8 = AtomicU8::new(0);
+
+static PRINT_AT_SHUTDOWN: AtomicBool = AtomicBool::new(false);
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+struct Active {
+    control: Arc<Control>,
+    writer: std::thread::JoinHandle<io::Result<TraceTotals>>,
+}
+
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+
+/// A trace being recorded: [`stop`](Recording::stop) (or drop) ends it.
+/// One at a time per process; the file is valid at every moment (appended
+/// packet by packet), and complete once `stop` returns.
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// let path = std::env::temp_dir().join(format!("recording-{}.pftrace", std::process::id()));
+/// let recording = mfwq::observe::Recording::start(&path).unwrap();
+/// assert!(mfwq::observe::Recording::start(&path).is_err()); // one at a time
+/// recording.stop().unwrap();
+/// # std::fs::remove_file(path).unwrap();
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping a Recording stops it"]
+pub struct Recording {
+    stopped: bool,
+}
+
+impl Recording {
+    /// Starts recording to `path` (created or truncated). Fails with
+    /// `AlreadyExists` while another recording runs (including one started
+    /// by `MFWQ_TRACE`), or with the error creating the file.
+    pub fn start(path: impl AsRef<Path>) -> io::Result<Recording> {
+        start_session(path.as_ref())?;
+        Ok(Recording { stopped: false })
+    }
+
+    /// Writes everything recorded so far to the file (waits at most a second).
+    pub fn flush(&self) {
+        flush(Duration::from_secs(1));
+    }
+
+    /// Stops recording, writes the rest, and says what was written.
+    pub fn stop(mut self) -> io::Result<TraceTotals> {
+        self.stopped = true;
+        stop_session().unwrap_or(Ok(TraceTotals::default()))
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = stop_session();
+        }
+    }
+}
+
+fn start_session(path: &Path) -> io::Result<()> {
+    let mut active = ACTIVE.lock();
+    if active.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "a trace is already being recorded",
+        ));
+    }
+    let file = std::fs::File::create(path)?;
+    super::clock::init();
+    let writer = Writer::new(file);
+    let control = Control::new();
+    let session = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+    super::record::SESSION.store(session, Ordering::Release);
+    MODE.fetch_or(TRACE | STATS, Ordering::AcqRel);
+    let thread_control = Arc::clone(&control);
+    let spawned = std::thread::Builder::new()
+        .name("mfwq-trace-writer".into())
+        .spawn(move || writer.run(&thread_control));
+    match spawned {
+        Ok(writer) => {
+            *active = Some(Active { control, writer });
+            register_exit_hook();
+            Ok(())
+        }
+        Err(error) => {
+            end_mode();
+            Err(error)
+        }
+    }
+}
+
+fn end_mode() {
+    super::record::SESSION.store(0, Ordering::Release);
+    MODE.fetch_and(!TRACE, Ordering::AcqRel);
+}
+
+/// Ends the current session; `None` when there was none.
+fn stop_session() -> Option<io::Result<TraceTotals>> {
+    let active = ACTIVE.lock().take()?;
+    end_mode();
+    active.control.stop();
+    Some(
+        active
+            .writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the trace writer panicked"))),
+    )
+}
+
+/// Asks the writer to write everything recorded so far.
+pub(crate) fn flush(limit: Duration) {
+    let control = ACTIVE
+        .lock()
+        .as_ref()
+        .map(|active| Arc::clone(&active.control));
+    if let Some(control) = control {
+        control.flush(limit);
+    }
+}
+
+/// Switches statistics on for the rest of the process (they cost a few
+/// atomic increments per item and one allocation; see the module docs).
+///
+/// ```
+/// mfwq::observe::enable_stats();
+/// assert!(mfwq::observe::stats().pid > 0);
+/// ```
+pub fn enable_stats() {
+    super::clock::init();
+    MODE.fetch_or(STATS, Ordering::AcqRel);
+}
+
+/// The statistics now (empty until statistics or a trace were switched on).
+pub fn stats() -> Snapshot {
+    super::stats::snapshot()
+}
+
+/// Reads `MFWQ_TRACE` and `MFWQ_STATS` (once per process, at the first
+/// startup).
+pub(crate) fn on_startup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Some(path) = std::env::var_os(TRACE_ENV).filter(|path| !path.is_empty()) {
+            let path = expand_pid(&path.to_string_lossy());
+            if let Err(error) = start_session(&path) {
+                eprintln!(
+                    "mfwq: {TRACE_ENV}: cannot record to {}: {error}",
+                    path.display()
+                );
+            }
+        }
+        let stats = std::env::var(STATS_ENV).unwrap_or_default();
+        let (collect, publish, print) = match stats.trim() {
+            "" | "0" => (false, false, false),
+            "live" => (true, true, false),
+            "print" => (true, false, true),
+            "1" => (true, true, true),
+            other => {
+                eprintln!("mfwq: {STATS_ENV}={other:?} ignored: use 1, live, print or 0");
+                (false, false, false)
+            }
+        };
+        if collect {
+            enable_stats();
+            PRINT_AT_SHUTDOWN.store(print, Ordering::Relaxed);
+            if publish {
+                super::publish::start();
+            }
+            register_exit_hook();
+        }
+    });
+}
+
+fn expand_pid(path: &str) -> PathBuf {
+    PathBuf::from(path.replace("%p", &std::process::id().to_string()))
+}
+
+/// After a final shutdown: the statistics table if asked for, and the trace
+/// written up to here.
+pub(crate) fn on_shutdown_complete() {
+    if PRINT_AT_SHUTDOWN.load(Ordering::Relaxed) {
+        eprint!("{}", super::stats::table(&super::stats::snapshot()));
+    }
+    flush(Duration::from_secs(1));
+}
+
+/// At process exit (from `exit`, or the end of `main`): the trace is
+/// finished and the live statistics file removed, whether or not the
+/// program shut the platform down.
+fn register_exit_hook() {
+    static ONCE: Once = Once::new();
+    extern "C" fn at_exit() {
+        let _ = stop_session();
+        super::publish::stop();
+    }
+    ONCE.call_once(|| {
+        // SAFETY: `at_exit` is a plain function with no arguments that never
+        // unwinds (it catches nothing because nothing it calls panics across
+        // it: `stop_session` maps a writer panic to an error).
+        #[cfg(unix)]
+        unsafe {
+            libc::atexit(at_exit);
+        }
+    });
+}
+
+/// Events dropped by full rings in the current or last session.
+pub(crate) fn trace_dropped() -> u64 {
+    super::writer::DROPPED.load(Ordering::Relaxed)
+}

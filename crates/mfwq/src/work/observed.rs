@@ -1,0 +1,112 @@
+//! A work item while observation is on: the item with its put time, so that
+//! the worker can record its time in queue and in the callback
+//! (`crate::observe`). Wrapping costs one allocation per item, and only
+//! while something observes; otherwise items are queued as they are.
+
+use crate::ids::QueueId;
+use crate::observe::event::Label;
+use crate::sched::Job;
+use crate::work::Work;
+
+/// An item wrapped for observation.
+pub(crate) struct Observed {
+    work: Work,
+    item: u64,
+    put_ticks: u64,
+    label: Label,
+}
+
+thread_local! {
+    /// This thread's next item id: a thread number in the high bits, a
+    /// count in the low 40, so ids are unique for the whole process without
+    /// a shared counter on the put path.
+    static NEXT_ITEM: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A process-unique item id for a trace's flows.
+fn next_item() -> u64 {
+    static THREADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT_ITEM
+        .try_with(|next| {
+            let mut id = next.get();
+            if id & ((1 << 40) - 1) == 0 {
+                id = THREADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) << 40;
+            }
+            next.set(id + 1);
+            id + 1
+        })
+        .unwrap_or(0)
+}
+
+impl Observed {
+    /// Wraps `work`, offered to `queue` with `priority`, and records the put.
+    /// `name` is the Rust type of a closure or future, when there is one.
+    pub(crate) fn wrap(
+        work: Work,
+        queue: QueueId,
+        priority: i8,
+        name: Option<&'static str>,
+    ) -> Work {
+        let label = match (&work, name) {
+            (_, Some(name)) => Label::Rust(name),
+            (Work::Result(result), None) => Label::Callback(result.callback_address()),
+            (Work::Serial(_), None) => Label::Serial,
+            (Work::Poll(_), None) => Label::Rust("poll of a future"),
+            (work, None) => Label::Callback(work.address()),
+        };
+        let item = next_item();
+        let put_ticks = crate::observe::put(queue, item, priority, label);
+        Work::Observed(Box::new(Observed {
+            work,
+            item,
+            put_ticks,
+            label,
+        }))
+    }
+
+    /// A refused item: recorded as refused, and handed back unwrapped so
+    /// that whoever sends it elsewhere observes it afresh.
+    pub(crate) fn unwrap_refused(work: Work, queue: QueueId, hresult: i32) -> Work {
+        match work {
+            Work::Observed(observed) => {
+                crate::observe::refused(queue, observed.item, hresult);
+                observed.work
+            }
+            work => work,
+        }
+    }
+
+    /// Runs the item, recording its start and end.
+    pub(crate) fn run(self: Box<Self>, queue: QueueId) {
+        self.run_with(queue, |work| work.run(queue));
+    }
+
+    /// Hands the item to `run` (a serial queue's reply mode runs results its
+    /// own way), recording its start and end around it.
+    pub(crate) fn run_with<R>(self: Box<Self>, queue: QueueId, run: impl FnOnce(Work) -> R) -> R {
+        let Observed {
+            work,
+            item,
+            put_ticks,
+            label,
+        } = *self;
+        let status = match &work {
+            Work::Result(result) => result.status().0,
+            _ => 0,
+        };
+        let begin = crate::observe::begin(queue, item, put_ticks, status, label);
+        let outcome = run(work);
+        crate::observe::end(queue, begin);
+        outcome
+    }
+
+    /// The result the item carries, if it is one.
+    pub(crate) fn result(&self) -> Option<&crate::object::result::AsyncResult> {
+        self.work.result()
+    }
+
+    /// What the wrapped item reports as its address.
+    pub(crate) fn address(&self) -> usize {
+        self.work.address()
+    }
+}

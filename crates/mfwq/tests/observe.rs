@@ -1,0 +1,346 @@
+//! Observation (`mfwq::observe`): the trace a recording writes, decoded, holds
+//! every item's put, start and end with a flow between them, on tracks named
+//! after their queues, and the platform's other events; the statistics count
+//! what ran where.
+
+#![cfg(feature = "observe")]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfwq::observe::perfetto::{
+    Trace, TracePacket, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END,
+};
+use mfwq::observe::Recording;
+use mfwq::{HResult, Queue, QueueBuilder, QueueId};
+use prost::Message;
+
+use common::{recv_n, serial, WAIT};
+
+fn trace_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "mfwq-observe-{name}-{}.pftrace",
+        std::process::id()
+    ))
+}
+
+fn decode(path: &std::path::Path) -> Vec<TracePacket> {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    Trace::decode(&bytes[..]).expect("the trace parses").packet
+}
+
+fn arg<'a>(event: &'a mfwq::observe::perfetto::TrackEvent, name: &str) -> Option<&'a str> {
+    event
+        .debug_annotations
+        .iter()
+        .find(|annotation| annotation.name.as_deref() == Some(name))
+        .and_then(|annotation| annotation.string_value.as_deref())
+}
+
+/// Thread tracks by uuid, with their names.
+fn thread_tracks(packets: &[TracePacket]) -> HashMap<u64, String> {
+    packets
+        .iter()
+        .filter_map(|packet| packet.track_descriptor.as_ref())
+        .filter_map(|track| {
+            let thread = track.thread.as_ref()?;
+            Some((track.uuid?, thread.thread_name.clone().unwrap_or_default()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_recording_holds_every_item_with_a_flow_from_put_to_invoke() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let path = trace_path("items");
+    let recording = Recording::start(&path).unwrap();
+
+    const ITEMS: usize = 200;
+    let (sender, receiver) = mpsc::channel();
+    for i in 0..ITEMS {
+        let sender = sender.clone();
+        let queue = if i % 2 == 0 {
+            QueueId::MULTITHREADED
+        } else {
+            QueueId::STANDARD
+        };
+        mfwq::put_work_item(
+            queue,
+            mfwq::callback(move |_| sender.send(()).unwrap()),
+            None,
+        )
+        .unwrap();
+    }
+    recv_n(&receiver, ITEMS);
+    let private = QueueBuilder::new().build().unwrap();
+    let joined = private.spawn(|| 6 * 7).unwrap().join().unwrap();
+    assert_eq!(joined, 42);
+    // A refused put, a timer cancelled and a timer fired, a waiting item.
+    let stale = private.id();
+    drop(private);
+    assert_eq!(
+        mfwq::put_work_item(stale, mfwq::callback(|_| ()), None),
+        Err(mfwq::Error::InvalidWorkQueue)
+    );
+    let key =
+        mfwq::schedule_work_item(mfwq::callback(|_| ()), None, Duration::from_secs(60)).unwrap();
+    mfwq::cancel_work_item(key).unwrap();
+    let fired = mfwq::Event::manual_reset(false);
+    let signal = fired.clone();
+    mfwq::schedule_work_item(
+        mfwq::callback(move |_| signal.set()),
+        None,
+        Duration::from_millis(1),
+    )
+    .unwrap();
+    assert!(fired.wait(Some(WAIT)));
+    let totals = recording.stop().unwrap();
+    assert_eq!(totals.dropped, 0);
+
+    let packets = decode(&path);
+    assert_eq!(
+        totals.events as usize,
+        packets.iter().filter(|p| p.timestamp.is_some()).count()
+            - packets
+                .iter()
+                .filter(|p| p
+                    .track_event
+                    .as_ref()
+                    .is_some_and(|e| e.r#type == Some(TYPE_COUNTER)))
+                .count()
+    );
+    let tracks = thread_tracks(&packets);
+    assert!(
+        packets.iter().any(|packet| packet
+            .track_descriptor
+            .as_ref()
+            .is_some_and(|track| track.process.is_some())),
+        "a process track"
+    );
+    // Every put starts a flow that one slice ends.
+    let mut puts = HashSet::new();
+    let mut invoked = HashSet::new();
+    let mut depth = HashMap::<u64, i64>::new();
+    let mut instants = Vec::new();
+    for packet in &packets {
+        let Some(event) = &packet.track_event else {
+            continue;
+        };
+        let track = event.track_uuid.unwrap();
+        match event.r#type.unwrap() {
+            TYPE_INSTANT => {
+                let name = event.name.clone().unwrap();
+                if name.starts_with("put ") {
+                    assert_eq!(event.flow_ids.len(), 1);
+                    assert!(puts.insert(event.flow_ids[0]));
+                }
+                instants.push((name, event.clone()));
+            }
+            TYPE_SLICE_BEGIN => {
+                assert!(tracks.contains_key(&track), "slices are on thread tracks");
+                assert_eq!(event.terminating_flow_ids.len(), 1);
+                invoked.insert(event.terminating_flow_ids[0]);
+                *depth.entry(track).or_default() += 1;
+                assert!(
+                    tracks[&track].starts_with("mfwq-"),
+                    "a worker's track is named after its queue: {}",
+                    tracks[&track]
+                );
+            }
+            TYPE_SLICE_END => {
+                let open = depth.entry(track).or_default();
+                *open -= 1;
+                assert!(*open >= 0, "an end without a begin");
+            }
+            TYPE_COUNTER => {}
+            other => panic!("unexpected event type {other}"),
+        }
+    }
+    assert!(depth.values().all(|&open| open == 0), "every slice ends");
+    // ITEMS callbacks, the spawned closure, the fired timer.
+    assert!(puts.len() > ITEMS, "{} puts", puts.len());
+    let refused: Vec<_> = instants
+        .iter()
+        .filter(|(name, _)| name == "refused put")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert!(arg(&refused[0].1, "hresult")
+        .unwrap()
+        .contains("MF_E_INVALID_WORKQUEUE"));
+    // Every put that was not refused ran.
+    let refused_flows: HashSet<u64> = refused
+        .iter()
+        .flat_map(|(_, event)| event.terminating_flow_ids.clone())
+        .collect();
+    for put in &puts {
+        assert!(
+            invoked.contains(put) || refused_flows.contains(put),
+            "put {put:#x} neither ran nor was refused"
+        );
+    }
+    let names: HashSet<&str> = instants.iter().map(|(name, _)| name.as_str()).collect();
+    for expected in [
+        "queue allocated",
+        "queue unlocked",
+        "timer registered",
+        "timer cancelled",
+        "timer fired",
+        "worker started",
+    ] {
+        assert!(names.contains(expected), "no {expected:?} in {names:?}");
+    }
+    // The spawned closure is named by its type.
+    assert!(packets.iter().any(|packet| packet
+        .track_event
+        .as_ref()
+        .is_some_and(|event| event.r#type == Some(TYPE_SLICE_BEGIN)
+            && event.name.as_deref().unwrap_or("").contains("{{closure}}"))));
+    // Depth counters, one track per queue.
+    assert!(packets
+        .iter()
+        .any(|packet| packet
+            .track_descriptor
+            .as_ref()
+            .is_some_and(|track| track.counter.is_some()
+                && track.name.as_deref() == Some("depth MULTITHREADED"))));
+}
+
+#[test]
+fn statistics_count_items_times_and_threads_per_queue() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    mfwq::observe::enable_stats();
+    let queue = QueueBuilder::new().build().unwrap();
+    const ITEMS: usize = 300;
+    let handles: Vec<_> = (0..ITEMS)
+        .map(|_| {
+            queue
+                .spawn(|| std::thread::sleep(Duration::from_micros(20)))
+                .unwrap()
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    // A panic is still an item that ran.
+    assert!(queue.spawn(|| panic!("observed")).unwrap().join().is_err());
+    // A join returns when the closure has; the item's end is recorded a
+    // moment later.
+    assert!(common::wait_until(WAIT, || {
+        mfwq::observe::stats()
+            .queues
+            .iter()
+            .any(|snapshot| snapshot.id == queue.id().0 && snapshot.run == ITEMS as u64 + 1)
+    }));
+    let stats = mfwq::observe::stats();
+    let mine = stats
+        .queues
+        .iter()
+        .find(|snapshot| snapshot.id == queue.id().0)
+        .expect("the queue is in the snapshot");
+    assert_eq!(mine.put, ITEMS as u64 + 1);
+    assert_eq!(mine.run, ITEMS as u64 + 1);
+    assert_eq!(mine.depth, 0);
+    assert_eq!(mine.threads, 1);
+    assert!(mine.name.starts_with("standard"), "{}", mine.name);
+    assert_eq!(mine.invoke_time.count, ITEMS as u64 + 1);
+    assert!(mine.invoke_time.percentile(0.5) >= Duration::from_micros(20));
+    assert_eq!(mine.queue_time.count, ITEMS as u64 + 1);
+    assert!(mine.busy_ns >= 20_000 * ITEMS as u64);
+    let worker = stats
+        .threads
+        .iter()
+        .find(|thread| thread.queue == Some(queue.id().0))
+        .expect("its worker is listed");
+    assert_eq!(worker.items, ITEMS as u64 + 1);
+    // Refusals count on the queue they were meant for.
+    let stale = queue.id();
+    drop(queue);
+    let refused_before = mfwq::observe::stats()
+        .queues
+        .iter()
+        .find(|snapshot| snapshot.id == stale.0)
+        .map_or(0, |snapshot| snapshot.refused);
+    assert!(mfwq::put_work_item(stale, mfwq::callback(|_| ()), None).is_err());
+    let after = mfwq::observe::stats();
+    let refused_after = after
+        .queues
+        .iter()
+        .find(|snapshot| snapshot.id == stale.0)
+        .map_or(0, |snapshot| snapshot.refused);
+    assert_eq!(refused_after, refused_before + 1);
+    // A cancelled timer counts on its callback's queue.
+    let before = cancelled_on(QueueId::STANDARD);
+    let key =
+        mfwq::schedule_work_item(mfwq::callback(|_| ()), None, Duration::from_secs(60)).unwrap();
+    mfwq::cancel_work_item(key).unwrap();
+    assert_eq!(cancelled_on(QueueId::STANDARD), before + 1);
+    let _ = Queue::STANDARD;
+    let _ = HResult::S_OK;
+}
+
+fn cancelled_on(queue: QueueId) -> u64 {
+    mfwq::observe::stats()
+        .queues
+        .iter()
+        .find(|snapshot| snapshot.id == queue.0)
+        .map_or(0, |snapshot| snapshot.cancelled)
+}
+
+#[test]
+fn reply_mode_serial_items_are_recorded_and_still_wait_for_their_reply() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let path = trace_path("serial");
+    let recording = Recording::start(&path).unwrap();
+    let serial_queue = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    let (sender, receiver) = mpsc::channel();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for i in 0..3 {
+        let sender = sender.clone();
+        let order = order.clone();
+        let callback = mfwq::callback_with(
+            mfwq::CallbackParams {
+                flags: mfwq::CallbackFlags::REPLY,
+                queue: QueueId::STANDARD,
+            },
+            move |result| {
+                order.lock().unwrap().push(i);
+                // Reply later, from elsewhere: the next item must wait.
+                let reply = result.clone();
+                let sender = sender.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5));
+                    mfwq::invoke_callback(&reply).unwrap();
+                    sender.send(()).unwrap();
+                });
+            },
+        );
+        mfwq::put_work_item(serial_queue, callback, None).unwrap();
+    }
+    recv_n(&receiver, 3);
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    mfwq::unlock_work_queue(serial_queue).unwrap();
+    recording.stop().unwrap();
+    let packets = decode(&path);
+    let names: Vec<String> = packets
+        .iter()
+        .filter_map(|packet| packet.track_event.as_ref()?.name.clone())
+        .collect();
+    // The third reply may still be on its way when the recording stops.
+    assert!(
+        names.iter().filter(|name| *name == "reply").count() >= 2,
+        "{names:?}"
+    );
+    assert!(
+        names.iter().filter(|name| *name == "Invoke").count() >= 3,
+        "{names:?}"
+    );
+    assert!(names.iter().any(|name| name == "serial hand-off"));
+}
