@@ -89,6 +89,7 @@ c_programs! {
     porting_sample_cpp => "porting_sample.cpp",
     queue_ids => "queue_ids.c",
     no_win32_base => "no_win32_base.c",
+    trace => "trace.c",
 }
 
 fn source_dir() -> PathBuf {
@@ -227,6 +228,10 @@ fn run_program(file: &str) {
         command.env("MFWQ_C_SLOW", "1");
     }
     command.env("LD_LIBRARY_PATH", library_path());
+    let trace = recorded_trace(file, &binary);
+    if let Some(trace) = &trace {
+        command.env("MFWQ_TRACE", trace);
+    }
     command
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("clone the log handle"))
@@ -252,6 +257,9 @@ fn run_program(file: &str) {
         Some(status) if status.success() => {
             // Show the program's summary line with --nocapture.
             print!("{output}");
+            if let Some(trace) = trace {
+                check_c_trace(&trace);
+            }
         }
         Some(status) => panic!(
             "{file} failed ({status}) after {:.1} s:\n{output}",
@@ -262,6 +270,99 @@ fn run_program(file: &str) {
             limit.as_secs()
         ),
     }
+}
+
+/// Where a program whose trace the test checks records it (`trace.c`).
+fn recorded_trace(file: &str, binary: &Path) -> Option<PathBuf> {
+    (file == "trace.c").then(|| {
+        binary.with_file_name(format!(
+            "{}.{}.pftrace",
+            binary_name(binary),
+            std::process::id()
+        ))
+    })
+}
+
+/// What `trace.c` did, found in its trace: 50 items put, each with a flow
+/// from its put to the start of its Invoke on a worker track named after
+/// its queue, every slice closed, the refused put and the NULL callback.
+fn check_c_trace(path: &Path) {
+    use mfwq::observe::perfetto::{Trace, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
+    use prost::Message;
+    use std::collections::{HashMap, HashSet};
+
+    let bytes = std::fs::read(path).expect("trace.c wrote its trace");
+    let _ = std::fs::remove_file(path);
+    let trace = Trace::decode(&bytes[..]).expect("the trace parses");
+    let tracks: HashMap<u64, String> = trace
+        .packet
+        .iter()
+        .filter_map(|packet| {
+            let track = packet.track_descriptor.as_ref()?;
+            Some((track.uuid?, track.thread.as_ref()?.thread_name.clone()?))
+        })
+        .collect();
+    let mut puts = HashMap::new();
+    let mut started = HashSet::new();
+    let mut open = HashMap::<u64, i32>::new();
+    let mut instants = Vec::new();
+    for packet in &trace.packet {
+        let Some(event) = &packet.track_event else {
+            continue;
+        };
+        let name = event.name.clone().unwrap_or_default();
+        let track = event.track_uuid.unwrap_or(0);
+        let queue = event
+            .debug_annotations
+            .iter()
+            .find(|a| a.name.as_deref() == Some("queue"))
+            .and_then(|a| a.string_value.clone())
+            .unwrap_or_default();
+        match event.r#type.unwrap_or(0) {
+            TYPE_INSTANT if name.starts_with("put ") => {
+                puts.insert(event.flow_ids[0], queue);
+            }
+            TYPE_INSTANT => instants.push((name, event.clone())),
+            TYPE_SLICE_BEGIN => {
+                assert_eq!(name, "Invoke", "a C callback's slice");
+                assert!(
+                    tracks
+                        .get(&track)
+                        .is_some_and(|thread| thread.starts_with("mfwq-")),
+                    "Invoke on a worker track, not {:?}",
+                    tracks.get(&track)
+                );
+                started.insert(event.terminating_flow_ids[0]);
+                *open.entry(track).or_default() += 1;
+            }
+            TYPE_SLICE_END => *open.entry(track).or_default() -= 1,
+            _ => {}
+        }
+    }
+    assert!(
+        open.values().all(|&depth| depth == 0),
+        "every Invoke slice ends"
+    );
+    let ran: Vec<&String> = puts
+        .iter()
+        .filter(|(flow, _)| started.contains(*flow))
+        .map(|(_, queue)| queue)
+        .collect();
+    assert_eq!(ran.len(), 50, "50 items with a flow from put to Invoke");
+    assert_eq!(
+        ran.iter()
+            .filter(|queue| queue.as_str() == "MULTITHREADED")
+            .count(),
+        40
+    );
+    let refused: Vec<_> = instants
+        .iter()
+        .filter(|(name, _)| name == "refused put")
+        .collect();
+    assert_eq!(refused.len(), 1, "the put to the unlocked queue");
+    assert!(instants
+        .iter()
+        .any(|(name, _)| name == "misuse: MFPutWorkItem2"));
 }
 
 /// Every `*.c` / `*.cpp` file in `tests/c/` is listed above, and every listed

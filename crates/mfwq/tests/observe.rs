@@ -248,7 +248,7 @@ fn statistics_count_items_times_and_threads_per_queue() {
     assert_eq!(mine.run, ITEMS as u64 + 1);
     assert_eq!(mine.depth, 0);
     assert_eq!(mine.threads, 1);
-    assert!(mine.name.starts_with("standard"), "{}", mine.name);
+    assert!(mine.name.starts_with("standard q"), "{}", mine.name);
     assert_eq!(mine.invoke_time.count, ITEMS as u64 + 1);
     assert!(mine.invoke_time.percentile(0.5) >= Duration::from_micros(20));
     assert_eq!(mine.queue_time.count, ITEMS as u64 + 1);

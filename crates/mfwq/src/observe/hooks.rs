@@ -145,23 +145,23 @@ fn worker_slow(queue: QueueId, started: bool) {
     }
 }
 
-/// A private queue was allocated (`kind` names it: "standard", "serial", …).
+/// A private queue was allocated under `name` (its kind and its threads'
+/// name: "standard source-q10001", "serial q20002").
 #[inline]
-pub(crate) fn queue_created(queue: QueueId, kind: &str) {
+pub(crate) fn queue_created(queue: QueueId, name: &str) {
     if enabled() {
-        queue_created_slow(queue, kind);
+        queue_created_slow(queue, name);
     }
 }
 
 #[cold]
-fn queue_created_slow(queue: QueueId, kind: &str) {
-    let name = format!("{kind} {:#010x}", queue.0);
-    stats::queue(queue).reset_for(queue, &name);
+fn queue_created_slow(queue: QueueId, name: &str) {
+    stats::queue(queue).reset_for(queue, name);
     if tracing() {
         emit(Event::Queue {
             queue,
             created: true,
-            name: intern(&name),
+            name: intern(name),
         });
     }
 }

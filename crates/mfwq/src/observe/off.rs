@@ -17,7 +17,7 @@ pub(crate) fn refused_call(_queue: QueueId, _hresult: i32) {}
 #[inline(always)]
 pub(crate) fn worker(_queue: QueueId, _started: bool) {}
 #[inline(always)]
-pub(crate) fn queue_created(_queue: QueueId, _kind: &str) {}
+pub(crate) fn queue_created(_queue: QueueId, _name: &str) {}
 #[inline(always)]
 pub(crate) fn queue_unlocked(_queue: QueueId) {}
 #[inline(always)]

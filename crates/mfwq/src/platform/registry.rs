@@ -102,15 +102,17 @@ impl Registry {
         let generation = self.generation();
         let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
         let target = make(id);
-        crate::observe::queue_created(
-            id,
-            match (&target, kind) {
-                (Target::Serial(_), _) => "serial",
-                (_, QueueType::Standard) => "standard",
-                (_, QueueType::Window) => "window",
-                (_, QueueType::Multithreaded) => "multithreaded",
-            },
-        );
+        if crate::observe::enabled() {
+            let name = match (&target, kind) {
+                (Target::Serial(_), _) => format!("serial q{:x}", id.0),
+                (Target::Core(core), QueueType::Standard) => format!("standard {}", core.name()),
+                (Target::Core(core), QueueType::Window) => format!("window {}", core.name()),
+                (Target::Core(core), QueueType::Multithreaded) => {
+                    format!("multithreaded {}", core.name())
+                }
+            };
+            crate::observe::queue_created(id, &name);
+        }
         let mut state = self.slots[slot].state.lock();
         state.generation = generation;
         state.entry = Some(Entry {

@@ -450,6 +450,11 @@ impl<J: Job> QueueCore<J> {
         self.id
     }
 
+    /// The queue's name, which its threads' names carry.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Whether every worker has exited (a closed queue whose drain is over).
     pub(crate) fn is_finished(&self) -> bool {
         self.live_workers.load(Ordering::SeqCst) == 0
