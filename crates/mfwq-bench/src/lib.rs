@@ -1,7 +1,9 @@
-//! Shared helpers of the mfwq peer benchmark (`cargo bench -p mfwq-bench`).
+//! The mfwq peer benchmark (`cargo bench -p mfwq-bench`) as a library.
 //!
-//! The workloads themselves live in `benches/peers/`; this library only holds
-//! what they share and what deserves unit tests: the statistics
+//! [`peers`] holds the workloads, mfwq against tokio, rayon and
+//! crossbeam-channel, so that more than the bench binary can run them
+//! (`mfwq bench` in crates/mfwq-cli does). Besides, the library holds what
+//! the benches share and what deserves unit tests: the statistics
 //! ([`Summary`]), the report table with its targets ([`Report`], [`Goal`]),
 //! the live-bytes counting allocator ([`CountingAlloc`]), process CPU time
 //! ([`process_cpu_time`]), the completion latch ([`Latch`]) and the
@@ -11,6 +13,7 @@ mod alloc;
 mod config;
 mod cpu;
 mod latch;
+pub mod peers;
 mod report;
 mod stats;
 
@@ -20,5 +23,5 @@ pub use config::{
 };
 pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count};
 pub use latch::Latch;
-pub use report::{fmt_num, markdown_table, text_table, Goal, Report, Row};
+pub use report::{fmt_num, markdown_table, text_table, Goal, Report, Row, Verdict};
 pub use stats::Summary;

@@ -80,12 +80,18 @@ impl Row {
     }
 }
 
-/// A row's comparison with its target.
+/// A row's comparison with one of its targets ([`Report::verdict`]): the
+/// table's `ratio`, `target` and (through [`Report::result`]) `result` cells.
 #[derive(Clone, Debug, PartialEq)]
-struct Verdict {
-    ratio: Option<f64>,
-    target: String,
-    pass: Option<bool>,
+pub struct Verdict {
+    /// The ratio the target is judged on (throughput: peer median / own
+    /// median; cost: own median / peer median); `None` for an absolute limit
+    /// or when the peer has no row.
+    pub ratio: Option<f64>,
+    /// The target in words, e.g. `thrpt >= 3.00x tokio`.
+    pub target: String,
+    /// Met or not; `None` when the peer has no row (a failure).
+    pub pass: Option<bool>,
 }
 
 /// All rows of a run, plus free-form notes printed under the table.
@@ -192,7 +198,9 @@ impl Report {
             .find(|other| other.workload == row.workload && other.contestant == peer)
     }
 
-    fn verdict(&self, row: &Row, goal: &Goal) -> Verdict {
+    /// How `row` (one of this report's rows) fares against `goal` (one of
+    /// its goals).
+    pub fn verdict(&self, row: &Row, goal: &Goal) -> Verdict {
         let own = row.summary.median;
         match goal {
             Goal::ThroughputVs { peer, factor } => {
@@ -225,6 +233,23 @@ impl Report {
         }
     }
 
+    /// The table's `result` cell for `verdict`: `PASS`, `FAIL`, `not met
+    /// (smoke)` (a missed target when targets are information only, see
+    /// [`Report::set_targets_informational`]) or `FAIL (no peer)`.
+    pub fn result(&self, verdict: &Verdict) -> &'static str {
+        match verdict.pass {
+            Some(true) => "PASS",
+            Some(false) if self.informational => NOT_MET_IN_SMOKE,
+            Some(false) => "FAIL",
+            None => "FAIL (no peer)",
+        }
+    }
+
+    /// Whether targets are information only ([`Report::set_targets_informational`]).
+    pub fn targets_informational(&self) -> bool {
+        self.informational
+    }
+
     /// One line per row and extra lines for a row's second and later goals
     /// (stats left blank there); each line with the index of its row.
     fn cells(&self) -> Vec<(usize, [String; 10])> {
@@ -247,13 +272,8 @@ impl Report {
                     let v = self.verdict(row, goal);
                     [
                         v.ratio.map_or("-".to_owned(), |r| format!("{r:.2}x")),
-                        v.target,
-                        match v.pass {
-                            Some(true) => "PASS".to_owned(),
-                            Some(false) if self.informational => NOT_MET_IN_SMOKE.to_owned(),
-                            Some(false) => "FAIL".to_owned(),
-                            None => "FAIL (no peer)".to_owned(),
-                        },
+                        v.target.clone(),
+                        self.result(&v).to_owned(),
                     ]
                 })
                 .collect();

@@ -1,12 +1,15 @@
 //! `mfwq`: the command line of the work-queue platform.
 //!
 //! `mfwq demo` runs a real workload through the platform and prints what
-//! happened; `mfwq info` prints the platform's constants and limits.
+//! happened; `mfwq info` prints the platform's constants and limits; `mfwq
+//! bench` runs the peer benchmark's workloads (crates/mfwq-bench) with a
+//! progress bar and prints the table, JSON or an SVG chart.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod demo;
 
 #[derive(Parser)]
@@ -34,6 +37,10 @@ enum Command {
     },
     /// Print the platform's version, queue ids and limits.
     Info,
+    /// Run the benchmark workloads, mfwq against tokio, rayon and
+    /// crossbeam-channel, with a progress bar; print the table, or JSON,
+    /// and draw an SVG chart.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
             info();
             Ok(())
         }
+        Command::Bench(args) => return bench::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

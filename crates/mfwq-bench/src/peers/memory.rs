@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mfwq::{Event, QueueType};
-use mfwq_bench::{fmt_num, Config, Goal, Latch, Report, Row, Summary};
 
-use crate::harness::wait;
-use crate::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
-use crate::ALLOC;
+use super::harness::wait;
+use super::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
+use crate::{fmt_num, Config, CountingAlloc, Goal, Latch, Report, Row, Summary};
 
 const ITEMS: usize = 100_000;
 
@@ -25,6 +24,7 @@ struct Footprint {
 /// wait on the gate); once all run, counting starts, `put` queues `n`
 /// items that count down `latch`, and the growth is measured.
 fn footprint(
+    alloc: &CountingAlloc,
     n: usize,
     what: &str,
     blockers: usize,
@@ -44,16 +44,16 @@ fn footprint(
     wait(&started, &format!("{what}: blockers"));
     let latch = Arc::new(Latch::new(n));
 
-    ALLOC.set_enabled(true);
-    let (bytes0, allocs0) = (ALLOC.live_bytes(), ALLOC.allocations());
+    alloc.set_enabled(true);
+    let (bytes0, allocs0) = (alloc.live_bytes(), alloc.allocations());
     put(&latch);
-    let (bytes1, allocs1) = (ALLOC.live_bytes(), ALLOC.allocations());
+    let (bytes1, allocs1) = (alloc.live_bytes(), alloc.allocations());
     gate.set();
     wait(&latch, what);
     // The last items count down before their own memory is released.
     std::thread::sleep(Duration::from_millis(50));
-    let bytes2 = ALLOC.live_bytes();
-    ALLOC.set_enabled(false);
+    let bytes2 = alloc.live_bytes();
+    alloc.set_enabled(false);
 
     Footprint {
         bytes: (bytes1 - bytes0) as f64 / n as f64,
@@ -62,17 +62,36 @@ fn footprint(
     }
 }
 
+/// Whether `alloc` sees this thread's allocations, i.e. is the process's
+/// global allocator (a counter that is not would report 0 bytes per item).
+fn counts(alloc: &CountingAlloc) -> bool {
+    alloc.set_enabled(true);
+    let before = alloc.live_bytes();
+    let probe = std::hint::black_box(vec![0u8; 4096]);
+    let seen = alloc.live_bytes() - before;
+    drop(probe);
+    alloc.set_enabled(false);
+    seen >= 4096
+}
+
 pub fn run(cfg: &Config, report: &mut Report) {
     const NAME: &str = "memory";
+    let Some(alloc) = super::counting_alloc().filter(|alloc| counts(alloc)) else {
+        report.note(format!(
+            "{NAME}: not measured: the run was given no counting allocator, or one that is not \
+             this program's #[global_allocator]"
+        ));
+        return;
+    };
     let n = cfg.scaled(ITEMS);
-    eprintln!("[{NAME}] {n} items per contestant");
+    super::log(&format!("[{NAME}] {n} items per contestant"));
     let mut results: Vec<(&str, Footprint)> = Vec::new();
 
     {
         let queue = mfwq::WorkQueue::new(QueueType::Standard).expect("allocate");
         let id = queue.id();
         let block = |task: Box<dyn FnOnce() + Send>| mfwq::spawn(id, task).expect("spawn");
-        let fp = footprint(n, "mfwq put_work_item", 1, block, |latch| {
+        let fp = footprint(alloc, n, "mfwq put_work_item", 1, block, |latch| {
             let latch = latch.clone();
             let callback = mfwq::callback(move |_| latch.count_down());
             for _ in 0..n {
@@ -80,7 +99,7 @@ pub fn run(cfg: &Config, report: &mut Report) {
             }
         });
         results.push(("mfwq put_work_item", fp));
-        let fp = footprint(n, "mfwq spawn", 1, block, |latch| {
+        let fp = footprint(alloc, n, "mfwq spawn", 1, block, |latch| {
             for _ in 0..n {
                 let latch = latch.clone();
                 mfwq::spawn(id, move || latch.count_down()).expect("spawn");
@@ -91,6 +110,7 @@ pub fn run(cfg: &Config, report: &mut Report) {
     {
         let pool = ChannelPool::new(1, "xbeam-mem");
         let fp = footprint(
+            alloc,
             n,
             "crossbeam",
             1,
@@ -107,6 +127,7 @@ pub fn run(cfg: &Config, report: &mut Report) {
     {
         let rt = tokio_runtime();
         let fp = footprint(
+            alloc,
             n,
             "tokio",
             POOL_THREADS,
@@ -123,6 +144,7 @@ pub fn run(cfg: &Config, report: &mut Report) {
     {
         let pool = rayon_pool();
         let fp = footprint(
+            alloc,
             n,
             "rayon",
             POOL_THREADS,

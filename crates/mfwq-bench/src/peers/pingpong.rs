@@ -8,9 +8,9 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use mfwq::{QueueId, QueueType};
-use mfwq_bench::{Config, Goal, Latch, Report, Row};
 
-use crate::harness::{contestant, measure, timed, WAIT_LIMIT};
+use super::harness::{contestant, measure, timed, WAIT_LIMIT};
+use crate::{Config, Goal, Latch, Report, Row};
 
 const ROUND_TRIPS: usize = 100_000;
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mfwq::{Event, QueueType};
-use mfwq_bench::{Config, Latch, Report, Row};
 
-use crate::harness::{contestant, measure, wait};
-use crate::pools::ChannelPool;
+use super::harness::{contestant, measure, wait};
+use super::pools::ChannelPool;
+use crate::{Config, Latch, Report, Row};
 
 const ITEMS: usize = 200_000;
 

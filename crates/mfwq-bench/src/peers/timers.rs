@@ -15,10 +15,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use mfwq::{AsyncResult, Event, QueueId};
-use mfwq_bench::{fmt_num, Config, Goal, Latch, Report, Row, Summary};
 
-use crate::harness::{contestant, measure, wait, WAIT_LIMIT};
-use crate::pools::tokio_timer_runtime as tokio_runtime;
+use super::harness::{contestant, measure, wait, WAIT_LIMIT};
+use super::pools::tokio_timer_runtime as tokio_runtime;
+use crate::{fmt_num, Config, Goal, Latch, Report, Row, Summary};
 
 /// xorshift64: delays without a dependency.
 pub(crate) struct Rng(pub(crate) u64);
@@ -219,7 +219,8 @@ pub fn lateness(cfg: &Config, report: &mut Report) {
             tokio_samples.extend(tokio_run(&mut rng));
             mfwq_samples.extend(mfwq_run(&mut rng));
         }
-        eprintln!("[{NAME}] round {}/{rounds} done", round + 1);
+        super::log(&format!("[{NAME}] round {}/{rounds} done", round + 1));
+        super::round_done(round + 1, rounds);
     }
     let mut details = Vec::new();
     for (name, samples) in [
@@ -397,7 +398,8 @@ pub fn event_wake(cfg: &Config, report: &mut Report) {
             peer_batch(&mut peer_samples);
             mfwq_batch(&mut mfwq_samples);
         }
-        eprintln!("[{NAME}] round {}/{rounds} done", round + 1);
+        super::log(&format!("[{NAME}] round {}/{rounds} done", round + 1));
+        super::round_done(round + 1, rounds);
     }
     drop(peer_rx);
     {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use mfwq::QueueId;
-use mfwq_bench::{Config, Goal, Latch, Report, Row};
 
-use crate::harness::{contestant, measure, timed};
-use crate::pools::{rayon_pool, tokio_runtime, ChannelPool, Job, POOL_THREADS};
+use super::harness::{contestant, measure, timed};
+use super::pools::{rayon_pool, tokio_runtime, ChannelPool, Job, POOL_THREADS};
+use crate::{Config, Goal, Latch, Report, Row};
 
 const HOPS: usize = 100_000;
 const MT: QueueId = QueueId::MULTITHREADED;

@@ -6,9 +6,9 @@
 //! when freed (the oldest of the quarantine goes back to the allocator).
 
 use mfwq::QueueId;
-use mfwq_bench::{fmt_num, Config, Report, Row};
 
-use crate::harness::{contestant, measure, timed};
+use super::harness::{contestant, measure, timed};
+use crate::{fmt_num, Config, Report, Row};
 
 const ITEMS: usize = 200_000;
 

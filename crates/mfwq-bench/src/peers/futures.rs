@@ -20,11 +20,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use mfwq::{QueueId, QueueType};
-use mfwq_bench::{Config, Goal, Latch, Report, Row, Summary};
 
-use crate::harness::{contestant, measure, timed, WAIT_LIMIT};
-use crate::pools::tokio_timer_runtime as tokio_runtime;
-use crate::timers::{percentile, Rng};
+use super::harness::{contestant, measure, timed, WAIT_LIMIT};
+use super::pools::tokio_timer_runtime as tokio_runtime;
+use super::timers::{percentile, Rng};
+use crate::{Config, Goal, Latch, Report, Row, Summary};
 
 /// Ready after it has woken itself `left` times: one poll per wake-up.
 struct Wakes {
@@ -321,7 +321,8 @@ pub fn lateness(cfg: &Config, report: &mut Report) {
             tokio_samples.extend(tokio_run(&mut rng));
             mfwq_samples.extend(mfwq_run(&mut rng));
         }
-        eprintln!("[{NAME}] round {}/{rounds} done", round + 1);
+        super::log(&format!("[{NAME}] round {}/{rounds} done", round + 1));
+        super::round_done(round + 1, rounds);
     }
     for (name, samples) in [("mfwq", &mfwq_samples), ("tokio", &tokio_samples)] {
         let mut sorted = samples.clone();

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use mfwq::QueueType;
-use mfwq_bench::{Config, Goal, Latch, Report, Row, Summary};
 
-use crate::harness::{contestant, measure, wait};
+use super::harness::{contestant, measure, wait};
+use crate::{Config, Goal, Latch, Report, Row, Summary};
 
 const PAIRS: usize = 10_000;
 

@@ -4,9 +4,9 @@
 //! against one.
 
 use mfwq::{QueueId, QueueType};
-use mfwq_bench::{Config, Goal, Report, Row};
 
-use crate::harness::{contestant, measure, timed};
+use super::harness::{contestant, measure, timed};
+use crate::{Config, Goal, Report, Row};
 
 const ITEMS: usize = 1_000_000;
 const QUEUES: usize = 16;

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use mfwq::{QueueId, QueueType};
-use mfwq_bench::{process_cpu_time, Config, Goal, Report, Row, Summary};
 
-use crate::harness::timed;
-use crate::pools::{rayon_pool, tokio_runtime};
+use super::harness::timed;
+use super::pools::{rayon_pool, tokio_runtime};
+use crate::{process_cpu_time, Config, Goal, Report, Row, Summary};
 
 /// Allowed CPU per second of idle wall time.
 const IDLE_LIMIT_MS_PER_S: f64 = 1.0;
@@ -64,10 +64,10 @@ fn thread_names() -> String {
 pub fn run(cfg: &Config, report: &mut Report) {
     const NAME: &str = "idle";
     let samples = cfg.rounds.clamp(1, 3);
-    eprintln!(
+    super::log(&format!(
         "[{NAME}] {samples} windows of {:?} per contestant",
         cfg.idle_window
-    );
+    ));
 
     // Make sure the platform's workers exist: MULTITHREADED (both threads),
     // STANDARD, and a private queue that stays allocated while we watch.

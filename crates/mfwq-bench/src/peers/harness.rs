@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mfwq_bench::{fmt_num, Config, Latch, Summary};
+use crate::{fmt_num, Config, Latch, Summary};
 
 /// How long any single wait for completion may take before the bench gives up.
 pub const WAIT_LIMIT: Duration = Duration::from_secs(120);
@@ -69,7 +69,8 @@ pub fn measure(
                 samples[i].push(per_op);
             }
         }
-        eprintln!("{line}");
+        super::log(&line);
+        super::round_done(round + 1, total);
     }
     samples
         .iter()

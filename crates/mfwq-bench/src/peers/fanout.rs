@@ -3,10 +3,10 @@
 //! has counted down the latch.
 
 use mfwq::{QueueId, QueueType};
-use mfwq_bench::{Config, Goal, Report, Row};
 
-use crate::harness::{contestant, measure, timed};
-use crate::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
+use super::harness::{contestant, measure, timed};
+use super::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
+use crate::{Config, Goal, Report, Row};
 
 const ITEMS: usize = 1_000_000;
 
