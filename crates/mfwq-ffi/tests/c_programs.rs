@@ -320,7 +320,7 @@ fn check_c_trace(path: &Path) {
             .unwrap_or_default();
         match event.r#type.unwrap_or(0) {
             TYPE_INSTANT if name.starts_with("put ") => {
-                puts.insert(event.flow_ids[0], queue);
+                puts.insert(event.flow_ids[0], name["put ".len()..].to_owned());
             }
             TYPE_INSTANT => instants.push((name, event.clone())),
             TYPE_SLICE_BEGIN => {

@@ -98,7 +98,7 @@ impl<T> Drop for LocalBlocks<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Pool<T> {
+impl<T: 'static> Pool<T> {
     pub(crate) const fn new(
         local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
     ) -> Pool<T> {
@@ -427,6 +427,67 @@ impl<T: HasPool> Clone for Recycled<T> {
     }
 }
 
+/// A uniquely owned value in a recycled block: a `Box` for values made on
+/// one thread and dropped on another (the observation wrapper of work
+/// items, `work/observed.rs`), without the allocator's cross-thread free.
+/// The block's count word is unused; checked mode does not apply (no caller
+/// holds references to these).
+pub(crate) struct PooledBox<T: 'static> {
+    ptr: NonNull<Counted<T>>,
+    pool: &'static Pool<T>,
+}
+
+// SAFETY: unique ownership of a T, as Box<T>.
+unsafe impl<T: Send + 'static> Send for PooledBox<T> {}
+
+impl<T: 'static> PooledBox<T> {
+    /// `value` in a block from `pool`.
+    pub(crate) fn new(value: T, pool: &'static Pool<T>) -> PooledBox<T> {
+        let ptr = pool.take().0.cast::<Counted<T>>();
+        let counted = Counted {
+            refs: AtomicUsize::new(0),
+            value,
+        };
+        // SAFETY: the block is valid, aligned, uninitialised memory for a Counted<T>.
+        unsafe { ptr.as_ptr().write(counted) };
+        PooledBox { ptr, pool }
+    }
+
+    /// Moves the value out and recycles the block.
+    pub(crate) fn into_inner(self) -> T {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the block holds a live value, read once; the block then
+        // holds none and goes back to the pool; `this` is never dropped.
+        let value = unsafe { std::ptr::addr_of!((*this.ptr.as_ptr()).value).read() };
+        this.pool.give(Block(this.ptr.cast()));
+        value
+    }
+}
+
+impl<T: 'static> std::ops::Deref for PooledBox<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the block holds a live value for as long as the box exists.
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+impl<T: 'static> Drop for PooledBox<T> {
+    fn drop(&mut self) {
+        // Recycled even if the value's drop panics.
+        struct Recycle<T: 'static>(NonNull<Counted<T>>, &'static Pool<T>);
+        impl<T: 'static> Drop for Recycle<T> {
+            fn drop(&mut self) {
+                self.1.give(Block(self.0.cast()));
+            }
+        }
+        let recycle = Recycle(self.ptr, self.pool);
+        // SAFETY: the block holds a live value, dropped once here.
+        unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*recycle.0.as_ptr()).value)) };
+    }
+}
+
 /// Dropping needs the pool, which the type knows: implemented per value type.
 pub(crate) trait HasPool: Send + Sync + Sized + 'static {
     /// What checked mode's messages call a value of this type.
@@ -515,6 +576,31 @@ mod tests {
         fn pool() -> &'static Pool<Bulk> {
             &BULK_POOL
         }
+    }
+
+    #[test]
+    fn pooled_boxes_reuse_their_blocks_and_drop_their_values() {
+        thread_local! {
+            static BOX_BLOCKS: RefCell<LocalBlocks<Probe>> = const { RefCell::new(LocalBlocks::new()) };
+        }
+        static BOX_POOL: Pool<Probe> = Pool::new(&BOX_BLOCKS);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let probe = || Probe {
+            drops: Arc::clone(&drops),
+            panic_on_drop: false,
+        };
+        let first = PooledBox::new(probe(), &BOX_POOL);
+        let address = std::ptr::from_ref::<Probe>(&first);
+        drop(first);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        let second = PooledBox::new(probe(), &BOX_POOL);
+        assert_eq!(std::ptr::from_ref::<Probe>(&second), address, "the block is reused");
+        let inner = std::thread::spawn(move || second.into_inner())
+            .join()
+            .unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "moved out, not dropped");
+        drop(inner);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
     }
 
     #[test]

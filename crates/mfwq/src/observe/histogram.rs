@@ -3,10 +3,11 @@
 //! HDR-style log-linear buckets: values below 8 ns have a bucket each; above,
 //! every power of two is split into 8 buckets, so a bucket's width is at most
 //! 1/8 of its lower bound (12.5 % relative precision) from nanoseconds to
-//! hours in 496 counters. Recording is one `fetch_add` on the bucket (plus
-//! the count, sum and maximum), with no lock, so the workers of a pool record
-//! side by side. (The `hdrhistogram` crate records through `&mut self`: it
-//! would need a lock per queue, or a histogram per thread merged on read.)
+//! hours in 496 counters. Each thread records into histograms of its own
+//! (plain stores of atomics, so that a snapshot can read them while they
+//! are written) and snapshots add them up. (The `hdrhistogram` crate's
+//! histogram would serve per thread too, but its readers need `&` access
+//! while the owner writes, which its `&mut self` recording rules out.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -58,14 +59,36 @@ impl AtomicHistogram {
         }
     }
 
+    /// Records a value. Only one thread writes a histogram (its owner: a
+    /// per-thread shard, `stats.rs`), so this is plain loads and stores, no
+    /// read-modify-write, no cache line shared with another writer.
     #[inline]
-    pub(crate) fn record(&self, nanos: u64) {
-        self.buckets[bucket(nanos)].fetch_add(1, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(nanos, Ordering::Relaxed);
+    pub(crate) fn record_owned(&self, nanos: u64) {
+        let bump = |counter: &AtomicU64, by: u64| {
+            counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
+        };
+        bump(&self.buckets[bucket(nanos)], 1);
+        bump(&self.count, 1);
+        bump(&self.sum, nanos);
         if nanos > self.max.load(Ordering::Relaxed) {
-            self.max.fetch_max(nanos, Ordering::Relaxed);
+            self.max.store(nanos, Ordering::Relaxed);
         }
+    }
+
+    /// Adds what `other` holds (a thread's shard folded in when it exits).
+    pub(crate) fn absorb(&self, other: &AtomicHistogram) {
+        for (mine, theirs) in self.buckets.iter().zip(other.buckets.iter()) {
+            let count = theirs.load(Ordering::Relaxed);
+            if count > 0 {
+                mine.fetch_add(count, Ordering::Relaxed);
+            }
+        }
+        self.count
+            .fetch_add(other.count.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.sum
+            .fetch_add(other.sum.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.max
+            .fetch_max(other.max.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Empties it (a queue slot reused by a new queue).
@@ -182,7 +205,7 @@ mod tests {
     fn percentiles_follow_the_recorded_values() {
         let histogram = AtomicHistogram::new();
         for value in 1..=1000u64 {
-            histogram.record(value * 1000);
+            histogram.record_owned(value * 1000);
         }
         let snapshot = histogram.snapshot();
         assert_eq!(snapshot.count, 1000);

@@ -36,7 +36,7 @@ fn counting() -> bool {
 pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> u64 {
     let ticks = clock::raw();
     if counting() {
-        stats::queue(queue).put.fetch_add(1, Ordering::Relaxed);
+        stats::count_put(queue);
     }
     if tracing() {
         emit(Event::Put {
@@ -53,9 +53,7 @@ pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> u64 
 #[cold]
 pub(crate) fn refused(queue: QueueId, item: u64, hresult: i32) {
     if counting() {
-        let stats = stats::queue(queue);
-        stats.put.fetch_sub(1, Ordering::Relaxed);
-        stats.refused.fetch_add(1, Ordering::Relaxed);
+        stats::count_refused_put(queue);
     }
     if tracing() {
         emit(Event::Refused {
@@ -77,7 +75,7 @@ pub(crate) fn refused_call(queue: QueueId, hresult: i32) {
 #[cold]
 fn refused_call_slow(queue: QueueId, hresult: i32) {
     if counting() {
-        stats::queue(queue).refused.fetch_add(1, Ordering::Relaxed);
+        stats::count_refused(queue);
     }
     if tracing() {
         emit(Event::RefusedCall { queue, hresult });
@@ -89,11 +87,7 @@ fn refused_call_slow(queue: QueueId, hresult: i32) {
 pub(crate) fn begin(queue: QueueId, item: u64, put_ticks: u64, status: i32, label: Label) -> u64 {
     let ticks = clock::raw();
     if counting() {
-        let stats = stats::queue(queue);
-        stats.started.fetch_add(1, Ordering::Relaxed);
-        stats
-            .queue_time
-            .record(clock::nanos_between(put_ticks, ticks));
+        stats::count_start(queue, clock::nanos_between(put_ticks, ticks));
     }
     if tracing() {
         emit(Event::Begin {
@@ -112,12 +106,7 @@ pub(crate) fn end(queue: QueueId, begin_ticks: u64) {
         emit(Event::End);
     }
     if counting() {
-        let nanos = clock::nanos_between(begin_ticks, clock::raw());
-        let stats = stats::queue(queue);
-        stats.finished.fetch_add(1, Ordering::Relaxed);
-        stats.busy_ns.fetch_add(nanos, Ordering::Relaxed);
-        stats.invoke_time.record(nanos);
-        stats::thread_ran(nanos);
+        stats::count_finish(queue, clock::nanos_between(begin_ticks, clock::raw()));
     }
 }
 

@@ -16,8 +16,6 @@
 //! assert_eq!(Trace::decode(&bytes[..]).unwrap().packet[0].timestamp, Some(5));
 //! ```
 
-use prost::encoding::{encode_key, encode_varint, WireType};
-
 /// A whole trace: its packets in file order.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Trace {
@@ -158,8 +156,34 @@ pub struct CounterDescriptor {}
 
 /// Writes protobuf fields into a buffer without building message values:
 /// the writer encodes millions of events, one allocation-free call each.
+/// (prost's own encoder pushes varints a byte at a time through `BufMut`,
+/// which measured at a fifth of the writer's time; the wire format is the
+/// same, and the tests decode it with prost.)
 pub(crate) struct Encoder<'a> {
     buf: &'a mut Vec<u8>,
+}
+
+const VARINT: u32 = 0;
+const FIXED64: u32 = 1;
+const LENGTH_DELIMITED: u32 = 2;
+
+/// Appends `value` as a protobuf varint.
+#[inline]
+fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
+    let mut bytes = [0u8; 10];
+    let mut length = 0;
+    while value >= 0x80 {
+        bytes[length] = (value as u8) | 0x80;
+        value >>= 7;
+        length += 1;
+    }
+    bytes[length] = value as u8;
+    buf.extend_from_slice(&bytes[..=length]);
+}
+
+#[inline]
+fn put_key(buf: &mut Vec<u8>, field: u32, wire_type: u32) {
+    put_varint(buf, u64::from(field << 3 | wire_type));
 }
 
 impl<'a> Encoder<'a> {
@@ -168,8 +192,8 @@ impl<'a> Encoder<'a> {
     }
 
     pub(crate) fn uint(&mut self, field: u32, value: u64) -> &mut Self {
-        encode_key(field, WireType::Varint, self.buf);
-        encode_varint(value, self.buf);
+        put_key(self.buf, field, VARINT);
+        put_varint(self.buf, value);
         self
     }
 
@@ -179,21 +203,21 @@ impl<'a> Encoder<'a> {
     }
 
     pub(crate) fn fixed64(&mut self, field: u32, value: u64) -> &mut Self {
-        encode_key(field, WireType::SixtyFourBit, self.buf);
+        put_key(self.buf, field, FIXED64);
         self.buf.extend_from_slice(&value.to_le_bytes());
         self
     }
 
     pub(crate) fn string(&mut self, field: u32, value: &str) -> &mut Self {
-        encode_key(field, WireType::LengthDelimited, self.buf);
-        encode_varint(value.len() as u64, self.buf);
+        put_key(self.buf, field, LENGTH_DELIMITED);
+        put_varint(self.buf, value.len() as u64);
         self.buf.extend_from_slice(value.as_bytes());
         self
     }
 
     /// A nested message written by `body`: its length is patched in after.
     pub(crate) fn message(&mut self, field: u32, body: impl FnOnce(&mut Encoder<'_>)) -> &mut Self {
-        encode_key(field, WireType::LengthDelimited, self.buf);
+        put_key(self.buf, field, LENGTH_DELIMITED);
         let length_at = self.buf.len();
         self.buf.push(0);
         let start = self.buf.len();
@@ -203,7 +227,7 @@ impl<'a> Encoder<'a> {
             self.buf[length_at] = length as u8;
         } else {
             let mut prefix = Vec::with_capacity(4);
-            encode_varint(length as u64, &mut prefix);
+            put_varint(&mut prefix, length as u64);
             self.buf.splice(length_at..=length_at, prefix);
         }
         self
@@ -271,6 +295,17 @@ mod tests {
         );
         assert_eq!(event.debug_annotations[1].uint_value, Some(3));
         assert_eq!(event.debug_annotations[2].pointer_value, Some(0xdead_beef));
+    }
+
+    #[test]
+    fn varints_match_prost() {
+        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut mine = Vec::new();
+            put_varint(&mut mine, value);
+            let mut theirs = Vec::new();
+            prost::encoding::encode_varint(value, &mut theirs);
+            assert_eq!(mine, theirs, "{value}");
+        }
     }
 
     #[test]

@@ -1,13 +1,23 @@
 //! Per-queue and per-thread statistics while they are on.
 //!
-//! Each queue has one record, found by its id without a lock: the platform
-//! queues by their number, private queues by their slot (the id's high
-//! word), in a table of pointers filled on first use and never freed (a slot
-//! reused by a new queue resets its record, after folding the old queue's
-//! figures into [`RETIRED`] for the shutdown summary). Every layer pushes what
-//! it knows into the records (items put, run, refused and cancelled, the
-//! times, the worker threads, the real-time policy applied); nothing here
-//! asks a higher layer, so the statistics sit below the platform they watch.
+//! **Where the counts live.** Every thread counts into shards of its own —
+//! one per queue it puts to or works for — with plain loads and stores (no
+//! read-modify-write, no cache line another writer touches), so a pool whose
+//! workers all count the same queue does not bounce that queue's counters
+//! between cores on every item. A snapshot adds the shards up, with what
+//! exited threads left behind (folded into the queue's record as they exit).
+//!
+//! **Which queue.** Each queue has one record, found by its id without a
+//! lock: platform queues by their number, private queues by their slot (the
+//! id's high word), in a table of pointers filled on first use and never
+//! freed. A slot reused by a new queue starts a new *generation*: the old
+//! queue's figures go to [`RETIRED`] (one line in the shutdown summary) and
+//! shards of the old generation no longer count.
+//!
+//! Every layer pushes what it knows (items put, started, run, refused and
+//! cancelled, the times, worker threads, the real-time policy applied);
+//! nothing here asks a higher layer, so the statistics sit below the
+//! platform they watch.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -23,20 +33,79 @@ use crate::ids::{QueueId, MAX_PRIVATE_QUEUES};
 const PLATFORM_SLOTS: usize = 8;
 const SLOTS: usize = PLATFORM_SLOTS + MAX_PRIVATE_QUEUES;
 
-/// One queue's live figures.
+/// The counts of one queue by one thread (a shard), or those folded in from
+/// exited threads (a record's own).
+struct Counts {
+    put: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+    refused: AtomicU64,
+    busy_ns: AtomicU64,
+    queue_time: AtomicHistogram,
+    invoke_time: AtomicHistogram,
+}
+
+impl Counts {
+    fn new() -> Counts {
+        Counts {
+            put: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            busy_ns: AtomicU64::new(0),
+            queue_time: AtomicHistogram::new(),
+            invoke_time: AtomicHistogram::new(),
+        }
+    }
+
+    fn counters(&self) -> [&AtomicU64; 5] {
+        [
+            &self.put,
+            &self.started,
+            &self.finished,
+            &self.refused,
+            &self.busy_ns,
+        ]
+    }
+
+    /// Adds `other` (read while its owner may still write: off by at most
+    /// the items counted meanwhile).
+    fn absorb(&self, other: &Counts) {
+        for (mine, theirs) in self.counters().into_iter().zip(other.counters()) {
+            mine.fetch_add(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.queue_time.absorb(&other.queue_time);
+        self.invoke_time.absorb(&other.invoke_time);
+    }
+
+    fn clear(&self) {
+        for counter in self.counters() {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.queue_time.clear();
+        self.invoke_time.clear();
+    }
+}
+
+/// Adds `by` to a counter only its owner writes.
+#[inline]
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
+}
+
+/// One queue's record: its name and state, and the counts of threads that
+/// have exited.
 pub(crate) struct QueueStats {
     id: AtomicU32,
+    generation: AtomicU32,
     name: Mutex<String>,
     realtime: Mutex<Option<String>>,
-    pub(crate) put: AtomicU64,
-    pub(crate) started: AtomicU64,
-    pub(crate) finished: AtomicU64,
-    pub(crate) refused: AtomicU64,
     pub(crate) cancelled: AtomicU64,
-    pub(crate) busy_ns: AtomicU64,
     pub(crate) threads: AtomicU32,
-    pub(crate) queue_time: AtomicHistogram,
-    pub(crate) invoke_time: AtomicHistogram,
+    folded: Counts,
 }
 
 static TABLE: [AtomicPtr<QueueStats>; SLOTS] =
@@ -60,10 +129,14 @@ fn slot_of(queue: QueueId) -> usize {
 /// The record of `queue`, made on first use.
 #[inline]
 pub(crate) fn queue(queue: QueueId) -> &'static QueueStats {
-    let slot = &TABLE[slot_of(queue)];
-    let current = slot.load(Ordering::Acquire);
+    record(slot_of(queue), queue)
+}
+
+#[inline]
+fn record(slot: usize, queue: QueueId) -> &'static QueueStats {
+    let current = TABLE[slot].load(Ordering::Acquire);
     if current.is_null() {
-        return install(slot, queue);
+        return install(&TABLE[slot], queue);
     }
     // SAFETY: records are leaked boxes, never freed once installed.
     unsafe { &*current }
@@ -71,28 +144,20 @@ pub(crate) fn queue(queue: QueueId) -> &'static QueueStats {
 
 #[cold]
 fn install(slot: &AtomicPtr<QueueStats>, queue: QueueId) -> &'static QueueStats {
-    let name = if queue.is_private() {
-        format!("queue {:#010x}", queue.0)
+    let (id, name) = if queue.is_private() {
+        (queue.0, format!("queue {:#010x}", queue.0))
     } else {
-        queue.platform_slot().id().to_string()
+        let platform = queue.platform_slot().id();
+        (platform.0, platform.to_string())
     };
     let fresh = Box::into_raw(Box::new(QueueStats {
-        id: AtomicU32::new(if queue.is_private() {
-            queue.0
-        } else {
-            queue.platform_slot().id().0
-        }),
+        id: AtomicU32::new(id),
+        generation: AtomicU32::new(0),
         name: Mutex::new(name),
         realtime: Mutex::new(None),
-        put: AtomicU64::new(0),
-        started: AtomicU64::new(0),
-        finished: AtomicU64::new(0),
-        refused: AtomicU64::new(0),
         cancelled: AtomicU64::new(0),
-        busy_ns: AtomicU64::new(0),
         threads: AtomicU32::new(0),
-        queue_time: AtomicHistogram::new(),
-        invoke_time: AtomicHistogram::new(),
+        folded: Counts::new(),
     }));
     match slot.compare_exchange(
         std::ptr::null_mut(),
@@ -112,12 +177,185 @@ fn install(slot: &AtomicPtr<QueueStats>, queue: QueueId) -> &'static QueueStats 
     }
 }
 
+/// One thread's shards, and its own busy time.
+struct Shards {
+    tid: i32,
+    name: String,
+    queue: Option<QueueId>,
+    busy_ns: AtomicU64,
+    items: AtomicU64,
+    /// `(slot, generation, counts)`: appended by the owner, read by snapshots.
+    queues: Mutex<Vec<(usize, u32, Arc<Counts>)>>,
+}
+
+/// Every live thread's shards. Snapshots, resets and exiting threads take
+/// this lock, so a thread's counts are never seen twice or not at all.
+static THREADS: Mutex<Vec<Arc<Shards>>> = Mutex::new(Vec::new());
+
+/// What a thread keeps for its hot path: its shards, and the last one used.
+struct Local {
+    shards: Arc<Shards>,
+    last: Option<(usize, u32, Arc<Counts>)>,
+}
+
+impl Drop for Local {
+    /// The thread exits: its counts move to the records they belong to.
+    fn drop(&mut self) {
+        let mut threads = THREADS.lock();
+        for (slot, generation, counts) in self.shards.queues.lock().iter() {
+            let pointer = TABLE[*slot].load(Ordering::Acquire);
+            if pointer.is_null() {
+                continue;
+            }
+            // SAFETY: records are never freed.
+            let record = unsafe { &*pointer };
+            if record.generation.load(Ordering::Relaxed) == *generation {
+                record.folded.absorb(counts);
+            }
+        }
+        threads.retain(|known| !Arc::ptr_eq(known, &self.shards));
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// Runs `count` on this thread's shard for `queue`.
+#[inline]
+fn with_shard(queue: QueueId, count: impl FnOnce(&Counts, &Shards)) {
+    let slot = slot_of(queue);
+    let generation = record(slot, queue).generation.load(Ordering::Relaxed);
+    let _ = LOCAL.try_with(|local| {
+        let Ok(mut local) = local.try_borrow_mut() else {
+            return;
+        };
+        let local = local.get_or_insert_with(new_local);
+        match &local.last {
+            Some((last_slot, last_generation, counts))
+                if *last_slot == slot && *last_generation == generation =>
+            {
+                count(counts, &local.shards);
+            }
+            _ => {
+                let counts = find_or_add(&local.shards, slot, generation);
+                count(&counts, &local.shards);
+                local.last = Some((slot, generation, counts));
+            }
+        }
+    });
+}
+
+#[cold]
+fn new_local() -> Local {
+    let shards = Arc::new(Shards {
+        tid: crate::sched::current_tid(),
+        name: std::thread::current().name().unwrap_or("").to_owned(),
+        queue: crate::sched::current_queue(),
+        busy_ns: AtomicU64::new(0),
+        items: AtomicU64::new(0),
+        queues: Mutex::new(Vec::new()),
+    });
+    THREADS.lock().push(Arc::clone(&shards));
+    Local { shards, last: None }
+}
+
+#[cold]
+fn find_or_add(shards: &Shards, slot: usize, generation: u32) -> Arc<Counts> {
+    let mut queues = shards.queues.lock();
+    if let Some((_, _, counts)) = queues
+        .iter()
+        .find(|(known, known_generation, _)| *known == slot && *known_generation == generation)
+    {
+        return Arc::clone(counts);
+    }
+    // A shard of an older generation of this slot counts nothing any more.
+    queues.retain(|(known, _, _)| *known != slot);
+    let counts = Arc::new(Counts::new());
+    queues.push((slot, generation, Arc::clone(&counts)));
+    counts
+}
+
+/// An item was offered to `queue`.
+#[inline]
+pub(crate) fn count_put(queue: QueueId) {
+    with_shard(queue, |counts, _| bump(&counts.put, 1));
+}
+
+/// The item offered by the last [`count_put`] on this thread was refused.
+pub(crate) fn count_refused_put(queue: QueueId) {
+    with_shard(queue, |counts, _| {
+        bump(&counts.put, u64::MAX); // minus one
+        bump(&counts.refused, 1);
+    });
+}
+
+/// A put refused before it became an item.
+pub(crate) fn count_refused(queue: QueueId) {
+    with_shard(queue, |counts, _| bump(&counts.refused, 1));
+}
+
+/// A worker started an item that waited `waited` ns.
+#[inline]
+pub(crate) fn count_start(queue: QueueId, waited: u64) {
+    with_shard(queue, |counts, _| {
+        bump(&counts.started, 1);
+        counts.queue_time.record_owned(waited);
+    });
+}
+
+/// The item's callback took `took` ns.
+#[inline]
+pub(crate) fn count_finish(queue: QueueId, took: u64) {
+    with_shard(queue, |counts, shards| {
+        bump(&counts.finished, 1);
+        bump(&counts.busy_ns, took);
+        counts.invoke_time.record_owned(took);
+        bump(&shards.busy_ns, took);
+        bump(&shards.items, 1);
+    });
+}
+
+/// Totals of one record: its folded counts and every live shard of its
+/// generation. Called with [`THREADS`] locked.
+fn totals(slot: usize, record: &QueueStats, threads: &[Arc<Shards>]) -> QueueSnapshot {
+    let generation = record.generation.load(Ordering::Relaxed);
+    let total = Counts::new();
+    total.absorb(&record.folded);
+    for thread in threads {
+        for (known, known_generation, counts) in thread.queues.lock().iter() {
+            if *known == slot && *known_generation == generation {
+                total.absorb(counts);
+            }
+        }
+    }
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    let (put, started, finished) = (load(&total.put), load(&total.started), load(&total.finished));
+    QueueSnapshot {
+        id: record.id.load(Ordering::Relaxed),
+        name: record.name(),
+        put,
+        run: finished,
+        refused: load(&total.refused),
+        cancelled: load(&record.cancelled),
+        depth: put.saturating_sub(started),
+        running: started.saturating_sub(finished),
+        threads: record.threads.load(Ordering::Relaxed),
+        busy_ns: load(&total.busy_ns),
+        realtime: record.realtime.lock().clone(),
+        queue_time: total.queue_time.snapshot(),
+        invoke_time: total.invoke_time.snapshot(),
+    }
+}
+
 impl QueueStats {
     /// A new private queue took this record's slot: the old queue's figures
-    /// go to the retired total, and the record starts again under `id`.
+    /// go to the retired total, and the record starts a new generation under
+    /// `id`.
     pub(crate) fn reset_for(&self, id: QueueId, name: &str) {
-        if self.id.load(Ordering::Relaxed) != id.0 && self.put.load(Ordering::Relaxed) > 0 {
-            let old = self.snapshot();
+        let threads = THREADS.lock();
+        let old = totals(slot_of(id), self, &threads);
+        if old.put + old.refused > 0 {
             let mut retired = RETIRED.lock();
             match retired.as_mut() {
                 Some(total) => total.absorb(&old),
@@ -126,26 +364,20 @@ impl QueueStats {
                         name: "(unlocked queues)".into(),
                         id: 0,
                         realtime: None,
+                        depth: 0,
+                        running: 0,
+                        threads: 0,
                         ..old
                     })
                 }
             }
         }
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.folded.clear();
+        self.cancelled.store(0, Ordering::Relaxed);
         self.id.store(id.0, Ordering::Relaxed);
         *self.name.lock() = name.to_owned();
         *self.realtime.lock() = None;
-        for counter in [
-            &self.put,
-            &self.started,
-            &self.finished,
-            &self.refused,
-            &self.cancelled,
-            &self.busy_ns,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
-        self.queue_time.clear();
-        self.invoke_time.clear();
     }
 
     pub(crate) fn name(&self) -> String {
@@ -155,75 +387,6 @@ impl QueueStats {
     pub(crate) fn set_realtime(&self, policy: String) {
         *self.realtime.lock() = Some(policy);
     }
-
-    fn snapshot(&self) -> QueueSnapshot {
-        let started = self.started.load(Ordering::Relaxed);
-        let put = self.put.load(Ordering::Relaxed);
-        QueueSnapshot {
-            id: self.id.load(Ordering::Relaxed),
-            name: self.name(),
-            put,
-            run: self.finished.load(Ordering::Relaxed),
-            refused: self.refused.load(Ordering::Relaxed),
-            cancelled: self.cancelled.load(Ordering::Relaxed),
-            depth: put.saturating_sub(started),
-            running: started.saturating_sub(self.finished.load(Ordering::Relaxed)),
-            threads: self.threads.load(Ordering::Relaxed),
-            busy_ns: self.busy_ns.load(Ordering::Relaxed),
-            realtime: self.realtime.lock().clone(),
-            queue_time: self.queue_time.snapshot(),
-            invoke_time: self.invoke_time.snapshot(),
-        }
-    }
-}
-
-/// One worker thread's figures.
-pub(crate) struct ThreadStats {
-    tid: i32,
-    name: String,
-    queue: Option<QueueId>,
-    pub(crate) busy_ns: AtomicU64,
-    pub(crate) items: AtomicU64,
-}
-
-static THREADS: Mutex<Vec<Arc<ThreadStats>>> = Mutex::new(Vec::new());
-
-struct ThreadEntry(Arc<ThreadStats>);
-
-impl Drop for ThreadEntry {
-    fn drop(&mut self) {
-        THREADS.lock().retain(|known| !Arc::ptr_eq(known, &self.0));
-    }
-}
-
-thread_local! {
-    static THREAD: RefCell<Option<ThreadEntry>> = const { RefCell::new(None) };
-}
-
-/// Adds an item's invoke time to this thread's figures.
-#[inline]
-pub(crate) fn thread_ran(nanos: u64) {
-    let _ = THREAD.try_with(|entry| {
-        let Ok(mut entry) = entry.try_borrow_mut() else {
-            return;
-        };
-        let stats = &entry.get_or_insert_with(register_thread).0;
-        stats.busy_ns.fetch_add(nanos, Ordering::Relaxed);
-        stats.items.fetch_add(1, Ordering::Relaxed);
-    });
-}
-
-#[cold]
-fn register_thread() -> ThreadEntry {
-    let stats = Arc::new(ThreadStats {
-        tid: crate::sched::current_tid(),
-        name: std::thread::current().name().unwrap_or("").to_owned(),
-        queue: crate::sched::current_queue(),
-        busy_ns: AtomicU64::new(0),
-        items: AtomicU64::new(0),
-    });
-    THREADS.lock().push(Arc::clone(&stats));
-    ThreadEntry(stats)
 }
 
 /// One queue in a [`Snapshot`].
@@ -293,7 +456,7 @@ pub struct ThreadSnapshot {
 /// mfwq::Queue::MULTITHREADED.spawn(|| ())?.join().unwrap();
 /// let stats = mfwq::observe::stats();
 /// let pool = stats.queues.iter().find(|queue| queue.name == "MULTITHREADED").unwrap();
-/// assert!(pool.run >= 1);
+/// assert!(pool.put >= 1); // `run` counts it a moment after `join` returns
 /// # Ok::<(), mfwq::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,18 +478,18 @@ pub struct Snapshot {
 
 /// Takes a snapshot.
 pub(crate) fn snapshot() -> Snapshot {
-    let queues = TABLE
-        .iter()
+    let threads = THREADS.lock();
+    let queues = (0..SLOTS)
         .filter_map(|slot| {
-            let record = slot.load(Ordering::Acquire);
+            let pointer = TABLE[slot].load(Ordering::Acquire);
             // SAFETY: records are never freed.
-            (!record.is_null()).then(|| unsafe { &*record }.snapshot())
+            (!pointer.is_null()).then(|| totals(slot, unsafe { &*pointer }, &threads))
         })
         .filter(|queue| queue.put + queue.refused + u64::from(queue.threads) > 0)
         .collect();
-    let threads = THREADS
-        .lock()
+    let thread_list = threads
         .iter()
+        .filter(|thread| thread.items.load(Ordering::Relaxed) > 0)
         .map(|thread| ThreadSnapshot {
             tid: thread.tid,
             name: thread.name.clone(),
@@ -335,6 +498,7 @@ pub(crate) fn snapshot() -> Snapshot {
             items: thread.items.load(Ordering::Relaxed),
         })
         .collect();
+    drop(threads);
     Snapshot {
         pid: std::process::id(),
         taken_at_ms: std::time::SystemTime::now()
@@ -342,32 +506,41 @@ pub(crate) fn snapshot() -> Snapshot {
             .map_or(0, |since| since.as_millis() as u64),
         queues,
         retired: RETIRED.lock().clone(),
-        threads,
+        threads: thread_list,
         trace_dropped: super::session::trace_dropped(),
     }
 }
 
-/// Every live queue record (for the trace's depth counters).
-pub(crate) fn each_queue(mut f: impl FnMut(&QueueStats)) {
-    for slot in &TABLE {
-        let record = slot.load(Ordering::Acquire);
-        if !record.is_null() {
+/// Every queue's id, name and depth now (the trace's depth counters, every
+/// few milliseconds: counts only, no histograms).
+pub(crate) fn depths() -> Vec<(u32, String, u64)> {
+    let threads = THREADS.lock();
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    (0..SLOTS)
+        .filter_map(|slot| {
+            let pointer = TABLE[slot].load(Ordering::Acquire);
+            if pointer.is_null() {
+                return None;
+            }
             // SAFETY: records are never freed.
-            f(unsafe { &*record });
-        }
-    }
-}
-
-impl QueueStats {
-    pub(crate) fn id(&self) -> u32 {
-        self.id.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn depth(&self) -> u64 {
-        self.put
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.started.load(Ordering::Relaxed))
-    }
+            let record = unsafe { &*pointer };
+            let generation = record.generation.load(Ordering::Relaxed);
+            let (mut put, mut started) = (load(&record.folded.put), load(&record.folded.started));
+            for thread in threads.iter() {
+                for (known, known_generation, counts) in thread.queues.lock().iter() {
+                    if *known == slot && *known_generation == generation {
+                        put = put.wrapping_add(load(&counts.put));
+                        started = started.wrapping_add(load(&counts.started));
+                    }
+                }
+            }
+            Some((
+                record.id.load(Ordering::Relaxed),
+                record.name(),
+                put.saturating_sub(started),
+            ))
+        })
+        .collect()
 }
 
 /// A snapshot as the table `MFWQ_STATS=1` prints at shutdown.

@@ -9,7 +9,6 @@
 //! putting thread's track that starts a flow; the worker's slice for the item
 //! ends it, so the trace viewer draws an arrow from each put to its invoke.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
+use rustc_hash::FxHashMap as HashMap;
 
 use super::clock::Anchor;
 use super::event::{Event, KeyStep, Keyed, Label, Record, ShutdownPhase};
@@ -100,6 +100,10 @@ pub(crate) struct Writer {
     next_sequence: u32,
     depths: HashMap<u32, i64>,
     names: HashMap<u32, String>,
+    /// "put <queue>" per queue, and slice names per Rust type (by the
+    /// address of its `'static` name): the hot events allocate nothing.
+    put_names: HashMap<u32, String>,
+    type_names: HashMap<usize, String>,
     totals: TraceTotals,
     retired_dropped: u64,
 }
@@ -112,8 +116,10 @@ impl Writer {
             pid: std::process::id() as i32,
             buf: Vec::with_capacity(1 << 20),
             next_sequence: WRITER_SEQUENCE + 1,
-            depths: HashMap::new(),
-            names: HashMap::new(),
+            depths: HashMap::default(),
+            names: HashMap::default(),
+            put_names: HashMap::default(),
+            type_names: HashMap::default(),
             totals: TraceTotals::default(),
             retired_dropped: 0,
         };
@@ -253,6 +259,94 @@ impl Writer {
         });
     }
 
+    /// The events every item makes (put, start, end), written without
+    /// building strings; `false` for any other event.
+    fn encode_item_event(&mut self, sequence: u32, track: u64, timestamp: u64, event: Event) -> bool {
+        let header = |packet: &mut Encoder<'_>| {
+            packet.uint(8, timestamp).uint(10, u64::from(sequence));
+        };
+        match event {
+            Event::End => {
+                Encoder::new(&mut self.buf).message(1, |packet| {
+                    header(packet);
+                    packet.message(11, |e| {
+                        e.int(9, i64::from(TYPE_SLICE_END)).uint(11, track);
+                    });
+                });
+            }
+            Event::Put {
+                queue,
+                item,
+                priority,
+                ..
+            } => {
+                if !self.put_names.contains_key(&queue.0) {
+                    let name = format!("put {}", self.queue_name(queue));
+                    self.put_names.insert(queue.0, name);
+                }
+                let name = &self.put_names[&queue.0];
+                Encoder::new(&mut self.buf).message(1, |packet| {
+                    header(packet);
+                    packet.message(11, |e| {
+                        e.int(9, i64::from(TYPE_INSTANT))
+                            .uint(11, track)
+                            .string(23, name);
+                        if priority != 0 {
+                            e.message(4, |a| {
+                                a.string(10, "priority").int(4, i64::from(priority));
+                            });
+                        }
+                        e.fixed64(47, item);
+                    });
+                });
+            }
+            Event::Begin {
+                queue,
+                item,
+                status,
+                label,
+            } => {
+                if !self.names.contains_key(&queue.0) {
+                    self.queue_name(queue);
+                }
+                let name: &str = match label {
+                    Label::Rust(name) => self
+                        .type_names
+                        .entry(name.as_ptr() as usize)
+                        .or_insert_with(|| short_type_name(name)),
+                    Label::Callback(0) => "set event",
+                    Label::Callback(_) => "Invoke",
+                    Label::Serial => "serial step",
+                };
+                let queue_name = &self.names[&queue.0];
+                Encoder::new(&mut self.buf).message(1, |packet| {
+                    header(packet);
+                    packet.message(11, |e| {
+                        e.int(9, i64::from(TYPE_SLICE_BEGIN))
+                            .uint(11, track)
+                            .string(23, name)
+                            .arg_str("queue", queue_name);
+                        match label {
+                            Label::Callback(address) if address != 0 => {
+                                e.arg_pointer("callback", address as u64);
+                            }
+                            Label::Rust(name) => {
+                                e.arg_str("type", name);
+                            }
+                            _ => {}
+                        }
+                        if status != 0 {
+                            e.arg_str("status", &hresult_text(status));
+                        }
+                        e.fixed64(48, item);
+                    });
+                });
+            }
+            _ => return false,
+        }
+        true
+    }
+
     fn queue_name(&mut self, queue: QueueId) -> String {
         self.names
             .entry(queue.0)
@@ -261,14 +355,11 @@ impl Writer {
     }
 
     fn sample_depths(&mut self) {
-        let mut changed = Vec::new();
-        stats::each_queue(|queue| {
-            let depth = queue.depth() as i64;
-            let id = queue.id();
-            if self.depths.get(&id) != Some(&depth) {
-                changed.push((id, queue.name(), depth));
-            }
-        });
+        let changed: Vec<(u32, String, i64)> = stats::depths()
+            .into_iter()
+            .map(|(id, name, depth)| (id, name, depth as i64))
+            .filter(|(id, _, depth)| self.depths.get(id) != Some(depth))
+            .collect();
         if changed.is_empty() {
             return;
         }
@@ -306,6 +397,9 @@ impl Writer {
     fn encode(&mut self, sequence: u32, track: u64, record: &Record) {
         let timestamp = self.anchor.nanos(record.ticks);
         let event = record.event;
+        if self.encode_item_event(sequence, track, timestamp, event) {
+            return;
+        }
         // Names of queues the event mentions, looked up before the encoder
         // borrows the buffer.
         let queue_of = |writer: &mut Writer, queue: QueueId| writer.queue_name(queue);
@@ -338,6 +432,7 @@ impl Writer {
             Event::Queue { queue, created, .. } => {
                 if created {
                     self.names.remove(&queue.0);
+                    self.put_names.remove(&queue.0);
                 }
                 (
                     TYPE_INSTANT,

@@ -44,7 +44,7 @@ pub(crate) enum Work {
     /// Any of the above, with its put time, while observation is on
     /// (`observed.rs`).
     #[cfg(feature = "observe")]
-    Observed(Box<observed::Observed>),
+    Observed(crate::object::recycle::PooledBox<observed::Observed>),
 }
 
 // Every queued item is a `Work` in its band's block: a new variant must not
@@ -125,7 +125,7 @@ impl Job for Work {
                 guard_on(queue, PanicSite::Invoke, || step.run());
             }
             #[cfg(feature = "observe")]
-            Work::Observed(item) => item.run(queue),
+            Work::Observed(item) => observed::Observed::run(item, queue),
         }
     }
 

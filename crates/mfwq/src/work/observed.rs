@@ -1,9 +1,14 @@
 //! A work item while observation is on: the item with its put time, so that
 //! the worker can record its time in queue and in the callback
-//! (`crate::observe`). Wrapping costs one allocation per item, and only
-//! while something observes; otherwise items are queued as they are.
+//! (`crate::observe`). Wrapping takes a block from a recycler (the item is
+//! made on the putting thread and freed on a worker: the system allocator's
+//! cross-thread free would cost more than the rest of the observation), and
+//! only while something observes; otherwise items are queued as they are.
+
+use std::cell::RefCell;
 
 use crate::ids::QueueId;
+use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
 use crate::observe::event::Label;
 use crate::sched::Job;
 use crate::work::Work;
@@ -15,6 +20,11 @@ pub(crate) struct Observed {
     put_ticks: u64,
     label: Label,
 }
+
+thread_local! {
+    static OBSERVED_BLOCKS: RefCell<LocalBlocks<Observed>> = const { RefCell::new(LocalBlocks::new()) };
+}
+static OBSERVED_POOL: Pool<Observed> = Pool::new(&OBSERVED_BLOCKS);
 
 thread_local! {
     /// This thread's next item id: a thread number in the high bits, a
@@ -56,12 +66,15 @@ impl Observed {
         };
         let item = next_item();
         let put_ticks = crate::observe::put(queue, item, priority, label);
-        Work::Observed(Box::new(Observed {
-            work,
-            item,
-            put_ticks,
-            label,
-        }))
+        Work::Observed(PooledBox::new(
+            Observed {
+                work,
+                item,
+                put_ticks,
+                label,
+            },
+            &OBSERVED_POOL,
+        ))
     }
 
     /// A refused item: recorded as refused, and handed back unwrapped so
@@ -70,26 +83,30 @@ impl Observed {
         match work {
             Work::Observed(observed) => {
                 crate::observe::refused(queue, observed.item, hresult);
-                observed.work
+                observed.into_inner().work
             }
             work => work,
         }
     }
 
     /// Runs the item, recording its start and end.
-    pub(crate) fn run(self: Box<Self>, queue: QueueId) {
-        self.run_with(queue, |work| work.run(queue));
+    pub(crate) fn run(this: PooledBox<Self>, queue: QueueId) {
+        Self::run_with(this, queue, |work| work.run(queue));
     }
 
     /// Hands the item to `run` (a serial queue's reply mode runs results its
     /// own way), recording its start and end around it.
-    pub(crate) fn run_with<R>(self: Box<Self>, queue: QueueId, run: impl FnOnce(Work) -> R) -> R {
+    pub(crate) fn run_with<R>(
+        this: PooledBox<Self>,
+        queue: QueueId,
+        run: impl FnOnce(Work) -> R,
+    ) -> R {
         let Observed {
             work,
             item,
             put_ticks,
             label,
-        } = *self;
+        } = this.into_inner();
         let status = match &work {
             Work::Result(result) => result.status().0,
             _ => 0,

@@ -228,7 +228,7 @@ impl SerialQueue {
         #[cfg(feature = "observe")]
         let item = match item.work {
             Work::Observed(observed) => {
-                return observed.run_with(self.id, |work| {
+                return crate::work::observed::Observed::run_with(observed, self.id, |work| {
                     self.run_in_reply_mode(Item { work, ..item })
                 });
             }
