@@ -1,262 +1,365 @@
-//! The demo workload: every part uses the public API the way media code does.
+//! `mfwq demo`: a media player's pipeline on the work-queue platform, with
+//! live status and a summary that checks itself.
+//!
+//! The demo is the first thing a newcomer runs, so it does what media code
+//! does with the platform rather than listing the API: a video source on a
+//! frame clock, decoding fanned out over MULTITHREADED, presentation in order
+//! on a serial queue, and an audio stream on a "Pro Audio" real-time queue
+//! whose blocks have deadlines. Each stage uses the idiomatic Rust API
+//! (`QueueBuilder` with real-time classes, serial kinds and thread names;
+//! `Queue::spawn` and join handles, awaited; `spawn_future` and
+//! `sleep_until`; `Queue::execute`) the way an application would, and
+//! counts what it did. At the end the counts decide
+//! four checks (every frame decoded, frames presented in order with none
+//! missing, audio blocks on time within a stated tolerance, no errors); the
+//! process exits non-zero when one fails, so the demo doubles as an
+//! end-to-end test (`tests/demo.rs`).
+//!
+//! Layout: `video.rs` and `audio.rs` are the stages, `stats.rs` their
+//! counters and latency histograms, `display.rs` the live status,
+//! `report.rs` the summary and the checks; this file parses the options,
+//! builds the queues, runs the pipeline and takes it down.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+/// `println!` that ignores a closed stdout (`mfwq demo | head`): the run
+/// goes on, and the exit status still says whether it passed.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod audio;
+mod display;
+mod report;
+mod stats;
+mod video;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mfwq::{AsyncOperation, AsyncResult, Event, QueueId, QueueType, WorkQueue};
+use mfwq::{Queue, QueueBuilder, QueueKind};
 
-const WAIT: Duration = Duration::from_secs(30);
+use audio::Audio;
+use display::Display;
+use stats::{fmt_duration, Errors};
+use video::Video;
 
-pub fn run(frames: u32, items: u32) -> mfwq::Result<()> {
-    println!("mfwq demo: the Media Foundation work-queue platform on Linux\n");
+/// How long after the setup the first frame and the first audio period start.
+const LEAD: Duration = Duration::from_millis(50);
+/// How long after the last frame's due time the stages may take to drain.
+const DRAIN: Duration = Duration::from_secs(5);
+/// How often the live status is refreshed.
+const REFRESH: Duration = Duration::from_millis(100);
+
+/// The options of `mfwq demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// How long the pipeline runs, in seconds.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    duration: f64,
+    /// Video frames per second.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    fps: u32,
+    /// Extra CPU load: this many busy threads at normal priority, competing
+    /// with the pipeline for the cores.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    load: u32,
+    /// Frames per audio block at 48 kHz: 480 is a 10 ms period (the Windows
+    /// audio engine's), 128 is 2.667 ms (a pro-audio setting).
+    #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(u32).range(16..=48_000))]
+    audio_frames: u32,
+    /// Also give the audio queue its period as a deadline
+    /// (`QueueBuilder::deadline`, RtwqSetDeadline: SCHED_DEADLINE where the
+    /// kernel allows). Off by default: see the audio stage's notes.
+    #[arg(long)]
+    queue_deadline: bool,
+    /// A fault to inject, to see a check fail (for the tests).
+    #[arg(long, value_enum, hide = true)]
+    inject_fault: Option<Fault>,
+}
+
+/// Faults `--inject-fault` can inject.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// The reorder buffer hands one frame to the render stage after its
+    /// successor: the "frames rendered in order" check must fail.
+    SwapFrames,
+}
+
+/// `--duration`: seconds, more than 0 and at most an hour.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0 {
+        Ok(seconds)
+    } else {
+        Err("must be more than 0 and at most 3600 seconds".to_owned())
+    }
+}
+
+/// What every part of the demo shares: the stages' counters and the errors.
+pub struct Pipeline {
+    /// Source, decode and render.
+    pub video: Arc<Video>,
+    /// The audio stream.
+    pub audio: Arc<Audio>,
+    /// Everything that went wrong.
+    pub errors: Arc<Errors>,
+}
+
+/// How `mfwq demo` ended, when the platform itself did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check passed.
+    Passed,
+    /// At least one check failed (the summary says which).
+    Failed,
+}
+
+/// Runs the pipeline for `--duration` seconds with a live status, prints
+/// the summary and returns whether every check passed. Errors are the
+/// platform's own, before the pipeline runs (startup, allocating a queue).
+pub fn run(args: &DemoArgs) -> mfwq::Result<Verdict> {
+    let frames = ((args.duration * f64::from(args.fps)).round() as u64).max(1);
+    let frame_period = Duration::from_secs_f64(1.0 / f64::from(args.fps));
+    let frames_per_block = args.audio_frames as usize;
+    let audio_period = audio::period_of(frames_per_block);
+    let blocks = ((args.duration / audio_period.as_secs_f64()).round() as u64).max(1);
+
+    say!(
+        "mfwq demo: a media pipeline on the work-queue platform, for {} s\n",
+        args.duration
+    );
     let platform = mfwq::Platform::start()?;
-    println!(
-        "[startup] MFStartup(MF_VERSION = {:#x}) -> S_OK, platform lock count {}",
-        mfwq::MF_VERSION,
-        mfwq::platform_lock_count()
-    );
-
-    begin_end_decoder(frames)?;
-    priorities()?;
-    fan_out(items)?;
-    serial_timers_and_waits()?;
-    pending_work_at_shutdown(platform)?;
-    Ok(())
-}
-
-/// A decoder component written in the documented Begin/End style: BeginDecode
-/// runs on the multithreaded queue, completions arrive on the caller's private
-/// standard queue, one at a time, where EndDecode collects the output.
-fn begin_end_decoder(frames: u32) -> mfwq::Result<()> {
-    println!("\n== Begin/End: {frames} frames decoded on MULTITHREADED, completed on a private standard queue ==");
-    let caller_queue = WorkQueue::new(QueueType::Standard)?;
-    let completed = Arc::new(AtomicU32::new(0));
-    let checksum = Arc::new(AtomicU32::new(0));
-    let done = Event::manual_reset(false);
-    let (completed_cb, checksum_cb, done_cb) = (completed.clone(), checksum.clone(), done.clone());
-    let threads = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
-    let threads_cb = threads.clone();
-    // The caller's callback names its own queue, so invoke_callback delivers there.
-    let on_decoded = mfwq::callback_on(caller_queue.id(), move |result: &AsyncResult| {
-        let frame = *result
-            .state_as::<u32>()
-            .expect("the frame number is the state");
-        match end_decode(result) {
-            Ok(pixels) => {
-                checksum_cb.fetch_add(
-                    pixels.iter().map(|&p| u32::from(p)).sum::<u32>() ^ frame,
-                    Ordering::Relaxed,
-                );
-            }
-            Err(error) => eprintln!("frame {frame}: {error}"),
-        }
-        threads_cb
-            .lock()
-            .unwrap()
-            .insert(std::thread::current().name().unwrap_or("?").to_owned());
-        if completed_cb.fetch_add(1, Ordering::AcqRel) + 1 == frames {
-            done_cb.set();
-        }
+    let errors = Arc::new(Errors::default());
+    let panics = Arc::clone(&errors);
+    mfwq::set_panic_hook(move |report| {
+        panics.record(format_args!(
+            "panic on {}: {}",
+            report.queue, report.message
+        ));
     });
-    let started = Instant::now();
-    for frame in 0..frames {
-        begin_decode(frame, on_decoded.clone(), Some(Arc::new(frame)))?;
-    }
-    if frames > 0 && !done.wait(Some(WAIT)) {
-        return Err(mfwq::Error::Unexpected);
-    }
-    println!(
-        "  {} of {frames} completions received in {:.2?}; checksum {:#x}; callbacks ran on {:?}",
-        completed.load(Ordering::Acquire),
-        started.elapsed(),
-        checksum.load(Ordering::Relaxed),
-        threads.lock().unwrap()
-    );
-    Ok(())
-}
 
-/// BeginDecode: the work runs on the multithreaded queue.
-fn begin_decode(
-    frame: u32,
-    callback: mfwq::Callback,
-    state: Option<mfwq::State>,
-) -> mfwq::Result<()> {
-    mfwq::begin(QueueId::MULTITHREADED, callback, state, move || {
-        let pixels: Vec<u8> = (0..256u32)
-            .map(|i| (i.wrapping_mul(31) ^ frame) as u8)
-            .collect();
-        Ok(pixels)
+    // One thread for the frame clock; presentation serialized on the pool;
+    // one real-time thread for the audio blocks, and one above it for the
+    // sound card's clock (audio.rs says why the clock is not the timer).
+    let source_queue = QueueBuilder::new().thread_name("source").build()?;
+    let render_queue = QueueBuilder::new()
+        .kind(QueueKind::Serial(Queue::MULTITHREADED))
+        .build()?;
+    let mut audio_builder = QueueBuilder::new()
+        .realtime("Pro Audio")
+        .thread_name("audio");
+    if args.queue_deadline {
+        audio_builder = audio_builder.deadline(audio_period);
+    }
+    let audio_queue = audio_builder.build()?;
+    // The sound card's clock, one step above the audio queue.
+    let device_queue = QueueBuilder::new()
+        .realtime("Pro Audio")
+        .base_priority(1)
+        .thread_name("device")
+        .build()?;
+
+    print_plan(args, frames, blocks, &audio_queue, &device_queue);
+
+    let load = Load::start(args.load, &errors);
+    let t0 = Instant::now() + LEAD;
+    let swap_at =
+        (args.inject_fault == Some(Fault::SwapFrames)).then(|| (frames / 2).saturating_sub(1));
+    let pipeline = Pipeline {
+        video: Arc::new(Video::new(
+            frames,
+            frame_period,
+            t0,
+            render_queue.as_queue(),
+            swap_at,
+            Arc::clone(&errors),
+        )),
+        audio: Arc::new(Audio::new(
+            audio_queue.as_queue(),
+            frames_per_block,
+            blocks,
+            t0,
+            Arc::clone(&errors),
+        )),
+        errors,
+    };
+    // From here on the pipeline runs; dropping `load` stops its threads
+    // whichever way this function returns.
+    let device = {
+        let audio = Arc::clone(&pipeline.audio);
+        device_queue.spawn(move || audio.device())?
+    };
+    let source = source_queue.spawn_future(video::source(Arc::clone(&pipeline.video)))?;
+
+    // The main thread only watches: refresh the status until every stage is
+    // done, or until the drain timeout after the last frame was due.
+    let give_up = t0 + Duration::from_secs_f64(args.duration) + DRAIN;
+    let mut display = Display::new(&pipeline);
+    let drained = loop {
+        display.update(&pipeline);
+        if source.is_finished() && pipeline.video.drained() && pipeline.audio.is_finished() {
+            break true;
+        }
+        if Instant::now() >= give_up {
+            break false;
+        }
+        std::thread::sleep(REFRESH);
+    };
+    display.finish(&pipeline);
+
+    // Take it down: the device and the source are joined (the source is
+    // cancelled if it is stuck), the load threads joined, the queues
+    // released, and last the platform.
+    pipeline.audio.stop();
+    match device.join_timeout(DRAIN) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => pipeline
+            .errors
+            .record(format_args!("the audio device: {error}")),
+        Err(_still_running) => pipeline.errors.record("the audio device did not stop"),
+    }
+    if source.is_finished() {
+        if let Err(error) = mfwq::block_on(source).and_then(|outcome| outcome) {
+            pipeline
+                .errors
+                .record(format_args!("the frame source failed: {error}"));
+        }
+    } else {
+        source.cancel();
+    }
+    drop(load);
+    let scheduling = audio_queue.applied_scheduling().ok();
+    let device_scheduling = device_queue.applied_scheduling().ok();
+    drop(device_queue);
+    drop(audio_queue);
+    drop(render_queue);
+    drop(source_queue);
+    mfwq::clear_panic_hook();
+    let shutdown_started = Instant::now();
+    drop(platform);
+    let outcome = report::Outcome {
+        scheduling,
+        device_scheduling,
+        shutdown: shutdown_started.elapsed(),
+        drained,
+        fps: args.fps,
+    };
+    Ok(if report::print(&pipeline, &outcome) {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
     })
 }
 
-/// EndDecode: the output of the operation `result` stands for.
-fn end_decode(result: &AsyncResult) -> mfwq::Result<Vec<u8>> {
-    AsyncOperation::<Vec<u8>>::end(result)
-}
-
-/// Three priority bands on a serial queue: while the queue is busy, items of
-/// priority -1, 0 and 1 arrive in that order and run high first.
-fn priorities() -> mfwq::Result<()> {
-    println!("\n== Priorities on a private standard queue (MFPutWorkItem2 with -1, 0, +1) ==");
-    let queue = WorkQueue::new(QueueType::Standard)?;
-    let gate = Event::manual_reset(false);
-    let wait = gate.clone();
-    queue.spawn(move || {
-        wait.wait(Some(WAIT));
-    })?;
-    let (sender, receiver) = mpsc::channel();
-    for (priority, label) in [
-        (-1, "low #1"),
-        (0, "normal #1"),
-        (1, "high #1"),
-        (-1, "low #2"),
-        (1, "high #2"),
-        (0, "normal #2"),
-    ] {
-        let sender = sender.clone();
-        let record = mfwq::callback(move |_| sender.send(label).expect("receiver lives"));
-        mfwq::put_work_item_with_priority(queue.id(), priority, record, None)?;
-    }
-    gate.set();
-    let order: Vec<&str> = receiver.iter().take(6).collect();
-    println!("  put order: low #1, normal #1, high #1, low #2, high #2, normal #2");
-    println!("  ran order: {}", order.join(", "));
-    Ok(())
-}
-
-/// Many small items onto the multithreaded pool, from one thread.
-fn fan_out(items: u32) -> mfwq::Result<()> {
-    println!("\n== Fan-out: {items} empty work items onto MULTITHREADED (MFPutWorkItem) ==");
-    let ran = Arc::new(AtomicUsize::new(0));
-    let done = Event::manual_reset(false);
-    let (ran_cb, done_cb) = (ran.clone(), done.clone());
-    let target = items as usize;
-    let count = mfwq::callback(move |_| {
-        if ran_cb.fetch_add(1, Ordering::Relaxed) + 1 == target {
-            done_cb.set();
-        }
-    });
-    let started = Instant::now();
-    for _ in 0..items {
-        mfwq::put_work_item(QueueId::MULTITHREADED, count.clone(), None)?;
-    }
-    if items > 0 && !done.wait(Some(WAIT)) {
-        return Err(mfwq::Error::Unexpected);
-    }
-    let elapsed = started.elapsed();
-    println!(
-        "  {} items ran in {elapsed:.2?}: {:.2} M items/s; platform lock count now {}",
-        ran.load(Ordering::Relaxed),
-        f64::from(items) / elapsed.as_secs_f64() / 1e6,
-        mfwq::platform_lock_count()
+/// Prints what the pipeline will do, and where: the stages, their queues,
+/// the real-time queues' scheduling as the platform reports it.
+fn print_plan(args: &DemoArgs, frames: u64, blocks: u64, audio: &Queue, device: &Queue) {
+    let pool = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let audio_period = audio::period_of(args.audio_frames as usize);
+    say!(
+        "  source  {} fps: {frames} frames, each emitted on time by a future on queue \"source\"",
+        args.fps
     );
-    Ok(())
-}
-
-/// A serial queue over the pool in reply mode, a timer, a cancelled timer and
-/// an item waiting on an event.
-fn serial_timers_and_waits() -> mfwq::Result<()> {
-    println!("\n== Serial queue (reply mode) over MULTITHREADED, timers, a waiting item ==");
-    let serial = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED)?;
-    let (sender, receiver) = mpsc::channel::<String>();
-    let replying = sender.clone();
-    let reply_mode = mfwq::callback_with(
-        mfwq::CallbackParams {
-            flags: mfwq::CallbackFlags::REPLY,
-            queue: QueueId::STANDARD,
-        },
-        move |result: &AsyncResult| {
-            replying
-                .send("serial item 1 runs and replies 20 ms later".into())
-                .expect("receiver lives");
-            let reply = result.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(20));
-                mfwq::invoke_callback(&reply).expect("reply");
-            });
-        },
+    say!(
+        "  decode  {} slices per frame ({} 8x8 inverse DCTs each) on MULTITHREADED ({pool} threads)",
+        video::SLICES,
+        video::BLOCKS_PER_SLICE
     );
-    mfwq::put_work_item(serial, reply_mode, None)?;
-    let after = sender.clone();
-    mfwq::spawn(serial, move || {
-        after
-            .send("serial item 2 runs after the reply".into())
-            .expect("receiver lives")
-    })?;
-
-    let scheduled_at = Instant::now();
-    let timer = sender.clone();
-    mfwq::schedule_work_item(
-        mfwq::callback(move |_| {
-            timer
-                .send(format!(
-                    "timer of 15 ms fired after {:.2?}",
-                    scheduled_at.elapsed()
-                ))
-                .expect("receiver lives")
-        }),
-        None,
-        Duration::from_millis(15),
-    )?;
-    let cancelled = mfwq::schedule_work_item(
-        mfwq::callback(|_| println!("  (a cancelled timer ran: this must not happen)")),
-        None,
-        Duration::from_millis(5),
-    )?;
-    mfwq::cancel_work_item(cancelled)?;
-    println!(
-        "  a second timer was cancelled; cancelling it again gives {:?}",
-        mfwq::cancel_work_item(cancelled).err()
+    say!("  render  through a reorder buffer, in order, on a serial queue over MULTITHREADED");
+    say!(
+        "  audio   {} kHz, {}-frame blocks: {blocks} blocks, each due {} after its period starts",
+        audio::SAMPLE_RATE / 1000,
+        args.audio_frames,
+        fmt_duration(audio_period)
     );
-
-    let event = Event::auto_reset(false);
-    let waiter = sender.clone();
-    let result = AsyncResult::with_callback(
-        mfwq::callback(move |_| {
-            waiter
-                .send("waiting item ran when its event was set".into())
-                .expect("receiver lives")
-        }),
-        None,
-    );
-    mfwq::put_waiting_work_item(Some(&event), 0, &result)?;
-    event.set();
-    drop(sender);
-    for line in receiver.iter().take(4) {
-        println!("  {line}");
-    }
-    mfwq::unlock_work_queue(serial)?;
-    Ok(())
-}
-
-/// Work still queued when the platform shuts down runs before shutdown returns;
-/// afterwards every call says MF_E_SHUTDOWN.
-fn pending_work_at_shutdown(platform: mfwq::Platform) -> mfwq::Result<()> {
-    println!("\n== Shutdown with a backlog: 5 slow items queued on STANDARD, then MFShutdown ==");
-    let ran = Arc::new(AtomicUsize::new(0));
-    for _ in 0..5 {
-        let ran = ran.clone();
-        mfwq::spawn(QueueId::STANDARD, move || {
-            std::thread::sleep(Duration::from_millis(10));
-            ran.fetch_add(1, Ordering::SeqCst);
-        })?;
-    }
-    let started = Instant::now();
-    drop(platform);
-    println!(
-        "  MFShutdown returned after {:.2?}; items that ran: {}",
-        started.elapsed(),
-        ran.load(Ordering::SeqCst)
-    );
-    let after = mfwq::put_work_item(QueueId::STANDARD, mfwq::callback(|_| {}), None);
-    match after {
-        Err(error) => println!(
-            "  MFPutWorkItem after shutdown -> {} ({error})",
-            error.hresult()
+    let deadline = if args.queue_deadline {
+        format!(", deadline {}", fmt_duration(audio_period))
+    } else {
+        String::new()
+    };
+    let mut refused = false;
+    // The scheduling each real-time queue got, as the platform reports it.
+    for (queue, label) in [
+        (
+            audio,
+            format!("          on queue \"audio\" (\"Pro Audio\"{deadline})"),
         ),
-        Ok(()) => println!("  MFPutWorkItem after shutdown unexpectedly succeeded"),
+        (
+            device,
+            "  device  the sound card's clock, queue \"device\" (\"Pro Audio\" +1)".to_owned(),
+        ),
+    ] {
+        match queue.applied_scheduling() {
+            Ok(scheduling) => {
+                refused |= scheduling.fell_back;
+                say!("{label}: {}", report::fmt_scheduling(&scheduling));
+            }
+            Err(error) => say!("{label}: scheduling unknown ({error})"),
+        }
     }
-    Ok(())
+    if refused {
+        say!("          (the kernel refused the real-time request: docs/realtime.md says how to allow it)");
+    }
+    if args.load == 0 {
+        say!("  load    none (--load N adds N busy threads at normal priority)");
+    } else {
+        say!("  load    {} busy threads at normal priority", args.load);
+    }
+    say!();
+}
+
+/// The `--load` threads: each spins on integer arithmetic at normal priority
+/// until stopped, competing with the pipeline for the cores.
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<u64>>,
+}
+
+impl Load {
+    /// Starts `threads` spinners; one that cannot start is an error.
+    fn start(threads: u32, errors: &Errors) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .filter_map(|index| {
+                let stop = Arc::clone(&stop);
+                std::thread::Builder::new()
+                    .name(format!("demo-load-{index}"))
+                    .spawn(move || spin(&stop))
+                    .map_err(|error| errors.record(format_args!("load thread {index}: {error}")))
+                    .ok()
+            })
+            .collect();
+        Load { stop, threads }
+    }
+}
+
+impl Drop for Load {
+    /// Stops the spinners and joins them.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            // A spinner cannot panic; its result is only there to be used.
+            let _ = std::hint::black_box(thread.join());
+        }
+    }
+}
+
+/// Busy arithmetic until `stop`: a linear congruential generator.
+fn spin(stop: &AtomicBool) -> u64 {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    while !stop.load(Ordering::Relaxed) {
+        for _ in 0..4096 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+        }
+        state = std::hint::black_box(state);
+    }
+    state
 }

@@ -25,16 +25,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a workload through the platform (several queues, priorities, the
-    /// Begin/End pattern, shutdown with a backlog) and print what happened.
-    Demo {
-        /// Number of frames the Begin/End decoder part decodes.
-        #[arg(long, default_value_t = 64)]
-        frames: u32,
-        /// Number of empty items in the fan-out part.
-        #[arg(long, default_value_t = 200_000)]
-        items: u32,
-    },
+    /// Run a media pipeline through the platform (a video source, decode on
+    /// the pool, in-order render, real-time audio) with a live status; print
+    /// a summary that checks itself and exit non-zero if a check fails.
+    Demo(demo::DemoArgs),
     /// Print the platform's version, queue ids and limits.
     Info,
     /// Run the benchmark workloads, mfwq against tokio, rayon and
@@ -46,7 +40,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Demo { frames, items } => demo::run(frames, items),
+        Command::Demo(args) => match demo::run(&args) {
+            Ok(demo::Verdict::Passed) => Ok(()),
+            Ok(demo::Verdict::Failed) => return ExitCode::FAILURE,
+            Err(error) => Err(error),
+        },
         Command::Info => {
             info();
             Ok(())
