@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod demo;
+mod top;
+mod trace;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +37,38 @@ enum Command {
     /// crossbeam-channel, with a progress bar; print the table, or JSON,
     /// and draw an SVG chart.
     Bench(bench::BenchArgs),
+    /// Run PROGRAM (Rust, or C linked to libmfplat) with the platform's
+    /// tracing on (MFWQ_TRACE), write the Perfetto trace, and print a
+    /// summary: per queue the items and their time in queue and in Invoke,
+    /// the longest callbacks, refused puts and misuse, real-time policy.
+    /// Open the trace in the Perfetto UI for the timeline.
+    Trace {
+        /// Where the trace goes.
+        #[arg(short, long, default_value = "mfwq.pftrace")]
+        output: std::path::PathBuf,
+        /// Summarize the trace at --output instead of running a program.
+        #[arg(long)]
+        summary: bool,
+        /// How many of the longest callbacks to list.
+        #[arg(long, default_value_t = 10)]
+        longest: usize,
+        /// The program and its arguments (after `--`).
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// A live view of another process's queues (depth, rates, latency
+    /// percentiles, per-thread busy time), from the statistics it publishes
+    /// when started with MFWQ_STATS=1 (or live).
+    Top {
+        /// The process to watch.
+        pid: u32,
+        /// Refresh interval in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+        /// Print one view as text (two snapshots an interval apart) and exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +84,43 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Bench(args) => return bench::run(args),
+        Command::Trace {
+            output,
+            summary,
+            longest,
+            command,
+        } => {
+            let options = trace::Options {
+                output,
+                summary_only: summary,
+                longest,
+                command,
+            };
+            return match trace::run(&options) {
+                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(error) => {
+                    eprintln!("mfwq trace: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Top {
+            pid,
+            interval,
+            once,
+        } => {
+            return match top::run(
+                pid,
+                std::time::Duration::from_millis(interval.max(50)),
+                once,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("mfwq top: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -177,7 +177,7 @@ fn list_and_usage_errors() {
     let output = mfwq(&["bench", "--list"]);
     succeeded(&output);
     let list = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(list.lines().count(), 18, "{list}");
+    assert_eq!(list.lines().count(), 19, "{list}");
     assert!(list
         .lines()
         .any(|l| l.trim_start().starts_with("fanout-mt ")));

@@ -312,12 +312,6 @@ fn check_c_trace(path: &Path) {
         };
         let name = event.name.clone().unwrap_or_default();
         let track = event.track_uuid.unwrap_or(0);
-        let queue = event
-            .debug_annotations
-            .iter()
-            .find(|a| a.name.as_deref() == Some("queue"))
-            .and_then(|a| a.string_value.clone())
-            .unwrap_or_default();
         match event.r#type.unwrap_or(0) {
             TYPE_INSTANT if name.starts_with("put ") => {
                 puts.insert(event.flow_ids[0], name["put ".len()..].to_owned());

@@ -22,6 +22,7 @@ mod futures;
 mod harness;
 mod idle;
 mod memory;
+mod observe;
 mod pingpong;
 mod pools;
 mod serialq;
@@ -47,7 +48,7 @@ pub struct Workload {
 
 /// In run order; `idle` stays last so that every peer pool made by the
 /// others has been dropped before the idle process is watched.
-pub const WORKLOADS: [Workload; 18] = [
+pub const WORKLOADS: [Workload; 19] = [
     Workload {
         name: "fanout-mt",
         about: "1M empty items from one thread onto MULTITHREADED vs rayon / tokio / crossbeam pools",
@@ -137,6 +138,11 @@ pub const WORKLOADS: [Workload; 18] = [
         name: "idle",
         about: "process CPU while mfwq workers exist but have nothing to do",
         run: idle::run,
+    },
+    Workload {
+        name: "observe",
+        about: "1M put_work_items onto MULTITHREADED with observation off, statistics on, tracing on",
+        run: observe::run,
     },
 ];
 

@@ -432,6 +432,7 @@ impl<T: HasPool> Clone for Recycled<T> {
 /// items, `work/observed.rs`), without the allocator's cross-thread free.
 /// The block's count word is unused; checked mode does not apply (no caller
 /// holds references to these).
+#[cfg_attr(not(feature = "observe"), allow(dead_code))]
 pub(crate) struct PooledBox<T: 'static> {
     ptr: NonNull<Counted<T>>,
     pool: &'static Pool<T>,
@@ -440,6 +441,7 @@ pub(crate) struct PooledBox<T: 'static> {
 // SAFETY: unique ownership of a T, as Box<T>.
 unsafe impl<T: Send + 'static> Send for PooledBox<T> {}
 
+#[cfg_attr(not(feature = "observe"), allow(dead_code))]
 impl<T: 'static> PooledBox<T> {
     /// `value` in a block from `pool`.
     pub(crate) fn new(value: T, pool: &'static Pool<T>) -> PooledBox<T> {
@@ -594,7 +596,11 @@ mod tests {
         drop(first);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         let second = PooledBox::new(probe(), &BOX_POOL);
-        assert_eq!(std::ptr::from_ref::<Probe>(&second), address, "the block is reused");
+        assert_eq!(
+            std::ptr::from_ref::<Probe>(&second),
+            address,
+            "the block is reused"
+        );
         let inner = std::thread::spawn(move || second.into_inner())
             .join()
             .unwrap();

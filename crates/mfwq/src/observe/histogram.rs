@@ -65,7 +65,10 @@ impl AtomicHistogram {
     #[inline]
     pub(crate) fn record_owned(&self, nanos: u64) {
         let bump = |counter: &AtomicU64, by: u64| {
-            counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
+            counter.store(
+                counter.load(Ordering::Relaxed).wrapping_add(by),
+                Ordering::Relaxed,
+            );
         };
         bump(&self.buckets[bucket(nanos)], 1);
         bump(&self.count, 1);

@@ -74,7 +74,7 @@ pub use histogram::Histogram;
 #[cfg(feature = "observe")]
 pub use publish::{read_published, stats_path, PUBLISH_INTERVAL};
 #[cfg(feature = "observe")]
-pub use session::{enable_stats, stats, Recording, STATS_ENV, TRACE_ENV};
+pub use session::{disable_stats, enable_stats, stats, Recording, STATS_ENV, TRACE_ENV};
 #[cfg(feature = "observe")]
 pub use stats::{QueueSnapshot, Snapshot, ThreadSnapshot};
 #[cfg(feature = "observe")]

@@ -299,7 +299,17 @@ mod tests {
 
     #[test]
     fn varints_match_prost() {
-        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut mine = Vec::new();
             put_varint(&mut mine, value);
             let mut theirs = Vec::new();

@@ -28,6 +28,9 @@ pub(crate) const STATS: u8 = 2;
 pub(crate) static MODE: AtomicU8 = AtomicU8::new(0);
 
 static PRINT_AT_SHUTDOWN: AtomicBool = AtomicBool::new(false);
+/// Statistics asked for ([`enable_stats`], `MFWQ_STATS`): they stay on when
+/// a recording (which needs them for its depth counters) ends.
+static STATS_WANTED: AtomicBool = AtomicBool::new(false);
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 struct Active {
@@ -119,7 +122,12 @@ fn start_session(path: &Path) -> io::Result<()> {
 
 fn end_mode() {
     super::record::SESSION.store(0, Ordering::Release);
-    MODE.fetch_and(!TRACE, Ordering::AcqRel);
+    let keep = if STATS_WANTED.load(Ordering::Acquire) {
+        !TRACE
+    } else {
+        !(TRACE | STATS)
+    };
+    MODE.fetch_and(keep, Ordering::AcqRel);
 }
 
 /// Ends the current session; `None` when there was none.
@@ -155,7 +163,24 @@ pub(crate) fn flush(limit: Duration) {
 /// ```
 pub fn enable_stats() {
     super::clock::init();
+    STATS_WANTED.store(true, Ordering::Release);
     MODE.fetch_or(STATS, Ordering::AcqRel);
+}
+
+/// Switches statistics off again (they stay on while a trace is recorded).
+/// The counts so far remain in [`stats`]; items put while they were on are
+/// still timed when they run.
+///
+/// ```
+/// mfwq::observe::enable_stats();
+/// mfwq::observe::disable_stats();
+/// ```
+pub fn disable_stats() {
+    STATS_WANTED.store(false, Ordering::Release);
+    let _active = ACTIVE.lock();
+    if MODE.load(Ordering::Acquire) & TRACE == 0 {
+        MODE.fetch_and(!STATS, Ordering::AcqRel);
+    }
 }
 
 /// The statistics now (empty until statistics or a trace were switched on).

@@ -330,7 +330,11 @@ fn totals(slot: usize, record: &QueueStats, threads: &[Arc<Shards>]) -> QueueSna
         }
     }
     let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-    let (put, started, finished) = (load(&total.put), load(&total.started), load(&total.finished));
+    let (put, started, finished) = (
+        load(&total.put),
+        load(&total.started),
+        load(&total.finished),
+    );
     QueueSnapshot {
         id: record.id.load(Ordering::Relaxed),
         name: record.name(),

@@ -261,7 +261,13 @@ impl Writer {
 
     /// The events every item makes (put, start, end), written without
     /// building strings; `false` for any other event.
-    fn encode_item_event(&mut self, sequence: u32, track: u64, timestamp: u64, event: Event) -> bool {
+    fn encode_item_event(
+        &mut self,
+        sequence: u32,
+        track: u64,
+        timestamp: u64,
+        event: Event,
+    ) -> bool {
         let header = |packet: &mut Encoder<'_>| {
             packet.uint(8, timestamp).uint(10, u64::from(sequence));
         };
@@ -418,7 +424,7 @@ impl Writer {
                 label_name(label),
                 Some(queue_of(self, queue)),
             ),
-            Event::End { .. } => (TYPE_SLICE_END, String::new(), None),
+            Event::End => (TYPE_SLICE_END, String::new(), None),
             Event::Worker { queue, started } => (
                 TYPE_INSTANT,
                 if started {

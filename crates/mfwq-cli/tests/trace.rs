@@ -1,0 +1,94 @@
+//! `mfwq trace -- PROGRAM`: runs a program with tracing on (here the `mfwq`
+//! binary's own demo, which is linked to the platform like any client), and
+//! prints a summary of the trace it wrote; `--summary` reads it back later.
+//! (A C program's trace is checked in `crates/mfwq-ffi/tests/c_programs.rs`.)
+
+use std::process::Command;
+
+use mfwq::observe::perfetto::{Trace, TYPE_SLICE_BEGIN};
+use prost::Message;
+
+#[test]
+fn trace_runs_a_program_writes_a_trace_and_summarizes_it() {
+    let mfwq = env!("CARGO_BIN_EXE_mfwq");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("cli-trace-{}.pftrace", std::process::id()));
+    let output = Command::new(mfwq)
+        .args(["trace", "--longest", "3", "-o"])
+        .arg(&path)
+        .args(["--", mfwq, "demo", "--duration", "1"])
+        .output()
+        .expect("mfwq trace runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("demo: PASS"),
+        "the program's own output: {stdout}"
+    );
+    // The summary: the pool's items with their times, the longest callbacks,
+    // the real-time registration the demo's audio queue made.
+    let summary = &stdout[stdout.find("events,").expect("a summary")..];
+    let pool = summary
+        .lines()
+        .find(|line| line.starts_with("MULTITHREADED"))
+        .expect("a line for the pool");
+    let items: u64 = pool.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(items > 0, "{pool}");
+    assert!(summary.contains("longest callbacks:"));
+    assert_eq!(
+        summary
+            .lines()
+            .skip_while(|line| !line.starts_with("longest callbacks:"))
+            .skip(1)
+            .take_while(|line| line.starts_with("  "))
+            .count(),
+        3
+    );
+    assert!(summary.contains("refused puts: none"), "{summary}");
+    assert!(
+        summary.contains("requested MMCSS \"Pro Audio\""),
+        "{summary}"
+    );
+
+    // The file is a Perfetto trace with the items' slices.
+    let bytes = std::fs::read(&path).unwrap();
+    let trace = Trace::decode(&bytes[..]).expect("a Perfetto trace");
+    let slices = trace
+        .packet
+        .iter()
+        .filter(|packet| {
+            packet
+                .track_event
+                .as_ref()
+                .is_some_and(|event| event.r#type == Some(TYPE_SLICE_BEGIN))
+        })
+        .count();
+    assert!(slices as u64 >= items);
+
+    // Read back without running anything.
+    let again = Command::new(mfwq)
+        .args(["trace", "--summary", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains(pool.split_whitespace().next().unwrap())
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn trace_says_so_when_the_program_never_starts_the_platform() {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-trace-none-{}.pftrace", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_mfwq"))
+        .args(["trace", "-o"])
+        .arg(&path)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("never started the platform"));
+}
