@@ -52,6 +52,16 @@ enum Command {
         /// How many of the longest callbacks to list.
         #[arg(long, default_value_t = 10)]
         longest: usize,
+        /// Also draw a window of the trace as a timeline (one row per
+        /// thread, callbacks as bars, arrows from put to start) to this SVG.
+        #[arg(long, value_name = "FILE.svg")]
+        timeline: Option<std::path::PathBuf>,
+        /// Where the timeline's window starts, in ms after the first item.
+        #[arg(long, default_value_t = 0.0)]
+        from_ms: f64,
+        /// How long the timeline's window is, in ms.
+        #[arg(long, default_value_t = 5.0)]
+        window_ms: f64,
         /// The program and its arguments (after `--`).
         #[arg(last = true)]
         command: Vec<String>,
@@ -88,6 +98,9 @@ fn main() -> ExitCode {
             output,
             summary,
             longest,
+            timeline,
+            from_ms,
+            window_ms,
             command,
         } => {
             let options = trace::Options {
@@ -95,6 +108,8 @@ fn main() -> ExitCode {
                 summary_only: summary,
                 longest,
                 command,
+                timeline,
+                window: (from_ms, window_ms),
             };
             return match trace::run(&options) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -106,7 +106,11 @@ pub fn view(before: Option<&Snapshot>, now: &Snapshot, elapsed: Duration) -> Vie
                 queue_p99: in_queue.percentile(0.99),
                 invoke_p50: in_invoke.percentile(0.5),
                 invoke_p99: in_invoke.percentile(0.99),
-                realtime: queue.realtime.clone().unwrap_or_default(),
+                realtime: queue
+                    .realtime
+                    .as_deref()
+                    .map(compact_realtime)
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -141,6 +145,18 @@ pub fn view(before: Option<&Snapshot>, now: &Snapshot, elapsed: Duration) -> Vie
     }
 }
 
+/// `"Pro Audio" priority 0 -> SCHED_FIFO 30` as `"Pro Audio" SCHED_FIFO 30`:
+/// what was asked for, and what the threads run under, in a column.
+fn compact_realtime(registration: &str) -> String {
+    match registration.split_once(" -> ") {
+        Some((requested, applied)) => {
+            let class = requested.split(" priority").next().unwrap_or(requested);
+            format!("{class} {applied}")
+        }
+        None => registration.to_owned(),
+    }
+}
+
 fn ms(duration: Duration) -> String {
     format!("{:.3}", duration.as_secs_f64() * 1e3)
 }
@@ -168,8 +184,8 @@ const QUEUE_HEADER: [&str; 10] = [
     "depth",
     "run/thr",
     "refused",
-    "queue ms p50/p99",
-    "invoke ms p50/p99",
+    "queue p50/p99",
+    "invoke p50/p99",
     "",
     "real-time",
 ];
@@ -178,7 +194,7 @@ const QUEUE_HEADER: [&str; 10] = [
 pub fn render_text(pid: u32, view: &View) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(out, "mfwq top: pid {pid}");
+    let _ = writeln!(out, "mfwq top: pid {pid} (latencies in ms)");
     let _ = writeln!(
         out,
         "{:<26} {:>10} {:>10} {:>6} {:>7} {:>7} {:>18} {:>18}  {}",
@@ -308,7 +324,7 @@ fn draw(frame: &mut ratatui::Frame<'_>, pid: u32, view: &View, status: &str) {
     .areas(frame.area());
     frame.render_widget(
         Paragraph::new(Line::from(format!(
-            "mfwq top — pid {pid} — {} queues, {} threads{}",
+            "mfwq top — pid {pid} — {} queues, {} threads — latencies in ms{}",
             view.queues.len(),
             view.threads.len(),
             if view.dropped > 0 {
@@ -352,14 +368,14 @@ fn draw(frame: &mut ratatui::Frame<'_>, pid: u32, view: &View, status: &str) {
             rows,
             [
                 Constraint::Length(24),
-                Constraint::Length(9),
-                Constraint::Length(9),
+                Constraint::Length(8),
+                Constraint::Length(8),
                 Constraint::Length(6),
                 Constraint::Length(7),
                 Constraint::Length(7),
-                Constraint::Length(17),
-                Constraint::Length(17),
-                Constraint::Min(10),
+                Constraint::Length(15),
+                Constraint::Length(15),
+                Constraint::Min(24),
             ],
         )
         .header(header)
@@ -444,6 +460,10 @@ mod tests {
         assert_eq!(line.invoke_p50, Duration::from_millis(1));
         assert!((view.threads[0].busy_percent - 50.0).abs() < 1e-9);
         assert_eq!(view.threads[0].items_per_s, 200.0);
+        assert_eq!(
+            compact_realtime("\"Pro Audio\" priority 0 -> SCHED_FIFO 30"),
+            "\"Pro Audio\" SCHED_FIFO 30"
+        );
         let text = render_text(1, &view);
         assert!(text.contains("MULTITHREADED"));
         assert!(text.contains("mfwq-MULTITHREADED-0"));

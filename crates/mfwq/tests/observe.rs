@@ -247,7 +247,7 @@ fn statistics_count_items_times_and_threads_per_queue() {
     assert_eq!(mine.put, ITEMS as u64 + 1);
     assert_eq!(mine.run, ITEMS as u64 + 1);
     assert_eq!(mine.depth, 0);
-    assert_eq!(mine.threads, 1);
+    assert_eq!(mine.threads, 1, "{mine:?}");
     assert!(mine.name.starts_with("standard q"), "{}", mine.name);
     assert_eq!(mine.invoke_time.count, ITEMS as u64 + 1);
     assert!(mine.invoke_time.percentile(0.5) >= Duration::from_micros(20));
@@ -343,4 +343,103 @@ fn reply_mode_serial_items_are_recorded_and_still_wait_for_their_reply() {
         "{names:?}"
     );
     assert!(names.iter().any(|name| name == "serial hand-off"));
+}
+
+/// Stress: items put from several threads onto pooled, private and serial
+/// queues while recordings start and stop, statistics switch on and off and
+/// snapshots are taken: every item runs exactly once, and every trace written
+/// meanwhile decodes with its slices balanced.
+#[test]
+fn observation_switching_under_load_loses_and_duplicates_nothing() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let private = QueueBuilder::new().build().unwrap();
+    let serial_queue = mfwq::allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    const THREADS: usize = 4;
+    const ITEMS: usize = 5_000;
+    let ran = Arc::new(
+        (0..THREADS * ITEMS)
+            .map(|_| AtomicUsize::new(0))
+            .collect::<Vec<_>>(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let switcher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut traces = 0;
+            while !stop.load(Ordering::Acquire) {
+                let path = trace_path(&format!("stress-{traces}"));
+                let recording = Recording::start(&path).unwrap();
+                mfwq::observe::enable_stats();
+                std::thread::sleep(Duration::from_millis(3));
+                let _ = mfwq::observe::stats();
+                mfwq::observe::disable_stats();
+                recording.stop().unwrap();
+                let packets = decode(&path);
+                let mut open = HashMap::<u64, i64>::new();
+                for event in packets
+                    .iter()
+                    .filter_map(|packet| packet.track_event.as_ref())
+                {
+                    match event.r#type {
+                        Some(TYPE_SLICE_BEGIN) => {
+                            *open.entry(event.track_uuid.unwrap()).or_default() += 1
+                        }
+                        Some(TYPE_SLICE_END) => {
+                            *open.entry(event.track_uuid.unwrap()).or_default() -= 1
+                        }
+                        _ => {}
+                    }
+                }
+                // A slice begun before the recording started ends in it
+                // (-1), one begun as it stops may end after it (+1).
+                assert!(open.values().all(|depth| depth.abs() <= 1), "{open:?}");
+                traces += 1;
+            }
+            traces
+        })
+    };
+    let private_id = private.id();
+    let putters: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let ran = ran.clone();
+            std::thread::spawn(move || {
+                for i in 0..ITEMS {
+                    let index = thread * ITEMS + i;
+                    let ran = ran.clone();
+                    let queue = [QueueId::MULTITHREADED, private_id, serial_queue][i % 3];
+                    if i % 2 == 0 {
+                        mfwq::spawn(queue, move || {
+                            ran[index].fetch_add(1, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                    } else {
+                        mfwq::put_work_item(
+                            queue,
+                            mfwq::callback(move |_| {
+                                ran[index].fetch_add(1, Ordering::Relaxed);
+                            }),
+                            None,
+                        )
+                        .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for putter in putters {
+        putter.join().unwrap();
+    }
+    assert!(common::wait_until(WAIT * 4, || ran
+        .iter()
+        .all(|count| count.load(Ordering::Relaxed) >= 1)));
+    stop.store(true, Ordering::Release);
+    let traces = switcher.join().unwrap();
+    assert!(traces >= 1);
+    std::thread::sleep(Duration::from_millis(20));
+    for (index, count) in ran.iter().enumerate() {
+        assert_eq!(count.load(Ordering::Relaxed), 1, "item {index}");
+    }
+    mfwq::unlock_work_queue(serial_queue).unwrap();
 }

@@ -78,7 +78,7 @@ pub use session::{disable_stats, enable_stats, stats, Recording, STATS_ENV, TRAC
 #[cfg(feature = "observe")]
 pub use stats::{QueueSnapshot, Snapshot, ThreadSnapshot};
 #[cfg(feature = "observe")]
-pub use writer::TraceTotals;
+pub use writer::{TraceTotals, DROPPED_EVENT};
 
 /// Records a call refused as misuse — given no callback or result to work
 /// on — in the trace, as Windows' invalid-usage events report it. For layers

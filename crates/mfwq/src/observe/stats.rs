@@ -489,7 +489,10 @@ pub(crate) fn snapshot() -> Snapshot {
             // SAFETY: records are never freed.
             (!pointer.is_null()).then(|| totals(slot, unsafe { &*pointer }, &threads))
         })
-        .filter(|queue| queue.put + queue.refused + u64::from(queue.threads) > 0)
+        .filter(|queue| {
+            queue.put + queue.refused + queue.cancelled + u64::from(queue.threads) > 0
+                || queue.realtime.is_some()
+        })
         .collect();
     let thread_list = threads
         .iter()

@@ -20,7 +20,9 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::clock::Anchor;
 use super::event::{Event, KeyStep, Keyed, Label, Record, ShutdownPhase};
-use super::perfetto::{Encoder, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
+use super::perfetto::{
+    Encoder, Scratch, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END,
+};
 use super::record::{string, RingReader, RINGS};
 use super::stats;
 use crate::error::HResult;
@@ -30,8 +32,10 @@ use crate::ids::QueueId;
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 
 const PROCESS_UUID: u64 = 1;
-const THREAD_UUID_BASE: u64 = 1 << 32;
-const COUNTER_UUID_BASE: u64 = 2 << 32;
+/// Thread tracks are numbered from here by their sequence: small numbers,
+/// one-byte varints in every event.
+const THREAD_UUID_BASE: u64 = 16;
+const COUNTER_UUID_BASE: u64 = 1 << 40;
 /// The writer's own packets (descriptors, counters).
 const WRITER_SEQUENCE: u32 = 1;
 
@@ -45,6 +49,9 @@ pub struct TraceTotals {
     /// Bytes written.
     pub bytes: u64,
 }
+
+/// The name of the instant that ends a trace with dropped events.
+pub const DROPPED_EVENT: &str = "mfwq: events dropped (a thread's buffer was full)";
 
 /// Events dropped in the current (or last) session, for the statistics.
 pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -173,8 +180,33 @@ impl Writer {
             }
         }
         self.drain()?;
+        self.note_dropped();
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.flush()?;
         Ok(self.totals)
+    }
+
+    /// Says in the trace itself how many events it lacks, so that whoever
+    /// reads it (`mfwq trace`) knows.
+    fn note_dropped(&mut self) {
+        if self.totals.dropped == 0 {
+            return;
+        }
+        let now = self.anchor.nanos(super::clock::raw());
+        let dropped = self.totals.dropped;
+        Encoder::new(&mut self.buf).message(1, |packet| {
+            packet
+                .uint(8, now)
+                .uint(10, u64::from(WRITER_SEQUENCE))
+                .message(11, |event| {
+                    event
+                        .int(9, i64::from(TYPE_INSTANT))
+                        .uint(11, PROCESS_UUID)
+                        .string(23, DROPPED_EVENT)
+                        .arg_uint("dropped", dropped);
+                });
+        });
     }
 
     /// Encodes everything the rings hold, and the queues' depths.
@@ -259,8 +291,9 @@ impl Writer {
         });
     }
 
-    /// The events every item makes (put, start, end), written without
-    /// building strings; `false` for any other event.
+    /// The events every item makes (put, start, end), built on the stack
+    /// (`Scratch`) with cached names; `false` for any other event, or one
+    /// too long for the stack (written the general way instead).
     fn encode_item_event(
         &mut self,
         sequence: u32,
@@ -268,18 +301,12 @@ impl Writer {
         timestamp: u64,
         event: Event,
     ) -> bool {
-        let header = |packet: &mut Encoder<'_>| {
-            packet.uint(8, timestamp).uint(10, u64::from(sequence));
-        };
-        match event {
-            Event::End => {
-                Encoder::new(&mut self.buf).message(1, |packet| {
-                    header(packet);
-                    packet.message(11, |e| {
-                        e.int(9, i64::from(TYPE_SLICE_END)).uint(11, track);
-                    });
-                });
-            }
+        let mut body = Scratch::new();
+        let built = match event {
+            Event::End => body
+                .uint(9, TYPE_SLICE_END as u64)
+                .and_then(|e| e.uint(11, track))
+                .map(|_| ()),
             Event::Put {
                 queue,
                 item,
@@ -291,20 +318,20 @@ impl Writer {
                     self.put_names.insert(queue.0, name);
                 }
                 let name = &self.put_names[&queue.0];
-                Encoder::new(&mut self.buf).message(1, |packet| {
-                    header(packet);
-                    packet.message(11, |e| {
-                        e.int(9, i64::from(TYPE_INSTANT))
-                            .uint(11, track)
-                            .string(23, name);
-                        if priority != 0 {
-                            e.message(4, |a| {
-                                a.string(10, "priority").int(4, i64::from(priority));
-                            });
-                        }
-                        e.fixed64(47, item);
-                    });
-                });
+                (|| {
+                    body.uint(9, TYPE_INSTANT as u64)?
+                        .uint(11, track)?
+                        .string(23, name)?;
+                    if priority != 0 {
+                        let mut annotation = Scratch::new();
+                        annotation
+                            .string(10, "priority")?
+                            .uint(4, priority as i64 as u64)?;
+                        body.nested(4, &annotation)?;
+                    }
+                    body.fixed64(47, item)?;
+                    Some(())
+                })()
             }
             Event::Begin {
                 queue,
@@ -325,32 +352,27 @@ impl Writer {
                     Label::Serial => "serial step",
                 };
                 let queue_name = &self.names[&queue.0];
-                Encoder::new(&mut self.buf).message(1, |packet| {
-                    header(packet);
-                    packet.message(11, |e| {
-                        e.int(9, i64::from(TYPE_SLICE_BEGIN))
-                            .uint(11, track)
-                            .string(23, name)
-                            .arg_str("queue", queue_name);
-                        match label {
-                            Label::Callback(address) if address != 0 => {
-                                e.arg_pointer("callback", address as u64);
-                            }
-                            Label::Rust(name) => {
-                                e.arg_str("type", name);
-                            }
-                            _ => {}
-                        }
-                        if status != 0 {
-                            e.arg_str("status", &hresult_text(status));
-                        }
-                        e.fixed64(48, item);
-                    });
-                });
+                (|| {
+                    body.uint(9, TYPE_SLICE_BEGIN as u64)?
+                        .uint(11, track)?
+                        .string(23, name)?
+                        .arg_str("queue", queue_name)?;
+                    // A Rust item's type is its slice's name.
+                    if let Label::Callback(address @ 1..) = label {
+                        body.arg_pointer("callback", address as u64)?;
+                    }
+                    if status != 0 {
+                        body.arg_str("status", &hresult_text(status))?;
+                    }
+                    body.fixed64(48, item)?;
+                    Some(())
+                })()
             }
-            _ => return false,
-        }
-        true
+            _ => None,
+        };
+        built
+            .and_then(|()| Scratch::append_packet(&mut self.buf, timestamp, sequence, &body))
+            .is_some()
     }
 
     fn queue_name(&mut self, queue: QueueId) -> String {

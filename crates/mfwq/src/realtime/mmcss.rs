@@ -107,8 +107,7 @@ pub fn register_work_queue_with_mmcss(
     }
     let resolved = resolve(queue)?;
     let task_id = if task_id == 0 { new_task_id() } else { task_id };
-    let requested =
-        crate::observe::enabled().then(|| format!("MMCSS \"{class}\" priority {priority}"));
+    let requested = crate::observe::enabled().then(|| format!("\"{class}\" priority {priority}"));
     let changed = {
         let mut state = STATE.lock();
         let record = state.record_mut(&resolved);

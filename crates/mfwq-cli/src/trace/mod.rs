@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+mod timeline;
+
 use mfwq::observe::perfetto::{Trace, TrackEvent, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
 use prost::Message;
 
@@ -28,6 +30,10 @@ pub struct Options {
     pub longest: usize,
     /// The program and its arguments.
     pub command: Vec<String>,
+    /// Draw the tracks of a window of the trace to this SVG file.
+    pub timeline: Option<PathBuf>,
+    /// The window: from this many ms after the first item, this long.
+    pub window: (f64, f64),
 }
 
 /// Runs the program with tracing on, then prints the summary. Returns the
@@ -61,6 +67,10 @@ pub fn run(options: &Options) -> Result<i32, String> {
     }
     let summary = Summary::read(&options.output)?;
     print!("{}", summary.render(options.longest));
+    if let Some(path) = &options.timeline {
+        timeline::draw(&summary, path, options.window)?;
+        eprintln!("mfwq trace: timeline in {}", path.display());
+    }
     Ok(code)
 }
 
@@ -83,6 +93,15 @@ pub struct Slice {
     pub duration_ns: u64,
 }
 
+/// A put and the start of its item: an arrow in the timeline.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub put_thread: String,
+    pub put_ns: u64,
+    pub thread: String,
+    pub start_ns: u64,
+}
+
 /// What a trace says, gathered for the summary.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -90,6 +109,8 @@ pub struct Summary {
     pub queues: BTreeMap<String, QueueTimes>,
     /// Every callback, for the longest ones.
     pub slices: Vec<Slice>,
+    /// Every put whose item started.
+    pub flows: Vec<Flow>,
     /// Refused puts: (queue, HRESULT) → count.
     pub refused: BTreeMap<(String, String), u64>,
     /// Misuse: (call, HRESULT) → count.
@@ -104,6 +125,8 @@ pub struct Summary {
     pub unmatched_puts: usize,
     /// Events in the file.
     pub events: usize,
+    /// Events the recorder had to drop (its note at the end of the trace).
+    pub dropped: u64,
 }
 
 /// One queue's items.
@@ -154,8 +177,8 @@ impl Summary {
         }
         summary.threads = threads.values().cloned().collect();
         summary.threads.sort();
-        let mut puts: HashMap<u64, u64> = HashMap::new();
-        let mut starts: Vec<(u64, u64, String)> = Vec::new();
+        let mut puts: HashMap<u64, (u64, u64)> = HashMap::new();
+        let mut starts: Vec<(u64, u64, String, u64)> = Vec::new();
         let mut open: HashMap<u64, Vec<(u64, String, String)>> = HashMap::new();
         for packet in &trace.packet {
             let Some(event) = &packet.track_event else {
@@ -168,7 +191,7 @@ impl Summary {
             match event.r#type.unwrap_or(0) {
                 TYPE_INSTANT if name.starts_with("put ") => {
                     for flow in &event.flow_ids {
-                        puts.insert(*flow, time);
+                        puts.insert(*flow, (time, track));
                     }
                 }
                 TYPE_INSTANT if name == "refused put" => {
@@ -191,13 +214,20 @@ impl Summary {
                     annotation(event, "requested"),
                     annotation(event, "applied"),
                 )),
+                TYPE_INSTANT if name == mfwq::observe::DROPPED_EVENT => {
+                    summary.dropped += event
+                        .debug_annotations
+                        .iter()
+                        .find_map(|annotation| annotation.uint_value)
+                        .unwrap_or(0);
+                }
                 TYPE_INSTANT if name == "panic" => summary
                     .panics
                     .push((annotation(event, "queue"), annotation(event, "site"))),
                 TYPE_SLICE_BEGIN => {
                     let queue = annotation(event, "queue");
                     for flow in &event.terminating_flow_ids {
-                        starts.push((*flow, time, queue.clone()));
+                        starts.push((*flow, time, queue.clone(), track));
                     }
                     open.entry(track).or_default().push((time, name, queue));
                 }
@@ -224,14 +254,20 @@ impl Summary {
                 _ => {}
             }
         }
-        for (flow, start, queue) in starts {
-            if let Some(put) = puts.remove(&flow) {
+        for (flow, start, queue, track) in starts {
+            if let Some((put, put_track)) = puts.remove(&flow) {
                 summary
                     .queues
                     .entry(queue)
                     .or_default()
                     .in_queue
                     .push(start.saturating_sub(put));
+                summary.flows.push(Flow {
+                    put_thread: threads.get(&put_track).cloned().unwrap_or_default(),
+                    put_ns: put,
+                    thread: threads.get(&track).cloned().unwrap_or_default(),
+                    start_ns: start,
+                });
             }
         }
         summary.unmatched_puts = puts.len();
@@ -248,6 +284,14 @@ impl Summary {
             self.events,
             self.threads.len()
         );
+        if self.dropped > 0 {
+            let _ = writeln!(
+                out,
+                "WARNING: {} events were dropped (the recorder's writer thread fell behind): \
+                 counts below are short\n",
+                self.dropped
+            );
+        }
         let _ = writeln!(
             out,
             "{:<28} {:>9}  {:>30}  {:>30}",
