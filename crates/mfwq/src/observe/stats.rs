@@ -248,8 +248,13 @@ fn with_shard(queue: QueueId, count: impl FnOnce(&Counts, &Shards)) {
 
 #[cold]
 fn new_local() -> Local {
+    // Miri runs no `gettid`.
+    #[cfg(not(miri))]
+    let tid = crate::sched::current_tid();
+    #[cfg(miri)]
+    let tid = 0;
     let shards = Arc::new(Shards {
-        tid: crate::sched::current_tid(),
+        tid,
         name: std::thread::current().name().unwrap_or("").to_owned(),
         queue: crate::sched::current_queue(),
         busy_ns: AtomicU64::new(0),
@@ -508,13 +513,25 @@ pub(crate) fn snapshot() -> Snapshot {
     drop(threads);
     Snapshot {
         pid: std::process::id(),
-        taken_at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64),
+        taken_at_ms: unix_millis(),
         queues,
         retired: RETIRED.lock().clone(),
         threads: thread_list,
         trace_dropped: super::session::trace_dropped(),
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 under Miri, which has no wall clock).
+fn unix_millis() -> u64 {
+    #[cfg(not(miri))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64)
+    }
+    #[cfg(miri)]
+    {
+        0
     }
 }
 
@@ -605,4 +622,69 @@ pub(crate) fn table(snapshot: &Snapshot) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_add_up_across_threads_exits_and_generations() {
+        // The last private slot: no other test uses it.
+        let slot_id = |generation: u32| QueueId(((MAX_PRIVATE_QUEUES as u32) << 16) | generation);
+        let first = slot_id(1);
+        queue(first).reset_for(first, "standard first");
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..10 {
+                        count_put(first);
+                        count_start(first, 100);
+                        count_finish(first, 1_000);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        // Exited threads' counts were folded in; this thread's are live.
+        for _ in 0..5 {
+            count_put(first);
+        }
+        count_put(first);
+        count_refused_put(first);
+        let find = |id: QueueId| {
+            snapshot()
+                .queues
+                .into_iter()
+                .find(|queue| queue.id == id.0)
+                .expect("the queue is listed")
+        };
+        let totals = find(first);
+        assert_eq!(totals.name, "standard first");
+        assert_eq!(
+            (totals.put, totals.run, totals.refused, totals.depth),
+            (25, 20, 1, 5)
+        );
+        assert_eq!(totals.queue_time.count, 20);
+        assert_eq!(totals.invoke_time.percentile(0.5).as_nanos(), 1_000);
+        assert_eq!(totals.busy_ns, 20_000);
+
+        // A new queue in the slot starts from zero; the old one is retired.
+        let second = slot_id(2);
+        queue(second).reset_for(second, "standard second");
+        count_put(second);
+        let totals = find(second);
+        assert_eq!(
+            (totals.name.as_str(), totals.put, totals.run),
+            ("standard second", 1, 0)
+        );
+        assert!(RETIRED
+            .lock()
+            .as_ref()
+            .is_some_and(|retired| retired.put >= 25));
+        let depths = depths();
+        assert!(depths.contains(&(second.0, "standard second".into(), 1)));
+    }
 }
