@@ -120,14 +120,19 @@ pub(crate) fn worker(queue: QueueId, started: bool) {
 
 #[cold]
 fn worker_slow(queue: QueueId, started: bool) {
-    let threads = &stats::queue(queue).threads;
-    if started {
-        threads.fetch_add(1, Ordering::Relaxed);
-    } else {
-        // A worker that started before observation began was never counted.
-        let _ = threads.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
-            count.checked_sub(1)
-        });
+    let record = stats::queue(queue);
+    // A worker of an earlier queue in the same slot, exiting late, no
+    // longer counts (the slot's record now belongs to the new queue).
+    if record.is_for(queue) {
+        let threads = &record.threads;
+        if started {
+            threads.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // A worker that started before observation began was never counted.
+            let _ = threads.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                count.checked_sub(1)
+            });
+        }
     }
     if tracing() {
         emit(Event::Worker { queue, started });

@@ -384,6 +384,7 @@ impl QueueStats {
         self.generation.fetch_add(1, Ordering::Relaxed);
         self.folded.clear();
         self.cancelled.store(0, Ordering::Relaxed);
+        self.threads.store(0, Ordering::Relaxed);
         self.id.store(id.0, Ordering::Relaxed);
         *self.name.lock() = name.to_owned();
         *self.realtime.lock() = None;
@@ -391,6 +392,14 @@ impl QueueStats {
 
     pub(crate) fn name(&self) -> String {
         self.name.lock().clone()
+    }
+
+    /// Whether this record stands for `queue` now (not for an earlier queue
+    /// in the same slot). Platform ids always match their record.
+    pub(crate) fn is_for(&self, queue: QueueId) -> bool {
+        !queue.is_private()
+            || queue.is_undefined_private()
+            || self.id.load(Ordering::Relaxed) == queue.0
     }
 
     pub(crate) fn set_realtime(&self, policy: String) {
