@@ -112,6 +112,12 @@ fn nice_candidates(nice: i32, list: &mut Vec<SchedPolicy>) {
 }
 
 impl ThreadPolicy for Policy {
+    /// A deadline policy's workers never yield when idle (a yield ends
+    /// their runtime for the period); see `sched::ThreadPolicy`.
+    fn forbids_yield(&self) -> bool {
+        matches!(self.requested.policy, SchedPolicy::Deadline { .. })
+    }
+
     fn apply(&self, tid: i32) {
         let mut error = None;
         let mut applied = None;

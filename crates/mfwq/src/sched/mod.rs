@@ -115,6 +115,13 @@ pub(crate) trait ThreadPolicy: Send + Sync {
     /// Called after [`apply`](Self::apply) with no lock held: where the policy
     /// may log what `apply` found.
     fn report(&self) {}
+    /// Whether an idle worker under this policy must not `sched_yield`:
+    /// under `SCHED_DEADLINE` a yield gives up the rest of the period's
+    /// runtime, so the next item would wait for the next period. Such a
+    /// worker spins briefly and then parks.
+    fn forbids_yield(&self) -> bool {
+        false
+    }
 }
 
 /// A running worker as others may see it: for thread policies (its id) and
@@ -148,6 +155,9 @@ pub(crate) struct QueueCore<J: Job> {
     /// How many threads `start_workers` may run: `base_workers`, or more for a
     /// pool with the long-running hint. Changed only under `workers`.
     max_workers: std::sync::atomic::AtomicUsize,
+    /// Set while the thread policy forbids idle yields
+    /// ([`ThreadPolicy::forbids_yield`]); read once per idle spell.
+    no_yield: std::sync::atomic::AtomicBool,
     bands: Bands<J>,
     sleep: Sleep,
     started: AtomicBool,
@@ -293,6 +303,7 @@ impl<J: Job> QueueCore<J> {
             name,
             base_workers: max_workers.max(1),
             max_workers: std::sync::atomic::AtomicUsize::new(max_workers.max(1)),
+            no_yield: std::sync::atomic::AtomicBool::new(false),
             bands: Bands::new(),
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
@@ -473,6 +484,10 @@ impl<J: Job> QueueCore<J> {
                 policy.apply(slot.tid);
             }
         }
+        self.no_yield.store(
+            policy.as_ref().is_some_and(|policy| policy.forbids_yield()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         threads.policy = policy;
         threads.workers.len()
     }
@@ -593,7 +608,12 @@ impl<J: Job> QueueCore<J> {
     /// Polls briefly, then parks; `None` once the queue is closed and empty.
     fn wait_for_work(&self) -> Option<J> {
         loop {
-            for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+            let yield_rounds = if self.no_yield.load(std::sync::atomic::Ordering::Relaxed) {
+                0
+            } else {
+                YIELD_ROUNDS
+            };
+            for round in 0..SPIN_ROUNDS + yield_rounds {
                 // No look at the gate here: pushers write its line on every
                 // push. Park checks it; the poll is short anyway.
                 if let Some(work) = self.bands.pop() {
@@ -688,6 +708,38 @@ mod tests {
         core.close();
         core.join();
         assert_eq!(*order.lock(), (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_policy_that_forbids_yield_makes_idle_workers_park_without_yielding() {
+        struct NoYield;
+        impl ThreadPolicy for NoYield {
+            fn apply(&self, _tid: i32) {}
+            fn forbids_yield(&self) -> bool {
+                true
+            }
+        }
+        let core = QueueCore::<TestTask>::new(QueueId(0x10001), "test".into(), 1, None);
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        assert!(!core.no_yield.load(relaxed));
+        core.set_thread_policy(Some(std::sync::Arc::new(NoYield)));
+        assert!(core.no_yield.load(relaxed));
+        // Work still flows: spin, then park, then woken by the push.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for i in 0..100 {
+            let sender = sender.clone();
+            assert!(core
+                .push(task(move || sender.send(i).unwrap()), Band::Normal)
+                .is_ok());
+            if i % 10 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        assert_eq!(receiver.iter().take(100).count(), 100);
+        core.set_thread_policy(None);
+        assert!(!core.no_yield.load(relaxed));
+        core.close();
+        core.join();
     }
 
     #[test]
