@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::clock;
 use super::event::{Event, KeyStep, Keyed, Label, ShutdownPhase};
-use super::record::{emit, intern};
+use super::record::{emit, emit_at, intern};
 use super::session::{MODE, STATS, TRACE};
 use super::stats;
 use crate::ids::QueueId;
@@ -39,12 +39,15 @@ pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> u64 
         stats::count_put(queue);
     }
     if tracing() {
-        emit(Event::Put {
-            queue,
-            item,
-            priority,
-            label,
-        });
+        emit_at(
+            ticks,
+            Event::Put {
+                queue,
+                item,
+                priority,
+                label,
+            },
+        );
     }
     ticks
 }
@@ -90,23 +93,27 @@ pub(crate) fn begin(queue: QueueId, item: u64, put_ticks: u64, status: i32, labe
         stats::count_start(queue, clock::nanos_between(put_ticks, ticks));
     }
     if tracing() {
-        emit(Event::Begin {
-            queue,
-            item,
-            status,
-            label,
-        });
+        emit_at(
+            ticks,
+            Event::Begin {
+                queue,
+                item,
+                status,
+                label,
+            },
+        );
     }
     ticks
 }
 
 /// The item [`begin`] started has returned.
 pub(crate) fn end(queue: QueueId, begin_ticks: u64) {
+    let ticks = clock::raw();
     if tracing() {
-        emit(Event::End);
+        emit_at(ticks, Event::End);
     }
     if counting() {
-        stats::count_finish(queue, clock::nanos_between(begin_ticks, clock::raw()));
+        stats::count_finish(queue, clock::nanos_between(begin_ticks, ticks));
     }
 }
 

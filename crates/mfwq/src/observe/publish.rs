@@ -106,6 +106,7 @@ fn publish() -> io::Result<()> {
 }
 
 /// Stops publishing and removes the file (process exit).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn stop() {
     if PUBLISHING.swap(false, Ordering::AcqRel) {
         let _writing = WRITING.lock();

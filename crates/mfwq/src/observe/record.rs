@@ -61,7 +61,13 @@ thread_local! {
 /// on the writer; called only when `super::tracing()` said yes.
 #[inline]
 pub(crate) fn emit(event: Event) {
-    let ticks = super::clock::raw();
+    emit_at(super::clock::raw(), event);
+}
+
+/// [`emit`] with the time already read (the item hooks read it once for the
+/// statistics and the trace).
+#[inline]
+pub(crate) fn emit_at(ticks: u64, event: Event) {
     let session = SESSION.load(Ordering::Acquire);
     if session == 0 {
         return;

@@ -239,22 +239,24 @@ pub(crate) fn on_shutdown_complete() {
 
 /// At process exit (from `exit`, or the end of `main`): the trace is
 /// finished and the live statistics file removed, whether or not the
-/// program shut the platform down.
+/// program shut the platform down. (Unix only: elsewhere a trace is complete
+/// at each final shutdown and at `Recording::stop`.)
 fn register_exit_hook() {
-    static ONCE: Once = Once::new();
-    extern "C" fn at_exit() {
-        let _ = stop_session();
-        super::publish::stop();
-    }
-    ONCE.call_once(|| {
-        // SAFETY: `at_exit` is a plain function with no arguments that never
-        // unwinds (it catches nothing because nothing it calls panics across
-        // it: `stop_session` maps a writer panic to an error).
-        #[cfg(unix)]
-        unsafe {
-            libc::atexit(at_exit);
+    #[cfg(unix)]
+    {
+        static ONCE: Once = Once::new();
+        extern "C" fn at_exit() {
+            let _ = stop_session();
+            super::publish::stop();
         }
-    });
+        ONCE.call_once(|| {
+            // SAFETY: `at_exit` is a plain function with no arguments that
+            // never unwinds (`stop_session` maps a writer panic to an error).
+            unsafe {
+                libc::atexit(at_exit);
+            }
+        });
+    }
 }
 
 /// Events dropped by full rings in the current or last session.
