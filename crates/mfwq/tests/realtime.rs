@@ -565,6 +565,58 @@ fn other_classes_get_a_raised_nice_and_capture_round_robin() {
     mfwq::unlock_work_queue(queue).unwrap();
 }
 
+/// The thread id of the running timekeeper (the thread that releases
+/// scheduled items), found by its name.
+fn timekeeper_tid() -> Option<i32> {
+    std::fs::read_dir("/proc/self/task").ok()?.find_map(|task| {
+        let task = task.ok()?;
+        let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+        (name.trim() == "mfwq-timekeeper")
+            .then(|| task.file_name().to_str()?.parse().ok())
+            .flatten()
+    })
+}
+
+// The timekeeper releases scheduled items and `sleep` futures: it follows the
+// TIMER queue's policy (registered with the platform, or on its own) and
+// goes back to normal when the registration goes, whether it was running at
+// the time or starts later.
+#[test]
+fn the_timekeeper_follows_the_timer_queue_policy() {
+    let _serial = common::serial();
+    require_no_right_in_child();
+    let _platform = mfwq::Platform::start().unwrap();
+    let fired = mfwq::Event::manual_reset(false);
+    let schedule_one = |event: &mfwq::Event| {
+        let signal = event.clone();
+        mfwq::schedule_work_item(
+            mfwq::callback(move |_| signal.set()),
+            None,
+            std::time::Duration::from_millis(1),
+        )
+        .unwrap();
+    };
+    // Registered before the timekeeper starts: it takes the policy as it starts.
+    mfwq::register_platform_with_mmcss("Pro Audio", 0, 0).unwrap();
+    let applied = mfwq::applied_scheduling(QueueId::TIMER).unwrap();
+    schedule_one(&fired);
+    assert!(fired.wait(Some(std::time::Duration::from_secs(5))));
+    let keeper = timekeeper_tid().expect("the timekeeper runs");
+    assert_eq!(Some(observed(keeper)), applied.applied, "{applied:?}");
+    // Unregistered while it runs: back to normal at once.
+    mfwq::unregister_platform_from_mmcss().unwrap();
+    assert_eq!(observed(keeper), SchedPolicy::Other { nice: 0 });
+    // The TIMER queue on its own, while it runs.
+    mfwq::register_work_queue_with_mmcss(QueueId::TIMER, "Pro Audio", 0, 0).unwrap();
+    let applied = mfwq::applied_scheduling(QueueId::TIMER).unwrap();
+    assert_eq!(Some(observed(keeper)), applied.applied, "{applied:?}");
+    // Another queue's registration does not touch it.
+    mfwq::unregister_work_queue_from_mmcss(QueueId::TIMER).unwrap();
+    mfwq::register_work_queue_with_mmcss(QueueId::STANDARD, "Pro Audio", 0, 0).unwrap();
+    assert_eq!(observed(keeper), SchedPolicy::Other { nice: 0 });
+    mfwq::unregister_work_queue_from_mmcss(QueueId::STANDARD).unwrap();
+}
+
 #[test]
 fn platform_registration_covers_every_platform_queue() {
     let _serial = common::serial();

@@ -232,6 +232,11 @@ pub(super) fn update_policy(record: &mut Record, queue: &Resolved) -> Option<Pol
         let policy_for_core: Arc<dyn ThreadPolicy> = Arc::clone(&policy) as Arc<dyn ThreadPolicy>;
         needs_probe = core.set_thread_policy(Some(policy_for_core)) == 0;
     }
+    // The timekeeper, which releases scheduled items, follows the TIMER
+    // queue (`timer/keeper_policy.rs`).
+    if queue.key == QueueId::TIMER {
+        crate::timer::set_timekeeper_policy(Some(Arc::clone(&policy) as Arc<dyn ThreadPolicy>));
+    }
     record.policy = Some(Arc::clone(&policy));
     Some(PolicyChange {
         policy,

@@ -284,6 +284,16 @@ impl<R: Owed> Shared<R> {
     /// The timer thread.
     fn run(self: Arc<Self>) {
         set_timer_slack();
+        // The TIMER queue's real-time policy, if it has one (not modelled
+        // under loom: no thread ids there).
+        #[cfg(not(mfwq_loom))]
+        super::keeper_policy::timekeeper_started();
+        self.run_loop();
+        #[cfg(not(mfwq_loom))]
+        super::keeper_policy::timekeeper_stopped();
+    }
+
+    fn run_loop(self: &Arc<Self>) {
         let mut due: Vec<(u64, Instant, R)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
         let mut runs: Vec<RunGuard> = Vec::new();
