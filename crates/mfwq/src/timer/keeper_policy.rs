@@ -68,9 +68,3 @@ pub(super) fn timekeeper_stopped() {
         keeper.tid = 0;
     }
 }
-
-/// The running timekeeper's thread id (0 when none runs), for tests.
-#[cfg(test)]
-pub(crate) fn timekeeper_tid() -> i32 {
-    KEEPER.lock().tid
-}
