@@ -76,6 +76,20 @@ impl SchedPolicy {
             SchedPolicy::Deadline { .. } => 6,
         }
     }
+
+    /// Whether this is a real-time policy (`SCHED_FIFO`, `SCHED_RR` or
+    /// `SCHED_DEADLINE`): what an audio queue needs to know after a
+    /// registration that may have fallen back (a deadline that fell back to
+    /// `SCHED_FIFO` is still real-time).
+    ///
+    /// ```
+    /// use mfwq::SchedPolicy;
+    /// assert!(SchedPolicy::Fifo { priority: 30 }.is_realtime());
+    /// assert!(!SchedPolicy::Other { nice: -5 }.is_realtime());
+    /// ```
+    pub fn is_realtime(self) -> bool {
+        !matches!(self, SchedPolicy::Other { .. })
+    }
 }
 
 impl fmt::Display for SchedPolicy {
@@ -117,6 +131,21 @@ pub struct AppliedScheduling {
     /// How many worker threads the queue runs now (all of them run under the
     /// policy).
     pub threads: usize,
+}
+
+impl AppliedScheduling {
+    /// Whether the queue's threads run under a real-time policy now
+    /// ([`SchedPolicy::is_realtime`] of what was applied).
+    ///
+    /// ```
+    /// let _platform = mfwq::Platform::start()?;
+    /// let scheduling = mfwq::applied_scheduling(mfwq::QueueId::STANDARD)?;
+    /// assert!(!scheduling.is_realtime()); // never registered
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn is_realtime(&self) -> bool {
+        self.applied.is_some_and(SchedPolicy::is_realtime)
+    }
 }
 
 /// The real-time priority step per `AVRT_PRIORITY` step.
