@@ -448,7 +448,7 @@ pub extern "system" fn RtwqUnregisterPlatformFromMMCSS() -> HRESULT {
 /// instead of closing an unrelated event, and an event handle given to
 /// `RtwqCancelDeadline` names no request.
 fn request_handle(request: DeadlineRequest) -> HANDLE {
-    mfwq::handle::tagged(HandleKind::DeadlineRequest, request.0) as HANDLE
+    mfwq::handle::tagged(HandleKind::DeadlineRequest, request.into_raw()) as HANDLE
 }
 
 /// The request a `HANDLE` from [`request_handle`] names; anything else names
@@ -457,9 +457,11 @@ fn request_handle(request: DeadlineRequest) -> HANDLE {
 fn handle_request(handle: HANDLE) -> DeadlineRequest {
     let value = handle as usize;
     if value == 0 {
-        return DeadlineRequest(0);
+        return DeadlineRequest::from_raw(0);
     }
-    DeadlineRequest(mfwq::handle::untag(HandleKind::DeadlineRequest, value).unwrap_or(u64::MAX))
+    DeadlineRequest::from_raw(
+        mfwq::handle::untag(HandleKind::DeadlineRequest, value).unwrap_or(u64::MAX),
+    )
 }
 
 /// `RtwqSetDeadline(queue, deadline, &request)`: `deadline` in 100-ns units

@@ -299,7 +299,7 @@ fn dead_ids_are_invalid_and_nothing_works_before_startup() {
     );
     assert_eq!(mfwq::unregister_platform_from_mmcss(), Err(Error::Shutdown));
     assert_eq!(
-        mfwq::cancel_deadline(DeadlineRequest(1)),
+        mfwq::cancel_deadline(DeadlineRequest::from_raw(1)),
         Err(Error::Shutdown)
     );
 
@@ -688,7 +688,7 @@ fn deadlines_are_recorded_applied_and_cancelled() {
     assert_fifo_or_fallback(&base, 20);
 
     let first = mfwq::set_deadline(queue, 100_000).unwrap(); // 10 ms
-    assert_ne!(first.0, 0);
+    assert_ne!(first.into_raw(), 0);
     let deadline = mfwq::work_queue_deadline(queue).unwrap().unwrap();
     assert_eq!(
         (
@@ -756,7 +756,7 @@ fn deadlines_are_recorded_applied_and_cancelled() {
 
     // Bad arguments.
     assert_eq!(
-        mfwq::cancel_deadline(DeadlineRequest(0)),
+        mfwq::cancel_deadline(DeadlineRequest::from_raw(0)),
         Err(Error::InvalidArg)
     );
     assert_eq!(mfwq::set_deadline(queue, 0), Err(Error::InvalidArg));

@@ -30,14 +30,34 @@ pub struct Deadline {
 }
 
 /// The handle of a deadline set by [`set_deadline`] or [`set_deadline2`]; never
-/// 0, so that the C ABI can pass it as a `HANDLE` and back.
+/// 0, so that the C ABI can pass it as a `HANDLE` and back. Only the platform
+/// makes them: a request cannot be forged from a number in Rust (the C
+/// layer, which receives numbers, goes through [`from_raw`](Self::from_raw)).
 ///
 /// ```
-/// let request = mfwq::DeadlineRequest(7);
-/// assert_eq!(request.0, 7);
+/// let _platform = mfwq::Platform::start()?;
+/// let request = mfwq::set_deadline(mfwq::QueueId::STANDARD, 20_000)?;
+/// assert_ne!(request.into_raw(), 0);
+/// mfwq::cancel_deadline(request)?;
+/// # Ok::<(), mfwq::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeadlineRequest(pub u64);
+pub struct DeadlineRequest(pub(crate) u64);
+
+impl DeadlineRequest {
+    /// The number behind the handle (what the C ABI's `HANDLE` carries).
+    pub fn into_raw(self) -> u64 {
+        self.0
+    }
+
+    /// The request a number from the C ABI names (0 for a NULL handle); a
+    /// number that names no live request is refused by the calls that take
+    /// it ([`Error::NotFound`], or [`Error::InvalidArg`] for 0).
+    #[doc(hidden)]
+    pub fn from_raw(raw: u64) -> DeadlineRequest {
+        DeadlineRequest(raw)
+    }
+}
 
 /// `RtwqSetDeadline(queue, deadline, &request)`: [`set_deadline2`] with no
 /// pre-deadline.
@@ -45,7 +65,7 @@ pub struct DeadlineRequest(pub u64);
 /// ```
 /// let _platform = mfwq::Platform::start()?;
 /// let request = mfwq::set_deadline(mfwq::QueueId::STANDARD, 100_000)?; // 10 ms
-/// assert_ne!(request.0, 0);
+/// assert_ne!(request.into_raw(), 0);
 /// assert_eq!(mfwq::work_queue_deadline(mfwq::QueueId::STANDARD)?.unwrap().deadline_hns, 100_000);
 /// mfwq::cancel_deadline(request)?;
 /// assert_eq!(mfwq::cancel_deadline(request), Err(mfwq::Error::NotFound));
@@ -140,8 +160,8 @@ pub fn set_deadline2(
 ///
 /// ```
 /// let _platform = mfwq::Platform::start()?;
-/// assert_eq!(mfwq::cancel_deadline(mfwq::DeadlineRequest(0)), Err(mfwq::Error::InvalidArg));
-/// assert_eq!(mfwq::cancel_deadline(mfwq::DeadlineRequest(u64::MAX)), Err(mfwq::Error::NotFound));
+/// assert_eq!(mfwq::cancel_deadline(mfwq::DeadlineRequest::from_raw(0)), Err(mfwq::Error::InvalidArg));
+/// assert_eq!(mfwq::cancel_deadline(mfwq::DeadlineRequest::from_raw(u64::MAX)), Err(mfwq::Error::NotFound));
 /// # Ok::<(), mfwq::Error>(())
 /// ```
 #[doc(alias = "RtwqCancelDeadline")]
