@@ -5,9 +5,7 @@
 //! on, every result is a fresh allocation that is poisoned and quarantined
 //! when freed (the oldest of the quarantine goes back to the allocator).
 
-use mfwq::QueueId;
-
-use super::harness::{contestant, measure, timed};
+use super::harness::{contestant, measure, put_fan_out};
 use crate::{fmt_num, Config, Report, Row};
 
 const ITEMS: usize = 200_000;
@@ -18,14 +16,7 @@ const ON: &str = "put_work_item, checked on";
 /// Puts `n` items with checked mode `checked`, timed until all have run.
 fn fan_out(n: usize, checked: bool, what: &str) -> std::time::Duration {
     mfwq::set_checked_mode(checked);
-    timed(n, what, |latch| {
-        let latch = latch.clone();
-        let callback = mfwq::callback(move |_| latch.count_down());
-        for _ in 0..n {
-            mfwq::put_work_item(QueueId::MULTITHREADED, callback.clone(), None)
-                .expect("put_work_item");
-        }
-    })
+    put_fan_out(n, what)
 }
 
 pub fn run(cfg: &Config, report: &mut Report) {

@@ -95,3 +95,17 @@ pub fn timed(n: usize, what: &str, submit: impl FnOnce(&Arc<Latch>)) -> Duration
     wait(&latch, what);
     start.elapsed()
 }
+
+/// `n` empty `put_work_item`s onto MULTITHREADED from this thread, timed until
+/// all have run: the fan-out the checked-mode and observe workloads compare
+/// under their switches.
+pub fn put_fan_out(n: usize, what: &str) -> Duration {
+    timed(n, what, |latch| {
+        let latch = latch.clone();
+        let callback = mfwq::callback(move |_| latch.count_down());
+        for _ in 0..n {
+            mfwq::put_work_item(mfwq::QueueId::MULTITHREADED, callback.clone(), None)
+                .expect("put_work_item");
+        }
+    })
+}

@@ -5,23 +5,10 @@
 //! with "observation off" from the default build to see what the off switch
 //! costs (docs/observability.md has both commands).
 
-use mfwq::QueueId;
-
-use super::harness::{contestant, measure, timed};
+use super::harness::{contestant, measure, put_fan_out};
 use crate::{Config, Report, Row};
 
 const ITEMS: usize = 1_000_000;
-
-fn put_fan_out(n: usize, name: &str) -> std::time::Duration {
-    timed(n, name, |latch| {
-        let latch = latch.clone();
-        let callback = mfwq::callback(move |_| latch.count_down());
-        for _ in 0..n {
-            mfwq::put_work_item(QueueId::MULTITHREADED, callback.clone(), None)
-                .expect("put_work_item");
-        }
-    })
-}
 
 /// The workload.
 pub fn run(cfg: &Config, report: &mut Report) {

@@ -195,17 +195,22 @@ impl Writer {
         }
         let now = self.anchor.nanos(super::clock::raw());
         let dropped = self.totals.dropped;
+        self.writer_event(now, |event| {
+            event
+                .int(9, i64::from(TYPE_INSTANT))
+                .uint(11, PROCESS_UUID)
+                .string(23, DROPPED_EVENT)
+                .arg_uint("dropped", dropped);
+        });
+    }
+
+    /// An event of the writer's own (a counter, a note) at `timestamp`.
+    fn writer_event(&mut self, timestamp: u64, body: impl FnOnce(&mut Encoder<'_>)) {
         Encoder::new(&mut self.buf).message(1, |packet| {
             packet
-                .uint(8, now)
+                .uint(8, timestamp)
                 .uint(10, u64::from(WRITER_SEQUENCE))
-                .message(11, |event| {
-                    event
-                        .int(9, i64::from(TYPE_INSTANT))
-                        .uint(11, PROCESS_UUID)
-                        .string(23, DROPPED_EVENT)
-                        .arg_uint("dropped", dropped);
-                });
+                .message(11, body);
         });
     }
 
@@ -408,16 +413,11 @@ impl Writer {
                 });
             }
             self.depths.insert(id, depth);
-            Encoder::new(&mut self.buf).message(1, |packet| {
-                packet
-                    .uint(8, now)
-                    .uint(10, u64::from(WRITER_SEQUENCE))
-                    .message(11, |event| {
-                        event
-                            .int(9, i64::from(TYPE_COUNTER))
-                            .uint(11, uuid)
-                            .int(30, depth);
-                    });
+            self.writer_event(now, |event| {
+                event
+                    .int(9, i64::from(TYPE_COUNTER))
+                    .uint(11, uuid)
+                    .int(30, depth);
             });
         }
     }
