@@ -391,7 +391,7 @@ impl DeadlineGuard {
     /// ```
     /// let _platform = mfwq::Platform::start()?;
     /// let guard = mfwq::Queue::RT.set_deadline(std::time::Duration::from_millis(5))?;
-    /// assert_ne!(guard.request().0, 0);
+    /// assert_ne!(guard.request().into_raw(), 0);
     /// # Ok::<(), mfwq::Error>(())
     /// ```
     pub fn request(&self) -> DeadlineRequest {
