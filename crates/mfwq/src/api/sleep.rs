@@ -1,8 +1,11 @@
 //! [`sleep`] and [`sleep_until`]: futures on the platform's timer.
 //!
 //! A [`Sleep`] registers a scheduled item ([`schedule_work_item`]) on its
-//! first poll; the item's callback (an internal one, on MULTITHREADED) wakes
-//! the task. Dropping a sleep that has not fired cancels the item
+//! first poll; the item's callback (an internal one) wakes the task. It runs
+//! on the TIMER queue: usually idle, so a wake-up does not wait behind the
+//! pool's work (a pipeline's decode on MULTITHREADED delayed the ticks of
+//! its own source), and it follows the platform's real-time registration
+//! together with the timekeeper that fires it (`timer/keeper_policy.rs`). Dropping a sleep that has not fired cancels the item
 //! ([`cancel_work_item`]), so no callback is left behind.
 //!
 //! Scheduled items pending at the last shutdown never run (and leak, as on
@@ -240,7 +243,7 @@ impl SleepShared {
 
 impl AsyncCallback for SleepShared {
     fn parameters(&self) -> Option<CallbackParams> {
-        Some(CallbackParams::on(QueueId::MULTITHREADED))
+        Some(CallbackParams::on(QueueId::TIMER))
     }
 
     fn invoke(&self, _result: &AsyncResult) {
