@@ -46,14 +46,12 @@
 
 mod claim;
 mod deadlines;
-#[cfg(not(mfwq_loom))]
 mod keeper_policy;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 mod thread;
 pub(crate) mod wait;
 
-#[cfg(not(mfwq_loom))]
 pub(crate) use keeper_policy::set_timekeeper_policy;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
