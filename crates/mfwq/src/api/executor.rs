@@ -102,6 +102,44 @@ impl<T> TaskHandle<T> {
         self.task.as_ref().is_none_or(FallibleTask::is_finished)
     }
 
+    /// Waits on this thread for the task's output ([`block_on`] of the
+    /// handle): the blocking form of `.await`, with the same errors.
+    ///
+    /// ```
+    /// let _platform = mfwq::Platform::start()?;
+    /// let handle = mfwq::spawn_future(mfwq::QueueId::MULTITHREADED, async { 6 * 7 })?;
+    /// assert_eq!(handle.join(), Ok(42));
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn join(self) -> Result<T> {
+        block_on(self)
+    }
+
+    /// [`join`](TaskHandle::join) for at most `timeout`: `Ok(output)` if the
+    /// task finished in time, else `Err(self)` to wait again (or cancel)
+    /// later.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _platform = mfwq::Platform::start()?;
+    /// let never = mfwq::spawn_future(mfwq::QueueId::MULTITHREADED, std::future::pending::<()>())?;
+    /// let never = never.join_timeout(Duration::from_millis(10)).unwrap_err();
+    /// never.cancel();
+    /// let soon = mfwq::spawn_future(mfwq::QueueId::MULTITHREADED, async { 1 })?;
+    /// assert_eq!(soon.join_timeout(Duration::from_secs(5)).ok(), Some(Ok(1)));
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn join_timeout(
+        mut self,
+        timeout: std::time::Duration,
+    ) -> std::result::Result<Result<T>, TaskHandle<T>> {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        match poll_parked(Pin::new(&mut self), deadline) {
+            Some(output) => Ok(output),
+            None => Err(self),
+        }
+    }
+
     /// Lets the task run to completion on its own; its output is dropped.
     /// The same as dropping the handle, said explicitly.
     ///
@@ -381,6 +419,16 @@ impl<F> Drop for Guarded<F> {
 /// # Ok::<(), mfwq::Error>(())
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    poll_parked(future.as_mut(), None).expect("no deadline")
+}
+
+/// Polls `future` on this thread, parking between polls, until it is ready
+/// (`Some`) or `deadline` passes (`None`; the future stays where it was).
+fn poll_parked<F: Future>(
+    mut future: Pin<&mut F>,
+    deadline: Option<std::time::Instant>,
+) -> Option<F::Output> {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
@@ -392,11 +440,19 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut context = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
+            return Some(output);
         }
-        std::thread::park();
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return None;
+                }
+                std::thread::park_timeout(left);
+            }
+        }
     }
 }
