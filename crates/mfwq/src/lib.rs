@@ -15,7 +15,8 @@
 //! hint and thread names. [`Queue::spawn`] returns a [`JoinHandle`] to
 //! `join()` or `.await`; [`scope`] runs closures that borrow from the stack;
 //! whatever must be undone comes back as a guard ([`Scheduled`],
-//! [`EventWait`], [`Periodic`], [`RealtimeRegistration`], [`DeadlineGuard`],
+//! [`EventWait`], [`Periodic`], [`Repeating`] (a closure at any period,
+//! [`Queue::every`]), [`RealtimeRegistration`], [`DeadlineGuard`],
 //! [`PlatformEventsRegistration`]) that undoes it on drop. [`Priority`] and
 //! the typed keys replace the C API's integers.
 //!
@@ -101,8 +102,8 @@ pub use object::com;
 pub use api::{
     block_on, scope, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
     EventWait, JoinError, JoinHandle, OwnedQueue, Periodic, PlatformEventsRegistration, Priority,
-    Queue, QueueBuilder, QueueKind, RealtimeRegistration, Scheduled, Scope, Sleep, TaskHandle,
-    WaitAsync,
+    Queue, QueueBuilder, QueueKind, RealtimeRegistration, Repeating, Scheduled, Scope, Sleep,
+    TaskHandle, WaitAsync,
 };
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use class_name::ClassName;

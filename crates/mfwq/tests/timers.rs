@@ -671,3 +671,66 @@ fn periodic_callback_survives_a_panic() {
     remove_periodic_callback(key).unwrap();
     mfwq::clear_panic_hook();
 }
+
+// Queue::every: a closure at a period of the caller's choosing, on the
+// queue's thread, never overlapping itself, on a cadence that does not drift,
+// surviving its own panics, and never run again once stopped.
+#[test]
+fn every_repeats_on_its_queue_at_its_period_until_stopped() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let _serial = common::serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    assert_eq!(
+        mfwq::Queue::STANDARD.every(Duration::ZERO, || ()).err(),
+        Some(mfwq::Error::InvalidArg)
+    );
+    let queue = mfwq::QueueBuilder::new()
+        .thread_name("ticker")
+        .build()
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let running = Arc::new(AtomicBool::new(false));
+    let panics = common::capture_panics();
+    let (counter, busy) = (runs.clone(), running.clone());
+    let started = Instant::now();
+    let repeating = queue
+        .every(Duration::from_millis(5), move || {
+            assert!(!busy.swap(true, Ordering::SeqCst), "runs overlap");
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            assert!(name.starts_with("mfwq-ticker"), "ran on {name}");
+            let run = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            // A slow run does not delay the cadence, a panic does not end it.
+            if run == 3 {
+                std::thread::sleep(Duration::from_millis(12));
+            }
+            busy.store(false, Ordering::SeqCst);
+            if run == 5 {
+                panic!("tick 5");
+            }
+        })
+        .unwrap();
+    assert_eq!(repeating.period(), Duration::from_millis(5));
+    assert!(common::wait_until(common::WAIT, || runs
+        .load(Ordering::SeqCst)
+        >= 20));
+    let elapsed = started.elapsed();
+    // 20 runs at 5 ms take about 100 ms (plus the missed ticks skipped after
+    // the slow one); never less than 19 periods.
+    assert!(elapsed >= Duration::from_millis(95), "{elapsed:?}");
+    assert!(panics
+        .try_iter()
+        .any(|report| report.message.contains("tick 5")));
+    repeating.stop();
+    std::thread::sleep(Duration::from_millis(10)); // a run in progress ends
+    let after_stop = runs.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(runs.load(Ordering::SeqCst), after_stop, "ran after stop");
+
+    // A chain left running ends with the platform, without a crash.
+    let left = mfwq::Queue::MULTITHREADED
+        .every(Duration::from_millis(1), || ())
+        .unwrap();
+    std::mem::forget(left);
+}

@@ -14,6 +14,7 @@ pub(crate) mod executor;
 pub(crate) mod guards;
 pub(crate) mod join;
 pub(crate) mod queue;
+pub(crate) mod repeat;
 pub(crate) mod scope;
 pub(crate) mod sleep;
 
@@ -23,6 +24,7 @@ pub use guards::{
 };
 pub use join::{JoinError, JoinHandle};
 pub use queue::{OwnedQueue, Priority, Queue};
+pub use repeat::Repeating;
 pub use scope::{scope, Scope};
 
 // Futures on queues: spawn_future (executor.rs), sleep (sleep.rs), awaiting

@@ -341,6 +341,36 @@ impl Queue {
         crate::timer::schedule_work_item(callback, None, delay).map(Scheduled::new)
     }
 
+    /// Runs `task` on this queue every `period`, the first time one period
+    /// from now, until the returned [`Repeating`] is dropped or stopped.
+    /// The cadence follows the clock, not the runs (a slow run does not push
+    /// the next one back; runs a stall missed are skipped, not bunched),
+    /// and a run never overlaps the previous one. Where
+    /// [`add_periodic_callback`](crate::add_periodic_callback) ticks every
+    /// 10 ms on TIMER, this takes any period, on any queue: a frame clock at
+    /// 60 fps, an audio clock at 2.667 ms. Each run schedules the next one
+    /// (one scheduled item each). A zero period is [`Error::InvalidArg`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _platform = mfwq::Platform::start()?;
+    /// let (sender, receiver) = std::sync::mpsc::channel();
+    /// let mut frame = 0;
+    /// let clock = mfwq::Queue::STANDARD.every(Duration::from_micros(16_667), move || {
+    ///     frame += 1;
+    ///     let _ = sender.send(frame);
+    /// })?;
+    /// assert_eq!(receiver.iter().take(3).collect::<Vec<_>>(), [1, 2, 3]);
+    /// drop(clock);
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn every<F>(&self, period: Duration, task: F) -> Result<crate::api::repeat::Repeating>
+    where
+        F: FnMut() + Send + 'static,
+    {
+        crate::api::repeat::start(self.id, period, Box::new(task))
+    }
+
     /// Runs `task` on this queue once `event` is set
     /// ([`put_waiting_work_item`](crate::put_waiting_work_item)); the
     /// returned [`EventWait`] stops waiting when dropped (the task is then
