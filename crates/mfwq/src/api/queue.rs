@@ -342,7 +342,7 @@ impl Queue {
     }
 
     /// Runs `task` on this queue every `period`, the first time one period
-    /// from now, until the returned [`Repeating`] is dropped or stopped.
+    /// from now, until the returned [`Repeating`](crate::Repeating) is dropped or stopped.
     /// The cadence follows the clock, not the runs (a slow run does not push
     /// the next one back; runs a stall missed are skipped, not bunched),
     /// and a run never overlaps the previous one. Where
@@ -364,7 +364,7 @@ impl Queue {
     /// drop(clock);
     /// # Ok::<(), mfwq::Error>(())
     /// ```
-    pub fn every<F>(&self, period: Duration, task: F) -> Result<crate::api::repeat::Repeating>
+    pub fn every<F>(&self, period: Duration, task: F) -> Result<crate::Repeating>
     where
         F: FnMut() + Send + 'static,
     {
