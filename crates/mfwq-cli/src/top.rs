@@ -289,9 +289,10 @@ pub fn run(pid: u32, interval: Duration, once: bool) -> Result<(), String> {
             continue;
         }
         match read() {
+            // Not replaced since the last read: nothing new to show.
+            Ok(now) if now.taken_at_ms == before.taken_at_ms => {}
             Ok(now) => {
-                let elapsed = taken.elapsed();
-                current = view(Some(&before), &now, elapsed);
+                current = view(Some(&before), &now, between(&before, &now));
                 status = format!(
                     "refreshed every {:.1} s; rates and percentiles over the last interval; q quits",
                     interval.as_secs_f64()
@@ -310,6 +311,12 @@ pub fn run(pid: u32, interval: Duration, once: bool) -> Result<(), String> {
     outcome
 }
 
+/// The time between two snapshots, by their own clocks (reads and
+/// publishing are not in step).
+fn between(before: &Snapshot, now: &Snapshot) -> Duration {
+    Duration::from_millis(now.taken_at_ms.saturating_sub(before.taken_at_ms).max(1))
+}
+
 fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -317,7 +324,7 @@ fn process_alive(pid: u32) -> bool {
 fn draw(frame: &mut ratatui::Frame<'_>, pid: u32, view: &View, status: &str) {
     let [title, queues, threads, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(view.queues.len() as u16 + 3),
+        Constraint::Length(u16::try_from(view.queues.len()).unwrap_or(u16::MAX - 3) + 3),
         Constraint::Min(3),
         Constraint::Length(1),
     ])

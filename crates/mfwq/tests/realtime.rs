@@ -615,6 +615,16 @@ fn the_timekeeper_follows_the_timer_queue_policy() {
     mfwq::register_work_queue_with_mmcss(QueueId::STANDARD, "Pro Audio", 0, 0).unwrap();
     assert_eq!(observed(keeper), SchedPolicy::Other { nice: 0 });
     mfwq::unregister_work_queue_from_mmcss(QueueId::STANDARD).unwrap();
+    // A registration does not outlive its platform: after a restart the new
+    // timekeeper starts normal.
+    mfwq::register_work_queue_with_mmcss(QueueId::TIMER, "Pro Audio", 0, 0).unwrap();
+    drop(_platform);
+    let _platform = mfwq::Platform::start().unwrap();
+    fired.reset();
+    schedule_one(&fired);
+    assert!(fired.wait(Some(std::time::Duration::from_secs(5))));
+    let keeper = timekeeper_tid().expect("the new timekeeper runs");
+    assert_eq!(observed(keeper), SchedPolicy::Other { nice: 0 });
 }
 
 #[test]

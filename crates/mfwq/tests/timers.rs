@@ -728,6 +728,29 @@ fn every_repeats_on_its_queue_at_its_period_until_stopped() {
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(runs.load(Ordering::SeqCst), after_stop, "ran after stop");
 
+    // A chain on a private queue ends when the queue goes (it does not move
+    // to STANDARD).
+    let runs_before_unlock = runs.load(Ordering::SeqCst);
+    let counter = runs.clone();
+    let orphan = queue
+        .every(Duration::from_millis(2), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    assert!(common::wait_until(common::WAIT, || runs
+        .load(Ordering::SeqCst)
+        > runs_before_unlock));
+    drop(queue);
+    std::thread::sleep(Duration::from_millis(20));
+    let after_unlock = runs.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        after_unlock,
+        "ran after its queue went"
+    );
+    drop(orphan);
+
     // A chain left running ends with the platform, without a crash.
     let left = mfwq::Queue::MULTITHREADED
         .every(Duration::from_millis(1), || ())

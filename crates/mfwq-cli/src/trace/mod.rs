@@ -127,6 +127,41 @@ pub struct Summary {
     pub events: usize,
     /// Events the recorder had to drop (its note at the end of the trace).
     pub dropped: u64,
+    /// Bytes at the end of the file that are not a whole packet.
+    pub unread_bytes: usize,
+}
+
+/// The packets of a trace file, one `Trace.packet` field at a time, up to
+/// the first that is cut short or does not decode; and how many bytes were
+/// left after it.
+pub fn decode_packets(mut bytes: &[u8]) -> (Trace, usize) {
+    use prost::encoding::decode_varint;
+    let mut trace = Trace::default();
+    while !bytes.is_empty() {
+        let mut cursor = bytes;
+        let Ok(key) = decode_varint(&mut cursor) else {
+            break;
+        };
+        // Field 1 (`packet`), length-delimited.
+        if key != (1 << 3 | 2) {
+            break;
+        }
+        let Ok(length) = decode_varint(&mut cursor) else {
+            break;
+        };
+        let Ok(length) = usize::try_from(length) else {
+            break;
+        };
+        if length > cursor.len() {
+            break;
+        }
+        let Ok(packet) = mfwq::observe::perfetto::TracePacket::decode(&cursor[..length]) else {
+            break;
+        };
+        trace.packet.push(packet);
+        bytes = &cursor[length..];
+    }
+    (trace, bytes.len())
 }
 
 /// One queue's items.
@@ -153,13 +188,19 @@ fn annotation(event: &TrackEvent, name: &str) -> String {
 }
 
 impl Summary {
-    /// Reads and digests the trace at `path`.
+    /// Reads and digests the trace at `path`. A trace cut short (a process
+    /// killed while writing, a full disk, a file still being written) is
+    /// read up to its last whole packet, and the summary says what was left.
     pub fn read(path: &Path) -> Result<Summary, String> {
         let bytes = std::fs::read(path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        let trace = Trace::decode(&bytes[..])
-            .map_err(|error| format!("{} is not a Perfetto trace: {error}", path.display()))?;
-        Ok(Summary::from_trace(&trace))
+        let (trace, unread) = decode_packets(&bytes);
+        if trace.packet.is_empty() && !bytes.is_empty() {
+            return Err(format!("{} is not a Perfetto trace", path.display()));
+        }
+        let mut summary = Summary::from_trace(&trace);
+        summary.unread_bytes = unread;
+        Ok(summary)
     }
 
     /// Digests a decoded trace.
@@ -215,11 +256,13 @@ impl Summary {
                     annotation(event, "applied"),
                 )),
                 TYPE_INSTANT if name == mfwq::observe::DROPPED_EVENT => {
-                    summary.dropped += event
-                        .debug_annotations
-                        .iter()
-                        .find_map(|annotation| annotation.uint_value)
-                        .unwrap_or(0);
+                    summary.dropped = summary.dropped.saturating_add(
+                        event
+                            .debug_annotations
+                            .iter()
+                            .find_map(|annotation| annotation.uint_value)
+                            .unwrap_or(0),
+                    );
                 }
                 TYPE_INSTANT if name == "panic" => summary
                     .panics
@@ -284,6 +327,14 @@ impl Summary {
             self.events,
             self.threads.len()
         );
+        if self.unread_bytes > 0 {
+            let _ = writeln!(
+                out,
+                "WARNING: the trace ends with {} bytes that are not a whole packet \
+                 (the process stopped while writing): read up to there\n",
+                self.unread_bytes
+            );
+        }
         if self.dropped > 0 {
             let _ = writeln!(
                 out,
@@ -396,5 +447,32 @@ fn format_ns(ns: u64) -> String {
         format!("{:.1}µs", duration.as_secs_f64() * 1e6)
     } else {
         format!("{:.2}ms", duration.as_secs_f64() * 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mfwq::observe::perfetto::TracePacket;
+
+    #[test]
+    fn a_trace_cut_short_is_read_up_to_its_last_whole_packet() {
+        let packet = |timestamp| TracePacket {
+            timestamp: Some(timestamp),
+            ..Default::default()
+        };
+        let bytes = Trace {
+            packet: vec![packet(1), packet(2), packet(3)],
+        }
+        .encode_to_vec();
+        let (whole, unread) = decode_packets(&bytes);
+        assert_eq!((whole.packet.len(), unread), (3, 0));
+        let cut = &bytes[..bytes.len() - 1];
+        let (trace, unread) = decode_packets(cut);
+        assert_eq!(trace.packet.len(), 2);
+        assert!(unread > 0);
+        let (nothing, unread) = decode_packets(b"not a trace");
+        assert!(nothing.packet.is_empty());
+        assert_eq!(unread, 11);
     }
 }

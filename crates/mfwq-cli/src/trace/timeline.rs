@@ -46,8 +46,9 @@ pub fn draw(
         .chain(summary.flows.iter().map(|flow| flow.put_ns))
         .min()
         .ok_or("the trace holds no callback to draw")?;
-    let start = first + (from_ms * 1e6) as u64;
-    let end = start + (length_ms * 1e6).max(1.0) as u64;
+    // `as` saturates: a negative or huge window is clamped, never wraps.
+    let start = first.saturating_add((from_ms * 1e6) as u64);
+    let end = start.saturating_add(((length_ms * 1e6) as u64).max(1));
     let in_window = |ns: u64| (start..end).contains(&ns);
     // Rows: threads that did something in the window, workers first.
     let mut rows: Vec<String> = summary

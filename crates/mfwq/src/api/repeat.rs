@@ -7,9 +7,9 @@
 //! (the cadence does not drift with the closure's run time; ticks missed
 //! after a stall are skipped, not bunched). The closure runs outside any
 //! lock; [`Repeating::stop`] (or dropping the guard) cancels the pending item
-//! and, when the closure is running, stops the chain as it returns. A panic
-//! in the closure is caught and reported like any callback's, and the chain
-//! goes on.
+//! and, when the closure is running, stops the chain as it returns; so does
+//! unlocking the private queue it runs on. A panic in the closure is caught
+//! and reported like any callback's, and the chain goes on.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,11 +88,21 @@ fn schedule_next(chain: &Arc<Chain>, deadline: Instant) -> Result<WorkItemKey> {
     )
 }
 
-/// One run: the closure, then the next item unless the chain stopped.
+/// One run: the closure, then the next item unless the chain stopped. A
+/// private queue that has gone ends the chain (the platform would run a
+/// due item on STANDARD instead, and the chain would go on there).
 fn run(chain: &Arc<Chain>) {
+    let gone = chain.queue.is_private() && crate::queue::work_queue_type(chain.queue).is_err();
     let mut task = {
         let mut state = chain.state.lock();
+        if gone {
+            state.stopped = true;
+            state.key = None;
+        }
         if state.stopped {
+            let task = state.task.take();
+            drop(state);
+            crate::panic::drop_quietly(task);
             return;
         }
         state.key = None;

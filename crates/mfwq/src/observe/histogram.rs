@@ -133,6 +133,8 @@ impl AtomicHistogram {
 /// assert_eq!(histogram.percentile(0.99), std::time::Duration::ZERO);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Fields missing from a file written by another version read as empty.
+#[serde(default)]
 pub struct Histogram {
     /// Values recorded.
     pub count: u64,

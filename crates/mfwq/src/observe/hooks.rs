@@ -31,13 +31,12 @@ fn counting() -> bool {
     MODE.load(Ordering::Relaxed) & STATS != 0
 }
 
-/// An item identified by `item` is offered to `queue`: counted, recorded,
-/// and its put time returned for [`begin`].
-pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> u64 {
+/// An item identified by `item` is offered to `queue`: recorded; returns
+/// its put time for [`begin`], and whether statistics count it (decided
+/// here, once, so that its put, start and end are counted all or not at all
+/// even if statistics are switched meanwhile).
+pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> (u64, bool) {
     let ticks = clock::raw();
-    if counting() {
-        stats::count_put(queue);
-    }
     if tracing() {
         emit_at(
             ticks,
@@ -49,14 +48,20 @@ pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> u64 
             },
         );
     }
-    ticks
+    (ticks, counting())
+}
+
+/// The queue accepted an item [`put`] said to count.
+#[inline]
+pub(crate) fn accepted(queue: QueueId) {
+    stats::count_put(queue);
 }
 
 /// The queue refused the item [`put`] offered.
 #[cold]
-pub(crate) fn refused(queue: QueueId, item: u64, hresult: i32) {
-    if counting() {
-        stats::count_refused_put(queue);
+pub(crate) fn refused(queue: QueueId, item: u64, hresult: i32, counted: bool) {
+    if counted {
+        stats::count_refused(queue);
     }
     if tracing() {
         emit(Event::Refused {
@@ -85,11 +90,18 @@ fn refused_call_slow(queue: QueueId, hresult: i32) {
     }
 }
 
-/// A worker starts the item; returns the start time for [`end`]. Whether
-/// statistics are still on is checked here, not remembered from the put.
-pub(crate) fn begin(queue: QueueId, item: u64, put_ticks: u64, status: i32, label: Label) -> u64 {
+/// A worker starts the item; returns the start time for [`end`]. `counted`
+/// is what [`put`] said.
+pub(crate) fn begin(
+    queue: QueueId,
+    item: u64,
+    put_ticks: u64,
+    status: i32,
+    label: Label,
+    counted: bool,
+) -> u64 {
     let ticks = clock::raw();
-    if counting() {
+    if counted {
         stats::count_start(queue, clock::nanos_between(put_ticks, ticks));
     }
     if tracing() {
@@ -107,12 +119,12 @@ pub(crate) fn begin(queue: QueueId, item: u64, put_ticks: u64, status: i32, labe
 }
 
 /// The item [`begin`] started has returned.
-pub(crate) fn end(queue: QueueId, begin_ticks: u64) {
+pub(crate) fn end(queue: QueueId, begin_ticks: u64, counted: bool) {
     let ticks = clock::raw();
     if tracing() {
         emit_at(ticks, Event::End);
     }
-    if counting() {
+    if counted {
         stats::count_finish(queue, clock::nanos_between(begin_ticks, ticks));
     }
 }
@@ -146,11 +158,19 @@ fn worker_slow(queue: QueueId, started: bool) {
     }
 }
 
+/// Whether a new queue `queue` must be announced ([`queue_created`]):
+/// something observes, or its slot has a record from an earlier queue that
+/// must not be counted as this one's.
+#[inline]
+pub(crate) fn wants_queue_created(queue: QueueId) -> bool {
+    enabled() || stats::has_record(queue)
+}
+
 /// A private queue was allocated under `name` (its kind and its threads'
 /// name: "standard source-q10001", "serial q20002").
 #[inline]
 pub(crate) fn queue_created(queue: QueueId, name: &str) {
-    if enabled() {
+    if wants_queue_created(queue) {
         queue_created_slow(queue, name);
     }
 }

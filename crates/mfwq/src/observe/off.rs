@@ -17,6 +17,10 @@ pub(crate) fn refused_call(_queue: QueueId, _hresult: i32) {}
 #[inline(always)]
 pub(crate) fn worker(_queue: QueueId, _started: bool) {}
 #[inline(always)]
+pub(crate) fn wants_queue_created(_queue: QueueId) -> bool {
+    false
+}
+#[inline(always)]
 pub(crate) fn queue_created(_queue: QueueId, _name: &str) {}
 #[inline(always)]
 pub(crate) fn queue_unlocked(_queue: QueueId) {}

@@ -96,13 +96,46 @@ fn publish() -> io::Result<()> {
     }
     let path = stats_path(std::process::id());
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        prepare_dir(dir)?;
     }
     let staging = path.with_extension("json.new");
-    let mut file = std::fs::File::create(&staging)?;
+    // A fresh file, never through a link someone else left in the directory.
+    let _ = std::fs::remove_file(&staging);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staging)?;
     file.write_all(&serde_json::to_vec(&super::stats())?)?;
     drop(file);
     std::fs::rename(&staging, &path)
+}
+
+/// Makes the directory, private to this user (0700), and refuses one that
+/// is a link or belongs to someone else: in a shared temporary directory
+/// another user could otherwise have the files written where they choose.
+fn prepare_dir(dir: &std::path::Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let meta = std::fs::symlink_metadata(dir)?;
+        // SAFETY: getuid has no arguments and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        if !meta.is_dir() || meta.uid() != uid {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} is not a directory of this user", dir.display()),
+            ));
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
 }
 
 /// Stops publishing and removes the file (process exit).

@@ -37,6 +37,8 @@ pub(crate) struct RingReader {
     pub(crate) dropped: Arc<AtomicU64>,
     /// The writer's sequence for this ring (0 until it has described it).
     pub(crate) sequence: u32,
+    /// The recording session the ring was made for.
+    pub(crate) session: u64,
 }
 
 /// The rings of the current session, waiting for the writer; taken and
@@ -104,6 +106,7 @@ fn register(session: u64) -> ThreadRing {
         queue: crate::sched::current_queue(),
         dropped: Arc::clone(&dropped),
         sequence: 0,
+        session,
     });
     ThreadRing {
         session,
@@ -115,6 +118,12 @@ fn register(session: u64) -> ThreadRing {
 /// Strings that cannot be `'static` (queue names, real-time classes and
 /// policies), kept for the session's writer: a few per queue, never per item.
 static STRINGS: Mutex<Vec<Box<str>>> = Mutex::new(Vec::new());
+
+/// A new session starts: the strings interned for earlier ones go.
+pub(crate) fn start_session() {
+    STRINGS.lock().clear();
+    RINGS.lock().clear();
+}
 
 /// Interns `text` for an event; the writer reads it back with [`string`].
 #[cold]

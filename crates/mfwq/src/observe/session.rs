@@ -40,6 +40,11 @@ struct Active {
 
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 
+/// Held across the whole of a start and of a stop (the writer's last drain
+/// and join included), so that a recording started while another stops
+/// cannot have its mode reset or its rings drained by the old writer.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+
 /// A trace being recorded: [`stop`](Recording::stop) (or drop) ends it.
 /// One at a time per process; the file is valid at every moment (appended
 /// packet by packet), and complete once `stop` returns.
@@ -89,6 +94,7 @@ impl Drop for Recording {
 }
 
 fn start_session(path: &Path) -> io::Result<()> {
+    let _lifecycle = LIFECYCLE.lock();
     let mut active = ACTIVE.lock();
     if active.is_some() {
         return Err(io::Error::new(
@@ -96,11 +102,13 @@ fn start_session(path: &Path) -> io::Result<()> {
             "a trace is already being recorded",
         ));
     }
-    let file = std::fs::File::create(path)?;
+    let file = open_exclusive(path)?;
     super::clock::init();
-    let writer = Writer::new(file);
-    let control = Control::new();
     let session = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+    // What an earlier session interned or left behind is not this one's.
+    super::record::start_session();
+    let writer = Writer::new(file, session);
+    let control = Control::new();
     super::record::SESSION.store(session, Ordering::Release);
     MODE.fetch_or(TRACE | STATS, Ordering::AcqRel);
     let thread_control = Arc::clone(&control);
@@ -120,6 +128,31 @@ fn start_session(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Opens `path` for a new trace, truncated, and holds an exclusive lock on it
+/// for as long as it records: a second process given the same path (a child
+/// that inherited `MFWQ_TRACE` without `%p`) is refused instead of writing
+/// into the same file.
+fn open_exclusive(path: &Path) -> io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "another process records to this file (put %p in the path for one file per process)",
+            ));
+        }
+    }
+    file.set_len(0)?;
+    Ok(file)
+}
+
 fn end_mode() {
     super::record::SESSION.store(0, Ordering::Release);
     let keep = if STATS_WANTED.load(Ordering::Acquire) {
@@ -132,15 +165,25 @@ fn end_mode() {
 
 /// Ends the current session; `None` when there was none.
 fn stop_session() -> Option<io::Result<TraceTotals>> {
+    let _lifecycle = LIFECYCLE.lock();
     let active = ACTIVE.lock().take()?;
     end_mode();
     active.control.stop();
-    Some(
-        active
-            .writer
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the trace writer panicked"))),
-    )
+    let totals = active
+        .writer
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the trace writer panicked")));
+    // Rings left by threads that recorded: freed now, not at their next
+    // recording (a thread racing the end may register one more, which the
+    // next session's writer discards).
+    super::record::RINGS.lock().clear();
+    Some(totals)
+}
+
+/// The writer could not write (disk full, file gone): recording ends here,
+/// the rest of the session records nothing, and flushes stop waiting.
+pub(crate) fn writer_failed() {
+    end_mode();
 }
 
 /// Asks the writer to write everything recorded so far.
@@ -245,11 +288,19 @@ fn register_exit_hook() {
     #[cfg(unix)]
     {
         static ONCE: Once = Once::new();
+        /// The process that registered the hook: a child made by `fork`
+        /// inherits the hook but not the writer thread, and must not wait
+        /// for it (nor remove the parent's statistics file).
+        static REGISTERED_BY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         extern "C" fn at_exit() {
+            if REGISTERED_BY.load(Ordering::Relaxed) != std::process::id() {
+                return;
+            }
             let _ = stop_session();
             super::publish::stop();
         }
         ONCE.call_once(|| {
+            REGISTERED_BY.store(std::process::id(), Ordering::Relaxed);
             // SAFETY: `at_exit` is a plain function with no arguments that
             // never unwinds (`stop_session` maps a writer panic to an error).
             unsafe {

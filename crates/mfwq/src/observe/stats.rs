@@ -126,6 +126,12 @@ fn slot_of(queue: QueueId) -> usize {
     queue.platform_slot().id().0 as usize
 }
 
+/// Whether `queue`'s slot has a record (statistics were on at some time
+/// for a queue there).
+pub(crate) fn has_record(queue: QueueId) -> bool {
+    !TABLE[slot_of(queue)].load(Ordering::Acquire).is_null()
+}
+
 /// The record of `queue`, made on first use.
 #[inline]
 pub(crate) fn queue(queue: QueueId) -> &'static QueueStats {
@@ -281,21 +287,13 @@ fn find_or_add(shards: &Shards, slot: usize, generation: u32) -> Arc<Counts> {
     counts
 }
 
-/// An item was offered to `queue`.
+/// `queue` accepted an item.
 #[inline]
 pub(crate) fn count_put(queue: QueueId) {
     with_shard(queue, |counts, _| bump(&counts.put, 1));
 }
 
-/// The item offered by the last [`count_put`] on this thread was refused.
-pub(crate) fn count_refused_put(queue: QueueId) {
-    with_shard(queue, |counts, _| {
-        bump(&counts.put, u64::MAX); // minus one
-        bump(&counts.refused, 1);
-    });
-}
-
-/// A put refused before it became an item.
+/// A put refused (before it became an item, or by the queue).
 pub(crate) fn count_refused(queue: QueueId) {
     with_shard(queue, |counts, _| bump(&counts.refused, 1));
 }
@@ -364,7 +362,7 @@ impl QueueStats {
     pub(crate) fn reset_for(&self, id: QueueId, name: &str) {
         let threads = THREADS.lock();
         let old = totals(slot_of(id), self, &threads);
-        if old.put + old.refused > 0 {
+        if old.put.saturating_add(old.refused) > 0 {
             let mut retired = RETIRED.lock();
             match retired.as_mut() {
                 Some(total) => total.absorb(&old),
@@ -409,6 +407,8 @@ impl QueueStats {
 
 /// One queue in a [`Snapshot`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Fields missing from a file written by another version read as empty.
+#[serde(default)]
 pub struct QueueSnapshot {
     /// The queue's id (`MFASYNC_CALLBACK_QUEUE_*` or a private id).
     pub id: u32,
@@ -440,11 +440,11 @@ pub struct QueueSnapshot {
 
 impl QueueSnapshot {
     fn absorb(&mut self, other: &QueueSnapshot) {
-        self.put += other.put;
-        self.run += other.run;
-        self.refused += other.refused;
-        self.cancelled += other.cancelled;
-        self.busy_ns += other.busy_ns;
+        self.put = self.put.saturating_add(other.put);
+        self.run = self.run.saturating_add(other.run);
+        self.refused = self.refused.saturating_add(other.refused);
+        self.cancelled = self.cancelled.saturating_add(other.cancelled);
+        self.busy_ns = self.busy_ns.saturating_add(other.busy_ns);
         self.queue_time.merge(&other.queue_time);
         self.invoke_time.merge(&other.invoke_time);
     }
@@ -452,6 +452,8 @@ impl QueueSnapshot {
 
 /// One worker thread in a [`Snapshot`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Fields missing from a file written by another version read as empty.
+#[serde(default)]
 pub struct ThreadSnapshot {
     /// Its Linux thread id.
     pub tid: i32,
@@ -478,6 +480,8 @@ pub struct ThreadSnapshot {
 /// # Ok::<(), mfwq::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Fields missing from a file written by another version read as empty.
+#[serde(default)]
 pub struct Snapshot {
     /// The process.
     pub pid: u32,
@@ -661,8 +665,7 @@ mod tests {
         for _ in 0..5 {
             count_put(first);
         }
-        count_put(first);
-        count_refused_put(first);
+        count_refused(first);
         let find = |id: QueueId| {
             snapshot()
                 .queues

@@ -59,6 +59,8 @@ pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
 #[derive(Default)]
 struct Requests {
     stop: bool,
+    /// The writer has given up (an I/O error): nobody will flush.
+    failed: bool,
     flush_asked: u64,
     flush_done: u64,
 }
@@ -82,6 +84,11 @@ impl Control {
         self.changed.notify_all();
     }
 
+    fn failed(&self) {
+        self.requests.lock().failed = true;
+        self.changed.notify_all();
+    }
+
     /// Asks for everything recorded so far to reach the file; waits at most
     /// `limit`.
     pub(crate) fn flush(&self, limit: Duration) {
@@ -90,7 +97,7 @@ impl Control {
         let ticket = requests.flush_asked;
         self.changed.notify_all();
         let deadline = std::time::Instant::now() + limit;
-        while requests.flush_done < ticket && !requests.stop {
+        while requests.flush_done < ticket && !requests.stop && !requests.failed {
             if self.changed.wait_until(&mut requests, deadline).timed_out() {
                 break;
             }
@@ -100,6 +107,7 @@ impl Control {
 
 /// The writer thread's state.
 pub(crate) struct Writer {
+    session: u64,
     out: BufWriter<File>,
     anchor: Anchor,
     pid: i32,
@@ -116,8 +124,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(file: File) -> Writer {
+    pub(crate) fn new(file: File, session: u64) -> Writer {
         let mut writer = Writer {
+            session,
             out: BufWriter::with_capacity(1 << 20, file),
             anchor: Anchor::now(),
             pid: std::process::id() as i32,
@@ -152,7 +161,17 @@ impl Writer {
     }
 
     /// Runs the session until `control` says stop; returns what it wrote.
-    pub(crate) fn run(mut self, control: &Control) -> io::Result<TraceTotals> {
+    pub(crate) fn run(self, control: &Control) -> io::Result<TraceTotals> {
+        let outcome = self.run_until_stopped(control);
+        if outcome.is_err() {
+            super::session::writer_failed();
+            control.failed();
+        }
+        outcome
+    }
+
+    fn run_until_stopped(mut self, control: &Control) -> io::Result<TraceTotals> {
+        let mut flushed = 0;
         loop {
             let (stop, flush) = {
                 let mut requests = control.requests.lock();
@@ -163,12 +182,13 @@ impl Writer {
             };
             let outcome = self.drain();
             let outcome = outcome.and_then(|()| {
-                if stop || flush > 0 {
+                if stop || flush > flushed {
                     self.out.flush()
                 } else {
                     Ok(())
                 }
             });
+            flushed = flush;
             {
                 let mut requests = control.requests.lock();
                 requests.flush_done = flush;
@@ -217,6 +237,9 @@ impl Writer {
     /// Encodes everything the rings hold, and the queues' depths.
     fn drain(&mut self) -> io::Result<()> {
         let mut rings = std::mem::take(&mut *RINGS.lock());
+        // A ring registered for an earlier session (a thread that raced its
+        // end) is not this trace's.
+        rings.retain(|ring| ring.session == self.session);
         for ring in &mut rings {
             self.drain_ring(ring);
         }

@@ -364,10 +364,10 @@ fn try_submit_named(
     name: Option<&'static str>,
 ) -> std::result::Result<(), (Error, Option<Work>)> {
     #[cfg(feature = "observe")]
-    let work = if crate::observe::enabled() {
+    let (work, counted) = if crate::observe::enabled() {
         crate::work::observed::Observed::wrap(work, queue, band.priority(), name)
     } else {
-        work
+        (work, false)
     };
     #[cfg(not(feature = "observe"))]
     let _ = name;
@@ -380,6 +380,10 @@ fn try_submit_named(
             refusal
         })
     });
+    #[cfg(feature = "observe")]
+    if counted && outcome.is_ok() {
+        crate::observe::accepted(queue);
+    }
     outcome.map_err(|error| {
         #[cfg(feature = "observe")]
         let pending = pending.map(|work| {

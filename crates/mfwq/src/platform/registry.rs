@@ -102,7 +102,7 @@ impl Registry {
         let generation = self.generation();
         let id = QueueId(((slot as u32 + 1) << 16) | u32::from(generation));
         let target = make(id);
-        if crate::observe::enabled() {
+        if crate::observe::wants_queue_created(id) {
             let name = match (&target, kind) {
                 (Target::Serial(_), _) => format!("serial q{:x}", id.0),
                 (Target::Core(core), QueueType::Standard) => format!("standard {}", core.name()),

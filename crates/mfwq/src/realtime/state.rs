@@ -178,6 +178,9 @@ impl RtState {
 /// registrations, deadlines and hints end with it.
 fn prune_ended_epochs() {
     STATE.lock().prune(PLATFORM.epoch_generation());
+    // The timekeeper's copy of the TIMER queue's policy ends too: the next
+    // epoch's timekeeper starts normal.
+    crate::timer::set_timekeeper_policy(None);
 }
 
 /// Runs `f` on the queue's record of this epoch (`None`: nothing recorded).

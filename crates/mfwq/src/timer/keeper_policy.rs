@@ -28,21 +28,19 @@ static KEEPER: Mutex<Keeper> = Mutex::new(Keeper {
 });
 
 /// The TIMER queue's policy changed: the timekeeper follows, now if it runs,
-/// else when it starts. `None` leaves the thread as it is.
+/// else when it starts. `None` (the platform epoch ended, and its
+/// registrations with it) leaves a running thread as it is and the next one
+/// normal. Called with the
+/// real-time state locked: it reports nothing (the caller reports the same
+/// policy once the lock is released).
 pub(crate) fn set_timekeeper_policy(policy: Option<Arc<dyn ThreadPolicy>>) {
-    let report = {
-        let mut keeper = KEEPER.lock();
-        if let Some(policy) = &policy {
-            if keeper.tid != 0 {
-                policy.apply(keeper.tid);
-            }
+    let mut keeper = KEEPER.lock();
+    if let Some(policy) = &policy {
+        if keeper.tid != 0 {
+            policy.apply(keeper.tid);
         }
-        keeper.policy = policy.clone();
-        policy.filter(|_| keeper.tid != 0)
-    };
-    if let Some(policy) = report {
-        policy.report();
     }
+    keeper.policy = policy;
 }
 
 /// Called by the timekeeper as it starts: records itself and takes the

@@ -19,6 +19,8 @@ pub(crate) struct Observed {
     item: u64,
     put_ticks: u64,
     label: Label,
+    /// Statistics count this item (decided at its put).
+    counted: bool,
 }
 
 thread_local! {
@@ -51,12 +53,14 @@ fn next_item() -> u64 {
 impl Observed {
     /// Wraps `work`, offered to `queue` with `priority`, and records the put.
     /// `name` is the Rust type of a closure or future, when there is one.
+    /// Also says whether statistics count the item: the caller reports its
+    /// acceptance (`observe::accepted`) once the queue took it.
     pub(crate) fn wrap(
         work: Work,
         queue: QueueId,
         priority: i8,
         name: Option<&'static str>,
-    ) -> Work {
+    ) -> (Work, bool) {
         let label = match (&work, name) {
             (_, Some(name)) => Label::Rust(name),
             (Work::Result(result), None) => Label::Callback(result.callback_address()),
@@ -65,16 +69,18 @@ impl Observed {
             (work, None) => Label::Callback(work.address()),
         };
         let item = next_item();
-        let put_ticks = crate::observe::put(queue, item, priority, label);
-        Work::Observed(PooledBox::new(
-            Observed {
-                work,
-                item,
-                put_ticks,
-                label,
-            },
-            &OBSERVED_POOL,
-        ))
+        let (put_ticks, counted) = crate::observe::put(queue, item, priority, label);
+        let observed = Observed {
+            work,
+            item,
+            put_ticks,
+            label,
+            counted,
+        };
+        (
+            Work::Observed(PooledBox::new(observed, &OBSERVED_POOL)),
+            counted,
+        )
     }
 
     /// A refused item: recorded as refused, and handed back unwrapped so
@@ -82,7 +88,7 @@ impl Observed {
     pub(crate) fn unwrap_refused(work: Work, queue: QueueId, hresult: i32) -> Work {
         match work {
             Work::Observed(observed) => {
-                crate::observe::refused(queue, observed.item, hresult);
+                crate::observe::refused(queue, observed.item, hresult, observed.counted);
                 observed.into_inner().work
             }
             work => work,
@@ -106,14 +112,15 @@ impl Observed {
             item,
             put_ticks,
             label,
+            counted,
         } = this.into_inner();
         let status = match &work {
             Work::Result(result) => result.status().0,
             _ => 0,
         };
-        let begin = crate::observe::begin(queue, item, put_ticks, status, label);
+        let begin = crate::observe::begin(queue, item, put_ticks, status, label, counted);
         let outcome = run(work);
-        crate::observe::end(queue, begin);
+        crate::observe::end(queue, begin, counted);
         outcome
     }
 
