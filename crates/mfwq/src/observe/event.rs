@@ -47,7 +47,6 @@ pub(crate) enum Event {
         queue: QueueId,
         item: u64,
         priority: i8,
-        label: Label,
     },
     /// The queue refused the item offered by the last `Put` with this `item`.
     Refused {

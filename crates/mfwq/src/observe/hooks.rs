@@ -35,7 +35,7 @@ fn counting() -> bool {
 /// its put time for [`begin`], and whether statistics count it (decided
 /// here, once, so that its put, start and end are counted all or not at all
 /// even if statistics are switched meanwhile).
-pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> (u64, bool) {
+pub(crate) fn put(queue: QueueId, item: u64, priority: i8) -> (u64, bool) {
     let ticks = clock::raw();
     if tracing() {
         emit_at(
@@ -44,7 +44,6 @@ pub(crate) fn put(queue: QueueId, item: u64, priority: i8, label: Label) -> (u64
                 queue,
                 item,
                 priority,
-                label,
             },
         );
     }
@@ -167,16 +166,10 @@ pub(crate) fn wants_queue_created(queue: QueueId) -> bool {
 }
 
 /// A private queue was allocated under `name` (its kind and its threads'
-/// name: "standard source-q10001", "serial q20002").
-#[inline]
-pub(crate) fn queue_created(queue: QueueId, name: &str) {
-    if wants_queue_created(queue) {
-        queue_created_slow(queue, name);
-    }
-}
-
+/// name: "standard source-q10001", "serial q20002"). The caller asked
+/// [`wants_queue_created`] first (it builds the name only then).
 #[cold]
-fn queue_created_slow(queue: QueueId, name: &str) {
+pub(crate) fn queue_created(queue: QueueId, name: &str) {
     stats::queue(queue).reset_for(queue, name);
     if tracing() {
         emit(Event::Queue {

@@ -20,9 +20,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::clock::Anchor;
 use super::event::{Event, KeyStep, Keyed, Label, Record, ShutdownPhase};
-use super::perfetto::{
-    Encoder, Scratch, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END,
-};
+use super::perfetto::{Encoder, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
 use super::record::{string, RingReader, RINGS};
 use super::stats;
 use crate::error::HResult;
@@ -319,9 +317,10 @@ impl Writer {
         });
     }
 
-    /// The events every item makes (put, start, end), built on the stack
-    /// (`Scratch`) with cached names; `false` for any other event, or one
-    /// too long for the stack (written the general way instead).
+    /// The events every item makes (put, start, end), with cached names and
+    /// only the arguments that say something (a priority that is not 0, a
+    /// status that is not `S_OK`, a C callback's address; a Rust item's type
+    /// is its slice's name); `false` for any other event.
     fn encode_item_event(
         &mut self,
         sequence: u32,
@@ -329,78 +328,78 @@ impl Writer {
         timestamp: u64,
         event: Event,
     ) -> bool {
-        let mut body = Scratch::new();
-        let built = match event {
-            Event::End => body
-                .uint(9, TYPE_SLICE_END as u64)
-                .and_then(|e| e.uint(11, track))
-                .map(|_| ()),
-            Event::Put {
-                queue,
-                item,
-                priority,
-                ..
-            } => {
+        match event {
+            Event::End => {}
+            Event::Put { queue, .. } => {
                 if !self.put_names.contains_key(&queue.0) {
                     let name = format!("put {}", self.queue_name(queue));
                     self.put_names.insert(queue.0, name);
                 }
-                let name = &self.put_names[&queue.0];
-                (|| {
-                    body.uint(9, TYPE_INSTANT as u64)?
-                        .uint(11, track)?
-                        .string(23, name)?;
-                    if priority != 0 {
-                        let mut annotation = Scratch::new();
-                        annotation
-                            .string(10, "priority")?
-                            .uint(4, priority as i64 as u64)?;
-                        body.nested(4, &annotation)?;
-                    }
-                    body.fixed64(47, item)?;
-                    Some(())
-                })()
             }
-            Event::Begin {
-                queue,
-                item,
-                status,
-                label,
-            } => {
+            Event::Begin { queue, label, .. } => {
                 if !self.names.contains_key(&queue.0) {
                     self.queue_name(queue);
                 }
-                let name: &str = match label {
-                    Label::Rust(name) => self
-                        .type_names
+                if let Label::Rust(name) = label {
+                    self.type_names
                         .entry(name.as_ptr() as usize)
-                        .or_insert_with(|| short_type_name(name)),
-                    Label::Callback(0) => "set event",
-                    Label::Callback(_) => "Invoke",
-                    Label::Serial => "serial step",
-                };
-                let queue_name = &self.names[&queue.0];
-                (|| {
-                    body.uint(9, TYPE_SLICE_BEGIN as u64)?
-                        .uint(11, track)?
-                        .string(23, name)?
-                        .arg_str("queue", queue_name)?;
-                    // A Rust item's type is its slice's name.
-                    if let Label::Callback(address @ 1..) = label {
-                        body.arg_pointer("callback", address as u64)?;
-                    }
-                    if status != 0 {
-                        body.arg_str("status", &hresult_text(status))?;
-                    }
-                    body.fixed64(48, item)?;
-                    Some(())
-                })()
+                        .or_insert_with(|| short_type_name(name));
+                }
             }
-            _ => None,
-        };
-        built
-            .and_then(|()| Scratch::append_packet(&mut self.buf, timestamp, sequence, &body))
-            .is_some()
+            _ => return false,
+        }
+        let (names, put_names, type_names) = (&self.names, &self.put_names, &self.type_names);
+        Encoder::new(&mut self.buf).message(1, |packet| {
+            packet
+                .uint(8, timestamp)
+                .uint(10, u64::from(sequence))
+                .message(11, |e| match event {
+                    Event::Put {
+                        queue,
+                        item,
+                        priority,
+                        ..
+                    } => {
+                        e.int(9, i64::from(TYPE_INSTANT))
+                            .uint(11, track)
+                            .string(23, &put_names[&queue.0]);
+                        if priority != 0 {
+                            e.message(4, |a| {
+                                a.string(10, "priority").int(4, i64::from(priority));
+                            });
+                        }
+                        e.fixed64(47, item);
+                    }
+                    Event::Begin {
+                        queue,
+                        item,
+                        status,
+                        label,
+                    } => {
+                        let name: &str = match label {
+                            Label::Rust(name) => &type_names[&(name.as_ptr() as usize)],
+                            Label::Callback(0) => "set event",
+                            Label::Callback(_) => "Invoke",
+                            Label::Serial => "serial step",
+                        };
+                        e.int(9, i64::from(TYPE_SLICE_BEGIN))
+                            .uint(11, track)
+                            .string(23, name)
+                            .arg_str("queue", &names[&queue.0]);
+                        if let Label::Callback(address @ 1..) = label {
+                            e.arg_pointer("callback", address as u64);
+                        }
+                        if status != 0 {
+                            e.arg_str("status", &hresult_text(status));
+                        }
+                        e.fixed64(48, item);
+                    }
+                    _ => {
+                        e.int(9, i64::from(TYPE_SLICE_END)).uint(11, track);
+                    }
+                });
+        });
+        true
     }
 
     fn queue_name(&mut self, queue: QueueId) -> String {
@@ -455,21 +454,13 @@ impl Writer {
         // borrows the buffer.
         let queue_of = |writer: &mut Writer, queue: QueueId| writer.queue_name(queue);
         let (kind, name, queue_name): (i32, String, Option<String>) = match event {
-            Event::Put { queue, .. } => {
-                let name = queue_of(self, queue);
-                (TYPE_INSTANT, format!("put {name}"), Some(name))
-            }
+            // Encoded by `encode_item_event`.
+            Event::Put { .. } | Event::Begin { .. } | Event::End => return,
             Event::Refused { queue, .. } | Event::RefusedCall { queue, .. } => (
                 TYPE_INSTANT,
                 "refused put".into(),
                 Some(queue_of(self, queue)),
             ),
-            Event::Begin { queue, label, .. } => (
-                TYPE_SLICE_BEGIN,
-                label_name(label),
-                Some(queue_of(self, queue)),
-            ),
-            Event::End => (TYPE_SLICE_END, String::new(), None),
             Event::Worker { queue, started } => (
                 TYPE_INSTANT,
                 if started {
@@ -550,40 +541,17 @@ impl Writer {
                 .uint(8, timestamp)
                 .uint(10, u64::from(sequence))
                 .message(11, |e| {
-                    e.int(9, i64::from(kind)).uint(11, track);
-                    if kind != TYPE_SLICE_END {
-                        e.string(23, &name);
-                    }
+                    e.int(9, i64::from(kind)).uint(11, track).string(23, &name);
                     if let Some(queue) = &queue_name {
                         e.arg_str("queue", queue);
                     }
                     match event {
-                        Event::Put {
-                            item,
-                            priority,
-                            label,
-                            ..
-                        } => {
-                            e.arg_uint("priority", priority as u64);
-                            label_args(e, label);
-                            e.fixed64(47, item);
-                        }
                         Event::Refused { item, hresult, .. } => {
                             e.arg_str("hresult", &hresult_text(hresult));
                             e.fixed64(48, item);
                         }
                         Event::RefusedCall { hresult, .. } => {
                             e.arg_str("hresult", &hresult_text(hresult));
-                        }
-                        Event::Begin {
-                            item,
-                            status,
-                            label,
-                            ..
-                        } => {
-                            e.arg_str("status", &hresult_text(status));
-                            label_args(e, label);
-                            e.fixed64(48, item);
                         }
                         Event::Key { key, .. } => {
                             e.arg_uint("key", key);
@@ -615,28 +583,6 @@ impl Writer {
                     }
                 });
         });
-    }
-}
-
-/// The slice name for what runs.
-fn label_name(label: Label) -> String {
-    match label {
-        Label::Callback(0) => "set event".into(),
-        Label::Callback(_) => "Invoke".into(),
-        Label::Rust(name) => short_type_name(name),
-        Label::Serial => "serial step".into(),
-    }
-}
-
-fn label_args(e: &mut Encoder<'_>, label: Label) {
-    match label {
-        Label::Callback(address) => {
-            e.arg_pointer("callback", address as u64);
-        }
-        Label::Rust(name) => {
-            e.arg_str("type", name);
-        }
-        Label::Serial => {}
     }
 }
 

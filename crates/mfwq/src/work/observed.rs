@@ -69,7 +69,7 @@ impl Observed {
             (work, None) => Label::Callback(work.address()),
         };
         let item = next_item();
-        let (put_ticks, counted) = crate::observe::put(queue, item, priority, label);
+        let (put_ticks, counted) = crate::observe::put(queue, item, priority);
         let observed = Observed {
             work,
             item,
