@@ -126,10 +126,22 @@ fn slot_of(queue: QueueId) -> usize {
     queue.platform_slot().id().0 as usize
 }
 
+/// The record of `slot`, if statistics ever made one.
+fn installed(slot: usize) -> Option<&'static QueueStats> {
+    let pointer = TABLE[slot].load(Ordering::Acquire);
+    // SAFETY: records are leaked boxes, never freed once installed.
+    (!pointer.is_null()).then(|| unsafe { &*pointer })
+}
+
+/// Every record there is, with its slot.
+fn records() -> impl Iterator<Item = (usize, &'static QueueStats)> {
+    (0..SLOTS).filter_map(|slot| installed(slot).map(|record| (slot, record)))
+}
+
 /// Whether `queue`'s slot has a record (statistics were on at some time
 /// for a queue there).
 pub(crate) fn has_record(queue: QueueId) -> bool {
-    !TABLE[slot_of(queue)].load(Ordering::Acquire).is_null()
+    installed(slot_of(queue)).is_some()
 }
 
 /// The record of `queue`, made on first use.
@@ -209,14 +221,10 @@ impl Drop for Local {
     fn drop(&mut self) {
         let mut threads = THREADS.lock();
         for (slot, generation, counts) in self.shards.queues.lock().iter() {
-            let pointer = TABLE[*slot].load(Ordering::Acquire);
-            if pointer.is_null() {
-                continue;
-            }
-            // SAFETY: records are never freed.
-            let record = unsafe { &*pointer };
-            if record.generation.load(Ordering::Relaxed) == *generation {
-                record.folded.absorb(counts);
+            if let Some(record) = installed(*slot) {
+                if record.generation.load(Ordering::Relaxed) == *generation {
+                    record.folded.absorb(counts);
+                }
             }
         }
         threads.retain(|known| !Arc::ptr_eq(known, &self.shards));
@@ -321,17 +329,29 @@ pub(crate) fn count_finish(queue: QueueId, took: u64) {
 
 /// Totals of one record: its folded counts and every live shard of its
 /// generation. Called with [`THREADS`] locked.
-fn totals(slot: usize, record: &QueueStats, threads: &[Arc<Shards>]) -> QueueSnapshot {
+/// Runs `f` on every count of the record's current generation: what exited
+/// threads left, then each live thread's shard. Called with [`THREADS`]
+/// locked.
+fn each_count(
+    slot: usize,
+    record: &QueueStats,
+    threads: &[Arc<Shards>],
+    mut f: impl FnMut(&Counts),
+) {
     let generation = record.generation.load(Ordering::Relaxed);
-    let total = Counts::new();
-    total.absorb(&record.folded);
+    f(&record.folded);
     for thread in threads {
         for (known, known_generation, counts) in thread.queues.lock().iter() {
             if *known == slot && *known_generation == generation {
-                total.absorb(counts);
+                f(counts);
             }
         }
     }
+}
+
+fn totals(slot: usize, record: &QueueStats, threads: &[Arc<Shards>]) -> QueueSnapshot {
+    let total = Counts::new();
+    each_count(slot, record, threads, |counts| total.absorb(counts));
     let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
     let (put, started, finished) = (
         load(&total.put),
@@ -501,12 +521,8 @@ pub struct Snapshot {
 /// Takes a snapshot.
 pub(crate) fn snapshot() -> Snapshot {
     let threads = THREADS.lock();
-    let queues = (0..SLOTS)
-        .filter_map(|slot| {
-            let pointer = TABLE[slot].load(Ordering::Acquire);
-            // SAFETY: records are never freed.
-            (!pointer.is_null()).then(|| totals(slot, unsafe { &*pointer }, &threads))
-        })
+    let queues = records()
+        .map(|(slot, record)| totals(slot, record, &threads))
         .filter(|queue| {
             queue.put + queue.refused + queue.cancelled + u64::from(queue.threads) > 0
                 || queue.realtime.is_some()
@@ -552,30 +568,18 @@ fn unix_millis() -> u64 {
 /// few milliseconds: counts only, no histograms).
 pub(crate) fn depths() -> Vec<(u32, String, u64)> {
     let threads = THREADS.lock();
-    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-    (0..SLOTS)
-        .filter_map(|slot| {
-            let pointer = TABLE[slot].load(Ordering::Acquire);
-            if pointer.is_null() {
-                return None;
-            }
-            // SAFETY: records are never freed.
-            let record = unsafe { &*pointer };
-            let generation = record.generation.load(Ordering::Relaxed);
-            let (mut put, mut started) = (load(&record.folded.put), load(&record.folded.started));
-            for thread in threads.iter() {
-                for (known, known_generation, counts) in thread.queues.lock().iter() {
-                    if *known == slot && *known_generation == generation {
-                        put = put.wrapping_add(load(&counts.put));
-                        started = started.wrapping_add(load(&counts.started));
-                    }
-                }
-            }
-            Some((
+    records()
+        .map(|(slot, record)| {
+            let (mut put, mut started) = (0u64, 0u64);
+            each_count(slot, record, &threads, |counts| {
+                put = put.wrapping_add(counts.put.load(Ordering::Relaxed));
+                started = started.wrapping_add(counts.started.load(Ordering::Relaxed));
+            });
+            (
                 record.id.load(Ordering::Relaxed),
                 record.name(),
                 put.saturating_sub(started),
-            ))
+            )
         })
         .collect()
 }
