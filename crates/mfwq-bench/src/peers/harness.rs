@@ -45,6 +45,13 @@ pub fn measure(
 ) -> Vec<Summary> {
     contestants.retain(|c| cfg.runs_contestant(c.name));
     let k = contestants.len();
+    // The size of each contestant's run, for readers of the commentary that
+    // need the count (`scripts/bench-instructions.sh` divides by it).
+    let mut sizes = format!("[{workload}] ops per run:");
+    for c in contestants.iter() {
+        sizes.push_str(&format!("  {} {} ops", c.name, c.ops));
+    }
+    super::log(&sizes);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); k];
     let total = cfg.warmup + cfg.rounds;
     for round in 0..total {
@@ -62,7 +69,7 @@ pub fn measure(
             let i = (round + j) % k;
             let c = &mut contestants[i];
             std::thread::sleep(SETTLE);
-            let elapsed = (c.run)();
+            let elapsed = run_once(&mut c.run);
             let per_op = elapsed.as_nanos() as f64 / c.ops as f64;
             line.push_str(&format!("  {} {} ns/op", c.name, fmt_num(per_op)));
             if !warm {
@@ -76,6 +83,19 @@ pub fn measure(
         .iter()
         .map(|s| Summary::of(s).expect("at least one round"))
         .collect()
+}
+
+/// One run of one contestant, in a function of its own so that callgrind can
+/// dump its counters on the way in and on the way out (`--dump-before` and
+/// `--dump-after` naming this function, as `scripts/bench-instructions.sh`
+/// does): each run's instructions, all threads together, then come out in a
+/// file of their own, apart from the process's start and the work between
+/// runs. Never inlined, and the `black_box` keeps its body unlike any other
+/// function's, so that the optimizer has no identical function to fold it
+/// into (which would take its name away). Nothing changes outside callgrind.
+#[inline(never)]
+fn run_once(run: &mut dyn FnMut() -> Duration) -> Duration {
+    std::hint::black_box(run())
 }
 
 /// Waits for `latch` or panics after [`WAIT_LIMIT`], naming what hung.
