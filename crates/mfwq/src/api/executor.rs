@@ -332,7 +332,7 @@ where
     // The first poll: a refusal here is the caller's error, and drops the
     // future (through the runnable) before this returns.
     if let Err(error) =
-        crate::platform::dispatch::submit_work(queue, band, Work::Poll(PollStep::new(runnable)))
+        crate::platform::dispatch::submit_work(queue, band, Work::new(PollStep::new(runnable)))
     {
         drop(task);
         return Err(error);
@@ -350,8 +350,7 @@ where
 /// the reason.
 fn submit(queue: QueueId, band: Band, runnable: Runnable<Meta>) {
     // The error is recorded by `PollStep`'s drop; nothing else to do here.
-    let _ =
-        crate::platform::dispatch::submit_work(queue, band, Work::Poll(PollStep::new(runnable)));
+    let _ = crate::platform::dispatch::submit_work(queue, band, Work::new(PollStep::new(runnable)));
 }
 
 /// The spawned future, with every panic of its `poll` and `Drop` caught: a

@@ -55,7 +55,7 @@ pub fn put_work_item_with_priority(
     submit(
         queue,
         Band::from_priority(priority),
-        Work::Result(result),
+        Work::new(result),
         flags,
     )
 }
@@ -99,7 +99,7 @@ pub fn put_result_with_priority(
     submit(
         queue,
         Band::from_priority(priority),
-        Work::Result(result),
+        Work::new(result),
         flags,
     )
 }
@@ -137,12 +137,7 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
         Ok(params) => params,
         Err(error) => return refuse_values(error, result, ()),
     };
-    submit(
-        params.queue,
-        Band::Normal,
-        Work::Result(result),
-        params.flags,
-    )
+    submit(params.queue, Band::Normal, Work::new(result), params.flags)
 }
 
 /// Completes a result the platform owes an invocation: an expired timer, a
@@ -172,7 +167,7 @@ pub(crate) fn complete_owed(result: AsyncResult) -> Result<()> {
 
 fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) -> Result<()> {
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
-    let work = Work::Result(result);
+    let work = Work::new(result);
     let outcome = match try_submit(params.queue, Band::Normal, work, params.flags) {
         // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
         Err((Error::InvalidWorkQueue, Some(refused))) if !params.flags.needs_fast_io_queue() => {
@@ -262,7 +257,7 @@ where
     submit_named(
         queue,
         Band::from_priority(priority),
-        Work::Task(Box::new(task)),
+        Work::closure(task),
         CallbackFlags::empty(),
         Some(std::any::type_name::<F>()),
     )
@@ -289,7 +284,7 @@ pub(crate) fn spawn_shared(
     submit_named(
         queue,
         Band::from_priority(priority),
-        Work::Shared(crate::work::SharedTask::new(task)),
+        Work::new(crate::work::SharedTask::new(task)),
         CallbackFlags::empty(),
         Some(name),
     )

@@ -42,6 +42,7 @@ thread_local! {
 /// its machinery, once. Errors: [`Error::Shutdown`] when the platform is down
 /// (checked first), [`Error::InvalidWorkQueue`] for a private id that is not
 /// live or flags the queue does not allow.
+#[inline]
 pub(crate) fn push_to(
     queue: QueueId,
     flags: CallbackFlags,
@@ -83,6 +84,7 @@ pub(crate) fn push_to(
 }
 
 impl Routes {
+    #[inline]
     fn platform(&mut self, slot: PlatformQueue) -> Result<&Arc<QueueCore>> {
         let generation = PLATFORM.epoch_generation();
         if !matches!(&self.epoch, Some((cached, _)) if *cached == generation) {
@@ -94,6 +96,7 @@ impl Routes {
         }
     }
 
+    #[inline]
     fn private(&mut self, queue: QueueId) -> Result<&Target> {
         // The slot index is the id's high word: distinct live queues map apart.
         let entry = &mut self.private[(queue.0 >> 16) as usize % PRIVATE_ROUTES];

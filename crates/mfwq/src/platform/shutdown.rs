@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Band, QueueId};
 use crate::object::accounting;
 use crate::observe::event::ShutdownPhase;
-use crate::sched::{self, Job};
+use crate::sched;
 use crate::work::serial::Target;
 use crate::work::{QueueCore, Work};
 

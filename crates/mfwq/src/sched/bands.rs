@@ -7,52 +7,194 @@
 //! This is a documented boundary of the `crate::sync` facade: `SegQueue` is
 //! built on crossbeam's own std atomics, which loom cannot see or interleave,
 //! so it cannot be modelled in place.
+//!
+//! Most work is in the normal band, and looking into an empty segmented
+//! queue is not free (a full fence and a read of the pushers' tail line). So
+//! a word counts the items in the high and low bands (`urgent`): a pop looks
+//! into those bands only when the count says they may hold something. Pushes
+//! to the normal band never write that word, so when no one uses priorities
+//! it stays in every core's cache, read-only. The counting is the same code
+//! under loom (the facade's atomic), so the models check it.
+//!
+//! Why a pop never misses an item the count hides: an item's count is raised
+//! before the item is pushed and lowered only after it is popped, both as
+//! read-modify-writes of one word. A pop that must see an item (its push
+//! happened before the pop) reads the word at or after the raise; every
+//! lowering before that point belongs to another item whose raise is also
+//! before it, so the value read is at least one.
 
 use crate::ids::Band;
+use crate::sync::{AtomicU64, Ordering};
+
+/// One FIFO band.
+#[cfg(not(mfwq_loom))]
+struct Band1<J>(crossbeam_queue::SegQueue<J>);
 
 #[cfg(not(mfwq_loom))]
-pub(crate) struct Bands<J> {
-    bands: [crossbeam_queue::SegQueue<J>; 3],
+impl<J> Band1<J> {
+    fn new() -> Self {
+        Band1(crossbeam_queue::SegQueue::new())
+    }
+
+    #[inline]
+    fn push(&self, work: J) {
+        self.0.push(work);
+    }
+
+    #[inline]
+    fn pop(&self) -> Option<J> {
+        self.0.pop()
+    }
 }
 
-#[cfg(not(mfwq_loom))]
+#[cfg(mfwq_loom)]
+struct Band1<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
+
+#[cfg(mfwq_loom)]
+impl<J> Band1<J> {
+    fn new() -> Self {
+        Band1(crate::sync::Mutex::new(std::collections::VecDeque::new()))
+    }
+
+    fn push(&self, work: J) {
+        crate::sync::lock(&self.0).push_back(work);
+    }
+
+    fn pop(&self) -> Option<J> {
+        crate::sync::lock(&self.0).pop_front()
+    }
+}
+
+/// One item in the high band, in `urgent`.
+const HIGH: u64 = 1;
+/// One item in the low band, in `urgent`.
+const LOW: u64 = 1 << 32;
+const HIGH_MASK: u64 = LOW - 1;
+
+pub(crate) struct Bands<J> {
+    high: Band1<J>,
+    normal: Band1<J>,
+    low: Band1<J>,
+    /// Items in the high band (low 32 bits) and in the low band (high 32
+    /// bits), raised before a push and lowered after a pop: see the module
+    /// docs. Its own cache line: pushers to those bands write it.
+    urgent: crossbeam_utils::CachePadded<AtomicU64>,
+}
+
 impl<J> Bands<J> {
     pub(crate) fn new() -> Bands<J> {
         Bands {
-            bands: Default::default(),
+            high: Band1::new(),
+            normal: Band1::new(),
+            low: Band1::new(),
+            urgent: crossbeam_utils::CachePadded::new(AtomicU64::new(0)),
         }
     }
 
+    #[inline]
     pub(crate) fn push(&self, band: Band, work: J) {
-        self.bands[band as usize].push(work);
+        match band {
+            Band::Normal => self.normal.push(work),
+            Band::High => {
+                self.urgent.fetch_add(HIGH, Ordering::Relaxed);
+                self.high.push(work);
+            }
+            Band::Low => {
+                self.urgent.fetch_add(LOW, Ordering::Relaxed);
+                self.low.push(work);
+            }
+        }
     }
 
     /// The oldest item of the highest non-empty band.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<J> {
-        self.bands.iter().find_map(|band| band.pop())
-    }
-}
-
-#[cfg(mfwq_loom)]
-pub(crate) struct Bands<J> {
-    bands: [crate::sync::Mutex<std::collections::VecDeque<J>>; 3],
-}
-
-#[cfg(mfwq_loom)]
-impl<J> Bands<J> {
-    pub(crate) fn new() -> Bands<J> {
-        Bands {
-            bands: Default::default(),
+        // Relaxed is enough: a push that must be seen happened before this
+        // pop, and so did its raise of the count (coherence of one word).
+        let urgent = self.urgent.load(Ordering::Relaxed);
+        if urgent & HIGH_MASK != 0 {
+            if let Some(work) = self.high.pop() {
+                self.urgent.fetch_sub(HIGH, Ordering::Relaxed);
+                return Some(work);
+            }
         }
+        if let Some(work) = self.normal.pop() {
+            return Some(work);
+        }
+        // Read again: a low item pushed after the first read is as good as
+        // one pushed before it, and the normal band is empty now.
+        if self.urgent.load(Ordering::Relaxed) >= LOW {
+            if let Some(work) = self.low.pop() {
+                self.urgent.fetch_sub(LOW, Ordering::Relaxed);
+                return Some(work);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(all(test, not(mfwq_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highest_band_first_fifo_within_each_and_counts_return_to_zero() {
+        let bands = Bands::new();
+        for i in 0..5 {
+            bands.push(Band::Low, ("low", i));
+            bands.push(Band::Normal, ("normal", i));
+            bands.push(Band::High, ("high", i));
+        }
+        assert_eq!(bands.urgent.load(Ordering::Relaxed), 5 * HIGH + 5 * LOW);
+        let order: Vec<_> = std::iter::from_fn(|| bands.pop()).collect();
+        let expected: Vec<_> = ["high", "normal", "low"]
+            .into_iter()
+            .flat_map(|band| (0..5).map(move |i| (band, i)))
+            .collect();
+        assert_eq!(order, expected);
+        assert_eq!(bands.urgent.load(Ordering::Relaxed), 0);
+        assert!(bands.pop().is_none());
     }
 
-    pub(crate) fn push(&self, band: Band, work: J) {
-        crate::sync::lock(&self.bands[band as usize]).push_back(work);
+    #[test]
+    fn a_low_item_pushed_while_normal_drains_is_found() {
+        let bands = Bands::new();
+        bands.push(Band::Normal, 1);
+        assert_eq!(bands.pop(), Some(1));
+        bands.push(Band::Low, 2);
+        bands.push(Band::High, 3);
+        assert_eq!(bands.pop(), Some(3));
+        assert_eq!(bands.pop(), Some(2));
+        assert_eq!(bands.pop(), None);
     }
 
-    pub(crate) fn pop(&self) -> Option<J> {
-        self.bands
-            .iter()
-            .find_map(|band| crate::sync::lock(band).pop_front())
+    #[test]
+    fn concurrent_pushers_and_poppers_lose_nothing() {
+        let bands = std::sync::Arc::new(Bands::new());
+        let per = 20_000usize;
+        let pushers: Vec<_> = [Band::High, Band::Normal, Band::Low]
+            .into_iter()
+            .map(|band| {
+                let bands = bands.clone();
+                std::thread::spawn(move || (0..per).for_each(|i| bands.push(band, i)))
+            })
+            .collect();
+        let popped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let poppers: Vec<_> = (0..2)
+            .map(|_| {
+                let (bands, popped) = (bands.clone(), popped.clone());
+                std::thread::spawn(move || {
+                    while popped.load(Ordering::Relaxed) < 3 * per {
+                        if bands.pop().is_some() {
+                            popped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        pushers.into_iter().for_each(|p| p.join().unwrap());
+        poppers.into_iter().for_each(|p| p.join().unwrap());
+        assert_eq!(popped.load(Ordering::Relaxed), 3 * per);
+        assert_eq!(bands.urgent.load(Ordering::Relaxed), 0);
     }
 }

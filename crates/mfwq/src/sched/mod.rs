@@ -32,10 +32,10 @@ pub(crate) trait Job: Send + 'static {
     /// code it runs: a worker never unwinds.
     fn run(self, queue: QueueId);
 
-    /// What a stuck-worker report names, and what an [`Invocation`] waits
-    /// for: a non-zero address identifying the job while it runs (0 if the
-    /// job has nothing to name). (Not read under loom, where workers have
-    /// no slot: see `crate::sync`.)
+    /// What a stuck-worker report names: an address identifying the job's
+    /// code or data (0 if the job has nothing to name; not necessarily unique
+    /// to one job). (Not read under loom, where workers have no slot: see
+    /// `crate::sync`.)
     #[cfg_attr(mfwq_loom, allow(dead_code))]
     fn address(&self) -> usize;
 
@@ -129,12 +129,16 @@ pub(crate) trait ThreadPolicy: Send + Sync {
 struct WorkerSlot {
     tid: i32,
     name: String,
-    /// The address of the item being run ([`Work::address`]), 0 between
-    /// items. Written only by the worker, to a line it owns: two plain stores
-    /// per item. The store of 0 is a release store, made after the item (and
-    /// with it the worker's reference to its result) was dropped: an
-    /// [`Invocation`] acquires it to know that the drop happened.
+    /// The address of the item being run ([`Job::address`]), 0 between
+    /// items: what a stuck-worker report names. Addresses need not be unique
+    /// (two closures of one type kept inline name the same code), so items
+    /// are told apart by `finished`.
     running: std::sync::atomic::AtomicUsize,
+    /// How many items this worker has finished. Written only by the worker,
+    /// to a line it owns, after the item (and with it the worker's reference
+    /// to its result) was dropped, with release: an [`Invocation`] acquires
+    /// it to know that the drop happened.
+    finished: std::sync::atomic::AtomicUsize,
 }
 
 /// A queue's running workers and the policy they run under. Workers add
@@ -199,8 +203,9 @@ pub(crate) fn current_queue() -> Option<QueueId> {
 pub(crate) struct Invocation {
     #[cfg(not(mfwq_loom))]
     slot: std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>,
+    /// The worker's `finished` count once this item is done.
     #[cfg(not(mfwq_loom))]
-    address: usize,
+    item: usize,
 }
 
 impl Invocation {
@@ -219,10 +224,13 @@ impl Invocation {
                 .try_with(|slot| {
                     let slot = slot.borrow();
                     let slot = slot.as_ref()?;
-                    let address = slot.running.load(std::sync::atomic::Ordering::Relaxed);
-                    (address != 0).then(|| Invocation {
+                    let running = slot.running.load(std::sync::atomic::Ordering::Relaxed);
+                    // This thread is the worker: the item it runs is the one
+                    // after those it finished.
+                    let finished = slot.finished.load(std::sync::atomic::Ordering::Relaxed);
+                    (running != 0).then(|| Invocation {
                         slot: std::sync::Arc::clone(slot),
-                        address,
+                        item: finished.wrapping_add(1),
                     })
                 })
                 .ok()
@@ -236,7 +244,12 @@ impl Invocation {
     pub(crate) fn is_finished(&self) -> bool {
         #[cfg(not(mfwq_loom))]
         {
-            self.slot.running.load(std::sync::atomic::Ordering::Acquire) != self.address
+            let finished = self
+                .slot
+                .finished
+                .load(std::sync::atomic::Ordering::Acquire);
+            // Wrapping distance: the count may wrap on a long-lived worker.
+            finished.wrapping_sub(self.item) < usize::MAX / 2
         }
         #[cfg(mfwq_loom)]
         true
@@ -280,7 +293,7 @@ impl Invocation {
     pub(crate) fn same(&self, other: &Invocation) -> bool {
         #[cfg(not(mfwq_loom))]
         {
-            std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.address == other.address
+            std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.item == other.item
         }
         #[cfg(mfwq_loom)]
         {
@@ -319,6 +332,7 @@ impl<J: Job> QueueCore<J> {
     /// Queues `work`, which then runs exactly once, even if the queue closes
     /// right after. A closed queue refuses and hands the work back, so that
     /// the caller drops it outside its own locks.
+    #[inline]
     pub(crate) fn push(self: &Arc<Self>, job: J, band: Band) -> Result<(), Refused<J>> {
         // Either this push sees the queue closed, or the workers see a push in
         // progress and stay until it is done (see README.md).
@@ -339,6 +353,7 @@ impl<J: Job> QueueCore<J> {
         outcome
     }
 
+    #[inline]
     fn ensure_workers(self: &Arc<Self>) -> Result<(), Refusal> {
         if self.started.load(Ordering::Acquire) {
             Ok(())
@@ -347,6 +362,7 @@ impl<J: Job> QueueCore<J> {
         }
     }
 
+    #[cold]
     fn start_workers(self: &Arc<Self>) -> Result<(), Refusal> {
         let mut workers = lock(&self.workers);
         if self.started.load(Ordering::Acquire) {
@@ -536,6 +552,7 @@ impl<J: Job> QueueCore<J> {
             tid,
             name: std::thread::current().name().unwrap_or("").to_owned(),
             running: std::sync::atomic::AtomicUsize::new(0),
+            finished: std::sync::atomic::AtomicUsize::new(0),
         }));
         let policy = {
             let mut threads = self.threads.lock();
@@ -569,6 +586,8 @@ impl<J: Job> QueueCore<J> {
         let _ = CURRENT_SLOT
             .try_with(|current| *current.borrow_mut() = Some(std::sync::Arc::clone(&slot)));
         J::worker_started();
+        #[cfg(not(mfwq_loom))]
+        let mut finished = 0usize;
         loop {
             let work = match self.bands.pop() {
                 Some(work) => work,
@@ -584,10 +603,16 @@ impl<J: Job> QueueCore<J> {
             slot.running
                 .store(work.address(), std::sync::atomic::Ordering::Relaxed);
             work.run(self.id);
-            // Release: the item, and the worker's reference to its result,
-            // are dropped before a woken thread's `Invocation::settle` sees 0.
             #[cfg(not(mfwq_loom))]
-            slot.running.store(0, std::sync::atomic::Ordering::Release);
+            {
+                slot.running.store(0, std::sync::atomic::Ordering::Relaxed);
+                // Release: the item, and the worker's reference to its result,
+                // are dropped before a woken thread's `Invocation::settle`
+                // sees the count.
+                finished = finished.wrapping_add(1);
+                slot.finished
+                    .store(finished, std::sync::atomic::Ordering::Release);
+            }
             self.step_pump();
         }
         J::worker_stopped();

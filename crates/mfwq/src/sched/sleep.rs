@@ -66,6 +66,7 @@ impl Sleep {
 
     /// Announces a push. `false`: the queue is closed, do not push.
     /// Every `true` must be followed by one [`end_push`](Self::end_push).
+    #[inline]
     pub(crate) fn begin_push(&self) -> bool {
         let before = self.gate.fetch_add(PUSH, Ordering::SeqCst);
         if before & CLOSED != 0 {
@@ -78,6 +79,7 @@ impl Sleep {
     /// Ends a push (whether or not it queued anything): wakes one sleeper if
     /// one nobody has woken is there, and every sleeper if this was the last
     /// push into a closed queue (a draining worker may wait for it).
+    #[inline]
     pub(crate) fn end_push(&self) {
         let before = self.gate.fetch_sub(PUSH, Ordering::SeqCst);
         if before & (CLOSED | PUSH_MASK) == CLOSED | PUSH {
@@ -87,6 +89,7 @@ impl Sleep {
         }
     }
 
+    #[cold]
     fn wake_one(&self) {
         let mut state = lock(&self.state);
         if state.sleeping > state.permits {
@@ -112,6 +115,7 @@ impl Sleep {
         self.gate.load(Ordering::SeqCst) & (CLOSED | PUSH_MASK) == CLOSED
     }
 
+    #[cold]
     fn notify_all(&self) {
         let _state = lock(&self.state);
         self.wakeup.notify_all();

@@ -45,11 +45,11 @@ fn loom_work_worker_batch_racing_a_restart_is_counted_once() {
         assert_eq!(lock_count(), 2, "startup + one result");
         let task = {
             let released = Arc::clone(&released);
-            Work::Task(Box::new(move || {
+            Work::closure(move || {
                 drop(result_lock);
                 *lock(&released.0) = true;
                 released.1.notify_all();
-            }))
+            })
         };
         assert!(core.push(task, Band::Normal).is_ok());
         {

@@ -6,12 +6,15 @@
 //! (`serial.rs`) are a kind of work too: a serial queue runs on its target
 //! as a stream of steps.
 
+mod item;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 #[cfg(feature = "observe")]
 pub(crate) mod observed;
 pub(crate) mod poll;
 pub(crate) mod serial;
+
+pub(crate) use item::{Kind, Payload, Work};
 
 use std::sync::Arc;
 
@@ -26,30 +29,93 @@ pub(crate) type QueueCore = crate::sched::QueueCore<Work>;
 /// A push a queue refused, with the work handed back.
 pub(crate) type Refused = crate::sched::Refused<Work>;
 
-/// One unit of queued work.
-pub(crate) enum Work {
-    /// Invoke the result's callback with the result itself, or set its event when
-    /// it has no callback (docs/behaviour.md#d6).
-    Result(AsyncResult),
-    /// A Rust closure put through the native API (`spawn`).
-    Task(Box<dyn FnOnce() + Send>),
-    /// A serial queue's step: run its current item, then forward the next.
-    Serial(Arc<crate::work::serial::SerialQueue>),
-    /// A Rust task that shares its one allocation with a handle (the
-    /// idiomatic API's join handles and scoped items, `api/`).
-    Shared(SharedTask),
-    /// One poll of a future spawned on a queue (`api/executor.rs`): the
-    /// task's `async_task::Runnable`, queued by its waker with no allocation.
-    Poll(poll::PollStep),
-    /// Any of the above, with its put time, while observation is on
-    /// (`observed.rs`).
-    #[cfg(feature = "observe")]
-    Observed(crate::object::recycle::PooledBox<observed::Observed>),
+// The kinds of work (`item::Kind`) and how each runs. A closure put through
+// `spawn` is `Work::closure` (item.rs).
+
+/// Invoke the result's callback with the result itself, or set its event
+/// when it has no callback (docs/behaviour.md#d6). The result is dropped
+/// after its callback has returned or unwound, outside the unwinding: a
+/// `Drop` that panics while the callback's own panic unwinds would abort the
+/// process.
+impl Payload for AsyncResult {
+    const KIND: Kind = Kind::Result;
+
+    #[inline]
+    fn run(self, queue: QueueId) {
+        guard_on(queue, PanicSite::Invoke, || AsyncResult::run(&self));
+        drop_quietly_on(queue, self);
+    }
+
+    /// The callback's address (a COM callback's `IMFAsyncCallback*`, or a
+    /// Rust callback's data pointer).
+    fn address(&self) -> usize {
+        self.callback_address()
+    }
 }
 
-// Every queued item is a `Work` in its band's block: a new variant must not
-// grow it.
-const _: () = assert!(std::mem::size_of::<Work>() <= 24);
+/// A serial queue's step: run its current item, then forward the next.
+impl Payload for Arc<crate::work::serial::SerialQueue> {
+    const KIND: Kind = Kind::Serial;
+
+    #[inline]
+    fn run(self, _queue: QueueId) {
+        self.run_step();
+    }
+
+    fn address(&self) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+}
+
+/// A Rust task that shares its one allocation with a handle (the idiomatic
+/// API's join handles and scoped items, `api/`).
+impl Payload for SharedTask {
+    const KIND: Kind = Kind::Shared;
+
+    #[inline]
+    fn run(self, queue: QueueId) {
+        guard_on(queue, PanicSite::Invoke, || SharedTask::run(self));
+    }
+
+    fn address(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |task| Arc::as_ptr(task).cast::<()>() as usize)
+    }
+}
+
+/// One poll of a future spawned on a queue (`api/executor.rs`): the task's
+/// `async_task::Runnable`, queued by its waker with no allocation. A refused
+/// or rescued poll drops the runnable in `PollStep`'s `Drop`, which catches
+/// its panics itself.
+impl Payload for poll::PollStep {
+    const KIND: Kind = Kind::Poll;
+
+    #[inline]
+    fn run(self, queue: QueueId) {
+        guard_on(queue, PanicSite::Invoke, || poll::PollStep::run(self));
+    }
+
+    fn address(&self) -> usize {
+        poll::PollStep::address(self)
+    }
+}
+
+/// Any of the above, with its put time, while observation is on
+/// (`observed.rs`).
+#[cfg(feature = "observe")]
+impl Payload for crate::object::recycle::PooledBox<observed::Observed> {
+    const KIND: Kind = Kind::Observed;
+
+    #[inline]
+    fn run(self, queue: QueueId) {
+        observed::Observed::run(self, queue);
+    }
+
+    fn address(&self) -> usize {
+        observed::Observed::address(self)
+    }
+}
 
 /// A task that lives in an `Arc` it shares with whoever waits for it: run
 /// once, or told that it was dropped unrun (refused by its queue, or taken
@@ -88,66 +154,30 @@ impl Work {
     /// The result this work invokes, if it is one (seen through the
     /// observation wrapper).
     pub(crate) fn result(&self) -> Option<&AsyncResult> {
-        match self {
-            Work::Result(result) => Some(result),
-            #[cfg(feature = "observe")]
-            Work::Observed(item) => item.result(),
-            _ => None,
+        #[cfg(feature = "observe")]
+        if let Some(item) =
+            self.downcast_ref::<crate::object::recycle::PooledBox<observed::Observed>>()
+        {
+            return item.result();
         }
+        self.downcast_ref::<AsyncResult>()
     }
 }
 
 impl Job for Work {
-    /// Runs the work with every panic of user code caught and reported. The
-    /// item is dropped only after its callback has returned or unwound, outside
-    /// the unwinding: a `Drop` that panics while the callback's own panic
-    /// unwinds would abort the process.
-    /// `queue` is the queue the work was put on, for panic reports.
+    /// Runs the work with every panic of user code caught and reported (each
+    /// kind's [`Payload::run`]). `queue` is the queue the work was put on,
+    /// for panic reports.
     #[inline]
     fn run(self, queue: QueueId) {
-        match self {
-            Work::Result(result) => {
-                guard_on(queue, PanicSite::Invoke, || result.run());
-                drop_quietly_on(queue, result);
-            }
-            // The closure owns its captures: they are dropped where it returns
-            // or unwinds, which is the closure's own frame.
-            Work::Task(task) => {
-                guard_on(queue, PanicSite::Invoke, task);
-            }
-            Work::Serial(queue) => queue.run_step(),
-            Work::Shared(task) => {
-                guard_on(queue, PanicSite::Invoke, || task.run());
-            }
-            // A refused or rescued poll drops the runnable in `PollStep`'s
-            // `Drop`, which catches its panics itself.
-            Work::Poll(step) => {
-                guard_on(queue, PanicSite::Invoke, || step.run());
-            }
-            #[cfg(feature = "observe")]
-            Work::Observed(item) => observed::Observed::run(item, queue),
-        }
+        Work::run(self, queue);
     }
 
-    /// What a stuck-worker report names: the callback's address (a COM
-    /// callback's `IMFAsyncCallback*`, or a Rust callback's data pointer),
-    /// the closure's, the serial queue's, or a future's task.
+    /// What a stuck-worker report names: the callback's address, the
+    /// closure's, the serial queue's, or a future's task.
     #[inline]
     fn address(&self) -> usize {
-        match self {
-            Work::Result(result) => result.callback_address(),
-            Work::Task(task) => {
-                std::ptr::from_ref::<dyn FnOnce() + Send>(&**task).cast::<()>() as usize
-            }
-            Work::Serial(queue) => Arc::as_ptr(queue) as usize,
-            Work::Shared(task) => task
-                .0
-                .as_ref()
-                .map_or(0, |task| Arc::as_ptr(task).cast::<()>() as usize),
-            Work::Poll(step) => step.address(),
-            #[cfg(feature = "observe")]
-            Work::Observed(item) => item.address(),
-        }
+        Work::address(self)
     }
 
     fn worker_started() {

@@ -10,8 +10,7 @@ use std::cell::RefCell;
 use crate::ids::QueueId;
 use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
 use crate::observe::event::Label;
-use crate::sched::Job;
-use crate::work::Work;
+use crate::work::{Kind, Work};
 
 /// An item wrapped for observation.
 pub(crate) struct Observed {
@@ -61,12 +60,12 @@ impl Observed {
         priority: i8,
         name: Option<&'static str>,
     ) -> (Work, bool) {
-        let label = match (&work, name) {
+        let label = match (work.kind(), name) {
             (_, Some(name)) => Label::Rust(name),
-            (Work::Result(result), None) => Label::Callback(result.callback_address()),
-            (Work::Serial(_), None) => Label::Serial,
-            (Work::Poll(_), None) => Label::Rust("poll of a future"),
-            (work, None) => Label::Callback(work.address()),
+            (Kind::Serial, None) => Label::Serial,
+            (Kind::Poll, None) => Label::Rust("poll of a future"),
+            // A result's callback address, or whatever else the item names.
+            (_, None) => Label::Callback(work.address()),
         };
         let item = next_item();
         let (put_ticks, counted) = crate::observe::put(queue, item, priority);
@@ -77,21 +76,18 @@ impl Observed {
             label,
             counted,
         };
-        (
-            Work::Observed(PooledBox::new(observed, &OBSERVED_POOL)),
-            counted,
-        )
+        (Work::new(PooledBox::new(observed, &OBSERVED_POOL)), counted)
     }
 
     /// A refused item: recorded as refused, and handed back unwrapped so
     /// that whoever sends it elsewhere observes it afresh.
     pub(crate) fn unwrap_refused(work: Work, queue: QueueId, hresult: i32) -> Work {
-        match work {
-            Work::Observed(observed) => {
+        match work.downcast::<PooledBox<Observed>>() {
+            Ok(observed) => {
                 crate::observe::refused(queue, observed.item, hresult, observed.counted);
                 observed.into_inner().work
             }
-            work => work,
+            Err(work) => work,
         }
     }
 
@@ -114,10 +110,9 @@ impl Observed {
             label,
             counted,
         } = this.into_inner();
-        let status = match &work {
-            Work::Result(result) => result.status().0,
-            _ => 0,
-        };
+        let status = work
+            .downcast_ref::<crate::object::result::AsyncResult>()
+            .map_or(0, |result| result.status().0);
         let begin = crate::observe::begin(queue, item, put_ticks, status, label, counted);
         let outcome = run(work);
         crate::observe::end(queue, begin, counted);

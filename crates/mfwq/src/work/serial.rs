@@ -31,7 +31,7 @@ use crate::ids::{Band, CallbackFlags, QueueId};
 use crate::object::callback::{AsyncCallback, CallbackParams};
 use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
-use crate::sched::{Job, Refusal};
+use crate::sched::Refusal;
 use crate::sync::{lock, Mutex};
 use crate::work::{QueueCore, Refused, Work};
 
@@ -52,6 +52,7 @@ pub(crate) enum TargetRef<'a> {
 
 impl TargetRef<'_> {
     /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
+    #[inline]
     pub(crate) fn push(self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
         match self {
             TargetRef::Core(core) => core.push(work, band),
@@ -177,7 +178,7 @@ impl SerialQueue {
         state.current = Some(item);
         match self
             .target
-            .push(Work::Serial(Arc::clone(self)), band, CallbackFlags::empty())
+            .push(Work::new(Arc::clone(self)), band, CallbackFlags::empty())
         {
             Ok(()) => Ok(()),
             Err(refused) => {
@@ -226,19 +227,23 @@ impl SerialQueue {
     fn run_in_reply_mode(self: &Arc<Self>, item: Item) -> bool {
         // An item wrapped for observation is recorded around the same run.
         #[cfg(feature = "observe")]
-        let item = match item.work {
-            Work::Observed(observed) => {
+        let item = match item
+            .work
+            .downcast::<crate::object::recycle::PooledBox<crate::work::observed::Observed>>()
+        {
+            Ok(observed) => {
                 return crate::work::observed::Observed::run_with(observed, self.id, |work| {
                     self.run_in_reply_mode(Item { work, ..item })
                 });
             }
-            work => Item { work, ..item },
+            Err(work) => Item { work, ..item },
         };
-        let Work::Result(result) = item.work else {
-            return self.run_item(item.work);
+        let result = match item.work.downcast::<AsyncResult>() {
+            Ok(result) => result,
+            Err(work) => return self.run_item(work),
         };
         if !result.has_callback() {
-            return self.run_item(Work::Result(result));
+            return self.run_item(Work::new(result));
         }
         let seq = {
             let mut state = lock(&self.state);
@@ -297,7 +302,7 @@ impl SerialQueue {
         crate::observe::serial_hand_off(self.id, self.target.id());
         match self
             .target
-            .push(Work::Serial(Arc::clone(self)), band, CallbackFlags::empty())
+            .push(Work::new(Arc::clone(self)), band, CallbackFlags::empty())
         {
             Ok(()) => None,
             Err(refused) => {
@@ -431,7 +436,7 @@ mod loom_tests {
         log: &Arc<Mutex<Vec<usize>>>,
     ) {
         let (running, log) = (Arc::clone(running), Arc::clone(log));
-        let task = Work::Task(Box::new(move || {
+        let task = Work::closure(move || {
             assert_eq!(
                 running.fetch_add(1, Ordering::SeqCst),
                 0,
@@ -439,7 +444,7 @@ mod loom_tests {
             );
             lock(&log).push(label);
             running.fetch_sub(1, Ordering::SeqCst);
-        }));
+        });
         assert!(serial
             .push(task, Band::Normal, CallbackFlags::empty())
             .is_ok());
@@ -524,9 +529,9 @@ mod loom_tests {
             reply_seq.store(1, Ordering::SeqCst);
             let second = {
                 let second_ran = Arc::clone(&second_ran);
-                Work::Task(Box::new(move || {
+                Work::closure(move || {
                     second_ran.fetch_add(1, Ordering::SeqCst);
-                }))
+                })
             };
             assert!(serial
                 .push(second, Band::Normal, CallbackFlags::empty())
@@ -573,9 +578,9 @@ mod loom_tests {
             let second_ran = Arc::new(AtomicUsize::new(0));
             let second = {
                 let second_ran = Arc::clone(&second_ran);
-                Work::Task(Box::new(move || {
+                Work::closure(move || {
                     second_ran.fetch_add(1, Ordering::SeqCst);
-                }))
+                })
             };
             assert!(serial
                 .push(second, Band::Normal, CallbackFlags::empty())
