@@ -69,7 +69,7 @@ fn json_has_every_row_and_the_svg_draws_them() {
         assert!(!row["unit"].as_str().unwrap().is_empty(), "{row}");
         assert!(row["targets"].is_array(), "{row}");
     }
-    // fanout-serial's mfwq rows are held to crossbeam's throughput: a ratio.
+    // fanout-serial's mfwq rows are held to crossbeam's cost: a ratio.
     let put = rows
         .iter()
         .find(|row| row["workload"] == "fanout-serial" && row["contestant"] == "mfwq put_work_item")
@@ -77,8 +77,9 @@ fn json_has_every_row_and_the_svg_draws_them() {
     assert_eq!(put["library"], "mfwq");
     assert_eq!(put["unit"], "ns/item");
     let target = &put["targets"][0];
-    assert_eq!(target["kind"], "throughput");
+    assert_eq!(target["kind"], "cost");
     assert_eq!(target["peer"], "crossbeam");
+    assert_eq!(target["factor"], 1.3);
     assert!(target["ratio"].as_f64().expect("a ratio") > 0.0);
     // The memory workload counted bytes: the binary installs the counter.
     let memory: Vec<&Value> = rows.iter().filter(|r| r["workload"] == "memory").collect();

@@ -159,7 +159,7 @@ pub fn run(cfg: &Config, report: &mut Report) {
     for (c, s) in contestants.iter().zip(summaries) {
         let mut row = Row::new(NAME, c.name, "ns/rtt", s);
         if c.name.starts_with("mfwq") {
-            row = row.with_goal(Goal::time_vs("crossbeam", 1.2));
+            row = row.with_goal(Goal::time_vs("crossbeam", 1.0));
         }
         report.push(row);
     }

@@ -100,7 +100,7 @@ pub fn schedule(cfg: &Config, report: &mut Report) {
     for (c, s) in contestants.iter().zip(summaries) {
         let mut row = Row::new(NAME, c.name, "ns/schedule", s);
         if c.name.starts_with("mfwq") {
-            row = row.with_goal(Goal::time_vs("tokio spawn+sleep", 1.0));
+            row = row.with_goal(Goal::time_vs("tokio spawn+sleep", 0.8));
         }
         report.push(row);
     }
