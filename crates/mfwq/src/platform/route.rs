@@ -86,12 +86,18 @@ pub(crate) fn push_to(
 impl Routes {
     #[inline]
     fn platform(&mut self, slot: PlatformQueue) -> Result<&Arc<QueueCore>> {
+        Ok(self.epoch()?.queue(slot))
+    }
+
+    /// The running epoch, as of one read of its generation.
+    #[inline]
+    fn epoch(&mut self) -> Result<&Arc<Epoch>> {
         let generation = PLATFORM.epoch_generation();
         if !matches!(&self.epoch, Some((cached, _)) if *cached == generation) {
             self.epoch = PLATFORM.load_epoch().map(|epoch| (generation, epoch));
         }
         match &self.epoch {
-            Some((_, epoch)) => Ok(epoch.queue(slot)),
+            Some((_, epoch)) => Ok(epoch),
             None => Err(Error::Shutdown),
         }
     }
@@ -110,6 +116,26 @@ impl Routes {
             *entry = Some((queue, target));
         }
         Ok(&entry.as_ref().expect("just filled").1)
+    }
+}
+
+/// Runs `f` on the running epoch, found through this thread's cached route
+/// (one read of the epoch generation) rather than the platform's shared
+/// pointer, whose load protocol costs about a hundred instructions; as
+/// `PLATFORM.with_epoch`, `Err(Shutdown)` if there is none. For the hot
+/// paths that need the epoch itself (timers); `f` must not run user code.
+#[inline]
+pub(crate) fn with_epoch<R>(f: impl FnOnce(&Epoch) -> R) -> Result<R> {
+    let mut f = Some(f);
+    let cached = ROUTES.try_with(|routes| {
+        // Busy only if `f` itself reached here: the shared pointer then.
+        let mut routes = routes.try_borrow_mut().ok()?;
+        let epoch = routes.epoch();
+        Some(epoch.map(|epoch| (f.take().expect("called once"))(epoch)))
+    });
+    match cached.ok().flatten() {
+        Some(outcome) => outcome,
+        None => PLATFORM.with_epoch(f.take().expect("not called yet")),
     }
 }
 

@@ -350,12 +350,11 @@ pub fn schedule_result(result: impl IntoAsyncResult, delay: Duration) -> Result<
 
 fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
     let deadline = deadline_after(Instant::now(), delay);
-    let outcome = PLATFORM
-        .with_epoch(|epoch| match Timers::of(epoch) {
-            Ok(timers) => timers.shared.schedule(result, deadline),
-            Err(error) => Err((error, Some(result))),
-        })
-        .unwrap_or_else(|error| Err((error, None)));
+    let outcome = crate::platform::route::with_epoch(|epoch| match Timers::of(epoch) {
+        Ok(timers) => timers.shared.schedule(result, deadline),
+        Err(error) => Err((error, Some(result))),
+    })
+    .unwrap_or_else(|error| Err((error, None)));
     // A refused result is dropped here, with no lock held.
     outcome.map_err(crate::panic::drop_refused)
 }
@@ -390,8 +389,9 @@ fn schedule(result: AsyncResult, delay: Duration) -> Result<WorkItemKey> {
 pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
     match (key.0 >> 32) as u32 {
         SCHEDULED_TAG => {
-            let removed =
-                PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.take_scheduled(key.0))??;
+            let removed = crate::platform::route::with_epoch(|epoch| {
+                Timers::of(epoch)?.shared.take_scheduled(key.0)
+            })??;
             if let Some(params) = removed.invoke_params() {
                 crate::observe::cancelled(params.queue);
             }
@@ -461,12 +461,11 @@ where
     });
     let key = PeriodicKey(next_counter(&NEXT_PERIODIC_KEY));
     let first = deadline_after(Instant::now(), PERIOD);
-    let outcome = PLATFORM
-        .with_epoch(|epoch| match Timers::of(epoch) {
-            Ok(timers) => timers.shared.add_periodic(key, first, entry),
-            Err(error) => Err((error, Some(entry))),
-        })
-        .unwrap_or_else(|error| Err((error, None)));
+    let outcome = crate::platform::route::with_epoch(|epoch| match Timers::of(epoch) {
+        Ok(timers) => timers.shared.add_periodic(key, first, entry),
+        Err(error) => Err((error, Some(entry))),
+    })
+    .unwrap_or_else(|error| Err((error, None)));
     outcome.map(|()| key).map_err(crate::panic::drop_refused)
 }
 
