@@ -109,15 +109,26 @@ impl<J> Bands<J> {
     /// The oldest item of the highest non-empty band.
     #[inline]
     pub(crate) fn pop(&self) -> Option<J> {
+        self.pop_high().or_else(|| self.pop_normal_or_low())
+    }
+
+    /// The oldest item of the high band.
+    #[inline]
+    pub(crate) fn pop_high(&self) -> Option<J> {
         // Relaxed is enough: a push that must be seen happened before this
         // pop, and so did its raise of the count (coherence of one word).
-        let urgent = self.urgent.load(Ordering::Relaxed);
-        if urgent & HIGH_MASK != 0 {
+        if self.urgent.load(Ordering::Relaxed) & HIGH_MASK != 0 {
             if let Some(work) = self.high.pop() {
                 self.urgent.fetch_sub(HIGH, Ordering::Relaxed);
                 return Some(work);
             }
         }
+        None
+    }
+
+    /// The oldest item of the normal band, else of the low band.
+    #[inline]
+    pub(crate) fn pop_normal_or_low(&self) -> Option<J> {
         if let Some(work) = self.normal.pop() {
             return Some(work);
         }

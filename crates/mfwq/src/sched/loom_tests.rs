@@ -29,7 +29,8 @@
 //! without signalling the condvar; `close` without `notify_all`; `park`
 //! skipping its re-check after announcing itself idle; `start_workers` not
 //! refusing a first push into a closed queue; `take_backlog` dropping what it
-//! takes instead of handing it over. Not covered: the ordering of a
+//! takes instead of handing it over; a pool worker's park that does not
+//! look into the other workers' slots. Not covered: the ordering of a
 //! push into the lock-free bands against a parking worker's re-check — under
 //! loom the bands are mutexes, whose lock/unlock order the two by themselves.
 
@@ -511,5 +512,40 @@ fn loom_take_backlog_racing_the_worker_runs_each_once() {
             assert_eq!(runs.get(index), 1, "task {index}");
         }
         assert!(core.is_finished());
+    });
+}
+
+/// (8) A pool task puts a task on its own pool (which lands in its worker's
+/// own slot) and then blocks until that task has run: the other worker,
+/// parked or about to park, must take the task from the slot. A wake-up not
+/// granted for a slot push, or a park that does not look into the other
+/// workers' slots, leaves both workers blocked (a deadlock loom reports).
+#[test]
+fn loom_pool_task_blocking_on_what_it_put_in_its_own_slot() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(2);
+        let latch = Latch::new();
+        let outer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            let latch = latch.clone();
+            TestTask(Box::new(move || {
+                runs.0[0].fetch_add(1, Ordering::SeqCst);
+                assert_eq!(
+                    push(&core, runs.task_with_latch(1, &latch)),
+                    Pushed::Accepted
+                );
+                // The inner task is in this worker's slot: only the other
+                // worker can run it now.
+                latch.wait_for(1);
+            }))
+        };
+        assert_eq!(push(&core, outer), Pushed::Accepted);
+        latch.wait_for(1);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1, "outer task");
+        assert_eq!(runs.get(1), 1, "inner task");
     });
 }

@@ -13,6 +13,7 @@ mod bands;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 mod sleep;
+mod slot;
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 pub(crate) use bands::Bands;
 use sleep::{Parked, Sleep};
+use slot::Slot;
 
 /// What a queue runs. The scheduler knows nothing of results, callbacks or
 /// serial queues: the layer above defines its work items (`crate::work::Work`)
@@ -98,6 +100,11 @@ const SPIN_ROUNDS: u32 = 0;
 #[cfg(mfwq_loom)]
 const YIELD_ROUNDS: u32 = 0;
 
+/// Items a pool worker takes from its own slot in a row before it looks at
+/// the shared normal band first once: a worker that keeps feeding itself
+/// (a chain of items) does not starve the items others put.
+const OWN_SLOT_STREAK: u32 = 32;
+
 /// A host event-loop step run on a window queue's thread between items and
 /// whenever the thread has been idle for `interval` (docs/behaviour.md#d31).
 pub(crate) struct Pump {
@@ -163,6 +170,10 @@ pub(crate) struct QueueCore<J: Job> {
     /// ([`ThreadPolicy::forbids_yield`]); read once per idle spell.
     no_yield: std::sync::atomic::AtomicBool,
     bands: Bands<J>,
+    /// One slot per possible pool worker (twice the base count, for the
+    /// long-running hint), indexed by the order the workers started in;
+    /// empty for queues with one worker, whose order is strictly FIFO.
+    slots: Box<[crossbeam_utils::CachePadded<Slot<J>>]>,
     sleep: Sleep,
     started: AtomicBool,
     /// Workers that have not exited yet.
@@ -178,6 +189,12 @@ pub(crate) struct QueueCore<J: Job> {
 crate::sync::thread_locals! {
     /// The queue whose worker this thread is, if any.
     static CURRENT_QUEUE: Cell<Option<QueueId>> = const { Cell::new(None) };
+}
+
+// The core whose pool worker this thread is (its address, 0 for none), and
+// the worker's slot index there: where its pushes to its own pool go.
+crate::sync::thread_locals! {
+    static CURRENT_CORE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 thread_local! {
@@ -318,6 +335,13 @@ impl<J: Job> QueueCore<J> {
             max_workers: std::sync::atomic::AtomicUsize::new(max_workers.max(1)),
             no_yield: std::sync::atomic::AtomicBool::new(false),
             bands: Bands::new(),
+            slots: if max_workers > 1 {
+                (0..max_workers * 2)
+                    .map(|_| crossbeam_utils::CachePadded::new(Slot::new()))
+                    .collect()
+            } else {
+                Box::new([])
+            },
             sleep: Sleep::new(),
             started: AtomicBool::new(false),
             live_workers: AtomicUsize::new(0),
@@ -344,13 +368,70 @@ impl<J: Job> QueueCore<J> {
         }
         let outcome = match self.ensure_workers() {
             Ok(()) => {
-                self.bands.push(band, job);
+                self.enqueue(job, band);
                 Ok(())
             }
             Err(why) => Err(Refused { why, job }),
         };
         self.sleep.end_push();
         outcome
+    }
+
+    /// Puts a pushed job where a worker will find it: a pool worker's normal
+    /// push to its own pool in its own slot (the item it displaces, if any,
+    /// in the band), everything else in its band.
+    #[inline]
+    fn enqueue(&self, job: J, band: Band) {
+        if band == Band::Normal {
+            if let Some(slot) = self.own_slot() {
+                if let Some(displaced) = slot.put(job) {
+                    self.bands.push(Band::Normal, displaced);
+                }
+                return;
+            }
+        }
+        self.bands.push(band, job);
+    }
+
+    /// The calling thread's slot, if it is a worker of this pool.
+    #[inline]
+    fn own_slot(&self) -> Option<&Slot<J>> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let me = std::ptr::from_ref(self) as usize;
+        let (core, index) = CURRENT_CORE.try_with(Cell::get).ok()?;
+        (core == me).then(|| &*self.slots[index])
+    }
+
+    /// The next job for the worker whose slot is `own` (`None` on a serial
+    /// queue): the high band, then its own slot (unless it took
+    /// [`OWN_SLOT_STREAK`] from there in a row), then the normal and low bands.
+    #[inline]
+    fn next_job(&self, own: Option<&Slot<J>>, streak: &mut u32) -> Option<J> {
+        if let Some(job) = self.bands.pop_high() {
+            return Some(job);
+        }
+        let Some(own) = own else {
+            return self.bands.pop_normal_or_low();
+        };
+        if *streak < OWN_SLOT_STREAK {
+            if let Some(job) = own.take() {
+                *streak += 1;
+                return Some(job);
+            }
+        }
+        *streak = 0;
+        self.bands.pop_normal_or_low().or_else(|| own.take())
+    }
+
+    /// A job from another worker's slot (whose owner is busy with something
+    /// else), if any.
+    fn steal(&self, own: Option<&Slot<J>>) -> Option<J> {
+        self.slots
+            .iter()
+            .filter(|slot| !own.is_some_and(|own| std::ptr::eq(&***slot, own)))
+            .find_map(|slot| slot.take())
     }
 
     #[inline]
@@ -383,7 +464,7 @@ impl<J: Job> QueueCore<J> {
                 format!("mfwq-{}-{}", self.name, workers.len())
             };
             self.live_workers.fetch_add(1, Ordering::SeqCst);
-            match spawn_worker(name, core) {
+            match spawn_worker(name, core, workers.len()) {
                 Ok(handle) => workers.push(handle),
                 // Some threads are better than none; with none the work could never run.
                 Err(error) if workers.is_empty() => {
@@ -453,7 +534,7 @@ impl<J: Job> QueueCore<J> {
     /// Takes every item not started yet (a queue given up on at shutdown).
     /// Races the queue's own workers safely: each item is popped once.
     pub(crate) fn take_backlog(&self) -> Vec<J> {
-        std::iter::from_fn(|| self.bands.pop()).collect()
+        std::iter::from_fn(|| self.bands.pop().or_else(|| self.steal(None))).collect()
     }
 
     /// The workers still running, with what each of them runs.
@@ -578,8 +659,14 @@ impl<J: Job> QueueCore<J> {
         }
     }
 
-    fn worker_main(&self) {
+    fn worker_main(&self, index: usize) {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
+        let own = self.slots.get(index).map(|slot| &**slot);
+        if own.is_some() {
+            let me = std::ptr::from_ref(self) as usize;
+            CURRENT_CORE.with(|current| current.set((me, index)));
+        }
+        let mut streak = 0;
         #[cfg(not(mfwq_loom))]
         let slot = self.enter_thread_policy();
         #[cfg(not(mfwq_loom))]
@@ -589,11 +676,11 @@ impl<J: Job> QueueCore<J> {
         #[cfg(not(mfwq_loom))]
         let mut finished = 0usize;
         loop {
-            let work = match self.bands.pop() {
+            let work = match self.next_job(own, &mut streak) {
                 Some(work) => work,
                 None => {
                     J::worker_idle();
-                    match self.wait_for_work() {
+                    match self.wait_for_work(own, &mut streak) {
                         Some(work) => work,
                         None => break,
                     }
@@ -621,6 +708,7 @@ impl<J: Job> QueueCore<J> {
         #[cfg(not(mfwq_loom))]
         self.leave_thread_policy(slot.tid);
         CURRENT_QUEUE.with(|current| current.set(None));
+        CURRENT_CORE.with(|current| current.set((0, 0)));
         self.live_workers.fetch_sub(1, Ordering::SeqCst);
         // Wakes a join waiting with a deadline (which may be waiting for all
         // but its own thread, so every exit counts).
@@ -631,7 +719,9 @@ impl<J: Job> QueueCore<J> {
     }
 
     /// Polls briefly, then parks; `None` once the queue is closed and empty.
-    fn wait_for_work(&self) -> Option<J> {
+    /// Other workers' slots are looked into only after the spinning rounds
+    /// (their owners are about to run them) and before parking.
+    fn wait_for_work(&self, own: Option<&Slot<J>>, streak: &mut u32) -> Option<J> {
         loop {
             let yield_rounds = if self.no_yield.load(std::sync::atomic::Ordering::Relaxed) {
                 0
@@ -641,17 +731,21 @@ impl<J: Job> QueueCore<J> {
             for round in 0..SPIN_ROUNDS + yield_rounds {
                 // No look at the gate here: pushers write its line on every
                 // push. Park checks it; the poll is short anyway.
-                if let Some(work) = self.bands.pop() {
+                if let Some(work) = self.next_job(own, streak) {
                     return Some(work);
                 }
                 if round < SPIN_ROUNDS {
                     std::hint::spin_loop();
                 } else {
+                    if let Some(work) = self.steal(own) {
+                        return Some(work);
+                    }
                     thread::yield_now();
                 }
             }
             let timeout = self.pump.as_ref().map(|pump| pump.interval);
-            match self.sleep.park(&self.bands, timeout) {
+            let find = || self.next_job(own, streak).or_else(|| self.steal(own));
+            match self.sleep.park(find, timeout) {
                 Parked::Work(work) => return Some(work),
                 Parked::Closed => return None,
                 Parked::Woken => continue,
@@ -689,10 +783,11 @@ pub(crate) fn current_tid() -> i32 {
 fn spawn_worker<J: Job>(
     name: String,
     core: Arc<QueueCore<J>>,
+    index: usize,
 ) -> std::io::Result<thread::JoinHandle<()>> {
     thread::Builder::new()
         .name(name)
-        .spawn(move || core.worker_main())
+        .spawn(move || core.worker_main(index))
 }
 
 /// A job for the scheduler's own tests and loom models: a closure, whose

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sched::Bands;
 use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// The gate's closed bit.
@@ -123,7 +122,13 @@ impl Sleep {
 
     /// Announces this worker as idle, checks once more for work (and for the
     /// drain's end), and sleeps until woken, drained or timed out.
-    pub(crate) fn park<J>(&self, bands: &Bands<J>, timeout: Option<Duration>) -> Parked<J> {
+    /// `find` is the worker's look for work (its bands, and the pool's
+    /// slots).
+    pub(crate) fn park<J>(
+        &self,
+        mut find: impl FnMut() -> Option<J>,
+        timeout: Option<Duration>,
+    ) -> Parked<J> {
         let mut state = lock(&self.state);
         state.sleeping += 1;
         // An RMW on the word every push ends with: either that push's exit
@@ -131,7 +136,7 @@ impl Sleep {
         // work is visible to the pop below (release/acquire on one location).
         self.gate.fetch_add(IDLE, Ordering::SeqCst);
         loop {
-            if let Some(work) = bands.pop() {
+            if let Some(work) = find() {
                 self.leave(&mut state);
                 return Parked::Work(work);
             }
@@ -139,7 +144,7 @@ impl Sleep {
                 // Once drained, no push can succeed any more, so this pop is the
                 // last word; the one above may have raced with a finishing push.
                 self.leave(&mut state);
-                return match bands.pop() {
+                return match find() {
                     Some(work) => Parked::Work(work),
                     None => Parked::Closed,
                 };
