@@ -107,11 +107,15 @@ pub fn mt(cfg: &Config, report: &mut Report) {
         let mut row = Row::new(NAME, c.name, "ns/item", s);
         // A result per item (as Windows requires) may cost 1.3x the best
         // peer's closure; a closure must cost no more than the best peer's;
-        // a joined closure no more than rayon's spawn with a channel back.
+        // a closure with a join handle (one allocation per task, as tokio's
+        // and rayon's spawns) no more than tokio's spawn, and joined, no more
+        // than rayon's spawn with a channel back.
         if c.name.contains("join") {
             row = row.with_goal(Goal::time_vs("rayon spawn + channel", 1.0));
         } else if c.name.contains("put_work_item") {
             row = row.with_goal(Goal::time_vs("crossbeam pool", 1.3));
+        } else if c.name.contains("Queue::spawn") {
+            row = row.with_goal(Goal::time_vs("tokio", 1.0));
         } else if c.name.starts_with("mfwq") {
             row = row.with_goal(Goal::time_vs("crossbeam pool", 1.0));
         }
