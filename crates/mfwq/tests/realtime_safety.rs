@@ -277,19 +277,16 @@ fn put_work_item_allocates_only_recycler_batches_on_the_worker() {
 }
 
 #[test]
-fn spawn_boxes_its_closure_once_and_the_worker_allocates_nothing() {
+fn spawn_of_a_one_word_closure_allocates_nothing_per_item() {
+    // The closure captures one `Arc`: it is stored in the queued item itself,
+    // so neither thread allocates or frees anything per item; only the
+    // band's blocks come and go.
     for burst in [1, 8] {
         let counts = window(Path::Spawn, burst, false);
         assert_eq!(counts.worker_allocs, 0, "{counts:?}");
-        // The worker frees each closure's box after running it.
-        assert!(
-            counts.worker_frees <= ITEMS + segqueue_blocks(),
-            "{counts:?}"
-        );
-        assert!(
-            counts.feeder_allocs <= ITEMS + segqueue_blocks(),
-            "{counts:?}"
-        );
+        assert!(counts.worker_frees <= segqueue_blocks(), "{counts:?}");
+        assert!(counts.feeder_allocs <= segqueue_blocks(), "{counts:?}");
+        assert_eq!(counts.feeder_frees, 0, "{counts:?}");
     }
 }
 

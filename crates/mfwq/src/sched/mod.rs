@@ -384,8 +384,11 @@ impl<J: Job> QueueCore<J> {
     fn enqueue(&self, job: J, band: Band) {
         if band == Band::Normal {
             if let Some(slot) = self.own_slot() {
-                if let Some(displaced) = slot.put(job) {
-                    self.bands.push(Band::Normal, displaced);
+                match slot.put(job) {
+                    Ok(None) => {}
+                    // The item it displaced, or the job itself when a
+                    // sibling was at the slot.
+                    Ok(Some(job)) | Err(job) => self.bands.push(Band::Normal, job),
                 }
                 return;
             }
