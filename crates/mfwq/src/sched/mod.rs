@@ -232,6 +232,10 @@ impl Invocation {
     /// woken thread), in which case the woken thread goes on after this.
     pub(crate) const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
 
+    /// How long a woken thread yields before it sleeps between looks: the
+    /// usual wait (the rest of `Invoke` and one release) is well under this.
+    const SETTLE_YIELDING: std::time::Duration = std::time::Duration::from_micros(20);
+
     /// The item the calling thread runs, if it is a worker running one.
     #[inline]
     pub(crate) fn current() -> Option<Invocation> {
@@ -297,10 +301,21 @@ impl Invocation {
             if spins < 64 {
                 std::hint::spin_loop();
                 spins += 1;
-            } else if start.elapsed() >= Self::SETTLE_LIMIT {
-                return false;
             } else {
-                std::thread::yield_now();
+                let waited = start.elapsed();
+                if waited >= Self::SETTLE_LIMIT {
+                    return false;
+                }
+                if waited < Self::SETTLE_YIELDING {
+                    std::thread::yield_now();
+                } else {
+                    // Sleep, not yield: a waiter with a real-time policy
+                    // that yields gives the processor to nobody of lower
+                    // priority, so the worker it waits for (perhaps at
+                    // normal priority, perhaps preempted by this very
+                    // waiter) could not finish the item.
+                    std::thread::sleep(std::time::Duration::from_micros(10));
+                }
             }
         }
         true
