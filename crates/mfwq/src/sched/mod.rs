@@ -907,6 +907,49 @@ mod tests {
         assert_eq!(*order.lock(), ["high", "normal", "low"]);
     }
 
+    /// A chain on a pool (each item putting the next from inside its run)
+    /// stays on the worker that runs it: the next item waits in that
+    /// worker's own slot instead of going to the sibling polling the bands.
+    #[test]
+    fn a_chain_on_a_pool_stays_on_one_worker() {
+        type Core = Arc<QueueCore<TestTask>>;
+        type Log = std::sync::Arc<parking_lot::Mutex<Vec<std::thread::ThreadId>>>;
+        fn hop(core: Core, left: usize, log: Log, done: std::sync::mpsc::Sender<()>) -> TestTask {
+            task(move || {
+                log.lock().push(std::thread::current().id());
+                if left == 0 {
+                    done.send(()).unwrap();
+                } else {
+                    let next = hop(Arc::clone(&core), left - 1, log, done);
+                    assert!(core.push(next, Band::Normal).is_ok());
+                }
+            })
+        }
+        const HOPS: usize = 2000;
+        let core = QueueCore::<TestTask>::new(QueueId(0x10001), "pool".into(), 2, None);
+        let log: Log = Default::default();
+        let (done, finished) = std::sync::mpsc::channel();
+        assert!(core
+            .push(
+                hop(Arc::clone(&core), HOPS, log.clone(), done),
+                Band::Normal
+            )
+            .is_ok());
+        finished.recv_timeout(Duration::from_secs(30)).unwrap();
+        core.close();
+        core.join();
+        let log = log.lock();
+        assert_eq!(log.len(), HOPS + 1);
+        let stayed = log.windows(2).filter(|pair| pair[0] == pair[1]).count();
+        // Without the slot the polling sibling takes most hops; with it the
+        // chain moves only when its worker is preempted while the next item
+        // waits (a busy machine), so a generous bound.
+        assert!(
+            stayed * 4 >= HOPS * 3,
+            "{stayed} of {HOPS} hops stayed on their worker"
+        );
+    }
+
     #[test]
     fn pool_runs_everything_exactly_once_and_survives_panics() {
         let core = QueueCore::<TestTask>::new(QueueId::MULTITHREADED, "pool".into(), 3, None);
