@@ -556,12 +556,22 @@ static void test_woken_thread_releases_the_last_reference(void)
             CHECK(WaitForMultipleObjects(2, both, FALSE, T(LONG_WAIT)) == WAIT_OBJECT_0 + 1);
             zero_multi += IMFAsyncResult_Release(result) == 0;
         }
-        CHECK_MSG(zero_put_ex == trials, "queue %u: RtwqPutWorkItem: Release returned 0 in %d of %d trials",
-                  (unsigned)queues[q], zero_put_ex, trials);
-        CHECK_MSG(zero_put == trials, "queue %u: MFPutWorkItem: Release returned 0 in %d of %d trials",
+        /* The woken thread waits at most 2 ms for the worker to finish the
+         * item (docs/porting.md). Natively that is ample and every trial
+         * must return 0; under the harness's slow runners (valgrind, which
+         * runs one thread at a time some fifty times slower, and the
+         * sanitizers) the worker's release now and then takes longer than
+         * that (seen: 1 or 2 of 20), so a tenth of the trials may miss
+         * there. */
+        int allowed_misses = t_slow() ? trials / 10 : 0;
+        CHECK_MSG(trials - zero_put_ex <= allowed_misses,
+                  "queue %u: RtwqPutWorkItem: Release returned 0 in %d of %d trials", (unsigned)queues[q],
+                  zero_put_ex, trials);
+        CHECK_MSG(trials - zero_put <= allowed_misses, "queue %u: MFPutWorkItem: Release returned 0 in %d of %d trials",
                   (unsigned)queues[q], zero_put, trials);
-        CHECK_MSG(zero_multi == trials, "queue %u: WaitForMultipleObjects: Release returned 0 in %d of %d trials",
-                  (unsigned)queues[q], zero_multi, trials);
+        CHECK_MSG(trials - zero_multi <= allowed_misses,
+                  "queue %u: WaitForMultipleObjects: Release returned 0 in %d of %d trials", (unsigned)queues[q],
+                  zero_multi, trials);
         CHECK(CloseHandle(both[0]));
         CHECK(CloseHandle(done));
         WAIT_REFS(tcb_refs(cb), 1, 1000);
