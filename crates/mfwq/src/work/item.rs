@@ -149,7 +149,8 @@ impl Work {
             // compiled out for this `F`).
             unsafe { Work::new_unchecked(Closure(task)) }
         } else {
-            Work::new(BoxedClosure(Box::new(task)))
+            // A box is one word, and a boxed closure a closure like another.
+            Work::new(Closure(Box::new(task)))
         }
     }
 
@@ -207,8 +208,8 @@ impl Drop for Work {
     }
 }
 
-/// A closure that fits in the item. Its captures are dropped where it
-/// returns or unwinds, in its own frame.
+/// A closure in the item (or, for one too large, its box). Its captures
+/// (and the box) are dropped where it returns or unwinds, in its own frame.
 struct Closure<F>(F);
 
 impl<F: FnOnce() + Send + 'static> Payload for Closure<F> {
@@ -219,27 +220,10 @@ impl<F: FnOnce() + Send + 'static> Payload for Closure<F> {
         crate::panic::guard_on(queue, crate::panic::PanicSite::Invoke, self.0);
     }
 
-    /// The closure's code: what a report can name for a closure without an
-    /// allocation of its own.
+    /// The closure's code (one function per closure type): what a report
+    /// can name for a closure, boxed or not.
     fn address(&self) -> usize {
         <Self as Payload>::run as fn(Self, QueueId) as usize
-    }
-}
-
-/// A closure too large for the item, in a box.
-struct BoxedClosure<F>(Box<F>);
-
-impl<F: FnOnce() + Send + 'static> Payload for BoxedClosure<F> {
-    const KIND: Kind = Kind::Closure;
-
-    #[inline]
-    fn run(self, queue: QueueId) {
-        // The box is freed where the closure returns or unwinds.
-        crate::panic::guard_on(queue, crate::panic::PanicSite::Invoke, self.0);
-    }
-
-    fn address(&self) -> usize {
-        std::ptr::from_ref::<F>(&self.0) as usize
     }
 }
 
