@@ -28,12 +28,12 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// One FIFO band.
 #[cfg(not(mfwq_loom))]
-struct Band1<J>(crossbeam_queue::SegQueue<J>);
+struct Fifo<J>(crossbeam_queue::SegQueue<J>);
 
 #[cfg(not(mfwq_loom))]
-impl<J> Band1<J> {
+impl<J> Fifo<J> {
     fn new() -> Self {
-        Band1(crossbeam_queue::SegQueue::new())
+        Fifo(crossbeam_queue::SegQueue::new())
     }
 
     #[inline]
@@ -48,12 +48,12 @@ impl<J> Band1<J> {
 }
 
 #[cfg(mfwq_loom)]
-struct Band1<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
+struct Fifo<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
 
 #[cfg(mfwq_loom)]
-impl<J> Band1<J> {
+impl<J> Fifo<J> {
     fn new() -> Self {
-        Band1(crate::sync::Mutex::new(std::collections::VecDeque::new()))
+        Fifo(crate::sync::Mutex::new(std::collections::VecDeque::new()))
     }
 
     fn push(&self, work: J) {
@@ -72,9 +72,9 @@ const LOW: u64 = 1 << 32;
 const HIGH_MASK: u64 = LOW - 1;
 
 pub(crate) struct Bands<J> {
-    high: Band1<J>,
-    normal: Band1<J>,
-    low: Band1<J>,
+    high: Fifo<J>,
+    normal: Fifo<J>,
+    low: Fifo<J>,
     /// Items in the high band (low 32 bits) and in the low band (high 32
     /// bits), raised before a push and lowered after a pop: see the module
     /// docs. Its own cache line: pushers to those bands write it.
@@ -84,9 +84,9 @@ pub(crate) struct Bands<J> {
 impl<J> Bands<J> {
     pub(crate) fn new() -> Bands<J> {
         Bands {
-            high: Band1::new(),
-            normal: Band1::new(),
-            low: Band1::new(),
+            high: Fifo::new(),
+            normal: Fifo::new(),
+            low: Fifo::new(),
             urgent: crossbeam_utils::CachePadded::new(AtomicU64::new(0)),
         }
     }

@@ -422,9 +422,14 @@ impl<J: Job> QueueCore<J> {
         if self.slots.is_empty() {
             return None;
         }
-        let me = std::ptr::from_ref(self) as usize;
         let (core, index) = CURRENT_CORE.try_with(Cell::get).ok()?;
-        (core == me).then(|| &*self.slots[index])
+        (core == self.address()).then(|| &*self.slots[index])
+    }
+
+    /// This core's address: how a worker thread's `CURRENT_CORE` names it.
+    #[inline]
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// The next job for the worker whose slot is `own` (`None` on a serial
@@ -686,8 +691,7 @@ impl<J: Job> QueueCore<J> {
         CURRENT_QUEUE.with(|current| current.set(Some(self.id)));
         let own = self.slots.get(index).map(|slot| &**slot);
         if own.is_some() {
-            let me = std::ptr::from_ref(self) as usize;
-            CURRENT_CORE.with(|current| current.set((me, index)));
+            CURRENT_CORE.with(|current| current.set((self.address(), index)));
         }
         let mut streak = 0;
         #[cfg(not(mfwq_loom))]
