@@ -401,8 +401,9 @@ pub fn cancel_work_item(key: WorkItemKey) -> Result<()> {
             Ok(())
         }
         WAITING_TAG => {
-            let item =
-                PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.take_wait(key.0))??;
+            let item = crate::platform::route::with_epoch(|epoch| {
+                Timers::of(epoch)?.shared.take_wait(key.0)
+            })??;
             wait::cancel(item)
         }
         // Not a key this platform issues.
@@ -486,7 +487,9 @@ where
 #[doc(alias = "MFRemovePeriodicCallback")]
 #[doc(alias = "RtwqRemovePeriodicCallback")]
 pub fn remove_periodic_callback(key: PeriodicKey) -> Result<()> {
-    let removed = PLATFORM.with_epoch(|epoch| Timers::of(epoch)?.shared.remove_periodic(key))??;
+    let removed = crate::platform::route::with_epoch(|epoch| {
+        Timers::of(epoch)?.shared.remove_periodic(key)
+    })??;
     // The context goes with the last reference, here or after a run in progress.
     crate::panic::drop_quietly(removed);
     Ok(())

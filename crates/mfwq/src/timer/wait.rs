@@ -18,7 +18,6 @@ use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
 use crate::panic::Refusable;
 use crate::platform::dispatch::IntoAsyncResult;
-use crate::platform::PLATFORM;
 use crate::sync::Arc;
 
 /// One waiting item; `R` is its result ([`Owed`]: a test payload in the loom
@@ -128,8 +127,9 @@ pub fn put_waiting_work_item(
 ) -> Result<WorkItemKey> {
     let _ = priority;
     let result = Refusable::new(result.into_async_result());
-    let timers =
-        PLATFORM.with_epoch(|epoch| Ok(Arc::clone(&crate::timer::Timers::of(epoch)?.shared)))??;
+    let timers = crate::platform::route::with_epoch(|epoch| {
+        Ok(Arc::clone(&crate::timer::Timers::of(epoch)?.shared))
+    })??;
     // With no lock held: `parameters` is user code.
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     if matches!(
