@@ -4,7 +4,7 @@
 
 use mfwq::{QueueId, QueueType};
 
-use super::harness::{contestant, measure, timed};
+use super::harness::{contestant, measure, put_fan_out, timed};
 use super::pools::{rayon_pool, tokio_runtime, ChannelPool, POOL_THREADS};
 use crate::{Config, Goal, Report, Row};
 
@@ -20,14 +20,7 @@ pub fn mt(cfg: &Config, report: &mut Report) {
 
     let mut contestants = vec![
         contestant("mfwq put_work_item", n, || {
-            timed(n, "mfwq put_work_item", |latch| {
-                let latch = latch.clone();
-                let callback = mfwq::callback(move |_| latch.count_down());
-                for _ in 0..n {
-                    mfwq::put_work_item(QueueId::MULTITHREADED, callback.clone(), None)
-                        .expect("put_work_item");
-                }
-            })
+            put_fan_out(n, "mfwq put_work_item")
         }),
         contestant("mfwq spawn", n, || {
             timed(n, "mfwq spawn", |latch| {
