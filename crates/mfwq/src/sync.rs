@@ -9,7 +9,7 @@
 //! What it covers, and what each name is outside / under loom:
 //!
 //! - atomics: `AtomicBool`, `AtomicU8`, `AtomicU32`, `AtomicU64`, `AtomicI64`,
-//!   `AtomicUsize`, `Ordering`, `fence` — `std::sync::atomic` / loom's;
+//!   `AtomicUsize`, `AtomicPtr`, `Ordering`, `fence` — `std::sync::atomic` / loom's;
 //! - `Mutex`, `MutexGuard`, `Condvar` and [`lock`] — `std::sync` (the
 //!   scheduler and serial queues use std's, with poisoning ignored by `lock`) /
 //!   loom's;
@@ -57,14 +57,20 @@
 #[allow(unused_imports)]
 #[cfg(mfwq_loom)]
 pub(crate) use loom::sync::{
-    atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    atomic::{
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+        Ordering,
+    },
     Condvar, Mutex, MutexGuard,
 };
 
 #[allow(unused_imports)]
 #[cfg(not(mfwq_loom))]
 pub(crate) use std::sync::{
-    atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    atomic::{
+        fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+        Ordering,
+    },
     Condvar, Mutex, MutexGuard,
 };
 

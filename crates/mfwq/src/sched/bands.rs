@@ -1,12 +1,14 @@
 //! Three FIFO bands of work, one per priority (docs/behaviour.md#d4).
 //!
-//! Normally each band is a lock-free segmented queue from crossbeam (the
-//! enqueue/dequeue path is a few atomic operations with no allocation per item
-//! amortised); under loom it is a mutex-protected `VecDeque` with the same
-//! interface, so the parking protocol above it is what gets model-checked.
-//! This is a documented boundary of the `crate::sync` facade: `SegQueue` is
-//! built on crossbeam's own std atomics, which loom cannot see or interleave,
-//! so it cannot be modelled in place.
+//! Each band is a [`Fifo`] (`fifo.rs`): lock-free, a few atomic operations
+//! per item, no allocation once a queue runs at a steady depth, and waits
+//! that a real-time thread can afford. It is built on the `crate::sync`
+//! facade and has loom models of its own. The scheduler's models (parking,
+//! close, drain) see a band as a locked deque instead (`Locked` below):
+//! with the queue's own interleavings added, the pool models with two
+//! producers or two workers did not finish in five minutes. What those
+//! models need of a band is what the queue's models check: a push that
+//! happened before a pop is seen by it, and every value comes out once.
 //!
 //! Most work is in the normal band, and looking into an empty segmented
 //! queue is not free (a full fence and a read of the pushers' tail line). So
@@ -23,47 +25,12 @@
 //! lowering before that point belongs to another item whose raise is also
 //! before it, so the value read is at least one.
 
+#[cfg(not(mfwq_loom))]
+use super::fifo::Fifo;
 use crate::ids::Band;
 use crate::sync::{AtomicU64, Ordering};
-
-/// One FIFO band.
-#[cfg(not(mfwq_loom))]
-struct Fifo<J>(crossbeam_queue::SegQueue<J>);
-
-#[cfg(not(mfwq_loom))]
-impl<J> Fifo<J> {
-    fn new() -> Self {
-        Fifo(crossbeam_queue::SegQueue::new())
-    }
-
-    #[inline]
-    fn push(&self, work: J) {
-        self.0.push(work);
-    }
-
-    #[inline]
-    fn pop(&self) -> Option<J> {
-        self.0.pop()
-    }
-}
-
 #[cfg(mfwq_loom)]
-struct Fifo<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
-
-#[cfg(mfwq_loom)]
-impl<J> Fifo<J> {
-    fn new() -> Self {
-        Fifo(crate::sync::Mutex::new(std::collections::VecDeque::new()))
-    }
-
-    fn push(&self, work: J) {
-        crate::sync::lock(&self.0).push_back(work);
-    }
-
-    fn pop(&self) -> Option<J> {
-        crate::sync::lock(&self.0).pop_front()
-    }
-}
+use locked::Locked as Fifo;
 
 /// One item in the high band, in `urgent`.
 const HIGH: u64 = 1;
@@ -144,6 +111,26 @@ impl<J> Bands<J> {
     }
 }
 
+/// The band as the scheduler's loom models see it (see the module docs).
+#[cfg(mfwq_loom)]
+mod locked {
+    pub(crate) struct Locked<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
+
+    impl<J> Locked<J> {
+        pub(crate) fn new() -> Self {
+            Locked(crate::sync::Mutex::new(std::collections::VecDeque::new()))
+        }
+
+        pub(crate) fn push(&self, work: J) {
+            crate::sync::lock(&self.0).push_back(work);
+        }
+
+        pub(crate) fn pop(&self) -> Option<J> {
+            crate::sync::lock(&self.0).pop_front()
+        }
+    }
+}
+
 #[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
@@ -182,7 +169,8 @@ mod tests {
     #[test]
     fn concurrent_pushers_and_poppers_lose_nothing() {
         let bands = std::sync::Arc::new(Bands::new());
-        let per = 20_000usize;
+        // Fewer under Miri, which is slow.
+        let per = if cfg!(miri) { 200 } else { 20_000usize };
         let pushers: Vec<_> = [Band::High, Band::Normal, Band::Low]
             .into_iter()
             .map(|band| {

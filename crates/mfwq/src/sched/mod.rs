@@ -10,8 +10,10 @@
 //! only guarantees that pushed work runs exactly once.
 
 mod bands;
+mod fifo;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
+mod patience;
 mod sleep;
 mod slot;
 
@@ -22,6 +24,7 @@ use crate::ids::{Band, QueueId};
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 pub(crate) use bands::Bands;
+use patience::Patience;
 use sleep::{Parked, Sleep};
 use slot::Slot;
 
@@ -232,11 +235,6 @@ impl Invocation {
     /// woken thread), in which case the woken thread goes on after this.
     pub(crate) const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
 
-    /// How long a woken thread with a real-time policy yields before it
-    /// sleeps between looks: the usual wait (the rest of `Invoke` and one
-    /// release) is well under this.
-    const SETTLE_YIELDING: std::time::Duration = std::time::Duration::from_micros(20);
-
     /// The item the calling thread runs, if it is a worker running one.
     #[inline]
     pub(crate) fn current() -> Option<Invocation> {
@@ -296,31 +294,13 @@ impl Invocation {
             // The worker waits on an event it set itself: nothing to wait for.
             return false;
         }
-        let start = std::time::Instant::now();
-        let mut spins = 0u32;
-        let mut realtime = None;
+        // A real-time waiter sleeps between looks after a short while
+        // (`patience.rs`): the worker may be of lower priority, or preempted
+        // by this very waiter.
+        let mut patience = Patience::new();
         while !self.is_finished() {
-            if spins < 64 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                let waited = start.elapsed();
-                if waited >= Self::SETTLE_LIMIT {
-                    return false;
-                }
-                // A waiter with a real-time policy that yields gives the
-                // processor to nobody of lower priority, so the worker it
-                // waits for (perhaps at normal priority, perhaps preempted
-                // by this very waiter) could not finish the item: such a
-                // waiter yields only briefly and then sleeps between looks.
-                // (Asked once per wait, after the spinning: one system call
-                // on a path that is about to sleep anyway.)
-                let realtime = *realtime.get_or_insert_with(runs_realtime);
-                if !realtime || waited < Self::SETTLE_YIELDING {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(std::time::Duration::from_micros(10));
-                }
+            if patience.wait() >= Self::SETTLE_LIMIT {
+                return false;
             }
         }
         true
@@ -791,22 +771,6 @@ impl<J: Job> QueueCore<J> {
             // the panic guard by the layer that makes window queues).
             (*step)();
         }
-    }
-}
-
-/// Whether the calling thread runs under a real-time policy
-/// (`SCHED_FIFO`, `SCHED_RR` or `SCHED_DEADLINE`).
-fn runs_realtime() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        const SCHED_DEADLINE: i32 = 6;
-        // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
-        let policy = unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK;
-        matches!(policy, libc::SCHED_FIFO | libc::SCHED_RR | SCHED_DEADLINE)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
     }
 }
 
