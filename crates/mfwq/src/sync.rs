@@ -45,8 +45,9 @@
 //! `Arc` cannot be.
 //!
 //! **Documented boundaries** (kept outside loom, each behind one cfg where it
-//! starts): the scheduler's bands are a mutex `VecDeque` under loom instead of
-//! crossbeam's lock-free `SegQueue` (`sched/bands.rs` says why); a worker's
+//! starts): in the scheduler's models the bands are a mutex `VecDeque`
+//! instead of the lock-free band queue, which has models of its own
+//! (`sched/bands.rs` says why); a worker's
 //! slot (its thread id, thread policy and what it runs, `sched/mod.rs`:
 //! `gettid`, `sched_setattr`, and `Invocation`'s bounded spin on the slot) is
 //! not made under loom; the result memory recycler and the platform's own

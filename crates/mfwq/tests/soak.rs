@@ -2039,15 +2039,14 @@ fn run_cycle(index: usize, rng: &mut Rng, load: Duration, totals: &mut Totals) -
 /// applied), which is what this soak checks under faults.
 ///
 /// Why: with the right, the soak's registrations put whole pools (two
-/// workers on a two-CPU machine) under `SCHED_FIFO`/`SCHED_RR`, and a worker
-/// that waits inside the bands' lock-free queue for a preempted
-/// normal-priority pusher spins without letting it run, so the real-time
-/// workers can hold every CPU until the kernel's real-time throttling (950 ms
-/// of each second): the timekeeper, the producers and the soak's own checks
-/// all stall, and timers that were due fire too late for the soak's 250 ms
-/// rule. That limitation is documented in docs/realtime.md ("More
-/// real-time workers than CPUs"); the real-time tests and the real-time
-/// bench exercise the real policies.
+/// workers on a two-CPU machine) under `SCHED_FIFO`/`SCHED_RR`, and a
+/// real-time pool that always has soak items to run holds every CPU (as
+/// real-time scheduling means it to): the timekeeper, the producers and the
+/// soak's own checks wait, and timers that were due fire too late for the
+/// soak's 250 ms rule, which is not a fault. (It once also stalled on a wait
+/// inside the bands' queue: docs/realtime.md, "More real-time workers than
+/// CPUs", and `tests/realtime_starvation.rs`.) The real-time tests and the
+/// real-time bench exercise the real policies.
 fn give_up_realtime_scheduling() {
     #[cfg(target_os = "linux")]
     {

@@ -239,9 +239,29 @@ impl<T> Fifo<T> {
     }
 
     /// Takes the value at the head, if there is one.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
+        // An idle worker polls an empty queue over and over: answer that
+        // without the call to the claiming path (and its register saves).
+        let head = self.head.index.load(Ordering::Acquire);
+        let mut tail = None;
+        if head & HAS_NEXT == 0 {
+            // As in `claim_head`.
+            fence(Ordering::SeqCst);
+            let seen = self.tail.index.load(Ordering::Relaxed);
+            if head >> SHIFT == seen >> SHIFT {
+                return None;
+            }
+            tail = Some(seen);
+        }
+        self.claim_head(head, tail)
+    }
+
+    /// `pop` once the queue did not look empty: claims the head's position.
+    /// `tail`: the tail index `pop` read (after its fence) for this `head`.
+    #[inline(never)]
+    fn claim_head(&self, mut head: usize, mut tail: Option<usize>) -> Option<T> {
         let mut patience = Patience::new();
-        let mut head = self.head.index.load(Ordering::Acquire);
         let mut block = self.head.block.load(Ordering::Acquire);
         loop {
             let offset = (head >> SHIFT) % LAP;
@@ -250,14 +270,18 @@ impl<T> Fifo<T> {
                 patience.wait();
                 head = self.head.index.load(Ordering::Acquire);
                 block = self.head.block.load(Ordering::Acquire);
+                tail = None;
                 continue;
             }
             let mut new_head = head + (1 << SHIFT);
             if new_head & HAS_NEXT == 0 {
                 // Pairs with the pushers' SeqCst claim: a push that finished
-                // before this pop began is seen here.
-                fence(Ordering::SeqCst);
-                let tail = self.tail.index.load(Ordering::Relaxed);
+                // before this pop began is seen here. (`pop` has done it for
+                // the first look.)
+                let tail = tail.take().unwrap_or_else(|| {
+                    fence(Ordering::SeqCst);
+                    self.tail.index.load(Ordering::Relaxed)
+                });
                 if head >> SHIFT == tail >> SHIFT {
                     return None;
                 }

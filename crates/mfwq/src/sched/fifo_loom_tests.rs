@@ -145,3 +145,31 @@ fn loom_fifo_a_block_is_reused_only_after_its_last_reader() {
         assert_eq!(pop_n(&fifo, 3), [2, 3, 4]);
     });
 }
+
+/// What the scheduler's parking protocol needs of a band: a push that
+/// finished before a pop began (here through a flag, there through the gate
+/// word) is seen by that pop.
+#[test]
+fn loom_fifo_a_push_that_finished_first_is_seen() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    model(|| {
+        let fifo = Arc::new(Fifo::new());
+        let pushed = Arc::new(AtomicBool::new(false));
+        // One value already there, so the second crosses into a new block.
+        fifo.push(0);
+        let pusher = {
+            let (fifo, pushed) = (fifo.clone(), pushed.clone());
+            thread::spawn(move || {
+                fifo.push(1);
+                fifo.push(2);
+                pushed.store(true, Ordering::SeqCst);
+            })
+        };
+        assert_eq!(fifo.pop(), Some(0));
+        if pushed.load(Ordering::SeqCst) {
+            assert_eq!(fifo.pop(), Some(1));
+            assert_eq!(fifo.pop(), Some(2));
+        }
+        pusher.join().unwrap();
+    });
+}

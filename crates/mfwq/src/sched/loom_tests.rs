@@ -10,7 +10,8 @@
 //! (or `ci/loom.sh`). Without `LOOM_MAX_PREEMPTIONS` the models use a bound of
 //! 2, so that a bare `cargo test` still finishes.
 //!
-//! Under loom the bands are mutex-protected `VecDeque`s and workers never spin
+//! Here the bands are mutex-protected `VecDeque`s (the lock-free band queue
+//! has models of its own, `fifo_loom_tests.rs`) and workers never spin
 //! before parking, so what is checked is the protocol around them: the
 //! push/close handshake on the gate word, the idle count and wake-up permits,
 //! the drain on close, and the lazy start of the workers against `join`.
@@ -30,9 +31,10 @@
 //! skipping its re-check after announcing itself idle; `start_workers` not
 //! refusing a first push into a closed queue; `take_backlog` dropping what it
 //! takes instead of handing it over; a pool worker's park that does not
-//! look into the other workers' slots. Not covered: the ordering of a
-//! push into the lock-free bands against a parking worker's re-check — under
-//! loom the bands are mutexes, whose lock/unlock order the two by themselves.
+//! look into the other workers' slots. Not covered here: the ordering of a
+//! push into the lock-free band against a parking worker's re-check (the
+//! band's models check that a push finished before a pop is seen by it;
+//! `README.md`, "The band queue", gives the argument).
 
 use crate::ids::{Band, QueueId};
 use crate::sched::{Job, QueueCore, Refusal, Refused, TestTask};
