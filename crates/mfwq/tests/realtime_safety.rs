@@ -13,7 +13,7 @@
 //! | path | worker allocations | feeder allocations |
 //! | --- | --- | --- |
 //! | `put_result` of one reused result | 0 | 0 |
-//! | `put_work_item` with a reused callback | ≤ 1 per 64 items (recycler batch `Vec`) | a few (recycler timing) |
+//! | `put_work_item` with a reused callback | 0 (+1 per 64 results the feeder made the ordinary way) | a few (recycler timing) |
 //! | `mfwq::spawn` of a closure of one word | 0 | 0 |
 //! | `Queue::spawn`, handle dropped | 0 | 1 per item (the shared task) |
 //!
@@ -38,8 +38,7 @@ const WARM_UP: usize = 4_000;
 /// Items in the counted window.
 const ITEMS: usize = 20_000;
 /// Blocks a thread of the result recycler keeps before it hands a batch on
-/// (`object/recycle.rs`, `LOCAL_BLOCKS`): the worker allocates the next empty
-/// batch `Vec` once per this many released results.
+/// (`object/recycle.rs`, `LOCAL_BLOCKS`).
 const RECYCLER_BATCH: usize = 64;
 
 const OTHER: u8 = 0;
@@ -252,26 +251,28 @@ fn put_result_of_a_reused_result_allocates_nothing_on_the_worker() {
 }
 
 #[test]
-fn put_work_item_allocates_only_recycler_batches_on_the_worker() {
+fn put_work_item_allocates_nothing_on_the_worker_in_step() {
     for burst in [1, 8] {
         let counts = window(Path::PutWorkItem, burst, false);
-        assert!(
-            counts.worker_allocs <= ITEMS / RECYCLER_BATCH + 1,
-            "{counts:?}"
-        );
-        // A little slack: when the feeder finds the
-        // recycler's shared stack empty for a moment (its timing against the
-        // worker's batches), it makes a result the ordinary way. Seen: up to
-        // 3 in a window under ThreadSanitizer, which slows the worker.
+        // A little slack: when the feeder finds the recycler's shared stack
+        // empty for a moment (its timing against the worker's batches), it
+        // makes a result the ordinary way. Seen: up to 5 in a window.
         assert!(
             counts.feeder_allocs <= BAND_BLOCKS + RECYCLER_SLACK,
             "{counts:?}"
         );
-        // The feeder drops the emptied batch `Vec` it swaps for a full one.
+        // Batches and the lists they travel in go round between the two
+        // threads: the worker takes an emptied list for every batch it hands
+        // on. It needs a new list only for a batch more than the feeder took
+        // back, which only results made the ordinary way (above) can fill:
+        // one per `RECYCLER_BATCH` of those, and one for the window's edge.
         assert!(
-            counts.feeder_frees <= ITEMS / RECYCLER_BATCH + 1,
+            counts.worker_allocs <= counts.feeder_allocs / RECYCLER_BATCH + 1,
             "{counts:?}"
         );
+        // The feeder keeps its emptied lists in the shared stack; it would
+        // free one only with `SHARED_BATCHES` of them already there.
+        assert!(counts.feeder_frees <= 1, "{counts:?}");
         assert_eq!(counts.worker_frees, BAND_BLOCKS, "{counts:?}");
     }
 }

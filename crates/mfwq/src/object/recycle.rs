@@ -13,6 +13,12 @@
 //! allocator. So at most `LOCAL_BLOCKS` per thread plus
 //! `LOCAL_BLOCKS * SHARED_BATCHES` blocks are kept idle.
 //!
+//! The batches' own lists travel too: a thread that takes a full batch leaves
+//! its emptied list (with its capacity) in the shared stack's `empty` lists,
+//! and a worker that hands a batch on takes one of those as its new list. So
+//! once a producer and a worker are in step, neither allocates or frees a
+//! list (a real-time worker allocates nothing: docs/realtime.md).
+//!
 //! `std::sync::Arc` cannot give its memory back to anyone but the allocator,
 //! hence the hand-written reference count; it follows `Arc`'s orderings.
 //!
@@ -59,12 +65,19 @@ unsafe impl<T: HasPool> Sync for Recycled<T> {}
 /// Free blocks for values of `T`, per thread and shared; freed checked blocks
 /// in quarantine.
 pub(crate) struct Pool<T: 'static> {
-    shared: Mutex<Vec<Vec<Block<T>>>>,
+    shared: Mutex<Shared<T>>,
     local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
     quarantine: Quarantine<Block<T>>,
 }
 
 /// A block of memory for one `Counted<T>`, not initialised.
+/// What threads hand each other: full batches of free blocks, and the empty
+/// lists batches came in (each at most [`SHARED_BATCHES`]).
+struct Shared<T> {
+    full: Vec<Vec<Block<T>>>,
+    empty: Vec<Vec<Block<T>>>,
+}
+
 pub(crate) struct Block<T>(NonNull<MaybeUninit<Counted<T>>>);
 
 // SAFETY: a free block is plain memory owned by whoever holds the Block.
@@ -103,7 +116,10 @@ impl<T: 'static> Pool<T> {
         local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
     ) -> Pool<T> {
         Pool {
-            shared: Mutex::new(Vec::new()),
+            shared: Mutex::new(Shared {
+                full: Vec::new(),
+                empty: Vec::new(),
+            }),
             local,
             quarantine: Quarantine::new(QUARANTINE_BLOCKS),
         }
@@ -113,7 +129,12 @@ impl<T: 'static> Pool<T> {
         let reused = self.local.try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
             if local.0.is_empty() {
-                local.0 = self.shared.lock().pop()?;
+                let mut shared = self.shared.lock();
+                let full = shared.full.pop()?;
+                let emptied = std::mem::replace(&mut local.0, full);
+                if shared.empty.len() < SHARED_BATCHES {
+                    shared.empty.push(emptied);
+                }
             }
             local.0.pop()
         });
@@ -127,10 +148,14 @@ impl<T: 'static> Pool<T> {
                 return;
             };
             if local.0.len() == LOCAL_BLOCKS {
-                let full = std::mem::replace(&mut local.0, Vec::with_capacity(LOCAL_BLOCKS));
                 let mut shared = self.shared.lock();
-                if shared.len() < SHARED_BATCHES {
-                    shared.push(full);
+                let list = shared.empty.pop();
+                let full = std::mem::replace(
+                    &mut local.0,
+                    list.unwrap_or_else(|| Vec::with_capacity(LOCAL_BLOCKS)),
+                );
+                if shared.full.len() < SHARED_BATCHES {
+                    shared.full.push(full);
                 } else {
                     drop(shared);
                     full.into_iter().for_each(Block::free);
@@ -174,7 +199,7 @@ impl<T: 'static> Pool<T> {
     /// Blocks in the shared stack (for tests).
     #[cfg(test)]
     pub(crate) fn shared_blocks(&self) -> usize {
-        self.shared.lock().iter().map(Vec::len).sum()
+        self.shared.lock().full.iter().map(Vec::len).sum()
     }
 
     /// Whether the block of the value at `value` is in quarantine (for tests).
