@@ -13,6 +13,9 @@
 //! - `Mutex`, `MutexGuard`, `Condvar` and [`lock`] — `std::sync` (the
 //!   scheduler and serial queues use std's, with poisoning ignored by `lock`) /
 //!   loom's;
+//! - [`pi`]: `Mutex`, `MutexGuard`, `Condvar` — a priority-inheriting
+//!   pthread mutex and its condition variable on Linux (the scheduler's
+//!   parking lock) / loom's (and std's off Linux and under Miri);
 //! - [`parking`]: `Mutex`, `MutexGuard` (with `MutexGuard::unlocked`),
 //!   `Condvar` (`wait`, `wait_until`) — `parking_lot` (events, timers, the
 //!   scheduler's worker-exit signal) / a thin adapter over loom's mutex and
@@ -77,6 +80,8 @@ pub(crate) use std::sync::{
 
 /// `std::sync::Arc` in both builds (see the module docs).
 pub(crate) use std::sync::Arc;
+
+pub(crate) mod pi;
 
 /// Locks, ignoring poisoning: no platform lock is ever held while user code runs,
 /// so a poisoned lock only means a panic inside our own short critical section,

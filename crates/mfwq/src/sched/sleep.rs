@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::pi::{Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Ordering};
 
 /// The gate's closed bit.
 const CLOSED: usize = 1;
@@ -44,6 +45,9 @@ pub(crate) struct Sleep {
     /// anyone needs waking, so the busy path has no fence, no lock, no system
     /// call. The idle part changes only under the mutex. Its own cache line.
     gate: CachePadded<AtomicUsize>,
+    /// Priority-inheriting (`crate::sync::pi`): a normal-priority pusher
+    /// that holds it while a real-time worker parks or a real-time pusher
+    /// wakes one runs at their priority until it unlocks.
     state: Mutex<SleepState>,
     wakeup: Condvar,
 }
@@ -90,7 +94,7 @@ impl Sleep {
 
     #[cold]
     fn wake_one(&self) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if state.sleeping > state.permits {
             state.permits += 1;
             self.gate.fetch_sub(IDLE, Ordering::SeqCst);
@@ -116,7 +120,7 @@ impl Sleep {
 
     #[cold]
     fn notify_all(&self) {
-        let _state = lock(&self.state);
+        let _state = self.state.lock();
         self.wakeup.notify_all();
     }
 
@@ -129,7 +133,7 @@ impl Sleep {
         mut find: impl FnMut() -> Option<J>,
         timeout: Option<Duration>,
     ) -> Parked<J> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.sleeping += 1;
         // An RMW on the word every push ends with: either that push's exit
         // comes later and sees this idle worker, or it came earlier and its
@@ -180,19 +184,8 @@ impl Sleep {
         timeout: Option<Duration>,
     ) -> (MutexGuard<'a, SleepState>, bool) {
         match timeout {
-            None => (
-                self.wakeup
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                false,
-            ),
-            Some(timeout) => {
-                let (state, result) = self
-                    .wakeup
-                    .wait_timeout(state, timeout)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                (state, result.timed_out())
-            }
+            None => (self.wakeup.wait(state), false),
+            Some(timeout) => self.wakeup.wait_timeout(state, timeout),
         }
     }
 }
