@@ -83,6 +83,18 @@ pub(crate) use std::sync::Arc;
 
 pub(crate) mod pi;
 
+/// Runs a loom model with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset,
+/// so that a bare `cargo test` under `--cfg mfwq_loom` still finishes. Every
+/// model file uses this one.
+#[cfg(all(test, mfwq_loom))]
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
 /// Locks, ignoring poisoning: no platform lock is ever held while user code runs,
 /// so a poisoned lock only means a panic inside our own short critical section,
 /// whose data is still consistent.

@@ -16,16 +16,8 @@
 //! understood; it is left to the unit tests and the TSan run.
 
 use super::Event;
+use crate::sync::model;
 use crate::sync::thread;
-
-/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
-}
 
 /// A thread waits on an auto-reset event that the main thread sets: the
 /// wait returns (no lost wake-up, whether the set comes before the wait or

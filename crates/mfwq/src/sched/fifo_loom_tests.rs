@@ -14,19 +14,9 @@
 //! under that reader: the same report).
 
 use super::Fifo;
+use crate::sync::model;
 use loom::sync::Arc;
 use loom::thread;
-
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
-}
 
 /// Pops until `count` values came out, yielding to the model between tries.
 fn pop_n(fifo: &Fifo<usize>, count: usize) -> Vec<usize> {

@@ -38,6 +38,7 @@
 
 use crate::ids::{Band, QueueId};
 use crate::sched::{Job, QueueCore, Refusal, Refused, TestTask};
+use crate::sync::model;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
@@ -46,18 +47,6 @@ use loom::thread;
 type Core = crate::sync::Arc<QueueCore<TestTask>>;
 
 const PRIVATE_ID: QueueId = QueueId(0x10001);
-
-/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
-}
 
 /// A fresh core with `workers` workers (none started yet).
 fn core(workers: usize) -> Core {

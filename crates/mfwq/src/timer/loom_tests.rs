@@ -14,6 +14,7 @@
 //!
 //! Each model names the mutation it catches; each was checked by applying it.
 
+use crate::sync::model;
 use std::time::{Duration, Instant};
 
 use super::wait::{cancel, register};
@@ -124,15 +125,6 @@ impl Drop for Probe {
             self.log.record(self.index, Fate::Dropped);
         }
     }
-}
-
-/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
 }
 
 /// A deadline no model reaches: only a notification ends a wait for it.

@@ -12,17 +12,9 @@
 
 use crate::ids::{Band, QueueId};
 use crate::object::accounting::{lock_count, on_shutdown, on_startup, ResultLock};
+use crate::sync::model;
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::work::{QueueCore, Work};
-
-/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
-}
 
 /// A worker releases a result's lock (batched on the worker), then the
 /// platform shuts down and starts again while the worker goes idle and hands

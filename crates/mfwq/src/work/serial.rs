@@ -424,6 +424,7 @@ impl AsyncCallback for ReplyToken {
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests {
     use super::*;
+    use crate::sync::model;
     use crate::work::QueueCore;
     use loom::sync::atomic::{AtomicUsize, Ordering};
 
@@ -448,15 +449,6 @@ mod loom_tests {
         assert!(serial
             .push(task, Band::Normal, CallbackFlags::empty())
             .is_ok());
-    }
-
-    /// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS`, or a bound of 2 if unset.
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.check(f);
     }
 
     /// Two producers race on a serial queue over a core: every item runs once,
