@@ -13,11 +13,12 @@
 //! - `Mutex`, `MutexGuard`, `Condvar` and [`lock`] — `std::sync` (the
 //!   scheduler and serial queues use std's, with poisoning ignored by `lock`) /
 //!   loom's;
-//! - [`pi`]: `Mutex`, `MutexGuard`, `Condvar` — a priority-inheriting
+//! - [`pi`]: the same interface as `parking` below — a priority-inheriting
 //!   pthread mutex and its condition variable on Linux (the scheduler's
-//!   parking lock) / loom's (and std's off Linux and under Miri);
+//!   parking lock, the timer's state) / `parking`'s (off Linux, under loom
+//!   and under Miri);
 //! - [`parking`]: `Mutex`, `MutexGuard` (with `MutexGuard::unlocked`),
-//!   `Condvar` (`wait`, `wait_until`) — `parking_lot` (events, timers, the
+//!   `Condvar` (`wait`, `wait_until`) — `parking_lot` (events, the
 //!   scheduler's worker-exit signal) / a thin adapter over loom's mutex and
 //!   condition variable with parking_lot's API (no poisoning, `&mut guard`
 //!   waits);

@@ -4,7 +4,7 @@
 //! protocol, and why it neither loses a wake-up nor loses work at close, is in
 //! `README.md` beside this file.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
@@ -153,8 +153,7 @@ impl Sleep {
                     None => Parked::Closed,
                 };
             }
-            let timed_out;
-            (state, timed_out) = self.wait(state, timeout);
+            let timed_out = self.wait(&mut state, timeout);
             if state.permits > 0 {
                 state.permits -= 1;
                 state.sleeping -= 1;
@@ -178,14 +177,15 @@ impl Sleep {
         }
     }
 
-    fn wait<'a>(
-        &self,
-        state: MutexGuard<'a, SleepState>,
-        timeout: Option<Duration>,
-    ) -> (MutexGuard<'a, SleepState>, bool) {
-        match timeout {
-            None => (self.wakeup.wait(state), false),
-            Some(timeout) => self.wakeup.wait_timeout(state, timeout),
+    /// Waits on the condition variable (at most `timeout`); whether it
+    /// timed out.
+    fn wait(&self, state: &mut MutexGuard<'_, SleepState>, timeout: Option<Duration>) -> bool {
+        match timeout.and_then(|timeout| Instant::now().checked_add(timeout)) {
+            None => {
+                self.wakeup.wait(state);
+                false
+            }
+            Some(deadline) => self.wakeup.wait_until(state, deadline).timed_out(),
         }
     }
 }

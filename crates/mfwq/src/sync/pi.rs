@@ -1,40 +1,45 @@
 //! A mutex with priority inheritance, and the condition variable that goes
-//! with it, for the one lock that both a queue's workers and its pushers take:
-//! the scheduler's parking state (`sched/sleep.rs`).
+//! with it, for the locks that real-time threads share with normal-priority
+//! ones: the scheduler's parking state (`sched/sleep.rs`: a queue's workers
+//! and every pusher) and the timer's state (`timer/thread.rs`: every thread
+//! that schedules, and the timekeeper).
 //!
 //! A real-time worker about to park, or a real-time feeder waking a parked
-//! worker, can find that lock held by a normal-priority thread (another
-//! feeder of the same queue). With an ordinary mutex the real-time thread
-//! then waits for as long as the holder is kept off the processor by
-//! everything of higher priority: a priority inversion. With priority
-//! inheritance (a `PTHREAD_PRIO_INHERIT` mutex: the kernel's `FUTEX_LOCK_PI`)
-//! the holder runs at the waiter's priority until it unlocks. The uncontended
-//! lock and unlock stay one compare-and-swap in user space; only a contended
-//! one enters the kernel.
+//! worker, can find the parking lock held by a normal-priority thread
+//! (another feeder of the same queue); a real-time thread that schedules a
+//! timer item can find the timer's lock held by any thread of the process.
+//! With an ordinary mutex the real-time thread then waits for as long as the
+//! holder is kept off the processor by everything of higher priority: a
+//! priority inversion. With priority inheritance (a `PTHREAD_PRIO_INHERIT`
+//! mutex: the kernel's `FUTEX_LOCK_PI`) the holder runs at the waiter's
+//! priority until it unlocks. The uncontended lock and unlock stay one
+//! compare-and-swap in user space; only a contended one enters the kernel.
 //!
 //! - Linux (outside loom and Miri): a `pthread_mutex_t` with
 //!   `PTHREAD_PRIO_INHERIT` and a `pthread_cond_t` on `CLOCK_MONOTONIC`,
 //!   each boxed (a pthread object must not move once used).
-//! - Elsewhere, under loom and under Miri: std's (loom's) mutex and condition
-//!   variable, with the same interface.
+//! - Elsewhere, under loom and under Miri: [`parking`](super::parking)'s
+//!   (parking_lot's, or its loom adapter), which has the same interface.
 //!
-//! The interface is std's without poisoning: no code that can panic runs
-//! under this lock.
-
-use std::ops::{Deref, DerefMut};
-use std::time::Duration;
+//! The interface is parking_lot's, the part these locks use: `lock`,
+//! `MutexGuard::unlocked`, and waits that take the guard by `&mut`.
 
 #[cfg(all(target_os = "linux", not(mfwq_loom), not(miri)))]
 pub(crate) use self::pthread::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(all(target_os = "linux", not(mfwq_loom), not(miri))))]
-pub(crate) use self::portable::{Condvar, Mutex, MutexGuard};
+pub(crate) use super::parking::{Condvar, Mutex, MutexGuard};
 
 #[cfg(all(target_os = "linux", not(mfwq_loom), not(miri)))]
 mod pthread {
-    use super::*;
     use std::cell::UnsafeCell;
     use std::mem::MaybeUninit;
+    use std::ops::{Deref, DerefMut};
+    use std::time::{Duration, Instant};
+
+    /// Tries in user space before a contended lock blocks in the kernel,
+    /// with 1, 2, 4, ... 32 pauses between them.
+    const SPIN_ROUNDS: u32 = 6;
 
     /// A priority-inheriting mutex (see the module docs).
     pub(crate) struct Mutex<T> {
@@ -83,13 +88,43 @@ mod pthread {
 
         #[inline]
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            // SAFETY: an initialised mutex, not held by this thread (no code
-            // under it locks it again).
+            self.raw_lock();
+            MutexGuard { mutex: self }
+        }
+
+        /// Takes the lock: a few tries in user space first, then the
+        /// kernel. A contended PI lock goes straight to `FUTEX_LOCK_PI`
+        /// (no spinning there), and these locks are held for a few
+        /// instructions, so a short spin usually finds them free (the
+        /// timer's lock, which a scheduling thread and the timekeeper take
+        /// in turns, made scheduling 20-50% slower without it).
+        #[inline]
+        fn raw_lock(&self) {
+            for round in 0..SPIN_ROUNDS {
+                // SAFETY: an initialised mutex, not held by this thread (no
+                // code under it locks it again). A failed try leaves it as it
+                // was, in user space.
+                if unsafe { libc::pthread_mutex_trylock(self.raw.get()) } == 0 {
+                    return;
+                }
+                for _ in 0..1u32 << round {
+                    std::hint::spin_loop();
+                }
+            }
+            // SAFETY: as above.
             check(
                 unsafe { libc::pthread_mutex_lock(self.raw.get()) },
                 "mutex_lock",
             );
-            MutexGuard { mutex: self }
+        }
+
+        #[inline]
+        fn raw_unlock(&self) {
+            // SAFETY: this thread holds the lock (through a guard).
+            check(
+                unsafe { libc::pthread_mutex_unlock(self.raw.get()) },
+                "mutex_unlock",
+            );
         }
     }
 
@@ -97,6 +132,22 @@ mod pthread {
         fn drop(&mut self) {
             // SAFETY: not locked (a guard borrows the mutex).
             unsafe { libc::pthread_mutex_destroy(self.raw.get()) };
+        }
+    }
+
+    impl<T> MutexGuard<'_, T> {
+        /// Runs `f` with the lock released and takes it back afterwards, also
+        /// when `f` unwinds (as parking_lot's `MutexGuard::unlocked`).
+        pub(crate) fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
+            struct Relock<'b, T>(&'b Mutex<T>);
+            impl<T> Drop for Relock<'_, T> {
+                fn drop(&mut self) {
+                    self.0.raw_lock();
+                }
+            }
+            guard.mutex.raw_unlock();
+            let _relock = Relock(guard.mutex);
+            f()
         }
     }
 
@@ -118,11 +169,7 @@ mod pthread {
     impl<T> Drop for MutexGuard<'_, T> {
         #[inline]
         fn drop(&mut self) {
-            // SAFETY: this thread holds the lock.
-            check(
-                unsafe { libc::pthread_mutex_unlock(self.mutex.raw.get()) },
-                "mutex_unlock",
-            );
+            self.mutex.raw_unlock();
         }
     }
 
@@ -169,35 +216,45 @@ mod pthread {
             unsafe { libc::pthread_cond_broadcast(self.raw.get()) };
         }
 
-        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             // SAFETY: the guard holds its mutex, which is always used with
-            // this condition variable (one pair per `Sleep`).
+            // this condition variable (one pair per owner).
             check(
                 unsafe { libc::pthread_cond_wait(self.raw.get(), guard.mutex.raw.get()) },
                 "cond_wait",
             );
-            guard
         }
 
-        /// Waits at most `timeout`; `true` if it timed out.
-        pub(crate) fn wait_timeout<'a, T>(
+        /// Waits until notified or until `deadline` (as parking_lot's).
+        pub(crate) fn wait_until<T>(
             &self,
-            guard: MutexGuard<'a, T>,
-            timeout: Duration,
-        ) -> (MutexGuard<'a, T>, bool) {
-            let deadline = monotonic_after(timeout);
-            // SAFETY: as for `wait`; `deadline` is a valid timespec.
+            guard: &mut MutexGuard<'_, T>,
+            deadline: Instant,
+        ) -> WaitTimeoutResult {
+            // `Instant` is CLOCK_MONOTONIC on Linux but gives no timespec:
+            // the time left, added to the clock's now.
+            let abstime = monotonic_after(deadline.saturating_duration_since(Instant::now()));
+            // SAFETY: as for `wait`; `abstime` is a valid timespec.
             let result = unsafe {
-                libc::pthread_cond_timedwait(self.raw.get(), guard.mutex.raw.get(), &deadline)
+                libc::pthread_cond_timedwait(self.raw.get(), guard.mutex.raw.get(), &abstime)
             };
-            (guard, result == libc::ETIMEDOUT)
+            WaitTimeoutResult(result == libc::ETIMEDOUT)
         }
     }
 
     impl Drop for Condvar {
         fn drop(&mut self) {
-            // SAFETY: nobody waits (a waiter borrows the `Sleep` that owns it).
+            // SAFETY: nobody waits (a waiter borrows the owner).
             unsafe { libc::pthread_cond_destroy(self.raw.get()) };
+        }
+    }
+
+    /// Whether a timed wait ended at its deadline (as parking_lot's).
+    pub(crate) struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        pub(crate) fn timed_out(&self) -> bool {
+            self.0
         }
     }
 
@@ -240,12 +297,25 @@ mod pthread {
         use super::*;
 
         #[test]
-        fn lock_wait_and_timeout() {
+        fn lock_unlocked_wait_and_deadline() {
             let mutex = std::sync::Arc::new(Mutex::new(0));
             let condvar = std::sync::Arc::new(Condvar::new());
-            let guard = mutex.lock();
-            let (guard, timed_out) = condvar.wait_timeout(guard, Duration::from_millis(5));
-            assert!(timed_out);
+            let mut guard = mutex.lock();
+            let start = Instant::now();
+            let waited = condvar.wait_until(&mut guard, start + Duration::from_millis(5));
+            assert!(waited.timed_out());
+            assert!(start.elapsed() >= Duration::from_millis(5));
+            // Released inside `unlocked`, held again after it, also after a
+            // panic.
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                MutexGuard::unlocked(&mut guard, || {
+                    *mutex.lock() += 1;
+                    panic!("inside unlocked");
+                })
+            }));
+            assert!(caught.is_err());
+            assert_eq!(*guard, 1);
+            *guard = 0;
             drop(guard);
             let setter = {
                 let (mutex, condvar) = (mutex.clone(), condvar.clone());
@@ -256,7 +326,7 @@ mod pthread {
             };
             let mut guard = mutex.lock();
             while *guard == 0 {
-                guard = condvar.wait(guard);
+                condvar.wait(&mut guard);
             }
             drop(guard);
             setter.join().unwrap();
@@ -336,75 +406,6 @@ mod pthread {
             let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::c_int;
             assert_eq!(word & 0x3FFF_FFFF, tid);
             drop(guard);
-        }
-    }
-}
-
-#[cfg(not(all(target_os = "linux", not(mfwq_loom), not(miri))))]
-mod portable {
-    use super::*;
-
-    pub(crate) struct Mutex<T>(crate::sync::Mutex<T>);
-    pub(crate) struct MutexGuard<'a, T>(crate::sync::MutexGuard<'a, T>);
-
-    impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Mutex<T> {
-            Mutex(crate::sync::Mutex::new(value))
-        }
-
-        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            MutexGuard(crate::sync::lock(&self.0))
-        }
-    }
-
-    impl<T> Deref for MutexGuard<'_, T> {
-        type Target = T;
-        fn deref(&self) -> &T {
-            &self.0
-        }
-    }
-
-    impl<T> DerefMut for MutexGuard<'_, T> {
-        fn deref_mut(&mut self) -> &mut T {
-            &mut self.0
-        }
-    }
-
-    pub(crate) struct Condvar(crate::sync::Condvar);
-
-    impl Condvar {
-        pub(crate) fn new() -> Condvar {
-            Condvar(crate::sync::Condvar::new())
-        }
-
-        pub(crate) fn notify_one(&self) {
-            self.0.notify_one();
-        }
-
-        pub(crate) fn notify_all(&self) {
-            self.0.notify_all();
-        }
-
-        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-            MutexGuard(
-                self.0
-                    .wait(guard.0)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            )
-        }
-
-        /// Waits at most `timeout`; `true` if it timed out. (Under loom,
-        /// untimed: see the facade's docs.)
-        pub(crate) fn wait_timeout<'a, T>(
-            &self,
-            guard: MutexGuard<'a, T>,
-            timeout: Duration,
-        ) -> (MutexGuard<'a, T>, bool) {
-            let (guard, result) = self
-                .0
-                .wait_timeout(guard.0, timeout)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            (MutexGuard(guard), result.timed_out())
         }
     }
 }

@@ -16,7 +16,7 @@ use super::{next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
-use crate::sync::parking::{Condvar, Mutex, MutexGuard};
+use crate::sync::pi::{Condvar, Mutex, MutexGuard};
 use crate::sync::thread::{self, JoinHandle};
 use crate::sync::Arc;
 
@@ -29,6 +29,8 @@ pub(crate) struct Timers {
 /// its callback ([`Owed`]): the item's result; the loom models
 /// (`loom_tests.rs`) run this very code with a payload that records its fate.
 pub(crate) struct Shared<R: Owed = AsyncResult> {
+    /// Priority-inheriting (`crate::sync::pi`): any thread of the process
+    /// schedules, and the timekeeper may be real-time.
     state: Mutex<TimerState<R>>,
     wake: Condvar,
 }
