@@ -100,10 +100,10 @@ mod work;
 pub use object::com;
 
 pub use api::{
-    block_on, scope, sleep, sleep_until, spawn_future, spawn_future_with_priority, DeadlineGuard,
-    EventWait, JoinError, JoinHandle, OwnedQueue, Periodic, PlatformEventsRegistration, Priority,
-    Queue, QueueBuilder, QueueKind, RealtimeRegistration, Repeating, Scheduled, Scope, Sleep,
-    TaskHandle, WaitAsync,
+    block_on, interval, interval_at, scope, sleep, sleep_until, spawn_future,
+    spawn_future_with_priority, DeadlineGuard, EventWait, Interval, JoinError, JoinHandle,
+    OwnedQueue, Periodic, PlatformEventsRegistration, Priority, Queue, QueueBuilder, QueueKind,
+    RealtimeRegistration, Repeating, Scheduled, Scope, Sleep, TaskHandle, WaitAsync,
 };
 pub use begin_end::{begin, begin_async, AsyncOperation, OperationFuture};
 pub use class_name::ClassName;

@@ -555,6 +555,10 @@ async fn sleeps_and_events() -> mfwq::Result<u32> {
     })?;
     sleep(Duration::from_millis(2)).await?;
     assert!(start.elapsed() >= Duration::from_millis(2));
+    let mut ticks = mfwq::interval(Duration::from_millis(1));
+    let first = ticks.tick().await?;
+    let second = ticks.tick().await?;
+    assert!(second >= first + Duration::from_millis(1) && Instant::now() >= second);
     event.wait_async().await?;
     let on_queue = spawn_future(QueueId::STANDARD, async { 40 })?.await?;
     let begun = mfwq::begin_async(QueueId::MULTITHREADED, || Ok(2u32))?.await?;
@@ -600,4 +604,114 @@ fn under_plain_block_on() {
     let _serial = serial();
     let _platform = mfwq::Platform::start().unwrap();
     assert_eq!(block_on(sleeps_and_events()), Ok(42));
+}
+
+#[test]
+fn an_interval_ticks_on_its_cadence_never_early() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let period = Duration::from_millis(3);
+    let start = Instant::now() + Duration::from_millis(2);
+    let ticks = block_on(async {
+        let mut interval = mfwq::interval_at(start, period);
+        let mut ticks = Vec::new();
+        for _ in 0..5 {
+            let tick = interval.tick().await.unwrap();
+            // Never before its tick.
+            assert!(Instant::now() >= tick);
+            ticks.push(tick);
+        }
+        ticks
+    });
+    // The ticks are the cadence itself (start + k x period), not when they
+    // were noticed; on a loaded machine a tick may have been skipped.
+    assert_eq!(ticks[0], start);
+    for pair in ticks.windows(2) {
+        assert!(pair[1] >= pair[0] + period, "{ticks:?}");
+    }
+    for tick in &ticks {
+        assert_eq!(
+            (*tick - start).as_nanos() % period.as_nanos(),
+            0,
+            "{ticks:?}"
+        );
+    }
+}
+
+#[test]
+fn an_interval_that_fell_behind_skips_the_missed_ticks() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let period = Duration::from_millis(2);
+    block_on(async {
+        let mut interval = mfwq::interval(period);
+        let first = interval.tick().await.unwrap();
+        // Busy for three and a half periods: ticks 1-3 are missed.
+        std::thread::sleep(period * 7 / 2);
+        let late = interval.tick().await.unwrap();
+        assert_eq!(late, first + period, "the first missed tick comes at once");
+        let next = interval.tick().await.unwrap();
+        // Ticks 2 and 3 were missed too and are skipped: the cadence goes
+        // on from the first tick after the moment the late one was taken
+        // (tick 4, or later on a loaded machine), keeping its phase.
+        assert!(next >= first + period * 4, "{first:?} {next:?}");
+        assert_eq!((next - first).as_nanos() % period.as_nanos(), 0);
+    });
+}
+
+#[test]
+fn dropping_an_armed_interval_cancels_its_timer() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let fired = Arc::new(AtomicUsize::new(0));
+    for _ in 0..100 {
+        let mut interval = mfwq::interval_at(
+            Instant::now() + Duration::from_millis(20),
+            Duration::from_millis(20),
+        );
+        let waker = Waker::from(Arc::new(CountingWaker(fired.clone())));
+        let mut context = Context::from_waker(&waker);
+        assert!(interval.poll_tick(&mut context).is_pending());
+        drop(interval);
+    }
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(
+        fired.load(Ordering::SeqCst),
+        0,
+        "a dropped interval woke its task"
+    );
+}
+
+#[test]
+fn shutdown_ends_an_awaited_interval_and_a_later_arming_fails() {
+    let _serial = serial();
+    let platform = mfwq::Platform::start().unwrap();
+    let mut interval = mfwq::interval_at(
+        Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(60),
+    );
+    let woken = Arc::new(AtomicUsize::new(0));
+    let waker = Waker::from(Arc::new(CountingWaker(woken.clone())));
+    let mut context = Context::from_waker(&waker);
+    assert!(interval.poll_tick(&mut context).is_pending());
+    drop(platform);
+    assert!(!mfwq::is_started());
+    assert_eq!(
+        woken.load(Ordering::SeqCst),
+        1,
+        "the shutdown wakes the task"
+    );
+    assert!(matches!(
+        interval.poll_tick(&mut context),
+        Poll::Ready(Err(Error::Shutdown))
+    ));
+    // Not running: the next arming is refused at once.
+    assert!(matches!(
+        interval.poll_tick(&mut context),
+        Poll::Ready(Err(Error::Shutdown))
+    ));
+    // After a restart the same interval works again.
+    let _platform = mfwq::Platform::start().unwrap();
+    let mut interval = interval;
+    assert!(interval.poll_tick(&mut context).is_pending());
 }

@@ -28,6 +28,7 @@
 //! | a periodic callback that `put_result`s a reused result | 0 | timekeeper 0, TIMER worker 0 |
 //! | a `spawn_future` task woken once per item | 0 | feeder (the waker) 0 |
 //! | the same task awaiting `mfwq::sleep` per item | 1 per item (the sleep's shared state) | timekeeper 0, TIMER worker 0 (+1 per 64 results the worker made the ordinary way) |
+//! | the same task awaiting one `mfwq::interval`'s next tick per item | a few (recycler timing), none per tick | timekeeper 0, TIMER worker 0 (+1 per 64 results the worker made the ordinary way) |
 //!
 //! The band's queue keeps the block it emptied last and reuses it, so at
 //! these depths (one item, or bursts of 8) its blocks are never allocated or
@@ -72,6 +73,8 @@ const PERIODIC_ITEMS: usize = 100;
 /// poll (right after `sleep` is called) still finds it pending, so it goes
 /// through the timer rather than resolving at once.
 const SLEEP: Duration = Duration::from_micros(100);
+/// Ticks of the `Interval` path's interval that waited for the timer.
+static TICKS_THAT_WAITED: AtomicUsize = AtomicUsize::new(0);
 /// Blocks a thread of the result recycler keeps before it hands a batch on
 /// (`object/recycle.rs`, `LOCAL_BLOCKS`).
 const RECYCLER_BATCH: usize = 64;
@@ -176,6 +179,9 @@ enum Path {
     /// The same task, which awaits `mfwq::sleep(SLEEP)` after each wake-up
     /// and before its item.
     Sleep,
+    /// The same task, which awaits the next tick of one `mfwq::interval`
+    /// (period `SLEEP`) after each wake-up and before its item.
+    Interval,
 }
 
 impl Path {
@@ -183,7 +189,7 @@ impl Path {
     fn sizes(self) -> (usize, usize) {
         match self {
             Path::Periodic => (PERIODIC_WARM_UP, PERIODIC_ITEMS),
-            Path::Sleep => (DELAYED_WARM_UP, DELAYED_ITEMS),
+            Path::Sleep | Path::Interval => (DELAYED_WARM_UP, DELAYED_ITEMS),
             Path::ScheduleResult(delay) if !delay.is_zero() => (DELAYED_WARM_UP, DELAYED_ITEMS),
             Path::ScheduleResult(_) | Path::ScheduleWorkItem | Path::Relay => {
                 (HOPS_WARM_UP, HOPS_ITEMS)
@@ -197,7 +203,11 @@ impl Path {
     fn uses_timer(self) -> bool {
         matches!(
             self,
-            Path::ScheduleResult(_) | Path::ScheduleWorkItem | Path::Periodic | Path::Sleep
+            Path::ScheduleResult(_)
+                | Path::ScheduleWorkItem
+                | Path::Periodic
+                | Path::Sleep
+                | Path::Interval
         )
     }
 }
@@ -423,14 +433,31 @@ fn window(path: Path, burst: usize, markers: bool) -> Counts {
                 )
                 .expect("add_periodic_callback")
             });
-            let task = matches!(path, Path::Future | Path::Sleep).then(|| {
+            let task = matches!(path, Path::Future | Path::Sleep | Path::Interval).then(|| {
                 let shared = Arc::clone(&shared);
                 mfwq::spawn_future(id, async move {
                     let mut seen = 0;
+                    let mut ticks = mfwq::interval(SLEEP);
                     loop {
                         shared.next_item(&mut seen).await;
                         if path == Path::Sleep {
                             mfwq::sleep(SLEEP).await.expect("sleep");
+                        }
+                        if path == Path::Interval {
+                            // `tick`, counting the ticks that had to wait
+                            // for the timer (armed an item) rather than
+                            // being due already.
+                            let mut waited = false;
+                            std::future::poll_fn(|context| {
+                                let poll = ticks.poll_tick(context);
+                                waited |= poll.is_pending();
+                                poll
+                            })
+                            .await
+                            .expect("tick");
+                            if waited {
+                                TICKS_THAT_WAITED.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         shared.item();
                     }
@@ -464,7 +491,7 @@ fn window(path: Path, burst: usize, markers: bool) -> Counts {
                     let relay_id = relay_id.expect("the relay queue");
                     mfwq::put_result(relay_id, &relayed).expect("put_result to the relay");
                 }
-                Path::Periodic | Path::Future | Path::Sleep => shared.release(),
+                Path::Periodic | Path::Future | Path::Sleep | Path::Interval => shared.release(),
             };
             let mut sent = 0;
             let mut run = |count: usize| {
@@ -718,6 +745,35 @@ fn sleep_allocates_its_shared_state_once_per_sleep_on_the_worker() {
     assert_eq!(counts.frees[FEEDER], 0, "{counts:?}");
 }
 
+#[test]
+fn an_interval_allocates_nothing_per_tick_on_the_worker() {
+    let counts = window(Path::Interval, 1, false);
+    // Most ticks armed a timer item (the task awaits the next tick right
+    // after the previous one, well within the period): the window tested
+    // the timer path, not only ticks already due.
+    let waited = TICKS_THAT_WAITED.load(Ordering::Relaxed);
+    assert!(waited >= DELAYED_ITEMS / 2, "{waited} ticks waited");
+    // One interval for the whole task: its timer callback was made in the
+    // warm-up and is armed again for every tick. Each arming's result comes
+    // from the worker's recycler list and goes back on the TIMER worker, so
+    // the worker makes one the ordinary way only when the shared stack is
+    // empty for a moment (as a `put_work_item` feeder does).
+    assert!(
+        counts.allocs[WORKER] <= BAND_BLOCKS + RECYCLER_SLACK,
+        "{counts:?}"
+    );
+    assert_eq!(counts.frees[WORKER], 0, "{counts:?}");
+    assert!(
+        counts.allocs[TIMER_WORKER] <= counts.allocs[WORKER] / RECYCLER_BATCH + 1,
+        "{counts:?}"
+    );
+    assert_eq!(counts.frees[TIMER_WORKER], 0, "{counts:?}");
+    assert_eq!(counts.allocs[TIMEKEEPER], BAND_BLOCKS, "{counts:?}");
+    assert_eq!(counts.frees[TIMEKEEPER], 0, "{counts:?}");
+    assert_eq!(counts.allocs[FEEDER], BAND_BLOCKS, "{counts:?}");
+    assert_eq!(counts.frees[FEEDER], 0, "{counts:?}");
+}
+
 /// The workload of `ci/rt-safety.sh`: one window of `put_result` with marker
 /// system calls around it on both threads.
 #[test]
@@ -740,6 +796,7 @@ fn strace_other_windows() {
         Path::Periodic,
         Path::Future,
         Path::Sleep,
+        Path::Interval,
     ] {
         window(path, 1, true);
     }

@@ -6,12 +6,13 @@
 //! One file per concept: `queue.rs` (the `Queue` handle, `OwnedQueue`,
 //! `Priority`), `builder.rs`, `guards.rs` (everything that must be undone),
 //! `join.rs`, `scope.rs`, and the futures: `executor.rs` (`spawn_future`,
-//! `block_on`), `sleep.rs`, `event_future.rs`.
+//! `block_on`), `sleep.rs`, `interval.rs`, `event_future.rs`.
 
 pub(crate) mod builder;
 pub(crate) mod event_future;
 pub(crate) mod executor;
 pub(crate) mod guards;
+pub(crate) mod interval;
 pub(crate) mod join;
 pub(crate) mod queue;
 pub(crate) mod repeat;
@@ -27,10 +28,11 @@ pub use queue::{OwnedQueue, Priority, Queue};
 pub use repeat::Repeating;
 pub use scope::{scope, Scope};
 
-// Futures on queues: spawn_future (executor.rs), sleep (sleep.rs), awaiting
-// an event (event_future.rs); no runtime needed.
+// Futures on queues: spawn_future (executor.rs), sleep (sleep.rs), interval
+// (interval.rs), awaiting an event (event_future.rs); no runtime needed.
 pub use event_future::WaitAsync;
 pub use executor::{block_on, spawn_future, spawn_future_with_priority, TaskHandle};
+pub use interval::{interval, interval_at, Interval};
 pub use sleep::{sleep, sleep_until, Sleep};
 
 /// The poll of a future whose outcome another thread decides (a sleep's

@@ -142,6 +142,7 @@ impl Sleep {
                 waker: Some(waker.clone()),
                 key: None,
             }),
+            repeating: false,
         });
         pending::insert(&shared);
         match schedule_work_item(shared.clone(), None, delay) {
@@ -211,21 +212,27 @@ impl Drop for Sleep {
     }
 }
 
-/// What a sleep and its timer item share: the item's callback.
-struct SleepShared {
-    state: Mutex<SleepState>,
+/// What a sleep (or an [`Interval`](super::interval::Interval)) and its
+/// timer item share: the item's callback.
+pub(super) struct SleepShared {
+    pub(super) state: Mutex<SleepState>,
+    /// An interval's: it stays listed for the shutdown between its items
+    /// (the interval removes it when dropped).
+    pub(super) repeating: bool,
 }
 
-struct SleepState {
-    /// Set once: by the timer (`Ok`) or by the shutdown (`Err(Shutdown)`).
-    outcome: Option<Result<()>>,
-    waker: Option<Waker>,
-    key: Option<WorkItemKey>,
+pub(super) struct SleepState {
+    /// Set by the timer (`Ok`) or by the shutdown (`Err(Shutdown)`); once
+    /// for a sleep, once per item for an interval (which clears it to arm
+    /// the next).
+    pub(super) outcome: Option<Result<()>>,
+    pub(super) waker: Option<Waker>,
+    pub(super) key: Option<WorkItemKey>,
 }
 
 impl SleepShared {
     /// Decides the outcome (the first call wins) and wakes the task.
-    fn finish(&self, outcome: Result<()>) -> bool {
+    pub(super) fn finish(&self, outcome: Result<()>) -> bool {
         let waker = {
             let mut state = self.state.lock();
             if state.outcome.is_some() {
@@ -247,14 +254,15 @@ impl AsyncCallback for SleepShared {
     }
 
     fn invoke(&self, _result: &AsyncResult) {
-        if self.finish(Ok(())) {
+        if self.finish(Ok(())) && !self.repeating {
             pending::remove_ptr(self);
         }
     }
 }
 
-/// The sleeps whose timer item is pending, for the shutdown to end them.
-mod pending {
+/// The sleeps whose timer item is pending (and the live intervals), for the
+/// shutdown to end them.
+pub(super) mod pending {
     use super::*;
 
     static PENDING: Mutex<Option<HashMap<usize, Arc<SleepShared>>>> = Mutex::new(None);
@@ -264,7 +272,7 @@ mod pending {
         std::ptr::from_ref(shared) as usize
     }
 
-    pub(super) fn insert(shared: &Arc<SleepShared>) {
+    pub(in crate::api) fn insert(shared: &Arc<SleepShared>) {
         LISTENER.call_once(|| {
             let listener: Arc<dyn PlatformEvents> = Arc::new(ShutdownSweep);
             let _ = crate::platform::events::register_platform_events(listener);
@@ -275,7 +283,7 @@ mod pending {
             .insert(address(shared), Arc::clone(shared));
     }
 
-    pub(super) fn remove(shared: &Arc<SleepShared>) {
+    pub(in crate::api) fn remove(shared: &Arc<SleepShared>) {
         remove_ptr(shared);
     }
 

@@ -1,0 +1,312 @@
+//! [`interval`] and [`interval_at`]: a future-side period on the platform's
+//! timer that, unlike a [`sleep`](super::sleep::sleep) per period, keeps its
+//! state from tick to tick.
+//!
+//! An [`Interval`] holds one timer callback for its whole life and arms one
+//! scheduled item at a time with it, so a tick after the first allocates
+//! nothing (the item's result comes from the recycler; `tests/realtime_safety.rs`
+//! counts it) where a `sleep` allocates its shared state each time. It is
+//! what a task on a real-time queue should await once per period. Like a
+//! sleep, it is listed for the shutdown, which ends it with
+//! `Err(Error::Shutdown)`; dropping it cancels an armed item.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::sleep::{pending, SleepShared, SleepState};
+use crate::error::Result;
+use crate::timer::{cancel_work_item, schedule_work_item};
+
+/// Ticks at `start`, `start + period`, `start + 2 × period`, … on the
+/// platform's timer; made by [`interval`] and [`interval_at`].
+///
+/// [`tick`](Interval::tick) completes at (never before) the next tick and
+/// returns that tick's instant. A tick that is already past when it is
+/// awaited completes at once; when more than a whole period was missed (the
+/// task was busy, the machine stalled), the missed ticks are skipped and the
+/// cadence continues from the next tick after now, as the platform's
+/// periodic callbacks do. An interval works under any executor, as
+/// [`Sleep`](crate::Sleep) does.
+///
+/// Errors: `Err(Error::Shutdown)` when the platform is not running at an
+/// arming, or shuts down while a tick is awaited.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let _platform = mfwq::Platform::start()?;
+/// let task = mfwq::spawn_future(mfwq::QueueId::STANDARD, async {
+///     let mut ticks = mfwq::interval(Duration::from_millis(2));
+///     let first = ticks.tick().await?; // at once
+///     let third = {
+///         ticks.tick().await?;
+///         ticks.tick().await?
+///     };
+///     assert!(third >= first + Duration::from_millis(4));
+///     Ok::<_, mfwq::Error>(())
+/// })?;
+/// mfwq::block_on(task)??;
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub struct Interval {
+    period: Duration,
+    next: Instant,
+    /// The timer callback, made at the first arming and kept.
+    shared: Option<Arc<SleepShared>>,
+    /// An item is scheduled for `next` and has not been seen to fire.
+    armed: bool,
+}
+
+impl std::fmt::Debug for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interval")
+            .field("period", &self.period)
+            .field("next", &self.next)
+            .field("armed", &self.armed)
+            .finish()
+    }
+}
+
+/// An interval whose first tick is now.
+///
+/// # Panics
+///
+/// If `period` is zero.
+///
+/// ```
+/// let ticks = mfwq::interval(std::time::Duration::from_millis(10));
+/// assert_eq!(ticks.period(), std::time::Duration::from_millis(10));
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// An interval whose first tick is `start`.
+///
+/// # Panics
+///
+/// If `period` is zero.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now() + Duration::from_secs(1);
+/// let ticks = mfwq::interval_at(start, Duration::from_millis(10));
+/// assert_eq!(ticks.next_tick(), start);
+/// ```
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(!period.is_zero(), "an interval's period must not be zero");
+    Interval {
+        period,
+        next: start,
+        shared: None,
+        armed: false,
+    }
+}
+
+impl Interval {
+    /// The time between ticks.
+    ///
+    /// ```
+    /// let ticks = mfwq::interval(std::time::Duration::from_millis(5));
+    /// assert_eq!(ticks.period(), std::time::Duration::from_millis(5));
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// When the next tick is due.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let before = Instant::now();
+    /// let ticks = mfwq::interval(Duration::from_millis(5));
+    /// assert!(ticks.next_tick() >= before);
+    /// ```
+    pub fn next_tick(&self) -> Instant {
+        self.next
+    }
+
+    /// Completes at the next tick, with that tick's instant.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let _platform = mfwq::Platform::start()?;
+    /// let mut ticks = mfwq::interval(Duration::from_millis(1));
+    /// let first = mfwq::block_on(ticks.tick())?;
+    /// let second = mfwq::block_on(ticks.tick())?;
+    /// assert_eq!(second, first + Duration::from_millis(1));
+    /// assert!(Instant::now() >= second);
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub async fn tick(&mut self) -> Result<Instant> {
+        std::future::poll_fn(|context| self.poll_tick(context)).await
+    }
+
+    /// The poll behind [`tick`](Self::tick), for hand-written futures and
+    /// streams: `Ready` with the tick's instant once it is due; otherwise
+    /// the timer item is armed (once) and `context`'s waker is woken at the
+    /// tick.
+    ///
+    /// ```
+    /// use std::task::Poll;
+    /// let _platform = mfwq::Platform::start()?;
+    /// let mut ticks = mfwq::interval(std::time::Duration::from_secs(60));
+    /// let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    /// assert!(matches!(ticks.poll_tick(&mut context), Poll::Ready(Ok(_)))); // the first, now
+    /// assert!(ticks.poll_tick(&mut context).is_pending()); // the next, in a minute
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn poll_tick(&mut self, context: &mut Context<'_>) -> Poll<Result<Instant>> {
+        loop {
+            let now = Instant::now();
+            if now >= self.next {
+                // The armed item (if any) is due too: it fires or is
+                // cancelled; either way the next arming starts afresh.
+                self.disarm();
+                let tick = self.next;
+                self.next = next_tick_after(tick, self.period, now);
+                return Poll::Ready(Ok(tick));
+            }
+            if !self.armed {
+                return match self.arm(context, self.next - now) {
+                    Ok(()) => Poll::Pending,
+                    Err(error) => Poll::Ready(Err(error)),
+                };
+            }
+            let shared = self
+                .shared
+                .as_ref()
+                .expect("an armed interval has its callback");
+            let mut state = shared.state.lock();
+            match state.outcome {
+                // Fired: the deadline has passed, so the loop's next look
+                // returns the tick.
+                Some(Ok(())) => {
+                    drop(state);
+                    self.armed = false;
+                }
+                Some(Err(error)) => {
+                    drop(state);
+                    self.armed = false;
+                    return Poll::Ready(Err(error));
+                }
+                None => {
+                    match &mut state.waker {
+                        Some(stored) if stored.will_wake(context.waker()) => {}
+                        slot => *slot = Some(context.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Schedules the item for the next tick, `delay` from now.
+    fn arm(&mut self, context: &mut Context<'_>, delay: Duration) -> Result<()> {
+        let shared = self
+            .shared
+            .get_or_insert_with(|| {
+                Arc::new(SleepShared {
+                    state: Mutex::new(SleepState {
+                        outcome: None,
+                        waker: None,
+                        key: None,
+                    }),
+                    repeating: true,
+                })
+            })
+            .clone();
+        {
+            let mut state = shared.state.lock();
+            state.outcome = None;
+            state.key = None;
+            match &mut state.waker {
+                Some(stored) if stored.will_wake(context.waker()) => {}
+                slot => *slot = Some(context.waker().clone()),
+            }
+        }
+        // Listed again at every arming: a shutdown sweeps the list, and the
+        // platform may have started again since.
+        pending::insert(&shared);
+        let key = schedule_work_item(shared.clone(), None, delay)?;
+        let swept = {
+            let mut state = shared.state.lock();
+            state.key = Some(key);
+            matches!(state.outcome, Some(Err(_)))
+        };
+        if swept {
+            // The shutdown ended this interval before the key was known.
+            let _ = cancel_work_item(key);
+        }
+        self.armed = true;
+        Ok(())
+    }
+
+    /// Cancels an armed item that has not fired.
+    fn disarm(&mut self) {
+        if !std::mem::take(&mut self.armed) {
+            return;
+        }
+        if let Some(shared) = &self.shared {
+            let key = {
+                let mut state = shared.state.lock();
+                state.waker = None;
+                if state.outcome.is_some() {
+                    None
+                } else {
+                    state.key
+                }
+            };
+            if let Some(key) = key {
+                // A cancel racing the expiry finds nothing, harmlessly: the
+                // callback then sets an outcome the next arming clears.
+                let _ = cancel_work_item(key);
+            }
+        }
+    }
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        self.disarm();
+        if let Some(shared) = self.shared.take() {
+            pending::remove(&shared);
+        }
+    }
+}
+
+/// The first tick of the cadence `tick + k × period` (k ≥ 1) that is after
+/// `now`, or the very next one if that is not yet past.
+fn next_tick_after(tick: Instant, period: Duration, now: Instant) -> Instant {
+    let next = tick + period;
+    if next > now {
+        return next;
+    }
+    // Missed whole periods: skip them, keeping the phase.
+    let behind = now.duration_since(tick).as_nanos();
+    let periods = behind / period.as_nanos() + 1;
+    let step = period.saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
+    tick.checked_add(step).unwrap_or(now + period)
+}
+
+#[cfg(all(test, not(mfwq_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missed_ticks_are_skipped_keeping_the_phase() {
+        let start = Instant::now();
+        let period = Duration::from_millis(10);
+        assert_eq!(next_tick_after(start, period, start), start + period);
+        assert_eq!(
+            next_tick_after(start, period, start + Duration::from_millis(35)),
+            start + Duration::from_millis(40)
+        );
+        assert_eq!(
+            next_tick_after(start, period, start + Duration::from_millis(40)),
+            start + Duration::from_millis(50)
+        );
+    }
+}
