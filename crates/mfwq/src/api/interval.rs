@@ -193,10 +193,7 @@ impl Interval {
                     return Poll::Ready(Err(error));
                 }
                 None => {
-                    match &mut state.waker {
-                        Some(stored) if stored.will_wake(context.waker()) => {}
-                        slot => *slot = Some(context.waker().clone()),
-                    }
+                    super::store_waker(&mut state.waker, context.waker());
                     return Poll::Pending;
                 }
             }
@@ -222,10 +219,7 @@ impl Interval {
             let mut state = shared.state.lock();
             state.outcome = None;
             state.key = None;
-            match &mut state.waker {
-                Some(stored) if stored.will_wake(context.waker()) => {}
-                slot => *slot = Some(context.waker().clone()),
-            }
+            super::store_waker(&mut state.waker, context.waker());
         }
         // Listed again at every arming: a shutdown sweeps the list, and the
         // platform may have started again since.

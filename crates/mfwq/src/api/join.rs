@@ -273,11 +273,7 @@ impl<T> JoinHandle<T> {
     /// (then nobody will wake it).
     fn register(&self, waker: &Waker) -> bool {
         {
-            let mut slot = self.task.waker().lock();
-            match &*slot {
-                Some(known) if known.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
-            }
+            super::store_waker(&mut self.task.waker().lock(), waker);
         }
         self.task.state().fetch_or(WAITING, Ordering::AcqRel) & COMPLETE != 0
     }

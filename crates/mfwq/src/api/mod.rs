@@ -47,11 +47,17 @@ fn poll_decided(
     match outcome {
         Some(outcome) => std::task::Poll::Ready(outcome),
         None => {
-            match waker {
-                Some(stored) if stored.will_wake(current) => {}
-                slot => *slot = Some(current.clone()),
-            }
+            store_waker(waker, current);
             std::task::Poll::Pending
         }
+    }
+}
+
+/// Keeps `current` in `slot` (a clone, unless the stored one wakes the same
+/// task already).
+fn store_waker(slot: &mut Option<std::task::Waker>, current: &std::task::Waker) {
+    match slot {
+        Some(stored) if stored.will_wake(current) => {}
+        slot => *slot = Some(current.clone()),
     }
 }
