@@ -43,11 +43,17 @@ pub(crate) struct Deadlines<T> {
     items: KeyMap<(Instant, T)>,
 }
 
+/// Pending items a set has room for from the start: a steady state with up
+/// to this many pending (a real-time queue's timer items, a few at a time)
+/// never grows the map or the heap, so it allocates nothing (about 3 KB per
+/// set).
+pub(crate) const ROOM: usize = 64;
+
 impl<T> Deadlines<T> {
     pub(crate) fn new() -> Deadlines<T> {
         Deadlines {
-            heap: BinaryHeap::new(),
-            items: KeyMap::default(),
+            heap: BinaryHeap::with_capacity(ROOM),
+            items: KeyMap::with_capacity_and_hasher(ROOM, Default::default()),
         }
     }
 

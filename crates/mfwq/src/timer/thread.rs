@@ -101,7 +101,7 @@ impl<R: Owed> Shared<R> {
                 stopped: false,
                 scheduled: Deadlines::new(),
                 periodic: Deadlines::new(),
-                waits: KeyMap::default(),
+                waits: KeyMap::with_capacity_and_hasher(super::deadlines::ROOM, Default::default()),
                 thread: ThreadState::NotStarted,
             }),
             wake: Condvar::new(),
