@@ -729,8 +729,10 @@ fn sleep_allocates_its_shared_state_once_per_sleep_on_the_worker() {
         counts.allocs[WORKER] <= items + RECYCLER_SLACK + BAND_BLOCKS,
         "{counts:?}"
     );
+    // Lists for the batches it hands back: at most one per batch (see the
+    // interval's test).
     assert!(
-        counts.allocs[TIMER_WORKER] <= (counts.allocs[WORKER] - items) / RECYCLER_BATCH + 1,
+        counts.allocs[TIMER_WORKER] <= items / RECYCLER_BATCH + 1,
         "{counts:?}"
     );
     // Each `SleepShared` is freed by the last of its holders: the sleep on
@@ -763,8 +765,12 @@ fn an_interval_allocates_nothing_per_tick_on_the_worker() {
         "{counts:?}"
     );
     assert_eq!(counts.frees[WORKER], 0, "{counts:?}");
+    // The TIMER worker hands the results back in batches of
+    // `RECYCLER_BATCH`, each in a list left over by a taker; it makes a list
+    // only when none is left over (seen: 3 in 1,000 ticks under
+    // ThreadSanitizer, none natively): at most one per batch, never per tick.
     assert!(
-        counts.allocs[TIMER_WORKER] <= counts.allocs[WORKER] / RECYCLER_BATCH + 1,
+        counts.allocs[TIMER_WORKER] <= DELAYED_ITEMS / RECYCLER_BATCH + 1,
         "{counts:?}"
     );
     assert_eq!(counts.frees[TIMER_WORKER], 0, "{counts:?}");
