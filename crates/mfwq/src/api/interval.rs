@@ -14,11 +14,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
-use super::sleep::{pending, SleepShared, SleepState};
+use super::sleep::{pending, SleepShared};
 use crate::error::Result;
-use crate::timer::{cancel_work_item, schedule_work_item};
 
 /// Ticks at `start`, `start + period`, `start + 2 × period`, … on the
 /// platform's timer; made by [`interval`] and [`interval_at`].
@@ -204,16 +201,7 @@ impl Interval {
     fn arm(&mut self, context: &mut Context<'_>, delay: Duration) -> Result<()> {
         let shared = self
             .shared
-            .get_or_insert_with(|| {
-                Arc::new(SleepShared {
-                    state: Mutex::new(SleepState {
-                        outcome: None,
-                        waker: None,
-                        key: None,
-                    }),
-                    repeating: true,
-                })
-            })
+            .get_or_insert_with(|| SleepShared::new(true))
             .clone();
         {
             let mut state = shared.state.lock();
@@ -223,17 +211,7 @@ impl Interval {
         }
         // Listed again at every arming: a shutdown sweeps the list, and the
         // platform may have started again since.
-        pending::insert(&shared);
-        let key = schedule_work_item(shared.clone(), None, delay)?;
-        let swept = {
-            let mut state = shared.state.lock();
-            state.key = Some(key);
-            matches!(state.outcome, Some(Err(_)))
-        };
-        if swept {
-            // The shutdown ended this interval before the key was known.
-            let _ = cancel_work_item(key);
-        }
+        shared.schedule(delay)?;
         self.armed = true;
         Ok(())
     }
@@ -244,20 +222,8 @@ impl Interval {
             return;
         }
         if let Some(shared) = &self.shared {
-            let key = {
-                let mut state = shared.state.lock();
-                state.waker = None;
-                if state.outcome.is_some() {
-                    None
-                } else {
-                    state.key
-                }
-            };
-            if let Some(key) = key {
-                // A cancel racing the expiry finds nothing, harmlessly: the
-                // callback then sets an outcome the next arming clears.
-                let _ = cancel_work_item(key);
-            }
+            // A fire racing the cancel sets an outcome the next arming clears.
+            shared.withdraw();
         }
     }
 }

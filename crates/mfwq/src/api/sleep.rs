@@ -136,27 +136,10 @@ impl Sleep {
         if delay.is_zero() {
             return Poll::Ready(Ok(()));
         }
-        let shared = Arc::new(SleepShared {
-            state: Mutex::new(SleepState {
-                outcome: None,
-                waker: Some(waker.clone()),
-                key: None,
-            }),
-            repeating: false,
-        });
-        pending::insert(&shared);
-        match schedule_work_item(shared.clone(), None, delay) {
-            Ok(key) => {
-                let swept = {
-                    let mut state = shared.state.lock();
-                    state.key = Some(key);
-                    state.outcome.is_some()
-                };
-                // The shutdown swept this sleep before its key was known:
-                // the item is cancelled here instead.
-                if swept {
-                    let _ = cancel_work_item(key);
-                }
+        let shared = SleepShared::new(false);
+        shared.state.lock().waker = Some(waker.clone());
+        match shared.schedule(delay) {
+            Ok(()) => {
                 self.shared = Some(shared);
                 Poll::Pending
             }
@@ -195,20 +178,9 @@ impl Drop for Sleep {
         let Some(shared) = self.shared.take() else {
             return;
         };
-        let key = {
-            let mut state = shared.state.lock();
-            state.waker = None;
-            if state.outcome.is_some() {
-                return;
-            }
-            state.key
-        };
-        // Not fired: cancel the item (a cancel that races the expiry finds
-        // nothing, harmlessly; the callback then wakes no one).
-        if let Some(key) = key {
-            let _ = cancel_work_item(key);
+        if shared.withdraw() {
+            pending::remove(&shared);
         }
-        pending::remove(&shared);
     }
 }
 
@@ -231,6 +203,52 @@ pub(super) struct SleepState {
 }
 
 impl SleepShared {
+    pub(super) fn new(repeating: bool) -> Arc<SleepShared> {
+        Arc::new(SleepShared {
+            state: Mutex::new(SleepState {
+                outcome: None,
+                waker: None,
+                key: None,
+            }),
+            repeating,
+        })
+    }
+
+    /// Lists it for the shutdown and schedules its timer item `delay` from
+    /// now, recording the key. If the shutdown swept it before the key was
+    /// known, the item is cancelled here instead.
+    pub(super) fn schedule(self: &Arc<Self>, delay: Duration) -> Result<()> {
+        pending::insert(self);
+        let key = schedule_work_item(self.clone(), None, delay)?;
+        let swept = {
+            let mut state = self.state.lock();
+            state.key = Some(key);
+            state.outcome.is_some()
+        };
+        if swept {
+            let _ = cancel_work_item(key);
+        }
+        Ok(())
+    }
+
+    /// Stops waiting: forgets the waker and, if the item has not fired,
+    /// cancels it (a cancel that races the expiry finds nothing, harmlessly;
+    /// the callback then wakes no one). Whether it had not fired.
+    pub(super) fn withdraw(&self) -> bool {
+        let key = {
+            let mut state = self.state.lock();
+            state.waker = None;
+            if state.outcome.is_some() {
+                return false;
+            }
+            state.key
+        };
+        if let Some(key) = key {
+            let _ = cancel_work_item(key);
+        }
+        true
+    }
+
     /// Decides the outcome (the first call wins) and wakes the task.
     pub(super) fn finish(&self, outcome: Result<()>) -> bool {
         let waker = {
