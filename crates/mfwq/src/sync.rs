@@ -105,6 +105,16 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Keeps `current` in `slot` for a later wake-up: a clone, unless the stored
+/// waker wakes the same task already (the usual case from the second poll
+/// of a future on).
+pub(crate) fn store_waker(slot: &mut Option<std::task::Waker>, current: &std::task::Waker) {
+    match slot {
+        Some(stored) if stored.will_wake(current) => {}
+        slot => *slot = Some(current.clone()),
+    }
+}
+
 /// parking_lot's mutex and condition variable: parking_lot itself outside
 /// loom; under loom an adapter with the same API over loom's.
 pub(crate) mod parking {

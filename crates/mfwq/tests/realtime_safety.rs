@@ -27,8 +27,8 @@
 //! | `put_result` from another Pro Audio queue's worker | 0 | feeder 0, relay 0 |
 //! | a periodic callback that `put_result`s a reused result | 0 | timekeeper 0, TIMER worker 0 |
 //! | a `spawn_future` task woken once per item | 0 | feeder (the waker) 0 |
-//! | the same task awaiting `mfwq::sleep` per item | 1 per item (the sleep's shared state) | timekeeper 0, TIMER worker 0 (+1 per 64 results the worker made the ordinary way) |
-//! | the same task awaiting one `mfwq::interval`'s next tick per item | a few (recycler timing), none per tick | timekeeper 0, TIMER worker 0 (+1 per 64 results the worker made the ordinary way) |
+//! | the same task awaiting `mfwq::sleep` per item | 1 per item (the sleep's alarm), freed there | timekeeper 0 (it wakes the task itself), TIMER worker 0 |
+//! | the same task awaiting one `mfwq::interval`'s next tick per item | 0 | timekeeper 0, TIMER worker 0 |
 //!
 //! The band's queue keeps the block it emptied last and reuses it, so at
 //! these depths (one item, or bursts of 8) its blocks are never allocated or
@@ -715,34 +715,26 @@ fn a_task_woken_once_per_item_allocates_nothing_per_poll() {
 }
 
 #[test]
-fn sleep_allocates_its_shared_state_once_per_sleep_on_the_worker() {
+fn sleep_allocates_its_alarm_once_per_sleep_on_the_worker() {
     let counts = window(Path::Sleep, 1, false);
     let items = DELAYED_ITEMS;
-    // Each `sleep` allocates its `SleepShared` (the timer item's callback and
-    // the waker's slot) on the task's thread: one per item (measured:
-    // `items`, or `items` + 1). Its timer item's result comes from the recycler, and goes back
-    // on the TIMER worker, which releases it: the worker makes a few the
-    // ordinary way (as a `put_work_item` feeder does), and the TIMER worker
-    // a list per `RECYCLER_BATCH` of those.
+    // Each `sleep` allocates its alarm (the timer's entry and the waker's
+    // slot) on the task's thread at its first poll: one per item, and
+    // nothing else (no result object, no queue item).
     assert!(counts.allocs[WORKER] >= items, "{counts:?}");
+    assert!(counts.allocs[WORKER] <= items + BAND_BLOCKS, "{counts:?}");
+    // The timekeeper wakes the task itself and lets go of its reference
+    // first, so the task's thread frees the alarm when the sleep is dropped
+    // (at the window's edges one may go either side).
     assert!(
-        counts.allocs[WORKER] <= items + RECYCLER_SLACK + BAND_BLOCKS,
+        (items - 1..=items + 1).contains(&counts.frees[WORKER]),
         "{counts:?}"
     );
-    // Lists for the batches it hands back: at most one per batch (see the
-    // interval's test).
-    assert!(
-        counts.allocs[TIMER_WORKER] <= items / RECYCLER_BATCH + 1,
-        "{counts:?}"
-    );
-    // Each `SleepShared` is freed by the last of its holders: the sleep on
-    // the worker, or the item's result on the TIMER worker. At the window's
-    // edges one may go either side; the worker may free one recycler list.
-    let frees = counts.frees[WORKER] + counts.frees[TIMER_WORKER];
-    assert!((items - 1..=items + 2).contains(&frees), "{counts:?}");
-    // The timekeeper fires the item (the result moves on to TIMER): nothing.
     assert_eq!(counts.allocs[TIMEKEEPER], BAND_BLOCKS, "{counts:?}");
-    assert_eq!(counts.frees[TIMEKEEPER], 0, "{counts:?}");
+    assert!(counts.frees[TIMEKEEPER] <= 1, "{counts:?}");
+    // No TIMER worker is involved any more.
+    assert_eq!(counts.allocs[TIMER_WORKER], 0, "{counts:?}");
+    assert_eq!(counts.frees[TIMER_WORKER], 0, "{counts:?}");
     assert_eq!(counts.allocs[FEEDER], BAND_BLOCKS, "{counts:?}");
     assert_eq!(counts.frees[FEEDER], 0, "{counts:?}");
 }
@@ -750,34 +742,18 @@ fn sleep_allocates_its_shared_state_once_per_sleep_on_the_worker() {
 #[test]
 fn an_interval_allocates_nothing_per_tick_on_the_worker() {
     let counts = window(Path::Interval, 1, false);
-    // Most ticks armed a timer item (the task awaits the next tick right
-    // after the previous one, well within the period): the window tested
-    // the timer path, not only ticks already due.
+    // Most ticks armed the alarm (the task awaits the next tick right after
+    // the previous one, well within the period): the window tested the
+    // timer path, not only ticks already due.
     let waited = TICKS_THAT_WAITED.load(Ordering::Relaxed);
     assert!(waited >= DELAYED_ITEMS / 2, "{waited} ticks waited");
-    // One interval for the whole task: its timer callback was made in the
-    // warm-up and is armed again for every tick. Each arming's result comes
-    // from the worker's recycler list and goes back on the TIMER worker, so
-    // the worker makes one the ordinary way only when the shared stack is
-    // empty for a moment (as a `put_work_item` feeder does).
-    assert!(
-        counts.allocs[WORKER] <= BAND_BLOCKS + RECYCLER_SLACK,
-        "{counts:?}"
-    );
-    assert_eq!(counts.frees[WORKER], 0, "{counts:?}");
-    // The TIMER worker hands the results back in batches of
-    // `RECYCLER_BATCH`, each in a list left over by a taker; it makes a list
-    // only when none is left over (seen: 3 in 1,000 ticks under
-    // ThreadSanitizer, none natively): at most one per batch, never per tick.
-    assert!(
-        counts.allocs[TIMER_WORKER] <= DELAYED_ITEMS / RECYCLER_BATCH + 1,
-        "{counts:?}"
-    );
-    assert_eq!(counts.frees[TIMER_WORKER], 0, "{counts:?}");
-    assert_eq!(counts.allocs[TIMEKEEPER], BAND_BLOCKS, "{counts:?}");
-    assert_eq!(counts.frees[TIMEKEEPER], 0, "{counts:?}");
-    assert_eq!(counts.allocs[FEEDER], BAND_BLOCKS, "{counts:?}");
-    assert_eq!(counts.frees[FEEDER], 0, "{counts:?}");
+    // One interval for the whole task: its alarm was made in the warm-up
+    // and is armed again for every tick (an entry in the timer's heap,
+    // which has room from the start). Nobody allocates or frees anything.
+    for role in [WORKER, TIMER_WORKER, TIMEKEEPER, FEEDER] {
+        assert_eq!(counts.allocs[role], BAND_BLOCKS, "{counts:?}");
+        assert_eq!(counts.frees[role], 0, "{counts:?}");
+    }
 }
 
 /// The workload of `ci/rt-safety.sh`: one window of `put_result` with marker

@@ -345,7 +345,7 @@ pub fn lateness(cfg: &Config, report: &mut Report) {
     report.note(format!(
         "future-sleep-lateness: {n} tasks on MULTITHREADED (tokio: on its runtime) each awaiting \
          sleep_until a deadline 1-50 ms ahead, {IN_FLIGHT} at a time; lateness = when the task \
-         resumed minus the deadline (mfwq: timer thread, then the sleep's callback on \
-         MULTITHREADED, then the task's poll)."
+         resumed minus the deadline (mfwq: the timekeeper wakes the task, whose poll \
+         then runs on MULTITHREADED)."
     ));
 }

@@ -2,20 +2,20 @@
 //! timer that, unlike a [`sleep`](super::sleep::sleep) per period, keeps its
 //! state from tick to tick.
 //!
-//! An [`Interval`] holds one timer callback for its whole life and arms one
-//! scheduled item at a time with it, so a tick after the first allocates
-//! nothing (the item's result comes from the recycler; `tests/realtime_safety.rs`
-//! counts it) where a `sleep` allocates its shared state each time. It is
-//! what a task on a real-time queue should await once per period. Like a
-//! sleep, it is listed for the shutdown, which ends it with
-//! `Err(Error::Shutdown)`; dropping it cancels an armed item.
+//! An [`Interval`] holds one alarm (`timer/alarm.rs`) for its whole life and
+//! re-arms it for each tick, so a tick after the first allocates nothing
+//! (`tests/realtime_safety.rs` counts it) where a `sleep` allocates its
+//! alarm each time. It is what a task on a real-time queue should await
+//! once per period. Like a sleep's, an armed tick ends with
+//! `Err(Error::Shutdown)` when the last shutdown starts; dropping the
+//! interval withdraws it.
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{pending, SleepShared};
 use crate::error::Result;
+use crate::sync::Arc;
+use crate::timer::Alarm;
 
 /// Ticks at `start`, `start + period`, `start + 2 × period`, … on the
 /// platform's timer; made by [`interval`] and [`interval_at`].
@@ -51,7 +51,7 @@ pub struct Interval {
     period: Duration,
     next: Instant,
     /// The timer callback, made at the first arming and kept.
-    shared: Option<Arc<SleepShared>>,
+    alarm: Option<Arc<Alarm>>,
     /// An item is scheduled for `next` and has not been seen to fire.
     armed: bool,
 }
@@ -97,7 +97,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         period,
         next: start,
-        shared: None,
+        alarm: None,
         armed: false,
     }
 }
@@ -167,63 +167,42 @@ impl Interval {
                 return Poll::Ready(Ok(tick));
             }
             if !self.armed {
-                return match self.arm(context, self.next - now) {
+                return match self.arm(context) {
                     Ok(()) => Poll::Pending,
                     Err(error) => Poll::Ready(Err(error)),
                 };
             }
-            let shared = self
-                .shared
+            let alarm = self
+                .alarm
                 .as_ref()
-                .expect("an armed interval has its callback");
-            let mut state = shared.state.lock();
-            match state.outcome {
+                .expect("an armed interval has its alarm");
+            match alarm.poll(context.waker()) {
                 // Fired: the deadline has passed, so the loop's next look
                 // returns the tick.
-                Some(Ok(())) => {
-                    drop(state);
-                    self.armed = false;
-                }
-                Some(Err(error)) => {
-                    drop(state);
+                Poll::Ready(Ok(())) => self.armed = false,
+                Poll::Ready(Err(error)) => {
                     self.armed = false;
                     return Poll::Ready(Err(error));
                 }
-                None => {
-                    super::store_waker(&mut state.waker, context.waker());
-                    return Poll::Pending;
-                }
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
 
-    /// Schedules the item for the next tick, `delay` from now.
-    fn arm(&mut self, context: &mut Context<'_>, delay: Duration) -> Result<()> {
-        let shared = self
-            .shared
-            .get_or_insert_with(|| SleepShared::new(true))
-            .clone();
-        {
-            let mut state = shared.state.lock();
-            state.outcome = None;
-            state.key = None;
-            super::store_waker(&mut state.waker, context.waker());
-        }
-        // Listed again at every arming: a shutdown sweeps the list, and the
-        // platform may have started again since.
-        shared.schedule(delay)?;
+    /// Arms the alarm for the next tick.
+    fn arm(&mut self, context: &mut Context<'_>) -> Result<()> {
+        self.alarm
+            .get_or_insert_with(Alarm::idle)
+            .rearm(self.next, context.waker())?;
         self.armed = true;
         Ok(())
     }
 
-    /// Cancels an armed item that has not fired.
     fn disarm(&mut self) {
-        if !std::mem::take(&mut self.armed) {
-            return;
-        }
-        if let Some(shared) = &self.shared {
-            // A fire racing the cancel sets an outcome the next arming clears.
-            shared.withdraw();
+        if std::mem::take(&mut self.armed) {
+            if let Some(alarm) = &self.alarm {
+                alarm.cancel();
+            }
         }
     }
 }
@@ -231,14 +210,9 @@ impl Interval {
 impl Drop for Interval {
     fn drop(&mut self) {
         self.disarm();
-        if let Some(shared) = self.shared.take() {
-            pending::remove(&shared);
-        }
     }
 }
 
-/// The first tick of the cadence `tick + k × period` (k ≥ 1) that is after
-/// `now`, or the very next one if that is not yet past.
 fn next_tick_after(tick: Instant, period: Duration, now: Instant) -> Instant {
     let next = tick + period;
     if next > now {

@@ -35,6 +35,8 @@ pub use executor::{block_on, spawn_future, spawn_future_with_priority, TaskHandl
 pub use interval::{interval, interval_at, Interval};
 pub use sleep::{sleep, sleep_until, Sleep};
 
+use crate::sync::store_waker;
+
 /// The poll of a future whose outcome another thread decides (a sleep's
 /// timer, an event wait): ready with the outcome once there is one, else
 /// pending with the polling task's waker stored (replaced only when the task
@@ -50,14 +52,5 @@ fn poll_decided(
             store_waker(waker, current);
             std::task::Poll::Pending
         }
-    }
-}
-
-/// Keeps `current` in `slot` (a clone, unless the stored one wakes the same
-/// task already).
-fn store_waker(slot: &mut Option<std::task::Waker>, current: &std::task::Waker) {
-    match slot {
-        Some(stored) if stored.will_wake(current) => {}
-        slot => *slot = Some(current.clone()),
     }
 }

@@ -1,34 +1,26 @@
 //! [`sleep`] and [`sleep_until`]: futures on the platform's timer.
 //!
-//! A [`Sleep`] registers a scheduled item ([`schedule_work_item`]) on its
-//! first poll; the item's callback (an internal one) wakes the task. It runs
-//! on the TIMER queue: usually idle, so a wake-up does not wait behind the
-//! pool's work (a pipeline's decode on MULTITHREADED delayed the ticks of
-//! its own source), and it follows the platform's real-time registration
-//! together with the timekeeper that fires it (`timer/keeper_policy.rs`). Dropping a sleep that has not fired cancels the item
-//! ([`cancel_work_item`]), so no callback is left behind.
+//! A [`Sleep`] arms an alarm (`timer/alarm.rs`) on its first poll: one
+//! allocation and an entry in the timer's heap, no result object and no
+//! queue. At the deadline the timekeeper wakes the task itself, on its own
+//! thread (which follows the TIMER queue's real-time registration:
+//! `timer/keeper_policy.rs`), so a wake-up never waits behind other work.
+//! Dropping a sleep that has not fired withdraws the alarm, without taking
+//! the timer's lock.
 //!
-//! Scheduled items pending at the last shutdown never run (and leak, as on
-//! Windows). A sleep must not leave its task waiting for ever, so pending
-//! sleeps are kept in a list that the shutdown walks as it starts (a
-//! [`PlatformEvents`] listener): each is cancelled (nothing leaks) and its
-//! task woken, and the sleep resolves to `Err(Error::Shutdown)`.
+//! Scheduled items pending at the last shutdown never run (as on Windows),
+//! but a sleep must not leave its task waiting for ever: when the last
+//! shutdown starts, while the queues still run, every armed alarm ends and
+//! its task is woken; the sleep resolves to `Err(Error::Shutdown)`.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Once};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
-use crate::error::{Error, Result};
-use crate::ids::QueueId;
-use crate::object::callback::{AsyncCallback, CallbackParams};
-use crate::object::result::AsyncResult;
-use crate::platform::events::PlatformEvents;
-use crate::timer::{cancel_work_item, schedule_work_item, WorkItemKey};
+use crate::error::Result;
+use crate::sync::Arc;
+use crate::timer::Alarm;
 
 /// A future that completes once a deadline has passed, on the platform's
 /// timer; made by [`sleep`] and [`sleep_until`].
@@ -52,8 +44,8 @@ use crate::timer::{cancel_work_item, schedule_work_item, WorkItemKey};
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     deadline: Instant,
-    /// Set from the first poll on.
-    shared: Option<Arc<SleepShared>>,
+    /// Armed by the first poll.
+    alarm: Option<Arc<Alarm>>,
     /// The output was returned.
     done: bool,
 }
@@ -62,7 +54,7 @@ impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
-            .field("registered", &self.shared.is_some())
+            .field("registered", &self.alarm.is_some())
             .field("done", &self.done)
             .finish()
     }
@@ -98,7 +90,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
-        shared: None,
+        alarm: None,
         done: false,
     }
 }
@@ -125,28 +117,22 @@ impl Sleep {
     pub fn is_elapsed(&self) -> bool {
         self.done
             || self
-                .shared
+                .alarm
                 .as_ref()
-                .is_some_and(|shared| shared.state.lock().outcome.is_some())
+                .is_some_and(|alarm| alarm.outcome().is_some())
     }
 
-    /// The first poll: schedules the timer item.
+    /// The first poll: arms the alarm.
     fn register(&mut self, waker: &Waker) -> Poll<Result<()>> {
-        let delay = self.deadline.saturating_duration_since(Instant::now());
-        if delay.is_zero() {
+        if self.deadline <= Instant::now() {
             return Poll::Ready(Ok(()));
         }
-        let shared = SleepShared::new(false);
-        shared.state.lock().waker = Some(waker.clone());
-        match shared.schedule(delay) {
-            Ok(()) => {
-                self.shared = Some(shared);
+        match Alarm::start(self.deadline, waker) {
+            Ok(alarm) => {
+                self.alarm = Some(alarm);
                 Poll::Pending
             }
-            Err(error) => {
-                pending::remove(&shared);
-                Poll::Ready(Err(error))
-            }
+            Err(error) => Poll::Ready(Err(error)),
         }
     }
 }
@@ -158,13 +144,9 @@ impl Future for Sleep {
         if self.done {
             return Poll::Ready(Ok(()));
         }
-        let outcome = match &self.shared {
+        let outcome = match &self.alarm {
             None => self.register(context.waker()),
-            Some(shared) => {
-                let mut state = shared.state.lock();
-                let state = &mut *state;
-                super::poll_decided(state.outcome, &mut state.waker, context.waker())
-            }
+            Some(alarm) => alarm.poll(context.waker()),
         };
         if outcome.is_ready() {
             self.done = true;
@@ -175,160 +157,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        let Some(shared) = self.shared.take() else {
-            return;
-        };
-        if shared.withdraw() {
-            pending::remove(&shared);
-        }
-    }
-}
-
-/// What a sleep (or an [`Interval`](super::interval::Interval)) and its
-/// timer item share: the item's callback.
-pub(super) struct SleepShared {
-    pub(super) state: Mutex<SleepState>,
-    /// An interval's: it stays listed for the shutdown between its items
-    /// (the interval removes it when dropped).
-    pub(super) repeating: bool,
-}
-
-pub(super) struct SleepState {
-    /// Set by the timer (`Ok`) or by the shutdown (`Err(Shutdown)`); once
-    /// for a sleep, once per item for an interval (which clears it to arm
-    /// the next).
-    pub(super) outcome: Option<Result<()>>,
-    pub(super) waker: Option<Waker>,
-    pub(super) key: Option<WorkItemKey>,
-}
-
-impl SleepShared {
-    pub(super) fn new(repeating: bool) -> Arc<SleepShared> {
-        Arc::new(SleepShared {
-            state: Mutex::new(SleepState {
-                outcome: None,
-                waker: None,
-                key: None,
-            }),
-            repeating,
-        })
-    }
-
-    /// Lists it for the shutdown and schedules its timer item `delay` from
-    /// now, recording the key. If the shutdown swept it before the key was
-    /// known, the item is cancelled here instead.
-    pub(super) fn schedule(self: &Arc<Self>, delay: Duration) -> Result<()> {
-        pending::insert(self);
-        let key = schedule_work_item(self.clone(), None, delay)?;
-        let swept = {
-            let mut state = self.state.lock();
-            state.key = Some(key);
-            state.outcome.is_some()
-        };
-        if swept {
-            let _ = cancel_work_item(key);
-        }
-        Ok(())
-    }
-
-    /// Stops waiting: forgets the waker and, if the item has not fired,
-    /// cancels it (a cancel that races the expiry finds nothing, harmlessly;
-    /// the callback then wakes no one). Whether it had not fired.
-    pub(super) fn withdraw(&self) -> bool {
-        let key = {
-            let mut state = self.state.lock();
-            state.waker = None;
-            if state.outcome.is_some() {
-                return false;
-            }
-            state.key
-        };
-        if let Some(key) = key {
-            let _ = cancel_work_item(key);
-        }
-        true
-    }
-
-    /// Decides the outcome (the first call wins) and wakes the task.
-    pub(super) fn finish(&self, outcome: Result<()>) -> bool {
-        let waker = {
-            let mut state = self.state.lock();
-            if state.outcome.is_some() {
-                return false;
-            }
-            state.outcome = Some(outcome);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
-    }
-}
-
-impl AsyncCallback for SleepShared {
-    fn parameters(&self) -> Option<CallbackParams> {
-        Some(CallbackParams::on(QueueId::TIMER))
-    }
-
-    fn invoke(&self, _result: &AsyncResult) {
-        if self.finish(Ok(())) && !self.repeating {
-            pending::remove_ptr(self);
-        }
-    }
-}
-
-/// The sleeps whose timer item is pending (and the live intervals), for the
-/// shutdown to end them.
-pub(super) mod pending {
-    use super::*;
-
-    static PENDING: Mutex<Option<HashMap<usize, Arc<SleepShared>>>> = Mutex::new(None);
-    static LISTENER: Once = Once::new();
-
-    fn address(shared: &SleepShared) -> usize {
-        std::ptr::from_ref(shared) as usize
-    }
-
-    pub(in crate::api) fn insert(shared: &Arc<SleepShared>) {
-        LISTENER.call_once(|| {
-            let listener: Arc<dyn PlatformEvents> = Arc::new(ShutdownSweep);
-            let _ = crate::platform::events::register_platform_events(listener);
-        });
-        PENDING
-            .lock()
-            .get_or_insert_with(HashMap::new)
-            .insert(address(shared), Arc::clone(shared));
-    }
-
-    pub(in crate::api) fn remove(shared: &Arc<SleepShared>) {
-        remove_ptr(shared);
-    }
-
-    pub(super) fn remove_ptr(shared: &SleepShared) {
-        let removed = PENDING
-            .lock()
-            .as_mut()
-            .and_then(|map| map.remove(&address(shared)));
-        // Dropped with no lock held.
-        drop(removed);
-    }
-
-    /// Ends every pending sleep as the last shutdown starts: cancels its
-    /// item (while the timers still run) and wakes its task with
-    /// `Err(Shutdown)`.
-    struct ShutdownSweep;
-
-    impl PlatformEvents for ShutdownSweep {
-        fn shutdown_start(&self) {
-            let swept = PENDING.lock().take().unwrap_or_default();
-            for shared in swept.into_values() {
-                let key = shared.state.lock().key;
-                if let Some(key) = key {
-                    let _ = cancel_work_item(key);
-                }
-                shared.finish(Err(Error::Shutdown));
-            }
+        if let Some(alarm) = self.alarm.take() {
+            alarm.cancel();
         }
     }
 }

@@ -54,6 +54,9 @@ pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
 /// dropped with the epoch. The platform knows it only through this trait, so
 /// that it imports nothing above itself.
 pub(crate) trait EpochService: Send + Sync + 'static {
+    /// The last shutdown has begun (the queues still run): end what must
+    /// end while they do.
+    fn shutdown_started(&self) {}
     /// The last shutdown: stop, waiting for the service's threads at most
     /// until `deadline`.
     fn stop(&self, deadline: Instant);
@@ -117,6 +120,13 @@ impl Epoch {
             .as_any()
             .downcast_ref::<S>()
             .expect("an epoch has one service type"))
+    }
+
+    /// The last shutdown has begun: tells the service, if there is one.
+    fn service_shutdown_started(&self) {
+        if let Some(service) = self.service.get() {
+            service.shutdown_started();
+        }
     }
 
     /// The last shutdown: no service is made any more; the one there is stops.

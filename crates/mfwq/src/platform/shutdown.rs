@@ -65,6 +65,9 @@ pub fn shutdown() -> Result<()> {
     let deadline = deadline_after(Instant::now(), shutdown_timeout());
     crate::observe::shutdown(ShutdownPhase::Begin);
     events::notify_shutdown_start();
+    if let Some(epoch) = platform.epoch.load_full() {
+        epoch.service_shutdown_started();
+    }
     if sched::current_queue().is_none() {
         platform.wait_for_locks(deadline);
     }

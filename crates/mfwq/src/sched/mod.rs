@@ -24,6 +24,8 @@ use crate::ids::{Band, QueueId};
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 pub(crate) use bands::Bands;
+/// The lock-free FIFO behind the bands, also the timer's alarm inbox.
+pub(crate) use fifo::Fifo;
 use patience::Patience;
 use sleep::{Parked, Sleep};
 use slot::Slot;

@@ -18,7 +18,7 @@ use crate::sync::model;
 use std::time::{Duration, Instant};
 
 use super::wait::{cancel, register};
-use super::{Owed, Shared};
+use super::{Alarm, Owed, Shared};
 use crate::error::{Error, HResult};
 use crate::event::Event;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex};
@@ -274,5 +274,126 @@ fn loom_timer_wait_set_cancel_and_stop_race() {
             fate != Fate::Fired,
             "the signal is consumed by the item that fired, and only by it"
         );
+    });
+}
+
+/// A waker that records item `index` as fired each time it is woken.
+struct RecordingWaker {
+    index: usize,
+    log: Log,
+}
+
+impl std::task::Wake for RecordingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.log.record(self.index, Fate::Fired);
+    }
+}
+
+fn recording_waker(log: &Log, index: usize) -> std::task::Waker {
+    std::task::Waker::from(std::sync::Arc::new(RecordingWaker {
+        index,
+        log: log.clone(),
+    }))
+}
+
+/// Enters a new alarm for item `index`, due at `deadline`, through the
+/// lock-free inbox; `None` if refused.
+fn enter_alarm(
+    shared: &Arc<Shared<Probe>>,
+    log: &Log,
+    index: usize,
+    deadline: Instant,
+) -> Option<Arc<Alarm>> {
+    let id = 0x8400_0000_0000_0000 | (index as u64 + 1);
+    let alarm = Alarm::armed(id, &recording_waker(log, index));
+    match shared.add_alarm(deadline, id, Arc::clone(&alarm)) {
+        Ok(()) => Some(alarm),
+        Err(error) => {
+            assert_eq!(error, Error::Shutdown);
+            None
+        }
+    }
+}
+
+/// The timekeeper asleep until far away (alarm 0) must be woken by an alarm
+/// entered through the inbox with an earlier deadline (alarm 1, due now),
+/// whichever way the entry and the timekeeper's going to sleep interleave;
+/// the stop then ends alarm 0 with `Shutdown`.
+///
+/// Catches: the timekeeper not looking into the inbox again after it
+/// published `keeper_until` (the entry lands just after its last look,
+/// while `add_alarm` still reads it busy), and `add_alarm` not reading
+/// `keeper_until` (or comparing the wrong way): either way alarm 1 never
+/// rings and the model deadlocks.
+#[test]
+fn loom_timer_alarm_through_the_inbox_wakes_the_timekeeper() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let far_alarm = enter_alarm(&shared, &log, 0, far()).expect("running");
+        let due = enter_alarm(&shared, &log, 1, Instant::now()).expect("running");
+        log.wait_for(1);
+        assert_eq!(due.outcome(), Some(Ok(())));
+        shared.stop(far());
+        assert_eq!(far_alarm.outcome(), Some(Err(Error::Shutdown)));
+        assert_eq!(log.fate(0), Fate::Fired, "woken once, by the stop");
+    });
+}
+
+/// An alarm entered on another thread racing `stop`: refused, or accepted
+/// and then ended (rung at its deadline or by the stop): never left in the
+/// inbox with its task waiting for ever.
+///
+/// Catches: `add_alarm` not reading `closed` again after its push (the
+/// entry lands after `stop` emptied the inbox: no outcome, never woken).
+#[test]
+fn loom_timer_alarm_racing_stop_is_never_stranded() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        // The timekeeper runs before the race (so that the stop joins it).
+        let _first = enter_alarm(&shared, &log, 0, far()).expect("running");
+        let enterer = {
+            let shared = Arc::clone(&shared);
+            let log = log.clone();
+            thread::spawn(move || enter_alarm(&shared, &log, 1, far()))
+        };
+        shared.stop(far());
+        if let Some(alarm) = enterer.join().unwrap() {
+            assert_eq!(alarm.outcome(), Some(Err(Error::Shutdown)));
+            assert_eq!(log.fate(1), Fate::Fired, "woken once");
+        }
+    });
+}
+
+/// A due alarm withdrawn on another thread while the timekeeper rings it:
+/// exactly one wins. If the withdrawal found it armed, the task is never
+/// woken and no outcome is set; otherwise it rang once with `Ok`.
+///
+/// Catches: `ring` not re-checking the arming under the alarm's lock (a
+/// withdrawn alarm still wakes its task).
+#[test]
+fn loom_timer_alarm_withdrawal_races_the_ring() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let alarm = enter_alarm(&shared, &log, 0, Instant::now()).expect("running");
+        let withdrawer = {
+            let alarm = Arc::clone(&alarm);
+            thread::spawn(move || alarm.withdraw())
+        };
+        let withdrew = withdrawer.join().unwrap();
+        if !withdrew {
+            log.wait_for(0);
+        }
+        shared.stop(far());
+        let woken = lock(&log.0 .0).len();
+        if withdrew {
+            assert_eq!(woken, 0, "a withdrawn alarm wakes no one");
+            assert_eq!(alarm.outcome(), None);
+        } else {
+            assert_eq!(woken, 1);
+            assert_eq!(alarm.outcome(), Some(Ok(())));
+        }
     });
 }

@@ -34,16 +34,23 @@
 //!
 //! Waiting items are decided by an atomic [`Claim`] instead, because a set
 //! event fires them without the timer lock (see `wait.rs`).
+//!
+//! The futures' alarms (`sleep`, `interval`: `alarm.rs`) are a third kind of
+//! entry, in a heap of their own: they enter through a lock-free inbox and
+//! the timekeeper rings them by waking the task itself.
 
 //!
 //! # Map
 //!
 //! - this file: the API (schedule, cancel, periodic callbacks) and the keys;
 //! - `deadlines.rs`: the heap-plus-map set of pending items by deadline;
+//! - `alarm.rs`: the futures' alarms (a sleep, an interval's tick), woken
+//!   by the timekeeper itself;
 //! - `claim.rs`: the atomic one-time decision of a waiting item;
 //! - `thread.rs`: one epoch's timer state and the thread that fires it;
 //! - `wait.rs`: waiting items (`MFPutWaitingWorkItem`).
 
+pub(crate) mod alarm;
 mod claim;
 mod deadlines;
 mod keeper_policy;
@@ -65,6 +72,7 @@ use crate::panic::Refusable;
 use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
 
+pub(crate) use alarm::Alarm;
 pub(crate) use claim::{Claim, Outcome};
 pub(crate) use thread::{Shared, Timers};
 

@@ -10,15 +10,19 @@ use crate::observe::{
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use super::alarm::Alarm;
 use super::deadlines::{Deadlines, KeyMap};
 use super::wait::WaitItem;
 use super::{next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
+use crate::sched::Fifo;
 use crate::sync::pi::{Condvar, Mutex, MutexGuard};
 use crate::sync::thread::{self, JoinHandle};
-use crate::sync::Arc;
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// The timer machinery of one epoch (see the module docs).
 pub(crate) struct Timers {
@@ -33,12 +37,31 @@ pub(crate) struct Shared<R: Owed = AsyncResult> {
     /// schedules, and the timekeeper may be real-time.
     state: Mutex<TimerState<R>>,
     wake: Condvar,
+    /// Alarm entries withdrawn since the last sweep (see `alarm.rs`): a
+    /// hint, counted without the lock.
+    stale_alarms: AtomicUsize,
+    /// New alarm entries, pushed without the lock; the timekeeper moves them
+    /// into its heap (see "The alarm inbox" below).
+    inbox: Fifo<AlarmEntry>,
+    /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
+    /// while it is busy (it looks into the inbox before it sleeps again),
+    /// `u64::MAX` while it sleeps until woken.
+    keeper_until: AtomicU64,
+    /// The origin of `keeper_until`'s time.
+    origin: Instant,
+    /// The timekeeper was started (the lock-free path skips `ensure_thread`).
+    started: AtomicBool,
+    /// Set by `stop`: an alarm entered after it must end itself.
+    closed: AtomicBool,
 }
 
 struct TimerState<R: Owed> {
     stopped: bool,
     scheduled: Deadlines<R>,
     periodic: Deadlines<Arc<Periodic>>,
+    /// The futures' alarms by deadline (`alarm.rs`); entries of withdrawn
+    /// armings stay until they come up or a sweep drops them.
+    alarms: BinaryHeap<Reverse<AlarmEntry>>,
     /// Pending waiting items by key (the event holds them too; see `wait.rs`).
     waits: KeyMap<Arc<WaitItem<R>>>,
     thread: ThreadState,
@@ -53,6 +76,44 @@ enum ThreadState {
     /// Taken by `stop`.
     Gone,
 }
+
+/// One arming of an alarm in the heap, ordered by deadline (ids are unique,
+/// so no two entries compare equal).
+struct AlarmEntry {
+    deadline: Instant,
+    id: u64,
+    alarm: Arc<Alarm>,
+}
+
+impl AlarmEntry {
+    fn is_live(&self) -> bool {
+        self.alarm.is_armed(self.id)
+    }
+}
+
+impl PartialEq for AlarmEntry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.id) == (other.deadline, other.id)
+    }
+}
+
+impl Eq for AlarmEntry {}
+
+impl PartialOrd for AlarmEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AlarmEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.deadline, self.id).cmp(&(other.deadline, other.id))
+    }
+}
+
+/// Stale alarm entries are swept once they are at least half of a heap
+/// this big or bigger.
+const SWEEP_FROM: usize = 1024;
 
 /// What a refused call hands back, to be dropped after the lock is released.
 type Refused<T> = (Error, Option<T>);
@@ -79,6 +140,10 @@ impl Timers {
 }
 
 impl crate::platform::EpochService for Timers {
+    fn shutdown_started(&self) {
+        self.shared.end_alarms();
+    }
+
     fn stop(&self, deadline: Instant) {
         Timers::stop(self, deadline);
     }
@@ -101,10 +166,17 @@ impl<R: Owed> Shared<R> {
                 stopped: false,
                 scheduled: Deadlines::new(),
                 periodic: Deadlines::new(),
+                alarms: BinaryHeap::with_capacity(super::deadlines::ROOM),
                 waits: KeyMap::with_capacity_and_hasher(super::deadlines::ROOM, Default::default()),
                 thread: ThreadState::NotStarted,
             }),
             wake: Condvar::new(),
+            stale_alarms: AtomicUsize::new(0),
+            inbox: Fifo::new(),
+            keeper_until: AtomicU64::new(0),
+            origin: Instant::now(),
+            started: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -123,19 +195,25 @@ impl<R: Owed> Shared<R> {
                 return;
             }
             state.stopped = true;
+            self.closed.store(true, Ordering::SeqCst);
             let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
                 ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
                 ThreadState::NotStarted | ThreadState::Gone => None,
             };
             self.wake.notify_all();
             let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
+            let alarms = std::mem::take(&mut state.alarms);
             (
                 state.scheduled.drain(),
                 state.periodic.drain(),
-                waits,
+                (waits, alarms),
                 thread,
             )
         };
+        let (waits, alarms) = waits;
+        end_alarms(alarms);
+        // After `closed`: an alarm pushed later ends itself (`add_alarm`).
+        self.end_inbox();
         let leaked = scheduled.len();
         for result in scheduled {
             // docs/behaviour.md#w15 / #w56: the pending item keeps its result, and with it
@@ -249,6 +327,85 @@ impl<R: Owed> Shared<R> {
         state.waits.remove(&key).ok_or(Error::NotFound)
     }
 
+    /// Enters arming `id` of `alarm`, due at `deadline`; `Shutdown` once
+    /// stopped.
+    ///
+    /// # The alarm inbox
+    ///
+    /// Lock-free unless the timekeeper must wake: the entry goes into the
+    /// inbox, and only a deadline earlier than the one the timekeeper sleeps
+    /// until takes the lock to wake it. The two sides are a Dekker pair: this
+    /// side pushes (a SeqCst claim) and then reads `keeper_until`; the
+    /// timekeeper writes `keeper_until` and then looks into the inbox, both
+    /// SeqCst, so either it finds the entry before it sleeps or this side
+    /// sees the deadline it will sleep until. (A schedule under the lock
+    /// wakes it through the same word.) Likewise with `closed`: `stop` sets
+    /// it and then empties the inbox; this side pushes and then reads it,
+    /// and if it is set, empties the inbox itself, so no entry is stranded.
+    pub(crate) fn add_alarm(
+        self: &Arc<Self>,
+        deadline: Instant,
+        id: u64,
+        alarm: Arc<Alarm>,
+    ) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Shutdown);
+        }
+        if !self.started.load(Ordering::Acquire) {
+            let mut state = self.state.lock();
+            if state.stopped {
+                return Err(Error::Shutdown);
+            }
+            self.ensure_thread(&mut state)?;
+        }
+        observe::key(Keyed::Timer, id, KeyStep::Registered);
+        self.inbox.push(AlarmEntry {
+            deadline,
+            id,
+            alarm,
+        });
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.end_inbox();
+        } else if self.encode(deadline) < self.keeper_until.load(Ordering::SeqCst) {
+            let mut state = self.state.lock();
+            self.wake_for(&mut state, deadline);
+        }
+        Ok(())
+    }
+
+    /// `deadline` as `keeper_until` holds it: nanoseconds since `origin`,
+    /// plus one (0 means busy), below `u64::MAX` (sleeping until woken).
+    fn encode(&self, deadline: Instant) -> u64 {
+        let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos)
+            .unwrap_or(u64::MAX - 2)
+            .min(u64::MAX - 2)
+            + 1
+    }
+
+    /// Ends the alarms waiting in the inbox with `Err(Shutdown)`.
+    fn end_inbox(&self) {
+        while let Some(entry) = self.inbox.pop() {
+            entry.alarm.ring(entry.id, Err(Error::Shutdown));
+        }
+    }
+
+    /// An alarm's arming was withdrawn: its entry went stale.
+    pub(crate) fn alarm_withdrawn(&self) {
+        self.stale_alarms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The shutdown is starting: every armed alarm ends with
+    /// `Err(Shutdown)` now, while its task's queue still runs the task's
+    /// last poll. (One armed later ends when the timers stop.)
+    pub(crate) fn end_alarms(&self) {
+        let alarms = std::mem::take(&mut self.state.lock().alarms);
+        self.stale_alarms.store(0, Ordering::Relaxed);
+        end_alarms(alarms);
+        self.end_inbox();
+    }
+
     /// Starts the timer thread on first use.
     fn ensure_thread(self: &Arc<Self>, state: &mut TimerState<R>) -> Result<()> {
         if !matches!(state.thread, ThreadState::NotStarted) {
@@ -261,6 +418,7 @@ impl<R: Owed> Shared<R> {
         {
             Ok(handle) => {
                 state.thread = ThreadState::Busy(handle);
+                self.started.store(true, Ordering::Release);
                 Ok(())
             }
             Err(error) => {
@@ -279,6 +437,7 @@ impl<R: Owed> Shared<R> {
         };
         if wake {
             state.set_busy();
+            self.keeper_until.store(0, Ordering::SeqCst);
             self.wake.notify_one();
         }
     }
@@ -299,14 +458,17 @@ impl<R: Owed> Shared<R> {
         let mut due: Vec<(u64, Instant, R)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
         let mut runs: Vec<RunGuard> = Vec::new();
+        let mut rings: Vec<(u64, Arc<Alarm>)> = Vec::new();
         let mut state = self.state.lock();
         loop {
             if state.stopped {
                 break;
             }
+            self.take_inbox(&mut state);
             let now = Instant::now();
             state.scheduled.pop_due(now, &mut due);
             state.periodic.pop_due(now, &mut ticks);
+            pop_due_alarms(&mut state.alarms, now, &mut rings);
             for (key, deadline, entry) in ticks.drain(..) {
                 // Keep the cadence; after a stall, skip the missed ticks.
                 let mut next = deadline + PERIOD;
@@ -322,8 +484,12 @@ impl<R: Owed> Shared<R> {
                 }
                 state.periodic.insert(key, next, entry);
             }
-            if !due.is_empty() || !runs.is_empty() {
+            if !due.is_empty() || !runs.is_empty() || !rings.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
+                    for (id, alarm) in rings.drain(..) {
+                        observe::key(Keyed::Timer, id, KeyStep::Fired);
+                        alarm.ring(id, Ok(()));
+                    }
                     for (key, _, result) in due.drain(..) {
                         observe::key(Keyed::Timer, key, KeyStep::Fired);
                         result.complete(None, key, "scheduled item expired");
@@ -346,14 +512,27 @@ impl<R: Owed> Shared<R> {
                 });
                 continue;
             }
-            let next = match (
+            let next = [
                 state.scheduled.next_deadline(),
                 state.periodic.next_deadline(),
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+                next_alarm(&mut state.alarms),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             state.set_sleeping(next);
+            self.keeper_until.store(
+                next.map_or(u64::MAX, |next| self.encode(next)),
+                Ordering::SeqCst,
+            );
+            // The other half of `add_alarm`'s Dekker pair.
+            fence(Ordering::SeqCst);
+            if let Some(entry) = self.inbox.pop() {
+                state.alarms.push(Reverse(entry));
+                state.set_busy();
+                self.keeper_until.store(0, Ordering::SeqCst);
+                continue;
+            }
             match next {
                 Some(deadline) => {
                     self.wake.wait_until(&mut state, deadline);
@@ -361,7 +540,61 @@ impl<R: Owed> Shared<R> {
                 None => self.wake.wait(&mut state),
             }
             state.set_busy();
+            self.keeper_until.store(0, Ordering::SeqCst);
         }
+    }
+
+    /// Moves the inbox's entries into the heap, and sweeps the heap's stale
+    /// entries once they are half of it (amortised O(1) per withdrawal: a
+    /// sweep resets the count).
+    fn take_inbox(&self, state: &mut TimerState<R>) {
+        while let Some(entry) = self.inbox.pop() {
+            state.alarms.push(Reverse(entry));
+        }
+        let len = state.alarms.len();
+        if len >= SWEEP_FROM && 2 * self.stale_alarms.load(Ordering::Relaxed) >= len {
+            self.stale_alarms.store(0, Ordering::Relaxed);
+            state.alarms.retain(|Reverse(entry)| entry.is_live());
+        }
+    }
+}
+
+/// Takes the live alarm entries due at `now` (dropping the stale ones on the
+/// way).
+fn pop_due_alarms(
+    alarms: &mut BinaryHeap<Reverse<AlarmEntry>>,
+    now: Instant,
+    out: &mut Vec<(u64, Arc<Alarm>)>,
+) {
+    while alarms
+        .peek()
+        .is_some_and(|Reverse(entry)| entry.deadline <= now)
+    {
+        let Some(Reverse(entry)) = alarms.pop() else {
+            break;
+        };
+        if entry.is_live() {
+            out.push((entry.id, entry.alarm));
+        }
+    }
+}
+
+/// The earliest live alarm's deadline (stale entries on top are dropped).
+fn next_alarm(alarms: &mut BinaryHeap<Reverse<AlarmEntry>>) -> Option<Instant> {
+    while let Some(Reverse(entry)) = alarms.peek() {
+        if entry.is_live() {
+            return Some(entry.deadline);
+        }
+        alarms.pop();
+    }
+    None
+}
+
+/// Ends every live arming among `alarms` with `Err(Shutdown)`, with no lock
+/// held (it wakes tasks).
+fn end_alarms(alarms: BinaryHeap<Reverse<AlarmEntry>>) {
+    for Reverse(entry) in alarms {
+        entry.alarm.ring(entry.id, Err(Error::Shutdown));
     }
 }
 
