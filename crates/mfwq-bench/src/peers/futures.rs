@@ -166,6 +166,22 @@ pub fn pingpong(cfg: &Config, report: &mut Report) {
     let tokio = tokio_runtime();
     let a = mfwq::OwnedQueue::new(QueueType::Standard).expect("a private queue");
     let b = mfwq::OwnedQueue::new(QueueType::Standard).expect("a private queue");
+    let serial_a = mfwq::QueueBuilder::new()
+        .kind(mfwq::QueueKind::Serial(mfwq::Queue::MULTITHREADED))
+        .build()
+        .expect("a serial queue");
+    let serial_b = mfwq::QueueBuilder::new()
+        .kind(mfwq::QueueKind::Serial(mfwq::Queue::MULTITHREADED))
+        .build()
+        .expect("a serial queue");
+    // Two single-threaded runtimes, each driven by a thread of its own: the
+    // shape of two private queues (each side on its own thread).
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+    };
+    let (tokio_a, tokio_b) = (current_thread(), current_thread());
     let mut contestants = vec![
         contestant("mfwq two private queues", n, || {
             timed(1, "mfwq future ping-pong", |latch| {
@@ -173,6 +189,23 @@ pub fn pingpong(cfg: &Config, report: &mut Report) {
                 b.spawn_future(right).expect("spawn_future").detach();
                 a.spawn_future(left).expect("spawn_future").detach();
             })
+        }),
+        contestant("mfwq two serial queues over MULTITHREADED", n, || {
+            timed(1, "mfwq future ping-pong (serial)", |latch| {
+                let (left, right) = sides(n, latch.clone());
+                serial_b.spawn_future(right).expect("spawn_future").detach();
+                serial_a.spawn_future(left).expect("spawn_future").detach();
+            })
+        }),
+        contestant("tokio two current-thread runtimes", n, || {
+            let latch = Arc::new(Latch::new(1));
+            let (left, right) = sides(n, latch.clone());
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                scope.spawn(|| tokio_b.block_on(right));
+                scope.spawn(|| tokio_a.block_on(left));
+            });
+            start.elapsed()
         }),
         contestant("tokio", n, || {
             timed(1, "tokio future ping-pong", |latch| {
@@ -185,11 +218,22 @@ pub fn pingpong(cfg: &Config, report: &mut Report) {
     let summaries = measure(cfg, NAME, &mut contestants);
     for (c, s) in contestants.iter().zip(summaries) {
         let mut row = Row::new(NAME, c.name, "ns/rtt", s);
-        if c.name.starts_with("mfwq") {
+        if c.name == "mfwq two private queues" {
+            // Each side on a thread of its own, as with two runtimes.
+            row = row.with_goal(Goal::time_vs("tokio two current-thread runtimes", 1.0));
+        } else if c.name.starts_with("mfwq") {
             row = row.with_goal(Goal::time_vs("tokio", 1.0));
         }
         report.push(row);
     }
+    report.note(format!(
+        "future-pingpong: {n} round trips between two tasks through a one-value slot (each \
+         hand-off wakes the other task). tokio's multi-thread runtime runs a task woken by a \
+         worker next on that worker, so both of its tasks share one thread; two serial queues \
+         over MULTITHREADED do the same through the waking worker's own slot. Two private \
+         queues keep each task on a thread of its own, so every hand-off crosses threads: \
+         their peer is two current-thread tokio runtimes, each driven by its own thread."
+    ));
 }
 
 // ---------------------------------------------------------------------------
