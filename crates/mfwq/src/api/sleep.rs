@@ -158,7 +158,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(alarm) = self.alarm.take() {
-            alarm.cancel();
+            Alarm::retire(alarm);
         }
     }
 }

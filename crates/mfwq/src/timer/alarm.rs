@@ -60,14 +60,25 @@ struct Decision {
 }
 
 impl Alarm {
-    /// An alarm armed for `deadline` (a sleep's first poll): one allocation
-    /// and a push into the timer's heap; `Err(Shutdown)` when the platform
-    /// is not running.
+    /// An alarm armed for `deadline` (a sleep's first poll): a push into
+    /// the timer's inbox, and an allocation unless this thread has a spare
+    /// alarm (see [`retire`](Self::retire)); `Err(Shutdown)` when the
+    /// platform is not running.
     pub(crate) fn start(deadline: Instant, waker: &Waker) -> Result<Arc<Alarm>> {
         let id = next_key(ALARM_TAG);
-        let alarm = Alarm::armed(id, waker);
+        let alarm = spare::take(id, waker).unwrap_or_else(|| Alarm::armed(id, waker));
         alarm.enter(deadline, id)?;
         Ok(alarm)
+    }
+
+    /// Its owner (a sleep) is done with it: withdraws a live arming, and
+    /// keeps the allocation for this thread's next sleep if nobody else
+    /// holds the alarm any more (the timekeeper lets go of a rung alarm
+    /// before it wakes the task, so in a steady state of sleeps that run
+    /// their course every alarm comes back: a sleep then allocates nothing).
+    pub(crate) fn retire(alarm: Arc<Alarm>) {
+        alarm.cancel();
+        spare::keep(alarm);
     }
 
     /// An alarm armed as `id`, not in any timer yet.
@@ -191,6 +202,71 @@ impl Alarm {
             crate::panic::guard(crate::panic::PanicSite::Invoke, || waker.wake());
         }
     }
+}
+
+/// The alarms a thread's sleeps let go of, for its next sleeps: at most
+/// [`ROOM`](spare::ROOM) per thread. Not under loom (no thread-locals of
+/// loom's kind here; the models make their alarms directly).
+mod spare {
+    use super::*;
+
+    /// Spare alarms a thread keeps: enough for the sleeps one task, or a
+    /// few, have in flight at once.
+    pub(super) const ROOM: usize = 16;
+
+    #[cfg(not(mfwq_loom))]
+    std::thread_local! {
+        static SPARE: std::cell::RefCell<Vec<Arc<Alarm>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// A spare alarm of this thread, armed as `id` for `waker`.
+    #[cfg(not(mfwq_loom))]
+    pub(super) fn take(id: u64, waker: &Waker) -> Option<Arc<Alarm>> {
+        let mut alarm = SPARE
+            .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten()?;
+        // Kept only while unique, and nothing shares it since.
+        let inner = Arc::get_mut(&mut alarm).expect("a spare alarm is not shared");
+        *inner.armed.get_mut() = id;
+        let decision = inner
+            .decision
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        decision.outcome = None;
+        decision.waker = Some(waker.clone());
+        Some(alarm)
+    }
+
+    /// Keeps `alarm` if this thread holds the only reference and has room;
+    /// drops it otherwise.
+    #[cfg(not(mfwq_loom))]
+    pub(super) fn keep(mut alarm: Arc<Alarm>) {
+        // Its waker is gone already (withdrawn, or taken by the ring); the
+        // rest is reset when it is taken again.
+        if Arc::get_mut(&mut alarm).is_none() {
+            return;
+        }
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                if spare.len() < ROOM {
+                    if spare.capacity() == 0 {
+                        spare.reserve_exact(ROOM);
+                    }
+                    spare.push(alarm);
+                }
+            }
+        });
+    }
+
+    #[cfg(mfwq_loom)]
+    pub(super) fn take(_id: u64, _waker: &Waker) -> Option<Arc<Alarm>> {
+        None
+    }
+
+    #[cfg(mfwq_loom)]
+    pub(super) fn keep(_alarm: Arc<Alarm>) {}
 }
 
 /// Counts one stale entry in the running platform's timer heap (a hint for
