@@ -397,3 +397,27 @@ fn loom_timer_alarm_withdrawal_races_the_ring() {
         }
     });
 }
+
+/// A scheduled item is pending from the moment `schedule` returns, wherever
+/// it is (still in the inbox, or moved into the heap by the timekeeper
+/// meanwhile): a cancel right after finds it, and the stop then finds
+/// nothing to leak.
+///
+/// Catches: a cancel that looks only in the map (an item the timekeeper has
+/// not moved yet is `NotFound`, and later fires although cancel was asked
+/// first).
+#[test]
+fn loom_timer_cancel_finds_an_item_still_in_the_inbox() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let key = match shared.schedule(log.probe(0), far()) {
+            Ok(key) => key,
+            Err(_) => panic!("a running timer takes the item"),
+        };
+        let probe = shared.take_scheduled(key.0).expect("pending");
+        probe.settle(Fate::CancelledScheduled);
+        shared.stop(far());
+        assert_eq!(log.fate(0), Fate::CancelledScheduled);
+    });
+}

@@ -14,18 +14,22 @@
 //! thread's timer slack is set to 1 ns so that a 1 ms timer is not woken tens
 //! of microseconds late.
 //!
-//! - **Schedule** takes the lock, inserts, and wakes the thread only when the
-//!   new deadline is earlier than the one it sleeps until.
+//! - **Schedule** pushes the item into a lock-free inbox and takes the lock
+//!   only to wake the thread, when the new deadline is earlier than the one
+//!   it sleeps until; whoever takes the lock next (the thread, a cancel, the
+//!   shutdown) moves the inbox's entries into the sets (see
+//!   `Shared::enter` in `thread.rs`).
 //! - **Fire**: the thread takes every due item out of the map under the lock,
 //!   then, with the lock released, hands each result to
 //!   [`invoke_callback`](crate::invoke_callback), so the callback runs on the
 //!   queue its parameters name, never on the timer thread.
-//! - **Cancel** removes the key from the map under the same lock: whoever
-//!   removes the entry (the firing thread, cancel, or shutdown) owns the item,
-//!   so exactly one of them wins and the other sees it gone. Cancel drops the
-//!   result before it returns, which releases the callback (docs/behaviour.md#w37). The
-//!   heap entry stays behind and is skipped when it comes up (lazy deletion;
-//!   the heap is compacted when stale entries outnumber live ones).
+//! - **Cancel** moves the inbox in and removes the key from the map under
+//!   the same lock: whoever removes the entry (the firing thread, cancel, or
+//!   shutdown) owns the item, so exactly one of them wins and the other sees
+//!   it gone. Cancel drops the result before it returns, which releases the
+//!   callback (docs/behaviour.md#w37). The heap entry stays behind and is
+//!   skipped when it comes up (lazy deletion; the heap is compacted when
+//!   stale entries outnumber live ones).
 //! - **Shutdown** ([`Timers::stop`]) empties everything under the lock, so that
 //!   nothing pending fires any more, and *leaks* the pending scheduled
 //!   results (`mem::forget`), as Windows does: they keep their platform lock

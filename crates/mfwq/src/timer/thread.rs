@@ -40,9 +40,10 @@ pub(crate) struct Shared<R: Owed = AsyncResult> {
     /// Alarm entries withdrawn since the last sweep (see `alarm.rs`): a
     /// hint, counted without the lock.
     stale_alarms: AtomicUsize,
-    /// New alarm entries, pushed without the lock; the timekeeper moves them
-    /// into its heap (see "The alarm inbox" below).
-    inbox: Fifo<AlarmEntry>,
+    /// New scheduled items and alarm armings, pushed without the lock;
+    /// whoever takes the lock next moves them into the pending sets (see
+    /// "The inbox" at [`Shared::enter`]).
+    inbox: Fifo<Inbound<R>>,
     /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
     /// while it is busy (it looks into the inbox before it sleeps again),
     /// `u64::MAX` while it sleeps until woken.
@@ -75,6 +76,16 @@ enum ThreadState {
     Sleeping(JoinHandle<()>, Option<Instant>),
     /// Taken by `stop`.
     Gone,
+}
+
+/// What enters the timer through its inbox.
+enum Inbound<R> {
+    Scheduled {
+        key: u64,
+        deadline: Instant,
+        result: R,
+    },
+    Alarm(AlarmEntry),
 }
 
 /// One arming of an alarm in the heap, ordered by deadline (ids are unique,
@@ -196,6 +207,8 @@ impl<R: Owed> Shared<R> {
             }
             state.stopped = true;
             self.closed.store(true, Ordering::SeqCst);
+            // What entered before `closed` is pending like the rest.
+            self.take_inbox(&mut state);
             let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
                 ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
                 ThreadState::NotStarted | ThreadState::Gone => None,
@@ -212,7 +225,8 @@ impl<R: Owed> Shared<R> {
         };
         let (waits, alarms) = waits;
         end_alarms(alarms);
-        // After `closed`: an alarm pushed later ends itself (`add_alarm`).
+        // After `closed`: what enters later is ended by whoever pushed it
+        // (`enter`); this catches what entered between.
         self.end_inbox();
         let leaked = scheduled.len();
         for result in scheduled {
@@ -240,22 +254,26 @@ impl<R: Owed> Shared<R> {
         }
     }
 
+    /// Schedules `result` for `deadline` through the inbox (see
+    /// [`enter`](Self::enter)): no lock unless the timekeeper must wake.
     pub(crate) fn schedule(
         self: &Arc<Self>,
         result: R,
         deadline: Instant,
     ) -> std::result::Result<WorkItemKey, Refused<R>> {
-        let key = next_key(SCHEDULED_TAG);
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err((Error::Shutdown, Some(result)));
-        }
-        if let Err(error) = self.ensure_thread(&mut state) {
+        if let Err(error) = self.admits() {
             return Err((error, Some(result)));
         }
-        state.scheduled.insert(key, deadline, result);
-        self.wake_for(&mut state, deadline);
+        let key = next_key(SCHEDULED_TAG);
         observe::key(Keyed::Timer, key, KeyStep::Registered);
+        self.enter(
+            Inbound::Scheduled {
+                key,
+                deadline,
+                result,
+            },
+            deadline,
+        );
         Ok(WorkItemKey(key))
     }
 
@@ -264,6 +282,8 @@ impl<R: Owed> Shared<R> {
         if state.stopped {
             return Err(Error::Shutdown);
         }
+        // An item still in the inbox is pending too.
+        self.take_inbox(&mut state);
         let removed = state.scheduled.remove(key).ok_or(Error::NotFound)?;
         observe::key(Keyed::Timer, key, KeyStep::Cancelled);
         Ok(removed)
@@ -327,27 +347,31 @@ impl<R: Owed> Shared<R> {
         state.waits.remove(&key).ok_or(Error::NotFound)
     }
 
-    /// Enters arming `id` of `alarm`, due at `deadline`; `Shutdown` once
-    /// stopped.
-    ///
-    /// # The alarm inbox
-    ///
-    /// Lock-free unless the timekeeper must wake: the entry goes into the
-    /// inbox, and only a deadline earlier than the one the timekeeper sleeps
-    /// until takes the lock to wake it. The two sides are a Dekker pair: this
-    /// side pushes (a SeqCst claim) and then reads `keeper_until`; the
-    /// timekeeper writes `keeper_until` and then looks into the inbox, both
-    /// SeqCst, so either it finds the entry before it sleeps or this side
-    /// sees the deadline it will sleep until. (A schedule under the lock
-    /// wakes it through the same word.) Likewise with `closed`: `stop` sets
-    /// it and then empties the inbox; this side pushes and then reads it,
-    /// and if it is set, empties the inbox itself, so no entry is stranded.
+    /// Enters arming `id` of `alarm`, due at `deadline`, through the inbox;
+    /// `Shutdown` once stopped.
     pub(crate) fn add_alarm(
         self: &Arc<Self>,
         deadline: Instant,
         id: u64,
         alarm: Arc<Alarm>,
     ) -> Result<()> {
+        self.admits()?;
+        observe::key(Keyed::Timer, id, KeyStep::Registered);
+        self.enter(
+            Inbound::Alarm(AlarmEntry {
+                deadline,
+                id,
+                alarm,
+            }),
+            deadline,
+        );
+        Ok(())
+    }
+
+    /// Whether an entry may enter: `Shutdown` once stopped; the timekeeper
+    /// is started on first use.
+    #[inline]
+    fn admits(self: &Arc<Self>) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
         }
@@ -358,12 +382,28 @@ impl<R: Owed> Shared<R> {
             }
             self.ensure_thread(&mut state)?;
         }
-        observe::key(Keyed::Timer, id, KeyStep::Registered);
-        self.inbox.push(AlarmEntry {
-            deadline,
-            id,
-            alarm,
-        });
+        Ok(())
+    }
+
+    /// # The inbox
+    ///
+    /// A schedule or an alarm's arming enters without the lock: the entry
+    /// goes into the inbox, and only a deadline earlier than the one the
+    /// timekeeper sleeps until takes the lock, to wake it. The timekeeper
+    /// (and a cancel, and the shutdown, under the lock) move the inbox's
+    /// entries into the pending sets. The two sides are a Dekker pair: this
+    /// side pushes (a SeqCst claim) and then reads `keeper_until`; the
+    /// timekeeper writes `keeper_until` and then looks into the inbox, both
+    /// SeqCst, so either it finds the entry before it sleeps or this side
+    /// sees the deadline it will sleep until. (A periodic callback added
+    /// under the lock wakes it through the same word.) Likewise with
+    /// `closed`: `stop` sets it and then empties the inbox; this side pushes
+    /// and then reads it, and if it is set, empties the inbox itself, so no
+    /// entry is stranded (an item that entered racing the stop ends as a
+    /// pending one does: a scheduled item is leaked, an alarm ends with
+    /// `Shutdown`).
+    fn enter(&self, entry: Inbound<R>, deadline: Instant) {
+        self.inbox.push(entry);
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
             self.end_inbox();
@@ -371,7 +411,6 @@ impl<R: Owed> Shared<R> {
             let mut state = self.state.lock();
             self.wake_for(&mut state, deadline);
         }
-        Ok(())
     }
 
     /// `deadline` as `keeper_until` holds it: nanoseconds since `origin`,
@@ -384,10 +423,14 @@ impl<R: Owed> Shared<R> {
             + 1
     }
 
-    /// Ends the alarms waiting in the inbox with `Err(Shutdown)`.
+    /// Ends what waits in the inbox after the stop: as the stop ends the
+    /// pending sets.
     fn end_inbox(&self) {
         while let Some(entry) = self.inbox.pop() {
-            entry.alarm.ring(entry.id, Err(Error::Shutdown));
+            match entry {
+                Inbound::Scheduled { result, .. } => result.leak(),
+                Inbound::Alarm(entry) => entry.alarm.ring(entry.id, Err(Error::Shutdown)),
+            }
         }
     }
 
@@ -400,10 +443,13 @@ impl<R: Owed> Shared<R> {
     /// `Err(Shutdown)` now, while its task's queue still runs the task's
     /// last poll. (One armed later ends when the timers stop.)
     pub(crate) fn end_alarms(&self) {
-        let alarms = std::mem::take(&mut self.state.lock().alarms);
+        let alarms = {
+            let mut state = self.state.lock();
+            self.take_inbox(&mut state);
+            std::mem::take(&mut state.alarms)
+        };
         self.stale_alarms.store(0, Ordering::Relaxed);
         end_alarms(alarms);
-        self.end_inbox();
     }
 
     /// Starts the timer thread on first use.
@@ -528,7 +574,7 @@ impl<R: Owed> Shared<R> {
             // The other half of `add_alarm`'s Dekker pair.
             fence(Ordering::SeqCst);
             if let Some(entry) = self.inbox.pop() {
-                state.alarms.push(Reverse(entry));
+                admit(&mut state, entry);
                 state.set_busy();
                 self.keeper_until.store(0, Ordering::SeqCst);
                 continue;
@@ -544,18 +590,30 @@ impl<R: Owed> Shared<R> {
         }
     }
 
-    /// Moves the inbox's entries into the heap, and sweeps the heap's stale
-    /// entries once they are half of it (amortised O(1) per withdrawal: a
-    /// sweep resets the count).
+    /// Moves the inbox's entries into the pending sets, and sweeps the alarm
+    /// heap's stale entries once they are half of it (amortised O(1) per
+    /// withdrawal: a sweep resets the count).
     fn take_inbox(&self, state: &mut TimerState<R>) {
         while let Some(entry) = self.inbox.pop() {
-            state.alarms.push(Reverse(entry));
+            admit(state, entry);
         }
         let len = state.alarms.len();
         if len >= SWEEP_FROM && 2 * self.stale_alarms.load(Ordering::Relaxed) >= len {
             self.stale_alarms.store(0, Ordering::Relaxed);
             state.alarms.retain(|Reverse(entry)| entry.is_live());
         }
+    }
+}
+
+/// Puts an entry from the inbox into its pending set.
+fn admit<R: Owed>(state: &mut TimerState<R>, entry: Inbound<R>) {
+    match entry {
+        Inbound::Scheduled {
+            key,
+            deadline,
+            result,
+        } => state.scheduled.insert(key, deadline, result),
+        Inbound::Alarm(entry) => state.alarms.push(Reverse(entry)),
     }
 }
 
