@@ -510,7 +510,10 @@ fn loom_take_backlog_racing_the_worker_runs_each_once() {
 /// own slot) and then blocks until that task has run: the other worker,
 /// parked or about to park, must take the task from the slot. A wake-up not
 /// granted for a slot push, or a park that does not look into the other
-/// workers' slots, leaves both workers blocked (a deadlock loom reports).
+/// workers' slots, leaves both workers blocked (a deadlock loom reports);
+/// so does either fence of the slot push's Dekker pair left out (the
+/// pusher's in `Sleep::after_own_push`, the parking worker's after it counts
+/// itself idle).
 #[test]
 fn loom_pool_task_blocking_on_what_it_put_in_its_own_slot() {
     model(|| {

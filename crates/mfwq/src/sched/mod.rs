@@ -360,6 +360,21 @@ impl<J: Job> QueueCore<J> {
     /// the caller drops it outside its own locks.
     #[inline]
     pub(crate) fn push(self: &Arc<Self>, job: J, band: Band) -> Result<(), Refused<J>> {
+        // A pool worker's normal push to its own pool: into its own slot,
+        // without the gate (README.md, "A worker's own slot"). The pusher is
+        // a worker that runs, so it drains what it put there itself.
+        if band == Band::Normal && !self.sleep.is_closed() {
+            if let Some(slot) = self.own_slot() {
+                match slot.put(job) {
+                    Ok(None) => {}
+                    // The item it displaced, or the job itself when a
+                    // sibling was at the slot.
+                    Ok(Some(job)) | Err(job) => self.bands.push(Band::Normal, job),
+                }
+                self.sleep.after_own_push();
+                return Ok(());
+            }
+        }
         // Either this push sees the queue closed, or the workers see a push in
         // progress and stay until it is done (see README.md).
         if !self.sleep.begin_push() {
@@ -379,22 +394,9 @@ impl<J: Job> QueueCore<J> {
         outcome
     }
 
-    /// Puts a pushed job where a worker will find it: a pool worker's normal
-    /// push to its own pool in its own slot (the item it displaces, if any,
-    /// in the band), everything else in its band.
+    /// Puts a pushed job in its band (a push through the gate).
     #[inline]
     fn enqueue(&self, job: J, band: Band) {
-        if band == Band::Normal {
-            if let Some(slot) = self.own_slot() {
-                match slot.put(job) {
-                    Ok(None) => {}
-                    // The item it displaced, or the job itself when a
-                    // sibling was at the slot.
-                    Ok(Some(job)) | Err(job) => self.bands.push(Band::Normal, job),
-                }
-                return;
-            }
-        }
         self.bands.push(band, job);
     }
 

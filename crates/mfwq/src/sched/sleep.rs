@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::sync::pi::{Condvar, Mutex, MutexGuard};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{fence, AtomicUsize, Ordering};
 
 /// The gate's closed bit.
 const CLOSED: usize = 1;
@@ -92,6 +92,18 @@ impl Sleep {
         }
     }
 
+    /// After a pool worker's push into its own slot, which does not pass the
+    /// gate (README.md, "A worker's own slot"): wakes one idle worker if one
+    /// nobody has woken is there, as a push's exit does. The fence pairs with
+    /// the one a parking worker makes after it counts itself idle.
+    #[inline]
+    pub(crate) fn after_own_push(&self) {
+        fence(Ordering::SeqCst);
+        if self.gate.load(Ordering::Relaxed) >= IDLE {
+            self.wake_one();
+        }
+    }
+
     #[cold]
     fn wake_one(&self) {
         let mut state = self.state.lock();
@@ -139,6 +151,11 @@ impl Sleep {
         // comes later and sees this idle worker, or it came earlier and its
         // work is visible to the pop below (release/acquire on one location).
         self.gate.fetch_add(IDLE, Ordering::SeqCst);
+        // And for a pool worker's push into its own slot, which bypasses the
+        // gate: this fence and the pusher's (`after_own_push`) order the two
+        // sides, so either the pusher reads this idle worker or the look
+        // below finds its item (README.md, "A worker's own slot").
+        fence(Ordering::SeqCst);
         loop {
             if let Some(work) = find() {
                 self.leave(&mut state);
