@@ -25,16 +25,20 @@
 //!
 //! `MFWQ_TIMER_STRESS_ROUNDS` sets the work per thread and cycle (default
 //! 300). The platform is a process-wide singleton, so the tests here take
-//! `SERIAL` first.
+//! `common::serial` first.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mfwq::Error;
+
+mod common;
+
+use common::{serial, Rng};
 
 const CYCLES: usize = 4;
 const THREADS: usize = 4;
@@ -42,31 +46,11 @@ const DEFAULT_ROUNDS: usize = 300;
 /// How long the quiet phase waits for every accepted item to fire.
 const FIRE_LIMIT: Duration = Duration::from_secs(20);
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn rounds() -> usize {
     std::env::var("MFWQ_TIMER_STRESS_ROUNDS")
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(DEFAULT_ROUNDS)
-}
-
-/// xorshift64, seeded per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// What happened to one scheduled item.

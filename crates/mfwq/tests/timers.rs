@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_nothing_more, probe_lock_count, recv, recv_n, serial, wait_until, Concurrency, WAIT,
+    assert_nothing_more, probe_lock_count, recv, recv_n, serial, wait_until, Concurrency, Rng, WAIT,
 };
 use mfwq::{
     add_periodic_callback, callback, callback_on, cancel_work_item, delay_from_mf_timeout,
@@ -26,18 +26,6 @@ fn counting() -> (Callback, Arc<AtomicUsize>) {
         counter.fetch_add(1, Ordering::SeqCst);
     });
     (cb, count)
-}
-
-/// A small deterministic generator (xorshift), so the tests need no crate.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 // docs/behaviour.md#w36: a negative timeout is a relative delay in milliseconds; the call
@@ -524,6 +512,7 @@ fn periodic_callback_ticks_on_the_timer_queue_with_its_context() {
     let _platform = Platform::start().unwrap();
     let (sender, receiver) = mpsc::channel();
     let sender = std::sync::Mutex::new(sender);
+    let registered = Instant::now();
     let key = add_periodic_callback(
         move |context| {
             let value = context.and_then(|c| c.downcast_ref::<&str>().copied());
@@ -541,9 +530,17 @@ fn periodic_callback_ticks_on_the_timer_queue_with_its_context() {
         assert_eq!(*queue, Some(QueueId::TIMER));
         assert_eq!(*value, Some("ctx"));
     }
-    // Five ticks take at least four periods (less a little scheduling jitter).
-    let span = ticks[4].2 - ticks[0].2;
-    assert!(span >= Duration::from_millis(35), "5 ticks in {span:?}");
+    // The k-th tick is due k periods after the registration at the
+    // earliest (the cadence is kept, and a tick is never early), and its run
+    // comes at or after it: so the fifth run comes five periods after the
+    // registration at the earliest, however late the runs before it were
+    // (a delayed first run narrows the span between runs; it cannot make a
+    // run early).
+    let fifth = ticks[4].2 - registered;
+    assert!(
+        fifth >= 5 * timer_periodicity(),
+        "the fifth tick ran {fifth:?} after the registration"
+    );
 }
 
 // docs/behaviour.md#d18: a run never overlaps the previous run of the same callback.

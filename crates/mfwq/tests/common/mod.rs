@@ -196,3 +196,16 @@ impl Drop for ConcurrencyGuard<'_> {
 pub fn busy(duration: Duration) {
     std::thread::sleep(duration);
 }
+
+/// A small deterministic generator (xorshift64), so the tests need no crate.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
