@@ -363,8 +363,11 @@ impl<J: Job> QueueCore<J> {
         // A pool worker's normal push to its own pool: into its own slot,
         // without the gate (README.md, "A worker's own slot"). The pusher is
         // a worker that runs, so it drains what it put there itself.
-        if band == Band::Normal && !self.sleep.is_closed() {
-            if let Some(slot) = self.own_slot() {
+        // (The slot first: a push from anywhere else must not read the gate's
+        // line before its read-modify-write, which would then need a second
+        // transfer of the line.)
+        if band == Band::Normal {
+            if let Some(slot) = self.own_slot().filter(|_| !self.sleep.is_closed()) {
                 match slot.put(job) {
                     Ok(None) => {}
                     // The item it displaced, or the job itself when a
