@@ -4,11 +4,11 @@
 //!
 //! An [`Interval`] holds one alarm (`timer/alarm.rs`) for its whole life and
 //! re-arms it for each tick, so a tick after the first allocates nothing
-//! (`tests/realtime_safety.rs` counts it) where a `sleep` allocates its
-//! alarm each time. It is what a task on a real-time queue should await
-//! once per period. Like a sleep's, an armed tick ends with
-//! `Err(Error::Shutdown)` when the last shutdown starts; dropping the
-//! interval withdraws it.
+//! (`tests/realtime_safety.rs` counts it), and it keeps the cadence's phase
+//! where a `sleep` per period drifts by each wake-up's lateness. It is what
+//! a task on a real-time queue should await once per period. Like a
+//! sleep's, an armed tick ends with `Err(Error::Shutdown)` when the last
+//! shutdown starts; dropping the interval withdraws it.
 
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -50,9 +50,9 @@ use crate::timer::Alarm;
 pub struct Interval {
     period: Duration,
     next: Instant,
-    /// The timer callback, made at the first arming and kept.
+    /// The alarm, made at the first arming and kept.
     alarm: Option<Arc<Alarm>>,
-    /// An item is scheduled for `next` and has not been seen to fire.
+    /// The alarm is armed for `next` and has not been seen to ring.
     armed: bool,
 }
 
@@ -198,6 +198,7 @@ impl Interval {
         Ok(())
     }
 
+    /// Withdraws an armed alarm that has not rung.
     fn disarm(&mut self) {
         if std::mem::take(&mut self.armed) {
             if let Some(alarm) = &self.alarm {
@@ -213,6 +214,8 @@ impl Drop for Interval {
     }
 }
 
+/// The first tick of the cadence `tick + k × period` (k ≥ 1) that is after
+/// `now`, or the very next one if that is not yet past.
 fn next_tick_after(tick: Instant, period: Duration, now: Instant) -> Instant {
     let next = tick + period;
     if next > now {

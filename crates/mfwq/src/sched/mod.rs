@@ -388,19 +388,13 @@ impl<J: Job> QueueCore<J> {
         }
         let outcome = match self.ensure_workers() {
             Ok(()) => {
-                self.enqueue(job, band);
+                self.bands.push(band, job);
                 Ok(())
             }
             Err(why) => Err(Refused { why, job }),
         };
         self.sleep.end_push();
         outcome
-    }
-
-    /// Puts a pushed job in its band (a push through the gate).
-    #[inline]
-    fn enqueue(&self, job: J, band: Band) {
-        self.bands.push(band, job);
     }
 
     /// The calling thread's slot, if it is a worker of this pool.

@@ -10,8 +10,8 @@
 //! map, a callback invoked on a queue. A future needs none of that, and
 //! paid for all of it on its first poll (a result allocated, two map
 //! inserts, a global list for the shutdown: about 400 ns, where tokio's
-//! sleep registers in about 35). An alarm is one allocation and a heap push
-//! under the timer lock.
+//! sleep registers in about 35). An alarm is one allocation (none when the
+//! thread has a spare) and a push into the timer's lock-free inbox.
 //!
 //! # Protocol
 //!
@@ -83,22 +83,20 @@ impl Alarm {
 
     /// An alarm armed as `id`, not in any timer yet.
     pub(super) fn armed(id: u64, waker: &Waker) -> Arc<Alarm> {
-        Arc::new(Alarm {
-            armed: AtomicU64::new(id),
-            decision: Mutex::new(Decision {
-                outcome: None,
-                waker: Some(waker.clone()),
-            }),
-        })
+        Alarm::new(id, Some(waker.clone()))
     }
 
     /// An alarm not armed yet (an interval's, armed once per tick).
     pub(crate) fn idle() -> Arc<Alarm> {
+        Alarm::new(0, None)
+    }
+
+    fn new(armed: u64, waker: Option<Waker>) -> Arc<Alarm> {
         Arc::new(Alarm {
-            armed: AtomicU64::new(0),
+            armed: AtomicU64::new(armed),
             decision: Mutex::new(Decision {
                 outcome: None,
-                waker: None,
+                waker,
             }),
         })
     }
@@ -119,7 +117,7 @@ impl Alarm {
         self.enter(deadline, id)
     }
 
-    /// Puts the entry of arming `id` into the timer's heap; on refusal, the
+    /// Puts the entry of arming `id` into the timer's inbox; on refusal, the
     /// arming ends there (nobody else knows it).
     fn enter(self: &Arc<Self>, deadline: Instant, id: u64) -> Result<()> {
         let entered = crate::platform::route::with_epoch(|epoch| {

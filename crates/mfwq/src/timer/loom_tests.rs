@@ -179,7 +179,7 @@ fn loom_timer_scheduled_fire_cancel_and_stop_race() {
 /// the model stops the timers; item 0 is leaked at the stop.
 ///
 /// Catches: `wake_for` not notifying for an earlier deadline (or comparing
-/// the wrong way), and the timer thread not publishing `Sleeping(until)`
+/// the wrong way), and the timer thread not publishing `keeper_until`
 /// before it waits (a schedule then sees it busy and does not wake it):
 /// either way item 1 never fires and the model deadlocks.
 #[test]
@@ -322,7 +322,7 @@ fn enter_alarm(
 ///
 /// Catches: the timekeeper not looking into the inbox again after it
 /// published `keeper_until` (the entry lands just after its last look,
-/// while `add_alarm` still reads it busy), and `add_alarm` not reading
+/// while `enter` still reads it busy), and `enter` not reading
 /// `keeper_until` (or comparing the wrong way): either way alarm 1 never
 /// rings and the model deadlocks.
 #[test]
@@ -344,7 +344,7 @@ fn loom_timer_alarm_through_the_inbox_wakes_the_timekeeper() {
 /// and then ended (rung at its deadline or by the stop): never left in the
 /// inbox with its task waiting for ever.
 ///
-/// Catches: `add_alarm` not reading `closed` again after its push (the
+/// Catches: `enter` not reading `closed` again after its push (the
 /// entry lands after `stop` emptied the inbox: no outcome, never woken).
 #[test]
 fn loom_timer_alarm_racing_stop_is_never_stranded() {

@@ -46,7 +46,8 @@ pub(crate) struct Shared<R: Owed = AsyncResult> {
     inbox: Fifo<Inbound<R>>,
     /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
     /// while it is busy (it looks into the inbox before it sleeps again),
-    /// `u64::MAX` while it sleeps until woken.
+    /// `u64::MAX` while it sleeps until woken. Written by the timekeeper and
+    /// by a wake-up, both under the lock; read without it by `enter`.
     keeper_until: AtomicU64,
     /// The origin of `keeper_until`'s time.
     origin: Instant,
@@ -68,12 +69,11 @@ struct TimerState<R: Owed> {
     thread: ThreadState,
 }
 
+/// The timekeeper thread. Whether it is busy or sleeping, and until when,
+/// is `Shared::keeper_until`.
 enum ThreadState {
     NotStarted,
-    /// Working, or about to re-check the deadlines: needs no wake-up.
-    Busy(JoinHandle<()>),
-    /// Blocked on the condition variable until this deadline (`None`: until woken).
-    Sleeping(JoinHandle<()>, Option<Instant>),
+    Running(JoinHandle<()>),
     /// Taken by `stop`.
     Gone,
 }
@@ -200,7 +200,7 @@ impl<R: Owed> Shared<R> {
     /// the periodic contexts, and stops the timer thread, waiting for it
     /// (until `deadline`) unless this is that thread.
     pub(crate) fn stop(&self, deadline: Instant) {
-        let (scheduled, periodic, waits, thread) = {
+        let (scheduled, periodic, waits, alarms, thread) = {
             let mut state = self.state.lock();
             if state.stopped {
                 return;
@@ -210,21 +210,20 @@ impl<R: Owed> Shared<R> {
             // What entered before `closed` is pending like the rest.
             self.take_inbox(&mut state);
             let thread = match std::mem::replace(&mut state.thread, ThreadState::Gone) {
-                ThreadState::Busy(handle) | ThreadState::Sleeping(handle, _) => Some(handle),
+                ThreadState::Running(handle) => Some(handle),
                 ThreadState::NotStarted | ThreadState::Gone => None,
             };
             self.wake.notify_all();
             let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
-            let alarms = std::mem::take(&mut state.alarms);
             (
                 state.scheduled.drain(),
                 state.periodic.drain(),
-                (waits, alarms),
+                waits,
+                std::mem::take(&mut state.alarms),
                 thread,
             )
         };
-        let (waits, alarms) = waits;
-        end_alarms(alarms);
+        end_all(alarms);
         // After `closed`: what enters later is ended by whoever pushed it
         // (`enter`); this catches what entered between.
         self.end_inbox();
@@ -449,7 +448,7 @@ impl<R: Owed> Shared<R> {
             std::mem::take(&mut state.alarms)
         };
         self.stale_alarms.store(0, Ordering::Relaxed);
-        end_alarms(alarms);
+        end_all(alarms);
     }
 
     /// Starts the timer thread on first use.
@@ -463,7 +462,7 @@ impl<R: Owed> Shared<R> {
             .spawn(move || shared.run())
         {
             Ok(handle) => {
-                state.thread = ThreadState::Busy(handle);
+                state.thread = ThreadState::Running(handle);
                 self.started.store(true, Ordering::Release);
                 Ok(())
             }
@@ -474,15 +473,12 @@ impl<R: Owed> Shared<R> {
         }
     }
 
-    /// Wakes the timer thread if it sleeps past `deadline`.
-    fn wake_for(&self, state: &mut TimerState<R>, deadline: Instant) {
-        let wake = match &state.thread {
-            ThreadState::Sleeping(_, None) => true,
-            ThreadState::Sleeping(_, Some(until)) => deadline < *until,
-            _ => false,
-        };
-        if wake {
-            state.set_busy();
+    /// Wakes the timer thread if it sleeps past `deadline`. Called with the
+    /// lock held (`_held`): the thread decides to sleep and waits under it,
+    /// so the notification cannot fall between the two.
+    fn wake_for(&self, _held: &mut TimerState<R>, deadline: Instant) {
+        if self.encode(deadline) < self.keeper_until.load(Ordering::SeqCst) {
+            // Busy from here: a second schedule does not notify again.
             self.keeper_until.store(0, Ordering::SeqCst);
             self.wake.notify_one();
         }
@@ -566,16 +562,14 @@ impl<R: Owed> Shared<R> {
             .into_iter()
             .flatten()
             .min();
-            state.set_sleeping(next);
             self.keeper_until.store(
                 next.map_or(u64::MAX, |next| self.encode(next)),
                 Ordering::SeqCst,
             );
-            // The other half of `add_alarm`'s Dekker pair.
+            // The other half of `enter`'s Dekker pair.
             fence(Ordering::SeqCst);
             if let Some(entry) = self.inbox.pop() {
                 admit(&mut state, entry);
-                state.set_busy();
                 self.keeper_until.store(0, Ordering::SeqCst);
                 continue;
             }
@@ -585,7 +579,6 @@ impl<R: Owed> Shared<R> {
                 }
                 None => self.wake.wait(&mut state),
             }
-            state.set_busy();
             self.keeper_until.store(0, Ordering::SeqCst);
         }
     }
@@ -650,29 +643,9 @@ fn next_alarm(alarms: &mut BinaryHeap<Reverse<AlarmEntry>>) -> Option<Instant> {
 
 /// Ends every live arming among `alarms` with `Err(Shutdown)`, with no lock
 /// held (it wakes tasks).
-fn end_alarms(alarms: BinaryHeap<Reverse<AlarmEntry>>) {
+fn end_all(alarms: BinaryHeap<Reverse<AlarmEntry>>) {
     for Reverse(entry) in alarms {
         entry.alarm.ring(entry.id, Err(Error::Shutdown));
-    }
-}
-
-impl<R: Owed> TimerState<R> {
-    fn set_busy(&mut self) {
-        self.thread = match std::mem::replace(&mut self.thread, ThreadState::Gone) {
-            ThreadState::Sleeping(handle, _) | ThreadState::Busy(handle) => {
-                ThreadState::Busy(handle)
-            }
-            other => other,
-        };
-    }
-
-    fn set_sleeping(&mut self, until: Option<Instant>) {
-        self.thread = match std::mem::replace(&mut self.thread, ThreadState::Gone) {
-            ThreadState::Sleeping(handle, _) | ThreadState::Busy(handle) => {
-                ThreadState::Sleeping(handle, until)
-            }
-            other => other,
-        };
     }
 }
 
