@@ -344,6 +344,61 @@ fn shutdown_releases_a_queue_waiting_for_its_reply() {
     );
 }
 
+// A reply sent from inside a callback moves the queue on while that callback
+// is still returning, so on a pool the next reply-mode item starts before the
+// first has returned. When the shutdown comes while both run, the first one's
+// return must not end the second one's wait: the second's return releases the
+// queue, and the plain item behind runs normally (status S_OK), well before
+// the shutdown's deadline.
+#[test]
+fn shutdown_with_overlapping_reply_mode_callbacks_runs_the_backlog() {
+    let _serial = serial();
+    startup(MF_VERSION).unwrap();
+    let queue = allocate_serial_work_queue(QueueId::MULTITHREADED).unwrap();
+    let shutting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let first_returned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (second_started, second_running) = mpsc::channel::<()>();
+    let (statuses, third_status) = mpsc::channel();
+    let first = {
+        let (shutting, first_returned) = (shutting.clone(), first_returned.clone());
+        let second_running = Mutex::new(second_running);
+        reply_mode(move |result| {
+            invoke_callback(result).unwrap();
+            second_running.lock().unwrap().recv_timeout(WAIT).unwrap();
+            assert!(common::wait_until(WAIT, || shutting.load(Ordering::SeqCst)));
+            // Long enough for the shutdown to have closed the serial queue.
+            std::thread::sleep(Duration::from_millis(50));
+            first_returned.store(true, Ordering::SeqCst);
+        })
+    };
+    let second = {
+        let second_started = Mutex::new(second_started);
+        let first_returned = first_returned.clone();
+        reply_mode(move |_| {
+            second_started.lock().unwrap().send(()).unwrap();
+            assert!(common::wait_until(WAIT, || first_returned.load(Ordering::SeqCst)));
+        })
+    };
+    let third = callback(move |result| statuses.send(result.status()).unwrap());
+    for item in [first, second, third] {
+        put_work_item(queue, item, None).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    shutting.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    shutdown().unwrap();
+    assert!(
+        started.elapsed() < mfwq::shutdown_timeout(),
+        "the shutdown did not wait for its deadline ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(
+        third_status.recv_timeout(WAIT),
+        Ok(mfwq::HResult::S_OK),
+        "the item behind ran as queued, not as work stranded by the shutdown"
+    );
+}
+
 // J: items queued on a serial queue when the platform shuts down still run
 // before shutdown returns, exactly once.
 #[test]

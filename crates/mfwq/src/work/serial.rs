@@ -116,9 +116,13 @@ struct SerialState {
     /// lock), so two replies racing each other advance the queue once.
     reply_seq: u64,
     awaiting_reply: Option<u64>,
-    /// A reply-mode item's callback is running (its reply may still come
-    /// from inside it).
-    invoking: bool,
+    /// The reply-mode item whose callback is running, by its reply
+    /// sequence number (its reply may still come from inside it). Only the
+    /// newest such item counts: a reply sent from inside a callback moves the
+    /// queue on while that callback is still returning, so the next item's
+    /// callback can start before the previous one has returned, and the older
+    /// one's return must not clear the newer one's mark.
+    invoking: Option<u64>,
     /// The platform is shutting down: no reply can come through it any more,
     /// so reply-mode items no longer hold the queue (see `close_at_shutdown`).
     ignore_replies: bool,
@@ -150,7 +154,7 @@ impl SerialQueue {
                 closed: false,
                 reply_seq: 0,
                 awaiting_reply: None,
-                invoking: false,
+                invoking: None,
                 ignore_replies: false,
                 on_finished: Some(on_finished),
             }),
@@ -249,7 +253,7 @@ impl SerialQueue {
             let mut state = lock(&self.state);
             state.reply_seq += 1;
             state.awaiting_reply = Some(state.reply_seq);
-            state.invoking = true;
+            state.invoking = Some(state.reply_seq);
             state.reply_seq
         };
         let token: crate::object::callback::Callback = Arc::new(ReplyToken {
@@ -262,10 +266,17 @@ impl SerialQueue {
         drop_quietly_on(self.id, reply);
         drop_quietly_on(self.id, result);
         let mut state = lock(&self.state);
-        state.invoking = false;
-        // At shutdown nobody can reply any more: the queue moves on by itself
-        // (unless a reply already moved it).
-        !(state.ignore_replies && state.awaiting_reply.take() == Some(seq))
+        if state.invoking == Some(seq) {
+            state.invoking = None;
+        }
+        // At shutdown nobody can reply any more: the queue moves on by itself,
+        // unless a reply already moved it (then the queue may already wait
+        // for a later item, whose wait is not this one's to end).
+        let release = state.ignore_replies && state.awaiting_reply == Some(seq);
+        if release {
+            state.awaiting_reply = None;
+        }
+        !release
     }
 
     fn run_item(&self, work: Work) -> bool {
@@ -389,7 +400,7 @@ impl SerialQueue {
         let released = {
             let mut state = lock(&self.state);
             state.ignore_replies = true;
-            if state.invoking {
+            if state.invoking.is_some() {
                 None
             } else {
                 state.awaiting_reply.take()
@@ -586,6 +597,68 @@ mod loom_tests {
             core.close();
             core.join();
             assert_eq!(second_ran.load(Ordering::SeqCst), 1, "ran exactly once");
+            assert_eq!(finished.load(Ordering::SeqCst), 1, "finished exactly once");
+        });
+    }
+
+    /// A reply sent while its item's callback is still running moves the
+    /// queue on at once, so the next reply-mode item's callback can start on
+    /// another thread before the first one has returned (here: the reply's
+    /// step is refused by the closing target and runs on the replying
+    /// thread). The first callback's return must not end the second item's
+    /// wait: at shutdown every item still runs, exactly once, and the queue
+    /// finishes. (Fails if the end of an invocation clears whatever wait is
+    /// current instead of its own.)
+    #[test]
+    fn loom_serial_overlapping_reply_mode_callbacks_at_shutdown() {
+        model(|| {
+            let core = QueueCore::new(QueueId(0x10001), "one".into(), 1, None);
+            let finished = Arc::new(AtomicUsize::new(0));
+            let serial = {
+                let finished = Arc::clone(&finished);
+                SerialQueue::new(
+                    QueueId(0x20001),
+                    Target::Core(Arc::clone(&core)),
+                    Box::new(move || {
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    }),
+                )
+            };
+            let ran = Arc::new([(); 3].map(|()| AtomicUsize::new(0)));
+            for index in 0..2 {
+                let ran = Arc::clone(&ran);
+                let callback = crate::object::callback::callback(move |_| {
+                    ran[index].fetch_add(1, Ordering::SeqCst);
+                });
+                let result = AsyncResult::with_callback(callback, None);
+                assert!(serial
+                    .push(Work::new(result), Band::Normal, CallbackFlags::REPLY)
+                    .is_ok());
+            }
+            {
+                let ran = Arc::clone(&ran);
+                let third = Work::closure(move || {
+                    ran[2].fetch_add(1, Ordering::SeqCst);
+                });
+                assert!(serial
+                    .push(third, Band::Normal, CallbackFlags::empty())
+                    .is_ok());
+            }
+            // The first item's reply, from another thread: it counts only
+            // while the first item waits for it.
+            let replier = {
+                let serial = Arc::clone(&serial);
+                loom::thread::spawn(move || serial.reply(1))
+            };
+            serial.close_at_shutdown();
+            core.close();
+            replier.join().unwrap();
+            core.join();
+            let counts: Vec<_> = ran
+                .iter()
+                .map(|count| count.load(Ordering::SeqCst))
+                .collect();
+            assert_eq!(counts, [1, 1, 1], "every item ran exactly once");
             assert_eq!(finished.load(Ordering::SeqCst), 1, "finished exactly once");
         });
     }
