@@ -136,12 +136,13 @@ pub use realtime::{
     applied_scheduling, begin_register_work_queue_with_mmcss,
     begin_unregister_work_queue_with_mmcss, cancel_deadline, end_register_work_queue_with_mmcss,
     end_unregister_work_queue_with_mmcss, is_long_running, join_work_queue, lock_memory,
-    register_platform_with_mmcss, register_work_queue_with_mmcss, scheduling_for_class,
-    set_deadline, set_deadline2, set_long_running, unjoin_work_queue, unlock_memory,
-    unregister_platform_from_mmcss, unregister_work_queue_from_mmcss, work_queue_deadline,
+    realtime_anticipation, register_platform_with_mmcss, register_work_queue_with_mmcss,
+    scheduling_for_class, set_deadline, set_deadline2, set_long_running, set_realtime_anticipation,
+    unjoin_work_queue, unlock_memory, unregister_platform_from_mmcss,
+    unregister_work_queue_from_mmcss, work_queue_anticipation, work_queue_deadline,
     work_queue_mmcss_class, work_queue_mmcss_class_name, work_queue_mmcss_priority,
-    work_queue_mmcss_task_id, work_queue_thread_ids, AppliedScheduling, Deadline, DeadlineRequest,
-    MemoryLock, MemoryLockError, SchedPolicy,
+    work_queue_mmcss_task_id, work_queue_thread_ids, Anticipation, AppliedScheduling, Deadline,
+    DeadlineRequest, MemoryLock, MemoryLockError, SchedPolicy,
 };
 pub use timer::wait::put_waiting_work_item;
 pub use timer::{

@@ -1,10 +1,13 @@
-//! The four ways of running the same audio client, one at a time:
+//! The five ways of running the same audio client, one at a time:
 //!
 //! - `bare SCHED_FIFO thread`: one thread, its own absolute timer, the work
 //!   inline: no hand-off at all (the floor);
 //! - `mfwq Pro Audio queue`: a private standard queue (one worker thread)
 //!   registered with the "Pro Audio" MMCSS class, fed one block per period
-//!   by the source thread;
+//!   by the source thread; its worker anticipates the source's periods
+//!   (`mfwq::set_realtime_anticipation`, on by default);
+//! - `mfwq Pro Audio queue, parking`: the same with anticipation off: the
+//!   worker parks between blocks and each put wakes it;
 //! - `mfwq SCHED_OTHER queue`: the same queue without the registration;
 //! - `tokio multi-thread`: a task per block spawned from the same source onto
 //!   a two-worker multi-thread runtime.
@@ -32,17 +35,19 @@ const GRACE_NS: i64 = 5_000_000_000;
 pub enum Variant {
     Floor,
     ProAudio,
+    ProAudioParking,
     Other,
     Tokio,
 }
 
 pub const FLOOR: &str = "bare SCHED_FIFO thread";
 pub const PRO_AUDIO: &str = "mfwq Pro Audio queue";
+pub const PRO_AUDIO_PARKING: &str = "mfwq Pro Audio, parking";
 pub const OTHER: &str = "mfwq SCHED_OTHER queue";
 pub const TOKIO: &str = "tokio multi-thread";
 
 /// In run order.
-pub const VARIANTS: [(Variant, &str, &str); 4] = [
+pub const VARIANTS: [(Variant, &str, &str); 5] = [
     (
         Variant::Floor,
         FLOOR,
@@ -52,6 +57,11 @@ pub const VARIANTS: [(Variant, &str, &str); 4] = [
         Variant::ProAudio,
         PRO_AUDIO,
         "private standard queue registered \"Pro Audio\"; put_result of one reused result per period",
+    ),
+    (
+        Variant::ProAudioParking,
+        PRO_AUDIO_PARKING,
+        "the same with anticipation off: the worker parks, each put wakes it",
     ),
     (
         Variant::Other,
@@ -107,8 +117,9 @@ impl Outcome {
 pub fn run(variant: Variant, setup: &Setup) -> Outcome {
     match variant {
         Variant::Floor => floor(setup),
-        Variant::ProAudio => queue(setup, true),
-        Variant::Other => queue(setup, false),
+        Variant::ProAudio => queue(setup, PRO_AUDIO, true, true),
+        Variant::ProAudioParking => queue(setup, PRO_AUDIO_PARKING, true, false),
+        Variant::Other => queue(setup, OTHER, false, true),
         Variant::Tokio => tokio(setup),
     }
 }
@@ -215,13 +226,15 @@ fn finish(
     Ok((figures, notes))
 }
 
-fn queue(setup: &Setup, pro_audio: bool) -> Outcome {
-    let name = if pro_audio { PRO_AUDIO } else { OTHER };
+fn queue(setup: &Setup, name: &str, pro_audio: bool, anticipate: bool) -> Outcome {
     let queue = match mfwq::allocate_work_queue(QueueType::Standard) {
         Ok(queue) => queue,
         Err(error) => return Outcome::failed(format!("{name}: allocate_work_queue: {error}")),
     };
+    let default = mfwq::realtime_anticipation();
+    mfwq::set_realtime_anticipation(anticipate);
     let outcome = queue_run(setup, queue, pro_audio, name);
+    mfwq::set_realtime_anticipation(default);
     if pro_audio {
         let _ = mfwq::unregister_work_queue_from_mmcss(queue);
     }
@@ -276,6 +289,21 @@ fn queue_run(
     });
     let (figures, more) = finish(name, &record, source)?;
     notes.extend(more);
+    if pro_audio {
+        if let Ok(anticipation) = mfwq::work_queue_anticipation(queue) {
+            notes.push(format!(
+                "{name}: anticipation {}: {} of {} blocks caught awake, {} watches",
+                if mfwq::realtime_anticipation() {
+                    "on"
+                } else {
+                    "off"
+                },
+                anticipation.caught,
+                figures.periods,
+                anticipation.watches
+            ));
+        }
+    }
     Ok(Outcome {
         figures: Some(figures),
         realtime: policy.starts_with("SCHED_FIFO") || policy.starts_with("SCHED_RR"),

@@ -603,6 +603,18 @@ impl Queue {
         crate::realtime::work_queue_thread_ids(self.id)
     }
 
+    /// What anticipation of a periodic feeder has done on this queue: see
+    /// [`work_queue_anticipation`](crate::work_queue_anticipation).
+    ///
+    /// ```
+    /// let _platform = mfwq::Platform::start()?;
+    /// assert_eq!(mfwq::Queue::RT.anticipation()?.caught, 0);
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn anticipation(&self) -> Result<crate::Anticipation> {
+        crate::realtime::work_queue_anticipation(self.id)
+    }
+
     /// The type a private queue was allocated with (a serial queue reports
     /// [`QueueType::Standard`]); platform queues are [`Error::InvalidWorkQueue`].
     ///

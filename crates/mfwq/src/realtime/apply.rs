@@ -118,6 +118,15 @@ impl ThreadPolicy for Policy {
         matches!(self.requested.policy, SchedPolicy::Deadline { .. })
     }
 
+    /// `SCHED_FIFO` and `SCHED_RR` workers anticipate periodic feeders
+    /// (`sched/cadence.rs`); a deadline worker's poll would eat its runtime.
+    fn anticipates(&self) -> bool {
+        matches!(
+            self.requested.policy,
+            SchedPolicy::Fifo { .. } | SchedPolicy::RoundRobin { .. }
+        )
+    }
+
     fn apply(&self, tid: i32) {
         let mut error = None;
         let mut applied = None;

@@ -54,7 +54,10 @@ mod state;
 pub use deadline::{
     cancel_deadline, set_deadline, set_deadline2, work_queue_deadline, Deadline, DeadlineRequest,
 };
-pub use hints::{is_long_running, join_work_queue, set_long_running, unjoin_work_queue};
+pub use hints::{
+    is_long_running, join_work_queue, realtime_anticipation, set_long_running,
+    set_realtime_anticipation, unjoin_work_queue,
+};
 pub use memlock::{lock_memory, unlock_memory, MemoryLock, MemoryLockError};
 pub use mmcss::{
     begin_register_work_queue_with_mmcss, begin_unregister_work_queue_with_mmcss,
@@ -64,6 +67,7 @@ pub use mmcss::{
 };
 pub use policy::{scheduling_for_class, AppliedScheduling, SchedPolicy};
 pub use query::{
-    applied_scheduling, work_queue_mmcss_class, work_queue_mmcss_class_name,
-    work_queue_mmcss_priority, work_queue_mmcss_task_id, work_queue_thread_ids,
+    applied_scheduling, work_queue_anticipation, work_queue_mmcss_class,
+    work_queue_mmcss_class_name, work_queue_mmcss_priority, work_queue_mmcss_task_id,
+    work_queue_thread_ids, Anticipation,
 };

@@ -160,6 +160,41 @@ pub fn work_queue_thread_ids(queue: QueueId) -> Result<Vec<i32>> {
         .map_or_else(Vec::new, |core| core.worker_tids()))
 }
 
+/// What anticipation ([`set_realtime_anticipation`](crate::set_realtime_anticipation))
+/// has done on a queue so far: how often its worker woke itself for an
+/// expected item, and how many items it then caught awake. Zero for a queue
+/// that is not real-time, that has no thread (serial) or that runs a pool.
+/// For tuning and for benchmarks: a real-time queue fed at a steady period
+/// should catch nearly every item once it has learned the period. Errors as
+/// for [`work_queue_mmcss_class`].
+///
+/// ```
+/// let _platform = mfwq::Platform::start()?;
+/// let anticipation = mfwq::work_queue_anticipation(mfwq::QueueId::STANDARD)?;
+/// assert_eq!((anticipation.watches, anticipation.caught), (0, 0));
+/// # Ok::<(), mfwq::Error>(())
+/// ```
+pub fn work_queue_anticipation(queue: QueueId) -> Result<Anticipation> {
+    let resolved = resolve(queue)?;
+    Ok(resolved
+        .core
+        .as_ref()
+        .map_or_else(Anticipation::default, |core| Anticipation {
+            watches: core.watches(),
+            caught: core.anticipated_items(),
+        }))
+}
+
+/// Counts of [`work_queue_anticipation`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Anticipation {
+    /// Times the worker woke itself for an expected item.
+    pub watches: u64,
+    /// Items it found while awake for them (the rest of the watches ended
+    /// without one: the item came late, and woke the worker as usual).
+    pub caught: u64,
+}
+
 /// Tells the observers (`crate::observe`) what a registration asked for and
 /// what its threads run under now.
 pub(super) fn observe_policy(queue: QueueId, requested: impl FnOnce() -> String) {

@@ -10,6 +10,7 @@
 //! only guarantees that pushed work runs exactly once.
 
 mod bands;
+pub(crate) mod cadence;
 mod fifo;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
@@ -24,6 +25,7 @@ use crate::ids::{Band, QueueId};
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 pub(crate) use bands::Bands;
+use cadence::Cadence;
 /// The lock-free FIFO behind the bands, also the timer's alarm inbox.
 pub(crate) use fifo::Fifo;
 use patience::Patience;
@@ -134,6 +136,13 @@ pub(crate) trait ThreadPolicy: Send + Sync {
     fn forbids_yield(&self) -> bool {
         false
     }
+    /// Whether the one worker of a queue under this policy anticipates a
+    /// periodic feeder (`cadence.rs`): real-time policies whose workers may
+    /// poll without losing their share of the CPU (`SCHED_FIFO`,
+    /// `SCHED_RR`; not `SCHED_DEADLINE`, whose runtime the poll would eat).
+    fn anticipates(&self) -> bool {
+        false
+    }
 }
 
 /// A running worker as others may see it: for thread policies (its id) and
@@ -174,6 +183,9 @@ pub(crate) struct QueueCore<J: Job> {
     /// Set while the thread policy forbids idle yields
     /// ([`ThreadPolicy::forbids_yield`]); read once per idle spell.
     no_yield: std::sync::atomic::AtomicBool,
+    /// Set while the thread policy anticipates periodic feeders
+    /// ([`ThreadPolicy::anticipates`]); read once per idle spell.
+    anticipating: std::sync::atomic::AtomicBool,
     bands: Bands<J>,
     /// One slot per possible pool worker (twice the base count, for the
     /// long-running hint), indexed by the order the workers started in;
@@ -186,6 +198,11 @@ pub(crate) struct QueueCore<J: Job> {
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     pump: Option<Pump>,
     threads: parking_lot::Mutex<WorkerThreads>,
+    /// Items a real-time worker found while watching for them, awake, instead
+    /// of being woken by their push (`cadence.rs`).
+    anticipated: std::sync::atomic::AtomicU64,
+    /// Watches a real-time worker began (it woke itself for an expected item).
+    watches: std::sync::atomic::AtomicU64,
     /// Signalled when a worker exits, for a join with a deadline.
     exited: crate::sync::parking::Condvar,
     exited_lock: crate::sync::parking::Mutex<()>,
@@ -336,6 +353,7 @@ impl<J: Job> QueueCore<J> {
             base_workers: max_workers.max(1),
             max_workers: std::sync::atomic::AtomicUsize::new(max_workers.max(1)),
             no_yield: std::sync::atomic::AtomicBool::new(false),
+            anticipating: std::sync::atomic::AtomicBool::new(false),
             bands: Bands::new(),
             slots: if max_workers > 1 {
                 (0..max_workers * 2)
@@ -350,6 +368,8 @@ impl<J: Job> QueueCore<J> {
             workers: Mutex::new(Vec::new()),
             pump,
             threads: parking_lot::Mutex::new(WorkerThreads::default()),
+            anticipated: std::sync::atomic::AtomicU64::new(0),
+            watches: std::sync::atomic::AtomicU64::new(0),
             exited: crate::sync::parking::Condvar::new(),
             exited_lock: crate::sync::parking::Mutex::new(()),
         })
@@ -594,6 +614,10 @@ impl<J: Job> QueueCore<J> {
             policy.as_ref().is_some_and(|policy| policy.forbids_yield()),
             std::sync::atomic::Ordering::Relaxed,
         );
+        self.anticipating.store(
+            policy.as_ref().is_some_and(|policy| policy.anticipates()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         threads.policy = policy;
         threads.workers.len()
     }
@@ -606,6 +630,18 @@ impl<J: Job> QueueCore<J> {
             .iter()
             .map(|slot| slot.tid)
             .collect()
+    }
+
+    /// How many items a real-time worker of this queue found awake, watching
+    /// for them, rather than woken by their push.
+    pub(crate) fn anticipated_items(&self) -> u64 {
+        self.anticipated.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many watches a real-time worker of this queue began: times it woke
+    /// itself for an expected item.
+    pub(crate) fn watches(&self) -> u64 {
+        self.watches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the queue runs a pool (more than one thread by design).
@@ -675,6 +711,7 @@ impl<J: Job> QueueCore<J> {
             CURRENT_CORE.with(|current| current.set((self.address(), index)));
         }
         let mut streak = 0;
+        let mut cadence = Cadence::new();
         #[cfg(not(mfwq_loom))]
         let slot = self.enter_thread_policy();
         #[cfg(not(mfwq_loom))]
@@ -688,7 +725,7 @@ impl<J: Job> QueueCore<J> {
                 Some(work) => work,
                 None => {
                     J::worker_idle();
-                    match self.wait_for_work(own, &mut streak) {
+                    match self.wait_for_work(own, &mut streak, &mut cadence) {
                         Some(work) => work,
                         None => break,
                     }
@@ -728,8 +765,66 @@ impl<J: Job> QueueCore<J> {
 
     /// Polls briefly, then parks; `None` once the queue is closed and empty.
     /// Other workers' slots are looked into only after the spinning rounds
-    /// (their owners are about to run them) and before parking.
-    fn wait_for_work(&self, own: Option<&Slot<J>>, streak: &mut u32) -> Option<J> {
+    /// (their owners are about to run them) and before parking. The one
+    /// worker of a real-time queue also keeps the rhythm of its arrivals and,
+    /// once a feeder is steady, wakes itself for the next item
+    /// (`cadence.rs`).
+    fn wait_for_work(
+        &self,
+        own: Option<&Slot<J>>,
+        streak: &mut u32,
+        cadence: &mut Cadence,
+    ) -> Option<J> {
+        if !self.anticipates() {
+            return self.wait_for_work_in(own, streak, None);
+        }
+        let work = self.wait_for_work_in(own, streak, Some(&mut *cadence));
+        if work.is_some() {
+            cadence.arrived(std::time::Instant::now());
+        }
+        work
+    }
+
+    /// Whether this queue's worker anticipates a periodic feeder: the one
+    /// worker of a queue whose thread policy says so
+    /// ([`ThreadPolicy::anticipates`]), while anticipation is on. Never under
+    /// loom, whose models keep the plain protocol.
+    #[inline]
+    fn anticipates(&self) -> bool {
+        !cfg!(mfwq_loom)
+            && !self.is_pool()
+            && self.anticipating.load(std::sync::atomic::Ordering::Relaxed)
+            && cadence::enabled()
+    }
+
+    /// Polls `own` and the bands until `until`, or until the queue closes:
+    /// the watch for an anticipated item. The worker is not counted idle
+    /// meanwhile, so a push does not wake it: it finds the item here.
+    fn watch_for_work(
+        &self,
+        own: Option<&Slot<J>>,
+        streak: &mut u32,
+        until: std::time::Instant,
+    ) -> Option<J> {
+        loop {
+            for _ in 0..32 {
+                if let Some(work) = self.next_job(own, streak) {
+                    return Some(work);
+                }
+                std::hint::spin_loop();
+            }
+            if self.sleep.is_closed() || std::time::Instant::now() >= until {
+                return None;
+            }
+        }
+    }
+
+    fn wait_for_work_in(
+        &self,
+        own: Option<&Slot<J>>,
+        streak: &mut u32,
+        mut cadence: Option<&mut Cadence>,
+    ) -> Option<J> {
         loop {
             let yield_rounds = if self.no_yield.load(std::sync::atomic::Ordering::Relaxed) {
                 0
@@ -751,13 +846,40 @@ impl<J: Job> QueueCore<J> {
                     thread::yield_now();
                 }
             }
-            let timeout = self.pump.as_ref().map(|pump| pump.interval);
+            let now = std::time::Instant::now;
+            let pump_at = self
+                .pump
+                .as_ref()
+                .and_then(|pump| now().checked_add(pump.interval));
+            let watch = cadence
+                .as_deref_mut()
+                .and_then(|cadence| cadence.watch(now()));
+            let deadline = match (pump_at, watch) {
+                (Some(pump_at), Some(watch)) => Some(pump_at.min(watch.wake_at)),
+                (pump_at, watch) => pump_at.or(watch.map(|watch| watch.wake_at)),
+            };
             let find = || self.next_job(own, streak).or_else(|| self.steal(own));
-            match self.sleep.park(find, timeout) {
+            match self.sleep.park(find, deadline) {
                 Parked::Work(work) => return Some(work),
                 Parked::Closed => return None,
                 Parked::Woken => continue,
-                Parked::TimedOut => self.step_pump(),
+                Parked::TimedOut => {
+                    if let (Some(watch), Some(cadence)) = (watch, cadence.as_deref_mut()) {
+                        if now() >= watch.wake_at {
+                            self.watches
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if let Some(work) = self.watch_for_work(own, streak, watch.until) {
+                                self.anticipated
+                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                return Some(work);
+                            }
+                            cadence.missed();
+                        }
+                    }
+                    if pump_at.is_some_and(|pump_at| now() >= pump_at) {
+                        self.step_pump();
+                    }
+                }
             }
         }
     }
@@ -868,6 +990,98 @@ mod tests {
         assert!(!core.no_yield.load(relaxed));
         core.close();
         core.join();
+    }
+
+    /// Spins until `at` (a test's feeder: no timer jitter of its own).
+    fn spin_until(at: std::time::Instant) {
+        while std::time::Instant::now() < at {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Pushes one item to `core` and waits until it has run.
+    fn push_and_wait(core: &Arc<QueueCore<TestTask>>) {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        assert!(core
+            .push(task(move || sender.send(()).unwrap()), Band::Normal)
+            .is_ok());
+        receiver.recv().unwrap();
+    }
+
+    struct RealTime;
+    impl ThreadPolicy for RealTime {
+        fn apply(&self, _tid: i32) {}
+        fn anticipates(&self) -> bool {
+            true
+        }
+    }
+
+    // The one worker of a real-time queue learns a steady feeder's period,
+    // then wakes itself before each expected item and picks it up awake
+    // (anticipated), not woken by the push; a queue that is not real-time
+    // never does, and neither does a real-time one with anticipation off.
+    // The feeder pushes as soon as the worker's watch has begun, so that the
+    // outcome does not depend on how late a loaded machine wakes either.
+    #[test]
+    fn a_real_time_worker_anticipates_a_steady_feeder() {
+        cadence::set_enabled(true);
+        let period = Duration::from_millis(3);
+        let feed = |core: &Arc<QueueCore<TestTask>>, items: u32| {
+            let start = std::time::Instant::now();
+            for k in 0..items {
+                spin_until(start + period * k);
+                push_and_wait(core);
+                if core.watches() > 0 {
+                    break;
+                }
+            }
+        };
+        let plain = QueueCore::<TestTask>::new(QueueId(0x10001), "plain".into(), 1, None);
+        feed(&plain, 30);
+        assert_eq!(
+            (plain.watches(), plain.anticipated_items()),
+            (0, 0),
+            "not real-time"
+        );
+
+        let realtime = QueueCore::<TestTask>::new(QueueId(0x10002), "rt".into(), 1, None);
+        realtime.set_thread_policy(Some(std::sync::Arc::new(RealTime)));
+        // Rounds of learning and anticipating, until one item was caught
+        // awake: on a loaded machine the feeder itself may be held off past
+        // a watch now and then (here it is a normal thread).
+        let give_up_at = std::time::Instant::now() + Duration::from_secs(20);
+        while realtime.anticipated_items() == 0 && std::time::Instant::now() < give_up_at {
+            feed(&realtime, 300);
+            for _ in 0..20 {
+                let watches = realtime.watches();
+                let give_up = std::time::Instant::now() + period * 3;
+                while realtime.watches() == watches && std::time::Instant::now() < give_up {
+                    std::hint::spin_loop();
+                }
+                push_and_wait(&realtime);
+            }
+        }
+        assert!(realtime.watches() > 0, "a steady feeder is learned");
+        assert!(
+            realtime.anticipated_items() > 0,
+            "and its items are caught awake"
+        );
+
+        cadence::set_enabled(false);
+        let before = (realtime.watches(), realtime.anticipated_items());
+        let start = std::time::Instant::now();
+        for k in 0..20 {
+            spin_until(start + period * k);
+            push_and_wait(&realtime);
+        }
+        // The worker may be in the middle of one watch when it is turned off.
+        assert!(realtime.watches() <= before.0 + 1, "off: no more watches");
+        assert!(realtime.anticipated_items() <= before.1 + 1);
+        cadence::set_enabled(true);
+        for core in [plain, realtime] {
+            core.close();
+            core.join();
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! protocol, and why it neither loses a wake-up nor loses work at close, is in
 //! `README.md` beside this file.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
@@ -28,7 +28,8 @@ pub(crate) enum Parked<J> {
     Woken,
     /// The queue is closed, no push is in progress and nothing is left: exit.
     Closed,
-    /// The park timeout (window-queue pump interval) passed.
+    /// The park deadline passed (a window queue's pump interval, or the
+    /// time a real-time worker wakes for an anticipated item).
     TimedOut,
 }
 
@@ -143,7 +144,7 @@ impl Sleep {
     pub(crate) fn park<J>(
         &self,
         mut find: impl FnMut() -> Option<J>,
-        timeout: Option<Duration>,
+        deadline: Option<Instant>,
     ) -> Parked<J> {
         let mut state = self.state.lock();
         state.sleeping += 1;
@@ -170,7 +171,7 @@ impl Sleep {
                     None => Parked::Closed,
                 };
             }
-            let timed_out = self.wait(&mut state, timeout);
+            let timed_out = self.wait(&mut state, deadline);
             if state.permits > 0 {
                 state.permits -= 1;
                 state.sleeping -= 1;
@@ -194,10 +195,10 @@ impl Sleep {
         }
     }
 
-    /// Waits on the condition variable (at most `timeout`); whether it
+    /// Waits on the condition variable (at most until `deadline`); whether it
     /// timed out.
-    fn wait(&self, state: &mut MutexGuard<'_, SleepState>, timeout: Option<Duration>) -> bool {
-        match timeout.and_then(|timeout| Instant::now().checked_add(timeout)) {
+    fn wait(&self, state: &mut MutexGuard<'_, SleepState>, deadline: Option<Instant>) -> bool {
+        match deadline {
             None => {
                 self.wakeup.wait(state);
                 false
