@@ -215,6 +215,39 @@ mod tests {
     use crate::class_name::ClassName;
     use crate::realtime::policy::class_level;
 
+    // Anticipation (sched/cadence.rs) is for the classes that map to
+    // SCHED_FIFO or SCHED_RR; a deadline worker's poll would eat its
+    // runtime, and a normal worker has no real-time start to protect.
+    #[test]
+    fn only_fifo_and_round_robin_policies_anticipate() {
+        use crate::sched::ThreadPolicy;
+        let level = |class: &str| class_level(&ClassName::from(class), 0);
+        for (class, anticipates) in [
+            ("Pro Audio", true),
+            ("Audio", true),
+            ("Capture", true),
+            ("Playback", true),
+            ("Games", false),
+        ] {
+            let policy = Policy::new(QueueId::RT, level(class), None);
+            assert_eq!(
+                policy.anticipates(),
+                anticipates,
+                "{class}: {:?}",
+                policy.requested.policy
+            );
+        }
+        let deadline = Level {
+            policy: SchedPolicy::Deadline {
+                runtime_ns: 1,
+                deadline_ns: 2,
+                period_ns: 2,
+            },
+            fallback_nice: 0,
+        };
+        assert!(!Policy::new(QueueId::RT, deadline, None).anticipates());
+    }
+
     #[test]
     fn candidates_end_in_normal_and_repeat_nothing() {
         let fifo = Policy::new(
