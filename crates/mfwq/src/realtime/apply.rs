@@ -119,10 +119,16 @@ impl ThreadPolicy for Policy {
     }
 
     /// `SCHED_FIFO` and `SCHED_RR` workers anticipate periodic feeders
-    /// (`sched/cadence.rs`); a deadline worker's poll would eat its runtime.
+    /// (`sched/cadence.rs`); a deadline worker's poll would eat its runtime,
+    /// and a worker that fell back to `SCHED_OTHER` has no real-time start to
+    /// protect. What was applied decides, once a worker has applied it (the
+    /// scheduler asks again after every `apply`); the request until then.
     fn anticipates(&self) -> bool {
+        let policy = self
+            .outcome()
+            .map_or(self.requested.policy, |outcome| outcome.applied);
         matches!(
-            self.requested.policy,
+            policy,
             SchedPolicy::Fifo { .. } | SchedPolicy::RoundRobin { .. }
         )
     }
@@ -217,7 +223,8 @@ mod tests {
 
     // Anticipation (sched/cadence.rs) is for the classes that map to
     // SCHED_FIFO or SCHED_RR; a deadline worker's poll would eat its
-    // runtime, and a normal worker has no real-time start to protect.
+    // runtime, and a normal worker has no real-time start to protect. (No
+    // worker has applied these policies yet: the request decides.)
     #[test]
     fn only_fifo_and_round_robin_policies_anticipate() {
         use crate::sched::ThreadPolicy;

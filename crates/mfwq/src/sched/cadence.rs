@@ -112,6 +112,9 @@ pub(crate) struct Cadence {
     expected: Option<Instant>,
     /// Periods in a row without an arrival on schedule.
     misses: u32,
+    /// The last watch ended without its item: an item that comes late for
+    /// that tick is the same miss, not another one.
+    watch_missed: bool,
 }
 
 impl Cadence {
@@ -160,30 +163,53 @@ impl Cadence {
     /// An arrival once the period is steady: on schedule if it is within
     /// [`WINDOW`] of a tick (the expected one, the one before it, or a few
     /// after it that the feeder let pass).
+    ///
+    /// On schedule, the expected time follows the feeder as a second-order
+    /// loop: the phase moves an eighth of the error, the period a
+    /// thirty-second of it. (With the phase alone, a period learned a little
+    /// off, from arrivals measured on a woken thread, would leave the expected
+    /// time off by eight times that for ever, possibly before the watch.)
     fn follow(&mut self, expected: Instant, at: Instant) {
         let period = self.period;
-        let mut tick = expected.checked_sub(period).unwrap_or(expected);
-        let mut skipped = 0;
-        while at > tick + WINDOW && skipped <= MAX_SKIPPED_TICKS {
-            tick += period;
-            skipped += 1;
+        if at > expected + period * MAX_SKIPPED_TICKS {
+            // Long after the rhythm: whatever was learned is stale.
+            self.forget();
+            self.last = Some(at);
+            return;
         }
-        let on_schedule = at + WINDOW >= tick && at <= tick + WINDOW;
+        let mut tick = expected.checked_sub(period).unwrap_or(expected);
+        while at > tick + WINDOW {
+            tick += period;
+        }
+        let on_schedule = at + WINDOW >= tick;
+        let watch_missed = std::mem::take(&mut self.watch_missed);
         if on_schedule {
-            // Follow the feeder's phase slowly: an eighth of the error.
-            let next = tick + period;
-            self.expected = Some(if at >= tick {
-                next + (at - tick) / 8
+            let (late, error) = if at >= tick {
+                (true, at - tick)
             } else {
-                next - (tick - at) / 8
+                (false, tick - at)
+            };
+            let adjusted = if late {
+                period + error / 32
+            } else {
+                period.saturating_sub(error / 32)
+            };
+            self.period = adjusted.clamp(MIN_PERIOD, MAX_PERIOD);
+            let next = tick + self.period;
+            self.expected = Some(if late {
+                next + error / 8
+            } else {
+                next - error / 8
             });
             self.misses = 0;
         } else {
-            self.miss();
-            if let Some(expected) = self.expected.as_mut() {
-                while *expected <= at {
-                    *expected += period;
-                }
+            // Between ticks: the late item of a watch that already counted
+            // as missed, or one off the rhythm.
+            if !watch_missed {
+                self.miss();
+            }
+            if self.expected.is_some() {
+                self.expected = Some(tick);
             } else {
                 self.last = Some(at);
             }
@@ -218,6 +244,14 @@ impl Cadence {
         self.miss();
         if let Some(expected) = self.expected.as_mut() {
             *expected += self.period;
+            self.watch_missed = true;
+        }
+    }
+
+    /// Forgets what was learned, if anything (cheap when nothing was).
+    pub(crate) fn forget_if_known(&mut self) {
+        if self.last.is_some() || self.expected.is_some() {
+            self.forget();
         }
     }
 
@@ -371,6 +405,71 @@ mod tests {
             cadence.missed();
         }
         assert_eq!(cadence.period(), Some(PERIOD));
+    }
+
+    #[test]
+    fn a_period_learned_slightly_off_is_corrected_until_the_items_fall_in_the_watch() {
+        let start = Instant::now();
+        let mut cadence = Cadence::new();
+        // Learned 15 µs too long (arrivals measured on a woken thread).
+        let learned = PERIOD + Duration::from_micros(15);
+        for k in 0..=STEADY_INTERVALS {
+            cadence.arrived(start + learned * k);
+        }
+        let mut put = start + learned * STEADY_INTERVALS + PERIOD;
+        let mut error = Duration::MAX;
+        for _ in 0..200 {
+            let watch = cadence.watch(put - PERIOD / 2).expect("still steady");
+            let expected = watch.wake_at + LEAD;
+            error = expected
+                .checked_duration_since(put)
+                .unwrap_or_else(|| put - expected);
+            cadence.arrived(put);
+            put += PERIOD;
+        }
+        assert!(
+            error < Duration::from_micros(5),
+            "expected time {error:?} off"
+        );
+        let period = cadence.period().unwrap();
+        assert!(
+            period.abs_diff(PERIOD) < Duration::from_micros(2),
+            "{period:?}"
+        );
+    }
+
+    #[test]
+    fn an_arrival_long_after_the_rhythm_forgets_it_at_once() {
+        let start = Instant::now();
+        let (mut cadence, last) = steady(start);
+        // A day later (anticipation was off meanwhile): no walk through the
+        // ticks in between, the rhythm is simply gone.
+        cadence.arrived(last + Duration::from_secs(86_400));
+        assert_eq!(cadence.period(), None);
+        let mut cadence = steady(start).0;
+        cadence.forget_if_known();
+        assert_eq!(cadence.period(), None);
+    }
+
+    #[test]
+    fn a_late_item_after_its_watch_is_one_miss_not_two() {
+        let start = Instant::now();
+        let (mut cadence, last) = steady(start);
+        let mut tick = last + PERIOD;
+        for _ in 0..MAX_MISSES - 1 {
+            cadence.watch(tick - LEAD).unwrap();
+            cadence.missed();
+            cadence.arrived(tick + WINDOW * 3);
+            tick += PERIOD;
+        }
+        assert_eq!(
+            cadence.period(),
+            Some(PERIOD),
+            "two late items: still steady"
+        );
+        cadence.watch(tick - LEAD).unwrap();
+        cadence.missed();
+        assert_eq!(cadence.period(), None, "the third late period forgets");
     }
 
     #[test]

@@ -686,6 +686,10 @@ impl<J: Job> QueueCore<J> {
             let policy = threads.policy.clone();
             if let Some(policy) = &policy {
                 policy.apply(tid);
+                // What was applied may differ from what was asked (a
+                // fallback), and decides whether the worker anticipates.
+                self.anticipating
+                    .store(policy.anticipates(), std::sync::atomic::Ordering::Relaxed);
             }
             policy
         };
@@ -776,6 +780,9 @@ impl<J: Job> QueueCore<J> {
         cadence: &mut Cadence,
     ) -> Option<J> {
         if !self.anticipates() {
+            // A rhythm learned before anticipation was turned off (or the
+            // policy changed) is stale by the time it is turned on again.
+            cadence.forget_if_known();
             return self.wait_for_work_in(own, streak, None);
         }
         let work = self.wait_for_work_in(own, streak, Some(&mut *cadence));
@@ -825,6 +832,14 @@ impl<J: Job> QueueCore<J> {
         streak: &mut u32,
         mut cadence: Option<&mut Cadence>,
     ) -> Option<J> {
+        let now = std::time::Instant::now;
+        // A window queue's pump step is due `interval` after the idle spell
+        // began (or after the last step), however often the park is cut
+        // short by wake-ups or watches meanwhile.
+        let mut pump_at = self
+            .pump
+            .as_ref()
+            .and_then(|pump| now().checked_add(pump.interval));
         loop {
             let yield_rounds = if self.no_yield.load(std::sync::atomic::Ordering::Relaxed) {
                 0
@@ -846,11 +861,6 @@ impl<J: Job> QueueCore<J> {
                     thread::yield_now();
                 }
             }
-            let now = std::time::Instant::now;
-            let pump_at = self
-                .pump
-                .as_ref()
-                .and_then(|pump| now().checked_add(pump.interval));
             let watch = cadence
                 .as_deref_mut()
                 .and_then(|cadence| cadence.watch(now()));
@@ -878,6 +888,10 @@ impl<J: Job> QueueCore<J> {
                     }
                     if pump_at.is_some_and(|pump_at| now() >= pump_at) {
                         self.step_pump();
+                        pump_at = self
+                            .pump
+                            .as_ref()
+                            .and_then(|pump| now().checked_add(pump.interval));
                     }
                 }
             }
