@@ -221,6 +221,18 @@ mod tests {
     use crate::class_name::ClassName;
     use crate::realtime::policy::class_level;
 
+    /// A small `SCHED_DEADLINE` request.
+    fn deadline_level() -> Level {
+        Level {
+            policy: SchedPolicy::Deadline {
+                runtime_ns: 1,
+                deadline_ns: 2,
+                period_ns: 2,
+            },
+            fallback_nice: 0,
+        }
+    }
+
     // Anticipation (sched/cadence.rs) is for the classes that map to
     // SCHED_FIFO or SCHED_RR; a deadline worker's poll would eat its
     // runtime, and a normal worker has no real-time start to protect. (No
@@ -244,14 +256,7 @@ mod tests {
                 policy.requested.policy
             );
         }
-        let deadline = Level {
-            policy: SchedPolicy::Deadline {
-                runtime_ns: 1,
-                deadline_ns: 2,
-                period_ns: 2,
-            },
-            fallback_nice: 0,
-        };
+        let deadline = deadline_level();
         assert!(!Policy::new(QueueId::RT, deadline, None).anticipates());
     }
 
@@ -265,14 +270,7 @@ mod tests {
         let list = fifo.candidates();
         assert_eq!(list[0], SchedPolicy::Fifo { priority: 40 });
         assert_eq!(list.last(), Some(&SchedPolicy::Other { nice: 0 }));
-        let deadline = Level {
-            policy: SchedPolicy::Deadline {
-                runtime_ns: 1,
-                deadline_ns: 2,
-                period_ns: 2,
-            },
-            fallback_nice: 0,
-        };
+        let deadline = deadline_level();
         let list = Policy::new(
             QueueId::RT,
             deadline,

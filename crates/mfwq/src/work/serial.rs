@@ -462,6 +462,24 @@ mod loom_tests {
             .is_ok());
     }
 
+    /// A serial queue over a one-thread core, and the count of its
+    /// `on_finished` calls.
+    fn serial_over_one_thread() -> (Arc<QueueCore>, Arc<SerialQueue>, Arc<AtomicUsize>) {
+        let core = QueueCore::new(QueueId(0x10001), "one".into(), 1, None);
+        let finished = Arc::new(AtomicUsize::new(0));
+        let serial = {
+            let finished = Arc::clone(&finished);
+            SerialQueue::new(
+                QueueId(0x20001),
+                Target::Core(Arc::clone(&core)),
+                Box::new(move || {
+                    finished.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
+        };
+        (core, serial, finished)
+    }
+
     /// Two producers race on a serial queue over a core: every item runs once,
     /// one at a time, in each producer's order; closing after the pushes loses
     /// nothing and the queue reports itself finished once.
@@ -560,18 +578,7 @@ mod loom_tests {
     #[test]
     fn loom_serial_shutdown_release_races_the_reply() {
         model(|| {
-            let core = QueueCore::new(QueueId(0x10001), "one".into(), 1, None);
-            let finished = Arc::new(AtomicUsize::new(0));
-            let serial = {
-                let finished = Arc::clone(&finished);
-                SerialQueue::new(
-                    QueueId(0x20001),
-                    Target::Core(Arc::clone(&core)),
-                    Box::new(move || {
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    }),
-                )
-            };
+            let (core, serial, finished) = serial_over_one_thread();
             {
                 let mut state = lock(&serial.state);
                 state.busy = true;
@@ -612,18 +619,7 @@ mod loom_tests {
     #[test]
     fn loom_serial_overlapping_reply_mode_callbacks_at_shutdown() {
         model(|| {
-            let core = QueueCore::new(QueueId(0x10001), "one".into(), 1, None);
-            let finished = Arc::new(AtomicUsize::new(0));
-            let serial = {
-                let finished = Arc::clone(&finished);
-                SerialQueue::new(
-                    QueueId(0x20001),
-                    Target::Core(Arc::clone(&core)),
-                    Box::new(move || {
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    }),
-                )
-            };
+            let (core, serial, finished) = serial_over_one_thread();
             let ran = Arc::new([(); 3].map(|()| AtomicUsize::new(0)));
             for index in 0..2 {
                 let ran = Arc::clone(&ran);
