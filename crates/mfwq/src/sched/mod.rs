@@ -806,7 +806,11 @@ impl<J: Job> QueueCore<J> {
 
     /// Polls `own` and the bands until `until`, or until the queue closes:
     /// the watch for an anticipated item. The worker is not counted idle
-    /// meanwhile, so a push does not wake it: it finds the item here.
+    /// meanwhile, so a push does not wake it: it finds the item here. No
+    /// `PAUSE` (`spin_loop`) in this loop: under KVM, pause-loop exiting
+    /// hands a vCPU that keeps pausing back to the host, which then delays
+    /// the very wake-ups (the feeder's timer) the watch waits for; the
+    /// measured tail of the feeder's lateness doubled with it.
     fn watch_for_work(
         &self,
         own: Option<&Slot<J>>,
@@ -818,7 +822,6 @@ impl<J: Job> QueueCore<J> {
                 if let Some(work) = self.next_job(own, streak) {
                     return Some(work);
                 }
-                std::hint::spin_loop();
             }
             if self.sleep.is_closed() || std::time::Instant::now() >= until {
                 return None;
