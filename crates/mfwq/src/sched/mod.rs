@@ -809,8 +809,10 @@ impl<J: Job> QueueCore<J> {
     /// meanwhile, so a push does not wake it: it finds the item here. No
     /// `PAUSE` (`spin_loop`) in this loop: under KVM, pause-loop exiting
     /// hands a vCPU that keeps pausing back to the host, which then delays
-    /// the very wake-ups (the feeder's timer) the watch waits for; the
-    /// measured tail of the feeder's lateness doubled with it.
+    /// the very wake-ups (the feeder's timer) the watch waits for. (Measured
+    /// once each way, at 2.667 ms under load: the feeder's p99 wake-up
+    /// lateness was 84 µs with `PAUSE` and 62 µs without; the parking worker's
+    /// runs gave 46–79.)
     fn watch_for_work(
         &self,
         own: Option<&Slot<J>>,
