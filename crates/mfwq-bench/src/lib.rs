@@ -14,6 +14,7 @@ mod config;
 mod cpu;
 mod latch;
 pub mod peers;
+pub mod realtime;
 mod report;
 mod stats;
 

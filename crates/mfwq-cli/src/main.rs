@@ -3,7 +3,8 @@
 //! `mfwq demo` runs a real workload through the platform and prints what
 //! happened; `mfwq info` prints the platform's constants and limits; `mfwq
 //! bench` runs the peer benchmark's workloads (crates/mfwq-bench) with a
-//! progress bar and prints the table, JSON or an SVG chart.
+//! progress bar and prints the table, JSON or an SVG chart; `mfwq realtime`
+//! runs the real-time audio benchmark.
 
 use std::process::ExitCode;
 
@@ -37,6 +38,24 @@ enum Command {
     /// crossbeam-channel, with a progress bar; print the table, or JSON,
     /// and draw an SVG chart.
     Bench(bench::BenchArgs),
+    /// Run the real-time audio benchmark (lateness and missed deadlines of a
+    /// Pro Audio queue against a bare SCHED_FIFO thread).
+    ///
+    /// A "Pro Audio" queue fed one block
+    /// per period (2.667 and 1.333 ms) against a bare SCHED_FIFO thread, the
+    /// same queue parking or unregistered, and tokio, idle and under the
+    /// benchmark's own CPU, allocator and fsync load; print lateness
+    /// percentiles and missed deadlines (about 6 minutes; `--periods N` for
+    /// shorter runs, `--list` for the workloads, `--help` for every option).
+    /// Needs the right to use SCHED_FIFO to measure what it is for. A
+    /// report file is written only with `--out PATH`.
+    #[command(disable_help_flag = true)]
+    Realtime {
+        /// The benchmark's own arguments (filters, --periods, --frames,
+        /// --load, --only, --out, --no-write, --list, --help).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run PROGRAM (Rust, or C linked to libmfplat) with the platform's
     /// tracing on (MFWQ_TRACE), write the Perfetto trace, and print a
     /// summary: per queue the items and their time in queue and in Invoke,
@@ -94,6 +113,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Bench(args) => return bench::run(args),
+        Command::Realtime { args } => {
+            return mfwq_bench::realtime::run(args, mfwq_bench::realtime::Launch::Cli)
+        }
         Command::Trace {
             output,
             summary,

@@ -8,8 +8,9 @@
 //! docs/realtime.md describes it and holds its figures.
 //!
 //! `cargo bench -p mfwq-bench --bench realtime [-- --periods N --frames 128,64
-//! --load none|full|both --work-pct P ...]`; `cargo test -p mfwq-bench --bench
-//! realtime` is the smoke run (a few hundred periods).
+//! --load none|full|both --work-pct P ...]`, or `mfwq realtime [...]` with the
+//! same arguments; `cargo test -p mfwq-bench --bench realtime` is the smoke
+//! run (a few hundred periods). [`run`] is the whole benchmark, for both.
 
 mod load;
 mod rt;
@@ -19,7 +20,9 @@ mod variants;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mfwq_bench::{load_average, machine_busy_time, process_cpu_time, Config};
+use std::process::ExitCode;
+
+use crate::{load_average, machine_busy_time, process_cpu_time, Config};
 
 use table::{Line, Table};
 use variants::{Setup, Variant, VARIANTS};
@@ -30,6 +33,7 @@ const BENCH_PERIODS: usize = 20_000;
 const SMOKE_PERIODS: usize = 200;
 
 const USAGE: &str = "usage: cargo bench -p mfwq-bench --bench realtime -- [FILTER...] \
+(or: mfwq realtime [FILTER...] with the same options) \
 [--periods N] [--short-periods N] [--idle-periods N] [--frames N[,N...]] [--rate HZ] \
 [--load none|full|both] [--work-pct P] [--io-dir DIR] [--no-mlock] [--only CONTESTANT] \
 [--out PATH] [--no-write] [--list]\n\
@@ -107,7 +111,7 @@ fn parse_load(value: &str) -> Result<Vec<LoadKind>, String> {
 
 /// Takes this bench's own options out of the arguments (the rest go to
 /// [`Config::parse`]), over the environment, over the defaults.
-fn parse_options(bench_mode: bool) -> Result<(Options, Vec<String>), String> {
+fn parse_options(bench_mode: bool, args: &[String]) -> Result<(Options, Vec<String>), String> {
     let env = |key: &str| std::env::var(key).ok();
     let mut options = Options {
         periods: if bench_mode {
@@ -143,7 +147,7 @@ fn parse_options(bench_mode: bool) -> Result<(Options, Vec<String>), String> {
         options.work_pct = parse_value("MFWQ_RT_WORK_PCT", &v)?;
     }
     let mut rest = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut args = args.iter().cloned();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if arg.starts_with("--") => {
@@ -265,20 +269,48 @@ fn shout(lines: &[String]) {
     eprintln!("{bar}");
 }
 
-fn main() {
-    let bench_mode = std::env::args().any(|a| a == "--bench");
-    let (options, rest) = match parse_options(bench_mode) {
+/// Who runs the benchmark, which decides its defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// `cargo bench` (full run lengths, with `--bench` in the arguments) or
+    /// `cargo test` (smoke lengths); the report goes to
+    /// `target/mfwq-bench-realtime.md` unless `--out` or `--no-write` says
+    /// otherwise.
+    Cargo,
+    /// `mfwq realtime`: full run lengths; a report file only with `--out`.
+    Cli,
+}
+
+/// Runs the benchmark with `args` (the program's arguments after its name:
+/// filters and the options of the usage text) and prints its table; the
+/// exit code says whether it could run (targets missed are reported, not an
+/// error).
+///
+/// ```no_run
+/// use mfwq_bench::realtime::{run, Launch};
+/// let code = run(vec!["--list".to_owned()], Launch::Cli);
+/// # let _ = code;
+/// ```
+pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
+    let bench_mode = launch == Launch::Cli || args.iter().any(|a| a == "--bench");
+    let (options, rest) = match parse_options(bench_mode, &args) {
         Ok(parsed) => parsed,
         Err(error) => {
             eprintln!("realtime: {error}\n{USAGE}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
+    let mut rest = rest;
+    if launch == Launch::Cli && !rest.iter().any(|a| a == "--bench") {
+        // The shared options' full-run defaults (targets judged), as under
+        // `cargo bench`.
+        rest.push("--bench".to_owned());
+    }
     let cfg = match Config::parse(rest, |key| std::env::var(key).ok()) {
         Ok(cfg) => cfg,
         Err(error) => {
             eprintln!("realtime: {error}\n{USAGE}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
     let all_cells = cells(&options);
@@ -303,12 +335,12 @@ fn main() {
         for (_, name, about) in VARIANTS {
             println!("    {name:<24}  {about}");
         }
-        return;
+        return ExitCode::SUCCESS;
     }
     let selected: Vec<&Cell> = all_cells.iter().filter(|c| cfg.selected(&c.name)).collect();
     if selected.is_empty() {
         eprintln!("realtime: no workload matches {:?}", cfg.filters);
-        std::process::exit(2);
+        return ExitCode::from(2);
     }
     let variants: Vec<_> = VARIANTS
         .iter()
@@ -381,7 +413,7 @@ fn main() {
         Ok(platform) => platform,
         Err(error) => {
             eprintln!("realtime: cannot start the mfwq platform: {error}");
-            std::process::exit(1);
+            return ExitCode::from(1);
         }
     };
 
@@ -448,7 +480,7 @@ fn main() {
                 }
                 Err(error) => {
                     eprintln!("realtime: cannot start the load: {error}");
-                    std::process::exit(1);
+                    return ExitCode::from(1);
                 }
             },
         };
@@ -460,10 +492,10 @@ fn main() {
                 Some(f) => eprintln!(
                     "[{}] {name}: late p50 {} p99 {} p99.9 {} max {} us, missed {}/{}, {}",
                     cell.name,
-                    mfwq_bench::fmt_num(f.lateness.p50),
-                    mfwq_bench::fmt_num(f.lateness.p99),
-                    mfwq_bench::fmt_num(f.lateness.p999),
-                    mfwq_bench::fmt_num(f.lateness.max),
+                    crate::fmt_num(f.lateness.p50),
+                    crate::fmt_num(f.lateness.p99),
+                    crate::fmt_num(f.lateness.p999),
+                    crate::fmt_num(f.lateness.max),
                     f.missed,
                     f.periods,
                     outcome.policy
@@ -566,11 +598,17 @@ fn main() {
 
     if cfg.write {
         preamble.push(summary);
-        let path = cfg.out.clone().unwrap_or_else(default_out);
-        let markdown = table.markdown("mfwq real-time audio", &preamble);
-        match std::fs::write(&path, markdown) {
-            Ok(()) => eprintln!("realtime: wrote {}", path.display()),
-            Err(error) => eprintln!("realtime: cannot write {}: {error}", path.display()),
+        let path = match launch {
+            Launch::Cargo => Some(cfg.out.clone().unwrap_or_else(default_out)),
+            Launch::Cli => cfg.out.clone(),
+        };
+        if let Some(path) = path {
+            let markdown = table.markdown("mfwq real-time audio", &preamble);
+            match std::fs::write(&path, markdown) {
+                Ok(()) => eprintln!("realtime: wrote {}", path.display()),
+                Err(error) => eprintln!("realtime: cannot write {}: {error}", path.display()),
+            }
         }
     }
+    ExitCode::SUCCESS
 }

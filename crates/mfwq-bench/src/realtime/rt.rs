@@ -345,7 +345,7 @@ impl Percentiles {
         }
         samples.sort_by(f64::total_cmp);
         // The median and maximum as the other benches compute them.
-        let summary = mfwq_bench::Summary::of(&samples).expect("finite samples");
+        let summary = crate::Summary::of(&samples).expect("finite samples");
         Percentiles {
             p50: summary.median,
             p99: rank(&samples, 0.99),

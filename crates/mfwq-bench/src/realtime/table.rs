@@ -4,9 +4,9 @@
 //! table (columns separated by two or more spaces, a rule between runs, the
 //! notes after it, the same closing line).
 
-use mfwq_bench::{fmt_num, markdown_table, text_table};
+use crate::{fmt_num, markdown_table, text_table};
 
-use crate::rt::Figures;
+use super::rt::Figures;
 
 /// The result of one target.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,8 +226,8 @@ pub fn targets(
         "p99 late <= 1.20x floor".to_owned(),
         "p99.9 late <= 1.20x floor".to_owned(),
         "missed <= floor's".to_owned(),
-        format!("missed <= 0.10x {}", crate::variants::OTHER),
-        format!("missed <= 0.10x {}", crate::variants::TOKIO),
+        format!("missed <= 0.10x {}", super::variants::OTHER),
+        format!("missed <= 0.10x {}", super::variants::TOKIO),
     ];
     if let Some(why) = no_privilege {
         return texts.into_iter().map(|t| na(t, why)).collect();

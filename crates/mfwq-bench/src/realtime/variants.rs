@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use mfwq::{AsyncResult, QueueId, QueueType};
 
-use crate::rt::{self, Figures, Record, Work};
+use super::rt::{self, Figures, Record, Work};
 
 /// How long after the setup the first period starts.
 const LEAD_NS: i64 = 30_000_000;
