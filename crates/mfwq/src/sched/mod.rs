@@ -1045,12 +1045,14 @@ mod tests {
     fn a_real_time_worker_anticipates_a_steady_feeder() {
         cadence::set_enabled(true);
         let period = Duration::from_millis(3);
+        // Feeds a steady rhythm until the worker begins a watch of its own.
         let feed = |core: &Arc<QueueCore<TestTask>>, items: u32| {
             let start = std::time::Instant::now();
+            let watches = core.watches();
             for k in 0..items {
                 spin_until(start + period * k);
                 push_and_wait(core);
-                if core.watches() > 0 {
+                if core.watches() > watches {
                     break;
                 }
             }
