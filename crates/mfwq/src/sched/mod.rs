@@ -1105,6 +1105,57 @@ mod tests {
         }
     }
 
+    // A queue closed while its real-time worker watches for the next item:
+    // the item pushed just before the close still runs, exactly once, and
+    // the worker leaves its watch, drains and exits at once (not at the end
+    // of the watch's window, nor ever later).
+    #[test]
+    fn closing_while_a_real_time_worker_watches_drains_and_exits() {
+        cadence::set_enabled(true);
+        let period = Duration::from_millis(3);
+        for round in 0..3 {
+            let core = QueueCore::<TestTask>::new(QueueId(0x10003), "rt".into(), 1, None);
+            core.set_thread_policy(Some(std::sync::Arc::new(RealTime)));
+            let give_up_at = std::time::Instant::now() + Duration::from_secs(20);
+            let start = std::time::Instant::now();
+            let mut k = 0;
+            while core.watches() == 0 && std::time::Instant::now() < give_up_at {
+                spin_until(start + period * k);
+                push_and_wait(&core);
+                k += 1;
+            }
+            assert!(
+                core.watches() > 0,
+                "round {round}: the rhythm was never learned"
+            );
+            // Wait for the next watch to begin, then push and close at once.
+            let watches = core.watches();
+            let give_up = std::time::Instant::now() + period * 3;
+            while core.watches() == watches && std::time::Instant::now() < give_up {
+                std::hint::spin_loop();
+            }
+            let ran = Arc::new(AtomicUsize::new(0));
+            let last = ran.clone();
+            assert!(core
+                .push(
+                    task(move || {
+                        last.fetch_add(1, Ordering::SeqCst);
+                    }),
+                    Band::Normal
+                )
+                .is_ok());
+            core.close();
+            let closing = std::time::Instant::now();
+            core.join();
+            assert_eq!(ran.load(Ordering::SeqCst), 1, "round {round}");
+            assert!(
+                closing.elapsed() < Duration::from_secs(2),
+                "round {round}: join took {:?}",
+                closing.elapsed()
+            );
+        }
+    }
+
     #[test]
     fn higher_band_goes_first() {
         let core = QueueCore::<TestTask>::new(QueueId(0x10001), "test".into(), 1, None);
