@@ -55,15 +55,14 @@ pub fn set_long_running(queue: QueueId, enable: bool) -> Result<()> {
 /// with an MMCSS class that maps to `SCHED_FIFO` or `SCHED_RR`) keeps the
 /// rhythm at which its items arrive. Once a feeder has put items at a steady
 /// period (between 0.5 and 100 ms, four intervals in a row within 6% or
-/// 50 µs), the
-/// worker wakes itself 100 µs before the next item is due and polls for it
-/// until 250 µs after, so that the item starts without a futex wake-up of the
-/// worker: its start is as early as a bare real-time thread's on its own
-/// timer. The poll costs at most 350 µs of CPU per period (about 120 µs when
-/// the feeder is on time); three periods in a row whose item does not come
-/// on time end it until the rhythm is steady again. Items that come off the rhythm
-/// wake the worker as they always do. Off, a real-time worker parks between
-/// items like any other.
+/// 50 µs), the worker wakes itself 150 µs before the next item is due and
+/// polls for it until 250 µs after, so that the item starts without a futex
+/// wake-up of the worker: as soon as the feeder has put it. The poll costs at
+/// most 400 µs of CPU per period (about 170 µs when the feeder is on time);
+/// three periods in a row whose item does not come on time end it until the
+/// rhythm is steady again. Items that come off the rhythm wake the worker as
+/// they always do. Off, a real-time worker parks between items like any
+/// other.
 ///
 /// ```
 /// mfwq::set_realtime_anticipation(false);
