@@ -26,3 +26,24 @@ pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count};
 pub use latch::Latch;
 pub use report::{fmt_num, markdown_table, text_table, Goal, Report, Row, Verdict};
 pub use stats::Summary;
+
+/// Where a bench run from Cargo writes its report, `<target>/NAME`: a bench
+/// runs from `<target>/<profile>/deps/` (else, for a binary elsewhere, the
+/// workspace's `target/`).
+///
+/// ```
+/// let path = mfwq_bench::target_report_path("mfwq-bench.md");
+/// assert!(path.ends_with("mfwq-bench.md"));
+/// ```
+pub fn target_report_path(name: &str) -> std::path::PathBuf {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        (deps.file_name()? == "deps")
+            .then(|| deps.parent()?.parent().map(std::path::PathBuf::from))?
+    });
+    from_exe
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"))
+        })
+        .join(name)
+}

@@ -9,7 +9,6 @@
 //! bench` (crates/mfwq-cli) runs them too; this driver reads the bench's
 //! flags, prints the commentary and the table, and writes the Markdown copy.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,17 +18,6 @@ use mfwq_bench::{Config, CountingAlloc};
 /// Counts live bytes for the memory workload (off, one relaxed load per call, otherwise).
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
-
-/// `<target>/mfwq-bench.md`: the bench runs from `<target>/<profile>/deps/`.
-fn default_out() -> PathBuf {
-    let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        let deps = exe.parent()?;
-        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(PathBuf::from))?
-    });
-    from_exe
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target")))
-        .join("mfwq-bench.md")
-}
 
 fn main() {
     let cfg = match Config::from_process() {
@@ -80,7 +68,10 @@ fn main() {
             .map_or(0, |d| d.as_secs());
         preamble.insert(0, format!("unix time: {when}"));
         preamble.push(summary);
-        let path = cfg.out.clone().unwrap_or_else(default_out);
+        let path = cfg
+            .out
+            .clone()
+            .unwrap_or_else(|| mfwq_bench::target_report_path("mfwq-bench.md"));
         let markdown = report.markdown("mfwq vs peers", &preamble);
         match std::fs::write(&path, markdown) {
             Ok(()) => eprintln!("mfwq-bench: wrote {}", path.display()),

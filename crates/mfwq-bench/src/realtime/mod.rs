@@ -229,17 +229,6 @@ fn first_line_of(path: &str, prefix: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
-/// `<target>/mfwq-bench-realtime.md`: the bench runs from `<target>/<profile>/deps/`.
-fn default_out() -> PathBuf {
-    let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        let deps = exe.parent()?;
-        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(PathBuf::from))?
-    });
-    from_exe
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target")))
-        .join("mfwq-bench-realtime.md")
-}
-
 /// `YYYY-MM-DD HH:MM UTC` of a Unix time (civil-from-days, no dependency).
 fn utc_date(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
@@ -599,7 +588,11 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
     if cfg.write {
         preamble.push(summary);
         let path = match launch {
-            Launch::Cargo => Some(cfg.out.clone().unwrap_or_else(default_out)),
+            Launch::Cargo => Some(
+                cfg.out
+                    .clone()
+                    .unwrap_or_else(|| crate::target_report_path("mfwq-bench-realtime.md")),
+            ),
             Launch::Cli => cfg.out.clone(),
         };
         if let Some(path) = path {
