@@ -841,10 +841,12 @@ impl<J: Job> QueueCore<J> {
         // A window queue's pump step is due `interval` after the idle spell
         // began (or after the last step), however often the park is cut
         // short by wake-ups or watches meanwhile.
-        let mut pump_at = self
-            .pump
-            .as_ref()
-            .and_then(|pump| now().checked_add(pump.interval));
+        let next_pump = || {
+            self.pump
+                .as_ref()
+                .and_then(|pump| now().checked_add(pump.interval))
+        };
+        let mut pump_at = next_pump();
         loop {
             let yield_rounds = if self.no_yield.load(std::sync::atomic::Ordering::Relaxed) {
                 0
@@ -869,10 +871,11 @@ impl<J: Job> QueueCore<J> {
             let watch = cadence
                 .as_deref_mut()
                 .and_then(|cadence| cadence.watch(now()));
-            let deadline = match (pump_at, watch) {
-                (Some(pump_at), Some(watch)) => Some(pump_at.min(watch.wake_at)),
-                (pump_at, watch) => pump_at.or(watch.map(|watch| watch.wake_at)),
-            };
+            // The earlier of the two, if any.
+            let deadline = pump_at
+                .into_iter()
+                .chain(watch.map(|watch| watch.wake_at))
+                .min();
             let find = || self.next_job(own, streak).or_else(|| self.steal(own));
             match self.sleep.park(find, deadline) {
                 Parked::Work(work) => return Some(work),
@@ -893,10 +896,7 @@ impl<J: Job> QueueCore<J> {
                     }
                     if pump_at.is_some_and(|pump_at| now() >= pump_at) {
                         self.step_pump();
-                        pump_at = self
-                            .pump
-                            .as_ref()
-                            .and_then(|pump| now().checked_add(pump.interval));
+                        pump_at = next_pump();
                     }
                 }
             }
