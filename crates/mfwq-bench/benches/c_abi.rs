@@ -44,10 +44,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mfwq::{AsyncResult, QueueId, QueueType};
-use mfwq_bench::{
-    fmt_num, load_average, machine_busy_time, process_cpu_time, Config, Goal, Latch, Report, Row,
-    Summary,
-};
+use mfwq_bench::{fmt_num, Config, Goal, Latch, Noise, Report, Row, Summary};
 
 const MT: QueueId = QueueId::MULTITHREADED;
 
@@ -804,7 +801,7 @@ fn main() {
         eprintln!("c_abi: {line}");
     }
 
-    let load_before = load_average();
+    let mut noise = Noise::new();
     let mut contestants = Vec::new();
     for (exe, link) in exes.iter().zip(links) {
         let program = CProgram::start(exe).unwrap_or_else(|error| fail(&error));
@@ -824,7 +821,6 @@ fn main() {
     // A smoke run proves that every workload runs on both sides and yields
     // figures; one round at 1% size cannot judge a target.
     report.set_targets_informational(!cfg.bench_mode);
-    let mut noise = Vec::new();
     let mut paired_ratios = Vec::new();
     let start = Instant::now();
 
@@ -842,9 +838,8 @@ fn main() {
         let name = workload.name.as_str();
         let unit = &workload.unit;
         let n = cfg.scaled(workload.items);
-        let (busy0, own0) = (machine_busy_time(), process_cpu_time());
+        let mark = Noise::mark();
         let child0 = children_cpu(&contestants);
-        let t0 = Instant::now();
         for contestant in &mut contestants {
             contestant.samples.clear();
         }
@@ -865,19 +860,9 @@ fn main() {
             }
             eprintln!("{line}");
         }
-        let wall = t0.elapsed();
-        if let (Some(busy0), Some(busy1), Some(child0), Some(child1)) = (
-            busy0,
-            machine_busy_time(),
-            child0,
-            children_cpu(&contestants),
-        ) {
-            let ours = process_cpu_time().saturating_sub(own0) + child1.saturating_sub(child0);
-            let others = busy1.saturating_sub(busy0).saturating_sub(ours);
-            noise.push(format!(
-                "{name} {:.2}",
-                others.as_secs_f64() / wall.as_secs_f64()
-            ));
+        // The C programs' CPU time is ours too.
+        if let (Some(child0), Some(child1)) = (child0, children_cpu(&contestants)) {
+            noise.record(name, &mark, child1.saturating_sub(child0));
         }
         // Rounds run back to back share their noise: the median of the
         // per-round ratios is steadier than the ratio of the medians.
@@ -948,14 +933,8 @@ fn main() {
              more handle for MFInvokeCallback's pointer)."
         ));
     }
-    if !noise.is_empty() {
-        report.note(format!(
-            "noise: CPUs used by other processes during each workload (of {cpus}): {}; \
-             1-min load average {} before, {} after",
-            noise.join(", "),
-            load_before.map_or("?".into(), |l| format!("{l:.2}")),
-            load_average().map_or("?".into(), |l| format!("{l:.2}")),
-        ));
+    if let Some(line) = noise.note("workload", cpus) {
+        report.note(line);
     }
     let summary = report.summary(wall);
     println!();

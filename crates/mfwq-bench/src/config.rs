@@ -12,6 +12,44 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Command-line arguments one at a time, where a flag's value may follow
+/// it (`--rounds 9`) or be joined to it (`--rounds=9`): how every option
+/// parser of the benches reads its arguments.
+pub(crate) struct Flags<I> {
+    args: I,
+    /// The value joined to the last flag returned, if any.
+    joined: Option<String>,
+}
+
+impl<I: Iterator<Item = String>> Flags<I> {
+    pub(crate) fn new(args: I) -> Flags<I> {
+        Flags { args, joined: None }
+    }
+
+    /// The next argument: its flag (the part before `=` of `--name=value`,
+    /// else the whole argument) and the argument as given.
+    pub(crate) fn next_arg(&mut self) -> Option<(String, String)> {
+        let arg = self.args.next()?;
+        let (flag, joined) = match arg.split_once('=') {
+            Some((flag, value)) if arg.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        self.joined = joined;
+        Some((flag, arg))
+    }
+
+    /// The value of the flag [`next_arg`](Self::next_arg) returned last
+    /// (`name` names it in the error).
+    pub(crate) fn value(&mut self, name: &str) -> Result<String, String> {
+        self.joined
+            .take()
+            .or_else(|| self.args.next())
+            .ok_or_else(|| format!("{name} needs a value"))
+    }
+}
+
 /// Rounds per contestant (after warm-up).
 pub const ENV_ROUNDS: &str = "MFWQ_BENCH_ROUNDS";
 /// Warm-up rounds per contestant.
@@ -127,20 +165,9 @@ impl Config {
         }
 
         let mut filters = Vec::new();
-        let mut iter = args.into_iter();
-        while let Some(arg) = iter.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if arg.starts_with("--") => {
-                    (flag.to_owned(), Some(value.to_owned()))
-                }
-                _ => (arg.clone(), None),
-            };
-            let mut value = |name: &str| -> Result<String, String> {
-                inline
-                    .clone()
-                    .or_else(|| iter.next())
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
+        let mut args = Flags::new(args.into_iter());
+        while let Some((flag, arg)) = args.next_arg() {
+            let mut value = |name: &str| args.value(name);
             match flag.as_str() {
                 "--bench" => {}
                 "--rounds" => config.rounds = parse_count("--rounds", &value("--rounds")?)?,
@@ -220,6 +247,21 @@ fn parse_scale(name: &str, value: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_take_their_value_joined_or_next_and_say_when_it_is_missing() {
+        let args = ["--a=1", "--b", "2", "plain", "--c"].map(String::from);
+        let mut flags = Flags::new(args.into_iter());
+        assert_eq!(flags.next_arg(), Some(("--a".into(), "--a=1".into())));
+        assert_eq!(flags.value("--a"), Ok("1".into()));
+        assert_eq!(flags.next_arg(), Some(("--b".into(), "--b".into())));
+        assert_eq!(flags.value("--b"), Ok("2".into()));
+        // An argument whose value is not asked for leaves the next one alone.
+        assert_eq!(flags.next_arg(), Some(("plain".into(), "plain".into())));
+        assert_eq!(flags.next_arg(), Some(("--c".into(), "--c".into())));
+        assert_eq!(flags.value("--c"), Err("--c needs a value".into()));
+        assert_eq!(flags.next_arg(), None);
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -1,6 +1,7 @@
-//! Process CPU time and thread count, for the idle workload.
+//! Process CPU time and thread count (the idle workload), and the noise a
+//! measurement ran under (every bench's report).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// User plus system CPU time used by the whole process so far
 /// (`getrusage(RUSAGE_SELF)`).
@@ -52,6 +53,86 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// What other processes ran while a bench measured: for each measurement,
+/// the machine's busy time minus this process's CPU time over it, in CPUs
+/// on average; and the load average before the first one. The report's note
+/// lists them ([`Noise::note`]).
+///
+/// ```
+/// let mut noise = mfwq_bench::Noise::new();
+/// let mark = mfwq_bench::Noise::mark();
+/// noise.record("workload", &mark, std::time::Duration::ZERO);
+/// let _line: Option<String> = noise.note("workload", 2);
+/// ```
+pub struct Noise {
+    entries: Vec<String>,
+    load_before: Option<f64>,
+}
+
+/// The start of one measurement, for [`Noise::record`].
+pub struct NoiseMark {
+    busy: Option<Duration>,
+    own: Duration,
+    start: Instant,
+}
+
+impl Noise {
+    /// Nothing recorded yet; the load average now.
+    pub fn new() -> Noise {
+        Noise {
+            entries: Vec::new(),
+            load_before: load_average(),
+        }
+    }
+
+    /// A measurement starts now.
+    pub fn mark() -> NoiseMark {
+        NoiseMark {
+            busy: machine_busy_time(),
+            own: process_cpu_time(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Records what other processes ran since `mark`, as measurement
+    /// `name`; `also_ours` is CPU time this measurement's child processes
+    /// used, which is not noise. Nothing is recorded where `/proc/stat`
+    /// cannot be read.
+    pub fn record(&mut self, name: &str, mark: &NoiseMark, also_ours: Duration) {
+        let (Some(busy0), Some(busy1)) = (mark.busy, machine_busy_time()) else {
+            return;
+        };
+        let ours = process_cpu_time().saturating_sub(mark.own) + also_ours;
+        let others = busy1.saturating_sub(busy0).saturating_sub(ours);
+        self.entries.push(format!(
+            "{name} {:.2}",
+            others.as_secs_f64() / mark.start.elapsed().as_secs_f64()
+        ));
+    }
+
+    /// The report's line: the noise during each `each` (a workload, a run),
+    /// of `cpus`, and the load average before and now; `None` if nothing was
+    /// recorded.
+    pub fn note(&self, each: &str, cpus: usize) -> Option<String> {
+        let average = |load: Option<f64>| load.map_or("?".into(), |l| format!("{l:.2}"));
+        (!self.entries.is_empty()).then(|| {
+            format!(
+                "noise: CPUs used by other processes during each {each} (of {cpus}): {}; \
+                 1-min load average {} before, {} after",
+                self.entries.join(", "),
+                average(self.load_before),
+                average(load_average()),
+            )
+        })
+    }
+}
+
+impl Default for Noise {
+    fn default() -> Noise {
+        Noise::new()
+    }
 }
 
 /// The number of threads of this process (`Threads:` of `/proc/self/status`),

@@ -22,7 +22,7 @@ pub use alloc::CountingAlloc;
 pub use config::{
     Config, DEFAULT_ROUNDS, ENV_FILTER, ENV_IDLE_MS, ENV_OUT, ENV_ROUNDS, ENV_SCALE, ENV_WARMUP,
 };
-pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count};
+pub use cpu::{load_average, machine_busy_time, process_cpu_time, thread_count, Noise, NoiseMark};
 pub use latch::Latch;
 pub use report::{fmt_num, markdown_table, text_table, Goal, Report, Row, Verdict};
 pub use stats::Summary;

@@ -32,7 +32,7 @@ mod timers;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{load_average, machine_busy_time, process_cpu_time, Config, CountingAlloc, Report};
+use crate::{Config, CountingAlloc, Noise, Report};
 
 /// One workload: its name (what filters match), a one-line description, and
 /// the function that runs it and adds its rows (and notes) to the report.
@@ -289,42 +289,26 @@ pub fn run(
     let _session = SessionGuard;
 
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load_before = load_average();
+    let mut noise = Noise::new();
     let platform = mfwq::Platform::start()?;
     let start = Instant::now();
     let mut report = Report::new();
     // A smoke run proves that every workload runs and yields figures; one
     // round at 1% size cannot judge a target.
     report.set_targets_informational(!cfg.bench_mode);
-    let mut noise = Vec::new();
     for (index, workload) in workloads.iter().enumerate() {
         progress.workload_started(index, workload.name);
         let t0 = Instant::now();
-        let (busy0, own0) = (machine_busy_time(), process_cpu_time());
+        let mark = Noise::mark();
         (workload.run)(cfg, &mut report);
         let wall = t0.elapsed();
-        // What other processes ran meanwhile, in CPUs on average.
-        if let (Some(busy0), Some(busy1)) = (busy0, machine_busy_time()) {
-            let own = process_cpu_time().saturating_sub(own0);
-            let others = busy1.saturating_sub(busy0).saturating_sub(own);
-            noise.push(format!(
-                "{} {:.2}",
-                workload.name,
-                others.as_secs_f64() / wall.as_secs_f64()
-            ));
-        }
+        noise.record(workload.name, &mark, Duration::ZERO);
         progress.workload_done(index, workload.name, wall);
     }
     drop(platform);
     let wall = start.elapsed();
-    if !noise.is_empty() {
-        report.note(format!(
-            "noise: CPUs used by other processes during each workload (of {cpus}): {}; \
-             1-min load average {} before, {} after",
-            noise.join(", "),
-            load_before.map_or("?".into(), |l| format!("{l:.2}")),
-            load_average().map_or("?".into(), |l| format!("{l:.2}")),
-        ));
+    if let Some(line) = noise.note("workload", cpus) {
+        report.note(line);
     }
     Ok(Outcome { report, wall })
 }

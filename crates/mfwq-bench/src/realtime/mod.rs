@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use std::process::ExitCode;
 
-use crate::{load_average, machine_busy_time, process_cpu_time, Config};
+use crate::{Config, Noise};
 
 use table::{Line, Table};
 use variants::{Setup, Variant, VARIANTS};
@@ -147,20 +147,9 @@ fn parse_options(bench_mode: bool, args: &[String]) -> Result<(Options, Vec<Stri
         options.work_pct = parse_value("MFWQ_RT_WORK_PCT", &v)?;
     }
     let mut rest = Vec::new();
-    let mut args = args.iter().cloned();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if arg.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+    let mut args = crate::config::Flags::new(args.iter().cloned());
+    while let Some((flag, arg)) = args.next_arg() {
+        let mut value = |name: &str| args.value(name);
         match flag.as_str() {
             "--periods" => options.periods = parse_value("--periods", &value("--periods")?)?,
             "--short-periods" => {
@@ -428,7 +417,7 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
     }
 
     let start = Instant::now();
-    let load_before = load_average();
+    let mut noise = Noise::new();
     let mut table = Table {
         informational: !cfg.bench_mode,
         ..Table::default()
@@ -443,7 +432,6 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
     } else {
         Duration::from_millis(50)
     };
-    let mut noise = Vec::new();
     let mut loads = Vec::new();
     for cell in selected {
         let work = works
@@ -459,7 +447,7 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
             privileged,
         };
         let t0 = Instant::now();
-        let (busy0, own0) = (machine_busy_time(), process_cpu_time());
+        let mark = Noise::mark();
         let load = match cell.load {
             LoadKind::None => None,
             LoadKind::Full => match load::Load::start(cpus, &options.io_dir) {
@@ -497,15 +485,7 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
             loads.push(format!("{}: {}", cell.name, load.stop()));
         }
         let wall = t0.elapsed();
-        if let (Some(busy0), Some(busy1)) = (busy0, machine_busy_time()) {
-            let own = process_cpu_time().saturating_sub(own0);
-            let others = busy1.saturating_sub(busy0).saturating_sub(own);
-            noise.push(format!(
-                "{} {:.2}",
-                cell.name,
-                others.as_secs_f64() / wall.as_secs_f64()
-            ));
-        }
+        noise.record(&cell.name, &mark, Duration::ZERO);
 
         let find = |v: Variant| {
             outcomes
@@ -561,14 +541,8 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
     for line in loads {
         table.notes.push(format!("load {line}"));
     }
-    if !noise.is_empty() {
-        table.notes.push(format!(
-            "noise: CPUs used by other processes during each run (of {cpus}): {}; \
-             1-min load average {} before, {} after",
-            noise.join(", "),
-            load_before.map_or("?".into(), |l| format!("{l:.2}")),
-            load_average().map_or("?".into(), |l| format!("{l:.2}")),
-        ));
+    if let Some(line) = noise.note("run", cpus) {
+        table.notes.push(line);
     }
 
     let summary = table.summary(wall);
