@@ -193,6 +193,16 @@ pub fn targets(
         ratio: None,
         verdict: Verdict::NotApplicable(why.to_owned()),
     };
+    let no_peer = |text: String| Target {
+        text,
+        ratio: None,
+        verdict: Verdict::NoPeer,
+    };
+    let judged = |text: String, ratio: Option<f64>, met: bool| Target {
+        text,
+        ratio,
+        verdict: if met { Verdict::Pass } else { Verdict::Fail },
+    };
     let latency = |text: &str, pick: fn(&Figures) -> f64| -> Target {
         let text = format!("{text} <= 1.20x floor");
         match (pro_audio, floor) {
@@ -205,21 +215,9 @@ pub fn targets(
                 } else {
                     1.0
                 };
-                Target {
-                    text,
-                    ratio: Some(ratio),
-                    verdict: if ratio <= 1.2 {
-                        Verdict::Pass
-                    } else {
-                        Verdict::Fail
-                    },
-                }
+                judged(text, Some(ratio), ratio <= 1.2)
             }
-            _ => Target {
-                text,
-                ratio: None,
-                verdict: Verdict::NoPeer,
-            },
+            _ => no_peer(text),
         }
     };
     let texts = [
@@ -235,38 +233,22 @@ pub fn targets(
     targets.push(latency("p99 late", |f| f.lateness.p99));
     targets.push(latency("p99.9 late", |f| f.lateness.p999));
     targets.push(match (pro_audio, floor) {
-        (Some(own), Some(floor)) => Target {
-            text: texts[2].clone(),
-            ratio: (floor.missed > 0).then(|| own.missed as f64 / floor.missed as f64),
-            verdict: if own.missed <= floor.missed {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
-            },
-        },
-        _ => Target {
-            text: texts[2].clone(),
-            ratio: None,
-            verdict: Verdict::NoPeer,
-        },
+        (Some(own), Some(floor)) => judged(
+            texts[2].clone(),
+            (floor.missed > 0).then(|| own.missed as f64 / floor.missed as f64),
+            own.missed <= floor.missed,
+        ),
+        _ => no_peer(texts[2].clone()),
     });
     for (text, peer) in [(texts[3].clone(), other), (texts[4].clone(), tokio)] {
         targets.push(match (pro_audio, peer) {
             (Some(_), Some(peer)) if peer.missed == 0 => na(text, "peer missed none"),
-            (Some(own), Some(peer)) => Target {
+            (Some(own), Some(peer)) => judged(
                 text,
-                ratio: Some(own.missed as f64 / peer.missed as f64),
-                verdict: if own.missed * 10 <= peer.missed {
-                    Verdict::Pass
-                } else {
-                    Verdict::Fail
-                },
-            },
-            _ => Target {
-                text,
-                ratio: None,
-                verdict: Verdict::NoPeer,
-            },
+                Some(own.missed as f64 / peer.missed as f64),
+                own.missed * 10 <= peer.missed,
+            ),
+            _ => no_peer(text),
         });
     }
     targets
