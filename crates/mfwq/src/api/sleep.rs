@@ -2,9 +2,10 @@
 //!
 //! A [`Sleep`] arms an alarm (`timer/alarm.rs`) on its first poll: a push
 //! into the timer's lock-free inbox, and an allocation unless the thread
-//! has a spare alarm; no result object and no queue. At the deadline the timekeeper wakes the task itself, on its own
-//! thread (which follows the TIMER queue's real-time registration:
-//! `timer/keeper_policy.rs`), so a wake-up never waits behind other work.
+//! has a spare alarm; no result object and no queue. At the deadline the
+//! timekeeper wakes the task itself, on its own thread (which follows the
+//! TIMER queue's real-time registration: `timer/keeper_policy.rs`), so a
+//! wake-up never waits behind other work.
 //! Dropping a sleep that has not fired withdraws the alarm, without taking
 //! the timer's lock.
 //!
