@@ -5,8 +5,9 @@
 # The scheduler, platform and dispatch tests start worker pools and push
 # thousands of items, far too slow under the interpreter, so only the modules
 # below run: error codes, queue ids, async results (with the stock COM
-# vtable), COM references, event handles, events (including a
-# cross-thread wake) and the private-queue registry. The registry's
+# vtable, and the pools and slabs their memory comes from), COM references,
+# event handles, events (including a cross-thread wake) and the private-queue
+# registry. The registry's
 # fill-to-the-limit test (8,192 queues, about 4 minutes under Miri) is skipped
 # unless MIRI_SLOW=1. Extra args are passed to the test binary (e.g. more
 # filters, or --skip NAME).
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOOLCHAIN="${MIRI_TOOLCHAIN:-nightly}"
-MODULES=(error:: ids:: work::item:: sched::slot:: sched::fifo:: sched::bands:: sched::patience:: result:: event:: registry:: recycle:: com:: handle:: checked:: class_name:: timer::claim:: api::scope:: api::join:: observe::)
+MODULES=(error:: ids:: work::item:: sched::slot:: sched::fifo:: sched::bands:: sched::patience:: result:: event:: registry:: recycle:: slab:: com:: handle:: checked:: class_name:: timer::claim:: api::scope:: api::join:: observe::)
 SLOW=(registry::tests::limit_gives_e_fail_and_frees_make_room)
 
 # A checker that cannot run fails: CI must never look green without it.

@@ -174,6 +174,7 @@ pub struct IRtwqPlatformEventsVtbl {
 /// assert_eq!(result.ref_count(), 1);
 /// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub struct ComPtr(NonNull<c_void>);
 
 // SAFETY: objects handed to the work-queue platform are called from its

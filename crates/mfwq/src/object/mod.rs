@@ -15,3 +15,4 @@ pub(crate) mod checked;
 pub mod com;
 pub(crate) mod recycle;
 pub(crate) mod result;
+pub(crate) mod slab;

@@ -9,9 +9,11 @@
 //! hands the whole batch to a shared stack of batches, where a creating thread
 //! whose list is empty takes it back: one lock per batch instead of two
 //! allocator calls per item. The shared stack holds at most [`SHARED_BATCHES`]
-//! batches; beyond that, and when a thread exits, blocks go back to the
-//! allocator. So at most `LOCAL_BLOCKS` per thread plus
-//! `LOCAL_BLOCKS * SHARED_BATCHES` blocks are kept idle.
+//! batches; beyond that, and when a thread exits, blocks go back to the slabs
+//! they were carved from (`slab.rs`), which go back to the allocator once all
+//! their blocks are back. So at most `LOCAL_BLOCKS` per thread plus
+//! `LOCAL_BLOCKS * SHARED_BATCHES` blocks are kept idle (and the slabs
+//! around them).
 //!
 //! The batches' own lists travel too: a thread that takes a full batch leaves
 //! its emptied list (with its capacity) in the shared stack's `empty` lists,
@@ -25,7 +27,9 @@
 //! The count word also carries checked mode (`checked.rs`): a block allocated
 //! in checked mode has the `CHECKED` bit set, and a freed checked block holds
 //! [`POISON`](crate::object::checked::POISON) and waits in the pool's quarantine
-//! instead of the free lists. The fast paths accept exactly the counts an
+//! instead of the free lists. A checked block is also allocated on its own,
+//! not carved from a slab, and freed when it leaves the quarantine: the bit
+//! says which, so a block never changes its origin. The fast paths accept exactly the counts an
 //! unchecked live block can have and branch once on the value their atomic
 //! operation returned, as `Arc` does for its overflow check; every other word
 //! (checked, poisoned, zero, overflowing) takes the slow path, which decodes
@@ -40,6 +44,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 use crate::object::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
+use crate::object::slab::{self, Carver};
 
 /// Free blocks a thread keeps for itself.
 pub(crate) const LOCAL_BLOCKS: usize = 64;
@@ -70,42 +75,61 @@ pub(crate) struct Pool<T: 'static> {
     quarantine: Quarantine<Block<T>>,
 }
 
-/// A block of memory for one `Counted<T>`, not initialised.
 /// What threads hand each other: full batches of free blocks, and the empty
-/// lists batches came in (each at most [`SHARED_BATCHES`]).
+/// lists batches came in (each at most [`SHARED_BATCHES`]); and a carver for
+/// threads whose own is gone (a value made while the thread exits).
 struct Shared<T> {
     full: Vec<Vec<Block<T>>>,
     empty: Vec<Vec<Block<T>>>,
+    carver: Carver<MaybeUninit<Counted<T>>>,
 }
 
+/// A block of memory for one `Counted<T>`, not initialised: carved from a slab
+/// (`slab.rs`), or, for a checked value, an allocation of its own.
 pub(crate) struct Block<T>(NonNull<MaybeUninit<Counted<T>>>);
 
 // SAFETY: a free block is plain memory owned by whoever holds the Block.
 unsafe impl<T> Send for Block<T> {}
 
 impl<T> Block<T> {
-    fn allocate() -> Block<T> {
+    /// Gives a carved block back to its slab.
+    fn free(self) {
+        // SAFETY: a Block not made by `solitary` was carved, and holds no value.
+        unsafe { slab::give_back(self.0) };
+    }
+
+    /// A block allocated on its own (checked mode: so that leak checkers and
+    /// AddressSanitizer see each checked value as one allocation).
+    fn solitary() -> Block<T> {
         Block(NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))))
     }
 
-    fn free(self) {
-        // SAFETY: the block came from Box::new in `allocate` and holds no value.
+    /// Frees a block made by [`solitary`](Self::solitary).
+    fn free_solitary(self) {
+        // SAFETY: the block came from Box::new in `solitary` and holds no value.
         drop(unsafe { Box::from_raw(self.0.as_ptr()) });
     }
 }
 
-/// A thread's free blocks; returned to the allocator when the thread exits.
-pub(crate) struct LocalBlocks<T>(Vec<Block<T>>);
+/// A thread's free blocks and its slab to carve new ones from; all given back
+/// to their slabs when the thread exits.
+pub(crate) struct LocalBlocks<T> {
+    free: Vec<Block<T>>,
+    carver: Carver<MaybeUninit<Counted<T>>>,
+}
 
 impl<T> LocalBlocks<T> {
     pub(crate) const fn new() -> LocalBlocks<T> {
-        LocalBlocks(Vec::new())
+        LocalBlocks {
+            free: Vec::new(),
+            carver: Carver::new(),
+        }
     }
 }
 
 impl<T> Drop for LocalBlocks<T> {
     fn drop(&mut self) {
-        for block in self.0.drain(..) {
+        for block in self.free.drain(..) {
             block.free();
         }
     }
@@ -119,26 +143,37 @@ impl<T: 'static> Pool<T> {
             shared: Mutex::new(Shared {
                 full: Vec::new(),
                 empty: Vec::new(),
+                carver: Carver::new(),
             }),
             local,
             quarantine: Quarantine::new(QUARANTINE_BLOCKS),
         }
     }
 
+    /// A free block: this thread's last freed one, else a batch other threads
+    /// freed, else a new one carved from this thread's slab.
     fn take(&'static self) -> Block<T> {
-        let reused = self.local.try_with(|local| {
+        let local = self.local.try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
-            if local.0.is_empty() {
+            if local.free.is_empty() {
                 let mut shared = self.shared.lock();
-                let full = shared.full.pop()?;
-                let emptied = std::mem::replace(&mut local.0, full);
+                let Some(full) = shared.full.pop() else {
+                    drop(shared);
+                    return Some(Block(local.carver.carve()));
+                };
+                let emptied = std::mem::replace(&mut local.free, full);
                 if shared.empty.len() < SHARED_BATCHES {
                     shared.empty.push(emptied);
                 }
             }
-            local.0.pop()
+            local.free.pop()
         });
-        reused.ok().flatten().unwrap_or_else(Block::allocate)
+        // The thread's locals are gone or busy (it is exiting, or a value's
+        // drop made a value): the shared carver.
+        local
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Block(self.shared.lock().carver.carve()))
     }
 
     fn give(&'static self, block: Block<T>) {
@@ -147,11 +182,11 @@ impl<T: 'static> Pool<T> {
             let Ok(mut local) = local.try_borrow_mut() else {
                 return;
             };
-            if local.0.len() == LOCAL_BLOCKS {
+            if local.free.len() == LOCAL_BLOCKS {
                 let mut shared = self.shared.lock();
                 let list = shared.empty.pop();
                 let full = std::mem::replace(
-                    &mut local.0,
+                    &mut local.free,
                     list.unwrap_or_else(|| Vec::with_capacity(LOCAL_BLOCKS)),
                 );
                 if shared.full.len() < SHARED_BATCHES {
@@ -161,9 +196,9 @@ impl<T: 'static> Pool<T> {
                     full.into_iter().for_each(Block::free);
                 }
             }
-            local.0.extend(block.take());
+            local.free.extend(block.take());
         });
-        // The thread's locals are being destroyed (it is exiting): allocator.
+        // The thread's locals are being destroyed (it is exiting): the slab.
         if let Some(block) = block {
             block.free();
         }
@@ -192,7 +227,7 @@ impl<T: 'static> Pool<T> {
             (*counted).refs.store(checked::POISON, Ordering::Release);
         }
         if let Some(oldest) = self.quarantine.admit(Block(ptr.cast())) {
-            oldest.free();
+            oldest.free_solitary();
         }
     }
 
@@ -215,12 +250,25 @@ impl<T: 'static> Pool<T> {
 
 impl<T: HasPool> Recycled<T> {
     /// A new value with one reference, in a recycled block if one is free;
-    /// checked if checked mode is on (the flag is folded into the count
-    /// without a branch).
+    /// checked if checked mode is on, in a block of its own.
+    #[inline]
     pub(crate) fn new(value: T) -> Recycled<T> {
-        let block = T::pool().take();
+        Recycled::with_flags(value, checked::new_block_flags())
+    }
+
+    /// A new value whose count word starts with `flags` (`CHECKED` or 0).
+    /// The block's origin follows the flag: a checked block is allocated on
+    /// its own and freed from the quarantine, an unchecked one is recycled
+    /// and carved from a slab.
+    #[inline]
+    fn with_flags(value: T, flags: usize) -> Recycled<T> {
+        let block = if flags & checked::CHECKED == 0 {
+            T::pool().take()
+        } else {
+            Block::solitary()
+        };
         let ptr = block.0.cast::<Counted<T>>();
-        let refs = AtomicUsize::new(checked::new_block_flags() | 1);
+        let refs = AtomicUsize::new(flags | 1);
         // SAFETY: the block is valid, aligned, uninitialised memory for a Counted<T>.
         unsafe { ptr.as_ptr().write(Counted { refs, value }) };
         Recycled { ptr }
@@ -229,19 +277,13 @@ impl<T: HasPool> Recycled<T> {
     /// A new checked value (whatever the mode), for tests.
     #[cfg(test)]
     pub(crate) fn new_checked(value: T) -> Recycled<T> {
-        let this = Recycled::new(value);
-        this.counted()
-            .refs
-            .store(checked::CHECKED | 1, Ordering::Relaxed);
-        this
+        Recycled::with_flags(value, checked::CHECKED)
     }
 
     /// A new unchecked value (whatever the mode), for tests.
     #[cfg(test)]
     pub(crate) fn new_unchecked(value: T) -> Recycled<T> {
-        let this = Recycled::new(value);
-        this.counted().refs.store(1, Ordering::Relaxed);
-        this
+        Recycled::with_flags(value, 0)
     }
 
     fn counted(&self) -> &Counted<T> {
@@ -477,6 +519,23 @@ impl<T: 'static> PooledBox<T> {
         };
         // SAFETY: the block is valid, aligned, uninitialised memory for a Counted<T>.
         unsafe { ptr.as_ptr().write(counted) };
+        PooledBox { ptr, pool }
+    }
+
+    /// Gives the box up as its value's address (for [`from_raw`](Self::from_raw)).
+    pub(crate) fn into_raw(this: Self) -> *mut T {
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: the block is live; no reference is created.
+        unsafe { &raw mut (*this.ptr.as_ptr()).value }
+    }
+
+    /// The box whose value is at `value` (the inverse of [`into_raw`](Self::into_raw)).
+    ///
+    /// # Safety
+    /// `value` came from `into_raw` of a box of `pool`, and is adopted once.
+    pub(crate) unsafe fn from_raw(value: NonNull<T>, pool: &'static Pool<T>) -> PooledBox<T> {
+        // SAFETY: the value lies at this offset in its block.
+        let ptr = unsafe { value.byte_sub(std::mem::offset_of!(Counted<T>, value)) }.cast();
         PooledBox { ptr, pool }
     }
 

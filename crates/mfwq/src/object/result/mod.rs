@@ -15,7 +15,9 @@ use crate::object::callback::{effective_params, Callback, CallbackParams};
 use crate::object::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
 use crate::object::recycle::{HasPool, LocalBlocks, Pool, Recycled};
 
+mod attached;
 mod stock;
+use attached::{Attached, Attachment, AttachmentRef, Extra};
 use stock::{is_stock, STOCK_VTBL};
 
 /// A state or object attached to a result (`IUnknown*` in C): any shared value.
@@ -79,62 +81,27 @@ const _: () = {
     assert!(std::mem::offset_of!(ResultImage, event) == 56);
 };
 
-/// A state or object: a Rust value, or a COM object from the C ABI (kept as
-/// the very pointer `GetState`/`GetObject` must give back).
-#[derive(Clone)]
-enum Attachment {
-    Rust(State),
-    Com(ComPtr),
-}
-
-impl Attachment {
-    fn to_state(&self) -> State {
-        match self {
-            Attachment::Rust(state) => state.clone(),
-            Attachment::Com(object) => com::com_state(object.clone()),
-        }
-    }
-
-    fn downcast<T: Any>(&self) -> Option<&T> {
-        match self {
-            Attachment::Rust(state) => state.downcast_ref(),
-            Attachment::Com(object) => (object as &dyn Any).downcast_ref(),
-        }
-    }
-
-    /// The COM object, if this is one (directly, or a [`ComPtr`] state).
-    fn as_com(&self) -> Option<&ComPtr> {
-        self.downcast::<ComPtr>()
-    }
-}
-
 /// A result object's fields. Every queued `put_work_item` holds one, so it is
-/// kept small (docs/performance.md, "Memory per queued item"): the object,
-/// which most results never have, lives in a side allocation, and the
-/// platform lock is not a field: every result holds one except a wrapper of
-/// a caller's result (`foreign`), which holds none.
-///
-/// 128 bytes with `Recycled`'s count, and no smaller on purpose: glibc
-/// serves requests of up to 120 bytes from its fastbins, and a 120-byte
-/// object (`foreign` moved into the side allocation too) made a put about
-/// 70% slower in the `submit` bench (200,000 fresh results behind a blocked
-/// worker), against about 10% for this layout; docs/performance.md.
+/// kept small (docs/performance.md, "Memory per queued item"): 80 bytes, 88
+/// with `Recycled`'s count, carved from a slab (`slab.rs`). Everything but
+/// the image shares two words (`attached.rs`); the platform lock is not a
+/// field: every result holds one except a wrapper of a caller's result
+/// (`foreign`), which holds none.
 #[repr(C)]
 struct ResultInner {
     /// First, so that the object's address is an `MFASYNCRESULT*`. For a COM
     /// callback, `image.callback` owns one reference to it.
     image: ResultImage,
-    /// A Rust callback (never set together with a COM one).
-    callback: Option<Callback>,
-    state: Option<Attachment>,
-    /// The object, when there is one.
-    object: Option<Box<Attachment>>,
-    /// A caller's own result object that this one carries through the queues.
-    foreign: Option<ComPtr>,
+    /// The Rust callback (never set together with a COM one), the state, the
+    /// object and a wrapped caller's result.
+    attached: Attached,
 }
 
-// 8 bytes of `Recycled`'s count before it: a result object is 128 bytes.
-const _: () = assert!(std::mem::size_of::<ResultInner>() == 120);
+// 8 bytes of `Recycled`'s count before it: a result object is 88 bytes.
+const _: () = {
+    assert!(std::mem::size_of::<Attached>() == 16);
+    assert!(std::mem::size_of::<ResultInner>() == 80);
+};
 
 impl ResultInner {
     /// A result of ours (not a wrapper), with its platform lock.
@@ -148,10 +115,7 @@ impl ResultInner {
         ResultLock::acquire().into_held();
         ResultInner {
             image,
-            callback,
-            state,
-            object: object.map(Box::new),
-            foreign: None,
+            attached: Attached::new(callback, state, object, None),
         }
     }
 
@@ -159,21 +123,28 @@ impl ResultInner {
     fn wrapping(foreign: ComPtr) -> ResultInner {
         ResultInner {
             image: fresh_image(std::ptr::null_mut()),
-            callback: None,
-            state: None,
-            object: None,
-            foreign: Some(foreign),
+            attached: Attached::new(None, None, None, Some(foreign)),
         }
     }
 
     #[inline]
+    fn callback(&self) -> Option<&Callback> {
+        self.attached.callback()
+    }
+
+    #[inline]
     fn foreign(&self) -> Option<&ComPtr> {
-        self.foreign.as_ref()
+        self.attached.foreign()
+    }
+
+    #[inline]
+    fn state(&self) -> Option<AttachmentRef<'_>> {
+        self.attached.state()
     }
 
     #[inline]
     fn object(&self) -> Option<&Attachment> {
-        self.object.as_deref()
+        self.attached.object()
     }
 }
 
@@ -182,9 +153,15 @@ impl Drop for ResultInner {
         // User values one at a time, each caught on its own: if the callback's
         // `Drop` panicked and the state were then dropped by the unwinding drop
         // glue, a second panic would abort the process.
-        crate::panic::drop_quietly(self.callback.take());
-        crate::panic::drop_quietly(self.state.take());
-        crate::panic::drop_quietly(self.object.take());
+        let Extra {
+            callback,
+            state,
+            object,
+            foreign,
+        } = self.attached.take();
+        crate::panic::drop_quietly(callback);
+        crate::panic::drop_quietly(state);
+        crate::panic::drop_quietly(object);
         let callback = *self.image.callback.get_mut();
         // SAFETY: the image owns one reference to a COM callback it holds.
         drop(unsafe { ComPtr::from_raw_owned(callback) });
@@ -195,7 +172,7 @@ impl Drop for ResultInner {
         }
         // Last, as when they were fields: the wrapped result, then the lock
         // (held by every result but a wrapper).
-        match self.foreign.take() {
+        match foreign {
             Some(foreign) => drop(foreign),
             None => ResultLock::release_held(),
         }
@@ -354,27 +331,27 @@ impl AsyncResult {
     /// The Rust callback to invoke, if any. A COM callback (`pCallback`) is
     /// not a Rust one: see [`has_callback`](Self::has_callback).
     pub fn callback(&self) -> Option<&Callback> {
-        self.0.callback.as_ref()
+        self.0.callback()
     }
 
     /// Whether the result names a callback, Rust or COM.
     pub fn has_callback(&self) -> bool {
-        self.0.callback.is_some() || !self.image().callback.load(Ordering::Acquire).is_null()
+        self.0.callback().is_some() || !self.image().callback.load(Ordering::Acquire).is_null()
     }
 
     /// `GetState`: the caller's state, or [`Error::Pointer`] when none is attached.
     /// A COM state comes back as a [`ComPtr`] value.
     pub fn state(&self) -> Result<State> {
         self.state_attachment()
-            .map(|state| state.to_state())
+            .map(|state| state.as_ref().to_state())
             .ok_or(Error::Pointer)
     }
 
     /// `GetStateNoAddRef`: the state without taking a reference (Rust states only).
     pub fn state_ref(&self) -> Option<&State> {
-        match self.0.state.as_ref()? {
-            Attachment::Rust(state) => Some(state),
-            Attachment::Com(_) => None,
+        match self.0.state()? {
+            AttachmentRef::Rust(state) => Some(state),
+            AttachmentRef::Com(_) => None,
         }
     }
 
@@ -382,19 +359,19 @@ impl AsyncResult {
     /// A wrapped caller's result has no state of its own here: use
     /// [`state`](Self::state), which asks the caller's object.
     pub fn state_as<T: Any>(&self) -> Option<&T> {
-        self.0.state.as_ref()?.downcast()
+        self.0.state()?.downcast()
     }
 
     /// `GetObject`: the private object, or [`Error::Pointer`] when none is attached.
     pub fn object(&self) -> Result<State> {
         self.object_attachment()
-            .map(|object| object.to_state())
+            .map(|object| object.as_ref().to_state())
             .ok_or(Error::Pointer)
     }
 
     /// The object, if there is one and it is a `T` (a COM object is a [`ComPtr`]).
     pub fn object_as<T: Any>(&self) -> Option<&T> {
-        self.0.object()?.downcast()
+        self.0.object()?.as_ref().downcast()
     }
 
     /// The state, also from a wrapped caller's result (through its `GetState`).
@@ -402,7 +379,7 @@ impl AsyncResult {
         match self.0.foreign() {
             // SAFETY: the wrapped object is a live IMFAsyncResult.
             Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_state) },
-            None => self.0.state.clone(),
+            None => self.0.state().map(AttachmentRef::to_owned),
         }
     }
 
@@ -494,7 +471,7 @@ impl AsyncResult {
     /// The callback's address, for reports: the `IMFAsyncCallback*` of a COM
     /// callback, the data pointer of a Rust one; 0 without a callback.
     pub(crate) fn callback_address(&self) -> usize {
-        match &self.0.callback {
+        match self.0.callback() {
             Some(callback) => Arc::as_ptr(callback).cast::<()>() as usize,
             None => self.image().callback.load(Ordering::Relaxed) as usize,
         }
@@ -505,7 +482,7 @@ impl AsyncResult {
     /// when the result has no callback.
     #[inline]
     pub(crate) fn dispatch_params(&self) -> Option<CallbackParams> {
-        if let Some(callback) = &self.0.callback {
+        if let Some(callback) = self.0.callback() {
             return Some(effective_params(&**callback));
         }
         let callback = self.image().callback.load(Ordering::Acquire);
@@ -531,7 +508,7 @@ impl AsyncResult {
     /// Invokes this result's callback with `passed` (itself, or the reply
     /// result of reply mode). `false` when there is no callback.
     pub(crate) fn invoke_as(&self, passed: &AsyncResult) -> bool {
-        if let Some(callback) = &self.0.callback {
+        if let Some(callback) = self.0.callback() {
             callback.invoke(passed);
             return true;
         }
@@ -593,7 +570,7 @@ impl std::fmt::Debug for AsyncResult {
         f.debug_struct("AsyncResult")
             .field("ptr", &self.as_ptr())
             .field("has_callback", &self.has_callback())
-            .field("has_state", &self.0.state.is_some())
+            .field("has_state", &self.0.state().is_some())
             .field("has_object", &self.0.object().is_some())
             .field("foreign", &self.0.foreign().is_some())
             .field("status", &self.status())

@@ -89,11 +89,11 @@ unsafe extern "system" fn stock_release(this: *mut c_void) -> u32 {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn give_attachment(attachment: Option<&Attachment>, out: *mut *mut c_void) -> i32 {
+unsafe fn give_attachment(attachment: Option<AttachmentRef<'_>>, out: *mut *mut c_void) -> i32 {
     if out.is_null() {
         return HResult::E_POINTER.0;
     }
-    match attachment.and_then(Attachment::as_com) {
+    match attachment.and_then(AttachmentRef::as_com) {
         Some(object) => {
             // SAFETY: checked non-NULL; the clone's reference goes to the caller.
             unsafe { out.write(object.clone().into_raw()) };
@@ -105,12 +105,12 @@ unsafe fn give_attachment(attachment: Option<&Attachment>, out: *mut *mut c_void
 
 unsafe extern "system" fn stock_get_state(this: *mut c_void, out: *mut *mut c_void) -> i32 {
     // SAFETY: `this` is a live stock result; `out` as the caller gives it.
-    unsafe { give_attachment(stock(this).state.as_ref(), out) }
+    unsafe { give_attachment(stock(this).state(), out) }
 }
 
 unsafe extern "system" fn stock_get_object(this: *mut c_void, out: *mut *mut c_void) -> i32 {
     // SAFETY: `this` is a live stock result; `out` as the caller gives it.
-    unsafe { give_attachment(stock(this).object(), out) }
+    unsafe { give_attachment(stock(this).object().map(Attachment::as_ref), out) }
 }
 
 unsafe extern "system" fn stock_get_status(this: *mut c_void) -> i32 {
@@ -129,8 +129,8 @@ unsafe extern "system" fn stock_set_status(this: *mut c_void, status: i32) -> i3
 
 unsafe extern "system" fn stock_get_state_no_add_ref(this: *mut c_void) -> *mut c_void {
     // SAFETY: `this` is a live stock result.
-    let state = unsafe { stock(this) }.state.as_ref();
+    let state = unsafe { stock(this) }.state();
     state
-        .and_then(Attachment::as_com)
+        .and_then(AttachmentRef::as_com)
         .map_or(std::ptr::null_mut(), ComPtr::as_raw)
 }
