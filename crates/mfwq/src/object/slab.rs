@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-/// Bytes per slab, and its alignment. 16 KiB holds 170 result blocks: the
+/// Bytes per slab, and its alignment. 16 KiB holds 185 result blocks: the
 /// header costs a quarter of a byte per block, and an idle thread that made
 /// one result keeps at most one partly used slab per value type.
 pub(crate) const SLAB_BYTES: usize = 16 * 1024;
