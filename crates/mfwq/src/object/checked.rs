@@ -37,7 +37,8 @@
 //! Cost when off: reference-count operations load nothing more than before
 //! and branch on the value their `fetch_add`/`fetch_sub` returned, as they
 //! did before (see `recycle.rs`); an allocation reads the mode flag with one
-//! relaxed load and folds it into the initial count without a branch.
+//! relaxed load, folds it into the initial count, and branches on it once to
+//! pick where the block comes from (a pool, or an allocation of its own).
 
 use std::collections::VecDeque;
 use std::ffi::c_void;
@@ -122,7 +123,7 @@ pub fn checked_mode() -> bool {
 }
 
 /// The flag bits a new block's count word starts with: [`CHECKED`] or 0.
-/// One relaxed load (a plain load on x86-64 and AArch64), no branch.
+/// One relaxed load (a plain load on x86-64 and AArch64).
 #[inline]
 pub(crate) fn new_block_flags() -> usize {
     NEW_BLOCK_FLAGS.load(Ordering::Relaxed)

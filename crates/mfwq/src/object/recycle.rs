@@ -29,9 +29,9 @@
 //! [`POISON`](crate::object::checked::POISON) and waits in the pool's quarantine
 //! instead of the free lists. A checked block is also allocated on its own,
 //! not carved from a slab, and freed when it leaves the quarantine: the bit
-//! says which, so a block never changes its origin. The fast paths accept exactly the counts an
-//! unchecked live block can have and branch once on the value their atomic
-//! operation returned, as `Arc` does for its overflow check; every other word
+//! says which, so a block never changes its origin. The fast paths accept
+//! exactly the counts an unchecked live block can have and branch once on the
+//! value their atomic operation returned, as `Arc` does for its overflow check; every other word
 //! (checked, poisoned, zero, overflowing) takes the slow path, which decodes
 //! it and aborts on a fault (a zero count is caught even for unchecked blocks,
 //! at no cost, as long as the block was not reused).
@@ -168,8 +168,9 @@ impl<T: 'static> Pool<T> {
             }
             local.free.pop()
         });
-        // The thread's locals are gone or busy (it is exiting, or a value's
-        // drop made a value): the shared carver.
+        // The thread's locals are gone (it is exiting; `try_borrow_mut` only
+        // guards against a reentrant call, which no path makes): the shared
+        // carver.
         local
             .ok()
             .flatten()

@@ -44,9 +44,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-/// Bytes per slab, and its alignment. 16 KiB holds 185 result blocks: the
-/// header costs a quarter of a byte per block, and an idle thread that made
-/// one result keeps at most one partly used slab per value type.
+/// Bytes per slab, and its alignment. 16 KiB holds 185 result blocks (88.6
+/// bytes each with the header and the tail), and an idle thread that made one
+/// result keeps at most one partly used slab per value type.
 pub(crate) const SLAB_BYTES: usize = 16 * 1024;
 
 /// The start of every slab.
@@ -87,15 +87,17 @@ fn map_slab(capacity: usize) -> NonNull<Header> {
     let header = memory.cast::<Header>();
     let mut registry = REGISTRY.lock();
     // SAFETY: fresh memory, large and aligned enough for a header; the
-    // registry's links are changed under its lock.
+    // registry's links are changed under its lock, through raw places only
+    // (never a `&mut Header`: other threads may be counting down the
+    // neighbour's `outstanding` meanwhile).
     unsafe {
         header.as_ptr().write(Header {
             outstanding: AtomicUsize::new(capacity),
             previous: ptr::null_mut(),
             next: registry.first,
         });
-        if let Some(first) = registry.first.as_mut() {
-            first.previous = header.as_ptr();
+        if !registry.first.is_null() {
+            (*registry.first).previous = header.as_ptr();
         }
     }
     registry.first = header.as_ptr();
@@ -120,16 +122,18 @@ unsafe fn give_back_to(slab: NonNull<Header>, blocks: usize) {
     // happens before the memory goes.
     outstanding.load(Ordering::Acquire);
     let mut registry = REGISTRY.lock();
-    // SAFETY: the links are changed under the registry's lock; the slab is on
-    // the list until here.
+    // SAFETY: the links are read and changed under the registry's lock,
+    // through raw places only (as in `map_slab`); the slab is on the list
+    // until here.
     unsafe {
-        let Header { previous, next, .. } = slab.as_ptr().read();
-        match previous.as_mut() {
-            Some(previous) => previous.next = next,
-            None => registry.first = next,
+        let (previous, next) = ((*slab.as_ptr()).previous, (*slab.as_ptr()).next);
+        if previous.is_null() {
+            registry.first = next;
+        } else {
+            (*previous).next = next;
         }
-        if let Some(next) = next.as_mut() {
-            next.previous = previous;
+        if !next.is_null() {
+            (*next).previous = previous;
         }
     }
     drop(registry);

@@ -110,6 +110,13 @@ pub(super) enum Attached {
 /// Nothing, a COM state, or an [`Extra`] (see the module docs).
 pub(super) struct Word(*mut c_void);
 
+// What the word owns must be shareable across threads for the impls below.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Extra>();
+    shareable::<ComPtr>();
+};
+
 // SAFETY: what the word owns (a ComPtr or an Extra) is Send and Sync.
 unsafe impl Send for Word {}
 // SAFETY: as above; the word is never changed through a shared reference.
