@@ -10,10 +10,11 @@
 //! whose list is empty takes it back: one lock per batch instead of two
 //! allocator calls per item. The shared stack holds at most [`SHARED_BATCHES`]
 //! batches; beyond that, and when a thread exits, blocks go back to the slabs
-//! they were carved from (`slab.rs`), which go back to the allocator once all
-//! their blocks are back. So at most `LOCAL_BLOCKS` per thread plus
-//! `LOCAL_BLOCKS * SHARED_BATCHES` blocks are kept idle (and the slabs
-//! around them).
+//! they were carved from (`slab.rs`, under the same lock), whose free lists
+//! serve the next blocks a thread needs before anything new is carved; a slab
+//! goes back to the allocator once all its blocks are back. So at most
+//! `LOCAL_BLOCKS` per thread plus `LOCAL_BLOCKS * SHARED_BATCHES` blocks are
+//! kept idle in the lists (and the slabs they lie in).
 //!
 //! The batches' own lists travel too: a thread that takes a full batch leaves
 //! its emptied list (with its capacity) in the shared stack's `empty` lists,
@@ -44,12 +45,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 use crate::object::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
-use crate::object::slab::{self, Carver};
+use crate::object::slab::Slabs;
 
 /// Free blocks a thread keeps for itself.
 pub(crate) const LOCAL_BLOCKS: usize = 64;
-/// Full batches kept in the shared stack.
-pub(crate) const SHARED_BATCHES: usize = 64;
+/// Full batches kept in the shared stack. Few: enough for producers and
+/// workers to trade batches in step; beyond that a block goes back to its
+/// slab, where it is reused too, and the fewer blocks the lists keep, the
+/// fewer slabs they keep from going back to the allocator after a burst.
+pub(crate) const SHARED_BATCHES: usize = 16;
 
 /// A reference-counted value whose block is recycled (the `Arc` of results).
 pub(crate) struct Recycled<T: HasPool> {
@@ -76,28 +80,22 @@ pub(crate) struct Pool<T: 'static> {
 }
 
 /// What threads hand each other: full batches of free blocks, and the empty
-/// lists batches came in (each at most [`SHARED_BATCHES`]); and a carver for
-/// threads whose own is gone (a value made while the thread exits).
+/// lists batches came in (each at most [`SHARED_BATCHES`]); and the slabs all
+/// blocks are carved from and go back to.
 struct Shared<T> {
     full: Vec<Vec<Block<T>>>,
     empty: Vec<Vec<Block<T>>>,
-    carver: Carver<MaybeUninit<Counted<T>>>,
+    slabs: Slabs<MaybeUninit<Counted<T>>>,
 }
 
 /// A block of memory for one `Counted<T>`, not initialised: carved from a slab
-/// (`slab.rs`), or, for a checked value, an allocation of its own.
+/// of its pool (`slab.rs`), or, for a checked value, an allocation of its own.
 pub(crate) struct Block<T>(NonNull<MaybeUninit<Counted<T>>>);
 
 // SAFETY: a free block is plain memory owned by whoever holds the Block.
 unsafe impl<T> Send for Block<T> {}
 
 impl<T> Block<T> {
-    /// Gives a carved block back to its slab.
-    fn free(self) {
-        // SAFETY: a Block not made by `solitary` was carved, and holds no value.
-        unsafe { slab::give_back(self.0) };
-    }
-
     /// A block allocated on its own (checked mode: so that leak checkers and
     /// AddressSanitizer see each checked value as one allocation).
     fn solitary() -> Block<T> {
@@ -111,29 +109,43 @@ impl<T> Block<T> {
     }
 }
 
-/// A thread's free blocks and its slab to carve new ones from; all given back
-/// to their slabs when the thread exits.
-pub(crate) struct LocalBlocks<T> {
+/// A thread's free blocks, given back to their slabs when the thread exits.
+pub(crate) struct LocalBlocks<T: 'static> {
     free: Vec<Block<T>>,
-    carver: Carver<MaybeUninit<Counted<T>>>,
+    /// The pool the blocks belong to (set when the first one arrives).
+    pool: Option<&'static Pool<T>>,
 }
 
 impl<T> LocalBlocks<T> {
     pub(crate) const fn new() -> LocalBlocks<T> {
         LocalBlocks {
             free: Vec::new(),
-            carver: Carver::new(),
+            pool: None,
         }
     }
 }
 
 impl<T> Drop for LocalBlocks<T> {
     fn drop(&mut self) {
-        for block in self.free.drain(..) {
-            block.free();
+        if let Some(pool) = self.pool {
+            pool.shared.lock().give_back(self.free.drain(..));
         }
     }
 }
+
+impl<T> Shared<T> {
+    /// Gives free blocks back to their slabs.
+    fn give_back(&mut self, blocks: impl IntoIterator<Item = Block<T>>) {
+        for block in blocks {
+            // SAFETY: a pool's unchecked blocks come from its slabs; a free
+            // block holds no value.
+            unsafe { self.slabs.give_back(block.0) };
+        }
+    }
+}
+
+/// Blocks a thread whose list ran empty takes from the slabs at once.
+const REFILL_BLOCKS: usize = LOCAL_BLOCKS / 2;
 
 impl<T: 'static> Pool<T> {
     pub(crate) const fn new(
@@ -143,7 +155,7 @@ impl<T: 'static> Pool<T> {
             shared: Mutex::new(Shared {
                 full: Vec::new(),
                 empty: Vec::new(),
-                carver: Carver::new(),
+                slabs: Slabs::new(),
             }),
             local,
             quarantine: Quarantine::new(QUARANTINE_BLOCKS),
@@ -151,30 +163,37 @@ impl<T: 'static> Pool<T> {
     }
 
     /// A free block: this thread's last freed one, else a batch other threads
-    /// freed, else a new one carved from this thread's slab.
+    /// freed, else blocks from the slabs (given back ones first, then new).
     fn take(&'static self) -> Block<T> {
         let local = self.local.try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
             if local.free.is_empty() {
+                local.pool = Some(self);
                 let mut shared = self.shared.lock();
-                let Some(full) = shared.full.pop() else {
-                    drop(shared);
-                    return Some(Block(local.carver.carve()));
-                };
-                let emptied = std::mem::replace(&mut local.free, full);
-                if shared.empty.len() < SHARED_BATCHES {
-                    shared.empty.push(emptied);
+                match shared.full.pop() {
+                    Some(full) => {
+                        let emptied = std::mem::replace(&mut local.free, full);
+                        if shared.empty.len() < SHARED_BATCHES {
+                            shared.empty.push(emptied);
+                        }
+                    }
+                    None => shared
+                        .slabs
+                        .take(REFILL_BLOCKS, |block| local.free.push(Block(block))),
                 }
             }
             local.free.pop()
         });
         // The thread's locals are gone (it is exiting; `try_borrow_mut` only
-        // guards against a reentrant call, which no path makes): the shared
-        // carver.
-        local
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| Block(self.shared.lock().carver.carve()))
+        // guards against a reentrant call, which no path makes): one block.
+        local.ok().flatten().unwrap_or_else(|| {
+            let mut taken = None;
+            self.shared
+                .lock()
+                .slabs
+                .take(1, |block| taken = Some(Block(block)));
+            taken.expect("the slabs hand out at least one block")
+        })
     }
 
     fn give(&'static self, block: Block<T>) {
@@ -186,22 +205,25 @@ impl<T: 'static> Pool<T> {
             if local.free.len() == LOCAL_BLOCKS {
                 let mut shared = self.shared.lock();
                 let list = shared.empty.pop();
-                let full = std::mem::replace(
+                let mut full = std::mem::replace(
                     &mut local.free,
                     list.unwrap_or_else(|| Vec::with_capacity(LOCAL_BLOCKS)),
                 );
                 if shared.full.len() < SHARED_BATCHES {
                     shared.full.push(full);
                 } else {
-                    drop(shared);
-                    full.into_iter().for_each(Block::free);
+                    shared.give_back(full.drain(..));
+                    if shared.empty.len() < SHARED_BATCHES {
+                        shared.empty.push(full);
+                    }
                 }
             }
+            local.pool = Some(self);
             local.free.extend(block.take());
         });
         // The thread's locals are being destroyed (it is exiting): the slab.
         if let Some(block) = block {
-            block.free();
+            self.shared.lock().give_back([block]);
         }
     }
 

@@ -1,4 +1,5 @@
-//! Slabs: the memory that recycled blocks (`recycle.rs`) are carved from.
+//! Slabs: the memory that recycled blocks (`recycle.rs`) are carved from and
+//! go back to.
 //!
 //! A pool keeps freed blocks for the next value, but a block it has never had
 //! used to come from `malloc`, one call per block. Two things made that worth
@@ -15,207 +16,330 @@
 //!
 //! # The protocol
 //!
+//! Each pool has one [`Slabs`], kept under the pool's mutex with its shared
+//! stack of batches: nothing here is atomic, and the pool calls in only once
+//! per batch of blocks (when a thread's own list runs empty or over), so the
+//! lock is as rare as it was for the batches alone.
+//!
 //! A slab is [`SLAB_BYTES`] long and aligned to [`SLAB_BYTES`], so the slab of
 //! any block is the block's address rounded down; its first bytes are a
-//! [`Header`]. A slab starts with `outstanding` equal to its capacity: every
-//! block counts as handed out from the start, carved or not.
+//! [`Header`]. A slab's blocks are, each, handed out (`outstanding` counts
+//! them), on the slab's own free list, or not yet carved (only in the slab
+//! being carved, `current`).
 //!
-//! - A thread carves blocks from its own current slab (a [`Carver`], one per
-//!   thread and value type) with no atomic operation. When the slab is used up
-//!   it forgets it and maps a new one.
-//! - A block that leaves the pools for good (its pool's lists are full, or
-//!   the thread holding it exits) is given back to its slab: `outstanding`
-//!   minus one.
-//! - A carver that stops (its thread exits) gives back the blocks it never
-//!   carved, all at once.
-//! - Whoever takes `outstanding` to zero frees the slab. Nobody can still
-//!   hold one of its blocks: each block was given back exactly once.
+//! - **Taking** a batch: blocks from the free lists of slabs that have some
+//!   (the `partial` list) first, so that a slab that got blocks back is
+//!   reused before a new one is mapped; then blocks carved from `current`;
+//!   then a new slab becomes `current`.
+//! - **Giving back** a block: onto its slab's free list; the slab joins
+//!   `partial` if it was not there. A slab whose blocks are all back (and
+//!   that is not `current`) goes back to the allocator at once.
 //!
-//! Every live slab is also on one list (the registry), so each is reachable
-//! from a static for as long as it lives. Leak checkers (valgrind, LeakSanitizer)
-//! therefore never report a slab, and cannot report a leaked block inside one
-//! either; checked mode (`checked.rs`) gives each block its own allocation,
-//! which is what makes a leaked result object visible to them.
+//! Every live slab is also on the pool's list of all slabs, so each is
+//! reachable from a static for as long as it lives: leak checkers (valgrind,
+//! LeakSanitizer) never report a slab, and cannot report a leaked block inside
+//! one either; checked mode (`checked.rs`) gives each block its own
+//! allocation, which is what makes a leaked result object visible to them.
+//!
+//! What a slab costs beyond its blocks: a live block keeps its whole slab.
+//! Blocks that the pools keep idle (`recycle.rs`: 64 per thread and a bounded
+//! shared stack) are such live blocks; after a burst released in random
+//! order, they hold one slab each at worst. `docs/performance.md` measures it.
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use parking_lot::Mutex;
 
 /// Bytes per slab, and its alignment. 16 KiB holds 185 result blocks (88.6
-/// bytes each with the header and the tail), and an idle thread that made one
-/// result keeps at most one partly used slab per value type.
+/// bytes each with the header and the tail).
 pub(crate) const SLAB_BYTES: usize = 16 * 1024;
 
-/// The start of every slab.
+/// The start of every slab. Read and written only under the owning pool's
+/// mutex, through raw places (the blocks beside it are in use meanwhile).
 #[repr(C)]
 struct Header {
-    /// Blocks handed out and not given back (uncarved ones included until
-    /// their carver stops).
-    outstanding: AtomicUsize,
-    /// The registry's links; read and written only under [`REGISTRY`]'s lock.
-    previous: *mut Header,
-    next: *mut Header,
+    /// Blocks handed out and not given back.
+    outstanding: usize,
+    /// Given-back blocks, linked through their first word.
+    free: *mut FreeBlock,
+    /// Whether the slab is on the `partial` list.
+    partial: bool,
+    /// The `partial` list's links.
+    partial_previous: *mut Header,
+    partial_next: *mut Header,
+    /// The list of all slabs' links.
+    all_previous: *mut Header,
+    all_next: *mut Header,
 }
 
-/// The list of live slabs.
-struct Registry {
-    first: *mut Header,
+/// A given-back block: its first word links to the next one.
+struct FreeBlock {
+    next: *mut FreeBlock,
 }
 
-// SAFETY: the pointers are only followed under the registry's lock.
-unsafe impl Send for Registry {}
+/// A doubly linked list of slab headers through one pair of link fields.
+#[derive(Clone, Copy)]
+enum Links {
+    Partial,
+    All,
+}
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    first: ptr::null_mut(),
-});
+impl Links {
+    /// The (previous, next) fields of `slab` for this list.
+    ///
+    /// # Safety
+    /// `slab` is a live header.
+    unsafe fn of(self, slab: *mut Header) -> (*mut *mut Header, *mut *mut Header) {
+        // SAFETY: as promised; raw places, no reference to the header.
+        unsafe {
+            match self {
+                Links::Partial => (
+                    &raw mut (*slab).partial_previous,
+                    &raw mut (*slab).partial_next,
+                ),
+                Links::All => (&raw mut (*slab).all_previous, &raw mut (*slab).all_next),
+            }
+        }
+    }
+
+    /// Puts `slab` first on the list whose first element is `*first`.
+    ///
+    /// # Safety
+    /// `slab` is a live header not on this list; the list's headers are live.
+    unsafe fn push(self, first: &mut *mut Header, slab: *mut Header) {
+        // SAFETY: as promised.
+        unsafe {
+            let (previous, next) = self.of(slab);
+            *previous = ptr::null_mut();
+            *next = *first;
+            if !first.is_null() {
+                *self.of(*first).0 = slab;
+            }
+        }
+        *first = slab;
+    }
+
+    /// Takes `slab` off the list whose first element is `*first`.
+    ///
+    /// # Safety
+    /// `slab` is on this list; the list's headers are live.
+    unsafe fn unlink(self, first: &mut *mut Header, slab: *mut Header) {
+        // SAFETY: as promised.
+        unsafe {
+            let (previous, next) = self.of(slab);
+            let (previous, next) = (*previous, *next);
+            if previous.is_null() {
+                *first = next;
+            } else {
+                *self.of(previous).1 = next;
+            }
+            if !next.is_null() {
+                *self.of(next).0 = previous;
+            }
+        }
+    }
+}
 
 fn slab_layout() -> Layout {
     Layout::from_size_align(SLAB_BYTES, SLAB_BYTES).expect("a power of two")
 }
 
-/// A new slab with all `capacity` blocks outstanding, on the registry.
-fn map_slab(capacity: usize) -> NonNull<Header> {
-    let layout = slab_layout();
-    // SAFETY: the layout has a non-zero size.
-    let memory = unsafe { alloc::alloc(layout) };
-    let Some(memory) = NonNull::new(memory) else {
-        alloc::handle_alloc_error(layout)
-    };
-    let header = memory.cast::<Header>();
-    let mut registry = REGISTRY.lock();
-    // SAFETY: fresh memory, large and aligned enough for a header; the
-    // registry's links are changed under its lock, through raw places only
-    // (never a `&mut Header`: other threads may be counting down the
-    // neighbour's `outstanding` meanwhile).
-    unsafe {
-        header.as_ptr().write(Header {
-            outstanding: AtomicUsize::new(capacity),
-            previous: ptr::null_mut(),
-            next: registry.first,
-        });
-        if !registry.first.is_null() {
-            (*registry.first).previous = header.as_ptr();
-        }
-    }
-    registry.first = header.as_ptr();
-    header
-}
-
-/// Gives `blocks` blocks back to `slab`; frees it if they were the last.
-///
-/// # Safety
-/// `slab` is live and the caller owns `blocks` of its outstanding blocks,
-/// which nobody uses afterwards.
-unsafe fn give_back_to(slab: NonNull<Header>, blocks: usize) {
-    // SAFETY: the slab is live while any of its blocks is outstanding.
-    let outstanding = unsafe { &(*slab.as_ptr()).outstanding };
-    // Release: this thread's writes to its blocks happen before the free.
-    let before = outstanding.fetch_sub(blocks, Ordering::Release);
-    debug_assert!(before >= blocks, "a slab got back more than it gave");
-    if before != blocks {
-        return;
-    }
-    // Acquire, as in `Arc`'s drop: every other thread's use of its blocks
-    // happens before the memory goes.
-    outstanding.load(Ordering::Acquire);
-    let mut registry = REGISTRY.lock();
-    // SAFETY: the links are read and changed under the registry's lock,
-    // through raw places only (as in `map_slab`); the slab is on the list
-    // until here.
-    unsafe {
-        let (previous, next) = ((*slab.as_ptr()).previous, (*slab.as_ptr()).next);
-        if previous.is_null() {
-            registry.first = next;
-        } else {
-            (*previous).next = next;
-        }
-        if !next.is_null() {
-            (*next).previous = previous;
-        }
-    }
-    drop(registry);
-    // SAFETY: allocated in `map_slab` with this layout; nothing is outstanding.
-    unsafe { alloc::dealloc(slab.as_ptr().cast(), slab_layout()) };
-    #[cfg(test)]
-    tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
-}
-
-/// Gives one block back to the slab it was carved from.
-///
-/// # Safety
-/// `block` came from [`Carver::carve`], holds no value, and is not used again.
-pub(crate) unsafe fn give_back<B>(block: NonNull<B>) {
-    let slab = block
+/// The slab a block lies in.
+fn slab_of<B>(block: NonNull<B>) -> *mut Header {
+    block
         .as_ptr()
         .cast::<u8>()
-        .map_addr(|address| address & !(SLAB_BYTES - 1));
-    // SAFETY: as promised: the slab's address is the block's rounded down.
-    unsafe { give_back_to(NonNull::new_unchecked(slab).cast(), 1) };
+        .map_addr(|address| address & !(SLAB_BYTES - 1))
+        .cast()
 }
 
-/// One thread's current slab for blocks of type `B`: carves blocks from it in
-/// address order.
-pub(crate) struct Carver<B> {
-    slab: Option<NonNull<Header>>,
-    /// The index of the next block to carve.
+/// One pool's slabs of blocks of type `B` (see the module docs). Lives
+/// under the pool's mutex.
+pub(crate) struct Slabs<B> {
+    /// The slab being carved, and the index of its next uncarved block.
+    current: *mut Header,
     next: usize,
+    /// Slabs with given-back blocks.
+    partial: *mut Header,
+    /// Every live slab.
+    all: *mut Header,
     _blocks: PhantomData<B>,
 }
 
-// SAFETY: a carver owns its uncarved blocks; the slab header is shared
-// through atomics only.
-unsafe impl<B> Send for Carver<B> {}
+// SAFETY: the slabs are plain memory owned by the pool; every access is
+// under its mutex.
+unsafe impl<B> Send for Slabs<B> {}
 
-impl<B> Carver<B> {
+impl<B> Slabs<B> {
     /// The first block's offset in a slab: after the header, aligned for `B`.
     const FIRST: usize = size_of::<Header>().next_multiple_of(align_of::<B>());
     /// Blocks per slab.
     pub(crate) const CAPACITY: usize = (SLAB_BYTES - Self::FIRST) / size_of::<B>();
 
-    /// A carver with no slab yet (maps one on its first block).
-    pub(crate) const fn new() -> Carver<B> {
-        Carver {
-            slab: None,
+    /// No slab yet (one is mapped for the first block).
+    pub(crate) const fn new() -> Slabs<B> {
+        Slabs {
+            current: ptr::null_mut(),
             next: 0,
+            partial: ptr::null_mut(),
+            all: ptr::null_mut(),
             _blocks: PhantomData,
         }
     }
 
-    /// The next block: uninitialised memory for a `B`, given back with [`give_back`].
-    pub(crate) fn carve(&mut self) -> NonNull<B> {
+    /// `count` blocks (at least one): uninitialised memory for a `B` each,
+    /// handed to `out` one by one, to be given back with
+    /// [`give_back`](Self::give_back).
+    pub(crate) fn take(&mut self, count: usize, mut out: impl FnMut(NonNull<B>)) {
         const {
             assert!(align_of::<B>() <= align_of::<Header>());
-            assert!(size_of::<B>() > 0);
+            assert!(size_of::<B>() >= size_of::<FreeBlock>());
             assert!(Self::CAPACITY >= 16, "a block type too large for a slab");
         }
-        let slab = match self.slab {
-            Some(slab) => slab,
-            None => {
-                let slab = map_slab(Self::CAPACITY);
-                self.slab = Some(slab);
-                self.next = 0;
-                slab
+        let mut taken = 0;
+        // Given-back blocks first.
+        while taken < count && !self.partial.is_null() {
+            let slab = self.partial;
+            // SAFETY: slabs on `partial` are live and have a free block; the
+            // header is only touched under the pool's mutex.
+            unsafe {
+                while taken < count && !(*slab).free.is_null() {
+                    let block = (*slab).free;
+                    (*slab).free = (*block).next;
+                    (*slab).outstanding += 1;
+                    out(NonNull::new_unchecked(block).cast());
+                    taken += 1;
+                }
+                if (*slab).free.is_null() {
+                    Links::Partial.unlink(&mut self.partial, slab);
+                    (*slab).partial = false;
+                }
             }
-        };
-        let offset = Self::FIRST + self.next * size_of::<B>();
-        // SAFETY: `next < CAPACITY`, so the block lies inside the slab.
-        let block = unsafe { slab.cast::<u8>().add(offset) }.cast::<B>();
-        self.next += 1;
-        if self.next == Self::CAPACITY {
-            self.slab = None;
         }
-        block
+        // Then fresh ones.
+        while taken < count || taken == 0 {
+            if self.current.is_null() || self.next == Self::CAPACITY {
+                self.current = self.map_slab();
+                self.next = 0;
+            }
+            let carve = (count - taken).max(1).min(Self::CAPACITY - self.next);
+            let base = self.current.cast::<u8>();
+            for index in self.next..self.next + carve {
+                // SAFETY: `index < CAPACITY`, so the block lies inside the slab.
+                let block = unsafe { base.add(Self::FIRST + index * size_of::<B>()) };
+                // SAFETY: inside a live allocation, so not null.
+                out(unsafe { NonNull::new_unchecked(block) }.cast());
+            }
+            self.next += carve;
+            // SAFETY: `current` is live; under the pool's mutex.
+            unsafe { (*self.current).outstanding += carve };
+            taken += carve;
+        }
+    }
+
+    /// Gives a block back to its slab; frees the slab if it was the last
+    /// block out (unless it is still being carved).
+    ///
+    /// # Safety
+    /// `block` came from [`take`](Self::take) of this `Slabs`, holds no value,
+    /// and is not used again.
+    pub(crate) unsafe fn give_back(&mut self, block: NonNull<B>) {
+        let slab = slab_of(block);
+        let block = block.as_ptr().cast::<FreeBlock>();
+        // SAFETY: the block's slab is live while the block is out; the block
+        // is ours to write; the header is only touched under the pool's mutex.
+        unsafe {
+            (*slab).outstanding -= 1;
+            if (*slab).outstanding == 0 && slab != self.current {
+                if (*slab).partial {
+                    Links::Partial.unlink(&mut self.partial, slab);
+                }
+                Links::All.unlink(&mut self.all, slab);
+                alloc::dealloc(slab.cast(), slab_layout());
+                #[cfg(test)]
+                tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
+                return;
+            }
+            block.write(FreeBlock { next: (*slab).free });
+            (*slab).free = block;
+            if !(*slab).partial {
+                (*slab).partial = true;
+                Links::Partial.push(&mut self.partial, slab);
+            }
+        }
+    }
+
+    /// A new slab, on the list of all slabs (not yet `current`).
+    fn map_slab(&mut self) -> *mut Header {
+        let old = self.current;
+        let layout = slab_layout();
+        // SAFETY: the layout has a non-zero size.
+        let memory = unsafe { alloc::alloc(layout) };
+        if memory.is_null() {
+            alloc::handle_alloc_error(layout)
+        }
+        let slab = memory.cast::<Header>();
+        // SAFETY: fresh memory, large and aligned enough for a header.
+        unsafe {
+            slab.write(Header {
+                outstanding: 0,
+                free: ptr::null_mut(),
+                partial: false,
+                partial_previous: ptr::null_mut(),
+                partial_next: ptr::null_mut(),
+                all_previous: ptr::null_mut(),
+                all_next: ptr::null_mut(),
+            });
+            Links::All.push(&mut self.all, slab);
+        }
+        // The slab carved until now: freed if every block it handed out is
+        // already back (they are all on its free list, then).
+        // SAFETY: `old`, if any, is live; under the pool's mutex.
+        if !old.is_null() && unsafe { (*old).outstanding } == 0 {
+            // SAFETY: nothing of it is out; it is on `all` and maybe `partial`.
+            unsafe {
+                if (*old).partial {
+                    Links::Partial.unlink(&mut self.partial, old);
+                }
+                Links::All.unlink(&mut self.all, old);
+                alloc::dealloc(old.cast(), slab_layout());
+            }
+            #[cfg(test)]
+            tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
+        }
+        slab
+    }
+
+    /// Live slabs (for tests and the memory notes).
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
+        let mut count = 0;
+        let mut slab = self.all;
+        while !slab.is_null() {
+            count += 1;
+            // SAFETY: slabs on `all` are live.
+            slab = unsafe { (*slab).all_next };
+        }
+        count
     }
 }
 
-impl<B> Drop for Carver<B> {
+/// Frees every slab none of whose blocks is out (a pool's `Slabs` is a
+/// static and never dropped; this is for owners that end, such as tests).
+/// A slab with a block still out is left alone: that block is still in use.
+impl<B> Drop for Slabs<B> {
     fn drop(&mut self) {
-        if let Some(slab) = self.slab.take() {
-            // SAFETY: the uncarved blocks are this carver's and nobody's else.
-            unsafe { give_back_to(slab, Self::CAPACITY - self.next) };
+        let mut slab = self.all;
+        while !slab.is_null() {
+            // SAFETY: slabs on `all` are live; `self` is being dropped, so
+            // nobody takes or gives back blocks meanwhile.
+            unsafe {
+                let next = (*slab).all_next;
+                if (*slab).outstanding == 0 {
+                    alloc::dealloc(slab.cast(), slab_layout());
+                }
+                slab = next;
+            }
         }
     }
 }
@@ -226,8 +350,7 @@ mod tests {
     use std::cell::Cell;
 
     thread_local! {
-        /// Slabs freed by this thread (other tests map and free slabs of
-        /// their own at the same time, on other threads).
+        /// Slabs freed by this thread.
         pub(super) static FREED_HERE: Cell<usize> = const { Cell::new(0) };
     }
 
@@ -235,86 +358,96 @@ mod tests {
         FREED_HERE.with(Cell::get)
     }
 
-    type Block = [u64; 12];
+    type Block = [u64; 11];
 
-    /// Blocks handed to another thread.
-    struct Blocks(Vec<NonNull<Block>>);
-    // SAFETY: free blocks are plain memory owned by whoever holds them.
-    unsafe impl Send for Blocks {}
-
-    impl Blocks {
-        /// (A method, so that a closure captures the whole `Blocks`.)
-        fn into_vec(self) -> Vec<NonNull<Block>> {
-            self.0
-        }
+    fn take(slabs: &mut Slabs<Block>, count: usize) -> Vec<NonNull<Block>> {
+        let mut out = Vec::new();
+        slabs.take(count, |block| out.push(block));
+        out
     }
 
     #[test]
-    fn blocks_are_distinct_aligned_and_inside_one_slab_until_it_is_used_up() {
-        let mut carver = Carver::<Block>::new();
-        let capacity = Carver::<Block>::CAPACITY;
-        assert_eq!(capacity, (SLAB_BYTES - 24) / 96);
-        let blocks: Vec<_> = (0..capacity + 1).map(|_| carver.carve()).collect();
-        let slab_of = |block: &NonNull<Block>| block.as_ptr() as usize & !(SLAB_BYTES - 1);
+    fn blocks_are_carved_in_address_order_inside_one_slab_until_it_is_used_up() {
+        let mut slabs = Slabs::<Block>::new();
+        let capacity = Slabs::<Block>::CAPACITY;
+        assert_eq!(capacity, (SLAB_BYTES - 56) / 88);
+        let blocks = take(&mut slabs, capacity + 1);
+        assert_eq!(blocks.len(), capacity + 1);
         for pair in blocks[..capacity].windows(2) {
-            assert_eq!(pair[1].as_ptr() as usize - pair[0].as_ptr() as usize, 96);
-            assert_eq!(slab_of(&pair[0]), slab_of(&pair[1]));
+            assert_eq!(pair[1].as_ptr() as usize - pair[0].as_ptr() as usize, 88);
+            assert_eq!(slab_of(pair[0]), slab_of(pair[1]));
         }
-        assert_eq!(blocks[0].as_ptr() as usize - slab_of(&blocks[0]), 24);
-        assert_ne!(
-            slab_of(&blocks[capacity]),
-            slab_of(&blocks[0]),
-            "a new slab"
+        assert_eq!(
+            blocks[0].as_ptr() as usize - slab_of(blocks[0]) as usize,
+            56
         );
+        assert_ne!(slab_of(blocks[capacity]), slab_of(blocks[0]), "a new slab");
+        assert_eq!(slabs.count(), 2);
         let before = freed_here();
         for block in blocks {
-            // SAFETY: carved above, given back once.
-            unsafe { give_back(block) };
+            // SAFETY: taken above, given back once.
+            unsafe { slabs.give_back(block) };
         }
         assert_eq!(freed_here(), before + 1, "the used-up slab went");
-        drop(carver);
-        assert_eq!(freed_here(), before + 2, "and the carver's current one");
+        assert_eq!(slabs.count(), 1, "the slab being carved stays");
     }
 
     #[test]
-    fn a_slab_is_freed_when_its_last_block_comes_back_from_any_thread() {
-        let mut carver = Carver::<Block>::new();
-        let mut blocks: Vec<_> = (0..Carver::<Block>::CAPACITY)
-            .map(|_| carver.carve())
-            .collect();
-        let last = blocks.pop().unwrap();
-        let others = Blocks(blocks);
-        let freed_there = std::thread::spawn(move || {
-            for block in others.into_vec() {
-                // SAFETY: each block is given back once.
-                unsafe { give_back(block) };
-            }
-            freed_here()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(freed_there, 0, "one block is still out");
-        let before = freed_here();
-        // SAFETY: the last block, given back once.
-        unsafe { give_back(last) };
-        assert_eq!(freed_here(), before + 1, "freed with its last block");
+    fn given_back_blocks_are_taken_again_before_anything_is_carved() {
+        let mut slabs = Slabs::<Block>::new();
+        let blocks = take(&mut slabs, 10);
+        let returned: Vec<_> = blocks[2..6].to_vec();
+        for &block in &returned {
+            // SAFETY: taken above, given back once.
+            unsafe { slabs.give_back(block) };
+        }
+        let again = take(&mut slabs, 6);
+        let mut reused: Vec<_> = again[..4].to_vec();
+        reused.sort();
+        let mut expected = returned.clone();
+        expected.sort();
+        assert_eq!(reused, expected, "the given-back blocks first");
+        assert_eq!(
+            again[4].as_ptr() as usize,
+            blocks[9].as_ptr() as usize + 88,
+            "then carving goes on where it stopped"
+        );
+        assert_eq!(slabs.count(), 1);
+        for block in blocks[..2].iter().chain(&blocks[6..]).chain(&again) {
+            // SAFETY: each block is out once and given back once.
+            unsafe { slabs.give_back(*block) };
+        }
     }
 
     #[test]
-    fn a_stopping_carver_gives_back_what_it_never_carved() {
+    fn a_slab_is_freed_with_its_last_block_once_it_is_no_longer_carved() {
+        let mut slabs = Slabs::<Block>::new();
+        let capacity = Slabs::<Block>::CAPACITY;
+        let first = take(&mut slabs, capacity);
         let before = freed_here();
-        let mut carver = Carver::<Block>::new();
-        let block = carver.carve();
-        drop(carver);
-        assert_eq!(freed_here(), before, "the carved block is still out");
-        // SAFETY: carved above, given back once.
-        unsafe { give_back(block) };
-        assert_eq!(freed_here(), before + 1);
-        drop(Carver::<Block>::new());
+        for &block in &first[1..] {
+            // SAFETY: taken above, given back once.
+            unsafe { slabs.give_back(block) };
+        }
+        assert_eq!(freed_here(), before, "one block is still out");
+        // SAFETY: the last one.
+        unsafe { slabs.give_back(first[0]) };
+        assert_eq!(freed_here(), before, "still the slab being carved");
+        let next = take(&mut slabs, capacity + 1);
+        let mut reused = next[..capacity].to_vec();
+        reused.sort();
+        let mut all = first.clone();
+        all.sort();
+        assert_eq!(reused, all, "its free list served the next blocks");
+        for block in next {
+            // SAFETY: each given back once.
+            unsafe { slabs.give_back(block) };
+        }
         assert_eq!(
             freed_here(),
             before + 1,
-            "a carver that never carved maps nothing"
+            "freed: all back, no longer carved"
         );
+        assert_eq!(slabs.count(), 1);
     }
 }

@@ -133,12 +133,20 @@ impl Attached {
     /// Nothing attached.
     pub(super) const NONE: Attached = Attached::Word(Word(std::ptr::null_mut()));
 
+    #[inline]
     pub(super) fn new(
         callback: Option<Callback>,
         state: Option<Attachment>,
         object: Option<Attachment>,
         foreign: Option<ComPtr>,
     ) -> Attached {
+        // The commonest results first, without building the tuple below.
+        if state.is_none() && object.is_none() && foreign.is_none() {
+            return match callback {
+                Some(callback) => Attached::Callback(callback),
+                None => Attached::NONE,
+            };
+        }
         match (callback, state, object, foreign) {
             (Some(callback), None, None, None) => Attached::Callback(callback),
             (None, None, None, None) => Attached::NONE,
@@ -213,6 +221,7 @@ impl Attached {
 
     /// Takes everything out, leaving nothing attached: the owner drops the
     /// parts in its own order.
+    #[inline]
     pub(super) fn take(&mut self) -> Extra {
         match self {
             Attached::Word(word) => word.take(),
@@ -252,8 +261,12 @@ impl Word {
 }
 
 impl Drop for Word {
+    #[inline]
     fn drop(&mut self) {
-        drop(self.take());
+        // Empty after `take`, which is how a result's drop leaves it.
+        if !self.0.is_null() {
+            drop(self.take());
+        }
     }
 }
 
