@@ -251,13 +251,7 @@ impl<B> Slabs<B> {
         unsafe {
             (*slab).outstanding -= 1;
             if (*slab).outstanding == 0 && slab != self.current {
-                if (*slab).partial {
-                    Links::Partial.unlink(&mut self.partial, slab);
-                }
-                Links::All.unlink(&mut self.all, slab);
-                alloc::dealloc(slab.cast(), slab_layout());
-                #[cfg(test)]
-                tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
+                self.free_slab(slab);
                 return;
             }
             block.write(FreeBlock { next: (*slab).free });
@@ -296,18 +290,27 @@ impl<B> Slabs<B> {
         // already back (they are all on its free list, then).
         // SAFETY: `old`, if any, is live; under the pool's mutex.
         if !old.is_null() && unsafe { (*old).outstanding } == 0 {
-            // SAFETY: nothing of it is out; it is on `all` and maybe `partial`.
-            unsafe {
-                if (*old).partial {
-                    Links::Partial.unlink(&mut self.partial, old);
-                }
-                Links::All.unlink(&mut self.all, old);
-                alloc::dealloc(old.cast(), slab_layout());
-            }
-            #[cfg(test)]
-            tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
+            // SAFETY: nothing of it is out.
+            unsafe { self.free_slab(old) };
         }
         slab
+    }
+
+    /// Takes `slab` off the lists and gives it back to the allocator.
+    ///
+    /// # Safety
+    /// `slab` is one of these slabs and none of its blocks is out.
+    unsafe fn free_slab(&mut self, slab: *mut Header) {
+        // SAFETY: as promised: it is on `all`, and on `partial` if it says so.
+        unsafe {
+            if (*slab).partial {
+                Links::Partial.unlink(&mut self.partial, slab);
+            }
+            Links::All.unlink(&mut self.all, slab);
+            alloc::dealloc(slab.cast(), slab_layout());
+        }
+        #[cfg(test)]
+        tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
     }
 
     /// Live slabs (for tests and the memory notes).
