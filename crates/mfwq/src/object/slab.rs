@@ -58,6 +58,10 @@ pub(crate) const SLAB_BYTES: usize = 16 * 1024;
 /// mutex, through raw places (the blocks beside it are in use meanwhile).
 #[repr(C)]
 struct Header {
+    /// [`MAGIC`]: a debug build checks it when a block comes back, so that a
+    /// block given to the wrong place (an allocation of its own, a block of
+    /// another pool, an overrun) stops there.
+    magic: usize,
     /// Blocks handed out and not given back.
     outstanding: usize,
     /// Given-back blocks, linked through their first word.
@@ -71,6 +75,9 @@ struct Header {
     all_previous: *mut Header,
     all_next: *mut Header,
 }
+
+/// What every slab header starts with.
+const MAGIC: usize = 0x51AB_51AB_51AB_51AB_u64 as usize;
 
 /// A given-back block: its first word links to the next one.
 struct FreeBlock {
@@ -249,6 +256,7 @@ impl<B> Slabs<B> {
         // SAFETY: the block's slab is live while the block is out; the block
         // is ours to write; the header is only touched under the pool's mutex.
         unsafe {
+            debug_assert_eq!((*slab).magic, MAGIC, "a block given back to no slab");
             (*slab).outstanding -= 1;
             if (*slab).outstanding == 0 && slab != self.current {
                 self.free_slab(slab);
@@ -276,6 +284,7 @@ impl<B> Slabs<B> {
         // SAFETY: fresh memory, large and aligned enough for a header.
         unsafe {
             slab.write(Header {
+                magic: MAGIC,
                 outstanding: 0,
                 free: ptr::null_mut(),
                 partial: false,
@@ -373,7 +382,7 @@ mod tests {
     fn blocks_are_carved_in_address_order_inside_one_slab_until_it_is_used_up() {
         let mut slabs = Slabs::<Block>::new();
         let capacity = Slabs::<Block>::CAPACITY;
-        assert_eq!(capacity, (SLAB_BYTES - 56) / 88);
+        assert_eq!(capacity, (SLAB_BYTES - 64) / 88);
         let blocks = take(&mut slabs, capacity + 1);
         assert_eq!(blocks.len(), capacity + 1);
         for pair in blocks[..capacity].windows(2) {
@@ -382,7 +391,7 @@ mod tests {
         }
         assert_eq!(
             blocks[0].as_ptr() as usize - slab_of(blocks[0]) as usize,
-            56
+            64
         );
         assert_ne!(slab_of(blocks[capacity]), slab_of(blocks[0]), "a new slab");
         assert_eq!(slabs.count(), 2);
