@@ -562,8 +562,12 @@ static void test_woken_thread_releases_the_last_reference(void)
          * runs one thread at a time some fifty times slower, and the
          * sanitizers) the worker's release now and then takes longer than
          * that (seen: 1 or 2 of 20), so a tenth of the trials may miss
-         * there. */
-        int allowed_misses = t_slow() ? trials / 10 : 0;
+         * there. Natively the harness runs its programs side by side on
+         * as few as two CPUs, where a worker now and then stays preempted
+         * past that bound right after Invoke returns (seen: 1 of 200 in
+         * one CI run), so one in a hundred may miss; without the settling
+         * wait about four in ten miss, which this still catches. */
+        int allowed_misses = t_slow() ? trials / 10 : trials / 100;
         CHECK_MSG(trials - zero_put_ex <= allowed_misses,
                   "queue %u: RtwqPutWorkItem: Release returned 0 in %d of %d trials", (unsigned)queues[q],
                   zero_put_ex, trials);
