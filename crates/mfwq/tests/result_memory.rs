@@ -60,10 +60,13 @@ fn attached_values(shape: usize) -> usize {
     }
 }
 
-/// Producers make results and exit at once (their slabs are left with blocks
-/// outstanding); one consumer releases everything, some of it only after all
-/// producers are gone.
+/// Producers make results and exit at once, with the blocks they took still
+/// out; the results are then released on two threads at once, after all
+/// producers are gone. Takes `SERIAL`.
 fn churn(rounds: usize, producers: usize, per_producer: usize, toggle_checked: bool) {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let drops = Arc::new(AtomicUsize::new(0));
     let locks_before = mfwq::platform_lock_count();
     let mut expected = 0;
@@ -121,16 +124,10 @@ fn churn(rounds: usize, producers: usize, per_producer: usize, toggle_checked: b
 
 #[test]
 fn results_outlive_the_threads_that_carved_them() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     churn(40, 4, 4_000, false);
 }
 
 #[test]
 fn checked_mode_switched_while_results_of_both_kinds_live() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     churn(20, 4, 4_000, true);
 }

@@ -32,10 +32,11 @@
 //! not carved from a slab, and freed when it leaves the quarantine: the bit
 //! says which, so a block never changes its origin. The fast paths accept
 //! exactly the counts an unchecked live block can have and branch once on the
-//! value their atomic operation returned, as `Arc` does for its overflow check; every other word
-//! (checked, poisoned, zero, overflowing) takes the slow path, which decodes
-//! it and aborts on a fault (a zero count is caught even for unchecked blocks,
-//! at no cost, as long as the block was not reused).
+//! value their atomic operation returned, as `Arc` does for its overflow
+//! check; every other word (checked, poisoned, zero, overflowing) takes the
+//! slow path, which decodes it and aborts on a fault (a zero count is caught
+//! even for unchecked blocks, at no cost, as long as the block was not
+//! reused).
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;

@@ -59,8 +59,8 @@ pub(crate) const SLAB_BYTES: usize = 16 * 1024;
 #[repr(C)]
 struct Header {
     /// [`MAGIC`]: a debug build checks it when a block comes back, so that a
-    /// block given to the wrong place (an allocation of its own, a block of
-    /// another pool, an overrun) stops there.
+    /// block that was never carved from a slab (an allocation of its own, a
+    /// pointer an overrun corrupted) stops there.
     magic: usize,
     /// Blocks handed out and not given back.
     outstanding: usize,
@@ -203,6 +203,7 @@ impl<B> Slabs<B> {
             assert!(size_of::<B>() >= size_of::<FreeBlock>());
             assert!(Self::CAPACITY >= 16, "a block type too large for a slab");
         }
+        debug_assert!(count > 0, "a take of no blocks");
         let mut taken = 0;
         // Given-back blocks first.
         while taken < count && !self.partial.is_null() {
@@ -224,12 +225,11 @@ impl<B> Slabs<B> {
             }
         }
         // Then fresh ones.
-        while taken < count || taken == 0 {
+        while taken < count {
             if self.current.is_null() || self.next == Self::CAPACITY {
-                self.current = self.map_slab();
-                self.next = 0;
+                self.start_slab();
             }
-            let carve = (count - taken).max(1).min(Self::CAPACITY - self.next);
+            let carve = (count - taken).min(Self::CAPACITY - self.next);
             let base = self.current.cast::<u8>();
             for index in self.next..self.next + carve {
                 // SAFETY: `index < CAPACITY`, so the block lies inside the slab.
@@ -271,9 +271,22 @@ impl<B> Slabs<B> {
         }
     }
 
-    /// A new slab, on the list of all slabs (not yet `current`).
+    /// A new slab to carve from: on the list of all slabs, and `current`.
+    /// The slab carved until now is freed if every block it handed out is
+    /// already back (they are all on its free list, then).
+    fn start_slab(&mut self) {
+        let new = self.map_slab();
+        let old = std::mem::replace(&mut self.current, new);
+        self.next = 0;
+        // SAFETY: `old`, if any, is live; under the pool's mutex.
+        if !old.is_null() && unsafe { (*old).outstanding } == 0 {
+            // SAFETY: nothing of it is out.
+            unsafe { self.free_slab(old) };
+        }
+    }
+
+    /// A new slab, on the list of all slabs.
     fn map_slab(&mut self) -> *mut Header {
-        let old = self.current;
         let layout = slab_layout();
         // SAFETY: the layout has a non-zero size.
         let memory = unsafe { alloc::alloc(layout) };
@@ -295,13 +308,6 @@ impl<B> Slabs<B> {
             });
             Links::All.push(&mut self.all, slab);
         }
-        // The slab carved until now: freed if every block it handed out is
-        // already back (they are all on its free list, then).
-        // SAFETY: `old`, if any, is live; under the pool's mutex.
-        if !old.is_null() && unsafe { (*old).outstanding } == 0 {
-            // SAFETY: nothing of it is out.
-            unsafe { self.free_slab(old) };
-        }
         slab
     }
 
@@ -322,7 +328,7 @@ impl<B> Slabs<B> {
         tests::FREED_HERE.with(|freed| freed.set(freed.get() + 1));
     }
 
-    /// Live slabs (for tests and the memory notes).
+    /// Live slabs (for tests).
     #[cfg(test)]
     pub(crate) fn count(&self) -> usize {
         let mut count = 0;

@@ -1013,7 +1013,7 @@ mod tests {
 
     /// Waits until `at`, sleeping until shortly before and spinning the rest
     /// (a test's feeder: little timer jitter of its own, little CPU).
-    fn spin_until(at: std::time::Instant) {
+    fn wait_until(at: std::time::Instant) {
         let spin = Duration::from_micros(300);
         if let Some(left) = at.checked_duration_since(std::time::Instant::now()) {
             if left > spin {
@@ -1066,7 +1066,7 @@ mod tests {
             let start = std::time::Instant::now();
             let watches = core.watches();
             for k in 0..items {
-                spin_until(start + period * k);
+                wait_until(start + period * k);
                 push_and_wait(core);
                 if core.watches() > watches {
                     break;
@@ -1108,7 +1108,7 @@ mod tests {
         let before = (realtime.watches(), realtime.anticipated_items());
         let start = std::time::Instant::now();
         for k in 0..20 {
-            spin_until(start + period * k);
+            wait_until(start + period * k);
             push_and_wait(&realtime);
         }
         // The worker may be in the middle of one watch when it is turned off.
@@ -1137,7 +1137,7 @@ mod tests {
             let start = std::time::Instant::now();
             let mut k = 0;
             while core.watches() == 0 && std::time::Instant::now() < give_up_at {
-                spin_until(start + period * k);
+                wait_until(start + period * k);
                 push_and_wait(&core);
                 k += 1;
             }

@@ -148,8 +148,6 @@ impl Attached {
             };
         }
         match (callback, state, object, foreign) {
-            (Some(callback), None, None, None) => Attached::Callback(callback),
-            (None, None, None, None) => Attached::NONE,
             (None, Some(Attachment::Com(state)), None, None) if fits_in_word(&state) => {
                 Attached::Word(Word(state.into_raw()))
             }
@@ -172,17 +170,11 @@ impl Attached {
     /// The [`Extra`], if there is one.
     #[inline]
     fn extra(&self) -> Option<&Extra> {
-        let Attached::Word(Word(word)) = self else {
+        let Attached::Word(word) = self else {
             return None;
         };
-        if word.addr() & EXTRA_TAG == 0 {
-            return None;
-        }
-        let extra = word
-            .map_addr(|address| address & !EXTRA_TAG)
-            .cast::<Extra>();
         // SAFETY: a tagged word is a live PooledBox's value, owned by `self`.
-        Some(unsafe { &*extra })
+        untag(word.0).map(|extra| unsafe { &*extra })
     }
 
     #[inline]
@@ -210,8 +202,8 @@ impl Attached {
         }
     }
 
-    pub(super) fn object(&self) -> Option<&Attachment> {
-        self.extra()?.object.as_ref()
+    pub(super) fn object(&self) -> Option<AttachmentRef<'_>> {
+        self.extra()?.object.as_ref().map(Attachment::as_ref)
     }
 
     #[inline]
@@ -223,36 +215,34 @@ impl Attached {
     /// parts in its own order.
     #[inline]
     pub(super) fn take(&mut self) -> Extra {
-        match self {
-            Attached::Word(word) => word.take(),
-            Attached::Callback(_) => match std::mem::replace(self, Attached::NONE) {
-                Attached::Callback(callback) => Extra {
-                    callback: Some(callback),
-                    ..Extra::default()
-                },
-                Attached::Word(_) => unreachable!("matched a callback"),
+        match std::mem::replace(self, Attached::NONE) {
+            Attached::Word(mut word) => word.take(),
+            Attached::Callback(callback) => Extra {
+                callback: Some(callback),
+                ..Extra::default()
             },
         }
     }
+}
+
+/// The address of the [`Extra`] a word holds, if it is tagged.
+#[inline]
+fn untag(word: *mut c_void) -> Option<*mut Extra> {
+    (word.addr() & EXTRA_TAG != 0).then(|| word.map_addr(|address| address & !EXTRA_TAG).cast())
 }
 
 impl Word {
     /// Takes everything out, leaving the word empty.
     fn take(&mut self) -> Extra {
         let word = std::mem::replace(&mut self.0, std::ptr::null_mut());
-        if word.is_null() {
-            return Extra::default();
-        }
-        if word.addr() & EXTRA_TAG == 0 {
+        let Some(extra) = untag(word) else {
             return Extra {
-                // SAFETY: an untagged word owns one reference to a COM object.
+                // SAFETY: an untagged word is NULL or owns one reference to a
+                // COM object.
                 state: unsafe { ComPtr::from_raw_owned(word) }.map(Attachment::Com),
                 ..Extra::default()
             };
-        }
-        let extra = word
-            .map_addr(|address| address & !EXTRA_TAG)
-            .cast::<Extra>();
+        };
         // SAFETY: a tagged word is the value of a PooledBox from EXTRA_POOL,
         // owned by the word and given up here.
         let extra = unsafe { PooledBox::from_raw(NonNull::new_unchecked(extra), &EXTRA_POOL) };
@@ -330,10 +320,7 @@ mod tests {
         assert!(Arc::ptr_eq(attached.callback().unwrap(), &callback));
         let seen = attached.state().and_then(AttachmentRef::downcast::<u32>);
         assert_eq!(seen, Some(&7));
-        let held = attached
-            .object()
-            .map(Attachment::as_ref)
-            .and_then(AttachmentRef::as_com);
+        let held = attached.object().and_then(AttachmentRef::as_com);
         assert_eq!(held.unwrap().as_raw(), object.as_raw());
         assert_eq!(attached.foreign().unwrap().as_raw(), wrapped.as_raw());
         assert_eq!(Arc::strong_count(&state), 2);

@@ -143,7 +143,7 @@ impl ResultInner {
     }
 
     #[inline]
-    fn object(&self) -> Option<&Attachment> {
+    fn object(&self) -> Option<AttachmentRef<'_>> {
         self.attached.object()
     }
 }
@@ -371,7 +371,7 @@ impl AsyncResult {
 
     /// The object, if there is one and it is a `T` (a COM object is a [`ComPtr`]).
     pub fn object_as<T: Any>(&self) -> Option<&T> {
-        self.0.object()?.as_ref().downcast()
+        self.0.object()?.downcast()
     }
 
     /// The state, also from a wrapped caller's result (through its `GetState`).
@@ -388,7 +388,7 @@ impl AsyncResult {
         match self.0.foreign() {
             // SAFETY: the wrapped object is a live IMFAsyncResult.
             Some(foreign) => unsafe { foreign_get(foreign, |vtbl| vtbl.get_object) },
-            None => self.0.object().cloned(),
+            None => self.0.object().map(AttachmentRef::to_owned),
         }
     }
 

@@ -110,7 +110,7 @@ unsafe extern "system" fn stock_get_state(this: *mut c_void, out: *mut *mut c_vo
 
 unsafe extern "system" fn stock_get_object(this: *mut c_void, out: *mut *mut c_void) -> i32 {
     // SAFETY: `this` is a live stock result; `out` as the caller gives it.
-    unsafe { give_attachment(stock(this).object().map(Attachment::as_ref), out) }
+    unsafe { give_attachment(stock(this).object(), out) }
 }
 
 unsafe extern "system" fn stock_get_status(this: *mut c_void) -> i32 {
