@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOOLCHAIN="${MIRI_TOOLCHAIN:-nightly}"
-MODULES=(error:: ids:: work::item:: sched::slot:: sched::fifo:: sched::bands:: sched::patience:: result:: event:: registry:: recycle:: slab:: com:: handle:: checked:: class_name:: timer::claim:: api::scope:: api::join:: observe::)
+MODULES=(error:: ids:: work::item:: sched::slot:: sched::fifo:: sched::bands:: sched::patience:: result:: event:: registry:: recycle:: slab:: com:: handle:: checked:: class_name:: timer::claim:: timer::alarm:: api::scope:: api::join:: observe::)
 SLOW=(registry::tests::limit_gives_e_fail_and_frees_make_room)
 
 # A checker that cannot run fails: CI must never look green without it.

@@ -177,7 +177,8 @@ enum Path {
     /// feeder wakes it.
     Future,
     /// The same task, which awaits `mfwq::sleep(SLEEP)` after each wake-up
-    /// and before its item.
+    /// and before its item, having first armed and dropped a one-minute
+    /// sleep (a timeout that another branch beat).
     Sleep,
     /// The same task, which awaits the next tick of one `mfwq::interval`
     /// (period `SLEEP`) after each wake-up and before its item.
@@ -441,6 +442,15 @@ fn window(path: Path, burst: usize, markers: bool) -> Counts {
                     loop {
                         shared.next_item(&mut seen).await;
                         if path == Path::Sleep {
+                            {
+                                let mut timeout =
+                                    std::pin::pin!(mfwq::sleep(Duration::from_secs(60)));
+                                std::future::poll_fn(|context| {
+                                    assert!(timeout.as_mut().poll(context).is_pending());
+                                    std::task::Poll::Ready(())
+                                })
+                                .await;
+                            }
                             mfwq::sleep(SLEEP).await.expect("sleep");
                         }
                         if path == Path::Interval {
@@ -720,12 +730,11 @@ fn a_task_woken_once_per_item_allocates_nothing_per_poll() {
 #[test]
 fn a_sleep_per_item_allocates_nothing_once_warm() {
     let counts = window(Path::Sleep, 1, false);
-    // Each `sleep` arms an alarm at its first poll. The timekeeper lets go
-    // of its reference before it wakes the task, so the sleep, dropped on
-    // the task's thread, holds the last one and keeps the alarm in the
-    // thread's spares; the next sleep takes it back. After the warm-up
-    // nobody allocates or frees anything: no result object, no queue item,
-    // no alarm.
+    // Each `sleep` holds its alarm inside itself and links it into the
+    // timer at its first poll; the one-minute sleep dropped before it rings
+    // is taken out of the timer's heap in place. After the warm-up nobody
+    // allocates or frees anything: no result object, no queue item, no
+    // alarm, no heap growth.
     for role in [WORKER, TIMER_WORKER, TIMEKEEPER, FEEDER] {
         assert_eq!(counts.allocs[role], BAND_BLOCKS, "{counts:?}");
         assert_eq!(counts.frees[role], 0, "{counts:?}");

@@ -260,7 +260,7 @@ pub fn sleep(cfg: &Config, report: &mut Report) {
     let tokio = tokio_runtime();
     let mut contestants = vec![
         contestant("mfwq sleep", n, || {
-            let mut sleeps: Vec<_> = delays.iter().map(|d| mfwq::sleep(*d)).collect();
+            let mut sleeps: Vec<_> = delays.iter().map(|d| Box::pin(mfwq::sleep(*d))).collect();
             let elapsed = register_all(&mut sleeps);
             drop(sleeps);
             elapsed
@@ -287,8 +287,8 @@ pub fn sleep(cfg: &Config, report: &mut Report) {
     report.note(format!(
         "future-sleep: the first poll of {n} sleeps of 1-50 ms (the poll that registers the \
          timer), from one thread, with a no-op waker; then they are dropped (cancelled), \
-         untimed. tokio's sleeps are polled inside its runtime's context (boxed: tokio's Sleep \
-         is !Unpin)."
+         untimed. Both are boxed before the timing (both Sleeps are !Unpin: each keeps its timer \
+         entry inside itself); tokio's sleeps are polled inside its runtime's context."
     ));
 }
 

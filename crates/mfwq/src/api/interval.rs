@@ -2,19 +2,20 @@
 //! timer that, unlike a [`sleep`](super::sleep::sleep) per period, keeps its
 //! state from tick to tick.
 //!
-//! An [`Interval`] holds one alarm (`timer/alarm.rs`) for its whole life and
-//! re-arms it for each tick, so a tick after the first allocates nothing
+//! An [`Interval`] holds one alarm (`timer/alarm.rs`), boxed at its first
+//! arming (so the interval itself can move), for its whole life and re-arms
+//! it for each tick, so a tick after the first allocates nothing
 //! (`tests/realtime_safety.rs` counts it), and it keeps the cadence's phase
 //! where a `sleep` per period drifts by each wake-up's lateness. It is what
 //! a task on a real-time queue should await once per period. Like a
 //! sleep's, an armed tick ends with `Err(Error::Shutdown)` when the last
 //! shutdown starts; dropping the interval withdraws it.
 
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
-use crate::sync::Arc;
 use crate::timer::Alarm;
 
 /// Ticks at `start`, `start + period`, `start + 2 × period`, … on the
@@ -51,7 +52,7 @@ pub struct Interval {
     period: Duration,
     next: Instant,
     /// The alarm, made at the first arming and kept.
-    alarm: Option<Arc<Alarm>>,
+    alarm: Option<Pin<Box<Alarm>>>,
     /// The alarm is armed for `next` and has not been seen to ring.
     armed: bool,
 }
@@ -167,16 +168,19 @@ impl Interval {
                 return Poll::Ready(Ok(tick));
             }
             if !self.armed {
-                return match self.arm(context) {
-                    Ok(()) => Poll::Pending,
-                    Err(error) => Poll::Ready(Err(error)),
-                };
+                match self.arm(context) {
+                    Ok(true) => return Poll::Pending,
+                    // Due already (the timer saw the tick pass): the loop's
+                    // next look returns it.
+                    Ok(false) => continue,
+                    Err(error) => return Poll::Ready(Err(error)),
+                }
             }
             let alarm = self
                 .alarm
                 .as_ref()
                 .expect("an armed interval has its alarm");
-            match alarm.poll(context.waker()) {
+            match alarm.as_ref().poll(context.waker()) {
                 // Fired: the deadline has passed, so the loop's next look
                 // returns the tick.
                 Poll::Ready(Ok(())) => self.armed = false,
@@ -189,20 +193,25 @@ impl Interval {
         }
     }
 
-    /// Arms the alarm for the next tick.
-    fn arm(&mut self, context: &mut Context<'_>) -> Result<()> {
-        self.alarm
-            .get_or_insert_with(Alarm::idle)
-            .rearm(self.next, context.waker())?;
-        self.armed = true;
-        Ok(())
+    /// Arms the alarm for the next tick: `Ok(false)` if the tick is due
+    /// already.
+    fn arm(&mut self, context: &mut Context<'_>) -> Result<bool> {
+        let alarm = self.alarm.get_or_insert_with(|| Box::pin(Alarm::new()));
+        match alarm.as_ref().arm(self.next, context.waker()) {
+            Poll::Pending => {
+                self.armed = true;
+                Ok(true)
+            }
+            Poll::Ready(Ok(())) => Ok(false),
+            Poll::Ready(Err(error)) => Err(error),
+        }
     }
 
     /// Withdraws an armed alarm that has not rung.
     fn disarm(&mut self) {
         if std::mem::take(&mut self.armed) {
             if let Some(alarm) = &self.alarm {
-                alarm.cancel();
+                alarm.as_ref().withdraw();
             }
         }
     }

@@ -1,13 +1,12 @@
 //! [`sleep`] and [`sleep_until`]: futures on the platform's timer.
 //!
-//! A [`Sleep`] arms an alarm (`timer/alarm.rs`) on its first poll: a push
-//! into the timer's lock-free inbox, and an allocation unless the thread
-//! has a spare alarm; no result object and no queue. At the deadline the
-//! timekeeper wakes the task itself, on its own thread (which follows the
-//! TIMER queue's real-time registration: `timer/keeper_policy.rs`), so a
-//! wake-up never waits behind other work.
-//! Dropping a sleep that has not fired withdraws the alarm, without taking
-//! the timer's lock.
+//! A [`Sleep`] holds its timer entry, an alarm (`timer/alarm.rs`), inside
+//! itself: its first poll links the pinned alarm into the timer's lock-free
+//! inbox, with no allocation and no lock. At the deadline the timekeeper
+//! wakes the task itself, on its own thread (which follows the TIMER
+//! queue's real-time registration: `timer/keeper_policy.rs`), so a wake-up
+//! never waits behind other work. Dropping a sleep that has not fired takes
+//! its alarm out of the timer (under the timer's lock, briefly).
 //!
 //! Scheduled items pending at the last shutdown never run (as on Windows),
 //! but a sleep must not leave its task waiting for ever: when the last
@@ -16,46 +15,55 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
-use crate::sync::Arc;
 use crate::timer::Alarm;
 
-/// A future that completes once a deadline has passed, on the platform's
-/// timer; made by [`sleep`] and [`sleep_until`].
-///
-/// It resolves to `Ok(())` at (never before) its deadline, and to
-/// `Err(Error::Shutdown)` if the platform is not running when it is first
-/// polled or shuts down while it waits. A deadline already passed at the
-/// first poll resolves at once, without the timer. Dropping it before it
-/// fires cancels its timer item. It works under any executor: a task of
-/// [`spawn_future`](crate::spawn_future), tokio, smol or
-/// [`block_on`](crate::block_on).
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let _platform = mfwq::Platform::start()?;
-/// let start = Instant::now();
-/// mfwq::block_on(mfwq::sleep(Duration::from_millis(5)))?;
-/// assert!(start.elapsed() >= Duration::from_millis(5));
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-#[must_use = "futures do nothing unless polled"]
-pub struct Sleep {
-    deadline: Instant,
-    /// Armed by the first poll.
-    alarm: Option<Arc<Alarm>>,
-    /// The output was returned.
-    done: bool,
+pin_project_lite::pin_project! {
+    /// A future that completes once a deadline has passed, on the platform's
+    /// timer; made by [`sleep`] and [`sleep_until`].
+    ///
+    /// It resolves to `Ok(())` at (never before) its deadline, and to
+    /// `Err(Error::Shutdown)` if the platform is not running when it is first
+    /// polled or shuts down while it waits. A deadline the timer has already
+    /// seen pass resolves at the first poll, without the timer; one that
+    /// passed since goes through the timer, which wakes the task at once.
+    /// Dropping it before it fires cancels its timer entry. It works under
+    /// any executor: a task of [`spawn_future`](crate::spawn_future), tokio,
+    /// smol or [`block_on`](crate::block_on).
+    ///
+    /// Like tokio's `Sleep`, it is `!Unpin`: its timer entry lives inside it,
+    /// so that arming it allocates nothing. `.await` pins it for you; to poll
+    /// it by hand or keep it across `select!` iterations, pin it first
+    /// ([`std::pin::pin!`] or [`Box::pin`]).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let _platform = mfwq::Platform::start()?;
+    /// let start = Instant::now();
+    /// mfwq::block_on(mfwq::sleep(Duration::from_millis(5)))?;
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Sleep {
+        deadline: Instant,
+        // Armed by the first poll (and again after a `reset`).
+        armed: bool,
+        // The output was returned.
+        done: bool,
+        #[pin]
+        alarm: Alarm,
+    }
 }
 
 impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
-            .field("registered", &self.alarm.is_some())
+            .field("registered", &self.armed)
             .field("done", &self.done)
             .finish()
     }
@@ -91,8 +99,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
-        alarm: None,
+        armed: false,
         done: false,
+        alarm: Alarm::new(),
     }
 }
 
@@ -116,50 +125,53 @@ impl Sleep {
     /// assert!(!sleep.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.done
-            || self
-                .alarm
-                .as_ref()
-                .is_some_and(|alarm| alarm.outcome().is_some())
+        self.done || (self.armed && self.alarm.outcome().is_some())
     }
 
-    /// The first poll: arms the alarm.
-    fn register(&mut self, waker: &Waker) -> Poll<Result<()>> {
-        if self.deadline <= Instant::now() {
-            return Poll::Ready(Ok(()));
+    /// Moves the deadline to `deadline`, as if made by
+    /// [`sleep_until`]`(deadline)`: an armed timer entry is taken out, and
+    /// the next poll arms it again (a sleep that has completed waits again).
+    /// What a loop that keeps one timeout across iterations uses instead of
+    /// making a new sleep each time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let _platform = mfwq::Platform::start()?;
+    /// let mut sleep = std::pin::pin!(mfwq::sleep(Duration::from_secs(60)));
+    /// let soon = Instant::now() + Duration::from_millis(2);
+    /// sleep.as_mut().reset(soon);
+    /// mfwq::block_on(sleep.as_mut())?;
+    /// assert!(Instant::now() >= soon);
+    /// # Ok::<(), mfwq::Error>(())
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.project();
+        if std::mem::take(this.armed) {
+            this.alarm.as_ref().withdraw();
         }
-        match Alarm::start(self.deadline, waker) {
-            Ok(alarm) => {
-                self.alarm = Some(alarm);
-                Poll::Pending
-            }
-            Err(error) => Poll::Ready(Err(error)),
-        }
+        *this.deadline = deadline;
+        *this.done = false;
     }
 }
 
 impl Future for Sleep {
     type Output = Result<()>;
 
-    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Result<()>> {
-        if self.done {
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.project();
+        if *this.done {
             return Poll::Ready(Ok(()));
         }
-        let outcome = match &self.alarm {
-            None => self.register(context.waker()),
-            Some(alarm) => alarm.poll(context.waker()),
+        let alarm = this.alarm.as_ref();
+        let outcome = if *this.armed {
+            alarm.poll(context.waker())
+        } else {
+            *this.armed = true;
+            alarm.arm(*this.deadline, context.waker())
         };
         if outcome.is_ready() {
-            self.done = true;
+            *this.done = true;
         }
         outcome
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let Some(alarm) = self.alarm.take() {
-            Alarm::retire(alarm);
-        }
     }
 }

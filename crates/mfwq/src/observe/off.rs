@@ -9,6 +9,10 @@ pub(crate) fn enabled() -> bool {
     false
 }
 #[inline(always)]
+pub(crate) fn tracing() -> bool {
+    false
+}
+#[inline(always)]
 pub(crate) fn on_startup() {}
 #[inline(always)]
 pub(crate) fn on_shutdown_complete() {}

@@ -8,144 +8,180 @@
 //! A scheduled item (`MFScheduleWorkItem`) owes Windows' contract: a result
 //! object holding a platform lock, a key that `cancel_work_item` finds in a
 //! map, a callback invoked on a queue. A future needs none of that, and
-//! paid for all of it on its first poll (a result allocated, two map
-//! inserts, a global list for the shutdown: about 400 ns, where tokio's
-//! sleep registers in about 35). An alarm is one allocation (none when the
-//! thread has a spare) and a push into the timer's lock-free inbox.
+//! paid for all of it on its first poll (about 400 ns, where tokio's sleep
+//! registers in about 35).
+//!
+//! # Intrusive, pinned
+//!
+//! An alarm lives *inside* its future (a [`Sleep`](crate::Sleep) holds one;
+//! an [`Interval`](crate::Interval) boxes one for its whole life), which is
+//! pinned once polled: the timer links the alarm itself into its inbox and
+//! its heap by address. Arming it allocates nothing and takes no lock: the
+//! owner fills the alarm in and pushes it onto the timer's lock-free inbox
+//! (a Treiber stack of alarms, [`Inbox`]). The timekeeper moves the inbox's
+//! alarms into a binary heap ([`AlarmHeap`]) whose slots each alarm knows,
+//! so that a withdrawn alarm leaves it at once.
 //!
 //! # Protocol
 //!
-//! An alarm is *armed* with an id from the process-wide key counter (so ids
-//! never repeat); the timer's heap holds `(deadline, id, alarm)` entries.
-//! Exactly one of three parties decides an arming, under the alarm's mutex,
-//! by moving `armed` from the id to 0:
+//! `state` says where an alarm is: `IDLE` (in no timer), `QUEUED` (in the
+//! inbox), `HEAPED` (in the heap), `RUNG` (its deadline came) or `ENDED`
+//! (the shutdown ended it).
 //!
-//! - the timekeeper at the deadline ([`Alarm::ring`] with `Ok`), which then
-//!   wakes the task on its own thread, outside every lock;
-//! - the shutdown, as it starts ([`Alarm::ring`] with `Err(Shutdown)`);
-//! - the owner, withdrawing (a sleep dropped, an interval re-armed): the
-//!   heap entry stays behind, *stale*, and is skipped when it comes up or
-//!   swept once stale entries are half the heap (`thread.rs`), so a
-//!   withdrawal never takes the timer lock.
-//!
-//! `armed` is also readable without the lock: the timekeeper skips stale
-//! entries by it. It changes only under the mutex, so a reader that sees
-//! the id and then rings re-checks it there.
+//! - Only the owner moves an alarm *into* a timer (`IDLE`, `RUNG` or
+//!   `ENDED` to `QUEUED`), with no lock: nobody else holds the alarm then.
+//! - Every move *out of* `QUEUED` or `HEAPED` happens under the timer's
+//!   lock: the timekeeper moving the inbox into the heap, ringing a due
+//!   alarm, the shutdown ending every alarm, and the owner withdrawing.
+//!   Ringing also holds the alarm's `waker` lock, which is where a poll
+//!   reads the state and leaves its waker, so a poll either sees the ring
+//!   or leaves the waker the ring takes.
+//! - The owner frees an alarm (drops its future) only after a
+//!   [`withdraw`](Alarm::withdraw): for `QUEUED`/`HEAPED` it takes the
+//!   timer's lock (and first moves the inbox into the heap, where the alarm
+//!   then is), so once it holds that lock nobody else can reach the alarm;
+//!   for `RUNG`/`ENDED` it takes the `waker` lock once, which waits out the
+//!   end of the ring's critical section, the ring's last touch.
+//! - Wakers are woken after the timer's lock is released, by whoever took
+//!   them, never while an alarm can be freed under them: a ring takes the
+//!   waker out of the alarm first.
 
+use std::marker::PhantomPinned;
+use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use super::{next_key, Timers};
-use crate::error::Result;
-use crate::sync::{lock, Arc, AtomicU64, Mutex, Ordering};
+use super::{Owed, Shared};
+use crate::error::{Error, Result};
+use crate::object::result::AsyncResult;
+use crate::sync::cell::UnsafeCell;
+use crate::sync::{lock, Arc, AtomicPtr, AtomicU8, Mutex, Ordering};
 
-/// High dword of an alarm's id (ids are never given out as keys: only the
-/// trace shows them, next to the timer items' keys).
+/// High dword of an alarm's trace id (ids are never given out as keys: only
+/// the trace shows them, next to the timer items' keys).
 pub(crate) const ALARM_TAG: u32 = 0x8400_0000;
 
-/// A deadline that wakes a task (see the module docs).
-pub(crate) struct Alarm {
-    /// The arming the timer holds a live entry for; 0 when none is armed.
-    /// Written only under `decision`'s lock.
-    armed: AtomicU64,
-    decision: Mutex<Decision>,
+/// In no timer: never armed, or withdrawn.
+const IDLE: u8 = 0;
+/// In the timer's inbox.
+const QUEUED: u8 = 1;
+/// In the timer's heap.
+const HEAPED: u8 = 2;
+/// Its deadline came: the arming ended with `Ok`.
+const RUNG: u8 = 3;
+/// The shutdown ended the arming: `Err(Shutdown)`.
+const ENDED: u8 = 4;
+
+/// A deadline that wakes a task, linked into the timer by address (see the
+/// module docs). `R` is the timer's payload type (`Shared<R>`); the loom
+/// models use their own.
+pub(crate) struct Alarm<R: Owed = AsyncResult> {
+    /// Where the alarm is (the constants above).
+    state: AtomicU8,
+    /// The task to wake. Also the lock under which a ring sets `RUNG` or
+    /// `ENDED`.
+    waker: Mutex<Option<Waker>>,
+    /// Written by the owner before the push (nobody else holds the alarm
+    /// then); read and written by the timer under its lock afterwards.
+    link: UnsafeCell<Link<R>>,
+    /// The timer the alarm was last armed in: the owner's alone (read to
+    /// withdraw, replaced at an arming).
+    timer: UnsafeCell<Option<Arc<Shared<R>>>>,
+    _pinned: PhantomPinned,
 }
 
-struct Decision {
-    /// How the last arming ended: `Ok` at its deadline, `Err(Shutdown)` when
-    /// the platform shut down. Cleared by the next arming.
-    outcome: Option<Result<()>>,
-    /// The task to wake.
-    waker: Option<Waker>,
+/// What the timer keeps in the alarm.
+struct Link<R: Owed> {
+    /// The deadline as the timer encodes it (`Shared::encode`).
+    deadline: u64,
+    /// The trace's id of this arming (0 when not tracing).
+    id: u64,
+    /// The next alarm in the inbox.
+    next: *const Alarm<R>,
+    /// Its index in the heap while `HEAPED`.
+    slot: usize,
 }
 
-impl Alarm {
-    /// An alarm armed for `deadline` (a sleep's first poll): a push into
-    /// the timer's inbox, and an allocation unless this thread has a spare
-    /// alarm (see [`retire`](Self::retire)); `Err(Shutdown)` when the
-    /// platform is not running.
-    pub(crate) fn start(deadline: Instant, waker: &Waker) -> Result<Arc<Alarm>> {
-        let id = next_key(ALARM_TAG);
-        let alarm = spare::take(id, waker).unwrap_or_else(|| Alarm::armed(id, waker));
-        alarm.enter(deadline, id)?;
-        Ok(alarm)
-    }
+// SAFETY: the raw pointers in `link` are only followed under the timer's
+// protocol (module docs); everything else is `Send + Sync` already.
+unsafe impl<R: Owed> Send for Alarm<R> {}
+// SAFETY: as for `Send`: shared access goes through atomics, the `waker`
+// mutex, or the cells under the timer's lock.
+unsafe impl<R: Owed> Sync for Alarm<R> {}
 
-    /// Its owner (a sleep) is done with it: withdraws a live arming, and
-    /// keeps the allocation for this thread's next sleep if nobody else
-    /// holds the alarm any more (the timekeeper lets go of a rung alarm
-    /// before it wakes the task, so in a steady state of sleeps that run
-    /// their course every alarm comes back: a sleep then allocates nothing).
-    pub(crate) fn retire(alarm: Arc<Alarm>) {
-        alarm.cancel();
-        spare::keep(alarm);
-    }
-
-    /// An alarm armed as `id`, not in any timer yet.
-    pub(super) fn armed(id: u64, waker: &Waker) -> Arc<Alarm> {
-        Alarm::new(id, Some(waker.clone()))
-    }
-
-    /// An alarm not armed yet (an interval's, armed once per tick).
-    pub(crate) fn idle() -> Arc<Alarm> {
-        Alarm::new(0, None)
-    }
-
-    fn new(armed: u64, waker: Option<Waker>) -> Arc<Alarm> {
-        Arc::new(Alarm {
-            armed: AtomicU64::new(armed),
-            decision: Mutex::new(Decision {
-                outcome: None,
-                waker,
+impl<R: Owed> Alarm<R> {
+    /// An alarm in no timer.
+    pub(crate) fn new() -> Alarm<R> {
+        Alarm {
+            state: AtomicU8::new(IDLE),
+            waker: Mutex::new(None),
+            link: UnsafeCell::new(Link {
+                deadline: 0,
+                id: 0,
+                next: std::ptr::null(),
+                slot: 0,
             }),
-        })
+            timer: UnsafeCell::new(None),
+            _pinned: PhantomPinned,
+        }
     }
 
-    /// Arms it again for `deadline`, waking `waker`: the last outcome is
-    /// forgotten, an arming still live is withdrawn first.
-    pub(crate) fn rearm(self: &Arc<Self>, deadline: Instant, waker: &Waker) -> Result<()> {
-        let id = next_key(ALARM_TAG);
-        let withdrew = {
-            let mut decision = lock(&self.decision);
-            decision.outcome = None;
-            crate::sync::store_waker(&mut decision.waker, waker);
-            self.armed.swap(id, Ordering::Release) != 0
+    /// Arms the alarm in `shared` for `deadline`, to wake `waker`: `Pending`
+    /// once it is in the timer's inbox; `Ready(Ok)` at once, without the
+    /// timer, if the timekeeper has already seen `deadline` pass;
+    /// `Ready(Err(Shutdown))` if the timer is stopped. A live arming must be
+    /// withdrawn first.
+    pub(crate) fn arm_in(
+        self: Pin<&Self>,
+        shared: &Arc<Shared<R>>,
+        deadline: Instant,
+        waker: &Waker,
+    ) -> Poll<Result<()>> {
+        debug_assert!(!self.is_in_timer(), "a live arming is withdrawn first");
+        let encoded = shared.encode(deadline);
+        if shared.has_seen(encoded) {
+            return Poll::Ready(Ok(()));
+        }
+        if let Err(error) = shared.admits() {
+            return Poll::Ready(Err(error));
+        }
+        // A ring of the last arming may still be leaving the `waker` lock:
+        // taking it waits for that; from here nobody else holds the alarm.
+        crate::sync::store_waker(&mut lock(&self.waker), waker);
+        // An id only for the trace (a shared counter costs every arming).
+        let id = if crate::observe::tracing() {
+            super::next_key(ALARM_TAG)
+        } else {
+            0
         };
-        if withdrew {
-            stale_entry_left();
-        }
-        self.enter(deadline, id)
-    }
-
-    /// Puts the entry of arming `id` into the timer's inbox; on refusal, the
-    /// arming ends there (nobody else knows it).
-    fn enter(self: &Arc<Self>, deadline: Instant, id: u64) -> Result<()> {
-        let entered = crate::platform::route::with_epoch(|epoch| {
-            Timers::of(epoch)?
-                .shared
-                .add_alarm(deadline, id, Arc::clone(self))
-        })
-        .and_then(|entered| entered);
-        if let Err(error) = entered {
-            let mut decision = lock(&self.decision);
-            if self.armed.load(Ordering::Relaxed) == id {
-                self.armed.store(0, Ordering::Release);
+        self.link.with_mut(|link| {
+            // SAFETY: not in any timer (asserted above): the owner's alone.
+            let link = unsafe { &mut *link };
+            link.deadline = encoded;
+            link.id = id;
+        });
+        self.timer.with_mut(|timer| {
+            // SAFETY: `timer` is the owner's alone.
+            let timer = unsafe { &mut *timer };
+            if !timer.as_ref().is_some_and(|held| Arc::ptr_eq(held, shared)) {
+                *timer = Some(Arc::clone(shared));
             }
-            decision.waker = None;
-            return Err(error);
-        }
-        Ok(())
+        });
+        self.state.store(QUEUED, Ordering::Relaxed);
+        shared.enter_alarm(self.as_ptr(), id, encoded);
+        Poll::Pending
     }
 
-    /// Ready with the outcome once the arming is decided; else pending, with
+    /// Ready with the outcome once the arming has ended; else pending, with
     /// `waker` kept to be woken.
-    pub(crate) fn poll(&self, waker: &Waker) -> Poll<Result<()>> {
-        let mut decision = lock(&self.decision);
-        let decision = &mut *decision;
-        match decision.outcome {
-            Some(outcome) => Poll::Ready(outcome),
-            None => {
-                crate::sync::store_waker(&mut decision.waker, waker);
+    pub(crate) fn poll(self: Pin<&Self>, waker: &Waker) -> Poll<Result<()>> {
+        let mut kept = lock(&self.waker);
+        match self.state.load(Ordering::Acquire) {
+            RUNG => Poll::Ready(Ok(())),
+            ENDED => Poll::Ready(Err(Error::Shutdown)),
+            _ => {
+                crate::sync::store_waker(&mut kept, waker);
                 Poll::Pending
             }
         }
@@ -153,127 +189,448 @@ impl Alarm {
 
     /// How the last arming ended, if it has.
     pub(crate) fn outcome(&self) -> Option<Result<()>> {
-        lock(&self.decision).outcome
-    }
-
-    /// Stops waiting: forgets the waker and withdraws a live arming (its
-    /// heap entry goes stale, counted for the sweep).
-    pub(crate) fn cancel(&self) {
-        if self.withdraw() {
-            stale_entry_left();
+        match self.state.load(Ordering::Acquire) {
+            RUNG => Some(Ok(())),
+            ENDED => Some(Err(Error::Shutdown)),
+            _ => None,
         }
     }
 
-    /// [`cancel`](Self::cancel) without the count: whether an arming was
-    /// live.
-    pub(super) fn withdraw(&self) -> bool {
-        let mut decision = lock(&self.decision);
-        decision.waker = None;
-        self.armed.swap(0, Ordering::Release) != 0
+    /// Whether an arming is live (in the inbox or the heap).
+    fn is_in_timer(&self) -> bool {
+        matches!(self.state.load(Ordering::Acquire), QUEUED | HEAPED)
     }
 
-    /// Whether arming `id` is still live (its heap entry is not stale).
-    pub(super) fn is_armed(&self, id: u64) -> bool {
-        self.armed.load(Ordering::Acquire) == id
-    }
-
-    /// The timer's decision for arming `id`: ends it with `outcome` and wakes
-    /// the task, unless the arming was withdrawn (or re-armed) meanwhile.
-    /// Called with no timer lock held; a panicking waker is caught and
-    /// reported.
-    ///
-    /// Takes the timer's reference and lets go of it before the wake-up:
-    /// the task's own reference then outlives it, so the alarm is freed on
-    /// the task's thread, not on the timekeeper (which may be real-time).
-    pub(super) fn ring(self: Arc<Self>, id: u64, outcome: Result<()>) {
-        let waker = {
-            let mut decision = lock(&self.decision);
-            if self.armed.load(Ordering::Relaxed) != id {
-                return;
+    /// Takes the alarm out of its timer: `true` if a live arming was
+    /// withdrawn (it never rings), `false` if there was none or it has rung.
+    /// Afterwards no other thread touches the alarm until it is armed again,
+    /// so it may be freed.
+    pub(crate) fn withdraw(self: Pin<&Self>) -> bool {
+        match self.state.load(Ordering::Acquire) {
+            IDLE => false,
+            RUNG | ENDED => {
+                // The ring set the state under this lock: once we hold it,
+                // the ring has let go of the alarm.
+                drop(lock(&self.waker));
+                false
             }
-            self.armed.store(0, Ordering::Release);
-            decision.outcome = Some(outcome);
-            decision.waker.take()
-        };
-        drop(self);
-        if let Some(waker) = waker {
-            crate::panic::guard(crate::panic::PanicSite::Invoke, || waker.wake());
+            _ => {
+                let timer = self.timer.with_mut(|timer| {
+                    // SAFETY: `timer` is the owner's alone.
+                    unsafe { &*timer }
+                        .clone()
+                        .expect("an armed alarm knows its timer")
+                });
+                let withdrew = timer.withdraw_alarm(self.as_ptr());
+                if withdrew {
+                    // Dropped outside the timer's lock: a waker's drop is
+                    // the task's code.
+                    drop(lock(&self.waker).take());
+                }
+                withdrew
+            }
         }
+    }
+
+    fn as_ptr(self: Pin<&Self>) -> NonNull<Alarm<R>> {
+        NonNull::from(self.get_ref())
     }
 }
 
-/// The alarms a thread's sleeps let go of, for its next sleeps: at most
-/// [`ROOM`](spare::ROOM) per thread. Not under loom (no thread-locals of
-/// loom's kind here; the models make their alarms directly).
-mod spare {
-    use super::*;
-
-    /// Spare alarms a thread keeps: enough for the sleeps one task, or a
-    /// few, have in flight at once.
-    pub(super) const ROOM: usize = 16;
-
-    #[cfg(not(mfwq_loom))]
-    std::thread_local! {
-        static SPARE: std::cell::RefCell<Vec<Arc<Alarm>>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-
-    /// A spare alarm of this thread, armed as `id` for `waker`.
-    #[cfg(not(mfwq_loom))]
-    pub(super) fn take(id: u64, waker: &Waker) -> Option<Arc<Alarm>> {
-        let mut alarm = SPARE
-            .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
-            .ok()
-            .flatten()?;
-        // Kept only while unique, and nothing shares it since.
-        let inner = Arc::get_mut(&mut alarm).expect("a spare alarm is not shared");
-        *inner.armed.get_mut() = id;
-        let decision = inner
-            .decision
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        decision.outcome = None;
-        decision.waker = Some(waker.clone());
-        Some(alarm)
-    }
-
-    /// Keeps `alarm` if this thread holds the only reference and has room;
-    /// drops it otherwise.
-    #[cfg(not(mfwq_loom))]
-    pub(super) fn keep(mut alarm: Arc<Alarm>) {
-        // Its waker is gone already (withdrawn, or taken by the ring); the
-        // rest is reset when it is taken again.
-        if Arc::get_mut(&mut alarm).is_none() {
-            return;
-        }
-        let _ = SPARE.try_with(|spare| {
-            if let Ok(mut spare) = spare.try_borrow_mut() {
-                if spare.len() < ROOM {
-                    if spare.capacity() == 0 {
-                        spare.reserve_exact(ROOM);
-                    }
-                    spare.push(alarm);
+impl Alarm<AsyncResult> {
+    /// [`arm_in`](Self::arm_in) the running platform's timer.
+    pub(crate) fn arm(self: Pin<&Self>, deadline: Instant, waker: &Waker) -> Poll<Result<()>> {
+        let armed = crate::platform::route::with_epoch(|epoch| {
+            super::Timers::of(epoch).map(|timers| self.arm_in(&timers.shared, deadline, waker))
+        });
+        match armed {
+            Ok(Ok(poll)) => poll,
+            // No platform: a deadline already passed is still just due.
+            Ok(Err(error)) | Err(error) => {
+                if deadline <= Instant::now() {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Ready(Err(error))
                 }
             }
-        });
+        }
     }
-
-    #[cfg(mfwq_loom)]
-    pub(super) fn take(_id: u64, _waker: &Waker) -> Option<Arc<Alarm>> {
-        None
-    }
-
-    #[cfg(mfwq_loom)]
-    pub(super) fn keep(_alarm: Arc<Alarm>) {}
 }
 
-/// Counts one stale entry in the running platform's timer heap (a hint for
-/// its sweep; an alarm armed under an earlier platform run counts in the
-/// current one, which only sweeps a little early).
-fn stale_entry_left() {
-    let _ = crate::platform::route::with_epoch(|epoch| {
-        if let Ok(timers) = Timers::of(epoch) {
-            timers.shared.alarm_withdrawn();
+impl<R: Owed> Drop for Alarm<R> {
+    fn drop(&mut self) {
+        // SAFETY: an alarm is only ever armed through `Pin<&Self>`, so one
+        // in a timer is pinned and this is the drop that ends its pinning.
+        unsafe { Pin::new_unchecked(&*self) }.withdraw();
+    }
+}
+
+/// An alarm as the timer holds it (a pointer into a pinned future).
+pub(super) struct AlarmRef<R: Owed>(NonNull<Alarm<R>>);
+
+// SAFETY: the alarm is `Sync`, and the protocol (module docs) keeps it alive
+// while the timer holds it.
+unsafe impl<R: Owed> Send for AlarmRef<R> {}
+
+impl<R: Owed> AlarmRef<R> {
+    /// The alarm at `alarm`, which its owner is withdrawing under the timer's
+    /// lock (so it is alive, and in this timer if its state says so).
+    pub(super) fn withdrawing(alarm: NonNull<Alarm<R>>) -> AlarmRef<R> {
+        AlarmRef(alarm)
+    }
+
+    /// In the inbox (not yet moved into the heap).
+    pub(super) fn is_queued(&self) -> bool {
+        self.alarm().state.load(Ordering::Acquire) == QUEUED
+    }
+
+    /// In the inbox or the heap.
+    pub(super) fn is_in_timer(&self) -> bool {
+        self.alarm().is_in_timer()
+    }
+
+    /// Out of the timer without ringing (the owner withdrew it).
+    pub(super) fn set_withdrawn(self) {
+        self.alarm().state.store(IDLE, Ordering::Release);
+    }
+
+    /// SAFETY (of every method): called under the timer's lock, on an alarm
+    /// the timer holds (in its inbox or its heap), which its owner cannot
+    /// free meanwhile.
+    fn alarm(&self) -> &Alarm<R> {
+        // SAFETY: see above.
+        unsafe { self.0.as_ref() }
+    }
+
+    fn link<T>(&self, f: impl FnOnce(&mut Link<R>) -> T) -> T {
+        // SAFETY: the timer's lock is held (see `alarm`).
+        self.alarm().link.with_mut(|link| f(unsafe { &mut *link }))
+    }
+
+    /// Its trace id.
+    pub(super) fn id(&self) -> u64 {
+        self.link(|link| link.id)
+    }
+
+    /// Ends the arming with `Ok` (its deadline came) or `Err(Shutdown)`,
+    /// taking it out of the timer; returns the waker to wake once the
+    /// timer's lock is released. After this the timer no longer holds the
+    /// alarm.
+    pub(super) fn ring(self, ok: bool) -> Option<Waker> {
+        let alarm = self.alarm();
+        let mut waker = lock(&alarm.waker);
+        alarm
+            .state
+            .store(if ok { RUNG } else { ENDED }, Ordering::Release);
+        waker.take()
+    }
+}
+
+/// The timer's inbox of alarms: a lock-free stack, pushed by the owners and
+/// emptied under the timer's lock.
+pub(super) struct Inbox<R: Owed> {
+    head: AtomicPtr<Alarm<R>>,
+}
+
+impl<R: Owed> Inbox<R> {
+    pub(super) fn new() -> Inbox<R> {
+        Inbox {
+            head: AtomicPtr::new(std::ptr::null_mut()),
         }
-    });
+    }
+
+    /// Pushes an alarm its owner has just made `QUEUED` (SeqCst: one half
+    /// of `Shared::enter_alarm`'s Dekker pair).
+    pub(super) fn push(&self, alarm: NonNull<Alarm<R>>) {
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the owner holds the alarm alone until this push
+            // succeeds.
+            unsafe { alarm.as_ref() }
+                .link
+                .with_mut(|link| unsafe { (*link).next = head });
+            match self.head.compare_exchange_weak(
+                head,
+                alarm.as_ptr(),
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// Whether anything waits (SeqCst: the timekeeper's half of the pair).
+    pub(super) fn is_empty(&self) -> bool {
+        self.head.load(Ordering::SeqCst).is_null()
+    }
+
+    /// Takes every alarm in it. Called under the timer's lock.
+    pub(super) fn take(&self, mut each: impl FnMut(AlarmRef<R>)) {
+        let mut next = self.head.swap(std::ptr::null_mut(), Ordering::Acquire);
+        while let Some(alarm) = NonNull::new(next) {
+            let alarm = AlarmRef(alarm);
+            next = alarm.link(|link| link.next.cast_mut());
+            each(alarm);
+        }
+    }
+}
+
+/// The heap of alarms by deadline, each alarm knowing its slot so that a
+/// withdrawal removes it in place. Under the timer's lock.
+pub(super) struct AlarmHeap<R: Owed> {
+    slots: Vec<(u64, AlarmRef<R>)>,
+}
+
+impl<R: Owed> AlarmHeap<R> {
+    pub(super) fn with_capacity(capacity: usize) -> AlarmHeap<R> {
+        AlarmHeap {
+            slots: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Adds an alarm from the inbox (`QUEUED` to `HEAPED`).
+    pub(super) fn push(&mut self, alarm: AlarmRef<R>) {
+        alarm.alarm().state.store(HEAPED, Ordering::Relaxed);
+        let deadline = alarm.link(|link| link.deadline);
+        self.slots.push((deadline, alarm));
+        self.sift_up(self.slots.len() - 1);
+    }
+
+    /// The earliest deadline.
+    pub(super) fn next_deadline(&self) -> Option<u64> {
+        self.slots.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// Takes the earliest alarm if it is due at `now` (encoded).
+    pub(super) fn pop_due(&mut self, now: u64) -> Option<AlarmRef<R>> {
+        if self.next_deadline()? > now {
+            return None;
+        }
+        Some(self.remove_at(0))
+    }
+
+    /// Takes every alarm.
+    pub(super) fn take_all(&mut self) -> Vec<AlarmRef<R>> {
+        self.slots.drain(..).map(|(_, alarm)| alarm).collect()
+    }
+
+    /// Removes `alarm`, which is `HEAPED` in this heap.
+    pub(super) fn remove(&mut self, alarm: AlarmRef<R>) -> AlarmRef<R> {
+        let slot = alarm.link(|link| link.slot);
+        assert!(self.slots[slot].1 .0 == alarm.0, "the alarm knows its slot");
+        self.remove_at(slot)
+    }
+
+    fn remove_at(&mut self, slot: usize) -> AlarmRef<R> {
+        let (_, alarm) = self.slots.swap_remove(slot);
+        if slot < self.slots.len() {
+            self.set_slot(slot);
+            let moved = self.sift_up(slot);
+            if moved == slot {
+                self.sift_down(slot);
+            }
+        }
+        alarm
+    }
+
+    fn set_slot(&self, slot: usize) {
+        self.slots[slot].1.link(|link| link.slot = slot);
+    }
+
+    /// Moves the entry at `slot` up to its place; returns where it landed.
+    fn sift_up(&mut self, mut slot: usize) -> usize {
+        while slot > 0 {
+            let parent = (slot - 1) / 2;
+            if self.slots[parent].0 <= self.slots[slot].0 {
+                break;
+            }
+            self.slots.swap(parent, slot);
+            self.set_slot(slot);
+            slot = parent;
+        }
+        self.set_slot(slot);
+        slot
+    }
+
+    fn sift_down(&mut self, mut slot: usize) {
+        let len = self.slots.len();
+        loop {
+            let left = 2 * slot + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.slots[right].0 < self.slots[left].0 {
+                right
+            } else {
+                left
+            };
+            if self.slots[slot].0 <= self.slots[child].0 {
+                break;
+            }
+            self.slots.swap(slot, child);
+            self.set_slot(slot);
+            slot = child;
+        }
+        self.set_slot(slot);
+    }
+}
+
+#[cfg(all(test, not(mfwq_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    /// Alarms in boxes (pinned, as a `Sleep` pins its own), with their
+    /// deadlines set as an arming sets them.
+    fn alarms(deadlines: &[u64]) -> Vec<Pin<Box<Alarm>>> {
+        deadlines
+            .iter()
+            .map(|&deadline| {
+                let alarm = Box::pin(Alarm::new());
+                alarm
+                    .link
+                    .with_mut(|link| unsafe { (*link).deadline = deadline });
+                alarm
+            })
+            .collect()
+    }
+
+    fn handle(alarm: &Pin<Box<Alarm>>) -> AlarmRef<AsyncResult> {
+        AlarmRef(alarm.as_ref().as_ptr())
+    }
+
+    /// The heap gives its alarms back by deadline, and a removal in place
+    /// (the withdrawal's) keeps every other alarm's slot right.
+    #[test]
+    fn heap_pops_by_deadline_and_removes_in_place() {
+        let deadlines: Vec<u64> = (0..64u64).map(|i| (i * 37) % 64 + 1).collect();
+        let owned = alarms(&deadlines);
+        let mut heap = AlarmHeap::with_capacity(4);
+        for alarm in &owned {
+            heap.push(handle(alarm));
+        }
+        // Withdraw every third alarm from wherever it is in the heap.
+        for alarm in owned.iter().step_by(3) {
+            let removed = heap.remove(handle(alarm));
+            assert!(removed.0 == alarm.as_ref().as_ptr());
+            removed.set_withdrawn();
+        }
+        let mut expected: Vec<u64> = deadlines
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % 3 != 0)
+            .map(|(_, deadline)| *deadline)
+            .collect();
+        expected.sort_unstable();
+        let mut popped = Vec::new();
+        while let Some(alarm) = heap.pop_due(u64::MAX) {
+            popped.push(alarm.link(|link| link.deadline));
+            assert!(alarm.ring(true).is_none(), "no waker was left");
+        }
+        assert_eq!(popped, expected);
+        assert!(owned
+            .iter()
+            .enumerate()
+            .all(|(index, alarm)| (alarm.outcome() == Some(Ok(()))) == (index % 3 != 0)));
+    }
+
+    /// `pop_due` takes only what is due.
+    #[test]
+    fn heap_pops_only_due_alarms() {
+        let owned = alarms(&[30, 10, 20]);
+        let mut heap = AlarmHeap::with_capacity(4);
+        for alarm in &owned {
+            heap.push(handle(alarm));
+        }
+        assert_eq!(heap.next_deadline(), Some(10));
+        assert!(heap.pop_due(9).is_none());
+        let due = heap.pop_due(20).expect("10 is due");
+        assert_eq!(due.link(|link| link.deadline), 10);
+        due.ring(true);
+        let due = heap.pop_due(20).expect("20 is due");
+        due.ring(true);
+        assert!(heap.pop_due(20).is_none());
+        for alarm in heap.take_all() {
+            alarm.ring(false);
+        }
+        assert_eq!(owned[0].outcome(), Some(Err(Error::Shutdown)));
+    }
+
+    struct CountingWaker(AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Through a timer with its timekeeper: alarms due soon ring and wake
+    /// their task once, alarms withdrawn (from the inbox or the heap) never
+    /// do, and the stop ends the rest with `Shutdown`.
+    #[test]
+    fn a_timer_rings_due_alarms_and_never_withdrawn_ones() {
+        let shared = Shared::<AsyncResult>::new();
+        let count = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(std::sync::Arc::clone(&count));
+        let far = Instant::now() + Duration::from_secs(3600);
+        let soon = Instant::now() + Duration::from_millis(1);
+        let owned: Vec<Pin<Box<Alarm>>> = (0..8).map(|_| Box::pin(Alarm::new())).collect();
+        // The even ones due soon (or at once, if the timekeeper has seen
+        // their deadline pass already: then no wake-up), the odd ones far.
+        let mut pending_soon = 0;
+        let mut due_at_once = [false; 8];
+        for (index, alarm) in owned.iter().enumerate() {
+            let deadline = if index % 2 == 0 { soon } else { far };
+            match alarm.as_ref().arm_in(&shared, deadline, &waker) {
+                Poll::Pending => pending_soon += usize::from(index % 2 == 0),
+                Poll::Ready(outcome) => {
+                    due_at_once[index] = true;
+                    assert_eq!(outcome, Ok(()));
+                    assert_eq!(index % 2, 0, "only a deadline passed is due at once");
+                }
+            }
+        }
+        // Withdrawn at once (maybe still in the inbox): never rings.
+        assert!(owned[1].as_ref().withdraw());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count.0.load(Ordering::SeqCst) < pending_soon {
+            assert!(Instant::now() < deadline, "due alarms ring");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Withdrawn from the heap.
+        assert!(owned[3].as_ref().withdraw());
+        // A rung alarm is not withdrawn, and can be armed again.
+        if pending_soon == 4 {
+            assert!(!owned[0].as_ref().withdraw());
+            assert_eq!(owned[0].outcome(), Some(Ok(())));
+        }
+        assert!(owned[0].as_ref().arm_in(&shared, far, &waker).is_pending());
+        assert_eq!(owned[0].outcome(), None);
+        shared.stop(Instant::now() + Duration::from_secs(10));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            pending_soon + 3,
+            "the stop woke the far ones"
+        );
+        for (index, alarm) in owned.iter().enumerate() {
+            let expected = match index {
+                1 | 3 => None,
+                // Due at once: never in the timer.
+                2 | 4 | 6 if due_at_once[index] => None,
+                2 | 4 | 6 => Some(Ok(())),
+                _ => Some(Err(Error::Shutdown)),
+            };
+            assert_eq!(alarm.outcome(), expected, "alarm {index}");
+        }
+        // Armed after the stop: refused.
+        let late = Box::pin(Alarm::new());
+        assert_eq!(
+            late.as_ref().arm_in(&shared, far, &waker),
+            Poll::Ready(Err(Error::Shutdown))
+        );
+    }
 }

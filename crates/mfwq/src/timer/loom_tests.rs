@@ -15,6 +15,8 @@
 //! Each model names the mutation it catches; each was checked by applying it.
 
 use crate::sync::model;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::wait::{cancel, register};
@@ -296,19 +298,40 @@ fn recording_waker(log: &Log, index: usize) -> std::task::Waker {
     }))
 }
 
-/// Enters a new alarm for item `index`, due at `deadline`, through the
+/// A new alarm for item `index`, pinned in an `Arc` so that the model's
+/// threads can share it (an owner and a racing party).
+type SharedAlarm = Pin<Arc<Alarm<Probe>>>;
+
+/// Arms a new alarm for item `index`, due at `deadline`, through the
 /// lock-free inbox; `None` if refused.
 fn enter_alarm(
     shared: &Arc<Shared<Probe>>,
     log: &Log,
     index: usize,
     deadline: Instant,
-) -> Option<Arc<Alarm>> {
-    let id = 0x8400_0000_0000_0000 | (index as u64 + 1);
-    let alarm = Alarm::armed(id, &recording_waker(log, index));
-    match shared.add_alarm(deadline, id, Arc::clone(&alarm)) {
-        Ok(()) => Some(alarm),
-        Err(error) => {
+) -> Option<SharedAlarm> {
+    arm_alarm(shared, log, index, deadline).map(|(alarm, armed)| {
+        assert!(armed, "the timekeeper cannot have seen a far deadline pass");
+        alarm
+    })
+}
+
+/// [`enter_alarm`] for any deadline: with whether it was armed (`false`:
+/// due at once, the timekeeper having seen the deadline pass).
+fn arm_alarm(
+    shared: &Arc<Shared<Probe>>,
+    log: &Log,
+    index: usize,
+    deadline: Instant,
+) -> Option<(SharedAlarm, bool)> {
+    let alarm = Arc::pin(Alarm::new());
+    match alarm
+        .as_ref()
+        .arm_in(shared, deadline, &recording_waker(log, index))
+    {
+        Poll::Pending => Some((alarm, true)),
+        Poll::Ready(Ok(())) => Some((alarm, false)),
+        Poll::Ready(Err(error)) => {
             assert_eq!(error, Error::Shutdown);
             None
         }
@@ -320,9 +343,9 @@ fn enter_alarm(
 /// whichever way the entry and the timekeeper's going to sleep interleave;
 /// the stop then ends alarm 0 with `Shutdown`.
 ///
-/// Catches: the timekeeper not looking into the inbox again after it
+/// Catches: the timekeeper not looking into the alarm inbox again after it
 /// published `keeper_until` (the entry lands just after its last look,
-/// while `enter` still reads it busy), and `enter` not reading
+/// while `enter_alarm` still reads it busy), and `enter_alarm` not reading
 /// `keeper_until` (or comparing the wrong way): either way alarm 1 never
 /// rings and the model deadlocks.
 #[test]
@@ -331,9 +354,11 @@ fn loom_timer_alarm_through_the_inbox_wakes_the_timekeeper() {
         let log = Log::new();
         let shared = Shared::<Probe>::new();
         let far_alarm = enter_alarm(&shared, &log, 0, far()).expect("running");
-        let due = enter_alarm(&shared, &log, 1, Instant::now()).expect("running");
-        log.wait_for(1);
-        assert_eq!(due.outcome(), Some(Ok(())));
+        let (due, armed) = arm_alarm(&shared, &log, 1, Instant::now()).expect("running");
+        if armed {
+            log.wait_for(1);
+            assert_eq!(due.outcome(), Some(Ok(())));
+        }
         shared.stop(far());
         assert_eq!(far_alarm.outcome(), Some(Err(Error::Shutdown)));
         assert_eq!(log.fate(0), Fate::Fired, "woken once, by the stop");
@@ -344,8 +369,8 @@ fn loom_timer_alarm_through_the_inbox_wakes_the_timekeeper() {
 /// and then ended (rung at its deadline or by the stop): never left in the
 /// inbox with its task waiting for ever.
 ///
-/// Catches: `enter` not reading `closed` again after its push (the
-/// entry lands after `stop` emptied the inbox: no outcome, never woken).
+/// Catches: `enter_alarm` not reading `closed` again after its push (the
+/// alarm lands after `stop` emptied the inbox: no outcome, never woken).
 #[test]
 fn loom_timer_alarm_racing_stop_is_never_stranded() {
     model(|| {
@@ -366,21 +391,25 @@ fn loom_timer_alarm_racing_stop_is_never_stranded() {
     });
 }
 
-/// A due alarm withdrawn on another thread while the timekeeper rings it:
-/// exactly one wins. If the withdrawal found it armed, the task is never
-/// woken and no outcome is set; otherwise it rang once with `Ok`.
+/// A due alarm withdrawn by its owner on another thread while the timekeeper
+/// rings it: exactly one wins. If the withdrawal found it armed, the task is
+/// never woken and no outcome is set; otherwise it rang once with `Ok`.
 ///
-/// Catches: `ring` not re-checking the arming under the alarm's lock (a
-/// withdrawn alarm still wakes its task).
+/// Catches: `withdraw_alarm` not re-checking the state under the timer's
+/// lock (an alarm rung meanwhile is looked for in a heap it has left: the
+/// heap's slot check fails).
 #[test]
 fn loom_timer_alarm_withdrawal_races_the_ring() {
     model(|| {
         let log = Log::new();
         let shared = Shared::<Probe>::new();
-        let alarm = enter_alarm(&shared, &log, 0, Instant::now()).expect("running");
+        let (alarm, armed) = arm_alarm(&shared, &log, 0, Instant::now()).expect("running");
+        if !armed {
+            return; // due at once: nothing to race
+        }
         let withdrawer = {
-            let alarm = Arc::clone(&alarm);
-            thread::spawn(move || alarm.withdraw())
+            let alarm = alarm.clone();
+            thread::spawn(move || alarm.as_ref().withdraw())
         };
         let withdrew = withdrawer.join().unwrap();
         if !withdrew {
@@ -395,6 +424,56 @@ fn loom_timer_alarm_withdrawal_races_the_ring() {
             assert_eq!(woken, 1);
             assert_eq!(alarm.outcome(), Some(Ok(())));
         }
+    });
+}
+
+/// An alarm withdrawn right after its arming, while it may still be in the
+/// inbox (the timekeeper moving the inbox into the heap meanwhile, or not):
+/// the withdrawal finds it either way, it never rings, and the stop finds
+/// nothing of it.
+///
+/// Catches: a withdrawal that looks only in the heap (an alarm still in the
+/// inbox is not in its slot there: the heap's slot check fails; without
+/// the check it would stay linked in the inbox after its owner freed it).
+#[test]
+fn loom_timer_alarm_withdrawn_from_the_inbox() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let _first = enter_alarm(&shared, &log, 0, far()).expect("running");
+        let alarm = enter_alarm(&shared, &log, 1, far()).expect("running");
+        assert!(alarm.as_ref().withdraw(), "a live arming is withdrawn");
+        shared.stop(far());
+        assert_eq!(alarm.outcome(), None);
+        assert_eq!(log.fate(0), Fate::Fired, "the stop woke the other alarm");
+        assert!(
+            !lock(&log.0 .0).iter().any(|(index, _)| *index == 1),
+            "a withdrawn alarm wakes no one"
+        );
+    });
+}
+
+/// The owner polling again with a new waker while the timekeeper rings the
+/// alarm: the poll either sees the ring (`Ready`) or leaves the waker that
+/// the ring then takes and wakes.
+///
+/// Catches: a ring that sets `RUNG` after leaving the alarm's `waker` lock
+/// (the poll stores its waker after the ring took the old one and still
+/// reads the alarm armed: nobody wakes the new waker, and the model
+/// deadlocks).
+#[test]
+fn loom_timer_alarm_poll_races_the_ring() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let Some((alarm, true)) = arm_alarm(&shared, &log, 0, Instant::now()) else {
+            return; // due at once: nothing to race
+        };
+        match alarm.as_ref().poll(&recording_waker(&log, 1)) {
+            Poll::Ready(outcome) => assert_eq!(outcome, Ok(())),
+            Poll::Pending => log.wait_for(1),
+        }
+        shared.stop(far());
     });
 }
 

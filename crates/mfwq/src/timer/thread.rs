@@ -10,7 +10,7 @@ use crate::observe::{
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::alarm::Alarm;
+use super::alarm::{Alarm, AlarmHeap, AlarmRef, Inbox};
 use super::deadlines::{Deadlines, KeyMap};
 use super::wait::WaitItem;
 use super::{next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
@@ -20,9 +20,9 @@ use crate::object::result::AsyncResult;
 use crate::sched::Fifo;
 use crate::sync::pi::{Condvar, Mutex, MutexGuard};
 use crate::sync::thread::{self, JoinHandle};
-use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64};
+use std::ptr::NonNull;
+use std::task::Waker;
 
 /// The timer machinery of one epoch (see the module docs).
 pub(crate) struct Timers {
@@ -37,13 +37,15 @@ pub(crate) struct Shared<R: Owed = AsyncResult> {
     /// schedules, and the timekeeper may be real-time.
     state: Mutex<TimerState<R>>,
     wake: Condvar,
-    /// Alarm entries withdrawn since the last sweep (see `alarm.rs`): a
-    /// hint, counted without the lock.
-    stale_alarms: AtomicUsize,
-    /// New scheduled items and alarm armings, pushed without the lock;
-    /// whoever takes the lock next moves them into the pending sets (see
-    /// "The inbox" at [`Shared::enter`]).
+    /// New scheduled items, pushed without the lock; whoever takes the lock
+    /// next moves them into the pending sets (see "The inbox" at
+    /// [`Shared::enter`]).
     inbox: Fifo<Inbound<R>>,
+    /// New alarm armings, the same way (`alarm.rs`).
+    alarm_inbox: Inbox<R>,
+    /// The time the timekeeper last read, as [`Shared::encode`] writes it:
+    /// an alarm due by then is due without the timer.
+    keeper_now: AtomicU64,
     /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
     /// while it is busy (it looks into the inbox before it sleeps again),
     /// `u64::MAX` while it sleeps until woken. Written by the timekeeper and
@@ -61,9 +63,8 @@ struct TimerState<R: Owed> {
     stopped: bool,
     scheduled: Deadlines<R>,
     periodic: Deadlines<Arc<Periodic>>,
-    /// The futures' alarms by deadline (`alarm.rs`); entries of withdrawn
-    /// armings stay until they come up or a sweep drops them.
-    alarms: BinaryHeap<Reverse<AlarmEntry>>,
+    /// The futures' alarms by deadline (`alarm.rs`).
+    alarms: AlarmHeap<R>,
     /// Pending waiting items by key (the event holds them too; see `wait.rs`).
     waits: KeyMap<Arc<WaitItem<R>>>,
     thread: ThreadState,
@@ -78,53 +79,12 @@ enum ThreadState {
     Gone,
 }
 
-/// What enters the timer through its inbox.
-enum Inbound<R> {
-    Scheduled {
-        key: u64,
-        deadline: Instant,
-        result: R,
-    },
-    Alarm(AlarmEntry),
-}
-
-/// One arming of an alarm in the heap, ordered by deadline (ids are unique,
-/// so no two entries compare equal).
-struct AlarmEntry {
+/// A scheduled item entering the timer through its inbox.
+struct Inbound<R> {
+    key: u64,
     deadline: Instant,
-    id: u64,
-    alarm: Arc<Alarm>,
+    result: R,
 }
-
-impl AlarmEntry {
-    fn is_live(&self) -> bool {
-        self.alarm.is_armed(self.id)
-    }
-}
-
-impl PartialEq for AlarmEntry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.deadline, self.id) == (other.deadline, other.id)
-    }
-}
-
-impl Eq for AlarmEntry {}
-
-impl PartialOrd for AlarmEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for AlarmEntry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.deadline, self.id).cmp(&(other.deadline, other.id))
-    }
-}
-
-/// Stale alarm entries are swept once they are at least half of a heap
-/// this big or bigger.
-const SWEEP_FROM: usize = 1024;
 
 /// What a refused call hands back, to be dropped after the lock is released.
 type Refused<T> = (Error, Option<T>);
@@ -177,13 +137,14 @@ impl<R: Owed> Shared<R> {
                 stopped: false,
                 scheduled: Deadlines::new(),
                 periodic: Deadlines::new(),
-                alarms: BinaryHeap::with_capacity(super::deadlines::ROOM),
+                alarms: AlarmHeap::with_capacity(super::deadlines::ROOM),
                 waits: KeyMap::with_capacity_and_hasher(super::deadlines::ROOM, Default::default()),
                 thread: ThreadState::NotStarted,
             }),
             wake: Condvar::new(),
-            stale_alarms: AtomicUsize::new(0),
             inbox: Fifo::new(),
+            alarm_inbox: Inbox::new(),
+            keeper_now: AtomicU64::new(0),
             keeper_until: AtomicU64::new(0),
             origin: Instant::now(),
             started: AtomicBool::new(false),
@@ -215,15 +176,16 @@ impl<R: Owed> Shared<R> {
             };
             self.wake.notify_all();
             let waits: Vec<_> = state.waits.drain().map(|(_, item)| item).collect();
+            let alarms = end_all(&mut state.alarms);
             (
                 state.scheduled.drain(),
                 state.periodic.drain(),
                 waits,
-                std::mem::take(&mut state.alarms),
+                alarms,
                 thread,
             )
         };
-        end_all(alarms);
+        wake_all(alarms);
         // After `closed`: what enters later is ended by whoever pushed it
         // (`enter`); this catches what entered between.
         self.end_inbox();
@@ -266,7 +228,7 @@ impl<R: Owed> Shared<R> {
         let key = next_key(SCHEDULED_TAG);
         observe::key(Keyed::Timer, key, KeyStep::Registered);
         self.enter(
-            Inbound::Scheduled {
+            Inbound {
                 key,
                 deadline,
                 result,
@@ -346,31 +308,49 @@ impl<R: Owed> Shared<R> {
         state.waits.remove(&key).ok_or(Error::NotFound)
     }
 
-    /// Enters arming `id` of `alarm`, due at `deadline`, through the inbox;
-    /// `Shutdown` once stopped.
-    pub(crate) fn add_alarm(
-        self: &Arc<Self>,
-        deadline: Instant,
-        id: u64,
-        alarm: Arc<Alarm>,
-    ) -> Result<()> {
-        self.admits()?;
+    /// Enters `alarm` (armed by its owner as `id`, due at `deadline` as
+    /// [`encode`](Self::encode) writes it) through the alarm inbox: as
+    /// [`enter`](Self::enter) does a scheduled item.
+    pub(super) fn enter_alarm(&self, alarm: NonNull<Alarm<R>>, id: u64, deadline: u64) {
         observe::key(Keyed::Timer, id, KeyStep::Registered);
-        self.enter(
-            Inbound::Alarm(AlarmEntry {
-                deadline,
-                id,
-                alarm,
-            }),
-            deadline,
-        );
-        Ok(())
+        self.alarm_inbox.push(alarm);
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.end_inbox();
+        } else if deadline < self.keeper_until.load(Ordering::SeqCst) {
+            let mut state = self.state.lock();
+            self.wake_for_encoded(&mut state, deadline);
+        }
+    }
+
+    /// Takes `alarm` out of this timer if it is still in it (its owner's
+    /// withdrawal; see `alarm.rs`): `true` if it was.
+    pub(super) fn withdraw_alarm(&self, alarm: NonNull<Alarm<R>>) -> bool {
+        let mut state = self.state.lock();
+        let alarm = AlarmRef::withdrawing(alarm);
+        if !alarm.is_in_timer() {
+            return false; // rung meanwhile
+        }
+        if alarm.is_queued() {
+            // Still in the inbox: move the inbox in, where it then is.
+            self.admit_alarms(&mut state);
+        }
+        let removed = state.alarms.remove(alarm);
+        observe::key(Keyed::Timer, removed.id(), KeyStep::Cancelled);
+        removed.set_withdrawn();
+        true
+    }
+
+    /// Whether the timekeeper has already seen the time `deadline` (as
+    /// [`encode`](Self::encode) writes it) pass.
+    pub(super) fn has_seen(&self, deadline: u64) -> bool {
+        deadline <= self.keeper_now.load(Ordering::Relaxed)
     }
 
     /// Whether an entry may enter: `Shutdown` once stopped; the timekeeper
     /// is started on first use.
     #[inline]
-    fn admits(self: &Arc<Self>) -> Result<()> {
+    pub(super) fn admits(self: &Arc<Self>) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
         }
@@ -414,7 +394,7 @@ impl<R: Owed> Shared<R> {
 
     /// `deadline` as `keeper_until` holds it: nanoseconds since `origin`,
     /// plus one (0 means busy), below `u64::MAX` (sleeping until woken).
-    fn encode(&self, deadline: Instant) -> u64 {
+    pub(super) fn encode(&self, deadline: Instant) -> u64 {
         let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
         u64::try_from(nanos)
             .unwrap_or(u64::MAX - 2)
@@ -422,20 +402,25 @@ impl<R: Owed> Shared<R> {
             + 1
     }
 
-    /// Ends what waits in the inbox after the stop: as the stop ends the
-    /// pending sets.
-    fn end_inbox(&self) {
-        while let Some(entry) = self.inbox.pop() {
-            match entry {
-                Inbound::Scheduled { result, .. } => result.leak(),
-                Inbound::Alarm(entry) => entry.alarm.ring(entry.id, Err(Error::Shutdown)),
-            }
-        }
+    /// `encode`'s inverse.
+    fn decode(&self, deadline: u64) -> Instant {
+        self.origin + std::time::Duration::from_nanos(deadline.saturating_sub(1))
     }
 
-    /// An alarm's arming was withdrawn: its entry went stale.
-    pub(crate) fn alarm_withdrawn(&self) {
-        self.stale_alarms.fetch_add(1, Ordering::Relaxed);
+    /// Ends what waits in the inboxes after the stop: as the stop ends the
+    /// pending sets (alarms under the lock, as every ring is).
+    fn end_inbox(&self) {
+        while let Some(entry) = self.inbox.pop() {
+            entry.result.leak();
+        }
+        let mut wakers = Vec::new();
+        {
+            let _state = self.state.lock();
+            self.alarm_inbox.take(|alarm| {
+                wakers.push((alarm.id(), alarm.ring(false)));
+            });
+        }
+        wake_all(wakers);
     }
 
     /// The shutdown is starting: every armed alarm ends with
@@ -445,10 +430,9 @@ impl<R: Owed> Shared<R> {
         let alarms = {
             let mut state = self.state.lock();
             self.take_inbox(&mut state);
-            std::mem::take(&mut state.alarms)
+            end_all(&mut state.alarms)
         };
-        self.stale_alarms.store(0, Ordering::Relaxed);
-        end_all(alarms);
+        wake_all(alarms);
     }
 
     /// Starts the timer thread on first use.
@@ -476,8 +460,13 @@ impl<R: Owed> Shared<R> {
     /// Wakes the timer thread if it sleeps past `deadline`. Called with the
     /// lock held (`_held`): the thread decides to sleep and waits under it,
     /// so the notification cannot fall between the two.
-    fn wake_for(&self, _held: &mut TimerState<R>, deadline: Instant) {
-        if self.encode(deadline) < self.keeper_until.load(Ordering::SeqCst) {
+    fn wake_for(&self, held: &mut TimerState<R>, deadline: Instant) {
+        self.wake_for_encoded(held, self.encode(deadline));
+    }
+
+    /// [`wake_for`](Self::wake_for) a deadline as `encode` writes it.
+    fn wake_for_encoded(&self, _held: &mut TimerState<R>, deadline: u64) {
+        if deadline < self.keeper_until.load(Ordering::SeqCst) {
             // Busy from here: a second schedule does not notify again.
             self.keeper_until.store(0, Ordering::SeqCst);
             self.wake.notify_one();
@@ -500,7 +489,7 @@ impl<R: Owed> Shared<R> {
         let mut due: Vec<(u64, Instant, R)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
         let mut runs: Vec<RunGuard> = Vec::new();
-        let mut rings: Vec<(u64, Arc<Alarm>)> = Vec::new();
+        let mut rings: Vec<(u64, Option<Waker>)> = Vec::new();
         let mut state = self.state.lock();
         loop {
             if state.stopped {
@@ -508,9 +497,13 @@ impl<R: Owed> Shared<R> {
             }
             self.take_inbox(&mut state);
             let now = Instant::now();
+            let encoded_now = self.encode(now);
+            self.keeper_now.store(encoded_now, Ordering::Relaxed);
             state.scheduled.pop_due(now, &mut due);
             state.periodic.pop_due(now, &mut ticks);
-            pop_due_alarms(&mut state.alarms, now, &mut rings);
+            while let Some(alarm) = state.alarms.pop_due(encoded_now) {
+                rings.push((alarm.id(), alarm.ring(true)));
+            }
             for (key, deadline, entry) in ticks.drain(..) {
                 // Keep the cadence; after a stall, skip the missed ticks.
                 let mut next = deadline + PERIOD;
@@ -528,9 +521,9 @@ impl<R: Owed> Shared<R> {
             }
             if !due.is_empty() || !runs.is_empty() || !rings.is_empty() {
                 MutexGuard::unlocked(&mut state, || {
-                    for (id, alarm) in rings.drain(..) {
+                    for (id, waker) in rings.drain(..) {
                         observe::key(Keyed::Timer, id, KeyStep::Fired);
-                        alarm.ring(id, Ok(()));
+                        wake(waker);
                     }
                     for (key, _, result) in due.drain(..) {
                         observe::key(Keyed::Timer, key, KeyStep::Fired);
@@ -557,7 +550,7 @@ impl<R: Owed> Shared<R> {
             let next = [
                 state.scheduled.next_deadline(),
                 state.periodic.next_deadline(),
-                next_alarm(&mut state.alarms),
+                state.alarms.next_deadline().map(|next| self.decode(next)),
             ]
             .into_iter()
             .flatten()
@@ -573,6 +566,10 @@ impl<R: Owed> Shared<R> {
                 self.keeper_until.store(0, Ordering::SeqCst);
                 continue;
             }
+            if !self.alarm_inbox.is_empty() {
+                self.keeper_until.store(0, Ordering::SeqCst);
+                continue;
+            }
             match next {
                 Some(deadline) => {
                     self.wake.wait_until(&mut state, deadline);
@@ -583,76 +580,57 @@ impl<R: Owed> Shared<R> {
         }
     }
 
-    /// Moves the inbox's entries into the pending sets, and sweeps the alarm
-    /// heap's stale entries once they are half of it (amortised O(1) per
-    /// withdrawal: a sweep resets the count).
+    /// Moves the inboxes' entries into the pending sets.
     fn take_inbox(&self, state: &mut TimerState<R>) {
         while let Some(entry) = self.inbox.pop() {
             admit(state, entry);
         }
-        let len = state.alarms.len();
-        if len >= SWEEP_FROM && 2 * self.stale_alarms.load(Ordering::Relaxed) >= len {
-            self.stale_alarms.store(0, Ordering::Relaxed);
-            state.alarms.retain(|Reverse(entry)| entry.is_live());
-        }
+        self.admit_alarms(state);
+    }
+
+    /// Moves the alarm inbox's alarms into the heap.
+    fn admit_alarms(&self, state: &mut TimerState<R>) {
+        let alarms = &mut state.alarms;
+        self.alarm_inbox.take(|alarm| alarms.push(alarm));
     }
 }
 
-/// Puts an entry from the inbox into its pending set.
+/// Puts a scheduled item from the inbox into its pending set.
 fn admit<R: Owed>(state: &mut TimerState<R>, entry: Inbound<R>) {
-    match entry {
-        Inbound::Scheduled {
-            key,
-            deadline,
-            result,
-        } => state.scheduled.insert(key, deadline, result),
-        Inbound::Alarm(entry) => state.alarms.push(Reverse(entry)),
+    state
+        .scheduled
+        .insert(entry.key, entry.deadline, entry.result);
+}
+
+/// Ends every alarm in `alarms` with `Err(Shutdown)`, under the timer's
+/// lock; returns their wakers, to wake once it is released.
+fn end_all<R: Owed>(alarms: &mut AlarmHeap<R>) -> Vec<(u64, Option<Waker>)> {
+    alarms
+        .take_all()
+        .into_iter()
+        .map(|alarm| (alarm.id(), alarm.ring(false)))
+        .collect()
+}
+
+/// Wakes what rings took, with no lock held.
+fn wake_all(wakers: Vec<(u64, Option<Waker>)>) {
+    for (_, waker) in wakers {
+        wake(waker);
     }
 }
 
-/// Takes the live alarm entries due at `now` (dropping the stale ones on the
-/// way).
-fn pop_due_alarms(
-    alarms: &mut BinaryHeap<Reverse<AlarmEntry>>,
-    now: Instant,
-    out: &mut Vec<(u64, Arc<Alarm>)>,
-) {
-    while alarms
-        .peek()
-        .is_some_and(|Reverse(entry)| entry.deadline <= now)
-    {
-        let Some(Reverse(entry)) = alarms.pop() else {
-            break;
-        };
-        if entry.is_live() {
-            out.push((entry.id, entry.alarm));
-        }
-    }
-}
-
-/// The earliest live alarm's deadline (stale entries on top are dropped).
-fn next_alarm(alarms: &mut BinaryHeap<Reverse<AlarmEntry>>) -> Option<Instant> {
-    while let Some(Reverse(entry)) = alarms.peek() {
-        if entry.is_live() {
-            return Some(entry.deadline);
-        }
-        alarms.pop();
-    }
-    None
-}
-
-/// Ends every live arming among `alarms` with `Err(Shutdown)`, with no lock
-/// held (it wakes tasks).
-fn end_all(alarms: BinaryHeap<Reverse<AlarmEntry>>) {
-    for Reverse(entry) in alarms {
-        entry.alarm.ring(entry.id, Err(Error::Shutdown));
+/// Wakes a task; a panicking waker is caught and reported.
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        crate::panic::guard(crate::panic::PanicSite::Invoke, || waker.wake());
     }
 }
 
 /// Asks the kernel to wake the timer thread within 1 ns of its deadline
 /// rather than the default 50 us slack.
+/// (Not under Miri, which has no `prctl`.)
 fn set_timer_slack() {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     // SAFETY: PR_SET_TIMERSLACK takes an integer and affects only this thread.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
