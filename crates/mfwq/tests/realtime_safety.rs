@@ -741,6 +741,40 @@ fn a_sleep_per_item_allocates_nothing_once_warm() {
     }
 }
 
+/// A thread that blocks in `JoinHandle::join` (the closure still runs)
+/// allocates nothing for the wait: its waker is made once per thread.
+#[test]
+fn a_blocking_join_allocates_nothing_once_warm() {
+    let _serial = WINDOWS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _platform = mfwq::Platform::start().expect("startup");
+    let slow = || {
+        mfwq::Queue::MULTITHREADED
+            .spawn(|| std::thread::sleep(Duration::from_millis(2)))
+            .expect("spawn")
+    };
+    // Warm-up: the thread's waker.
+    slow().join().expect("joined");
+    let handles: Vec<_> = (0..20).map(|_| slow()).collect();
+    set_role(FEEDER);
+    ALLOCS[FEEDER].store(0, Ordering::SeqCst);
+    COUNTING_ON.store(true, Ordering::SeqCst);
+    let mut blocked = 0;
+    for handle in handles {
+        blocked += usize::from(!handle.is_finished());
+        handle.join().expect("joined");
+    }
+    COUNTING_ON.store(false, Ordering::SeqCst);
+    set_role(OTHER);
+    assert!(blocked > 0, "some joins waited");
+    assert_eq!(
+        ALLOCS[FEEDER].load(Ordering::SeqCst),
+        0,
+        "{blocked} joins waited"
+    );
+}
+
 #[test]
 fn an_interval_allocates_nothing_per_tick_on_the_worker() {
     let counts = window(Path::Interval, 1, false);

@@ -246,6 +246,11 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// Wakes a thread blocked in `join`.
 struct ThreadWaker(std::thread::Thread);
 
+std::thread_local! {
+    /// This thread's [`ThreadWaker`], made at its first blocking join.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+}
+
 impl Wake for ThreadWaker {
     fn wake(self: Arc<Self>) {
         self.0.unpark();
@@ -278,13 +283,20 @@ impl<T> JoinHandle<T> {
         self.task.state().fetch_or(WAITING, Ordering::AcqRel) & COMPLETE != 0
     }
 
-    /// Blocks until complete or `deadline`; returns whether complete.
+    /// Blocks until complete or `deadline`; returns whether complete. The
+    /// thread's waker is made once per thread, so a blocking join allocates
+    /// nothing.
     fn wait(&self, deadline: Option<Instant>) -> bool {
         if self.is_finished() {
             return true;
         }
-        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-        if self.register(&waker) {
+        let registered = THREAD_WAKER
+            .try_with(|waker| self.register(waker))
+            .unwrap_or_else(|_| {
+                // This thread's locals are being destroyed: a waker of its own.
+                self.register(&Waker::from(Arc::new(ThreadWaker(std::thread::current()))))
+            });
+        if registered {
             return true;
         }
         loop {
