@@ -341,9 +341,18 @@ fn dropping_a_sleep_cancels_its_timer() {
         "ok"
     });
     assert_eq!(done, "ok");
-    // A sleep in the past resolves at once; one never polled does nothing.
+    // A deadline that has just passed goes through the timer, which rings
+    // it on its next look; one never polled does nothing.
     assert_eq!(block_on(mfwq::sleep_until(Instant::now())), Ok(()));
     drop(mfwq::sleep(Duration::from_millis(1)));
+    // A deadline the timekeeper has already seen pass (it has run since)
+    // is due at the first poll, without the timer.
+    let past = Instant::now();
+    block_on(sleep(Duration::from_millis(1))).unwrap();
+    let mut stale = Box::pin(mfwq::sleep_until(past));
+    let mut context = Context::from_waker(Waker::noop());
+    assert_eq!(stale.as_mut().poll(&mut context), Poll::Ready(Ok(())));
+    assert!(stale.is_elapsed());
 }
 
 struct CountingWaker(Arc<AtomicUsize>);
@@ -533,10 +542,15 @@ fn shutdown_with_tasks_pending_resolves_their_handles() {
         0,
         "polled after shutdown"
     );
-    // After shutdown: the futures fail at once.
+    // After shutdown: the futures fail at once, and a failed sleep keeps
+    // its outcome (it did not elapse).
+    let mut failed = Box::pin(sleep(Duration::from_millis(1)));
+    assert_eq!(block_on(failed.as_mut()), Err(Error::Shutdown));
+    assert!(!failed.is_elapsed());
+    let mut context = Context::from_waker(Waker::noop());
     assert_eq!(
-        block_on(sleep(Duration::from_millis(1))),
-        Err(Error::Shutdown)
+        failed.as_mut().poll(&mut context),
+        Poll::Ready(Err(Error::Shutdown))
     );
     assert_eq!(block_on(event.wait_async()), Err(Error::Shutdown));
 }

@@ -197,7 +197,7 @@ impl Interval {
     /// already.
     fn arm(&mut self, context: &mut Context<'_>) -> Result<bool> {
         let alarm = self.alarm.get_or_insert_with(|| Box::pin(Alarm::new()));
-        match alarm.as_ref().arm(self.next, context.waker()) {
+        match alarm.as_mut().arm(self.next, context.waker()) {
             Poll::Pending => {
                 self.armed = true;
                 Ok(true)
@@ -210,8 +210,8 @@ impl Interval {
     /// Withdraws an armed alarm that has not rung.
     fn disarm(&mut self) {
         if std::mem::take(&mut self.armed) {
-            if let Some(alarm) = &self.alarm {
-                alarm.as_ref().withdraw();
+            if let Some(alarm) = &mut self.alarm {
+                alarm.as_mut().withdraw();
             }
         }
     }

@@ -2,7 +2,9 @@
 //!
 //! A [`Sleep`] holds its timer entry, an alarm (`timer/alarm.rs`), inside
 //! itself: its first poll links the pinned alarm into the timer's lock-free
-//! inbox, with no allocation and no lock. At the deadline the timekeeper
+//! inbox, with no allocation (and the timer's lock only to wake the
+//! timekeeper when the deadline is earlier than any it waits for). At the
+//! deadline the timekeeper
 //! wakes the task itself, on its own thread (which follows the TIMER
 //! queue's real-time registration: `timer/keeper_policy.rs`), so a wake-up
 //! never waits behind other work. Dropping a sleep that has not fired takes
@@ -27,9 +29,11 @@ pin_project_lite::pin_project! {
     ///
     /// It resolves to `Ok(())` at (never before) its deadline, and to
     /// `Err(Error::Shutdown)` if the platform is not running when it is first
-    /// polled or shuts down while it waits. A deadline the timer has already
-    /// seen pass resolves at the first poll, without the timer; one that
-    /// passed since goes through the timer, which wakes the task at once.
+    /// polled (unless the deadline has passed by then) or shuts down while it
+    /// waits. A deadline the timer has already seen pass resolves at the
+    /// first poll, without the timer; one that passed since goes through the
+    /// timer, which wakes the task at once. Once resolved, it keeps its
+    /// output: later polls return it again.
     /// Dropping it before it fires cancels its timer entry. It works under
     /// any executor: a task of [`spawn_future`](crate::spawn_future), tokio,
     /// smol or [`block_on`](crate::block_on).
@@ -52,8 +56,8 @@ pin_project_lite::pin_project! {
         deadline: Instant,
         // Armed by the first poll (and again after a `reset`).
         armed: bool,
-        // The output was returned.
-        done: bool,
+        // The output, once returned.
+        outcome: Option<Result<()>>,
         #[pin]
         alarm: Alarm,
     }
@@ -63,8 +67,8 @@ impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
-            .field("registered", &self.armed)
-            .field("done", &self.done)
+            .field("armed", &self.armed)
+            .field("outcome", &self.outcome)
             .finish()
     }
 }
@@ -100,7 +104,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         armed: false,
-        done: false,
+        outcome: None,
         alarm: Alarm::new(),
     }
 }
@@ -125,7 +129,10 @@ impl Sleep {
     /// assert!(!sleep.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.done || (self.armed && self.alarm.outcome().is_some())
+        match self.outcome {
+            Some(outcome) => outcome.is_ok(),
+            None => self.armed && self.alarm.outcome() == Some(Ok(())),
+        }
     }
 
     /// Moves the deadline to `deadline`, as if made by
@@ -147,10 +154,10 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.project();
         if std::mem::take(this.armed) {
-            this.alarm.as_ref().withdraw();
+            this.alarm.withdraw();
         }
         *this.deadline = deadline;
-        *this.done = false;
+        *this.outcome = None;
     }
 }
 
@@ -159,19 +166,18 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.project();
-        if *this.done {
-            return Poll::Ready(Ok(()));
+        if let Some(outcome) = *this.outcome {
+            return Poll::Ready(outcome);
         }
-        let alarm = this.alarm.as_ref();
-        let outcome = if *this.armed {
-            alarm.poll(context.waker())
+        let poll = if *this.armed {
+            this.alarm.as_ref().poll(context.waker())
         } else {
             *this.armed = true;
-            alarm.arm(*this.deadline, context.waker())
+            this.alarm.arm(*this.deadline, context.waker())
         };
-        if outcome.is_ready() {
-            *this.done = true;
+        if let Poll::Ready(outcome) = poll {
+            *this.outcome = Some(outcome);
         }
-        outcome
+        poll
     }
 }

@@ -16,11 +16,13 @@
 //! An alarm lives *inside* its future (a [`Sleep`](crate::Sleep) holds one;
 //! an [`Interval`](crate::Interval) boxes one for its whole life), which is
 //! pinned once polled: the timer links the alarm itself into its inbox and
-//! its heap by address. Arming it allocates nothing and takes no lock: the
-//! owner fills the alarm in and pushes it onto the timer's lock-free inbox
-//! (a Treiber stack of alarms, [`Inbox`]). The timekeeper moves the inbox's
-//! alarms into a binary heap ([`AlarmHeap`]) whose slots each alarm knows,
-//! so that a withdrawn alarm leaves it at once.
+//! its heap by address. Arming it allocates nothing: the owner fills the
+//! alarm in and pushes it onto the timer's lock-free inbox (a Treiber stack
+//! of alarms, [`Inbox`]), taking the timer's lock only to wake the
+//! timekeeper when the new deadline is earlier than the one it sleeps until.
+//! The timekeeper moves the inbox's alarms into a binary heap
+//! ([`AlarmHeap`]) whose slots each alarm knows, so that a withdrawn alarm
+//! leaves it at once.
 //!
 //! # Protocol
 //!
@@ -30,9 +32,14 @@
 //!
 //! - Only the owner moves an alarm *into* a timer (`IDLE`, `RUNG` or
 //!   `ENDED` to `QUEUED`), with no lock: nobody else holds the alarm then.
+//!   The owner's operations ([`arm_in`](Alarm::arm_in),
+//!   [`withdraw`](Alarm::withdraw)) take `Pin<&mut Alarm>`, so there is one
+//!   owner.
 //! - Every move *out of* `QUEUED` or `HEAPED` happens under the timer's
-//!   lock: the timekeeper moving the inbox into the heap, ringing a due
-//!   alarm, the shutdown ending every alarm, and the owner withdrawing.
+//!   lock: moving the inbox into the heap (the timekeeper, a cancel, a
+//!   withdrawal, the shutdown), ringing a due alarm, ending every alarm at
+//!   the shutdown (or, for an alarm that entered after it, by the pusher
+//!   itself), and the owner's withdrawal.
 //!   Ringing also holds the alarm's `waker` lock, which is where a poll
 //!   reads the state and leaves its waker, so a poll either sees the ring
 //!   or leaves the waker the ring takes.
@@ -44,7 +51,9 @@
 //!   end of the ring's critical section, the ring's last touch.
 //! - Wakers are woken after the timer's lock is released, by whoever took
 //!   them, never while an alarm can be freed under them: a ring takes the
-//!   waker out of the alarm first.
+//!   waker out of the alarm first. No waker is cloned, woken or dropped
+//!   under either lock (that is the task's code: a waker's drop can drop
+//!   another sleep, whose withdrawal takes the timer's lock).
 
 use std::marker::PhantomPinned;
 use std::pin::Pin;
@@ -107,7 +116,9 @@ struct Link<R: Owed> {
 // protocol (module docs); everything else is `Send + Sync` already.
 unsafe impl<R: Owed> Send for Alarm<R> {}
 // SAFETY: as for `Send`: shared access goes through atomics, the `waker`
-// mutex, or the cells under the timer's lock.
+// mutex, or `link` under the timer's lock; what only the owner touches
+// (`timer`, and `link` while the alarm is in no timer) is written only
+// through `Pin<&mut Alarm>`.
 unsafe impl<R: Owed> Sync for Alarm<R> {}
 
 impl<R: Owed> Alarm<R> {
@@ -129,16 +140,17 @@ impl<R: Owed> Alarm<R> {
 
     /// Arms the alarm in `shared` for `deadline`, to wake `waker`: `Pending`
     /// once it is in the timer's inbox; `Ready(Ok)` at once, without the
-    /// timer, if the timekeeper has already seen `deadline` pass;
-    /// `Ready(Err(Shutdown))` if the timer is stopped. A live arming must be
-    /// withdrawn first.
+    /// timer, if the timekeeper has already seen `deadline` pass (also after
+    /// the timer stopped); `Ready(Err(Shutdown))` if the timer is stopped,
+    /// `Ready(Err(OutOfMemory))` if its thread cannot start. A live arming
+    /// is withdrawn first.
     pub(crate) fn arm_in(
-        self: Pin<&Self>,
+        mut self: Pin<&mut Self>,
         shared: &Arc<Shared<R>>,
         deadline: Instant,
         waker: &Waker,
     ) -> Poll<Result<()>> {
-        debug_assert!(!self.is_in_timer(), "a live arming is withdrawn first");
+        self.as_mut().withdraw();
         let encoded = shared.encode(deadline);
         if shared.has_seen(encoded) {
             return Poll::Ready(Ok(()));
@@ -146,44 +158,71 @@ impl<R: Owed> Alarm<R> {
         if let Err(error) = shared.admits() {
             return Poll::Ready(Err(error));
         }
+        let this = self.as_ref();
         // A ring of the last arming may still be leaving the `waker` lock:
-        // taking it waits for that; from here nobody else holds the alarm.
-        crate::sync::store_waker(&mut lock(&self.waker), waker);
+        // `leave_waker` takes it, which waits for that; from here nobody
+        // else holds the alarm.
+        this.leave_waker(waker, false);
         // An id only for the trace (a shared counter costs every arming).
         let id = if crate::observe::tracing() {
             super::next_key(ALARM_TAG)
         } else {
             0
         };
-        self.link.with_mut(|link| {
-            // SAFETY: not in any timer (asserted above): the owner's alone.
+        this.link.with_mut(|link| {
+            // SAFETY: in no timer (withdrawn above): the owner's alone.
             let link = unsafe { &mut *link };
             link.deadline = encoded;
             link.id = id;
         });
-        self.timer.with_mut(|timer| {
+        let replaced = this.timer.with_mut(|timer| {
             // SAFETY: `timer` is the owner's alone.
             let timer = unsafe { &mut *timer };
-            if !timer.as_ref().is_some_and(|held| Arc::ptr_eq(held, shared)) {
-                *timer = Some(Arc::clone(shared));
+            if timer.as_ref().is_some_and(|held| Arc::ptr_eq(held, shared)) {
+                None
+            } else {
+                timer.replace(Arc::clone(shared))
             }
         });
-        self.state.store(QUEUED, Ordering::Relaxed);
-        shared.enter_alarm(self.as_ptr(), id, encoded);
+        this.state.store(QUEUED, Ordering::Relaxed);
+        shared.enter_alarm(this.as_ptr(), id, encoded);
+        // An earlier platform run's timer, let go of outside every lock.
+        drop(replaced);
         Poll::Pending
     }
 
-    /// Ready with the outcome once the arming has ended; else pending, with
-    /// `waker` kept to be woken.
-    pub(crate) fn poll(self: Pin<&Self>, waker: &Waker) -> Poll<Result<()>> {
-        let mut kept = lock(&self.waker);
-        match self.state.load(Ordering::Acquire) {
-            RUNG => Poll::Ready(Ok(())),
-            ENDED => Poll::Ready(Err(Error::Shutdown)),
-            _ => {
-                crate::sync::store_waker(&mut kept, waker);
-                Poll::Pending
+    /// Leaves `waker` in the alarm to be woken at the ring; with
+    /// `unless_ended`, not if the arming has ended: then its outcome. The
+    /// waker is cloned before, and the one it replaces dropped after, the
+    /// `waker` lock, which the timekeeper takes under the timer's lock: the
+    /// task's code never runs under it.
+    fn leave_waker(&self, waker: &Waker, unless_ended: bool) -> Option<Result<()>> {
+        let clone = waker.clone();
+        let (outcome, leftover) = {
+            let mut kept = lock(&self.waker);
+            match self.outcome().filter(|_| unless_ended) {
+                Some(outcome) => (Some(outcome), Some(clone)),
+                None => match &*kept {
+                    Some(stored) if stored.will_wake(waker) => (None, Some(clone)),
+                    _ => (None, kept.replace(clone)),
+                },
             }
+        };
+        drop(leftover);
+        outcome
+    }
+
+    /// Ready with the outcome once the arming has ended; else pending, with
+    /// `waker` kept to be woken. (The state is read again under the `waker`
+    /// lock, where a ring sets it, so a ring either is seen or finds the
+    /// waker.)
+    pub(crate) fn poll(self: Pin<&Self>, waker: &Waker) -> Poll<Result<()>> {
+        if let Some(outcome) = self.outcome() {
+            return Poll::Ready(outcome);
+        }
+        match self.leave_waker(waker, true) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => Poll::Pending,
         }
     }
 
@@ -197,7 +236,7 @@ impl<R: Owed> Alarm<R> {
     }
 
     /// Whether an arming is live (in the inbox or the heap).
-    fn is_in_timer(&self) -> bool {
+    pub(super) fn is_in_timer(&self) -> bool {
         matches!(self.state.load(Ordering::Acquire), QUEUED | HEAPED)
     }
 
@@ -205,27 +244,29 @@ impl<R: Owed> Alarm<R> {
     /// withdrawn (it never rings), `false` if there was none or it has rung.
     /// Afterwards no other thread touches the alarm until it is armed again,
     /// so it may be freed.
-    pub(crate) fn withdraw(self: Pin<&Self>) -> bool {
-        match self.state.load(Ordering::Acquire) {
+    pub(crate) fn withdraw(self: Pin<&mut Self>) -> bool {
+        let this = self.as_ref();
+        match this.state.load(Ordering::Acquire) {
             IDLE => false,
             RUNG | ENDED => {
                 // The ring set the state under this lock: once we hold it,
                 // the ring has let go of the alarm.
-                drop(lock(&self.waker));
+                drop(lock(&this.waker));
                 false
             }
             _ => {
-                let timer = self.timer.with_mut(|timer| {
+                let withdrew = this.timer.with_mut(|timer| {
                     // SAFETY: `timer` is the owner's alone.
                     unsafe { &*timer }
-                        .clone()
+                        .as_ref()
                         .expect("an armed alarm knows its timer")
+                        .withdraw_alarm(this.as_ptr())
                 });
-                let withdrew = timer.withdraw_alarm(self.as_ptr());
                 if withdrew {
-                    // Dropped outside the timer's lock: a waker's drop is
-                    // the task's code.
-                    drop(lock(&self.waker).take());
+                    // Dropped outside both locks: a waker's drop is the
+                    // task's code.
+                    let waker = lock(&this.waker).take();
+                    drop(waker);
                 }
                 withdrew
             }
@@ -238,30 +279,32 @@ impl<R: Owed> Alarm<R> {
 }
 
 impl Alarm<AsyncResult> {
-    /// [`arm_in`](Self::arm_in) the running platform's timer.
-    pub(crate) fn arm(self: Pin<&Self>, deadline: Instant, waker: &Waker) -> Poll<Result<()>> {
-        let armed = crate::platform::route::with_epoch(|epoch| {
-            super::Timers::of(epoch).map(|timers| self.arm_in(&timers.shared, deadline, waker))
-        });
-        match armed {
-            Ok(Ok(poll)) => poll,
-            // No platform: a deadline already passed is still just due.
-            Ok(Err(error)) | Err(error) => {
-                if deadline <= Instant::now() {
-                    Poll::Ready(Ok(()))
-                } else {
-                    Poll::Ready(Err(error))
-                }
-            }
+    /// [`arm_in`](Self::arm_in) the running platform's timer (taken out of
+    /// the platform's routes first: arming may run the task's code, a
+    /// waker's clone or drop). Refused (no platform, or its timer stopped),
+    /// a deadline already passed is still just due: `Ready(Ok)`.
+    pub(crate) fn arm(self: Pin<&mut Self>, deadline: Instant, waker: &Waker) -> Poll<Result<()>> {
+        let shared = crate::platform::route::with_epoch(|epoch| {
+            super::Timers::of(epoch).map(|timers| Arc::clone(&timers.shared))
+        })
+        .and_then(|shared| shared);
+        let outcome = match shared {
+            Ok(shared) => self.arm_in(&shared, deadline, waker),
+            Err(error) => Poll::Ready(Err(error)),
+        };
+        match outcome {
+            Poll::Ready(Err(_)) if deadline <= Instant::now() => Poll::Ready(Ok(())),
+            outcome => outcome,
         }
     }
 }
 
 impl<R: Owed> Drop for Alarm<R> {
     fn drop(&mut self) {
-        // SAFETY: an alarm is only ever armed through `Pin<&Self>`, so one
-        // in a timer is pinned and this is the drop that ends its pinning.
-        unsafe { Pin::new_unchecked(&*self) }.withdraw();
+        // SAFETY: an alarm is only ever armed through `Pin<&mut Self>`, so
+        // one in a timer is pinned and this is the drop that ends its
+        // pinning.
+        unsafe { Pin::new_unchecked(self) }.withdraw();
     }
 }
 
@@ -367,8 +410,10 @@ impl<R: Owed> Inbox<R> {
     }
 
     /// Takes every alarm in it. Called under the timer's lock.
+    /// SeqCst: the stop's half of the Dekker pair on `closed` (it sets
+    /// `closed`, then takes the inbox; a pusher pushes, then reads it).
     pub(super) fn take(&self, mut each: impl FnMut(AlarmRef<R>)) {
-        let mut next = self.head.swap(std::ptr::null_mut(), Ordering::Acquire);
+        let mut next = self.head.swap(std::ptr::null_mut(), Ordering::SeqCst);
         while let Some(alarm) = NonNull::new(next) {
             let alarm = AlarmRef(alarm);
             next = alarm.link(|link| link.next.cast_mut());
@@ -578,14 +623,14 @@ mod tests {
         let waker = Waker::from(std::sync::Arc::clone(&count));
         let far = Instant::now() + Duration::from_secs(3600);
         let soon = Instant::now() + Duration::from_millis(1);
-        let owned: Vec<Pin<Box<Alarm>>> = (0..8).map(|_| Box::pin(Alarm::new())).collect();
+        let mut owned: Vec<Pin<Box<Alarm>>> = (0..8).map(|_| Box::pin(Alarm::new())).collect();
         // The even ones due soon (or at once, if the timekeeper has seen
         // their deadline pass already: then no wake-up), the odd ones far.
         let mut pending_soon = 0;
         let mut due_at_once = [false; 8];
-        for (index, alarm) in owned.iter().enumerate() {
+        for (index, alarm) in owned.iter_mut().enumerate() {
             let deadline = if index % 2 == 0 { soon } else { far };
-            match alarm.as_ref().arm_in(&shared, deadline, &waker) {
+            match alarm.as_mut().arm_in(&shared, deadline, &waker) {
                 Poll::Pending => pending_soon += usize::from(index % 2 == 0),
                 Poll::Ready(outcome) => {
                     due_at_once[index] = true;
@@ -595,20 +640,20 @@ mod tests {
             }
         }
         // Withdrawn at once (maybe still in the inbox): never rings.
-        assert!(owned[1].as_ref().withdraw());
+        assert!(owned[1].as_mut().withdraw());
         let deadline = Instant::now() + Duration::from_secs(10);
         while count.0.load(Ordering::SeqCst) < pending_soon {
             assert!(Instant::now() < deadline, "due alarms ring");
             std::thread::sleep(Duration::from_millis(1));
         }
         // Withdrawn from the heap.
-        assert!(owned[3].as_ref().withdraw());
+        assert!(owned[3].as_mut().withdraw());
         // A rung alarm is not withdrawn, and can be armed again.
         if pending_soon == 4 {
-            assert!(!owned[0].as_ref().withdraw());
+            assert!(!owned[0].as_mut().withdraw());
             assert_eq!(owned[0].outcome(), Some(Ok(())));
         }
-        assert!(owned[0].as_ref().arm_in(&shared, far, &waker).is_pending());
+        assert!(owned[0].as_mut().arm_in(&shared, far, &waker).is_pending());
         assert_eq!(owned[0].outcome(), None);
         shared.stop(Instant::now() + Duration::from_secs(10));
         assert_eq!(
@@ -627,9 +672,9 @@ mod tests {
             assert_eq!(alarm.outcome(), expected, "alarm {index}");
         }
         // Armed after the stop: refused.
-        let late = Box::pin(Alarm::new());
+        let mut late = Box::pin(Alarm::new());
         assert_eq!(
-            late.as_ref().arm_in(&shared, far, &waker),
+            late.as_mut().arm_in(&shared, far, &waker),
             Poll::Ready(Err(Error::Shutdown))
         );
     }

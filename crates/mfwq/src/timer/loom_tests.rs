@@ -298,9 +298,8 @@ fn recording_waker(log: &Log, index: usize) -> std::task::Waker {
     }))
 }
 
-/// A new alarm for item `index`, pinned in an `Arc` so that the model's
-/// threads can share it (an owner and a racing party).
-type SharedAlarm = Pin<Arc<Alarm<Probe>>>;
+/// An alarm, pinned in a box that its one owner may hand to another thread.
+type OwnedAlarm = Pin<Box<Alarm<Probe>>>;
 
 /// Arms a new alarm for item `index`, due at `deadline`, through the
 /// lock-free inbox; `None` if refused.
@@ -309,7 +308,7 @@ fn enter_alarm(
     log: &Log,
     index: usize,
     deadline: Instant,
-) -> Option<SharedAlarm> {
+) -> Option<OwnedAlarm> {
     arm_alarm(shared, log, index, deadline).map(|(alarm, armed)| {
         assert!(armed, "the timekeeper cannot have seen a far deadline pass");
         alarm
@@ -323,10 +322,10 @@ fn arm_alarm(
     log: &Log,
     index: usize,
     deadline: Instant,
-) -> Option<(SharedAlarm, bool)> {
-    let alarm = Arc::pin(Alarm::new());
+) -> Option<(OwnedAlarm, bool)> {
+    let mut alarm = Box::pin(Alarm::new());
     match alarm
-        .as_ref()
+        .as_mut()
         .arm_in(shared, deadline, &recording_waker(log, index))
     {
         Poll::Pending => Some((alarm, true)),
@@ -407,11 +406,13 @@ fn loom_timer_alarm_withdrawal_races_the_ring() {
         if !armed {
             return; // due at once: nothing to race
         }
-        let withdrawer = {
-            let alarm = alarm.clone();
-            thread::spawn(move || alarm.as_ref().withdraw())
-        };
-        let withdrew = withdrawer.join().unwrap();
+        // The owner withdraws on another thread (the alarm moves there).
+        let withdrawer = thread::spawn(move || {
+            let mut alarm = alarm;
+            let withdrew = alarm.as_mut().withdraw();
+            (alarm, withdrew)
+        });
+        let (alarm, withdrew) = withdrawer.join().unwrap();
         if !withdrew {
             log.wait_for(0);
         }
@@ -441,8 +442,8 @@ fn loom_timer_alarm_withdrawn_from_the_inbox() {
         let log = Log::new();
         let shared = Shared::<Probe>::new();
         let _first = enter_alarm(&shared, &log, 0, far()).expect("running");
-        let alarm = enter_alarm(&shared, &log, 1, far()).expect("running");
-        assert!(alarm.as_ref().withdraw(), "a live arming is withdrawn");
+        let mut alarm = enter_alarm(&shared, &log, 1, far()).expect("running");
+        assert!(alarm.as_mut().withdraw(), "a live arming is withdrawn");
         shared.stop(far());
         assert_eq!(alarm.outcome(), None);
         assert_eq!(log.fate(0), Fate::Fired, "the stop woke the other alarm");
@@ -474,6 +475,38 @@ fn loom_timer_alarm_poll_races_the_ring() {
             Poll::Pending => log.wait_for(1),
         }
         shared.stop(far());
+    });
+}
+
+/// The owner re-arming an alarm as soon as it sees it rung (what an
+/// interval does for its next tick), while the ring may still be inside
+/// the alarm's `waker` lock: the new arming is not lost (the stop ends it
+/// and wakes its waker), and the old ring does not wake the new waker.
+///
+/// Catches: the timekeeper reading the alarm's `link` (its trace id) after
+/// the ring set `RUNG` rather than before (the owner's rewrite of the
+/// deadline and id for the new arming races that read: loom's cell check
+/// fails).
+#[test]
+fn loom_timer_alarm_rearmed_as_soon_as_rung() {
+    model(|| {
+        let log = Log::new();
+        let shared = Shared::<Probe>::new();
+        let Some((mut alarm, true)) = arm_alarm(&shared, &log, 0, Instant::now()) else {
+            return; // due at once: nothing to race
+        };
+        while alarm.outcome().is_none() {
+            thread::yield_now();
+        }
+        let rearmed = alarm
+            .as_mut()
+            .arm_in(&shared, far(), &recording_waker(&log, 1));
+        assert!(rearmed.is_pending());
+        shared.stop(far());
+        log.wait_for(0);
+        assert_eq!(alarm.outcome(), Some(Err(Error::Shutdown)));
+        assert_eq!(log.fate(1), Fate::Fired, "the stop woke the new waker once");
+        assert_eq!(log.fate(0), Fate::Fired, "the ring woke the old waker once");
     });
 }
 

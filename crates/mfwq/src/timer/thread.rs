@@ -1,7 +1,7 @@
 //! One epoch's timer state and the thread that fires it (see the module
-//! docs of `timer`): scheduled items, periodic callbacks and the key map of
-//! waiting items under one mutex, and the `mfwq-timekeeper` thread that sleeps
-//! until the earliest deadline.
+//! docs of `timer`): scheduled items, periodic callbacks, the futures'
+//! alarms (`alarm.rs`) and the key map of waiting items under one mutex,
+//! and the `mfwq-timekeeper` thread that sleeps until the earliest deadline.
 
 use crate::observe::{
     self,
@@ -49,7 +49,8 @@ pub(crate) struct Shared<R: Owed = AsyncResult> {
     /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
     /// while it is busy (it looks into the inbox before it sleeps again),
     /// `u64::MAX` while it sleeps until woken. Written by the timekeeper and
-    /// by a wake-up, both under the lock; read without it by `enter`.
+    /// by a wake-up, both under the lock; read without it by `enter` and
+    /// `enter_alarm`.
     keeper_until: AtomicU64,
     /// The origin of `keeper_until`'s time.
     origin: Instant,
@@ -185,7 +186,7 @@ impl<R: Owed> Shared<R> {
                 thread,
             )
         };
-        wake_all(alarms);
+        wake_all(alarms, KeyStep::Cancelled);
         // After `closed`: what enters later is ended by whoever pushed it
         // (`enter`); this catches what entered between.
         self.end_inbox();
@@ -420,7 +421,7 @@ impl<R: Owed> Shared<R> {
                 wakers.push((alarm.id(), alarm.ring(false)));
             });
         }
-        wake_all(wakers);
+        wake_all(wakers, KeyStep::Cancelled);
     }
 
     /// The shutdown is starting: every armed alarm ends with
@@ -432,7 +433,7 @@ impl<R: Owed> Shared<R> {
             self.take_inbox(&mut state);
             end_all(&mut state.alarms)
         };
-        wake_all(alarms);
+        wake_all(alarms, KeyStep::Cancelled);
     }
 
     /// Starts the timer thread on first use.
@@ -458,7 +459,7 @@ impl<R: Owed> Shared<R> {
     }
 
     /// Wakes the timer thread if it sleeps past `deadline`. Called with the
-    /// lock held (`_held`): the thread decides to sleep and waits under it,
+    /// lock held (`held`): the thread decides to sleep and waits under it,
     /// so the notification cannot fall between the two.
     fn wake_for(&self, held: &mut TimerState<R>, deadline: Instant) {
         self.wake_for_encoded(held, self.encode(deadline));
@@ -612,9 +613,11 @@ fn end_all<R: Owed>(alarms: &mut AlarmHeap<R>) -> Vec<(u64, Option<Waker>)> {
         .collect()
 }
 
-/// Wakes what rings took, with no lock held.
-fn wake_all(wakers: Vec<(u64, Option<Waker>)>) {
-    for (_, waker) in wakers {
+/// Wakes what rings took, with no lock held; `step` is the trace's for
+/// each alarm.
+fn wake_all(wakers: Vec<(u64, Option<Waker>)>, step: KeyStep) {
+    for (id, waker) in wakers {
+        observe::key(Keyed::Timer, id, step);
         wake(waker);
     }
 }
