@@ -144,13 +144,18 @@ impl<R: Owed> Alarm<R> {
     /// the timer stopped); `Ready(Err(Shutdown))` if the timer is stopped,
     /// `Ready(Err(OutOfMemory))` if its thread cannot start. A live arming
     /// is withdrawn first.
+    ///
+    /// The alarm keeps `shared` (the timer it is in) for its withdrawal; an
+    /// alarm armed again in the same timer drops the one passed.
     pub(crate) fn arm_in(
         mut self: Pin<&mut Self>,
-        shared: &Arc<Shared<R>>,
+        shared: Arc<Shared<R>>,
         deadline: Instant,
         waker: &Waker,
     ) -> Poll<Result<()>> {
-        self.as_mut().withdraw();
+        if self.is_in_timer() {
+            self.as_mut().withdraw();
+        }
         let encoded = shared.encode(deadline);
         if shared.has_seen(encoded) {
             return Poll::Ready(Ok(()));
@@ -160,9 +165,12 @@ impl<R: Owed> Alarm<R> {
         }
         let this = self.as_ref();
         // A ring of the last arming may still be leaving the `waker` lock:
-        // `leave_waker` takes it, which waits for that; from here nobody
-        // else holds the alarm.
-        this.leave_waker(waker, false);
+        // taking it waits for that; from here nobody else holds the alarm.
+        // The waker is cloned before the lock and the old one dropped after
+        // it (see `leave_waker`).
+        let clone = waker.clone();
+        let old = lock(&this.waker).replace(clone);
+        drop(old);
         // An id only for the trace (a shared counter costs every arming).
         let id = if crate::observe::tracing() {
             super::next_key(ALARM_TAG)
@@ -175,32 +183,39 @@ impl<R: Owed> Alarm<R> {
             link.deadline = encoded;
             link.id = id;
         });
-        let replaced = this.timer.with_mut(|timer| {
+        // The alarm keeps the timer it is in; the one let go of (an earlier
+        // platform run's, or `shared` itself when already kept) is dropped
+        // outside every lock.
+        let spare = this.timer.with_mut(|timer| {
             // SAFETY: `timer` is the owner's alone.
             let timer = unsafe { &mut *timer };
-            if timer.as_ref().is_some_and(|held| Arc::ptr_eq(held, shared)) {
-                None
-            } else {
-                timer.replace(Arc::clone(shared))
+            match timer {
+                Some(kept) if Arc::ptr_eq(kept, &shared) => Some(shared),
+                _ => timer.replace(shared),
             }
         });
         this.state.store(QUEUED, Ordering::Relaxed);
-        shared.enter_alarm(this.as_ptr(), id, encoded);
-        // An earlier platform run's timer, let go of outside every lock.
-        drop(replaced);
+        this.timer.with_mut(|timer| {
+            // SAFETY: as above.
+            unsafe { &*timer }
+                .as_ref()
+                .expect("kept above")
+                .enter_alarm(this.as_ptr(), id, encoded);
+        });
+        drop(spare);
         Poll::Pending
     }
 
-    /// Leaves `waker` in the alarm to be woken at the ring; with
-    /// `unless_ended`, not if the arming has ended: then its outcome. The
-    /// waker is cloned before, and the one it replaces dropped after, the
-    /// `waker` lock, which the timekeeper takes under the timer's lock: the
-    /// task's code never runs under it.
-    fn leave_waker(&self, waker: &Waker, unless_ended: bool) -> Option<Result<()>> {
+    /// Leaves `waker` in the alarm to be woken at the ring, unless the
+    /// arming has ended: then its outcome. The waker is cloned before, and
+    /// the one it replaces dropped after, the `waker` lock, which the
+    /// timekeeper takes under the timer's lock: the task's code never runs
+    /// under it.
+    fn leave_waker(&self, waker: &Waker) -> Option<Result<()>> {
         let clone = waker.clone();
         let (outcome, leftover) = {
             let mut kept = lock(&self.waker);
-            match self.outcome().filter(|_| unless_ended) {
+            match self.outcome() {
                 Some(outcome) => (Some(outcome), Some(clone)),
                 None => match &*kept {
                     Some(stored) if stored.will_wake(waker) => (None, Some(clone)),
@@ -220,7 +235,7 @@ impl<R: Owed> Alarm<R> {
         if let Some(outcome) = self.outcome() {
             return Poll::Ready(outcome);
         }
-        match self.leave_waker(waker, true) {
+        match self.leave_waker(waker) {
             Some(outcome) => Poll::Ready(outcome),
             None => Poll::Pending,
         }
@@ -289,7 +304,7 @@ impl Alarm<AsyncResult> {
         })
         .and_then(|shared| shared);
         let outcome = match shared {
-            Ok(shared) => self.arm_in(&shared, deadline, waker),
+            Ok(shared) => self.arm_in(shared, deadline, waker),
             Err(error) => Poll::Ready(Err(error)),
         };
         match outcome {
@@ -630,7 +645,7 @@ mod tests {
         let mut due_at_once = [false; 8];
         for (index, alarm) in owned.iter_mut().enumerate() {
             let deadline = if index % 2 == 0 { soon } else { far };
-            match alarm.as_mut().arm_in(&shared, deadline, &waker) {
+            match alarm.as_mut().arm_in(Arc::clone(&shared), deadline, &waker) {
                 Poll::Pending => pending_soon += usize::from(index % 2 == 0),
                 Poll::Ready(outcome) => {
                     due_at_once[index] = true;
@@ -653,7 +668,10 @@ mod tests {
             assert!(!owned[0].as_mut().withdraw());
             assert_eq!(owned[0].outcome(), Some(Ok(())));
         }
-        assert!(owned[0].as_mut().arm_in(&shared, far, &waker).is_pending());
+        assert!(owned[0]
+            .as_mut()
+            .arm_in(Arc::clone(&shared), far, &waker)
+            .is_pending());
         assert_eq!(owned[0].outcome(), None);
         shared.stop(Instant::now() + Duration::from_secs(10));
         assert_eq!(
@@ -674,7 +692,7 @@ mod tests {
         // Armed after the stop: refused.
         let mut late = Box::pin(Alarm::new());
         assert_eq!(
-            late.as_mut().arm_in(&shared, far, &waker),
+            late.as_mut().arm_in(Arc::clone(&shared), far, &waker),
             Poll::Ready(Err(Error::Shutdown))
         );
     }

@@ -326,7 +326,7 @@ fn arm_alarm(
     let mut alarm = Box::pin(Alarm::new());
     match alarm
         .as_mut()
-        .arm_in(shared, deadline, &recording_waker(log, index))
+        .arm_in(Arc::clone(shared), deadline, &recording_waker(log, index))
     {
         Poll::Pending => Some((alarm, true)),
         Poll::Ready(Ok(())) => Some((alarm, false)),
@@ -500,7 +500,7 @@ fn loom_timer_alarm_rearmed_as_soon_as_rung() {
         }
         let rearmed = alarm
             .as_mut()
-            .arm_in(&shared, far(), &recording_waker(&log, 1));
+            .arm_in(Arc::clone(&shared), far(), &recording_waker(&log, 1));
         assert!(rearmed.is_pending());
         shared.stop(far());
         log.wait_for(0);
