@@ -44,13 +44,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-bench-smoke.XXXXXX") || fail "cannot make
 trap 'rm -rf "$WORK"' EXIT
 
 start=$SECONDS
-cargo test -p mfwq-bench --benches --no-run || fail "the benches do not build"
+cargo test --workspace --benches --no-run || fail "the benches do not build"
 
 failed=()
 for bench in "${BENCHES[@]}"; do
     echo "== bench-smoke: $bench"
     t=$SECONDS
-    if ! cargo test -q -p mfwq-bench --bench "$bench" -- --list >"$WORK/$bench.list" 2>"$WORK/$bench.list.err"; then
+    if ! cargo test -q --workspace --bench "$bench" -- --list >"$WORK/$bench.list" 2>"$WORK/$bench.list.err"; then
         cat "$WORK/$bench.list.err" >&2
         failed+=("$bench: --list failed")
         continue
@@ -65,7 +65,7 @@ for bench in "${BENCHES[@]}"; do
         continue
     fi
 
-    cargo test -p mfwq-bench --bench "$bench" >"$WORK/$bench.out" 2>"$WORK/$bench.err"
+    cargo test --workspace --bench "$bench" >"$WORK/$bench.out" 2>"$WORK/$bench.err"
     status=$?
     cat "$WORK/$bench.out"
     if [[ $status -ne 0 ]]; then

@@ -34,7 +34,7 @@ if ! command -v strace >/dev/null 2>&1; then
     fi
 fi
 
-BIN=$(cargo test -p mfwq --test realtime_safety --no-run 2>&1 |
+BIN=$(cargo test --workspace --test realtime_safety --no-run 2>&1 |
     sed -n 's/.*(\(target\/[^)]*realtime_safety-[0-9a-f]*\)).*/\1/p' | tail -n 1)
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
     echo "ci/rt-safety.sh: cannot find the realtime_safety test binary" >&2
