@@ -685,3 +685,47 @@ fn a_timer_expiring_as_the_shutdown_gives_up_is_still_delivered() {
     assert!(wait_until(WAIT, || Arc::strong_count(&cb) == 1));
     mfwq::unlock_platform();
 }
+
+/// A callback that asks for the STANDARD queue until `switch` is set, then for
+/// FAST_IO processing on the same queue (which STANDARD does not serve); its
+/// `invoke` reports the queue it ran on.
+struct FlagsChangeLater {
+    switch: Arc<std::sync::atomic::AtomicBool>,
+    ran_on: mpsc::Sender<Option<QueueId>>,
+}
+
+impl AsyncCallback for FlagsChangeLater {
+    fn parameters(&self) -> Option<CallbackParams> {
+        let flags = if self.switch.load(Ordering::SeqCst) {
+            CallbackFlags::FAST_IO_PROCESSING
+        } else {
+            CallbackFlags::empty()
+        };
+        Some(CallbackParams {
+            flags,
+            queue: QueueId::STANDARD,
+        })
+    }
+    fn invoke(&self, _result: &AsyncResult) {
+        let _ = self.ran_on.send(mfwq::current_queue());
+    }
+}
+
+// A scheduled item's callback accepted with parameters that fit its queue, whose
+// `GetParameters` asks for FAST_IO on STANDARD by the time the item is due: the
+// completion still arrives, once, on the IO queue (it used to be dropped with
+// a warning).
+#[test]
+fn a_completion_whose_flags_no_longer_fit_its_queue_runs_on_the_io_queue() {
+    let _platform = mfwq::Platform::start().unwrap();
+    let switch = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (sender, ran_on) = mpsc::channel();
+    let callback: mfwq::Callback = Arc::new(FlagsChangeLater {
+        switch: switch.clone(),
+        ran_on: sender,
+    });
+    mfwq::schedule_work_item(callback, None, Duration::from_millis(50)).unwrap();
+    switch.store(true, Ordering::SeqCst);
+    assert_eq!(recv(&ran_on), Some(QueueId::IO));
+    assert_nothing_more(&ran_on, Duration::from_millis(100));
+}

@@ -167,8 +167,18 @@ pub(crate) fn complete_owed(result: AsyncResult) -> Result<()> {
 
 fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) -> Result<()> {
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
+    // The call that accepted this completion checked that the callback's flags
+    // fit its queue (`check_completion_params`); a callback whose
+    // `GetParameters` now asks for FAST_IO or SIGNAL on a queue that serves
+    // neither still gets the completion it was promised, on the IO queue (the
+    // platform queue made for those callbacks), rather than losing it.
+    let queue = if params.flags.fit(params.queue) {
+        params.queue
+    } else {
+        QueueId::IO
+    };
     let work = Work::new(result);
-    let outcome = match try_submit(params.queue, Band::Normal, work, params.flags) {
+    let outcome = match try_submit(queue, Band::Normal, work, params.flags) {
         // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
         Err((Error::InvalidWorkQueue, Some(refused))) if !params.flags.needs_fast_io_queue() => {
             try_submit(QueueId::STANDARD, Band::Normal, refused, params.flags)
