@@ -7,6 +7,9 @@
  */
 #include "mfwq_test.h"
 
+#include <stdint.h>
+#include <unistd.h>
+
 /* An MMCSS Begin that returned S_OK, then MFShutdown at once: the callback is
  * invoked exactly once every round, with the status the registration got
  * (S_OK if it ran before the platform stopped, MF_E_SHUTDOWN if not). */
@@ -83,6 +86,10 @@ static void test_shutdown_bounded_by_a_blocked_callback(void)
     tcb *behind = tcb_create();
     tcb *later = tcb_create();
     double start, took;
+    int saved_stderr;
+    FILE *report;
+    char text[4096], address[64];
+    size_t length;
 
     setenv("MFWQ_SHUTDOWN_TIMEOUT_MS", "100", 1);
     blocker->hook = blocking_hook;
@@ -90,10 +97,29 @@ static void test_shutdown_bounded_by_a_blocked_callback(void)
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, &blocker->iface, NULL), S_OK);
     CHECK_HR(MFPutWorkItem(MFASYNC_CALLBACK_QUEUE_STANDARD, &behind->iface, NULL), S_OK);
     sleep_ms(20); /* the blocker is running */
+    /* The report of the stuck thread goes to stderr (a C program has no
+     * `tracing` subscriber): capture it in a file. */
+    fflush(stderr);
+    saved_stderr = dup(2);
+    CHECK(saved_stderr >= 0);
+    report = tmpfile();
+    CHECK(report != NULL);
+    CHECK(dup2(fileno(report), 2) == 2);
     start = now_ms();
     CHECK_HR(MFShutdown(), S_OK);
     took = now_ms() - start;
+    fflush(stderr);
+    CHECK(dup2(saved_stderr, 2) == 2);
+    close(saved_stderr);
     CHECK_MSG(took < T(700), "MFShutdown took %.0f ms with a 100 ms timeout", took);
+    rewind(report);
+    length = fread(text, 1, sizeof text - 1, report);
+    text[length] = 0;
+    fclose(report);
+    snprintf(address, sizeof address, "callback %#lx", (unsigned long)(uintptr_t)&blocker->iface);
+    CHECK_MSG(strstr(text, "has not returned") != NULL, "no report on stderr: '%s'", text);
+    CHECK_MSG(strstr(text, "thread mfwq-standard") != NULL, "report without the thread: '%s'", text);
+    CHECK_MSG(strstr(text, address) != NULL, "report without '%s': '%s'", address, text);
     CHECK(tcb_wait(behind, 1));
     CHECK_HR(atomic_load(&behind->last_status), MF_E_SHUTDOWN);
     CHECK_EQ(atomic_load(&blocker_returned), 0);

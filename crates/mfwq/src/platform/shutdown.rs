@@ -170,6 +170,10 @@ fn deliver_stranded(stranded: Vec<Work>, rescue: &Arc<QueueCore>) {
 }
 
 fn report_stuck(core: &QueueCore, stranded: usize) {
+    // A program with a `tracing` subscriber gets the report there; any other
+    // (every C program, which cannot see `tracing`) gets it on stderr: a
+    // shutdown that gave up on a thread is never silent.
+    let to_stderr = !tracing::dispatcher::has_been_set();
     for worker in core.running_workers() {
         tracing::error!(
             queue = %core.id(),
@@ -179,6 +183,17 @@ fn report_stuck(core: &QueueCore, stranded: usize) {
             stranded,
             "shutdown stopped waiting for a callback that has not returned; its thread is left running"
         );
+        if to_stderr {
+            eprintln!(
+                "mfwq: shutdown stopped waiting for a callback that has not returned: \
+                 queue {} thread {} (tid {}) callback {:#x}; {stranded} item(s) behind it \
+                 delivered with MF_E_SHUTDOWN; the thread is left running",
+                core.id(),
+                worker.name,
+                worker.tid,
+                worker.running
+            );
+        }
     }
 }
 
