@@ -269,3 +269,68 @@ impl<T> Future for OperationFuture<T> {
         }
     }
 }
+
+#[cfg(all(test, not(mfwq_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn pair() -> (OperationFuture<u32>, Delivery<u32>) {
+        let slot = Arc::new(FutureSlot {
+            output: Mutex::new((None, None)),
+        });
+        let delivery = Delivery(Arc::clone(&slot), false.into());
+        (OperationFuture { slot }, delivery)
+    }
+
+    fn poll_once(
+        future: &mut OperationFuture<u32>,
+        waker: &Arc<CountingWaker>,
+    ) -> Poll<Result<u32>> {
+        let waker = std::task::Waker::from(Arc::clone(waker));
+        Pin::new(future).poll(&mut Context::from_waker(&waker))
+    }
+
+    // The fallback of `begin_async`: a completion callback that goes away
+    // without having been invoked resolves the future with `Shutdown` and
+    // wakes its task, rather than leaving it pending for ever.
+    #[test]
+    fn an_undelivered_completion_resolves_the_future_with_shutdown() {
+        let waker = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let (mut future, delivery) = pair();
+        assert!(poll_once(&mut future, &waker).is_pending());
+        drop(delivery);
+        assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poll_once(&mut future, &waker),
+            Poll::Ready(Err(Error::Shutdown))
+        );
+    }
+
+    #[test]
+    fn a_delivered_completion_keeps_its_output_when_the_callback_goes() {
+        let waker = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let (mut future, delivery) = pair();
+        assert!(poll_once(&mut future, &waker).is_pending());
+        delivery.deliver(Ok(7));
+        drop(delivery);
+        assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_once(&mut future, &waker), Poll::Ready(Ok(7)));
+    }
+
+    #[test]
+    fn a_completion_dropped_after_its_future_does_nothing() {
+        let (future, delivery) = pair();
+        drop(future);
+        drop(delivery);
+    }
+}

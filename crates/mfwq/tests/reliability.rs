@@ -717,6 +717,7 @@ impl AsyncCallback for FlagsChangeLater {
 // a warning).
 #[test]
 fn a_completion_whose_flags_no_longer_fit_its_queue_runs_on_the_io_queue() {
+    let _serial = serial();
     let _platform = mfwq::Platform::start().unwrap();
     let switch = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (sender, ran_on) = mpsc::channel();
@@ -728,4 +729,28 @@ fn a_completion_whose_flags_no_longer_fit_its_queue_runs_on_the_io_queue() {
     switch.store(true, Ordering::SeqCst);
     assert_eq!(recv(&ran_on), Some(QueueId::IO));
     assert_nothing_more(&ran_on, Duration::from_millis(100));
+}
+
+// A result's object whose `Drop` panics, released by the worker after the
+// callback (which panics too): both panics are reported, nothing aborts, and
+// the queue goes on. The object is released through the same path as the
+// state; this pins it down for the object as well.
+#[test]
+fn a_result_object_whose_drop_panics_is_reported_and_the_queue_goes_on() {
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let reports = capture_panics();
+    for queue in [QueueId::STANDARD, QueueId::MULTITHREADED] {
+        let object: mfwq::State = Arc::new(PanicsOnDrop("object drop panics"));
+        let result = AsyncResult::new(
+            Some(object),
+            Some(callback(|_| panic!("invoke panics"))),
+            None,
+        );
+        mfwq::put_result(queue, result).unwrap();
+        let mut sites = vec![recv(&reports).site, recv(&reports).site];
+        sites.sort_by_key(|site| format!("{site:?}"));
+        assert_eq!(sites, [PanicSite::Drop, PanicSite::Invoke]);
+        assert_put_runs(queue);
+    }
 }
