@@ -4,12 +4,13 @@
 #   cargo fmt --all -- --check
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+#   cargo package --no-verify -p mfwq -p mfwq-ffi   (what crates.io would get)
 #
 # and that README.md's table of CI steps ("CI: what .ci/run runs") lists the
 # steps of .ci/run (its `cargo ...` and `bash ci/*.sh` lines) in their order.
 #
-#   ci/lint.sh              # all four
-#   ci/lint.sh fmt          # one of fmt, clippy, doc, readme
+#   ci/lint.sh              # all five
+#   ci/lint.sh fmt          # one of fmt, clippy, doc, package, readme
 #
 # Installs the rustfmt and clippy components of the active toolchain when they
 # are missing; fails (exit 1) when it cannot, or when any step reports
@@ -19,9 +20,9 @@ cd "$(dirname "$0")/.."
 
 WHICH="${1:-all}"
 case "$WHICH" in
-    all | fmt | clippy | doc | readme) ;;
+    all | fmt | clippy | doc | package | readme) ;;
     *)
-        echo "usage: $0 [all|fmt|clippy|doc|readme]" >&2
+        echo "usage: $0 [all|fmt|clippy|doc|package|readme]" >&2
         exit 2
         ;;
 esac
@@ -86,6 +87,28 @@ if [[ "$WHICH" == all || "$WHICH" == doc ]]; then
         failed+=(doc-warnings)
     else
         echo "lint: doc passed in $((SECONDS - t)) s"
+    fi
+    rm -f "$log"
+fi
+
+if [[ "$WHICH" == all || "$WHICH" == package ]]; then
+    # The two publishable crates package cleanly: every file they need is
+    # inside them (licences, README, build script inputs), the metadata is
+    # complete, and cargo has nothing to warn about. `--no-verify` skips the
+    # rebuild from the packaged sources (the tests above build the same code).
+    echo "== lint: cargo package --no-verify -p mfwq -p mfwq-ffi"
+    t=$SECONDS
+    log=$(mktemp "${TMPDIR:-/tmp}/mfwq-package.XXXXXX") || fail "cannot make a temporary file"
+    cargo package --no-verify --allow-dirty -p mfwq -p mfwq-ffi 2>"$log"
+    status=$?
+    cat "$log" >&2
+    if [[ $status -ne 0 ]]; then
+        failed+=(package)
+    elif grep -q '^warning' "$log"; then
+        echo "lint: package: cargo warned (see above)" >&2
+        failed+=(package-warnings)
+    else
+        echo "lint: package passed in $((SECONDS - t)) s"
     fi
     rm -f "$log"
 fi
