@@ -64,6 +64,12 @@ for target in "${TARGETS[@]}"; do
     (cd fuzz && cargo +nightly fuzz build -O -a "$target") || die "building $target failed"
 done
 echo "fuzz: built in $((SECONDS - t)) s"
+# cargo-fuzz has no --locked: a lock file the build had to change means the
+# committed one is stale (and a CI run would modify the checkout).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- fuzz/Cargo.lock; then
+    git --no-pager diff -- fuzz/Cargo.lock >&2
+    die "the build changed fuzz/Cargo.lock: commit the updated lock file"
+fi
 
 # --- run ---------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-fuzz.XXXXXX") || die "cannot make a scratch directory"
