@@ -9,9 +9,10 @@
 #      elsewhere (the CMake package is relocatable), and with
 #      mfplat::mfplat_static;
 #   4. the C program linked statically against libmfplat.a, run;
-#   5. an install with DESTDIR + PREFIX=/usr + a multiarch LIBDIR: the exact
-#      tree, the symlinks, the SONAME, no DESTDIR leaking into the files;
-#   6. examples/c/Makefile with USE_PKG_CONFIG=1 against the installed prefix.
+#   5. examples/c/Makefile with USE_PKG_CONFIG=1 against the installed prefix;
+#   6. an install with CARGO_TARGET_DIR pointing outside the checkout;
+#   7. an install with DESTDIR + PREFIX=/usr + a multiarch LIBDIR: the exact
+#      tree, the symlinks, the SONAME, no DESTDIR leaking into the files.
 # Needs cc, c++, pkg-config, cmake, readelf: with CI=true missing ones are
 # installed with apt-get (sudo if not root), otherwise the script fails naming
 # them. Nothing is skipped. About 30 s once the release build is there.
@@ -112,6 +113,24 @@ make -s -C examples/c USE_PKG_CONFIG=1 BUILD="$work/examples" >/dev/null
 (cd / && env -u LD_LIBRARY_PATH "$work/examples/square_root" >/dev/null) || fail "examples/c square_root"
 (cd / && env -u LD_LIBRARY_PATH "$work/examples/square_root_cpp" >/dev/null) || fail "examples/c square_root_cpp"
 unset PKG_CONFIG_PATH
+
+echo "== install: CARGO_TARGET_DIR elsewhere (build and install from there)"
+# A target directory outside the checkout (here a link to the one just built,
+# so cargo finds everything fresh): the script must build and install from
+# it, not from ./target.
+ln -s "$(cargo metadata --format-version 1 --no-deps --offline |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')" "$work/elsewhere"
+CARGO_TARGET_DIR="$work/elsewhere" PREFIX="$work/prefix-elsewhere" DESTDIR= \
+    bash scripts/install-mfplat.sh >"$work/elsewhere.log" 2>&1 || {
+    cat "$work/elsewhere.log" >&2
+    fail "install with CARGO_TARGET_DIR=$work/elsewhere"
+}
+grep -qF "installing the build in $work/elsewhere/release" "$work/elsewhere.log" || {
+    cat "$work/elsewhere.log" >&2
+    fail "the install did not use CARGO_TARGET_DIR"
+}
+cmp -s "$prefix/lib/$realname" "$work/prefix-elsewhere/lib/$realname" ||
+    fail "the install from CARGO_TARGET_DIR differs from the first one"
 
 echo "== install: DESTDIR + PREFIX=/usr + LIBDIR=lib/<multiarch> layout"
 arch="$(gcc -print-multiarch 2>/dev/null || true)"

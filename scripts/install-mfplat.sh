@@ -84,6 +84,7 @@ so="$built/libmfplat.so"
 archive="$built/libmfplat.a"
 [[ -f "$so" && -f "$archive" ]] ||
     die "no libmfplat.so / libmfplat.a in $built (run 'cargo build --release -p mfwq-ffi')"
+echo "install-mfplat: installing the build in $built"
 
 # The SONAME (libmfplat.so.<SOVERSION>) comes from the build
 # (crates/mfwq-ffi/build.rs); the real file adds the crate's minor.patch.
