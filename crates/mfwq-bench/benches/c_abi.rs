@@ -158,12 +158,17 @@ impl Link {
 
 /// Compiles `c/mfbench.c` against the library in `lib_dir`.
 fn compile_mfbench(paths: &Paths, lib_dir: &Path, link: Link) -> Result<PathBuf, String> {
-    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    // `CC` may carry words of its own (`ccache gcc`, `gcc -m64`), as make and
+    // cargo's cc crate allow.
+    let cc = std::env::var("CC").unwrap_or_default();
+    let mut words = cc.split_whitespace();
+    let compiler = words.next().unwrap_or("cc").to_owned();
     let exe = lib_dir.join(match link {
         Link::Shared => "mfbench",
         Link::Static => "mfbench-static",
     });
     let mut command = Command::new(&compiler);
+    command.args(words);
     command
         .args([
             "-std=c11",
