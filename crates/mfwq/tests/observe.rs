@@ -443,3 +443,137 @@ fn observation_switching_under_load_loses_and_duplicates_nothing() {
     }
     mfwq::unlock_work_queue(serial_queue).unwrap();
 }
+
+/// The instant events of a decoded trace, by name, with their events.
+fn instants_named<'a>(
+    packets: &'a [TracePacket],
+    name: &str,
+) -> Vec<&'a mfwq::observe::perfetto::TrackEvent> {
+    packets
+        .iter()
+        .filter_map(|packet| packet.track_event.as_ref())
+        .filter(|event| event.r#type == Some(TYPE_INSTANT) && event.name.as_deref() == Some(name))
+        .collect()
+}
+
+// The event kinds the first test does not reach: waiting items (registered,
+// fired, cancelled), a put's priority, an item invoked with a failure status,
+// a panic with its site, a real-time registration (requested and applied), a
+// final shutdown's phases and the workers it stops.
+#[test]
+fn a_recording_holds_waits_priorities_statuses_panics_realtime_and_shutdown() {
+    let _serial = serial();
+    let panics = common::capture_panics();
+    let path = trace_path("kinds");
+    let platform = mfwq::Platform::start().unwrap();
+    let recording = Recording::start(&path).unwrap();
+
+    // A waiting item that fires, and one that is cancelled.
+    let (sender, receiver) = mpsc::channel();
+    let event = mfwq::Event::auto_reset(false);
+    let fired = sender.clone();
+    mfwq::put_waiting_work_item(
+        Some(&event),
+        0,
+        mfwq::AsyncResult::with_callback(
+            mfwq::callback(move |_| fired.send("wait").unwrap()),
+            None,
+        ),
+    )
+    .unwrap();
+    event.set();
+    assert_eq!(common::recv(&receiver), "wait");
+    let never = mfwq::Event::manual_reset(false);
+    let cancelled = sender.clone();
+    let key = mfwq::put_waiting_work_item(
+        Some(&never),
+        0,
+        mfwq::AsyncResult::with_callback(
+            mfwq::callback(move |result| {
+                cancelled
+                    .send(if result.status() == HResult::MF_E_OPERATION_CANCELLED {
+                        "cancelled"
+                    } else {
+                        "other"
+                    })
+                    .unwrap()
+            }),
+            None,
+        ),
+    )
+    .unwrap();
+    mfwq::cancel_work_item(key).unwrap();
+    assert_eq!(common::recv(&receiver), "cancelled");
+
+    // A put with a priority, whose result carries a failure status.
+    let prioritised = sender.clone();
+    let result = mfwq::AsyncResult::with_callback(
+        mfwq::callback(move |_| prioritised.send("priority").unwrap()),
+        None,
+    );
+    result.set_status(HResult::E_FAIL);
+    mfwq::put_result_with_priority(QueueId::STANDARD, 1, result).unwrap();
+    assert_eq!(common::recv(&receiver), "priority");
+
+    // A panic in `invoke`.
+    mfwq::put_work_item(
+        QueueId::STANDARD,
+        mfwq::callback(|_| panic!("traced panic")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(common::recv(&panics).site, mfwq::PanicSite::Invoke);
+
+    // A real-time registration: whatever the policy applied, both are named.
+    let realtime = QueueBuilder::new().build().unwrap();
+    mfwq::register_work_queue_with_mmcss(realtime.id(), "Pro Audio", 0, 0).unwrap();
+    let on_realtime = sender.clone();
+    realtime
+        .spawn(move || on_realtime.send("realtime").unwrap())
+        .unwrap();
+    assert_eq!(common::recv(&receiver), "realtime");
+    drop(realtime);
+
+    // The final shutdown, recorded.
+    drop(platform);
+    let totals = recording.stop().unwrap();
+    assert_eq!(totals.dropped, 0);
+    let packets = decode(&path);
+
+    for name in [
+        "waiting item registered",
+        "waiting item fired",
+        "waiting item cancelled",
+        "shutdown: begin",
+        "shutdown: draining",
+        "shutdown: complete",
+        "worker stopped",
+    ] {
+        assert!(
+            !instants_named(&packets, name).is_empty(),
+            "no {name:?} event"
+        );
+    }
+    let panic = instants_named(&packets, "panic");
+    assert_eq!(panic.len(), 1);
+    assert_eq!(arg(panic[0], "site"), Some("Invoke"));
+    let registration = instants_named(&packets, "real-time registration");
+    assert!(!registration.is_empty());
+    assert!(arg(registration[0], "requested")
+        .unwrap()
+        .contains("Pro Audio"));
+    assert!(!arg(registration[0], "applied").unwrap().is_empty());
+    // The prioritised put carries its priority; its slice its status.
+    assert!(packets
+        .iter()
+        .filter_map(|packet| packet.track_event.as_ref())
+        .any(|event| event.r#type == Some(TYPE_INSTANT)
+            && event.debug_annotations.iter().any(|annotation| {
+                annotation.name.as_deref() == Some("priority") && annotation.int_value == Some(1)
+            })));
+    assert!(packets
+        .iter()
+        .filter_map(|packet| packet.track_event.as_ref())
+        .any(|event| event.r#type == Some(TYPE_SLICE_BEGIN)
+            && arg(event, "status").is_some_and(|status| status.contains("E_FAIL"))));
+}
