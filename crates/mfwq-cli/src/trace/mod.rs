@@ -272,6 +272,17 @@ impl Summary {
                     for flow in &event.terminating_flow_ids {
                         starts.push((*flow, time, queue.clone(), track));
                     }
+                    // A C callback's slice is "Invoke": its address says
+                    // which callback it was.
+                    let name = match event
+                        .debug_annotations
+                        .iter()
+                        .find(|annotation| annotation.name.as_deref() == Some("callback"))
+                        .and_then(|annotation| annotation.pointer_value)
+                    {
+                        Some(address) => format!("{name} {address:#x}"),
+                        None => name,
+                    };
                     open.entry(track).or_default().push((time, name, queue));
                 }
                 TYPE_SLICE_END => {
