@@ -96,3 +96,29 @@ fn a_frame_out_of_order_fails_the_run() {
     assert!(stdout.contains("out of order 1, gaps 1"), "{stdout}");
     assert!(stdout.contains("demo: FAIL ("), "{stdout}");
 }
+
+// `MFWQ_STATS=print`: any program that uses the platform prints its
+// statistics table at its final shutdown, on stderr (here the demo).
+#[test]
+fn mfwq_stats_print_writes_the_table_at_shutdown() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mfwq"))
+        .args(["demo", "--duration", "1"])
+        .env("MFWQ_STATS", "print")
+        .output()
+        .expect("mfwq demo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let table = &stderr[stderr
+        .find("mfwq statistics (pid ")
+        .unwrap_or_else(|| panic!("no statistics table on stderr:\n{stderr}"))..];
+    let pool = table
+        .lines()
+        .find(|line| line.starts_with("MULTITHREADED"))
+        .unwrap_or_else(|| panic!("no MULTITHREADED row:\n{table}"));
+    let put: u64 = pool
+        .split_whitespace()
+        .nth(1)
+        .and_then(|word| word.parse().ok())
+        .unwrap_or_else(|| panic!("no item count in {pool:?}"));
+    assert!(put > 0, "{pool}");
+}
