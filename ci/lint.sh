@@ -3,6 +3,7 @@
 #
 #   cargo fmt --all -- --check
 #   cargo clippy --workspace --all-targets -- -D warnings
+#   cargo clippy -p mfwq --no-default-features -- -D warnings
 #   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 #   cargo package --no-verify -p mfwq -p mfwq-ffi   (what crates.io would get)
 #
@@ -67,6 +68,16 @@ if [[ "$WHICH" == all || "$WHICH" == clippy ]]; then
         echo "lint: clippy passed in $((SECONDS - t)) s"
     else
         failed+=(clippy)
+    fi
+    # The core without its `observe` feature (no tracing or statistics code
+    # at all, the build the observation benchmark compares against) builds
+    # cleanly too.
+    echo "== lint: cargo clippy -p mfwq --no-default-features -- -D warnings"
+    t=$SECONDS
+    if cargo clippy -p mfwq --no-default-features -- -D warnings; then
+        echo "lint: clippy (mfwq without default features) passed in $((SECONDS - t)) s"
+    else
+        failed+=(clippy-no-default-features)
     fi
 fi
 

@@ -530,6 +530,8 @@ fn a_recording_holds_waits_priorities_statuses_panics_realtime_and_shutdown() {
     let on_realtime = sender.clone();
     realtime
         .spawn(move || on_realtime.send("realtime").unwrap())
+        .unwrap()
+        .join()
         .unwrap();
     assert_eq!(common::recv(&receiver), "realtime");
     drop(realtime);
