@@ -559,9 +559,11 @@ static void test_woken_thread_releases_the_last_reference(void)
         }
         /* No trial may miss, natively or under the slow runners: once Invoke
          * has returned the woken thread waits up to 100 ms for the worker's
-         * release; it keeps a 2 ms bound (and at least 32 yields to the
-         * worker) only for the few instructions of Invoke after SetEvent.
-         * Without the settling wait about four in ten trials miss. */
+         * release, and for the few instructions of Invoke after SetEvent it
+         * waits 2 ms (and at least 32 yields), longer while the kernel
+         * reports the worker runnable but not run (preempted), never for a
+         * blocked or busy one. Without the settling wait about four in ten
+         * trials miss. */
         CHECK_MSG(zero_put_ex == trials,
                   "queue %u: RtwqPutWorkItem: Release returned 0 in %d of %d trials", (unsigned)queues[q],
                   zero_put_ex, trials);
