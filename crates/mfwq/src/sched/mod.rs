@@ -17,6 +17,7 @@ mod loom_tests;
 mod patience;
 mod sleep;
 mod slot;
+#[cfg(not(mfwq_loom))]
 mod thread_state;
 
 use std::cell::Cell;
@@ -29,6 +30,7 @@ pub(crate) use bands::Bands;
 use cadence::Cadence;
 /// The lock-free FIFO behind the bands, also the timer's alarm inbox.
 pub(crate) use fifo::Fifo;
+#[cfg(not(mfwq_loom))]
 use patience::Patience;
 use sleep::{Parked, Sleep};
 use slot::Slot;
@@ -160,18 +162,22 @@ struct WorkerSlot {
     /// result of a serial queue's batch ([`step_finished`]). Written only by
     /// the worker, to a line it owns, after the step's result (and with it the
     /// worker's reference) was dropped, with release: an [`Invocation`]
-    /// acquires it to know that the drop happened.
+    /// acquires it to know that the drop happened. (Not read under loom,
+    /// where `Invocation` has no slot: see `crate::sync`.)
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     finished: std::sync::atomic::AtomicUsize,
     /// The number of the last step whose `Invoke` has returned
     /// ([`invoke_returned`]): while it equals the step after `finished`, the
     /// worker runs no more user code of that step but the release of its
     /// result. Only a hint for how long a woken thread waits
     /// ([`Invocation::settle`]); nothing is read through it, so it is relaxed.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     returned: std::sync::atomic::AtomicUsize,
 }
 
 impl WorkerSlot {
     /// Counts one more finished step; called by the worker only.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     #[inline]
     fn finish_step(&self) {
         let finished = self
@@ -321,6 +327,7 @@ impl Invocation {
     /// in which case the woken thread goes on after this rather than wait for
     /// user code. Past it the waiter goes on waiting only for a worker that
     /// is preempted (see [`settle`](Self::settle)).
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     pub(crate) const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
 
     /// The fewest times a woken thread gives the processor away before the
@@ -337,6 +344,7 @@ impl Invocation {
     /// the few instructions of `Invoke` after the set. Only a worker that
     /// does not get a processor, or such a `Release` that blocks, takes
     /// longer than microseconds.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     pub(crate) const RELEASE_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
 
     /// How long the wait for a release yields before it sleeps between looks.
