@@ -727,8 +727,9 @@ fn every_call_works_from_inside_invoke() {
 // Who holds the result after Invoke: a thread woken by an event the callback
 // sets finds the platform's reference already gone, every time (the wait
 // settles the worker's item first; docs/porting.md, "Who holds the result
-// after Invoke"). Once Invoke has returned the woken thread waits for the
-// worker's release however long the worker is preempted (up to 100 ms), so
+// after Invoke"). The woken thread waits for a worker preempted in the few
+// instructions of Invoke after the set, and once Invoke has returned for the
+// worker's release, however long the worker is preempted (up to 100 ms), so
 // no trial may miss. With the settling taken out, MULTITHREADED missed 35 of
 // 600 in a run here, so the check catches its loss.
 #[test]
