@@ -121,6 +121,108 @@ static inline LONG64 InterlockedCompareExchange64(LONG64 volatile *Destination, 
 }
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* `long` counters. Microsoft's samples often declare `long m_cRef` and call  */
+/* InterlockedIncrement(&m_cRef): on Windows `long` is LONG (32 bits), here  */
+/* it is 64 bits, so that call would not compile (C++) or would pass the     */
+/* wrong pointer type (C). These forms take the counter as it is declared:  */
+/* the same full-barrier operations on a 64-bit `long`, returning what the   */
+/* LONG forms return (the new value for Increment/Decrement, the old one     */
+/* for Exchange/ExchangeAdd/CompareExchange), as a `long`.                   */
+/* ------------------------------------------------------------------------ */
+
+#define MFWQ_INTERLOCKED_FORMS_(type, suffix)                                                          \
+    static inline type mfwq_InterlockedIncrement_##suffix(type volatile *Addend)                       \
+    {                                                                                                  \
+        return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST);                                        \
+    }                                                                                                  \
+    static inline type mfwq_InterlockedDecrement_##suffix(type volatile *Addend)                       \
+    {                                                                                                  \
+        return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST);                                        \
+    }                                                                                                  \
+    static inline type mfwq_InterlockedExchange_##suffix(type volatile *Target, type Value)            \
+    {                                                                                                  \
+        return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);                                   \
+    }                                                                                                  \
+    static inline type mfwq_InterlockedExchangeAdd_##suffix(type volatile *Addend, type Value)         \
+    {                                                                                                  \
+        return __atomic_fetch_add(Addend, Value, __ATOMIC_SEQ_CST);                                    \
+    }                                                                                                  \
+    static inline type mfwq_InterlockedCompareExchange_##suffix(type volatile *Destination,            \
+                                                                type Exchange, type Comperand)         \
+    {                                                                                                  \
+        type initial = Comperand;                                                                      \
+        __atomic_compare_exchange_n(Destination, &initial, Exchange, 0, __ATOMIC_SEQ_CST,              \
+                                    __ATOMIC_SEQ_CST);                                                 \
+        return initial;                                                                                \
+    }
+
+MFWQ_INTERLOCKED_FORMS_(long, long)
+
+#ifdef __cplusplus
+/* C++: overloads, as the Windows SDK's winnt.h adds for the unsigned types
+ * (extern "C++", like the SDK's): `long` and `unsigned long` (64 bits here),
+ * and `unsigned` (ULONG here is 32 bits, as on Windows). */
+MFWQ_INTERLOCKED_FORMS_(unsigned long, ulong)
+MFWQ_INTERLOCKED_FORMS_(unsigned, uint)
+#  define MFWQ_INTERLOCKED_OVERLOADS_(type, suffix)                                                    \
+    inline type InterlockedIncrement(type volatile *Addend)                                            \
+    {                                                                                                  \
+        return mfwq_InterlockedIncrement_##suffix(Addend);                                             \
+    }                                                                                                  \
+    inline type InterlockedDecrement(type volatile *Addend)                                            \
+    {                                                                                                  \
+        return mfwq_InterlockedDecrement_##suffix(Addend);                                             \
+    }                                                                                                  \
+    inline type InterlockedExchange(type volatile *Target, type Value)                                 \
+    {                                                                                                  \
+        return mfwq_InterlockedExchange_##suffix(Target, Value);                                       \
+    }                                                                                                  \
+    inline type InterlockedExchangeAdd(type volatile *Addend, type Value)                              \
+    {                                                                                                  \
+        return mfwq_InterlockedExchangeAdd_##suffix(Addend, Value);                                    \
+    }                                                                                                  \
+    inline type InterlockedCompareExchange(type volatile *Destination, type Exchange, type Comperand)  \
+    {                                                                                                  \
+        return mfwq_InterlockedCompareExchange_##suffix(Destination, Exchange, Comperand);             \
+    }
+extern "C++" {
+#  if !defined(InterlockedIncrement) && !defined(InterlockedDecrement) && !defined(InterlockedExchange) && \
+      !defined(InterlockedExchangeAdd) && !defined(InterlockedCompareExchange)
+MFWQ_INTERLOCKED_OVERLOADS_(long, long)
+MFWQ_INTERLOCKED_OVERLOADS_(unsigned long, ulong)
+MFWQ_INTERLOCKED_OVERLOADS_(unsigned, uint)
+#  endif
+}
+#  undef MFWQ_INTERLOCKED_OVERLOADS_
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/* C11: the five names become macros that pick the `long` form for a
+ * `long *` and the LONG function for anything else (_Generic). Only a call
+ * is redirected: `&InterlockedIncrement` still names the LONG function. C99
+ * has no _Generic: there a `long` counter must be declared LONG (or use the
+ * mfwq_Interlocked*_long functions above). */
+#  define MFWQ_INTERLOCKED_PICK_(name, p)                                                              \
+    _Generic((p), long *: mfwq_##name##_long, long volatile *: mfwq_##name##_long, default: name)
+#  ifndef InterlockedIncrement
+#    define InterlockedIncrement(Addend) MFWQ_INTERLOCKED_PICK_(InterlockedIncrement, Addend)(Addend)
+#  endif
+#  ifndef InterlockedDecrement
+#    define InterlockedDecrement(Addend) MFWQ_INTERLOCKED_PICK_(InterlockedDecrement, Addend)(Addend)
+#  endif
+#  ifndef InterlockedExchange
+#    define InterlockedExchange(Target, Value) MFWQ_INTERLOCKED_PICK_(InterlockedExchange, Target)(Target, Value)
+#  endif
+#  ifndef InterlockedExchangeAdd
+#    define InterlockedExchangeAdd(Addend, Value)                                                        \
+        MFWQ_INTERLOCKED_PICK_(InterlockedExchangeAdd, Addend)(Addend, Value)
+#  endif
+#  ifndef InterlockedCompareExchange
+#    define InterlockedCompareExchange(Destination, Exchange, Comperand)                                 \
+        MFWQ_INTERLOCKED_PICK_(InterlockedCompareExchange, Destination)(Destination, Exchange, Comperand)
+#  endif
+#endif
+#undef MFWQ_INTERLOCKED_FORMS_
+
 /* ======================================================================== */
 /* LARGE_INTEGER: 8 bytes, alignment 8                                      */
 /* ======================================================================== */

@@ -24,8 +24,11 @@
 //!   except the threads of `MFASYNC_CALLBACK_QUEUE_LONG_FUNCTION`, which are
 //!   STAs (so the first of them to ask, when no thread holds the main STA, is
 //!   the main STA, as Windows reports for a process whose main thread never
-//!   initialised COM). Serial queues run on the threads of the queue under
-//!   them and so report that queue's apartment. The platform's initialisation
+//!   initialised COM; docs/behaviour.md#w34 says why LONG_FUNCTION follows
+//!   what Windows was seen to do rather than its documentation). Serial
+//!   queues run on the threads of the queue under them and so report that
+//!   queue's apartment. The shutdown's own thread (`mfwq-shutdown`), a queue
+//!   worker whose queue id is `UNDEFINED`, is in the MTA like the others. The platform's initialisation
 //!   is the floor: a callback's `CoInitializeEx` of the same model is
 //!   `S_FALSE`, the other model `RPC_E_CHANGED_MODE`, and no `CoUninitialize`
 //!   takes the thread out of its queue's apartment. Threads are reused across

@@ -12,7 +12,8 @@
 //! periodic callbacks), [`mmcss`] (MMCSS, deadlines, join), [`win32`] (the
 //! event subset of docs/behaviour.md#d17) and [`guids`] (the IIDs).
 //! [`apartment`] is the COM apartment bookkeeping and `CoTaskMem*` of
-//! `mfwq_combase.h`.
+//! `mfwq_combase.h`, [`synch`] the synchronisation and time functions of
+//! `mfwq_synch.h`, [`shlwapi`] the `QISearch` of `shlwapi.h`.
 //!
 //! Calling convention: on Linux `extern "system"` is the C convention, which is
 //! what `STDAPI` means for a native Linux build.
@@ -32,6 +33,7 @@ pub mod guids;
 pub mod lifecycle;
 pub mod mmcss;
 pub mod queues;
+pub mod shlwapi;
 pub mod synch;
 pub mod win32;
 pub mod work;

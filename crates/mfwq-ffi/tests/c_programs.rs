@@ -88,6 +88,8 @@ c_programs! {
     porting_sample_c => "porting_sample.c",
     porting_sample_cpp => "porting_sample.cpp",
     queue_ids => "queue_ids.c",
+    qisearch_c => "qisearch.c",
+    qisearch_cpp => "qisearch.cpp",
     no_win32_base => "no_win32_base.c",
     trace => "trace.c",
 }

@@ -201,11 +201,14 @@ impl Event {
     }
 
     /// After a successful wait: if the set that woke it came from inside a
-    /// work item's `Invoke`, waits (briefly, bounded by
-    /// [`Invocation::SETTLE_LIMIT`]) until the worker has finished that item,
+    /// work item's `Invoke`, waits until the worker has finished that item,
     /// so that the worker's reference to the item's result is gone, as on
     /// Windows, where the woken thread's `Release` of the result then returns
-    /// 0. The woken thread never touches the result here; it only waits.
+    /// 0. The wait is bounded: by [`Invocation::SETTLE_LIMIT`] while `Invoke`
+    /// still runs (it may wait for this very thread), by
+    /// [`Invocation::RELEASE_LIMIT`] once it has returned and only the
+    /// worker's release is left. The woken thread never touches the result
+    /// here; it only waits.
     fn settle(&self, setter: Option<Invocation>) {
         let Some(setter) = setter else { return };
         if !setter.settle() {

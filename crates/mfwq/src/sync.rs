@@ -53,8 +53,10 @@
 //! instead of the lock-free band queue, which has models of its own
 //! (`sched/bands.rs` says why); a worker's
 //! slot (its thread id, thread policy and what it runs, `sched/mod.rs`:
-//! `gettid`, `sched_setattr`, and `Invocation`'s bounded spin on the slot) is
-//! not made under loom; the result memory recycler and the platform's own
+//! `gettid`, `sched_setattr`, and `Invocation`'s bounded wait on the slot's
+//! counts, whose "Invoke returned" mark is only a hint for how long to wait:
+//! nothing is read through it, and what the wait promises rests on the
+//! release/acquire of the finished count alone) is not made under loom; the result memory recycler and the platform's own
 //! locks (`platform/`, `registry`, `recycle`, `realtime/`) use parking_lot
 //! directly and are not modelled.
 

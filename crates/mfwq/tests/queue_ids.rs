@@ -138,6 +138,43 @@ fn undefined_private_ids_as_serial_targets_lock_and_mmcss_getters() {
 }
 
 #[test]
+fn registrations_deadlines_and_hints_on_undefined_private_ids_are_standards() {
+    let _serial = serial();
+    let _platform = Platform::start().unwrap();
+    for queue in UNDEFINED_PRIVATE {
+        // MMCSS: registering the id registers STANDARD ("Games" maps to a
+        // nice value, not a real-time policy).
+        let task = mfwq::register_work_queue_with_mmcss(queue, "Games", 0, 1).unwrap();
+        assert_eq!(
+            mfwq::work_queue_mmcss_class(QueueId::STANDARD).unwrap(),
+            "Games"
+        );
+        assert_eq!(mfwq::work_queue_mmcss_task_id(QueueId::STANDARD), Ok(task));
+        assert_eq!(mfwq::work_queue_mmcss_priority(QueueId::STANDARD), Ok(1));
+        mfwq::unregister_work_queue_from_mmcss(queue).unwrap();
+        assert_eq!(mfwq::work_queue_mmcss_class(QueueId::STANDARD).unwrap(), "");
+        // A deadline set through the id is STANDARD's.
+        let request = mfwq::set_deadline(queue, 100_000).unwrap();
+        assert_eq!(
+            mfwq::work_queue_deadline(QueueId::STANDARD)
+                .unwrap()
+                .map(|deadline| deadline.deadline_hns),
+            Some(100_000)
+        );
+        mfwq::cancel_deadline(request).unwrap();
+        assert!(mfwq::work_queue_deadline(QueueId::STANDARD)
+            .unwrap()
+            .is_none());
+        // So is the long-running hint.
+        mfwq::set_long_running(queue, true).unwrap();
+        assert_eq!(mfwq::is_long_running(QueueId::STANDARD), Ok(true));
+        assert_eq!(mfwq::is_long_running(queue), Ok(true));
+        mfwq::set_long_running(queue, false).unwrap();
+        assert_eq!(mfwq::is_long_running(QueueId::STANDARD), Ok(false));
+    }
+}
+
+#[test]
 fn never_allocated_and_stale_private_ids_keep_failing_everywhere() {
     let _serial = serial();
     let _platform = Platform::start().unwrap();
@@ -169,6 +206,26 @@ fn never_allocated_and_stale_private_ids_keep_failing_everywhere() {
         );
         assert_eq!(
             mfwq::work_queue_mmcss_task_id(queue),
+            Err(Error::InvalidWorkQueue)
+        );
+        assert_eq!(
+            mfwq::work_queue_mmcss_priority(queue),
+            Err(Error::InvalidWorkQueue)
+        );
+        assert_eq!(
+            mfwq::register_work_queue_with_mmcss(queue, "Games", 0, 0),
+            Err(Error::InvalidWorkQueue)
+        );
+        assert_eq!(
+            mfwq::unregister_work_queue_from_mmcss(queue),
+            Err(Error::InvalidWorkQueue)
+        );
+        assert_eq!(
+            mfwq::set_deadline(queue, 100_000).map(|_| ()),
+            Err(Error::InvalidWorkQueue)
+        );
+        assert_eq!(
+            mfwq::set_long_running(queue, true),
             Err(Error::InvalidWorkQueue)
         );
         // Through a callback's parameters: invoke is refused up front.

@@ -6,7 +6,8 @@
  * (MFStartup and RtwqStartup), the apartment callbacks see on every platform
  * queue and on private, window, multithreaded and serial queues, the
  * LONG_FUNCTION queue's single-threaded apartments, an initialisation left
- * unbalanced by a callback, and CoTaskMemAlloc/Realloc/Free.
+ * unbalanced by a callback, CoTaskMemAlloc/Realloc/Free, and the MTA of
+ * callbacks the last shutdown delivers on its own thread (mfwq-shutdown).
  *
  * include/README.md ("COM apartments") states the rules checked here.
  *
@@ -546,6 +547,101 @@ static void test_unbalanced_in_callback(void)
     CHECK_HR(MFShutdown(), S_OK);
 }
 
+/* ---- the shutdown's rescue thread ------------------------------------------ */
+
+/* A callback the last shutdown delivers on its own thread, mfwq-shutdown
+ * (items stranded behind a callback that does not return, and completions
+ * owed while the queues drain), is in the MTA like a queue thread: explicitly
+ * initialised, qualifier NONE; also an item put on a serial queue over
+ * LONG_FUNCTION, whose own threads are STAs. */
+typedef struct rescue_probe {
+    probe seen; /* first: probe_hook takes cb->ctx as a probe */
+    char thread_name[16];
+} rescue_probe;
+
+static void rescue_hook(tcb *cb, IMFAsyncResult *result)
+{
+    rescue_probe *r = cb->ctx;
+    probe_hook(cb, result);
+    pthread_getname_np(pthread_self(), r->thread_name, sizeof(r->thread_name));
+}
+
+/* Blocks its queue's thread until `release` is set. */
+static void blocking_hook(tcb *cb, IMFAsyncResult *result)
+{
+    HANDLE *events = cb->ctx; /* [0] started, [1] release */
+    (void)result;
+    SetEvent(events[0]);
+    WaitForSingleObject(events[1], T(LONG_WAIT));
+}
+
+static void test_shutdown_rescue_thread(void)
+{
+    HANDLE started[2], release = CreateEventA(NULL, TRUE, FALSE, NULL);
+    HANDLE events[2][2];
+    tcb *blockers[2], *probes[2];
+    rescue_probe seen[2];
+    DWORD queues[2], private_queue, serial;
+
+    CHECK_HR(MFStartup(MF_VERSION, MFSTARTUP_FULL), S_OK);
+    CHECK_HR(MFAllocateWorkQueue(&private_queue), S_OK);
+    CHECK_HR(MFAllocateSerialWorkQueue(MFASYNC_CALLBACK_QUEUE_LONG_FUNCTION, &serial), S_OK);
+    queues[0] = private_queue;
+    queues[1] = serial;
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < 2; i++) {
+        /* A callback that does not return before the shutdown gives up on
+         * its queue, and an item behind it, stranded there. */
+        started[i] = CreateEventA(NULL, TRUE, FALSE, NULL);
+        events[i][0] = started[i];
+        events[i][1] = release;
+        blockers[i] = tcb_create();
+        blockers[i]->ctx = events[i];
+        blockers[i]->hook = blocking_hook;
+        CHECK_HR(MFPutWorkItem(queues[i], &blockers[i]->iface, NULL), S_OK);
+        CHECK(WaitForSingleObject(started[i], T(LONG_WAIT)) == WAIT_OBJECT_0);
+        seen[i].seen.first.hr = E_FAIL;
+        probes[i] = tcb_create();
+        probes[i]->ctx = &seen[i];
+        probes[i]->hook = rescue_hook;
+        CHECK_HR(MFPutWorkItem(queues[i], &probes[i]->iface, NULL), S_OK);
+    }
+    CHECK_HR(MFUnlockWorkQueue(serial), S_OK);
+    CHECK_HR(MFUnlockWorkQueue(private_queue), S_OK);
+
+    /* The shutdown gives up on both after 200 ms and delivers the stranded
+     * items on mfwq-shutdown, with MF_E_SHUTDOWN; it returns once they ran. */
+    setenv("MFWQ_SHUTDOWN_TIMEOUT_MS", "200", 1);
+    CHECK_HR(MFShutdown(), S_OK);
+    unsetenv("MFWQ_SHUTDOWN_TIMEOUT_MS");
+    for (int i = 0; i < 2; i++) {
+        const char *what = i == 0 ? "stranded on a private queue" : "stranded on a serial queue over LONG_FUNCTION";
+        CHECK_MSG(tcb_wait(probes[i], 1), "%s: not delivered", what);
+        CHECK_MSG(strcmp(seen[i].thread_name, "mfwq-shutdown") == 0, "%s: ran on \"%s\"", what,
+                  seen[i].thread_name);
+        CHECK_HR(atomic_load(&probes[i]->last_status), MF_E_SHUTDOWN);
+        CHECK_MSG(apt_is(seen[i].seen.first, S_OK, APTTYPE_MTA, APTTYPEQUALIFIER_NONE),
+                  "%s: 0x%08x type %d qualifier %d", what, (unsigned)seen[i].seen.first.hr,
+                  (int)seen[i].seen.first.type, (int)seen[i].seen.first.qualifier);
+        CHECK_HR(seen[i].seen.same_hr, S_FALSE);
+        CHECK_HR(seen[i].seen.other_hr, RPC_E_CHANGED_MODE);
+        CHECK(apt_is(seen[i].seen.last, S_OK, APTTYPE_MTA, APTTYPEQUALIFIER_NONE));
+        CHECK_HR(seen[i].seen.again_hr, S_FALSE);
+    }
+    /* The blocked callbacks return; their threads end by themselves. */
+    CHECK(SetEvent(release));
+    for (int i = 0; i < 2; i++) {
+        CHECK(tcb_wait(blockers[i], 1));
+        WAIT_REFS(tcb_refs(blockers[i]), 1, 1000);
+        CHECK_EQ(tcb_release(blockers[i]), 0);
+        WAIT_REFS(tcb_refs(probes[i]), 1, 1000);
+        CHECK_EQ(tcb_release(probes[i]), 0);
+        CHECK(CloseHandle(started[i]));
+    }
+    CHECK(CloseHandle(release));
+    CHECK_NO_APT("after the shutdown");
+}
+
 /* ---- CoTaskMem* ------------------------------------------------------------- */
 
 static void free_ctx_hook(tcb *cb, IMFAsyncResult *result)
@@ -640,6 +736,7 @@ int main(void)
     test_unbalanced_in_callback();
     test_long_function();
     test_task_memory();
+    test_shutdown_rescue_thread();
 
     CHECK_NO_APT("end of program");
     return test_finish("apartments");

@@ -447,11 +447,27 @@ SAME(decltype(&GetLastError), DWORD (*)());
 SAME(decltype(&Sleep), void (*)(DWORD));
 
 /* mfwq_synch.h */
-SAME(decltype(&InterlockedIncrement), LONG (*)(LONG volatile *));
-SAME(decltype(&InterlockedDecrement), LONG (*)(LONG volatile *));
-SAME(decltype(&InterlockedExchange), LONG (*)(LONG volatile *, LONG));
-SAME(decltype(&InterlockedExchangeAdd), LONG (*)(LONG volatile *, LONG));
-SAME(decltype(&InterlockedCompareExchange), LONG (*)(LONG volatile *, LONG, LONG));
+/* The five LONG operations are overloaded, as in the Windows SDK's winnt.h:
+ * the LONG form, and the `long`, `unsigned long` and `unsigned` forms (a
+ * `long m_cRef` of Microsoft's samples is 64 bits here). Each form exists
+ * with its exact signature, and a call picks the one its counter's type
+ * asks for. */
+#define SAME_FORM(name, type, params) CHECK((static_cast<type(*) params>(&name) != nullptr))
+#define INTERLOCKED_FORMS(type)                                                                  \
+    SAME_FORM(InterlockedIncrement, type, (type volatile *));                                    \
+    SAME_FORM(InterlockedDecrement, type, (type volatile *));                                    \
+    SAME_FORM(InterlockedExchange, type, (type volatile *, type));                               \
+    SAME_FORM(InterlockedExchangeAdd, type, (type volatile *, type));                            \
+    SAME_FORM(InterlockedCompareExchange, type, (type volatile *, type, type));                  \
+    SAME(decltype(InterlockedIncrement(static_cast<type *>(nullptr))), type);                    \
+    SAME(decltype(InterlockedCompareExchange(static_cast<type *>(nullptr), static_cast<type>(0), static_cast<type>(0))), type)
+INTERLOCKED_FORMS(LONG);
+INTERLOCKED_FORMS(long);
+INTERLOCKED_FORMS(unsigned long);
+INTERLOCKED_FORMS(unsigned);
+CHECK((std::is_same<ULONG, unsigned>::value)); /* so a ULONG counter takes the `unsigned` form */
+#undef INTERLOCKED_FORMS
+#undef SAME_FORM
 SAME(decltype(&InterlockedExchangePointer), PVOID (*)(PVOID volatile *, PVOID));
 SAME(decltype(&InterlockedCompareExchangePointer), PVOID (*)(PVOID volatile *, PVOID, PVOID));
 SAME(decltype(&InterlockedIncrement64), LONG64 (*)(LONG64 volatile *));

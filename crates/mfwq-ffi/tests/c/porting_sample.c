@@ -165,7 +165,7 @@ static HRESULT EndSqrt(IMFAsyncResult *pResult, double *pOutput)
 
 typedef struct Collector {
     IMFAsyncCallback iface;
-    LONG refCount;
+    long refCount; /* `long`, as Microsoft's samples write it (64 bits here: C11 picks the long form) */
     DWORD queue; /* where Invoke runs: a private queue */
     CRITICAL_SECTION lock;
     double sum;
@@ -198,7 +198,7 @@ static ULONG STDMETHODCALLTYPE Collector_AddRef(IMFAsyncCallback *This)
 static ULONG STDMETHODCALLTYPE Collector_Release(IMFAsyncCallback *This)
 {
     Collector *c = collector_from(This);
-    LONG count = InterlockedDecrement(&c->refCount);
+    long count = InterlockedDecrement(&c->refCount);
     if (count == 0) {
         DeleteCriticalSection(&c->lock);
         CloseHandle(c->allDone);

@@ -1,17 +1,19 @@
 /*
  * porting_sample.cpp - Media Foundation work-queue code written the way
  * Windows documentation and samples write it in C++, built unchanged against
- * the mfwq headers: COM classes with InterlockedIncrement reference counting,
- * QueryInterface with __uuidof and IID_PPV_ARGS, STDMETHODIMP/IFACEMETHODIMP,
+ * the mfwq headers: COM classes with InterlockedIncrement reference counting
+ * (on LONG and on `long` counters), QueryInterface with __uuidof and
+ * IID_PPV_ARGS or with QISearch over a QITAB, STDMETHODIMP/IFACEMETHODIMP,
  * a critical-section lock class, CoInitializeEx before MFStartup, an
  * asynchronous method with the Begin/End pattern, a serial queue over the
  * multithreaded queue, a scheduled item, and event waits with
  * WaitForSingleObject and WaitForMultipleObjects.
  *
- * Nothing here is mfwq-specific: only <mfapi.h> and <rtworkq.h>.
+ * Nothing here is mfwq-specific: only <mfapi.h>, <rtworkq.h> and <shlwapi.h>.
  */
 #include <mfapi.h>
 #include <rtworkq.h>
+#include <shlwapi.h>
 
 #include <cstdio>
 #include <new>
@@ -169,30 +171,29 @@ private:
 /* The caller's side: receives the completion and signals an event. */
 class CCaller : public IMFAsyncCallback {
 public:
-    CCaller(CAverager *pAverager, HANDLE hDone) : m_cRef(1), m_pAverager(pAverager), m_hDone(hDone), m_result(0), m_hr(E_PENDING)
+    CCaller(CAverager *pAverager, HANDLE hDone) : m_nRefCount(1), m_pAverager(pAverager), m_hDone(hDone), m_result(0), m_hr(E_PENDING)
     {
         m_pAverager->AddRef();
     }
 
+    /* The callbacks of Microsoft's MF documentation: QISearch over a QITAB,
+     * and a `long` reference count (64 bits here; the `long` overloads of
+     * the Interlocked functions take it). */
     STDMETHODIMP QueryInterface(REFIID riid, void **ppv)
     {
-        if (ppv == NULL)
-            return E_POINTER;
-        if (riid == __uuidof(IUnknown) || riid == __uuidof(IMFAsyncCallback)) {
-            *ppv = static_cast<IMFAsyncCallback *>(this);
-            AddRef();
-            return S_OK;
-        }
-        *ppv = NULL;
-        return E_NOINTERFACE;
+        static const QITAB qit[] = {
+            QITABENT(CCaller, IMFAsyncCallback),
+            {0},
+        };
+        return QISearch(this, qit, riid, ppv);
     }
-    STDMETHODIMP_(ULONG) AddRef() { return InterlockedIncrement(&m_cRef); }
+    STDMETHODIMP_(ULONG) AddRef() { return InterlockedIncrement(&m_nRefCount); }
     STDMETHODIMP_(ULONG) Release()
     {
-        LONG cRef = InterlockedDecrement(&m_cRef);
-        if (cRef == 0)
+        ULONG uCount = InterlockedDecrement(&m_nRefCount);
+        if (uCount == 0)
             delete this;
-        return cRef;
+        return uCount;
     }
 
     STDMETHODIMP GetParameters(DWORD *, DWORD *) { return E_NOTIMPL; }
@@ -209,7 +210,7 @@ public:
 private:
     virtual ~CCaller() { SafeRelease(&m_pAverager); }
 
-    LONG m_cRef;
+    long m_nRefCount;
     CAverager *m_pAverager;
     HANDLE m_hDone;
     double m_result;

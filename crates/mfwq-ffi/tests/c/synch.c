@@ -56,9 +56,39 @@ static void test_interlocked_values(void)
     MemoryBarrier();
 }
 
+/* A `long` counter, as Microsoft's samples declare reference counts: C11
+ * _Generic sends the call to the `long` form (64 bits here), with the same
+ * return values as the LONG form. A LONG counter still takes the LONG one. */
+static void test_interlocked_long(void)
+{
+    long count = 0;
+    long volatile shared = 0x7FFFFFFFL;
+    LONG narrow = 0x7FFFFFFF;
+
+    _Static_assert(_Generic(InterlockedIncrement(&count), long: 1, default: 0), "a long counter gives a long");
+    _Static_assert(_Generic(InterlockedIncrement(&narrow), LONG: 1, default: 0), "a LONG counter gives a LONG");
+    _Static_assert(_Generic(&InterlockedIncrement, LONG (*)(LONG volatile *): 1, default: 0),
+                   "&InterlockedIncrement still names the LONG function");
+    CHECK_EQ(InterlockedIncrement(&count), 1);
+    CHECK_EQ(InterlockedDecrement(&count), 0);
+    CHECK_EQ(InterlockedDecrement(&count), -1);
+    CHECK_EQ(InterlockedExchange(&count, 42), -1);
+    CHECK_EQ(InterlockedExchangeAdd(&count, 8), 42);
+    CHECK_EQ(count, 50);
+    CHECK_EQ(InterlockedCompareExchange(&count, 7, 3), 50);
+    CHECK_EQ(InterlockedCompareExchange(&count, 7, 50), 50);
+    CHECK_EQ(count, 7);
+    /* 64 bits: no wrap at 2^31, where the LONG form wraps. */
+    CHECK_EQ(InterlockedIncrement(&shared), 0x80000000L);
+    CHECK_EQ(InterlockedIncrement(&narrow), (LONG)INT32_MIN);
+    CHECK_EQ(InterlockedExchangeAdd(&shared, 0x100000000L), 0x80000000L);
+    CHECK_EQ(shared, 0x180000000L);
+}
+
 enum { COUNTER_THREADS = 4 };
 static LONG volatile shared_counter;
 static LONG64 volatile shared_counter64;
+static long volatile shared_long_counter;
 
 static void *increment_many(void *arg)
 {
@@ -66,6 +96,7 @@ static void *increment_many(void *arg)
     for (int i = 0; i < n; i++) {
         InterlockedIncrement(&shared_counter);
         InterlockedExchangeAdd64(&shared_counter64, 2);
+        InterlockedIncrement(&shared_long_counter);
     }
     return NULL;
 }
@@ -76,12 +107,14 @@ static void test_interlocked_threads(void)
     pthread_t threads[COUNTER_THREADS];
     shared_counter = 0;
     shared_counter64 = 0;
+    shared_long_counter = 0;
     for (int i = 0; i < COUNTER_THREADS; i++)
         threads[i] = start_thread(increment_many, &n);
     for (int i = 0; i < COUNTER_THREADS; i++)
         join_thread(threads[i]);
     CHECK_EQ(shared_counter, (LONG)n * COUNTER_THREADS);
     CHECK_EQ(shared_counter64, (LONG64)n * COUNTER_THREADS * 2);
+    CHECK_EQ(shared_long_counter, (long)n * COUNTER_THREADS);
 }
 
 /* ---- critical sections --------------------------------------------------- */
@@ -561,6 +594,7 @@ int main(void)
 {
     setenv("MFWQ_SHUTDOWN_TIMEOUT_MS", "200", 1);
     test_interlocked_values();
+    test_interlocked_long();
     test_interlocked_threads();
     test_critical_section_basics();
     test_critical_section_misuse();

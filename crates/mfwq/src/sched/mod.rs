@@ -17,6 +17,8 @@ mod loom_tests;
 mod patience;
 mod sleep;
 mod slot;
+#[cfg(not(mfwq_loom))]
+mod thread_state;
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -28,6 +30,7 @@ pub(crate) use bands::Bands;
 use cadence::Cadence;
 /// The lock-free FIFO behind the bands, also the timer's alarm inbox.
 pub(crate) use fifo::Fifo;
+#[cfg(not(mfwq_loom))]
 use patience::Patience;
 use sleep::{Parked, Sleep};
 use slot::Slot;
@@ -155,11 +158,37 @@ struct WorkerSlot {
     /// (two closures of one type kept inline name the same code), so items
     /// are told apart by `finished`.
     running: std::sync::atomic::AtomicUsize,
-    /// How many items this worker has finished. Written only by the worker,
-    /// to a line it owns, after the item (and with it the worker's reference
-    /// to its result) was dropped, with release: an [`Invocation`] acquires
-    /// it to know that the drop happened.
+    /// How many steps this worker has finished: a step is an item, or one
+    /// result of a serial queue's batch ([`step_finished`]). Written only by
+    /// the worker, to a line it owns, after the step's result (and with it the
+    /// worker's reference) was dropped, with release: an [`Invocation`]
+    /// acquires it to know that the drop happened. (Not read under loom,
+    /// where `Invocation` has no slot: see `crate::sync`.)
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     finished: std::sync::atomic::AtomicUsize,
+    /// The number of the last step whose `Invoke` has returned
+    /// ([`invoke_returned`]): while it equals the step after `finished`, the
+    /// worker runs no more user code of that step but the release of its
+    /// result. Only a hint for how long a woken thread waits
+    /// ([`Invocation::settle`]); nothing is read through it, so it is relaxed.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
+    returned: std::sync::atomic::AtomicUsize,
+}
+
+impl WorkerSlot {
+    /// Counts one more finished step; called by the worker only.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
+    #[inline]
+    fn finish_step(&self) {
+        let finished = self
+            .finished
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1);
+        // Release: the step's result, and the worker's reference to it, are
+        // dropped before a woken thread's `Invocation::settle` sees the count.
+        self.finished
+            .store(finished, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// A queue's running workers and the policy they run under. Workers add
@@ -220,11 +249,55 @@ crate::sync::thread_locals! {
 }
 
 thread_local! {
-    /// This worker's slot, for [`Invocation::current`] (not under loom: see
-    /// `WorkerSlot`).
+    /// This worker's slot, for [`Invocation::current`], [`invoke_returned`]
+    /// and [`step_finished`]; null on other threads (and not used under loom:
+    /// see `WorkerSlot`). A raw pointer, so that the thread-local needs no
+    /// destructor and each access is a plain load: the worker keeps the
+    /// slot's `Arc` alive for as long as the pointer is set, and only the
+    /// worker itself sets, clears and reads it.
     #[cfg(not(mfwq_loom))]
-    static CURRENT_SLOT: std::cell::RefCell<Option<std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>>> =
-        const { std::cell::RefCell::new(None) };
+    static CURRENT_SLOT: Cell<*const crossbeam_utils::CachePadded<WorkerSlot>> =
+        const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` on the calling worker's slot; `None` on other threads.
+#[cfg(not(mfwq_loom))]
+#[inline]
+fn with_current_slot<R>(f: impl FnOnce(&WorkerSlot) -> R) -> Option<R> {
+    let slot = CURRENT_SLOT.with(Cell::get);
+    // SAFETY: a non-null pointer was set by this very thread, the worker,
+    // from the slot's `Arc`, which `worker_main` holds until after it has
+    // cleared the pointer again; nothing else writes it, and the borrow
+    // ends with this call.
+    unsafe { slot.as_ref() }.map(|slot| f(slot))
+}
+
+/// The calling worker's user code for its current step has returned: only
+/// the release of the step's result is left (see [`Invocation::settle`]).
+/// Called by the work item between its `Invoke` and the drop of its result;
+/// does nothing on other threads. One relaxed store to the worker's own line.
+#[inline]
+pub(crate) fn invoke_returned() {
+    #[cfg(not(mfwq_loom))]
+    with_current_slot(|slot| {
+        let step = slot
+            .finished
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1);
+        slot.returned
+            .store(step, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
+/// The calling worker's current step is over, its result released, though
+/// the item goes on with other user code (a serial queue runs several of its
+/// items in one step of its target): a thread woken by an event that step
+/// set stops waiting here, and what runs next is a new step. Does nothing on
+/// other threads.
+#[inline]
+pub(crate) fn step_finished() {
+    #[cfg(not(mfwq_loom))]
+    with_current_slot(WorkerSlot::finish_step);
 }
 
 /// The queue whose worker the calling thread is (`None` on other threads).
@@ -232,9 +305,9 @@ pub(crate) fn current_queue() -> Option<QueueId> {
     CURRENT_QUEUE.with(Cell::get)
 }
 
-/// The item a worker is running, as an event set from inside it remembers:
+/// The step a worker is running, as an event set from inside it remembers:
 /// a thread woken by that event can wait until the worker has finished the
-/// item, which includes dropping its reference to the item's result. See
+/// step, which includes dropping its reference to the step's result. See
 /// `docs/porting.md` ("Who holds the result after Invoke"): on Windows a
 /// thread woken by an event that `Invoke` sets gets 0 from its `Release` of
 /// the result, because the worker's own release is already done.
@@ -242,44 +315,79 @@ pub(crate) fn current_queue() -> Option<QueueId> {
 pub(crate) struct Invocation {
     #[cfg(not(mfwq_loom))]
     slot: std::sync::Arc<crossbeam_utils::CachePadded<WorkerSlot>>,
-    /// The worker's `finished` count once this item is done.
+    /// The worker's `finished` count once this step is done.
     #[cfg(not(mfwq_loom))]
-    item: usize,
+    step: usize,
 }
 
 impl Invocation {
-    /// How long a woken thread waits at most for the worker to finish the
-    /// item: the rest of `Invoke` after the set plus one release takes well
-    /// under this, unless `Invoke` goes on with other work (or waits for the
-    /// woken thread), in which case the woken thread goes on after this.
+    /// How long a woken thread waits while the step's `Invoke` is still
+    /// running: the rest of `Invoke` after the set takes well under this,
+    /// unless `Invoke` goes on with other work or waits for the woken thread,
+    /// in which case the woken thread goes on after this rather than wait for
+    /// user code. Past it the waiter goes on waiting only for a worker that
+    /// is preempted (see [`settle`](Self::settle)).
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
     pub(crate) const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
 
-    /// The item the calling thread runs, if it is a worker running one.
+    /// The fewest times a woken thread gives the processor away before the
+    /// [`SETTLE_LIMIT`](Self::SETTLE_LIMIT) may end its wait: under a tool
+    /// that runs one thread at a time (valgrind) 2 ms can pass before the
+    /// worker gets a turn at all; natively 2 ms is far more yields than this.
+    #[cfg(not(mfwq_loom))]
+    const SETTLE_MIN_YIELDS: u32 = 32;
+
+    /// How long a woken thread waits at most once the step's `Invoke` has
+    /// returned ([`invoke_returned`]), and at most for a worker preempted
+    /// inside `Invoke`: all that is left is the release of the result, which
+    /// runs no user code but a custom result's or callback's `Release`, or
+    /// the few instructions of `Invoke` after the set. Only a worker that
+    /// does not get a processor, or such a `Release` that blocks, takes
+    /// longer than microseconds.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
+    pub(crate) const RELEASE_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// How long the wait for a release yields before it sleeps between looks.
+    #[cfg(not(mfwq_loom))]
+    const RELEASE_YIELDING: std::time::Duration = std::time::Duration::from_micros(50);
+
+    /// The first and the longest sleep between looks at a worker that does
+    /// not get on: a few microseconds first, each sleep twice the last.
+    #[cfg(not(mfwq_loom))]
+    const FIRST_NAP: std::time::Duration = std::time::Duration::from_micros(10);
+    #[cfg(not(mfwq_loom))]
+    const LONGEST_NAP: std::time::Duration = std::time::Duration::from_millis(1);
+
+    /// The step the calling thread runs, if it is a worker running one.
     #[inline]
     pub(crate) fn current() -> Option<Invocation> {
         #[cfg(not(mfwq_loom))]
         {
-            CURRENT_SLOT
-                .try_with(|slot| {
-                    let slot = slot.borrow();
-                    let slot = slot.as_ref()?;
-                    let running = slot.running.load(std::sync::atomic::Ordering::Relaxed);
-                    // This thread is the worker: the item it runs is the one
-                    // after those it finished.
-                    let finished = slot.finished.load(std::sync::atomic::Ordering::Relaxed);
-                    (running != 0).then(|| Invocation {
-                        slot: std::sync::Arc::clone(slot),
-                        item: finished.wrapping_add(1),
-                    })
-                })
-                .ok()
-                .flatten()
+            let slot = CURRENT_SLOT.with(Cell::get);
+            if slot.is_null() {
+                return None;
+            }
+            // SAFETY: set by this thread, the worker, from the `Arc` that
+            // `worker_main` holds until after it clears the pointer (see
+            // `CURRENT_SLOT`): the count can be raised.
+            let slot = unsafe {
+                std::sync::Arc::increment_strong_count(slot);
+                std::sync::Arc::from_raw(slot)
+            };
+            let running = slot.running.load(std::sync::atomic::Ordering::Relaxed);
+            // This thread is the worker: the step it runs is the one after
+            // those it finished.
+            let finished = slot.finished.load(std::sync::atomic::Ordering::Relaxed);
+            (running != 0).then(|| Invocation {
+                slot,
+                step: finished.wrapping_add(1),
+            })
         }
         #[cfg(mfwq_loom)]
         None
     }
 
-    /// Whether the worker has moved past the item.
+    /// Whether the worker has moved past the step.
     pub(crate) fn is_finished(&self) -> bool {
         #[cfg(not(mfwq_loom))]
         {
@@ -288,48 +396,150 @@ impl Invocation {
                 .finished
                 .load(std::sync::atomic::Ordering::Acquire);
             // Wrapping distance: the count may wrap on a long-lived worker.
-            finished.wrapping_sub(self.item) < usize::MAX / 2
+            finished.wrapping_sub(self.step) < usize::MAX / 2
         }
         #[cfg(mfwq_loom)]
         true
     }
 
-    /// Waits until the worker has finished the item (its drop of the result
-    /// then happened before this returns), at most [`SETTLE_LIMIT`](Self::SETTLE_LIMIT).
-    /// Returns whether it finished. Never called on the worker itself.
+    /// Whether the step's `Invoke` has returned (its result may still be
+    /// being released).
+    #[cfg(not(mfwq_loom))]
+    fn has_returned(&self) -> bool {
+        let returned = self
+            .slot
+            .returned
+            .load(std::sync::atomic::Ordering::Relaxed);
+        returned.wrapping_sub(self.step) < usize::MAX / 2
+    }
+
+    /// Waits until the worker has finished the step (its drop of the result
+    /// then happened before this returns). Returns whether the step
+    /// finished. Never waits on the worker itself, and never long for user
+    /// code:
+    ///
+    /// - while the step's `Invoke` is still running, the waiter spins and
+    ///   yields for [`SETTLE_LIMIT`](Self::SETTLE_LIMIT) (and at least
+    ///   `SETTLE_MIN_YIELDS` yields). Past that it asks the kernel about the
+    ///   worker ([`thread_state`]): a worker that is blocked (user code
+    ///   waiting for something, perhaps this very thread), or that has used
+    ///   `SETTLE_LIMIT` of CPU time since the wait began (user code still at
+    ///   work), is not waited for; one that could run but has not had a
+    ///   processor (preempted right after the set, most often by the thread
+    ///   its set woke) is, up to [`RELEASE_LIMIT`](Self::RELEASE_LIMIT), with
+    ///   the waiter sleeping between looks so that the worker gets the
+    ///   processor. Where the kernel does not say, the waiter goes on after
+    ///   `SETTLE_LIMIT`;
+    /// - once `Invoke` has returned ([`invoke_returned`]), only the release
+    ///   of the result is left, and the waiter waits for it up to
+    ///   `RELEASE_LIMIT`.
     pub(crate) fn settle(&self) -> bool {
         if self.is_finished() {
             return true;
         }
         #[cfg(not(mfwq_loom))]
-        if CURRENT_SLOT
-            .try_with(|slot| {
-                slot.borrow()
-                    .as_ref()
-                    .is_some_and(|mine| std::sync::Arc::ptr_eq(mine, &self.slot))
-            })
-            .unwrap_or(false)
         {
-            // The worker waits on an event it set itself: nothing to wait for.
-            return false;
-        }
-        // A real-time waiter sleeps between looks after a short while
-        // (`patience.rs`): the worker may be of lower priority, or preempted
-        // by this very waiter.
-        let mut patience = Patience::new();
-        while !self.is_finished() {
-            if patience.wait() >= Self::SETTLE_LIMIT {
+            if CURRENT_SLOT.with(Cell::get) == std::sync::Arc::as_ptr(&self.slot) {
+                // The worker waits on an event it set itself: nothing to wait for.
                 return false;
             }
+            // A real-time waiter sleeps between looks after a short while
+            // (`patience.rs`): the worker may be of lower priority, or
+            // preempted by this very waiter.
+            let mut patience = Patience::new();
+            let mut yields = 0u32;
+            // The worker's CPU time when the waiter first yields.
+            let mut cpu_at_first_yield = None;
+            loop {
+                if self.has_returned() {
+                    return self.await_release();
+                }
+                let waited = patience.wait();
+                if self.is_finished() {
+                    return true;
+                }
+                if waited == std::time::Duration::ZERO {
+                    continue; // still spinning
+                }
+                let cpu_before = *cpu_at_first_yield
+                    .get_or_insert_with(|| thread_state::cpu_time(self.slot.tid));
+                yields = yields.saturating_add(1);
+                if waited >= Self::SETTLE_LIMIT && yields >= Self::SETTLE_MIN_YIELDS {
+                    return self.await_preempted(cpu_before, waited);
+                }
+            }
         }
-        true
+        #[cfg(mfwq_loom)]
+        false
     }
 
-    /// Whether two invocations name the same item of the same worker.
+    /// The rest of [`settle`](Self::settle) once `SETTLE_LIMIT` has passed
+    /// with `Invoke` still running (`waited` so far, the worker's CPU time
+    /// `cpu_before` at the start): waits while the worker is preempted, not
+    /// while it runs or is blocked.
+    #[cfg(not(mfwq_loom))]
+    fn await_preempted(
+        &self,
+        cpu_before: Option<std::time::Duration>,
+        waited: std::time::Duration,
+    ) -> bool {
+        let Some(cpu_before) = cpu_before else {
+            return false; // the kernel does not say: the short bound it is
+        };
+        let since = std::time::Instant::now();
+        let mut nap = Self::FIRST_NAP;
+        loop {
+            if self.has_returned() {
+                return self.await_release();
+            }
+            if self.is_finished() {
+                return true;
+            }
+            let running_user_code = thread_state::cpu_time(self.slot.tid)
+                .is_none_or(|cpu| cpu.saturating_sub(cpu_before) >= Self::SETTLE_LIMIT);
+            if running_user_code
+                || thread_state::is_blocked(self.slot.tid) != Some(false)
+                || waited + since.elapsed() >= Self::RELEASE_LIMIT
+            {
+                return self.is_finished();
+            }
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Self::LONGEST_NAP);
+        }
+    }
+
+    /// The second phase of [`settle`](Self::settle): `Invoke` has returned,
+    /// the worker is releasing the result. Yields briefly (the release takes
+    /// microseconds), then sleeps between looks, each sleep twice the last
+    /// up to `LONGEST_NAP`, so that a worker preempted there gets the
+    /// processor and the waiter burns none.
+    #[cfg(not(mfwq_loom))]
+    fn await_release(&self) -> bool {
+        let since = std::time::Instant::now();
+        let mut patience = Patience::new();
+        let mut nap = Self::FIRST_NAP;
+        loop {
+            if self.is_finished() {
+                return true;
+            }
+            let waited = since.elapsed();
+            if waited >= Self::RELEASE_LIMIT {
+                return self.is_finished();
+            }
+            if waited < Self::RELEASE_YIELDING {
+                patience.wait();
+            } else {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Self::LONGEST_NAP);
+            }
+        }
+    }
+
+    /// Whether two invocations name the same step of the same worker.
     pub(crate) fn same(&self, other: &Invocation) -> bool {
         #[cfg(not(mfwq_loom))]
         {
-            std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.item == other.item
+            std::sync::Arc::ptr_eq(&self.slot, &other.slot) && self.step == other.step
         }
         #[cfg(mfwq_loom)]
         {
@@ -679,6 +889,7 @@ impl<J: Job> QueueCore<J> {
             name: std::thread::current().name().unwrap_or("").to_owned(),
             running: std::sync::atomic::AtomicUsize::new(0),
             finished: std::sync::atomic::AtomicUsize::new(0),
+            returned: std::sync::atomic::AtomicUsize::new(0),
         }));
         let policy = {
             let mut threads = self.threads.lock();
@@ -719,11 +930,8 @@ impl<J: Job> QueueCore<J> {
         #[cfg(not(mfwq_loom))]
         let slot = self.enter_thread_policy();
         #[cfg(not(mfwq_loom))]
-        let _ = CURRENT_SLOT
-            .try_with(|current| *current.borrow_mut() = Some(std::sync::Arc::clone(&slot)));
+        CURRENT_SLOT.with(|current| current.set(std::sync::Arc::as_ptr(&slot)));
         J::worker_started();
-        #[cfg(not(mfwq_loom))]
-        let mut finished = 0usize;
         loop {
             let work = match self.next_job(own, &mut streak) {
                 Some(work) => work,
@@ -742,18 +950,13 @@ impl<J: Job> QueueCore<J> {
             #[cfg(not(mfwq_loom))]
             {
                 slot.running.store(0, std::sync::atomic::Ordering::Relaxed);
-                // Release: the item, and the worker's reference to its result,
-                // are dropped before a woken thread's `Invocation::settle`
-                // sees the count.
-                finished = finished.wrapping_add(1);
-                slot.finished
-                    .store(finished, std::sync::atomic::Ordering::Release);
+                slot.finish_step();
             }
             self.step_pump();
         }
         J::worker_stopped();
         #[cfg(not(mfwq_loom))]
-        let _ = CURRENT_SLOT.try_with(|current| current.borrow_mut().take());
+        CURRENT_SLOT.with(|current| current.set(std::ptr::null()));
         #[cfg(not(mfwq_loom))]
         self.leave_thread_policy(slot.tid);
         CURRENT_QUEUE.with(|current| current.set(None));
@@ -1241,6 +1444,112 @@ mod tests {
             stayed * 4 >= HOPS * 3,
             "{stayed} of {HOPS} hops stayed on their worker"
         );
+    }
+
+    /// Runs `step` as one item on a fresh one-thread queue, waits on the
+    /// event it sets, and returns how long the wait took and whether the
+    /// item had `done` its work by the time the wait returned.
+    fn wait_on_a_step(
+        step: impl FnOnce(&crate::Event, &std::sync::atomic::AtomicBool) + Send + 'static,
+    ) -> (Duration, bool) {
+        let core = QueueCore::<TestTask>::new(QueueId(0x10001), "settle".into(), 1, None);
+        let event = crate::Event::auto_reset(false);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (signal, flag) = (event.clone(), done.clone());
+        let begun = std::time::Instant::now();
+        assert!(core
+            .push(task(move || step(&signal, &flag)), Band::Normal)
+            .is_ok());
+        assert!(event.wait(Some(Duration::from_secs(10))));
+        let waited = begun.elapsed();
+        let was_done = done.load(Ordering::SeqCst);
+        core.close();
+        core.join();
+        (waited, was_done)
+    }
+
+    // Once `Invoke` has returned, a woken thread waits for the rest of the
+    // step (the release of the result), even when that takes far longer
+    // than the bound it keeps while `Invoke` runs: a worker preempted right
+    // after `Invoke` returns no longer makes the woken thread find the
+    // worker's reference. Without `invoke_returned` (or without the second
+    // phase of `settle`) the wait returns after about 2 ms, before `done`.
+    #[test]
+    fn a_woken_thread_waits_for_the_release_once_invoke_has_returned() {
+        let (_, released) = wait_on_a_step(|event, done| {
+            event.set();
+            invoke_returned();
+            // A slow release: a worker preempted for 20 ms.
+            std::thread::sleep(Duration::from_millis(20));
+            done.store(true, Ordering::SeqCst);
+        });
+        assert!(
+            released,
+            "the wait returned before the step's release was done"
+        );
+    }
+
+    // While `Invoke` still runs, the bound is short: user code may go on
+    // for long, or wait for the woken thread itself.
+    #[test]
+    fn a_woken_thread_does_not_wait_for_user_code_after_the_set() {
+        let (waited, finished) = wait_on_a_step(|event, done| {
+            event.set();
+            std::thread::sleep(Duration::from_millis(500));
+            done.store(true, Ordering::SeqCst);
+        });
+        assert!(!finished, "the wait waited for the rest of Invoke");
+        assert!(waited < Duration::from_millis(400), "{waited:?}");
+    }
+
+    // Nor for user code that keeps the processor busy after the set: once
+    // the worker has used the short bound's worth of CPU time since the
+    // wait began, it is at work, not preempted.
+    #[test]
+    fn a_woken_thread_does_not_wait_for_user_code_that_spins_after_the_set() {
+        let (waited, finished) = wait_on_a_step(|event, done| {
+            event.set();
+            let begun = std::time::Instant::now();
+            while begun.elapsed() < Duration::from_millis(800) {
+                std::hint::spin_loop();
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        assert!(!finished, "the wait waited for the rest of Invoke");
+        assert!(waited < Duration::from_millis(600), "{waited:?}");
+    }
+
+    // A step that ends inside an item (a serial queue's batch) ends the
+    // wait there: the user code of the next result in the batch is not
+    // waited for, even though the earlier `Invoke` had returned.
+    #[test]
+    fn a_woken_thread_does_not_wait_for_the_next_step_of_a_batch() {
+        let (waited, finished) = wait_on_a_step(|event, done| {
+            event.set();
+            invoke_returned();
+            step_finished();
+            // The next item of the batch.
+            std::thread::sleep(Duration::from_millis(500));
+            done.store(true, Ordering::SeqCst);
+        });
+        assert!(!finished, "the wait waited for the next step");
+        assert!(waited < Duration::from_millis(400), "{waited:?}");
+    }
+
+    // The release is waited for, but not for ever: a `Release` that blocks
+    // (on the woken thread, say) holds the woken thread up by
+    // `RELEASE_LIMIT` at most.
+    #[test]
+    fn the_wait_for_a_release_is_bounded() {
+        let (waited, finished) = wait_on_a_step(|event, done| {
+            event.set();
+            invoke_returned();
+            std::thread::sleep(Duration::from_millis(1500));
+            done.store(true, Ordering::SeqCst);
+        });
+        assert!(!finished);
+        assert!(waited >= Invocation::RELEASE_LIMIT, "{waited:?}");
+        assert!(waited < Duration::from_millis(1200), "{waited:?}");
     }
 
     #[test]

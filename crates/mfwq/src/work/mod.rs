@@ -36,13 +36,17 @@ pub(crate) type Refused = crate::sched::Refused<Work>;
 /// when it has no callback (docs/behaviour.md#d6). The result is dropped
 /// after its callback has returned or unwound, outside the unwinding: a
 /// `Drop` that panics while the callback's own panic unwinds would abort the
-/// process.
+/// process. In between, the worker says that `Invoke` has returned, so that
+/// a thread woken by an event `Invoke` set waits for the release that
+/// follows (`sched::Invocation::settle`, docs/porting.md, "Who holds the
+/// result after Invoke").
 impl Payload for AsyncResult {
     const KIND: Kind = Kind::Result;
 
     #[inline]
     fn run(self, queue: QueueId) {
         guard_on(queue, PanicSite::Invoke, || AsyncResult::run(&self));
+        crate::sched::invoke_returned();
         drop_quietly_on(queue, self);
     }
 

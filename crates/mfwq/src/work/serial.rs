@@ -214,6 +214,13 @@ impl SerialQueue {
         let mut next = first;
         let mut ran = 0;
         while let Some(item) = next.take() {
+            if ran > 0 {
+                // The previous item's result is released: a thread woken
+                // from its `Invoke` stops waiting for this step of the target
+                // here, before this item's user code runs
+                // (`sched::Invocation::settle`).
+                crate::sched::step_finished();
+            }
             ran += 1;
             let awaiting = if item.reply {
                 self.run_in_reply_mode(item)
@@ -262,6 +269,7 @@ impl SerialQueue {
         });
         let reply = result.reply_result(token);
         guard_on(self.id, PanicSite::Invoke, || result.invoke_as(&reply));
+        crate::sched::invoke_returned();
         // Dropped outside the unwinding (a panicking Drop would abort there).
         drop_quietly_on(self.id, reply);
         drop_quietly_on(self.id, result);
