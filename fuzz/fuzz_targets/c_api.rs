@@ -9,7 +9,9 @@
 //! knows the answer (platform up or down, a private queue certainly alive or
 //! certainly gone, a key certainly pending), against that exact value.
 //!
-//! The oracle at the end of each input (after the last `MFShutdown`):
+//! The oracle at the end of each input (after the last `MFShutdown`, once
+//! every platform thread it left behind has ended, so that nothing is still
+//! in flight: `quiescence.rs`):
 //! - every item whose put / invoke / schedule / wait / Begin call returned
 //!   `S_OK` was invoked exactly once, except scheduled items still pending at
 //!   the last shutdown: those are never invoked and their result (with its
@@ -23,7 +25,8 @@
 //!   by the leaked timer results; results close their `hEvent` on their final
 //!   release; no event handle, private queue or platform lock is left over;
 //! - `GetParameters` is never called with a NULL pointer; every `MFShutdown`
-//!   returns within the shutdown timeout plus the documented grace.
+//!   returns within the shutdown timeout plus the documented grace, and the
+//!   threads it leaves behind end by themselves.
 //!
 //! Knobs (environment): `MFWQ_FUZZ_TRACE=1` prints every call and its
 //! HRESULT; `MFWQ_FUZZ_RELAX=rule,...` turns off named rules while a known
@@ -47,6 +50,8 @@ use mfwq::com::{
 };
 use mfwq::HResult;
 
+mod quiescence;
+
 /// Most operations taken from one input.
 const MAX_OPS: usize = 64;
 /// Most callbacks, plain objects, results and events made by one input.
@@ -56,8 +61,10 @@ const CHAIN_BUDGET: i64 = 16;
 /// The shutdown timeout the fuzzer runs with (`MFWQ_SHUTDOWN_TIMEOUT_MS`),
 /// unless the environment sets one.
 const SHUTDOWN_TIMEOUT_MS: u64 = 10;
-/// How long the end-of-input checks wait for the platform to settle.
-const SETTLE: Duration = Duration::from_secs(3);
+/// How long the end-of-input checks wait for the threads a shutdown left
+/// behind to end (their callbacks never block: well beyond what any of them
+/// needs, even under AddressSanitizer on a loaded machine).
+const QUIESCE: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------
 // HRESULTs
@@ -2250,7 +2257,19 @@ impl Run {
         if mfwq::is_started() {
             panic!("oracle failure: the platform is still started after the last shutdown");
         }
-        // Nothing can reach a reply result any more: give the stash back.
+        // Judge only a platform at rest: a thread the shutdown left behind at
+        // its deadline may still carry an item to its `Invoke`, and until it
+        // is done the item's result holds its callback and platform lock
+        // exactly as a leaked timer's result does (see quiescence.rs). Once
+        // no platform thread is left, nothing can change the counts.
+        if let Err(running) = quiescence::wait_for_platform_threads(QUIESCE) {
+            panic!(
+                "oracle failure: platform threads still running {QUIESCE:?} after the last shutdown: {}",
+                running.join(", ")
+            );
+        }
+        // Nothing can reach a reply result any more (a worker left behind
+        // may have stashed one until it ended): give the stash back.
         for reply in std::mem::take(&mut *STASH.lock().unwrap()) {
             unsafe { com_release(reply as *mut c_void) };
         }
@@ -2262,20 +2281,8 @@ impl Run {
             .collect();
         self.m.tags.extend(chain_tags);
 
-        let deadline = Instant::now() + SETTLE;
-        let mut report = loop {
-            // A worker a shutdown left behind at its deadline may still finish
-            // the callback it was running, and keep a reply result meanwhile.
-            for reply in std::mem::take(&mut *STASH.lock().unwrap()) {
-                unsafe { com_release(reply as *mut c_void) };
-            }
-            let (report, leaked) = self.settled();
-            if report.is_empty() || Instant::now() > deadline {
-                self.m.leaked_results = leaked;
-                break report;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        };
+        let (mut report, leaked) = self.settled();
+        self.m.leaked_results = leaked;
         report.extend(std::mem::take(&mut *FAILURES.lock().unwrap()));
         if !report.is_empty() {
             panic!("oracle failure (after the last shutdown):\n  {}", report.join("\n  "));
@@ -2283,9 +2290,9 @@ impl Run {
         self.release_everything();
     }
 
-    /// Every accounting rule that must hold once the platform is down and
-    /// settled: the violations (empty when settled and right) and the number
-    /// of results leaked by pending timers.
+    /// Every accounting rule that must hold once the platform is down and at
+    /// rest (no thread left to move anything): the violations (empty when
+    /// right) and the number of results leaked by pending timers.
     fn settled(&self) -> (Vec<String>, u64) {
         let m = &self.m;
         let mut bad = Vec::new();
@@ -2614,21 +2621,15 @@ impl Run {
             lc::MFLockPlatform();
             m.explicit_locks += 1;
         }
-        // With the platform down, the lock count is what leaked results hold.
+        // With the platform down and at rest, the lock count is final: it is
+        // what the leaked results hold.
         let leaked_total = LEAKED_RESULTS.fetch_add(m.leaked_results, SeqCst) + m.leaked_results;
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            let count = mfwq::platform_lock_count();
-            if count == leaked_total as i64 {
-                break;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "oracle failure: platform lock count {count} after the last shutdown; the results \
-                     leaked by pending timers account for {leaked_total}"
-                );
-            }
-            std::thread::sleep(Duration::from_micros(200));
+        let count = mfwq::platform_lock_count();
+        if count != leaked_total as i64 {
+            panic!(
+                "oracle failure: platform lock count {count} after the last shutdown; the results \
+                 leaked by pending timers account for {leaked_total}"
+            );
         }
     }
 }
