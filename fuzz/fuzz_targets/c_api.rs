@@ -30,7 +30,10 @@
 //!
 //! Knobs (environment): `MFWQ_FUZZ_TRACE=1` prints every call and its
 //! HRESULT; `MFWQ_FUZZ_RELAX=rule,...` turns off named rules while a known
-//! bug is being fixed (see `docs/fuzzing.md`).
+//! bug is being fixed; `MFWQ_FUZZ_SLOW_LATE_INVOKE=1` makes every `Invoke`
+//! that starts once the last shutdown has begun take up to 63 ms, so that
+//! shutdowns leave threads behind with items in flight (see
+//! `docs/fuzzing.md`).
 
 #![no_main]
 
@@ -98,6 +101,8 @@ fn name(hr: i32) -> String {
 
 static FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static TRACE: LazyLock<bool> = LazyLock::new(|| std::env::var_os("MFWQ_FUZZ_TRACE").is_some());
+static SLOW_LATE_INVOKE: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("MFWQ_FUZZ_SLOW_LATE_INVOKE").is_some());
 static RELAX: LazyLock<Vec<String>> = LazyLock::new(|| {
     std::env::var("MFWQ_FUZZ_RELAX")
         .unwrap_or_default()
@@ -436,8 +441,22 @@ static STASH: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static CHAIN_TAGS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static CHAIN_LEFT: AtomicI64 = AtomicI64::new(0);
 
+/// `MFWQ_FUZZ_SLOW_LATE_INVOKE`: an `Invoke` that starts while the platform
+/// is shutting down or down first sleeps 0 to 63 ms (a fixed pseudo-random
+/// sequence), long past the shutdown's deadline, so that the shutdown leaves
+/// threads behind with items in flight, and the oracle must wait for them.
+fn slow_late_invoke() {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    if *SLOW_LATE_INVOKE && !mfwq::is_started() {
+        // The top 6 bits of a multiplicative hash of the call number.
+        let millis = CALLS.fetch_add(1, SeqCst).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58;
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+}
+
 unsafe extern "system" fn cb_invoke(this: *mut c_void, result: *mut c_void) -> i32 {
     let cb = unsafe { &*(this as *const Cb) };
+    slow_late_invoke();
     if result.is_null() {
         fail(format!("callback {} invoked with a NULL result", cb.index));
         cb.invoked.fetch_add(1, SeqCst);
@@ -2890,6 +2909,23 @@ mod seeds {
                 startup(),
                 want!(Op::BeginUnregister { queue: QSel::Platform(q), callback: Some(_), state: true, .. } if q % 8 == 5),
                 sleep(), sleep(), sleep(), sleep(), sleep(),
+                shutdown(),
+            ]),
+            // Regression (of the oracle): one callback with a stateless timer
+            // due at once, a put with no state and Begin calls, then the last
+            // shutdown. An item a thread left behind by the shutdown was still
+            // carrying balanced the reference counts as a leaked timer
+            // (docs/fuzzing.md, "Findings"; `MFWQ_FUZZ_SLOW_LATE_INVOKE=1`
+            // widens the window).
+            ("regress-inflight-as-leak", vec![
+                startup(),
+                plain_callback(),
+                want!(Op::Schedule { callback: Some(_), tagged: false, timeout: Timeout::Now(_), .. }),
+                want!(Op::Put { queue: QSel::Platform(_), callback: Some(_), state: StateSel::None, .. }),
+                want!(Op::BeginRegister { queue: QSel::All, class: ClassSel::Known(_), callback: Some(_), state: false, priority, .. }
+                    if (-2..=2).contains(&(priority % 4))),
+                want!(Op::BeginRegister { queue: QSel::Platform(_), class: ClassSel::Known(_), callback: Some(_), state: true, priority, .. }
+                    if (-2..=2).contains(&(priority % 4))),
                 shutdown(),
             ]),
         ]
