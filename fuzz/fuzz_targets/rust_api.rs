@@ -26,11 +26,15 @@ use mfwq::{
     Event, HResult, PanicSite, PeriodicKey, QueueId, QueueType, State, WorkItemKey,
 };
 
+mod quiescence;
+
 const MAX_OPS: usize = 64;
 const MAX_OBJECTS: usize = 12;
 const CHAIN_BUDGET: i64 = 16;
 const SHUTDOWN_TIMEOUT_MS: u64 = 10;
-const SETTLE: Duration = Duration::from_secs(3);
+/// How long the end-of-input checks wait for the threads a shutdown left
+/// behind to end (see `c_api`).
+const QUIESCE: Duration = Duration::from_secs(10);
 
 type Res<T> = mfwq::Result<T>;
 
@@ -1653,23 +1657,24 @@ impl Run {
         if mfwq::is_started() {
             panic!("oracle failure: the platform is still started after the last shutdown");
         }
+        // Judge only a platform at rest (as `c_api` does; see quiescence.rs):
+        // an item a thread left behind by the shutdown still carries holds its
+        // callback and platform lock exactly as a leaked timer's result does.
+        if let Err(running) = quiescence::wait_for_platform_threads(QUIESCE) {
+            panic!(
+                "oracle failure: platform threads still running {QUIESCE:?} after the last shutdown: {}",
+                running.join(", ")
+            );
+        }
+        // Nothing can reach a reply result any more (a worker left behind
+        // may have stashed one until it ended): give the stash back.
         fuzzer_drop(std::mem::take(&mut *STASH.lock().unwrap()));
         let chained = std::mem::take(&mut *CHAIN_TAGS.lock().unwrap());
         for (weak, stats) in chained {
             self.m.tags.push(TagRec { weak, stats, stateless: false });
         }
-        let deadline = Instant::now() + SETTLE;
-        let mut report = loop {
-            // A worker a shutdown left behind at its deadline may still finish
-            // the callback it was running, and keep a reply result meanwhile.
-            fuzzer_drop(std::mem::take(&mut *STASH.lock().unwrap()));
-            let (report, leaked) = self.settled();
-            if report.is_empty() || Instant::now() > deadline {
-                self.m.leaked_results = leaked;
-                break report;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        };
+        let (mut report, leaked) = self.settled();
+        self.m.leaked_results = leaked;
         report.extend(std::mem::take(&mut *FAILURES.lock().unwrap()));
         if !report.is_empty() {
             panic!("oracle failure (after the last shutdown):\n  {}", report.join("\n  "));
@@ -1893,17 +1898,11 @@ impl Run {
             mfwq::lock_platform();
             m.explicit_locks += 1;
         }
+        // With the platform down and at rest, the lock count is final.
         let leaked_total = LEAKED_RESULTS.fetch_add(m.leaked_results, SeqCst) + m.leaked_results;
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            let count = mfwq::platform_lock_count();
-            if count == leaked_total as i64 {
-                break;
-            }
-            if Instant::now() > deadline {
-                panic!("oracle failure: platform lock count {count} after the last shutdown; leaked timer results account for {leaked_total}");
-            }
-            std::thread::sleep(Duration::from_micros(200));
+        let count = mfwq::platform_lock_count();
+        if count != leaked_total as i64 {
+            panic!("oracle failure: platform lock count {count} after the last shutdown; leaked timer results account for {leaked_total}");
         }
     }
 }
