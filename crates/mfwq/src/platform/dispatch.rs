@@ -146,8 +146,9 @@ pub fn invoke_callback(result: impl IntoAsyncResult) -> Result<()> {
 /// is invoked on STANDARD instead of being dropped: the caller was told the
 /// callback would run (a cancel returned `Ok`, a Begin succeeded), and
 /// Windows' invoke path falls back the same way. A callback whose flags fit
-/// no queue but IO and TIMER is never moved: flags that do not fit are
-/// `MF_E_INVALID_WORKQUEUE` and the callback is not invoked (docs/behaviour.md#d9).
+/// no queue but IO and TIMER is not moved: flags that do not fit are
+/// `MF_E_INVALID_WORKQUEUE` for whoever completes the operation, and the
+/// callback is not invoked (docs/behaviour.md#d9), as for a put.
 ///
 /// While the platform shuts down, or after it is down, the result goes to
 /// [`deliver_late`](crate::platform::deliver_late): invoked by the shutdown
@@ -160,23 +161,28 @@ pub(crate) fn complete(result: AsyncResult) -> Result<()> {
 /// [`complete`] for a completion nobody could be told about if it were
 /// refused (a timer that expired, a waiting item fired, cancelled or stopped):
 /// when no queue can take it any more it runs right here, on the thread that
-/// raised it, rather than being lost.
+/// raised it, rather than being lost; and a callback that asks for FAST_IO or
+/// SIGNAL on a queue that serves neither (it answered otherwise when the
+/// schedule or the wait accepted it) runs on the IO queue.
 pub(crate) fn complete_owed(result: AsyncResult) -> Result<()> {
     complete_with(result, crate::platform::LastResort::RunHere)
 }
 
 fn complete_with(result: AsyncResult, last_resort: crate::platform::LastResort) -> Result<()> {
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
-    // The call that accepted this completion checked that the callback's flags
-    // fit its queue (`check_completion_params`); a callback whose
-    // `GetParameters` now asks for FAST_IO or SIGNAL on a queue that serves
-    // neither still gets the completion it was promised, on the IO queue (the
-    // platform queue made for those callbacks), rather than losing it.
-    let queue = if params.flags.fit(params.queue) {
-        params.queue
-    } else {
-        QueueId::IO
-    };
+    // The call that accepted an owed completion (a schedule, a wait) checked
+    // that the callback's flags fit its queue (`check_completion_params`); a
+    // callback whose `GetParameters` now asks for FAST_IO or SIGNAL on a queue
+    // that serves neither still gets the completion it was promised, on the
+    // IO queue (the platform queue made for those callbacks): nobody could
+    // be told of a refusal. A completion whose raiser can be told (an
+    // operation's `complete`) is refused instead, as a put would be.
+    let queue =
+        if params.flags.fit(params.queue) || last_resort == crate::platform::LastResort::Refuse {
+            params.queue
+        } else {
+            QueueId::IO
+        };
     let work = Work::new(result);
     let outcome = match try_submit(queue, Band::Normal, work, params.flags) {
         // Without FAST_IO/SIGNAL, InvalidWorkQueue can only mean a dead queue.
