@@ -20,9 +20,13 @@
 //!   shutdown) moves the inbox's entries into the sets (see
 //!   `Shared::enter` in `thread.rs`).
 //! - **Fire**: the thread takes every due item out of the map under the lock,
-//!   then, with the lock released, hands each result to
-//!   [`invoke_callback`](crate::invoke_callback), so the callback runs on the
-//!   queue its parameters name, never on the timer thread.
+//!   then, with the lock released, completes each result through
+//!   [`complete_owed`](crate::platform::dispatch::complete_owed): the callback
+//!   runs on the queue its parameters name, never on the timer thread; a
+//!   queue that is gone by then hands it to STANDARD, and while the platform
+//!   shuts down it goes to [`deliver_late`](crate::platform::deliver_late)
+//!   (the rescue queue, or, as a last resort, right there on the timer
+//!   thread: the expiry was promised and nobody could be told of a refusal).
 //! - **Cancel** moves the inbox in and removes the key from the map under
 //!   the same lock: whoever removes the entry (the firing thread, cancel, or
 //!   shutdown) owns the item, so exactly one of them wins and the other sees
@@ -89,8 +93,10 @@ pub(crate) use thread::{Shared, Timers};
 pub(crate) trait Owed: Send + 'static {
     /// The item's one completion (expired, fired, cancelled, or stopped at
     /// shutdown): sets `status` if given, then dispatches through
-    /// `invoke_callback`. `key` and `what` name the item in the warning
-    /// logged if it cannot be dispatched.
+    /// [`complete_owed`](crate::platform::dispatch::complete_owed) (its
+    /// queue, else STANDARD, else late delivery while the platform shuts
+    /// down). `key` and `what` name the item in the warning logged if it
+    /// cannot be dispatched.
     fn complete(self, status: Option<HResult>, key: u64, what: &'static str);
 
     /// A scheduled item still pending at the last shutdown: it never runs and
@@ -275,13 +281,17 @@ pub fn timer_periodicity() -> Duration {
 /// `state` in a new result, as [`put_work_item`](crate::put_work_item) does,
 /// and invokes it once `delay` has passed; returns the key that cancels it.
 ///
-/// On expiry the result goes through [`invoke_callback`](crate::invoke_callback),
-/// so the callback runs on the queue its parameters name (STANDARD by default),
-/// never on the timer's own thread. It never runs before `delay` has passed
+/// On expiry the result is dispatched as [`invoke_callback`](crate::invoke_callback)
+/// dispatches it, so the callback runs on the queue its parameters name
+/// (STANDARD by default), never on the timer's own thread while the platform
+/// runs. It never runs before `delay` has passed
 /// and, on an idle machine, a fraction of a millisecond after. `Duration::ZERO`
 /// runs it as soon as possible; from a C timeout use [`delay_from_mf_timeout`].
 /// If the callback's queue cannot take it at expiry (a private queue unlocked
-/// meanwhile), it runs on STANDARD: the schedule promised one invocation. A
+/// meanwhile), it runs on STANDARD: the schedule promised one invocation.
+/// One that expires while the last shutdown is under way is handed to the
+/// shutdown's rescue queue, or, once nothing can run it any more, run on the
+/// timer's thread itself. A
 /// callback whose flags fit no queue it may name (FAST_IO or SIGNAL outside
 /// IO and TIMER) could never be dispatched, so the call refuses it at once
 /// with [`Error::InvalidWorkQueue`].
@@ -324,7 +334,7 @@ pub fn schedule_work_item(
 
 /// `MFScheduleWorkItemEx(result, timeout, &key)` / `RtwqScheduleWorkItem`:
 /// as [`schedule_work_item`] with the caller's own result; on expiry this very
-/// result goes to [`invoke_callback`](crate::invoke_callback). The platform
+/// result is dispatched, as [`schedule_work_item`] describes. The platform
 /// holds one reference to it until then (or for ever, if the item is still
 /// pending at the last shutdown: docs/behaviour.md#w15).
 ///
