@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::api::queue::Priority;
+use crate::api::priority::Priority;
 use crate::error::Result;
 use crate::ids::QueueId;
 use crate::work::RunShared;
@@ -278,7 +278,7 @@ impl<T> JoinHandle<T> {
     /// (then nobody will wake it).
     fn register(&self, waker: &Waker) -> bool {
         {
-            super::store_waker(&mut self.task.waker().lock(), waker);
+            crate::sync::store_waker(&mut self.task.waker().lock(), waker);
         }
         self.task.state().fetch_or(WAITING, Ordering::AcqRel) & COMPLETE != 0
     }

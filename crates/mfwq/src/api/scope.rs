@@ -17,7 +17,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::api::queue::{Priority, Queue};
+use crate::api::priority::Priority;
+use crate::api::queue::Queue;
 use crate::error::Result;
 use crate::ids::QueueId;
 use crate::work::RunShared;

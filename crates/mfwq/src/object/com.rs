@@ -334,7 +334,7 @@ pub unsafe fn com_callback(callback: ComPtr) -> crate::object::callback::Callbac
 /// let result = AsyncResult::new(None, None, Some(state));
 /// assert_eq!(result.state_as::<com::ComPtr>().unwrap().as_raw(), raw);
 /// ```
-pub fn com_state(object: ComPtr) -> crate::State {
+pub fn com_state(object: ComPtr) -> crate::object::result::State {
     Arc::new(object)
 }
 
