@@ -8,7 +8,8 @@
 use std::cell::RefCell;
 
 use crate::ids::QueueId;
-use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
+use crate::object::pool::{LocalBlocks, Pool};
+use crate::object::recycle::PooledBox;
 use crate::observe::event::Label;
 use crate::work::{Kind, Work};
 

@@ -28,7 +28,8 @@ use std::ptr::NonNull;
 use super::State;
 use crate::object::callback::Callback;
 use crate::object::com::{self, ComPtr};
-use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
+use crate::object::pool::{LocalBlocks, Pool};
+use crate::object::recycle::PooledBox;
 
 /// A state or object: a Rust value, or a COM object from the C ABI (kept as
 /// the very pointer `GetState`/`GetObject` must give back).

@@ -13,7 +13,8 @@ use crate::handle::{self, RawHandle};
 use crate::object::accounting::ResultLock;
 use crate::object::callback::{effective_params, Callback, CallbackParams};
 use crate::object::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
-use crate::object::recycle::{HasPool, LocalBlocks, Pool, Recycled};
+use crate::object::pool::{HasPool, LocalBlocks, Pool};
+use crate::object::recycle::Recycled;
 
 mod attached;
 mod stock;
