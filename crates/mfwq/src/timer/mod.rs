@@ -18,7 +18,7 @@
 //!   only to wake the thread, when the new deadline is earlier than the one
 //!   it sleeps until; whoever takes the lock next (the thread, a cancel, the
 //!   shutdown) moves the inbox's entries into the sets (see
-//!   `Shared::enter` in `thread.rs`).
+//!   `Shared::enter` in `entry.rs`).
 //! - **Fire**: the thread takes every due item out of the map under the lock,
 //!   then, with the lock released, completes each result through
 //!   [`complete_owed`](crate::platform::dispatch::complete_owed): the callback
@@ -56,11 +56,14 @@
 //!   by the timekeeper itself;
 //! - `claim.rs`: the atomic one-time decision of a waiting item;
 //! - `thread.rs`: one epoch's timer state and the thread that fires it;
+//! - `entry.rs`: how items enter and leave it from the callers' side
+//!   (schedule, cancel, waiting items' keys, alarms, the lock-free inbox);
 //! - `wait.rs`: waiting items (`MFPutWaitingWorkItem`).
 
 pub(crate) mod alarm;
 mod claim;
 mod deadlines;
+mod entry;
 mod keeper_policy;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
