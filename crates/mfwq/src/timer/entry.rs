@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::alarm::{Alarm, AlarmRef};
+use super::item::{next_key, Owed, Periodic, PeriodicKey, WorkItemKey, SCHEDULED_TAG};
 use super::thread::{Inbound, Refused, Shared};
 use super::wait::WaitItem;
-use super::{next_key, Owed, Periodic, PeriodicKey, WorkItemKey, SCHEDULED_TAG};
 use crate::error::{Error, Result};
 use crate::observe::{
     self,

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use super::alarm::{AlarmHeap, Inbox};
 use super::deadlines::{Deadlines, KeyMap};
+use super::item::{Owed, Periodic, RunGuard, PERIOD};
 use super::wait::WaitItem;
-use super::{Owed, Periodic, RunGuard, PERIOD};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;

@@ -11,7 +11,9 @@
 
 use std::sync::Weak;
 
-use super::{next_key, Claim, Outcome, Owed, Shared, WorkItemKey, WAITING_TAG};
+use super::claim::{Claim, Outcome};
+use super::item::{next_key, Owed, WorkItemKey, WAITING_TAG};
+use super::thread::{Shared, Timers};
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, EventWaiter, WeakEvent};
 use crate::ids::QueueId;
@@ -132,7 +134,7 @@ pub fn put_waiting_work_item(
     let _ = priority;
     let result = Refusable::new(result.into_async_result());
     let timers = crate::platform::route::with_epoch(|epoch| {
-        Ok(Arc::clone(&crate::timer::Timers::of(epoch)?.shared))
+        Ok(Arc::clone(&Timers::of(epoch)?.shared))
     })??;
     // With no lock held: `parameters` is user code.
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
