@@ -133,9 +133,8 @@ pub fn put_waiting_work_item(
 ) -> Result<WorkItemKey> {
     let _ = priority;
     let result = Refusable::new(result.into_async_result());
-    let timers = crate::platform::route::with_epoch(|epoch| {
-        Ok(Arc::clone(&Timers::of(epoch)?.shared))
-    })??;
+    let timers =
+        crate::platform::route::with_epoch(|epoch| Ok(Arc::clone(&Timers::of(epoch)?.shared)))??;
     // With no lock held: `parameters` is user code.
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     if matches!(

@@ -11,7 +11,7 @@ use crate::ids::QueueId;
 use crate::object::pool::{LocalBlocks, Pool};
 use crate::object::recycle::PooledBox;
 use crate::observe::event::Label;
-use crate::work::{Kind, Work};
+use crate::work::item::{Kind, Work};
 
 /// An item wrapped for observation.
 pub(crate) struct Observed {

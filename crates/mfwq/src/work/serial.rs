@@ -33,64 +33,8 @@ use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::sched::Refusal;
 use crate::sync::{lock, Mutex};
-use crate::work::{QueueCore, Refused, Work};
-
-/// Where work for a queue id goes: the machinery of a thread-backed queue, or
-/// a serial queue layered on another target.
-#[derive(Clone)]
-pub(crate) enum Target {
-    Core(Arc<QueueCore>),
-    Serial(Arc<SerialQueue>),
-}
-
-/// A borrowed [`Target`], so the put path needs no reference-count traffic.
-#[derive(Clone, Copy)]
-pub(crate) enum TargetRef<'a> {
-    Core(&'a Arc<QueueCore>),
-    Serial(&'a Arc<SerialQueue>),
-}
-
-impl TargetRef<'_> {
-    /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
-    #[inline]
-    pub(crate) fn push(self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
-        match self {
-            TargetRef::Core(core) => core.push(work, band),
-            TargetRef::Serial(serial) => serial.push(work, band, flags),
-        }
-    }
-}
-
-impl Target {
-    /// Whether the queue is closed and done (a core's workers have exited; a
-    /// serial queue is idle).
-    pub(crate) fn is_finished(&self) -> bool {
-        match self {
-            Target::Core(core) => core.is_finished(),
-            Target::Serial(serial) => serial.is_finished(),
-        }
-    }
-
-    /// The id of the queue it is.
-    pub(crate) fn id(&self) -> QueueId {
-        match self {
-            Target::Core(core) => core.id(),
-            Target::Serial(serial) => serial.id(),
-        }
-    }
-
-    pub(crate) fn as_ref(&self) -> TargetRef<'_> {
-        match self {
-            Target::Core(core) => TargetRef::Core(core),
-            Target::Serial(serial) => TargetRef::Serial(serial),
-        }
-    }
-
-    /// Queues `work`; `flags` are the callback's (reply mode on serial queues).
-    pub(crate) fn push(&self, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
-        self.as_ref().push(work, band, flags)
-    }
-}
+use crate::work::item::{Refused, Work};
+use crate::work::target::Target;
 
 /// Items one step may run back to back before it hands the queue back to its
 /// target (a push of the next step). A backlog then costs one push per batch
@@ -161,7 +105,12 @@ impl SerialQueue {
         })
     }
 
-    fn push(self: &Arc<Self>, work: Work, band: Band, flags: CallbackFlags) -> Result<(), Refused> {
+    pub(super) fn push(
+        self: &Arc<Self>,
+        work: Work,
+        band: Band,
+        flags: CallbackFlags,
+    ) -> Result<(), Refused> {
         let mut state = lock(&self.state);
         if state.closed {
             return Err(Refused {
@@ -436,7 +385,7 @@ impl AsyncCallback for ReplyToken {
 mod loom_tests {
     use super::*;
     use crate::sync::model;
-    use crate::work::QueueCore;
+    use crate::work::item::QueueCore;
     use loom::sync::atomic::{AtomicUsize, Ordering};
 
     /// Pushes a task that records its label and fails the model if another
