@@ -16,7 +16,7 @@
 # tests that panic on purpose would time out (and a TSan report raised
 # meanwhile can hang the TSan runtime).
 #
-# recycle.rs ends the last reference of a result with an acquire *load* of
+# object/recycle.rs ends the last reference of a result with an acquire *load* of
 # the count rather than an acquire fence (as std's Arc does under sanitizers),
 # because TSan does not model fences; with that, the suite is TSan-clean.
 #
@@ -53,7 +53,7 @@ export RUSTDOCFLAGS="-Zsanitizer=thread${RUSTDOCFLAGS:+ $RUSTDOCFLAGS}"
 export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-$PWD/target/tsan}"
 # Abort on the first report with a non-zero status.
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
-if grep -q 'fence(Ordering::Acquire)' crates/mfwq/src/recycle.rs 2>/dev/null; then
+if grep -q 'fence(Ordering::Acquire)' crates/mfwq/src/object/recycle.rs 2>/dev/null; then
     echo "tsan: WARNING: recycle.rs still releases with fence(Acquire); expect false" \
         "data-race reports around recycled results (see the header of this script)" >&2
 fi

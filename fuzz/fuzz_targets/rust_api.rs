@@ -965,7 +965,7 @@ impl Run {
                 let requested = task_value;
                 let got = call("lock_shared_work_queue", || match class.as_ref().and_then(ClassName::to_str) {
                     // Valid text goes through the &str form, the rest through ClassName.
-                    Some(text) if class.as_ref().is_some_and(|c| c.len_with_nul() % 2 == 0) => {
+                    Some(text) if class.as_ref().is_some_and(|c| c.as_utf16().len() % 2 == 1) => {
                         mfwq::lock_shared_work_queue(Some(&text), priority, task.map(|_| &mut task_value))
                     }
                     _ => mfwq::lock_shared_work_queue_named(class.as_ref(), priority, task.map(|_| &mut task_value)),

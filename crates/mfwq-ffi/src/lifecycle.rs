@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use mfwq::com::{ComPtr, IRtwqPlatformEventsVtbl};
+use mfwq::com::{ComPtr, IUnknownVtbl};
 use mfwq::{Error, PlatformEvents};
 
 use crate::{com_arg, hr, DWORD, HRESULT, S_OK, ULONG};
@@ -59,6 +59,22 @@ pub extern "system" fn RtwqLockPlatform() -> HRESULT {
 pub extern "system" fn RtwqUnlockPlatform() -> HRESULT {
     MFUnlockPlatform()
 }
+
+/// `IRtwqPlatformEventsVtbl` (48 bytes): only C code implements this
+/// interface, so its layout lives here, not in the core.
+#[repr(C)]
+pub(crate) struct IRtwqPlatformEventsVtbl {
+    /// Slots 0–2.
+    pub(crate) unknown: IUnknownVtbl,
+    /// `HRESULT InitializationComplete()`.
+    pub(crate) initialization_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
+    /// `HRESULT ShutdownStart()`.
+    pub(crate) shutdown_start: unsafe extern "system" fn(this: *mut c_void) -> i32,
+    /// `HRESULT ShutdownComplete()`.
+    pub(crate) shutdown_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
+}
+
+const _: () = assert!(std::mem::size_of::<IRtwqPlatformEventsVtbl>() == 48);
 
 /// An `IRtwqPlatformEvents` listener as the core sees it: an
 /// `Arc<dyn PlatformEvents>` that calls the COM object.
@@ -158,7 +174,7 @@ pub unsafe extern "system" fn RtwqUnregisterPlatformEvents(events: *mut c_void) 
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use mfwq::com::{Guid, IUnknownVtbl};
+    use mfwq::com::Guid;
     use mfwq::HResult;
 
     use super::*;

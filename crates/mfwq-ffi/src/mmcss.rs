@@ -234,8 +234,29 @@ fn class_into(
     length: &mut usize,
 ) -> mfwq::Result<()> {
     let class = mfwq::work_queue_mmcss_class_name(queue)?;
-    *length = class.len_with_nul();
-    class.copy_with_nul(buffer).map(|_| ())
+    copy_with_nul(class.as_utf16(), buffer, length)
+}
+
+/// The C buffer protocol for a string of UTF-16 `units` (kept exactly,
+/// unpaired surrogates included): `length` is set to the units needed, NUL
+/// included; a missing buffer or one shorter than that is
+/// [`Error::BufferTooSmall`] and nothing is written; otherwise the units and
+/// a NUL are copied, and nothing past the NUL is touched.
+fn copy_with_nul(
+    units: &[u16],
+    buffer: Option<&mut [WCHAR]>,
+    length: &mut usize,
+) -> mfwq::Result<()> {
+    let needed = units.len() + 1;
+    *length = needed;
+    match buffer {
+        Some(buffer) if buffer.len() >= needed => {
+            buffer[..units.len()].copy_from_slice(units);
+            buffer[units.len()] = 0;
+            Ok(())
+        }
+        _ => Err(Error::BufferTooSmall),
+    }
 }
 
 /// `MFGetWorkQueueMMCSSTaskId(id, &taskId)`: 0 for an unregistered queue.
@@ -905,6 +926,48 @@ mod tests {
             callback.wait_refs(1);
         }
         assert_eq!(done.invocations(), 0);
+    }
+
+    /// The buffer protocol itself, over names the C API cannot type
+    /// (unpaired surrogates, units beyond the BMP) and every buffer size
+    /// around the one needed.
+    #[test]
+    fn copy_with_nul_keeps_the_units_and_writes_only_into_a_buffer_that_fits() {
+        let names: [&[u16]; 5] = [
+            &[],
+            &[0xD800],
+            &[0xDC00, 0x41],
+            &[0xC4, 0x75, 0x64, 0x69, 0x6F, 0x20, 0xD834, 0xDD1E], // "Äudio 𝄞"
+            &[0x41; 40],
+        ];
+        for units in names {
+            let needed = units.len() + 1;
+            let mut length = 0;
+            assert_eq!(
+                copy_with_nul(units, None, &mut length),
+                Err(Error::BufferTooSmall),
+                "a NULL buffer is a size query that fails (D21)"
+            );
+            assert_eq!(length, needed, "the size needed, NUL included");
+            for size in 0..needed + 3 {
+                let mut buffer = vec![0xAAAAu16; size];
+                let mut length = 0;
+                let outcome = copy_with_nul(units, Some(&mut buffer), &mut length);
+                assert_eq!(length, needed);
+                if size < needed {
+                    assert_eq!(outcome, Err(Error::BufferTooSmall));
+                    assert!(buffer.iter().all(|&unit| unit == 0xAAAA), "nothing written");
+                } else {
+                    assert_eq!(outcome, Ok(()));
+                    assert_eq!(&buffer[..units.len()], units);
+                    assert_eq!(buffer[units.len()], 0);
+                    assert!(
+                        buffer[needed..].iter().all(|&unit| unit == 0xAAAA),
+                        "nothing past the NUL"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -60,39 +60,6 @@ impl ClassName {
     pub fn to_str(&self) -> Option<String> {
         String::from_utf16(&self.0).ok()
     }
-
-    /// How many UTF-16 units the name needs in a C buffer, NUL included.
-    ///
-    /// ```
-    /// assert_eq!(mfwq::ClassName::from("Audio").len_with_nul(), 6);
-    /// ```
-    pub fn len_with_nul(&self) -> usize {
-        self.0.len() + 1
-    }
-
-    /// Copies the name and a NUL into `buffer`; returns the units written.
-    /// A missing buffer or one shorter than [`len_with_nul`](Self::len_with_nul)
-    /// is [`Error::BufferTooSmall`](crate::Error::BufferTooSmall), and nothing
-    /// is written.
-    ///
-    /// ```
-    /// let mut buffer = [0u16; 4];
-    /// let name = mfwq::ClassName::from_utf16(&[0xD800, 0x41]);
-    /// assert_eq!(name.copy_with_nul(Some(&mut buffer)), Ok(3));
-    /// assert_eq!(buffer, [0xD800, 0x41, 0, 0]);
-    /// assert_eq!(name.copy_with_nul(Some(&mut [0u16; 2])), Err(mfwq::Error::BufferTooSmall));
-    /// ```
-    pub fn copy_with_nul(&self, buffer: Option<&mut [u16]>) -> crate::Result<usize> {
-        let needed = self.len_with_nul();
-        match buffer {
-            Some(buffer) if buffer.len() >= needed => {
-                buffer[..self.0.len()].copy_from_slice(&self.0);
-                buffer[needed - 1] = 0;
-                Ok(needed)
-            }
-            _ => Err(crate::error::Error::BufferTooSmall),
-        }
-    }
 }
 
 impl From<&str> for ClassName {

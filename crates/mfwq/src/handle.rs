@@ -135,8 +135,20 @@ pub enum HandleKind {
 /// assert!(mfwq::handle::event(handle).is_none());
 /// ```
 pub fn tagged(kind: HandleKind, id: u64) -> RawHandle {
+    // The two low bits hold the kind: an id that does not fit above them
+    // would lose its high bits and alias another object's handle. The ids
+    // come from 64-bit counters that start at 1 (`realtime/deadline.rs`),
+    // so they stay far below this in practice; the assertion says so.
+    debug_assert!(
+        id != 0 && id <= MAX_TAGGED_ID,
+        "tagged handle id {id:#x} out of range"
+    );
     ((id as RawHandle) << 2) | kind as RawHandle
 }
+
+/// The largest object number a tagged handle holds: two bits fewer than a
+/// handle value (2^62 - 1 where handles are 64 bits wide).
+pub const MAX_TAGGED_ID: u64 = (RawHandle::MAX >> 2) as u64;
 
 /// The object number a handle of `kind` names, or `None` for NULL and for
 /// values of any other kind.
@@ -171,5 +183,22 @@ mod tests {
             assert!(event(bogus).is_none());
             assert!(!close(bogus));
         }
+    }
+
+    #[test]
+    fn tagged_ids_round_trip_up_to_the_largest_that_fits() {
+        for id in [1, 7, MAX_TAGGED_ID] {
+            let handle = tagged(HandleKind::DeadlineRequest, id);
+            assert_eq!(untag(HandleKind::DeadlineRequest, handle), Some(id));
+        }
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(MAX_TAGGED_ID, (1 << 62) - 1);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "out of range")]
+    fn an_id_too_large_for_a_tagged_handle_is_caught() {
+        let _ = tagged(HandleKind::DeadlineRequest, MAX_TAGGED_ID + 1);
     }
 }

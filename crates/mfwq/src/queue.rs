@@ -9,7 +9,8 @@ use crate::object::callback::Callback;
 use crate::object::result::{AsyncResult, State};
 use crate::platform::PLATFORM;
 use crate::sched::Pump;
-use crate::work::serial::{SerialQueue, Target};
+use crate::work::serial::SerialQueue;
+use crate::work::target::Target;
 use crate::work::QueueCore;
 use std::sync::Arc;
 

@@ -27,7 +27,7 @@
 //!   [`thread::join_until`] — `std::thread` / `loom::thread`;
 //! - [`cell::UnsafeCell`] with loom's closure API (`with_mut`) — a newtype over
 //!   `std::cell::UnsafeCell` / loom's, which checks the accesses;
-//! - [`thread_locals!`] — `std::thread_local!` (with its `const` initialiser) /
+//! - [`thread_locals!`] — `std::thread_local!` (a `const` initialiser kept) /
 //!   `loom::thread_local!` (per loom thread: loom runs all its threads on one
 //!   OS thread, so std's thread-locals would be shared between them);
 //! - [`statics!`] — plain `static`s / `loom::lazy_static!` (fresh for every
@@ -59,6 +59,12 @@
 //! release/acquire of the finished count alone) is not made under loom; the result memory recycler and the platform's own
 //! locks (`platform/`, `registry`, `recycle`, `realtime/`) use parking_lot
 //! directly and are not modelled.
+//!
+//! The Rust API's own hand-offs use the facade too: a join handle's task
+//! (`api/join.rs`: state word, result cell, waker slot, the joining thread's
+//! park) and a scope's items (`api/scope.rs`: claim, pending
+//! count, the owner's park), each with its models beside it
+//! (`api/join_loom_tests.rs`, `api/scope_loom_tests.rs`).
 
 // The whole set, whether or not every build uses each name today.
 #[allow(unused_imports)]
@@ -356,12 +362,19 @@ pub(crate) mod cell {
     }
 }
 
-/// `thread_local!` with a `const` initialiser: std's outside loom (the `const`
-/// kept, so access needs no lazy-init check), loom's under it.
+/// `thread_local!`: std's outside loom (a `const` initialiser kept, so access
+/// needs no lazy-init check), loom's under it. A lazy initialiser is made on
+/// the thread's first access in both builds.
 macro_rules! thread_locals {
     ($(#[$attr:meta])* static $name:ident: $t:ty = const { $init:expr };) => {
         #[cfg(not(mfwq_loom))]
         std::thread_local! { $(#[$attr])* static $name: $t = const { $init }; }
+        #[cfg(mfwq_loom)]
+        loom::thread_local! { $(#[$attr])* static $name: $t = $init; }
+    };
+    ($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;) => {
+        #[cfg(not(mfwq_loom))]
+        std::thread_local! { $(#[$attr])* static $name: $t = $init; }
         #[cfg(mfwq_loom)]
         loom::thread_local! { $(#[$attr])* static $name: $t = $init; }
     };

@@ -424,48 +424,25 @@ fn begin_end_forms_complete_on_the_callbacks_queue() {
 }
 
 /// The core's side of `MFGetWorkQueueMMCSSClass` (docs/behaviour.md#d21): the
-/// exact name and the C buffer rules of `ClassName`, which the C ABI builds
-/// its size query and short-buffer answers on (`mfwq-ffi`, `mmcss.rs`).
+/// exact UTF-16 name, on which the C ABI builds its buffer protocol (size
+/// query, short buffer: `mfwq-ffi`, `mmcss.rs`, with its tests).
 #[test]
-fn class_names_follow_the_utf16_buffer_rules() {
+fn class_names_come_back_as_the_exact_utf16() {
     let _serial = common::serial();
     let _platform = mfwq::Platform::start().unwrap();
     let queue = QueueId::IO;
 
-    // Unregistered: "" needs 1 unit.
+    // Unregistered: "".
     let name = mfwq::work_queue_mmcss_class_name(queue).unwrap();
     assert!(name.is_empty());
-    assert_eq!(name.len_with_nul(), 1);
-    assert_eq!(
-        name.copy_with_nul(None),
-        Err(Error::BufferTooSmall),
-        "a NULL buffer is a size query that fails (D21)"
-    );
-    let mut one = [0xAAAAu16; 1];
-    assert_eq!(name.copy_with_nul(Some(&mut one)), Ok(1));
-    assert_eq!(one, [0]);
+    assert_eq!(name.as_utf16(), &[] as &[u16]);
 
     let class = "Äudio 𝄞"; // 7 chars, 8 UTF-16 units
     mfwq::register_work_queue_with_mmcss(queue, class, 0, 0).unwrap();
     assert_eq!(mfwq::work_queue_mmcss_class(queue).unwrap(), class);
     let name = mfwq::work_queue_mmcss_class_name(queue).unwrap();
-    assert_eq!(name.len_with_nul(), 9, "needed size, NUL included");
-    assert_eq!(name.copy_with_nul(None), Err(Error::BufferTooSmall));
-    let mut short = [0xAAAAu16; 8];
-    assert_eq!(
-        name.copy_with_nul(Some(&mut short)),
-        Err(Error::BufferTooSmall),
-        "no room for the NUL"
-    );
-    assert_eq!(short, [0xAAAA; 8], "nothing written into a short buffer");
-    let mut exact = [0xAAAAu16; 9];
-    assert_eq!(name.copy_with_nul(Some(&mut exact)), Ok(9));
-    assert_eq!(String::from_utf16(&exact[..8]).unwrap(), class);
-    assert_eq!(exact[8], 0);
-    let mut roomy = [0xAAAAu16; 12];
-    assert_eq!(name.copy_with_nul(Some(&mut roomy)), Ok(9));
-    assert_eq!(&roomy[..9], &exact);
-    assert_eq!(&roomy[9..], &[0xAAAA; 3], "nothing past the NUL");
+    assert_eq!(name.as_utf16().len(), 8);
+    assert_eq!(String::from_utf16(name.as_utf16()).unwrap(), class);
 }
 
 #[test]

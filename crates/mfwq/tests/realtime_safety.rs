@@ -76,7 +76,7 @@ const SLEEP: Duration = Duration::from_micros(100);
 /// Ticks of the `Interval` path's interval that waited for the timer.
 static TICKS_THAT_WAITED: AtomicUsize = AtomicUsize::new(0);
 /// Blocks a thread of the result recycler keeps before it hands a batch on
-/// (`object/recycle.rs`, `LOCAL_BLOCKS`).
+/// (`object/pool.rs`, `LOCAL_BLOCKS`).
 const RECYCLER_BATCH: usize = 64;
 
 /// The threads a window counts. Every thread starts as `OTHER`, which is

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::api::queue::{OwnedQueue, Queue};
+use crate::api::owned::OwnedQueue;
+use crate::api::queue::Queue;
 use crate::class_name::ClassName;
 use crate::error::Result;
 use crate::ids::QueueType;

@@ -108,7 +108,7 @@ impl Future for WaitAsync {
             Some(shared) => {
                 let mut state = shared.state.lock();
                 let state = &mut *state;
-                super::poll_decided(state.outcome, &mut state.waker, context.waker())
+                poll_decided(state.outcome, &mut state.waker, context.waker())
             }
         };
         if outcome.is_ready() {
@@ -228,6 +228,24 @@ impl AsyncCallback for WaitShared {
         };
         if let Some(waker) = waker {
             waker.wake();
+        }
+    }
+}
+
+/// The poll of a future whose outcome another thread decides (a sleep's
+/// timer, an event wait): ready with the outcome once there is one, else
+/// pending with the polling task's waker stored (replaced only when the task
+/// changed), so that the decider wakes the right task.
+fn poll_decided(
+    outcome: Option<Result<()>>,
+    waker: &mut Option<Waker>,
+    current: &Waker,
+) -> Poll<Result<()>> {
+    match outcome {
+        Some(outcome) => Poll::Ready(outcome),
+        None => {
+            crate::sync::store_waker(waker, current);
+            Poll::Pending
         }
     }
 }

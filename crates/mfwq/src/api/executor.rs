@@ -31,7 +31,8 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use async_task::{Builder, FallibleTask, Runnable};
 
-use crate::api::queue::{Priority, Queue};
+use crate::api::priority::Priority;
+use crate::api::queue::Queue;
 use crate::error::{Error, Result};
 use crate::ids::{Band, QueueId};
 use crate::panic::PanicSite;

@@ -1,6 +1,7 @@
 //! Guards for everything that must be undone: a scheduled item, a wait on an
-//! event, a periodic callback, an MMCSS registration, a deadline, a
-//! platform-events listener. Each undoes its registration when dropped,
+//! event, a periodic callback, a platform-events listener (a queue's MMCSS
+//! registration and deadline are in `realtime.rs`, with the methods that
+//! make them). Each undoes its registration when dropped,
 //! ignoring the errors that only say there is nothing left to undo (the item
 //! already fired, the platform is down); each has an explicit form that
 //! returns the error, and `detach`/`forget` to keep the registration.
@@ -8,14 +9,12 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::ids::QueueId;
 use crate::object::result::State;
 use crate::platform::events::PlatformEvents;
-use crate::realtime::DeadlineRequest;
 use crate::timer::{PeriodicKey, WorkItemKey};
 
 /// Logs an undo that failed for a reason other than "nothing left to undo".
-fn report_undo(what: &str, outcome: Result<()>) {
+pub(crate) fn report_undo(what: &str, outcome: Result<()>) {
     match outcome {
         Ok(()) | Err(Error::NotFound | Error::Shutdown) => {}
         Err(error) => tracing::debug!(%error, "undoing a {what} on drop failed"),
@@ -265,169 +264,6 @@ impl Drop for Periodic {
             "periodic callback",
             crate::timer::remove_periodic_callback(self.key),
         );
-    }
-}
-
-/// A queue's MMCSS registration, from
-/// [`Queue::register_realtime`](crate::Queue::register_realtime).
-///
-/// **Drop** unregisters the queue
-/// ([`unregister_work_queue_from_mmcss`](crate::unregister_work_queue_from_mmcss)):
-/// its threads go back to `SCHED_OTHER` (or to its active deadline). That
-/// ends the queue's registration whoever made it: a queue has one. Use
-/// [`forget`](RealtimeRegistration::forget) to keep it registered.
-///
-/// ```
-/// let _platform = mfwq::Platform::start()?;
-/// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-/// let registration = queue.register_realtime("Playback")?;
-/// assert_eq!(registration.queue(), *queue);
-/// registration.unregister()?;
-/// assert_eq!(queue.realtime_task_id()?, 0);
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-#[must_use = "dropping a RealtimeRegistration unregisters the queue"]
-#[derive(Debug)]
-pub struct RealtimeRegistration {
-    queue: QueueId,
-    task_id: u32,
-}
-
-impl RealtimeRegistration {
-    pub(crate) fn new(queue: QueueId, task_id: u32) -> RealtimeRegistration {
-        RealtimeRegistration { queue, task_id }
-    }
-
-    /// The MMCSS task id the queue was registered with.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// assert_eq!(queue.register_realtime_with("Audio", 5, 0)?.task_id(), 5);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn task_id(&self) -> u32 {
-        self.task_id
-    }
-
-    /// The registered queue.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// assert_eq!(queue.register_realtime("Audio")?.queue(), queue.as_queue());
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn queue(&self) -> crate::api::queue::Queue {
-        crate::api::queue::Queue::from_id(self.queue)
-    }
-
-    /// Unregisters now, with the error.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// queue.register_realtime("Audio")?.unregister()?;
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn unregister(self) -> Result<()> {
-        let queue = self.forget();
-        crate::realtime::unregister_work_queue_from_mmcss(queue)
-    }
-
-    /// Keeps the queue registered; returns the queue's id.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// queue.register_realtime("Audio")?.forget();
-    /// assert_eq!(queue.realtime_class()?, "Audio");
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn forget(self) -> QueueId {
-        let queue = self.queue;
-        std::mem::forget(self);
-        queue
-    }
-}
-
-impl Drop for RealtimeRegistration {
-    fn drop(&mut self) {
-        match crate::realtime::unregister_work_queue_from_mmcss(self.queue) {
-            // The queue went away first: so did its registration.
-            Err(Error::InvalidWorkQueue) => {}
-            outcome => report_undo("real-time registration", outcome),
-        }
-    }
-}
-
-/// A deadline on a queue, from [`Queue::set_deadline`](crate::Queue::set_deadline).
-///
-/// **Drop** cancels it ([`cancel_deadline`](crate::cancel_deadline)): the
-/// queue's threads go back to the deadline before it, or to their MMCSS
-/// policy. [`forget`](DeadlineGuard::forget) keeps it.
-///
-/// ```
-/// use std::time::Duration;
-/// let _platform = mfwq::Platform::start()?;
-/// let guard = mfwq::Queue::STANDARD.set_deadline(Duration::from_millis(5))?;
-/// assert_eq!(mfwq::Queue::STANDARD.deadline()?.unwrap().request, guard.request());
-/// guard.cancel()?;
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-#[must_use = "dropping a DeadlineGuard cancels the deadline"]
-#[derive(Debug)]
-pub struct DeadlineGuard {
-    request: DeadlineRequest,
-}
-
-impl DeadlineGuard {
-    pub(crate) fn new(request: DeadlineRequest) -> DeadlineGuard {
-        DeadlineGuard { request }
-    }
-
-    /// The request, for [`cancel_deadline`](crate::cancel_deadline).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let guard = mfwq::Queue::RT.set_deadline(std::time::Duration::from_millis(5))?;
-    /// assert_ne!(guard.request().into_raw(), 0);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn request(&self) -> DeadlineRequest {
-        self.request
-    }
-
-    /// Cancels it now, with the error.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// mfwq::Queue::RT.set_deadline(std::time::Duration::from_millis(5))?.cancel()?;
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn cancel(self) -> Result<()> {
-        let request = self.forget();
-        crate::realtime::cancel_deadline(request)
-    }
-
-    /// Keeps the deadline; returns its request.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let request = mfwq::Queue::RT.set_deadline(std::time::Duration::from_millis(5))?.forget();
-    /// mfwq::cancel_deadline(request)?;
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn forget(self) -> DeadlineRequest {
-        let request = self.request;
-        std::mem::forget(self);
-        request
-    }
-}
-
-impl Drop for DeadlineGuard {
-    fn drop(&mut self) {
-        report_undo("deadline", crate::realtime::cancel_deadline(self.request));
     }
 }
 

@@ -12,20 +12,25 @@
 //! completer and joiner comes second sees the other: a joiner stores its
 //! waker before setting `WAITING`, and the completer takes it only after
 //! seeing `WAITING`, so no wake-up is lost.
+//!
+//! Every primitive comes from the loom facade (`crate::sync`), and
+//! `join_loom_tests.rs` beside this file model-checks this hand-off: completion
+//! racing a blocking join, an `.await` and the handle's drop.
 
-use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::api::queue::Priority;
+use crate::api::priority::Priority;
 use crate::error::Result;
 use crate::ids::QueueId;
+use crate::sync::cell::UnsafeCell;
+use crate::sync::parking::Mutex;
+use crate::sync::thread::{self, Thread};
+use crate::sync::{Arc, AtomicU8, Ordering};
 use crate::work::RunShared;
 
 const COMPLETE: u8 = 1;
@@ -87,7 +92,7 @@ struct Task<F, T> {
     /// Written only by the runner before `COMPLETE`, read only by the handle
     /// after it has seen `COMPLETE` (acquire).
     stage: UnsafeCell<Stage<F, T>>,
-    waker: parking_lot::Mutex<Option<Waker>>,
+    waker: Mutex<Option<Waker>>,
 }
 
 // SAFETY: the stage is handed from the runner to the handle through the
@@ -116,8 +121,10 @@ where
     fn run(self: Arc<Self>) {
         // SAFETY: before `COMPLETE` only the runner (this call, made once)
         // touches the stage.
-        let stage = unsafe { &mut *self.stage.get() };
-        let Stage::Pending(task) = std::mem::replace(stage, Stage::Running) else {
+        let pending = self
+            .stage
+            .with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Running) });
+        let Stage::Pending(task) = pending else {
             unreachable!("a task runs once");
         };
         let outcome = match catch_unwind(AssertUnwindSafe(task)) {
@@ -135,14 +142,17 @@ where
                 Err(JoinError::Panicked(message))
             }
         };
-        *stage = Stage::Done(outcome);
+        // SAFETY: as above: still before `COMPLETE`.
+        self.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Done(outcome) });
         self.complete();
     }
 
     fn abandon(self: Arc<Self>) {
         // SAFETY: as in `run`: the task never ran, so nobody else touches the stage.
-        let stage = unsafe { &mut *self.stage.get() };
-        let unrun = std::mem::replace(stage, Stage::Done(Err(JoinError::Cancelled)));
+        let unrun = self.stage.with_mut(|stage| unsafe {
+            std::mem::replace(&mut *stage, Stage::Done(Err(JoinError::Cancelled)))
+        });
         self.complete();
         // The closure's captures are dropped after the handle was told.
         crate::panic::drop_quietly(unrun);
@@ -152,7 +162,7 @@ where
 /// What the handle sees of its task, with the closure's type erased.
 trait Joinable<T>: Send + Sync {
     fn state(&self) -> &AtomicU8;
-    fn waker(&self) -> &parking_lot::Mutex<Option<Waker>>;
+    fn waker(&self) -> &Mutex<Option<Waker>>;
     /// The result; only after `COMPLETE` was seen, at most once.
     fn take(&self) -> std::result::Result<T, JoinError>;
 }
@@ -166,15 +176,17 @@ where
         &self.state
     }
 
-    fn waker(&self) -> &parking_lot::Mutex<Option<Waker>> {
+    fn waker(&self) -> &Mutex<Option<Waker>> {
         &self.waker
     }
 
     fn take(&self) -> std::result::Result<T, JoinError> {
         // SAFETY: called by the one handle after it saw `COMPLETE` with
         // acquire: the runner is done with the stage.
-        let stage = unsafe { &mut *self.stage.get() };
-        match std::mem::replace(stage, Stage::Taken) {
+        let stage = self
+            .stage
+            .with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Taken) });
+        match stage {
             Stage::Done(outcome) => outcome,
             _ => panic!("JoinHandle polled after it returned its result"),
         }
@@ -187,14 +199,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let shared = Arc::new(Task {
-        state: AtomicU8::new(0),
-        stage: UnsafeCell::new(Stage::Pending(task)),
-        waker: parking_lot::Mutex::new(None),
-    });
-    let handle = JoinHandle {
-        task: Arc::clone(&shared) as Arc<dyn Joinable<T>>,
-    };
+    let (shared, handle) = task_pair(task);
     crate::platform::dispatch::spawn_shared(
         queue,
         priority.to_raw(),
@@ -202,6 +207,24 @@ where
         std::any::type_name::<F>(),
     )?;
     Ok(handle)
+}
+
+/// A new task for `task` and the handle to its result: what `spawn` queues
+/// and returns (and what the tests and loom models run without a platform).
+fn task_pair<F, T>(task: F) -> (Arc<Task<F, T>>, JoinHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::new(Task {
+        state: AtomicU8::new(0),
+        stage: UnsafeCell::new(Stage::Pending(task)),
+        waker: Mutex::new(None),
+    });
+    let handle = JoinHandle {
+        task: Arc::clone(&shared) as Arc<dyn Joinable<T>>,
+    };
+    (shared, handle)
 }
 
 /// The result of a closure spawned with [`Queue::spawn`](crate::Queue::spawn).
@@ -244,11 +267,11 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Wakes a thread blocked in `join`.
-struct ThreadWaker(std::thread::Thread);
+struct ThreadWaker(Thread);
 
-std::thread_local! {
+crate::sync::thread_locals! {
     /// This thread's [`ThreadWaker`], made at its first blocking join.
-    static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
 }
 
 impl Wake for ThreadWaker {
@@ -278,7 +301,7 @@ impl<T> JoinHandle<T> {
     /// (then nobody will wake it).
     fn register(&self, waker: &Waker) -> bool {
         {
-            super::store_waker(&mut self.task.waker().lock(), waker);
+            crate::sync::store_waker(&mut self.task.waker().lock(), waker);
         }
         self.task.state().fetch_or(WAITING, Ordering::AcqRel) & COMPLETE != 0
     }
@@ -294,7 +317,7 @@ impl<T> JoinHandle<T> {
             .try_with(|waker| self.register(waker))
             .unwrap_or_else(|_| {
                 // This thread's locals are being destroyed: a waker of its own.
-                self.register(&Waker::from(Arc::new(ThreadWaker(std::thread::current()))))
+                self.register(&Waker::from(Arc::new(ThreadWaker(thread::current()))))
             });
         if registered {
             return true;
@@ -304,13 +327,13 @@ impl<T> JoinHandle<T> {
                 return true;
             }
             match deadline {
-                None => std::thread::park(),
+                None => thread::park(),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return self.is_finished();
                     }
-                    std::thread::park_timeout(deadline - now);
+                    thread::park_timeout(deadline - now);
                 }
             }
         }
@@ -377,20 +400,17 @@ impl<T> Drop for JoinHandle<T> {
     }
 }
 
+#[cfg(all(test, mfwq_loom))]
+#[path = "join_loom_tests.rs"]
+mod loom_tests;
+
 #[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
 
     /// Runs the task machinery without a platform (Miri-friendly).
     fn pair<F: FnOnce() -> u32 + Send + 'static>(f: F) -> (Arc<dyn RunShared>, JoinHandle<u32>) {
-        let shared = Arc::new(Task {
-            state: AtomicU8::new(0),
-            stage: UnsafeCell::new(Stage::Pending(f)),
-            waker: parking_lot::Mutex::new(None),
-        });
-        let handle = JoinHandle {
-            task: Arc::clone(&shared) as Arc<dyn Joinable<u32>>,
-        };
+        let (shared, handle) = task_pair(f);
         (shared, handle)
     }
 

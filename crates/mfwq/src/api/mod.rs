@@ -3,10 +3,13 @@
 //! scoped work. The top layer: it uses everything below it (the C-shaped free
 //! functions, which stay the 1:1 map of the C API); nothing below imports it.
 //!
-//! One file per concept: `queue.rs` (the `Queue` handle, `OwnedQueue`,
-//! `Priority`), `builder.rs`, `guards.rs` (everything that must be undone),
+//! One file per concept: `queue.rs` (the `Queue` handle), `priority.rs`,
+//! `owned.rs` (`OwnedQueue` and what makes one), `realtime.rs` (a queue's
+//! MMCSS registration, deadline and hints, with their guards), `builder.rs`,
+//! `guards.rs` (the other things that must be undone), `repeat.rs`,
 //! `join.rs`, `scope.rs`, and the futures: `executor.rs` (`spawn_future`,
-//! `block_on`), `sleep.rs`, `interval.rs`, `event_future.rs`.
+//! `block_on`), `sleep.rs`, `interval.rs`, `event_future.rs`. This file only
+//! names them: nothing in it is used by the files beside it.
 
 pub(crate) mod builder;
 pub(crate) mod event_future;
@@ -14,17 +17,21 @@ pub(crate) mod executor;
 pub(crate) mod guards;
 pub(crate) mod interval;
 pub(crate) mod join;
+pub(crate) mod owned;
+pub(crate) mod priority;
 pub(crate) mod queue;
+pub(crate) mod realtime;
 pub(crate) mod repeat;
 pub(crate) mod scope;
 pub(crate) mod sleep;
 
 pub use builder::{QueueBuilder, QueueKind};
-pub use guards::{
-    DeadlineGuard, EventWait, Periodic, PlatformEventsRegistration, RealtimeRegistration, Scheduled,
-};
+pub use guards::{EventWait, Periodic, PlatformEventsRegistration, Scheduled};
 pub use join::{JoinError, JoinHandle};
-pub use queue::{OwnedQueue, Priority, Queue};
+pub use owned::OwnedQueue;
+pub use priority::Priority;
+pub use queue::Queue;
+pub use realtime::{DeadlineGuard, RealtimeRegistration};
 pub use repeat::Repeating;
 pub use scope::{scope, Scope};
 
@@ -34,23 +41,3 @@ pub use event_future::WaitAsync;
 pub use executor::{block_on, spawn_future, spawn_future_with_priority, TaskHandle};
 pub use interval::{interval, interval_at, Interval};
 pub use sleep::{sleep, sleep_until, Sleep};
-
-use crate::sync::store_waker;
-
-/// The poll of a future whose outcome another thread decides (a sleep's
-/// timer, an event wait): ready with the outcome once there is one, else
-/// pending with the polling task's waker stored (replaced only when the task
-/// changed), so that the decider wakes the right task.
-fn poll_decided(
-    outcome: Option<crate::Result<()>>,
-    waker: &mut Option<std::task::Waker>,
-    current: &std::task::Waker,
-) -> std::task::Poll<crate::Result<()>> {
-    match outcome {
-        Some(outcome) => std::task::Poll::Ready(outcome),
-        None => {
-            store_waker(waker, current);
-            std::task::Poll::Pending
-        }
-    }
-}

@@ -1,81 +1,29 @@
-//! [`Queue`]: a `Copy` handle for everything that takes a queue;
-//! [`OwnedQueue`]: a private queue kept alive by a lock that its drop gives
-//! back; [`Priority`]: the three bands instead of an `i32`.
+//! [`Queue`]: a `Copy` handle for everything that takes a queue: put,
+//! spawn, execute, schedule, repeat, wait on an event. Its real-time side
+//! (MMCSS, deadlines, hints) is in `realtime.rs`, the private queues it
+//! makes and owns in `owned.rs`, its bands in `priority.rs`.
 
 use std::fmt;
-use std::ops::Deref;
 use std::time::Duration;
 
-use crate::api::guards::{DeadlineGuard, EventWait, RealtimeRegistration, Scheduled};
+use crate::api::guards::{EventWait, Scheduled};
 use crate::api::join::{self, JoinHandle};
-use crate::class_name::ClassName;
-use crate::error::{Error, Result};
+use crate::api::priority::Priority;
+use crate::error::Result;
 use crate::event::Event;
 use crate::ids::{QueueId, QueueType};
 use crate::object::callback::Callback;
 use crate::object::result::{AsyncResult, State};
 use crate::platform::dispatch::{self, IntoAsyncResult};
-use crate::realtime::{AppliedScheduling, Deadline};
-
-/// The priority of an item on its queue: three bands, FIFO within each; a
-/// worker always takes the highest non-empty band first.
-///
-/// The C API's `LONG priority` maps to the bands by its sign (`> 0` high,
-/// `0` normal, `< 0` low): [`From<i32>`](#impl-From<i32>-for-Priority) reads it,
-/// [`Priority::to_raw`] gives the value the C layer passes.
-///
-/// ```
-/// use mfwq::Priority;
-/// assert_eq!(Priority::from(7), Priority::High);
-/// assert_eq!(Priority::from(0), Priority::Normal);
-/// assert_eq!(Priority::from(-3), Priority::Low);
-/// assert_eq!(Priority::Low.to_raw(), -1);
-/// assert_eq!(Priority::default(), Priority::Normal);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Priority {
-    /// Runs after every normal and high item queued before it starts.
-    Low,
-    /// The default band.
-    #[default]
-    Normal,
-    /// Runs before normal and low items.
-    High,
-}
-
-impl Priority {
-    /// The C API's value for this band: `1`, `0` or `-1`.
-    ///
-    /// ```
-    /// assert_eq!(mfwq::Priority::High.to_raw(), 1);
-    /// ```
-    pub const fn to_raw(self) -> i32 {
-        match self {
-            Priority::High => 1,
-            Priority::Normal => 0,
-            Priority::Low => -1,
-        }
-    }
-}
-
-impl From<i32> for Priority {
-    fn from(raw: i32) -> Priority {
-        match raw {
-            1.. => Priority::High,
-            0 => Priority::Normal,
-            _ => Priority::Low,
-        }
-    }
-}
 
 /// A work queue: a platform queue, a private queue or a serial queue, named
 /// by its id. `Copy`, and borrows no lock: a handle to a private queue that
-/// has been unlocked makes calls fail with [`Error::InvalidWorkQueue`]; hold
-/// an [`OwnedQueue`] to keep one alive.
+/// has been unlocked makes calls fail with [`Error::InvalidWorkQueue`](crate::error::Error::InvalidWorkQueue); hold
+/// an [`OwnedQueue`](crate::api::owned::OwnedQueue) to keep one alive.
 ///
 /// The platform queues are associated constants ([`Queue::STANDARD`],
 /// [`Queue::MULTITHREADED`], …). Every call needs a started platform
-/// ([`Platform::start`](crate::Platform::start)), else [`Error::Shutdown`].
+/// ([`Platform::start`](crate::Platform::start)), else [`Error::Shutdown`](crate::error::Error::Shutdown).
 ///
 /// ```
 /// use mfwq::{Priority, Queue};
@@ -247,8 +195,8 @@ impl Queue {
     /// as [`JoinError::Panicked`](crate::JoinError::Panicked) from the join;
     /// see [`JoinHandle`] for when it also reaches the panic hook.
     ///
-    /// Errors (the task is then dropped, never run): [`Error::Shutdown`],
-    /// [`Error::InvalidWorkQueue`] for a private queue that is not live.
+    /// Errors (the task is then dropped, never run): [`Error::Shutdown`](crate::error::Error::Shutdown),
+    /// [`Error::InvalidWorkQueue`](crate::error::Error::InvalidWorkQueue) for a private queue that is not live.
     ///
     /// ```
     /// let _platform = mfwq::Platform::start()?;
@@ -349,7 +297,7 @@ impl Queue {
     /// [`add_periodic_callback`](crate::add_periodic_callback) ticks every
     /// 10 ms on TIMER, this takes any period, on any queue: a frame clock at
     /// 60 fps, an audio clock at 2.667 ms. Each run schedules the next one
-    /// (one scheduled item each). A zero period is [`Error::InvalidArg`].
+    /// (one scheduled item each). A zero period is [`Error::InvalidArg`](crate::error::Error::InvalidArg).
     ///
     /// ```
     /// use std::time::Duration;
@@ -364,7 +312,7 @@ impl Queue {
     /// drop(clock);
     /// # Ok::<(), mfwq::Error>(())
     /// ```
-    pub fn every<F>(&self, period: Duration, task: F) -> Result<crate::Repeating>
+    pub fn every<F>(&self, period: Duration, task: F) -> Result<crate::api::repeat::Repeating>
     where
         F: FnMut() + Send + 'static,
     {
@@ -377,7 +325,7 @@ impl Queue {
     /// dropped, never run) unless [`detach`](EventWait::detach)ed.
     ///
     /// The RT, IO, TIMER and LONG_FUNCTION queues refuse waits
-    /// ([`Error::InvalidWorkQueue`]), as on Windows.
+    /// ([`Error::InvalidWorkQueue`](crate::error::Error::InvalidWorkQueue)), as on Windows.
     ///
     /// ```
     /// let _platform = mfwq::Platform::start()?;
@@ -405,218 +353,8 @@ impl Queue {
         crate::timer::wait::put_waiting_work_item(Some(event), 0, result).map(EventWait::new)
     }
 
-    /// A new serial queue over this one
-    /// ([`allocate_serial_work_queue`](crate::allocate_serial_work_queue)):
-    /// its items run one at a time, in FIFO order, on this queue's threads.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let serial = mfwq::Queue::MULTITHREADED.serial()?;
-    /// let (sender, receiver) = std::sync::mpsc::channel();
-    /// for i in 0..10 {
-    ///     let sender = sender.clone();
-    ///     serial.execute(move || sender.send(i).unwrap())?;
-    /// }
-    /// assert_eq!(receiver.iter().take(10).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFAllocateSerialWorkQueue")]
-    pub fn serial(&self) -> Result<OwnedQueue> {
-        crate::queue::allocate_serial_work_queue(self.id).map(OwnedQueue::adopt)
-    }
-
-    /// Registers this queue with an MMCSS class (`"Audio"`, `"Pro Audio"`,
-    /// `"Playback"`, …) at normal AVRT priority with a new task id: its
-    /// threads run under the class's Linux policy (SCHED_FIFO where allowed,
-    /// else a fallback that [`applied_scheduling`](Queue::applied_scheduling)
-    /// reports). The [`RealtimeRegistration`] unregisters it when dropped.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// let registration = queue.register_realtime("Audio")?;
-    /// assert_eq!(queue.realtime_class()?, "Audio");
-    /// assert_ne!(registration.task_id(), 0);
-    /// drop(registration);
-    /// assert_eq!(queue.realtime_class()?, "");
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFRegisterWorkQueueWithMMCSS")]
-    pub fn register_realtime(&self, class: impl Into<ClassName>) -> Result<RealtimeRegistration> {
-        self.register_realtime_with(class, 0, 0)
-    }
-
-    /// [`register_realtime`](Queue::register_realtime) with a task id (0
-    /// asks for a new one) and a base AVRT priority (-2..=2).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Multithreaded)?;
-    /// let registration = queue.register_realtime_with("Pro Audio", 77, 1)?;
-    /// assert_eq!((registration.task_id(), queue.realtime_task_id()?, queue.realtime_priority()?), (77, 77, 1));
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn register_realtime_with(
-        &self,
-        class: impl Into<ClassName>,
-        task_id: u32,
-        base_priority: i32,
-    ) -> Result<RealtimeRegistration> {
-        crate::realtime::register_work_queue_with_mmcss(self.id, class, task_id, base_priority)
-            .map(|task_id| RealtimeRegistration::new(self.id, task_id))
-    }
-
-    /// Declares that this queue's work must be done within `deadline`
-    /// ([`set_deadline`](crate::set_deadline): `SCHED_DEADLINE` where the
-    /// kernel allows). The [`DeadlineGuard`] cancels it when dropped.
-    /// Durations are rounded down to 100 ns; zero is [`Error::InvalidArg`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let _platform = mfwq::Platform::start()?;
-    /// let guard = mfwq::Queue::RT.set_deadline(Duration::from_millis(10))?;
-    /// assert_eq!(mfwq::Queue::RT.deadline()?.unwrap().deadline_hns, 100_000);
-    /// drop(guard);
-    /// assert_eq!(mfwq::Queue::RT.deadline()?, None);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "RtwqSetDeadline")]
-    pub fn set_deadline(&self, deadline: Duration) -> Result<DeadlineGuard> {
-        self.set_deadline_with_pre(deadline, Duration::ZERO)
-    }
-
-    /// [`set_deadline`](Queue::set_deadline) with a pre-deadline (recorded
-    /// only: Linux has nothing it maps to).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let _platform = mfwq::Platform::start()?;
-    /// let _guard = mfwq::Queue::RT.set_deadline_with_pre(Duration::from_millis(4), Duration::from_millis(1))?;
-    /// assert_eq!(mfwq::Queue::RT.deadline()?.unwrap().pre_deadline_hns, 10_000);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "RtwqSetDeadline2")]
-    pub fn set_deadline_with_pre(
-        &self,
-        deadline: Duration,
-        pre_deadline: Duration,
-    ) -> Result<DeadlineGuard> {
-        crate::realtime::set_deadline2(self.id, to_hns(deadline), to_hns(pre_deadline))
-            .map(DeadlineGuard::new)
-    }
-
-    /// The newest active deadline of this queue, if any.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::Queue::IO.deadline()?, None);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn deadline(&self) -> Result<Option<Deadline>> {
-        crate::realtime::work_queue_deadline(self.id)
-    }
-
-    /// The long-running hint ([`set_long_running`](crate::set_long_running)):
-    /// a pool grows so that long items do not starve short ones.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let pool = mfwq::OwnedQueue::new(mfwq::QueueType::Multithreaded)?;
-    /// pool.set_long_running(true)?;
-    /// assert!(pool.is_long_running()?);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "RtwqSetLongRunning")]
-    pub fn set_long_running(&self, enable: bool) -> Result<()> {
-        crate::realtime::set_long_running(self.id, enable)
-    }
-
-    /// Whether the long-running hint is on.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert!(!mfwq::Queue::IO.is_long_running()?);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn is_long_running(&self) -> Result<bool> {
-        crate::realtime::is_long_running(self.id)
-    }
-
-    /// The MMCSS class this queue is registered with (`""` if none).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?.realtime_class()?, "");
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFGetWorkQueueMMCSSClass")]
-    pub fn realtime_class(&self) -> Result<String> {
-        crate::realtime::work_queue_mmcss_class(self.id)
-    }
-
-    /// The MMCSS task id (0 if not registered).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?.realtime_task_id()?, 0);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFGetWorkQueueMMCSSTaskId")]
-    pub fn realtime_task_id(&self) -> Result<u32> {
-        crate::realtime::work_queue_mmcss_task_id(self.id)
-    }
-
-    /// The base AVRT priority (0 if not registered).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?.realtime_priority()?, 0);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFGetWorkQueueMMCSSPriority")]
-    pub fn realtime_priority(&self) -> Result<i32> {
-        crate::realtime::work_queue_mmcss_priority(self.id)
-    }
-
-    /// The scheduling policy requested for and applied to this queue's threads.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::Queue::IO.applied_scheduling()?.requested, mfwq::SchedPolicy::Other { nice: 0 });
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn applied_scheduling(&self) -> Result<AppliedScheduling> {
-        crate::realtime::applied_scheduling(self.id)
-    }
-
-    /// The Linux thread ids of this queue's running workers (none before
-    /// its first item; a serial queue has none of its own).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// queue.spawn(|| ())?.join().unwrap();
-    /// assert_eq!(queue.thread_ids()?.len(), 1);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn thread_ids(&self) -> Result<Vec<i32>> {
-        crate::realtime::work_queue_thread_ids(self.id)
-    }
-
-    /// What anticipation of a periodic feeder has done on this queue: see
-    /// [`work_queue_anticipation`](crate::work_queue_anticipation).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// assert_eq!(mfwq::Queue::RT.anticipation()?.caught, 0);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn anticipation(&self) -> Result<crate::Anticipation> {
-        crate::realtime::work_queue_anticipation(self.id)
-    }
-
     /// The type a private queue was allocated with (a serial queue reports
-    /// [`QueueType::Standard`]); platform queues are [`Error::InvalidWorkQueue`].
+    /// [`QueueType::Standard`]); platform queues are [`Error::InvalidWorkQueue`](crate::error::Error::InvalidWorkQueue).
     ///
     /// ```
     /// let _platform = mfwq::Platform::start()?;
@@ -627,11 +365,6 @@ impl Queue {
     pub fn kind(&self) -> Result<QueueType> {
         crate::queue::work_queue_type(self.id)
     }
-}
-
-/// A duration in 100-ns units, saturating.
-fn to_hns(duration: Duration) -> i64 {
-    i64::try_from(duration.as_nanos() / 100).unwrap_or(i64::MAX)
 }
 
 /// A callback on `queue` that runs `invoke` at most once (the timer and wait
@@ -647,186 +380,4 @@ where
             invoke(result);
         }
     })
-}
-
-/// A private queue kept alive by one lock, given back when dropped
-/// ([`unlock_work_queue`](crate::unlock_work_queue)); derefs to its
-/// [`Queue`] handle for every method. `Clone` takes one more lock
-/// ([`lock_work_queue`](crate::lock_work_queue)), so clones share the queue:
-/// it goes away when the last one is dropped (items already queued still run).
-///
-/// Make one with [`OwnedQueue::new`], [`Queue::serial`],
-/// [`OwnedQueue::shared`] or a [`QueueBuilder`](crate::QueueBuilder).
-/// ([`WorkQueue`](crate::WorkQueue) is the older guard with the C API's
-/// shapes; `OwnedQueue::from(work_queue)` converts.)
-///
-/// ```
-/// use mfwq::{OwnedQueue, QueueType};
-/// let _platform = mfwq::Platform::start()?;
-/// let queue = OwnedQueue::new(QueueType::Standard)?;
-/// let shared = queue.clone();
-/// drop(queue);
-/// assert_eq!(shared.spawn(|| 1)?.join(), Ok(1)); // still alive
-/// let id = shared.id();
-/// drop(shared);
-/// assert_eq!(mfwq::Queue::from_id(id).execute(|| {}), Err(mfwq::Error::InvalidWorkQueue));
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-pub struct OwnedQueue {
-    queue: Queue,
-    /// Whether this value holds a lock to give back (a clone made after the
-    /// platform went down holds none).
-    locked: bool,
-}
-
-impl OwnedQueue {
-    /// Allocates a private queue of `kind`
-    /// ([`allocate_work_queue`](crate::allocate_work_queue)).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let queue = mfwq::OwnedQueue::new(mfwq::QueueType::Multithreaded)?;
-    /// assert!(queue.is_private());
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFAllocateWorkQueueEx")]
-    pub fn new(kind: QueueType) -> Result<OwnedQueue> {
-        crate::queue::allocate_work_queue(kind).map(OwnedQueue::adopt)
-    }
-
-    /// The process-wide shared queue of an MMCSS class
-    /// ([`lock_shared_work_queue`](crate::lock_shared_work_queue) with a new
-    /// task id; `""` is the regular-priority shared queue).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let a = mfwq::OwnedQueue::shared("Capture")?;
-    /// let b = mfwq::OwnedQueue::shared("Capture")?;
-    /// assert_eq!(a.id(), b.id());
-    /// assert_eq!(a.realtime_class()?, "Capture");
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFLockSharedWorkQueue")]
-    pub fn shared(class: &str) -> Result<OwnedQueue> {
-        let mut task_id = 0;
-        let task_id = (!class.is_empty()).then_some(&mut task_id);
-        crate::queue::lock_shared_work_queue(Some(class), 0, task_id).map(OwnedQueue::adopt)
-    }
-
-    /// Takes one more lock on `queue` ([`lock_work_queue`](crate::lock_work_queue));
-    /// a platform queue needs none and is accepted as is.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let standard = mfwq::OwnedQueue::lock(mfwq::Queue::STANDARD)?;
-    /// assert_eq!(*standard, mfwq::Queue::STANDARD);
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    #[doc(alias = "MFLockWorkQueue")]
-    pub fn lock(queue: Queue) -> Result<OwnedQueue> {
-        crate::queue::lock_work_queue(queue.id)?;
-        Ok(OwnedQueue::adopt(queue.id))
-    }
-
-    /// Takes over a lock the caller already holds on `id` (from the C-shaped
-    /// functions, e.g. [`allocate_work_queue`](crate::allocate_work_queue)):
-    /// the drop gives it back.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let id = mfwq::allocate_work_queue(mfwq::QueueType::Standard)?;
-    /// let owned = mfwq::OwnedQueue::from_locked_id(id);
-    /// drop(owned);
-    /// assert_eq!(mfwq::unlock_work_queue(id), Err(mfwq::Error::InvalidWorkQueue));
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn from_locked_id(id: QueueId) -> OwnedQueue {
-        OwnedQueue::adopt(id)
-    }
-
-    pub(crate) fn adopt(id: QueueId) -> OwnedQueue {
-        OwnedQueue {
-            queue: Queue::from_id(id),
-            locked: true,
-        }
-    }
-
-    /// The handle (also reachable through `Deref`).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let owned = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?;
-    /// let handle: mfwq::Queue = owned.as_queue();
-    /// assert_eq!(handle.id(), owned.id());
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn as_queue(&self) -> Queue {
-        self.queue
-    }
-
-    /// Gives up ownership without unlocking; returns the id, whose lock the
-    /// caller now holds (for [`unlock_work_queue`](crate::unlock_work_queue)).
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let id = mfwq::OwnedQueue::new(mfwq::QueueType::Standard)?.into_id();
-    /// mfwq::unlock_work_queue(id)?;
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub fn into_id(self) -> QueueId {
-        let id = self.queue.id;
-        std::mem::forget(self);
-        id
-    }
-}
-
-impl Deref for OwnedQueue {
-    type Target = Queue;
-    fn deref(&self) -> &Queue {
-        &self.queue
-    }
-}
-
-impl AsRef<Queue> for OwnedQueue {
-    fn as_ref(&self) -> &Queue {
-        &self.queue
-    }
-}
-
-impl fmt::Debug for OwnedQueue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OwnedQueue({:?})", self.queue.id)
-    }
-}
-
-impl Clone for OwnedQueue {
-    /// One more lock on the same queue. If the lock is refused (the platform
-    /// was shut down meanwhile) the clone holds none, and its calls fail as
-    /// the original's do; [`OwnedQueue::lock`] returns the error instead.
-    fn clone(&self) -> OwnedQueue {
-        OwnedQueue {
-            queue: self.queue,
-            locked: self.locked && crate::queue::lock_work_queue(self.queue.id).is_ok(),
-        }
-    }
-}
-
-impl From<crate::queue::WorkQueue> for OwnedQueue {
-    fn from(queue: crate::queue::WorkQueue) -> OwnedQueue {
-        OwnedQueue::adopt(queue.into_id())
-    }
-}
-
-impl Drop for OwnedQueue {
-    fn drop(&mut self) {
-        if !self.locked {
-            return;
-        }
-        match crate::queue::unlock_work_queue(self.queue.id) {
-            Ok(()) | Err(Error::Shutdown) => {}
-            Err(error) => {
-                tracing::warn!(queue = %self.queue.id, %error, "unlocking an OwnedQueue failed");
-            }
-        }
-    }
 }

@@ -8,18 +8,25 @@
 //! runs it (the queue's worker, or the scope's owner while it waits) or drops
 //! it (a queue that refuses or abandons it). Only then does the scope's
 //! pending count go down, so no borrow outlives the `scope` call.
+//!
+//! Every primitive comes from the loom facade (`crate::sync`), and
+//! `scope_loom_tests.rs` beside this file model-checks the claim, the
+//! pending count and the owner's park against closures finishing on other
+//! threads.
 
 use std::any::Any;
-use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use crate::api::queue::{Priority, Queue};
+use crate::api::priority::Priority;
+use crate::api::queue::Queue;
 use crate::error::Result;
 use crate::ids::QueueId;
+use crate::sync::cell::UnsafeCell;
+use crate::sync::parking::Mutex;
+use crate::sync::thread::{self, Thread};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
 use crate::work::RunShared;
 
 /// Runs `f` with a [`Scope`] on which it can spawn closures that borrow from
@@ -66,7 +73,7 @@ where
 }
 
 /// Where a scope's closures go: the platform's queues, or (for the unit
-/// tests that Miri runs) plain threads.
+/// tests that Miri runs, and the loom models) plain threads.
 #[derive(Clone, Copy)]
 enum Sink {
     Queues,
@@ -81,9 +88,9 @@ where
     let scope = Scope {
         data: Arc::new(ScopeData {
             pending: AtomicUsize::new(0),
-            panic: parking_lot::Mutex::new(None),
-            owned: parking_lot::Mutex::new(VecDeque::new()),
-            owner: std::thread::current(),
+            panic: Mutex::new(None),
+            owned: Mutex::new(VecDeque::new()),
+            owner: thread::current(),
         }),
         owner_queue: crate::sched::current_queue(),
         sink,
@@ -136,10 +143,10 @@ struct ScopeData {
     /// Closures spawned and not yet finished or dropped.
     pending: AtomicUsize,
     /// The first panic of a scoped closure.
-    panic: parking_lot::Mutex<Option<Box<dyn Any + Send>>>,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
     /// Items the owner may run itself while it waits (their queue is its own).
-    owned: parking_lot::Mutex<VecDeque<Arc<dyn RunShared>>>,
-    owner: std::thread::Thread,
+    owned: Mutex<VecDeque<Arc<dyn RunShared>>>,
+    owner: Thread,
 }
 
 impl ScopeData {
@@ -169,7 +176,7 @@ impl<F> Item<F> {
             return None;
         }
         // SAFETY: this call won the claim: nobody else touches `task`.
-        unsafe { (*self.task.get()).take() }
+        self.task.with_mut(|task| unsafe { (*task).take() })
     }
 }
 
@@ -277,7 +284,7 @@ impl<'scope> Scope<'scope, '_> {
             ),
             #[cfg(test)]
             Sink::Threads => {
-                std::thread::spawn(move || item.run());
+                drop(thread::spawn(move || item.run()));
                 Ok(())
             }
         };
@@ -323,12 +330,16 @@ impl<'scope> Scope<'scope, '_> {
             if self.data.pending.load(Ordering::Acquire) == 0 {
                 break;
             }
-            std::thread::park();
+            thread::park();
         }
         // Items a worker ran first: drop their (empty) references.
         self.data.owned.lock().clear();
     }
 }
+
+#[cfg(all(test, mfwq_loom))]
+#[path = "scope_loom_tests.rs"]
+mod loom_tests;
 
 #[cfg(all(test, not(mfwq_loom)))]
 mod tests {
@@ -393,9 +404,9 @@ mod tests {
         }
         let data = Arc::new(ScopeData {
             pending: AtomicUsize::new(1),
-            panic: parking_lot::Mutex::new(None),
-            owned: parking_lot::Mutex::new(VecDeque::new()),
-            owner: std::thread::current(),
+            panic: Mutex::new(None),
+            owned: Mutex::new(VecDeque::new()),
+            owner: thread::current(),
         });
         let flag = Flag(&dropped);
         let item = Arc::new(Item {

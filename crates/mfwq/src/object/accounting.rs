@@ -27,6 +27,7 @@ use std::cell::Cell;
 
 use crossbeam_utils::CachePadded;
 
+use crate::error::Error;
 use crate::sync::{AtomicI64, AtomicU64, Ordering};
 
 const STARTED: u64 = 1 << 63;
@@ -71,6 +72,21 @@ pub(crate) fn lock_count() -> i64 {
 #[inline]
 pub(crate) fn is_started() -> bool {
     STARTUP.load(Ordering::SeqCst) > 0
+}
+
+/// The order of errors (docs/behaviour.md#d34): `error`, unless the platform
+/// is not started, in which case [`Error::Shutdown`] wins. The one rule
+/// behind `platform::ensure_started` and `platform::shutdown_first` (where
+/// the order is written down, `platform/mod.rs`), kept here, on the count it
+/// reads, so that the layers below the platform (a future's poll its queue
+/// refused, `work/poll.rs`) apply the same rule.
+#[inline]
+pub(crate) fn shutdown_first(error: Error) -> Error {
+    if is_started() {
+        error
+    } else {
+        Error::Shutdown
+    }
 }
 
 /// The explicit part (what makes the last shutdown wait).

@@ -1,6 +1,6 @@
 //! Checked mode: catching callers' reference-count bugs on result objects.
 //!
-//! Result objects live in recycled memory (`recycle.rs`): a freed block goes
+//! Result objects live in recycled memory (`pool.rs`): a freed block goes
 //! straight back to a free list and is handed out again by the next
 //! allocation. That is what makes a put cheap, and it also hides the commonest
 //! COM bug from every memory checker: an `Invoke` that calls `Release` on the

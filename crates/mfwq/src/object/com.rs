@@ -1,6 +1,9 @@
 //! The COM object model the platform speaks: GUIDs, the vtable layouts of
-//! `IUnknown`, `IMFAsyncCallback`, `IMFAsyncResult` and `IRtwqPlatformEvents`
+//! `IUnknown`, `IMFAsyncCallback` and `IMFAsyncResult`
 //! (docs/behaviour.md#layout), and owned references to foreign objects.
+//! Only what the core itself calls or lays out is here; the interfaces only
+//! the C ABI names (`IRtwqPlatformEvents`, the real-time client and logging
+//! IIDs) are in `mfwq-ffi`.
 //!
 //! It lives in the core, not in the C ABI crate, because it *is* behaviour:
 //! when a callback's `GetParameters` is called and with what, which
@@ -61,42 +64,6 @@ pub const IID_IMF_ASYNC_CALLBACK: Guid = Guid::new(
     0x4F2A,
     [0x8D, 0x6A, 0xAB, 0x7C, 0xFF, 0x15, 0x43, 0x7E],
 );
-/// `IID_IMFAsyncCallbackLogging` {C7A4DCA1-F5F0-47B6-B92B-BF0106D25791}.
-pub const IID_IMF_ASYNC_CALLBACK_LOGGING: Guid = Guid::new(
-    0xC7A4_DCA1,
-    0xF5F0,
-    0x47B6,
-    [0xB9, 0x2B, 0xBF, 0x01, 0x06, 0xD2, 0x57, 0x91],
-);
-/// `IID_IMFRemoteAsyncCallback` {A27003D0-2354-4F2A-8D6A-AB7CFF15437E}.
-pub const IID_IMF_REMOTE_ASYNC_CALLBACK: Guid = Guid::new(
-    0xA270_03D0,
-    0x2354,
-    0x4F2A,
-    [0x8D, 0x6A, 0xAB, 0x7C, 0xFF, 0x15, 0x43, 0x7E],
-);
-/// `IID_IRtwqPlatformEvents` {63D9255A-7FF1-4B61-8FAF-ED6460DACF2B}.
-pub const IID_IRTWQ_PLATFORM_EVENTS: Guid = Guid::new(
-    0x63D9_255A,
-    0x7FF1,
-    0x4B61,
-    [0x8F, 0xAF, 0xED, 0x64, 0x60, 0xDA, 0xCF, 0x2B],
-);
-/// `IID_IMFRealTimeClient` {2347D60B-3FB5-480C-8803-8DF3ADCD3EF0}.
-pub const IID_IMF_REAL_TIME_CLIENT: Guid = Guid::new(
-    0x2347_D60B,
-    0x3FB5,
-    0x480C,
-    [0x88, 0x03, 0x8D, 0xF3, 0xAD, 0xCD, 0x3E, 0xF0],
-);
-/// `IID_IMFRealTimeClientEx` {03910848-AB16-4611-B100-17B88AE2F248}.
-pub const IID_IMF_REAL_TIME_CLIENT_EX: Guid = Guid::new(
-    0x0391_0848,
-    0xAB16,
-    0x4611,
-    [0xB1, 0x00, 0x17, 0xB8, 0x8A, 0xE2, 0xF2, 0x48],
-);
-
 /// `IUnknown`'s three slots, the start of every vtable.
 #[repr(C)]
 pub struct IUnknownVtbl {
@@ -139,19 +106,6 @@ pub struct IMFAsyncResultVtbl {
     pub get_object: unsafe extern "system" fn(this: *mut c_void, out: *mut *mut c_void) -> i32,
     /// `IUnknown *GetStateNoAddRef()`.
     pub get_state_no_add_ref: unsafe extern "system" fn(this: *mut c_void) -> *mut c_void,
-}
-
-/// `IRtwqPlatformEventsVtbl` (48 bytes).
-#[repr(C)]
-pub struct IRtwqPlatformEventsVtbl {
-    /// Slots 0–2.
-    pub unknown: IUnknownVtbl,
-    /// `HRESULT InitializationComplete()`.
-    pub initialization_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
-    /// `HRESULT ShutdownStart()`.
-    pub shutdown_start: unsafe extern "system" fn(this: *mut c_void) -> i32,
-    /// `HRESULT ShutdownComplete()`.
-    pub shutdown_complete: unsafe extern "system" fn(this: *mut c_void) -> i32,
 }
 
 /// An owned reference to a COM object (one `AddRef` that `Drop` releases).
@@ -316,6 +270,13 @@ impl AsyncCallback for ComCallback {
 /// `Callback` (the MMCSS Begin functions); its `GetParameters` is asked for
 /// the queue and its `Invoke` receives [`AsyncResult::com_ptr`].
 ///
+/// Only the C ABI calls this, yet it stays here: it is the core's COM call
+/// protocol (`callback_parameters`: `GetParameters` with both pointers, any
+/// failure meaning the defaults, docs/behaviour.md#w31; `invoke_callback`:
+/// `Invoke`'s return ignored, #w32), the one the core applies to every
+/// stock result's `pCallback`; in `mfwq-ffi` it would need that protocol
+/// exported or copied.
+///
 /// # Safety
 /// `callback` is an `IMFAsyncCallback` (a [`ComPtr`] only promises
 /// `IUnknown`): the platform calls its `GetParameters` and `Invoke` slots.
@@ -334,7 +295,7 @@ pub unsafe fn com_callback(callback: ComPtr) -> crate::object::callback::Callbac
 /// let result = AsyncResult::new(None, None, Some(state));
 /// assert_eq!(result.state_as::<com::ComPtr>().unwrap().as_raw(), raw);
 /// ```
-pub fn com_state(object: ComPtr) -> crate::State {
+pub fn com_state(object: ComPtr) -> crate::object::result::State {
     Arc::new(object)
 }
 
@@ -430,6 +391,5 @@ mod tests {
         assert_eq!(IID_IMF_ASYNC_CALLBACK.data4[7], 0x7e);
         assert_eq!(std::mem::size_of::<IMFAsyncResultVtbl>(), 64);
         assert_eq!(std::mem::size_of::<IMFAsyncCallbackVtbl>(), 40);
-        assert_eq!(std::mem::size_of::<IRtwqPlatformEventsVtbl>(), 48);
     }
 }

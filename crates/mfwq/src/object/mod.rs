@@ -13,6 +13,7 @@ pub(crate) mod accounting;
 pub(crate) mod callback;
 pub(crate) mod checked;
 pub mod com;
+pub(crate) mod pool;
 pub(crate) mod recycle;
 pub(crate) mod result;
 pub(crate) mod slab;

@@ -1,26 +1,6 @@
-//! The memory behind result objects: a reference-counted box whose memory is
-//! kept for reuse instead of going back to the allocator.
-//!
-//! Windows keeps freed result objects in a cache (docs/behaviour.md#w13), and
-//! for the same reason: a result is created on one thread and released on a
-//! worker, so with the system allocator every put pays for a cross-thread free
-//! and a slow-path malloc (measured: about a quarter of a put's time). Here each
-//! thread keeps up to [`LOCAL_BLOCKS`] free blocks; a worker that fills its list
-//! hands the whole batch to a shared stack of batches, where a creating thread
-//! whose list is empty takes it back: one lock per batch instead of two
-//! allocator calls per item. The shared stack holds at most [`SHARED_BATCHES`]
-//! batches; beyond that, and when a thread exits, blocks go back to the slabs
-//! they were carved from (`slab.rs`, under the same lock), whose free lists
-//! serve the next blocks a thread needs before anything new is carved; a slab
-//! goes back to the allocator once all its blocks are back. So at most
-//! `LOCAL_BLOCKS` per thread plus `LOCAL_BLOCKS * SHARED_BATCHES` blocks are
-//! kept idle in the lists (and the slabs they lie in).
-//!
-//! The batches' own lists travel too: a thread that takes a full batch leaves
-//! its emptied list (with its capacity) in the shared stack's `empty` lists,
-//! and a worker that hands a batch on takes one of those as its new list. So
-//! once a producer and a worker are in step, neither allocates or frees a
-//! list (a real-time worker allocates nothing: docs/realtime.md).
+//! The owners of a recycled block (its memory comes from and goes back to a
+//! [`Pool`], `pool.rs`, instead of the allocator): [`Recycled`], the
+//! reference-counted box of results, and [`PooledBox`], a unique one.
 //!
 //! `std::sync::Arc` cannot give its memory back to anyone but the allocator,
 //! hence the hand-written reference count; it follows `Arc`'s orderings.
@@ -38,239 +18,21 @@
 //! even for unchecked blocks, at no cost, as long as the block was not
 //! reused).
 
-use std::cell::RefCell;
-use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::Mutex;
-
-use crate::object::checked::{self, Call, Fault, Quarantine, Report, MAX_REFS, QUARANTINE_BLOCKS};
-use crate::object::slab::Slabs;
-
-/// Free blocks a thread keeps for itself.
-pub(crate) const LOCAL_BLOCKS: usize = 64;
-/// Full batches kept in the shared stack. Few: enough for producers and
-/// workers to trade batches in step; beyond that a block goes back to its
-/// slab, where it is reused too, and the fewer blocks the lists keep, the
-/// fewer slabs they keep from going back to the allocator after a burst.
-pub(crate) const SHARED_BATCHES: usize = 16;
+use crate::object::checked::{self, Call, Fault, Report, MAX_REFS};
+use crate::object::pool::{Block, Counted, HasPool, Pool};
 
 /// A reference-counted value whose block is recycled (the `Arc` of results).
 pub(crate) struct Recycled<T: HasPool> {
     ptr: NonNull<Counted<T>>,
 }
 
-#[repr(C)]
-struct Counted<T> {
-    refs: AtomicUsize,
-    value: T,
-}
-
 // SAFETY: like Arc<T>: shared access to T from many threads, T: Send + Sync.
 unsafe impl<T: HasPool> Send for Recycled<T> {}
 // SAFETY: as above.
 unsafe impl<T: HasPool> Sync for Recycled<T> {}
-
-/// Free blocks for values of `T`, per thread and shared; freed checked blocks
-/// in quarantine.
-pub(crate) struct Pool<T: 'static> {
-    shared: Mutex<Shared<T>>,
-    local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
-    quarantine: Quarantine<Block<T>>,
-}
-
-/// What threads hand each other: full batches of free blocks, and the empty
-/// lists batches came in (each at most [`SHARED_BATCHES`]); and the slabs all
-/// blocks are carved from and go back to.
-struct Shared<T> {
-    full: Vec<Vec<Block<T>>>,
-    empty: Vec<Vec<Block<T>>>,
-    slabs: Slabs<MaybeUninit<Counted<T>>>,
-}
-
-/// A block of memory for one `Counted<T>`, not initialised: carved from a slab
-/// of its pool (`slab.rs`), or, for a checked value, an allocation of its own.
-pub(crate) struct Block<T>(NonNull<MaybeUninit<Counted<T>>>);
-
-// SAFETY: a free block is plain memory owned by whoever holds the Block.
-unsafe impl<T> Send for Block<T> {}
-
-impl<T> Block<T> {
-    /// A block allocated on its own (checked mode: so that leak checkers and
-    /// AddressSanitizer see each checked value as one allocation).
-    fn solitary() -> Block<T> {
-        Block(NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))))
-    }
-
-    /// Frees a block made by [`solitary`](Self::solitary).
-    fn free_solitary(self) {
-        // SAFETY: the block came from Box::new in `solitary` and holds no value.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// A thread's free blocks, given back to their slabs when the thread exits.
-pub(crate) struct LocalBlocks<T: 'static> {
-    free: Vec<Block<T>>,
-    /// The pool the blocks belong to (set when the first one arrives).
-    pool: Option<&'static Pool<T>>,
-}
-
-impl<T> LocalBlocks<T> {
-    pub(crate) const fn new() -> LocalBlocks<T> {
-        LocalBlocks {
-            free: Vec::new(),
-            pool: None,
-        }
-    }
-}
-
-impl<T> Drop for LocalBlocks<T> {
-    fn drop(&mut self) {
-        if let Some(pool) = self.pool {
-            pool.shared.lock().give_back(self.free.drain(..));
-        }
-    }
-}
-
-impl<T> Shared<T> {
-    /// Gives free blocks back to their slabs.
-    fn give_back(&mut self, blocks: impl IntoIterator<Item = Block<T>>) {
-        for block in blocks {
-            // SAFETY: a pool's unchecked blocks come from its slabs; a free
-            // block holds no value.
-            unsafe { self.slabs.give_back(block.0) };
-        }
-    }
-}
-
-/// Blocks a thread whose list ran empty takes from the slabs at once.
-const REFILL_BLOCKS: usize = LOCAL_BLOCKS / 2;
-
-impl<T: 'static> Pool<T> {
-    pub(crate) const fn new(
-        local: &'static std::thread::LocalKey<RefCell<LocalBlocks<T>>>,
-    ) -> Pool<T> {
-        Pool {
-            shared: Mutex::new(Shared {
-                full: Vec::new(),
-                empty: Vec::new(),
-                slabs: Slabs::new(),
-            }),
-            local,
-            quarantine: Quarantine::new(QUARANTINE_BLOCKS),
-        }
-    }
-
-    /// A free block: this thread's last freed one, else a batch other threads
-    /// freed, else blocks from the slabs (given back ones first, then new).
-    fn take(&'static self) -> Block<T> {
-        let local = self.local.try_with(|local| {
-            let mut local = local.try_borrow_mut().ok()?;
-            if local.free.is_empty() {
-                local.pool = Some(self);
-                let mut shared = self.shared.lock();
-                match shared.full.pop() {
-                    Some(full) => {
-                        let emptied = std::mem::replace(&mut local.free, full);
-                        if shared.empty.len() < SHARED_BATCHES {
-                            shared.empty.push(emptied);
-                        }
-                    }
-                    None => shared
-                        .slabs
-                        .take(REFILL_BLOCKS, |block| local.free.push(Block(block))),
-                }
-            }
-            local.free.pop()
-        });
-        // The thread's locals are gone (it is exiting; `try_borrow_mut` only
-        // guards against a reentrant call, which no path makes): one block.
-        local.ok().flatten().unwrap_or_else(|| {
-            let mut taken = None;
-            self.shared
-                .lock()
-                .slabs
-                .take(1, |block| taken = Some(Block(block)));
-            taken.expect("the slabs hand out at least one block")
-        })
-    }
-
-    fn give(&'static self, block: Block<T>) {
-        let mut block = Some(block);
-        let _ = self.local.try_with(|local| {
-            let Ok(mut local) = local.try_borrow_mut() else {
-                return;
-            };
-            if local.free.len() == LOCAL_BLOCKS {
-                let mut shared = self.shared.lock();
-                let list = shared.empty.pop();
-                let mut full = std::mem::replace(
-                    &mut local.free,
-                    list.unwrap_or_else(|| Vec::with_capacity(LOCAL_BLOCKS)),
-                );
-                if shared.full.len() < SHARED_BATCHES {
-                    shared.full.push(full);
-                } else {
-                    shared.give_back(full.drain(..));
-                    if shared.empty.len() < SHARED_BATCHES {
-                        shared.empty.push(full);
-                    }
-                }
-            }
-            local.pool = Some(self);
-            local.free.extend(block.take());
-        });
-        // The thread's locals are being destroyed (it is exiting): the slab.
-        if let Some(block) = block {
-            self.shared.lock().give_back([block]);
-        }
-    }
-
-    /// Poisons a freed checked block (its value already dropped) and keeps it
-    /// in quarantine; the oldest quarantined block goes to the allocator.
-    ///
-    /// # Safety
-    /// `ptr` is a checked block whose value was dropped; nobody may use it
-    /// (a caller's bug that does is what the poison reports).
-    unsafe fn quarantine(&'static self, ptr: NonNull<Counted<T>>)
-    where
-        T: HasPool,
-    {
-        let counted = ptr.as_ptr();
-        // SAFETY: the block is valid memory for a Counted<T>; the value's bytes
-        // are dead, so they may be overwritten; the count word is only ever
-        // accessed atomically.
-        unsafe {
-            let value = &raw mut (*counted).value;
-            value
-                .cast::<u8>()
-                .write_bytes(checked::POISON_BYTE, size_of::<T>());
-            T::poison(value);
-            (*counted).refs.store(checked::POISON, Ordering::Release);
-        }
-        if let Some(oldest) = self.quarantine.admit(Block(ptr.cast())) {
-            oldest.free_solitary();
-        }
-    }
-
-    /// Blocks in the shared stack (for tests).
-    #[cfg(test)]
-    pub(crate) fn shared_blocks(&self) -> usize {
-        self.shared.lock().full.iter().map(Vec::len).sum()
-    }
-
-    /// Whether the block of the value at `value` is in quarantine (for tests).
-    #[cfg(test)]
-    pub(crate) fn quarantines(&self, value: *const T) -> bool {
-        let block = value
-            .cast::<u8>()
-            .wrapping_sub(std::mem::offset_of!(Counted<T>, value));
-        self.quarantine
-            .holds(|held| held.0.as_ptr().cast::<u8>().cast_const() == block)
-    }
-}
 
 impl<T: HasPool> Recycled<T> {
     /// A new value with one reference, in a recycled block if one is free;
@@ -598,24 +360,6 @@ impl<T: 'static> Drop for PooledBox<T> {
     }
 }
 
-/// Dropping needs the pool, which the type knows: implemented per value type.
-pub(crate) trait HasPool: Send + Sync + Sized + 'static {
-    /// What checked mode's messages call a value of this type.
-    const KIND: &'static str = "object";
-
-    fn pool() -> &'static Pool<Self>;
-
-    /// Marks a freed checked value's memory, already filled with
-    /// [`POISON_BYTE`](checked::POISON_BYTE)s, for whoever still calls it: a
-    /// COM object writes its poisoned vtable here. Nothing by default.
-    ///
-    /// # Safety
-    /// `value` is the memory of a dropped value: writable, not a live `Self`.
-    unsafe fn poison(value: *mut Self) {
-        let _ = value;
-    }
-}
-
 impl<T: HasPool> Drop for Recycled<T> {
     fn drop(&mut self) {
         // SAFETY: `self` is not used after this.
@@ -626,6 +370,9 @@ impl<T: HasPool> Drop for Recycled<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::checked::QUARANTINE_BLOCKS;
+    use crate::object::pool::{LocalBlocks, LOCAL_BLOCKS};
+    use std::cell::RefCell;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
 
@@ -921,7 +668,7 @@ mod tests {
             .collect();
         let addresses: Vec<_> = values.iter().map(Recycled::as_ptr).collect();
         drop(values);
-        assert_eq!(BULK_POOL.quarantine.len(), QUARANTINE_BLOCKS);
+        assert_eq!(BULK_POOL.quarantined(), QUARANTINE_BLOCKS);
         assert!(!BULK_POOL.quarantines(addresses[0]), "the oldest went");
         assert!(!BULK_POOL.quarantines(addresses[1]));
         assert!(BULK_POOL.quarantines(addresses[2]));

@@ -1,4 +1,4 @@
-//! Slabs: the memory that recycled blocks (`recycle.rs`) are carved from and
+//! Slabs: the memory that recycled blocks (`pool.rs`) are carved from and
 //! go back to.
 //!
 //! A pool keeps freed blocks for the next value, but a block it has never had
@@ -42,7 +42,7 @@
 //! allocation, which is what makes a leaked result object visible to them.
 //!
 //! What a slab costs beyond its blocks: a live block keeps its whole slab.
-//! Blocks that the pools keep idle (`recycle.rs`: 64 per thread and a bounded
+//! Blocks that the pools keep idle (`pool.rs`: 64 per thread and a bounded
 //! shared stack) are such live blocks; after a burst released in random
 //! order, they hold one slab each at worst. `docs/performance.md` measures it.
 

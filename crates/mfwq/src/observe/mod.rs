@@ -49,6 +49,8 @@ mod histogram;
 #[cfg(feature = "observe")]
 mod hooks;
 #[cfg(feature = "observe")]
+mod packets;
+#[cfg(feature = "observe")]
 pub mod perfetto;
 #[cfg(feature = "observe")]
 mod publish;
@@ -56,6 +58,8 @@ mod publish;
 mod record;
 #[cfg(feature = "observe")]
 mod session;
+#[cfg(feature = "observe")]
+mod snapshot;
 #[cfg(feature = "observe")]
 mod stats;
 #[cfg(feature = "observe")]
@@ -72,13 +76,15 @@ pub(crate) use off::*;
 #[cfg(feature = "observe")]
 pub use histogram::Histogram;
 #[cfg(feature = "observe")]
+pub use packets::DROPPED_EVENT;
+#[cfg(feature = "observe")]
 pub use publish::{read_published, stats_path, PUBLISH_INTERVAL};
 #[cfg(feature = "observe")]
 pub use session::{disable_stats, enable_stats, stats, Recording, STATS_ENV, TRACE_ENV};
 #[cfg(feature = "observe")]
-pub use stats::{QueueSnapshot, Snapshot, ThreadSnapshot};
+pub use snapshot::{QueueSnapshot, Snapshot, ThreadSnapshot};
 #[cfg(feature = "observe")]
-pub use writer::{TraceTotals, DROPPED_EVENT};
+pub use writer::TraceTotals;
 
 /// Records a call refused as misuse — given no callback or result to work
 /// on — in the trace, as Windows' invalid-usage events report it. For layers

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::Snapshot;
+use super::snapshot::Snapshot;
 
 /// How often a process with live statistics replaces its snapshot.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
@@ -105,7 +105,7 @@ fn publish() -> io::Result<()> {
         .write(true)
         .create_new(true)
         .open(&staging)?;
-    file.write_all(&serde_json::to_vec(&super::stats())?)?;
+    file.write_all(&serde_json::to_vec(&super::stats::snapshot())?)?;
     drop(file);
     std::fs::rename(&staging, &path)
 }

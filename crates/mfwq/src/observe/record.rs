@@ -45,6 +45,10 @@ pub(crate) struct RingReader {
 /// given back by each drain.
 pub(crate) static RINGS: Mutex<Vec<RingReader>> = Mutex::new(Vec::new());
 
+/// Events dropped by full rings in the current (or last) session, as the
+/// trace writer last counted them: for the statistics.
+pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
+
 /// The recording session: 0 when nothing records. A ring made in one session
 /// is abandoned by the next (its thread makes a new one).
 pub(crate) static SESSION: AtomicU64 = AtomicU64::new(0);

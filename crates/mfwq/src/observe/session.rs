@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::stats::Snapshot;
+use super::snapshot::Snapshot;
 use super::writer::{Control, TraceTotals, Writer};
 
 /// Environment variable read at the first startup: a path to record a trace
@@ -107,7 +107,7 @@ fn start_session(path: &Path) -> io::Result<()> {
     let session = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
     // What an earlier session interned or left behind is not this one's.
     super::record::start_session();
-    let writer = Writer::new(file, session);
+    let writer = Writer::new(file, session, writer_failed);
     let control = Control::new();
     super::record::SESSION.store(session, Ordering::Release);
     MODE.fetch_or(TRACE | STATS, Ordering::AcqRel);
@@ -180,9 +180,10 @@ fn stop_session() -> Option<io::Result<TraceTotals>> {
     Some(totals)
 }
 
-/// The writer could not write (disk full, file gone): recording ends here,
-/// the rest of the session records nothing, and flushes stop waiting.
-pub(crate) fn writer_failed() {
+/// The writer could not write (disk full, file gone; the writer calls this
+/// itself): recording ends here, the rest of the session records nothing,
+/// and flushes stop waiting.
+fn writer_failed() {
     end_mode();
 }
 
@@ -275,7 +276,7 @@ fn expand_pid(path: &str) -> PathBuf {
 /// written up to here.
 pub(crate) fn on_shutdown_complete() {
     if PRINT_AT_SHUTDOWN.load(Ordering::Relaxed) {
-        eprint!("{}", super::stats::table(&super::stats::snapshot()));
+        eprint!("{}", super::snapshot::table(&super::stats::snapshot()));
     }
     flush(Duration::from_secs(1));
 }
@@ -308,9 +309,4 @@ fn register_exit_hook() {
             }
         });
     }
-}
-
-/// Events dropped by full rings in the current or last session.
-pub(crate) fn trace_dropped() -> u64 {
-    super::writer::DROPPED.load(Ordering::Relaxed)
 }

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::ids::PlatformQueue;
 use crate::object::accounting;
 use crate::platform::registry::Registry;
-use crate::work::serial::Target;
+use crate::work::target::Target;
 use crate::work::QueueCore;
 
 /// `MF_VERSION`: SDK 2, API 0x70.
@@ -325,7 +325,9 @@ pub fn is_started() -> bool {
 // parameters, a `Drop`) runs for it: first `ensure_started`, then the call's
 // own checks, whose errors go through `shutdown_first`. A shutdown that
 // races the call is caught where the work is handed over (the epoch is gone,
-// or the queue refuses the push), again as `MF_E_SHUTDOWN`.
+// or the queue refuses the push), again as `MF_E_SHUTDOWN`. The rule itself
+// is `object::accounting::shutdown_first`, beside the startup count it reads,
+// so that the layers below this one (`work/poll.rs`) use it too.
 
 /// `Ok` while the platform is started, else [`Error::Shutdown`]: the first
 /// check of every call that needs the platform.
@@ -357,10 +359,7 @@ pub fn ensure_started() -> Result<()> {
 /// ```
 #[inline]
 pub fn shutdown_first(error: Error) -> Error {
-    match ensure_started() {
-        Ok(()) => error,
-        Err(shutdown) => shutdown,
-    }
+    accounting::shutdown_first(error)
 }
 
 /// `MFLockPlatform()`: one more platform lock; the last shutdown waits for it (bounded).

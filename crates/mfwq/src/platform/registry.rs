@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::ids::{QueueId, QueueType, MAX_PRIVATE_QUEUES};
-use crate::work::serial::Target;
+use crate::work::target::Target;
 
 /// A live private queue.
 pub(crate) struct Entry {

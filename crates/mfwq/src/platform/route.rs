@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CallbackFlags, PlatformQueue, QueueId};
 use crate::platform::{Epoch, PLATFORM};
 use crate::sched::Refusal;
-use crate::work::serial::{Target, TargetRef};
+use crate::work::target::{Target, TargetRef};
 use crate::work::QueueCore;
 
 /// Private queues a thread remembers routes to.

@@ -15,7 +15,7 @@ use crate::ids::{Band, QueueId};
 use crate::object::accounting;
 use crate::observe::event::ShutdownPhase;
 use crate::sched;
-use crate::work::serial::Target;
+use crate::work::target::Target;
 use crate::work::{QueueCore, Work};
 
 /// `MFShutdown()` / `RtwqShutdown()`: undoes one startup; the last one stops the platform.

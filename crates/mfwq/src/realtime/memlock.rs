@@ -56,14 +56,14 @@ impl MemoryLockError {
     /// The HRESULT the C ABI reports for it (`MFWQLockMemory`):
     /// `E_ACCESSDENIED` without the right, `E_OUTOFMEMORY` for a limit too
     /// small or memory short, `E_NOTIMPL` where unsupported, `E_FAIL` else.
-    pub fn to_hresult(self) -> crate::HResult {
+    pub fn to_hresult(self) -> crate::error::HResult {
         match self {
-            MemoryLockError::NotPermitted { .. } => crate::HResult::E_ACCESSDENIED,
+            MemoryLockError::NotPermitted { .. } => crate::error::HResult::E_ACCESSDENIED,
             MemoryLockError::LimitTooSmall { .. }
             | MemoryLockError::FutureNeedsUnlimited { .. }
-            | MemoryLockError::Unavailable => crate::HResult::E_OUTOFMEMORY,
-            MemoryLockError::Unsupported => crate::HResult::E_NOTIMPL,
-            MemoryLockError::Os(_) => crate::HResult::E_FAIL,
+            | MemoryLockError::Unavailable => crate::error::HResult::E_OUTOFMEMORY,
+            MemoryLockError::Unsupported => crate::error::HResult::E_NOTIMPL,
+            MemoryLockError::Os(_) => crate::error::HResult::E_FAIL,
         }
     }
 }
@@ -240,15 +240,15 @@ mod tests {
             text.contains("CAP_IPC_LOCK") && text.contains("64 KiB"),
             "{text}"
         );
-        assert_eq!(denied.to_hresult(), crate::HResult::E_ACCESSDENIED);
+        assert_eq!(denied.to_hresult(), crate::error::HResult::E_ACCESSDENIED);
         let small = MemoryLockError::LimitTooSmall { limit: None };
         assert!(small.to_string().contains("unlimited"));
-        assert_eq!(small.to_hresult(), crate::HResult::E_OUTOFMEMORY);
+        assert_eq!(small.to_hresult(), crate::error::HResult::E_OUTOFMEMORY);
         let future = MemoryLockError::FutureNeedsUnlimited { limit: 8 << 20 };
         assert!(future.to_string().contains("8192 KiB"), "{future}");
         assert_eq!(
             MemoryLockError::Unsupported.to_hresult(),
-            crate::HResult::E_NOTIMPL
+            crate::error::HResult::E_NOTIMPL
         );
     }
 

@@ -32,7 +32,7 @@ use crate::error::Result;
 use crate::ids::QueueId;
 use crate::platform::PLATFORM;
 use crate::sched::ThreadPolicy;
-use crate::work::serial::Target;
+use crate::work::target::Target;
 use crate::work::QueueCore;
 
 /// A queue's MMCSS registration, as the getters return it.

@@ -65,7 +65,8 @@ use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use super::{Owed, Shared};
+use super::item::Owed;
+use super::thread::{Shared, Timers};
 use crate::error::{Error, Result};
 use crate::object::result::AsyncResult;
 use crate::sync::cell::UnsafeCell;
@@ -177,7 +178,7 @@ impl<R: Owed> Alarm<R> {
         drop(old);
         // An id only for the trace (a shared counter costs every arming).
         let id = if crate::observe::tracing() {
-            super::next_key(ALARM_TAG)
+            super::item::next_key(ALARM_TAG)
         } else {
             0
         };
@@ -304,7 +305,7 @@ impl Alarm<AsyncResult> {
     /// a deadline already passed is still just due: `Ready(Ok)`.
     pub(crate) fn arm(self: Pin<&mut Self>, deadline: Instant, waker: &Waker) -> Poll<Result<()>> {
         let shared = crate::platform::route::with_epoch(|epoch| {
-            super::Timers::of(epoch).map(|timers| Arc::clone(&timers.shared))
+            Timers::of(epoch).map(|timers| Arc::clone(&timers.shared))
         })
         .and_then(|shared| shared);
         let outcome = match shared {

@@ -19,8 +19,10 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use super::alarm::Alarm;
+use super::item::Owed;
+use super::thread::Shared;
 use super::wait::{cancel, register};
-use super::{Alarm, Owed, Shared};
 use crate::error::{Error, HResult};
 use crate::event::Event;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex};

@@ -18,11 +18,15 @@
 //!   only to wake the thread, when the new deadline is earlier than the one
 //!   it sleeps until; whoever takes the lock next (the thread, a cancel, the
 //!   shutdown) moves the inbox's entries into the sets (see
-//!   `Shared::enter` in `thread.rs`).
+//!   `Shared::enter` in `entry.rs`).
 //! - **Fire**: the thread takes every due item out of the map under the lock,
-//!   then, with the lock released, hands each result to
-//!   [`invoke_callback`](crate::invoke_callback), so the callback runs on the
-//!   queue its parameters name, never on the timer thread.
+//!   then, with the lock released, completes each result through
+//!   [`complete_owed`](crate::platform::dispatch::complete_owed): the callback
+//!   runs on the queue its parameters name, never on the timer thread; a
+//!   queue that is gone by then hands it to STANDARD, and while the platform
+//!   shuts down it goes to [`deliver_late`](crate::platform::deliver_late)
+//!   (the rescue queue, or, as a last resort, right there on the timer
+//!   thread: the expiry was promised and nobody could be told of a refusal).
 //! - **Cancel** moves the inbox in and removes the key from the map under
 //!   the same lock: whoever removes the entry (the firing thread, cancel, or
 //!   shutdown) owns the item, so exactly one of them wins and the other sees
@@ -46,17 +50,23 @@
 //!
 //! # Map
 //!
-//! - this file: the API (schedule, cancel, periodic callbacks) and the keys;
+//! - this file: the API (schedule, cancel, periodic callbacks);
+//! - `item.rs`: what the timer holds for an item: its key, what it owes its
+//!   callback (`Owed`), a periodic callback's entry;
 //! - `deadlines.rs`: the heap-plus-map set of pending items by deadline;
 //! - `alarm.rs`: the futures' alarms (a sleep, an interval's tick), woken
 //!   by the timekeeper itself;
 //! - `claim.rs`: the atomic one-time decision of a waiting item;
 //! - `thread.rs`: one epoch's timer state and the thread that fires it;
+//! - `entry.rs`: how items enter and leave it from the callers' side
+//!   (schedule, cancel, waiting items' keys, alarms, the lock-free inbox);
 //! - `wait.rs`: waiting items (`MFPutWaitingWorkItem`).
 
 pub(crate) mod alarm;
 mod claim;
 mod deadlines;
+mod entry;
+mod item;
 mod keeper_policy;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
@@ -65,11 +75,11 @@ pub(crate) mod wait;
 
 pub(crate) use keeper_policy::set_timekeeper_policy;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, HResult, Result};
+use crate::error::{Error, Result};
 use crate::object::callback::Callback;
 use crate::object::result::{AsyncResult, State};
 use crate::panic::Refusable;
@@ -77,166 +87,10 @@ use crate::platform::dispatch::IntoAsyncResult;
 use crate::platform::PLATFORM;
 
 pub(crate) use alarm::Alarm;
-pub(crate) use claim::{Claim, Outcome};
-pub(crate) use thread::{Shared, Timers};
+pub use item::{PeriodicKey, WorkItemKey};
+pub(crate) use thread::Timers;
 
-/// What a scheduled or waiting item owes its callback, as the timer machinery
-/// ([`Shared`], `wait.rs`) holds it and hands it on once the item is decided:
-/// in the platform, the item's [`AsyncResult`]. The loom models
-/// (`loom_tests.rs`) run the same machinery with a payload that records what
-/// happened to it instead of dispatching it: this trait is that seam, and
-/// nothing else varies.
-pub(crate) trait Owed: Send + 'static {
-    /// The item's one completion (expired, fired, cancelled, or stopped at
-    /// shutdown): sets `status` if given, then dispatches through
-    /// `invoke_callback`. `key` and `what` name the item in the warning
-    /// logged if it cannot be dispatched.
-    fn complete(self, status: Option<HResult>, key: u64, what: &'static str);
-
-    /// A scheduled item still pending at the last shutdown: it never runs and
-    /// is never released (docs/behaviour.md#w15).
-    fn leak(self);
-}
-
-impl Owed for AsyncResult {
-    fn complete(self, status: Option<HResult>, key: u64, what: &'static str) {
-        if let Some(status) = status {
-            if status == HResult::MF_E_OPERATION_CANCELLED {
-                if let Some(params) = self.invoke_params() {
-                    crate::observe::cancelled(params.queue);
-                }
-            }
-            self.set_status(status);
-        }
-        if let Err(error) = crate::platform::dispatch::complete_owed(self) {
-            tracing::warn!(key = format_args!("{key:#x}"), %error,
-                "{what} but cannot be dispatched; dropped");
-        }
-    }
-
-    fn leak(self) {
-        std::mem::forget(self);
-    }
-}
-
-/// The key of a scheduled or waiting item (`MFWORKITEM_KEY`, a 64-bit value),
-/// for [`cancel_work_item`].
-///
-/// The high 32 bits say what kind of item it is (`0x8000_0000` scheduled,
-/// `0x8200_0000` waiting); the low 32 bits come from one process-wide counter
-/// that starts at 1, so a key is never reused while an item could still use it.
-///
-/// ```
-/// use std::time::Duration;
-/// let _platform = mfwq::Platform::start()?;
-/// let key = mfwq::schedule_work_item(mfwq::callback(|_| {}), None, Duration::from_secs(60))?;
-/// assert_eq!(key.into_raw() >> 32, 0x8000_0000);
-/// mfwq::cancel_work_item(key)?;
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-///
-/// Only the platform makes keys; [`WorkItemKey::from_raw`] rebuilds one from
-/// the C ABI's 64-bit value.
-#[doc(alias = "MFWORKITEM_KEY")]
-#[doc(alias = "RTWQWORKITEM_KEY")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WorkItemKey(pub(crate) u64);
-
-impl WorkItemKey {
-    /// The key as the C ABI passes it (`MFWORKITEM_KEY`).
-    ///
-    /// ```
-    /// let key = mfwq::WorkItemKey::from_raw(0x8000_0000_0000_0001);
-    /// assert_eq!(key.into_raw(), 0x8000_0000_0000_0001);
-    /// ```
-    pub const fn into_raw(self) -> u64 {
-        self.0
-    }
-
-    /// A key from the C ABI's value, for C interop only (`MFCancelWorkItem`'s
-    /// argument): Rust code keeps the key the platform returned (or a guard
-    /// such as [`Scheduled`](crate::Scheduled)). Any value is accepted; one
-    /// the platform did not issue is [`Error::NotFound`] when cancelled.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let forged = mfwq::WorkItemKey::from_raw(0x8000_0000_FFFF_FFF0);
-    /// assert_eq!(mfwq::cancel_work_item(forged), Err(mfwq::Error::NotFound));
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub const fn from_raw(raw: u64) -> WorkItemKey {
-        WorkItemKey(raw)
-    }
-}
-
-/// The key of a periodic callback, for [`remove_periodic_callback`]; never 0
-/// (docs/behaviour.md#w45).
-///
-/// ```
-/// let _platform = mfwq::Platform::start()?;
-/// let key = mfwq::add_periodic_callback(|_| {}, None)?;
-/// assert_ne!(key.into_raw(), 0);
-/// mfwq::remove_periodic_callback(key)?;
-/// # Ok::<(), mfwq::Error>(())
-/// ```
-///
-/// Only the platform makes keys; [`PeriodicKey::from_raw`] rebuilds one from
-/// the C ABI's `DWORD`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeriodicKey(pub(crate) u32);
-
-impl PeriodicKey {
-    /// The key as the C ABI passes it (`DWORD`).
-    ///
-    /// ```
-    /// assert_eq!(mfwq::PeriodicKey::from_raw(3).into_raw(), 3);
-    /// ```
-    pub const fn into_raw(self) -> u32 {
-        self.0
-    }
-
-    /// A key from the C ABI's value, for C interop only
-    /// (`MFRemovePeriodicCallback`'s argument): Rust code keeps the key the
-    /// platform returned (or a [`Periodic`](crate::Periodic) guard). One the
-    /// platform did not issue is [`Error::NotFound`] when removed.
-    ///
-    /// ```
-    /// let _platform = mfwq::Platform::start()?;
-    /// let forged = mfwq::PeriodicKey::from_raw(0xFFFF_FFF0);
-    /// assert_eq!(mfwq::remove_periodic_callback(forged), Err(mfwq::Error::NotFound));
-    /// # Ok::<(), mfwq::Error>(())
-    /// ```
-    pub const fn from_raw(raw: u32) -> PeriodicKey {
-        PeriodicKey(raw)
-    }
-}
-
-/// High dword of a scheduled item's key (as in Wine).
-pub(crate) const SCHEDULED_TAG: u32 = 0x8000_0000;
-/// High dword of a waiting item's key.
-pub(crate) const WAITING_TAG: u32 = 0x8200_0000;
-
-/// The interval of periodic callbacks (`MFGetTimerPeriodicity`: 10 ms).
-const PERIOD: Duration = Duration::from_millis(10);
-
-static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
-static NEXT_PERIODIC_KEY: AtomicU32 = AtomicU32::new(1);
-
-/// The next value of a process-wide 32-bit counter that starts at 1 and skips 0
-/// when it wraps.
-fn next_counter(counter: &AtomicU32) -> u32 {
-    loop {
-        let value = counter.fetch_add(1, Ordering::Relaxed);
-        if value != 0 {
-            return value;
-        }
-    }
-}
-
-/// A fresh item key with the given high dword.
-pub(crate) fn next_key(tag: u32) -> u64 {
-    (u64::from(tag) << 32) | u64::from(next_counter(&NEXT_KEY))
-}
+use item::{Periodic, PERIOD, SCHEDULED_TAG, WAITING_TAG};
 
 pub(crate) use crate::platform::deadline_after;
 
@@ -275,13 +129,17 @@ pub fn timer_periodicity() -> Duration {
 /// `state` in a new result, as [`put_work_item`](crate::put_work_item) does,
 /// and invokes it once `delay` has passed; returns the key that cancels it.
 ///
-/// On expiry the result goes through [`invoke_callback`](crate::invoke_callback),
-/// so the callback runs on the queue its parameters name (STANDARD by default),
-/// never on the timer's own thread. It never runs before `delay` has passed
+/// On expiry the result is dispatched as [`invoke_callback`](crate::invoke_callback)
+/// dispatches it, so the callback runs on the queue its parameters name
+/// (STANDARD by default), never on the timer's own thread while the platform
+/// runs. It never runs before `delay` has passed
 /// and, on an idle machine, a fraction of a millisecond after. `Duration::ZERO`
 /// runs it as soon as possible; from a C timeout use [`delay_from_mf_timeout`].
 /// If the callback's queue cannot take it at expiry (a private queue unlocked
-/// meanwhile), it runs on STANDARD: the schedule promised one invocation. A
+/// meanwhile), it runs on STANDARD: the schedule promised one invocation.
+/// One that expires while the last shutdown is under way is handed to the
+/// shutdown's rescue queue, or, once nothing can run it any more, run on the
+/// timer's thread itself. A
 /// callback whose flags fit no queue it may name (FAST_IO or SIGNAL outside
 /// IO and TIMER) could never be dispatched, so the call refuses it at once
 /// with [`Error::InvalidWorkQueue`].
@@ -324,7 +182,7 @@ pub fn schedule_work_item(
 
 /// `MFScheduleWorkItemEx(result, timeout, &key)` / `RtwqScheduleWorkItem`:
 /// as [`schedule_work_item`] with the caller's own result; on expiry this very
-/// result goes to [`invoke_callback`](crate::invoke_callback). The platform
+/// result is dispatched, as [`schedule_work_item`] describes. The platform
 /// holds one reference to it until then (or for ever, if the item is still
 /// pending at the last shutdown: docs/behaviour.md#w15).
 ///
@@ -472,7 +330,7 @@ where
         context,
         running: AtomicBool::new(false),
     });
-    let key = PeriodicKey(next_counter(&NEXT_PERIODIC_KEY));
+    let key = item::next_periodic_key();
     let first = deadline_after(Instant::now(), PERIOD);
     let outcome = crate::platform::route::with_epoch(|epoch| match Timers::of(epoch) {
         Ok(timers) => timers.shared.add_periodic(key, first, entry),
@@ -507,48 +365,9 @@ pub fn remove_periodic_callback(key: PeriodicKey) -> Result<()> {
     Ok(())
 }
 
-/// The function of a periodic callback (`MFPERIODICCALLBACK`).
-type PeriodicFn = Box<dyn Fn(Option<&State>) + Send + Sync>;
-
-/// A registered periodic callback.
-struct Periodic {
-    callback: PeriodicFn,
-    context: Option<State>,
-    /// A run is queued or in progress: the next tick is skipped.
-    running: AtomicBool,
-}
-
-impl Drop for Periodic {
-    fn drop(&mut self) {
-        // The context on its own: were the callback's Drop to panic, the drop
-        // glue would drop the context while that unwinds.
-        crate::panic::drop_quietly(self.context.take());
-    }
-}
-
-/// Clears `running` when a run ends, by returning, by unwinding, or by being
-/// dropped unrun (the TIMER queue refused it).
-struct RunGuard(Arc<Periodic>);
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        self.0.running.store(false, Ordering::Release);
-    }
-}
-
 #[cfg(all(test, not(mfwq_loom)))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_carry_their_tag_and_never_repeat() {
-        let a = next_key(SCHEDULED_TAG);
-        let b = next_key(WAITING_TAG);
-        assert_eq!((a >> 32) as u32, SCHEDULED_TAG);
-        assert_eq!((b >> 32) as u32, WAITING_TAG);
-        assert_ne!(a as u32, b as u32);
-        assert_ne!(a as u32, 0);
-    }
 
     #[test]
     fn huge_delays_do_not_overflow() {

@@ -1,7 +1,9 @@
 //! One epoch's timer state and the thread that fires it (see the module
 //! docs of `timer`): scheduled items, periodic callbacks, the futures'
 //! alarms (`alarm.rs`) and the key map of waiting items under one mutex,
-//! and the `mfwq-timekeeper` thread that sleeps until the earliest deadline.
+//! the `mfwq-timekeeper` thread that sleeps until the earliest deadline,
+//! and the stop at the last shutdown. How items enter and leave from the
+//! callers' side (schedule, cancel, the inbox) is `entry.rs`.
 
 use crate::observe::{
     self,
@@ -10,10 +12,10 @@ use crate::observe::{
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::alarm::{Alarm, AlarmHeap, AlarmRef, Inbox};
+use super::alarm::{AlarmHeap, Inbox};
 use super::deadlines::{Deadlines, KeyMap};
+use super::item::{Owed, Periodic, RunGuard, PERIOD};
 use super::wait::WaitItem;
-use super::{next_key, Owed, Periodic, PeriodicKey, RunGuard, WorkItemKey, PERIOD, SCHEDULED_TAG};
 use crate::error::{Error, Result};
 use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
@@ -21,7 +23,6 @@ use crate::sched::Fifo;
 use crate::sync::pi::{Condvar, Mutex, MutexGuard};
 use crate::sync::thread::{self, JoinHandle};
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64};
-use std::ptr::NonNull;
 use std::task::Waker;
 
 /// The timer machinery of one epoch (see the module docs).
@@ -35,39 +36,39 @@ pub(crate) struct Timers {
 pub(crate) struct Shared<R: Owed = AsyncResult> {
     /// Priority-inheriting (`crate::sync::pi`): any thread of the process
     /// schedules, and the timekeeper may be real-time.
-    state: Mutex<TimerState<R>>,
+    pub(super) state: Mutex<TimerState<R>>,
     wake: Condvar,
     /// New scheduled items, pushed without the lock; whoever takes the lock
     /// next moves them into the pending sets (see "The inbox" at
     /// [`Shared::enter`]).
-    inbox: Fifo<Inbound<R>>,
+    pub(super) inbox: Fifo<Inbound<R>>,
     /// New alarm armings, the same way (`alarm.rs`).
-    alarm_inbox: Inbox<R>,
+    pub(super) alarm_inbox: Inbox<R>,
     /// The time the timekeeper last read, as [`Shared::encode`] writes it:
     /// an alarm due by then is due without the timer.
-    keeper_now: AtomicU64,
+    pub(super) keeper_now: AtomicU64,
     /// Until when the timekeeper sleeps, as [`Shared::encode`] writes it: 0
     /// while it is busy (it looks into the inbox before it sleeps again),
     /// `u64::MAX` while it sleeps until woken. Written by the timekeeper and
     /// by a wake-up, both under the lock; read without it by `enter` and
     /// `enter_alarm`.
-    keeper_until: AtomicU64,
+    pub(super) keeper_until: AtomicU64,
     /// The origin of `keeper_until`'s time.
     origin: Instant,
     /// The timekeeper was started (the lock-free path skips `ensure_thread`).
-    started: AtomicBool,
+    pub(super) started: AtomicBool,
     /// Set by `stop`: an alarm entered after it must end itself.
-    closed: AtomicBool,
+    pub(super) closed: AtomicBool,
 }
 
-struct TimerState<R: Owed> {
-    stopped: bool,
-    scheduled: Deadlines<R>,
-    periodic: Deadlines<Arc<Periodic>>,
+pub(super) struct TimerState<R: Owed> {
+    pub(super) stopped: bool,
+    pub(super) scheduled: Deadlines<R>,
+    pub(super) periodic: Deadlines<Arc<Periodic>>,
     /// The futures' alarms by deadline (`alarm.rs`).
-    alarms: AlarmHeap<R>,
+    pub(super) alarms: AlarmHeap<R>,
     /// Pending waiting items by key (the event holds them too; see `wait.rs`).
-    waits: KeyMap<Arc<WaitItem<R>>>,
+    pub(super) waits: KeyMap<Arc<WaitItem<R>>>,
     thread: ThreadState,
 }
 
@@ -81,14 +82,14 @@ enum ThreadState {
 }
 
 /// A scheduled item entering the timer through its inbox.
-struct Inbound<R> {
-    key: u64,
-    deadline: Instant,
-    result: R,
+pub(super) struct Inbound<R> {
+    pub(super) key: u64,
+    pub(super) deadline: Instant,
+    pub(super) result: R,
 }
 
 /// What a refused call hands back, to be dropped after the lock is released.
-type Refused<T> = (Error, Option<T>);
+pub(crate) type Refused<T> = (Error, Option<T>);
 
 impl Timers {
     pub(crate) fn new() -> Timers {
@@ -216,183 +217,6 @@ impl<R: Owed> Shared<R> {
         }
     }
 
-    /// Schedules `result` for `deadline` through the inbox (see
-    /// [`enter`](Self::enter)): no lock unless the timekeeper must wake.
-    pub(crate) fn schedule(
-        self: &Arc<Self>,
-        result: R,
-        deadline: Instant,
-    ) -> std::result::Result<WorkItemKey, Refused<R>> {
-        if let Err(error) = self.admits() {
-            return Err((error, Some(result)));
-        }
-        let key = next_key(SCHEDULED_TAG);
-        observe::key(Keyed::Timer, key, KeyStep::Registered);
-        self.enter(
-            Inbound {
-                key,
-                deadline,
-                result,
-            },
-            deadline,
-        );
-        Ok(WorkItemKey(key))
-    }
-
-    pub(crate) fn take_scheduled(&self, key: u64) -> Result<R> {
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err(Error::Shutdown);
-        }
-        // An item still in the inbox is pending too.
-        self.take_inbox(&mut state);
-        let removed = state.scheduled.remove(key).ok_or(Error::NotFound)?;
-        observe::key(Keyed::Timer, key, KeyStep::Cancelled);
-        Ok(removed)
-    }
-
-    pub(super) fn add_periodic(
-        self: &Arc<Self>,
-        key: PeriodicKey,
-        first: Instant,
-        entry: Arc<Periodic>,
-    ) -> std::result::Result<(), Refused<Arc<Periodic>>> {
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err((Error::Shutdown, Some(entry)));
-        }
-        if let Err(error) = self.ensure_thread(&mut state) {
-            return Err((error, Some(entry)));
-        }
-        state.periodic.insert(u64::from(key.0), first, entry);
-        self.wake_for(&mut state, first);
-        observe::key(Keyed::Timer, u64::from(key.0), KeyStep::Registered);
-        Ok(())
-    }
-
-    pub(super) fn remove_periodic(&self, key: PeriodicKey) -> Result<Arc<Periodic>> {
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err(Error::Shutdown);
-        }
-        let removed = state
-            .periodic
-            .remove(u64::from(key.0))
-            .ok_or(Error::NotFound)?;
-        observe::key(Keyed::Timer, u64::from(key.0), KeyStep::Cancelled);
-        Ok(removed)
-    }
-
-    /// Registers a waiting item for cancellation; `Shutdown` once stopped.
-    pub(crate) fn insert_wait(&self, item: Arc<WaitItem<R>>) -> Result<()> {
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err(Error::Shutdown);
-        }
-        let key = item.key();
-        let previous = state.waits.insert(key, item);
-        debug_assert!(previous.is_none(), "item keys are unique");
-        observe::key(Keyed::Wait, key, KeyStep::Registered);
-        Ok(())
-    }
-
-    /// A waiting item fired: it can no longer be cancelled.
-    pub(crate) fn forget_wait(&self, key: u64) -> Option<Arc<WaitItem<R>>> {
-        self.state.lock().waits.remove(&key)
-    }
-
-    pub(crate) fn take_wait(&self, key: u64) -> Result<Arc<WaitItem<R>>> {
-        let mut state = self.state.lock();
-        if state.stopped {
-            return Err(Error::Shutdown);
-        }
-        state.waits.remove(&key).ok_or(Error::NotFound)
-    }
-
-    /// Enters `alarm` (armed by its owner as `id`, due at `deadline` as
-    /// [`encode`](Self::encode) writes it) through the alarm inbox: as
-    /// [`enter`](Self::enter) does a scheduled item.
-    pub(super) fn enter_alarm(&self, alarm: NonNull<Alarm<R>>, id: u64, deadline: u64) {
-        observe::key(Keyed::Timer, id, KeyStep::Registered);
-        self.alarm_inbox.push(alarm);
-        fence(Ordering::SeqCst);
-        if self.closed.load(Ordering::SeqCst) {
-            self.end_inbox();
-        } else if deadline < self.keeper_until.load(Ordering::SeqCst) {
-            let mut state = self.state.lock();
-            self.wake_for_encoded(&mut state, deadline);
-        }
-    }
-
-    /// Takes `alarm` out of this timer if it is still in it (its owner's
-    /// withdrawal; see `alarm.rs`): `true` if it was.
-    pub(super) fn withdraw_alarm(&self, alarm: NonNull<Alarm<R>>) -> bool {
-        let mut state = self.state.lock();
-        let alarm = AlarmRef::withdrawing(alarm);
-        if !alarm.is_in_timer() {
-            return false; // rung meanwhile
-        }
-        if alarm.is_queued() {
-            // Still in the inbox: move the inbox in, where it then is.
-            self.admit_alarms(&mut state);
-        }
-        let removed = state.alarms.remove(alarm);
-        observe::key(Keyed::Timer, removed.id(), KeyStep::Cancelled);
-        removed.set_withdrawn();
-        true
-    }
-
-    /// Whether the timekeeper has already seen the time `deadline` (as
-    /// [`encode`](Self::encode) writes it) pass.
-    pub(super) fn has_seen(&self, deadline: u64) -> bool {
-        deadline <= self.keeper_now.load(Ordering::Relaxed)
-    }
-
-    /// Whether an entry may enter: `Shutdown` once stopped; the timekeeper
-    /// is started on first use.
-    #[inline]
-    pub(super) fn admits(self: &Arc<Self>) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Shutdown);
-        }
-        if !self.started.load(Ordering::Acquire) {
-            let mut state = self.state.lock();
-            if state.stopped {
-                return Err(Error::Shutdown);
-            }
-            self.ensure_thread(&mut state)?;
-        }
-        Ok(())
-    }
-
-    /// # The inbox
-    ///
-    /// A schedule or an alarm's arming enters without the lock: the entry
-    /// goes into the inbox, and only a deadline earlier than the one the
-    /// timekeeper sleeps until takes the lock, to wake it. The timekeeper
-    /// (and a cancel, and the shutdown, under the lock) move the inbox's
-    /// entries into the pending sets. The two sides are a Dekker pair: this
-    /// side pushes (a SeqCst claim) and then reads `keeper_until`; the
-    /// timekeeper writes `keeper_until` and then looks into the inbox, both
-    /// SeqCst, so either it finds the entry before it sleeps or this side
-    /// sees the deadline it will sleep until. (A periodic callback added
-    /// under the lock wakes it through the same word.) Likewise with
-    /// `closed`: `stop` sets it and then empties the inbox; this side pushes
-    /// and then reads it, and if it is set, empties the inbox itself, so no
-    /// entry is stranded (an item that entered racing the stop ends as a
-    /// pending one does: a scheduled item is leaked, an alarm ends with
-    /// `Shutdown`).
-    fn enter(&self, entry: Inbound<R>, deadline: Instant) {
-        self.inbox.push(entry);
-        fence(Ordering::SeqCst);
-        if self.closed.load(Ordering::SeqCst) {
-            self.end_inbox();
-        } else if self.encode(deadline) < self.keeper_until.load(Ordering::SeqCst) {
-            let mut state = self.state.lock();
-            self.wake_for(&mut state, deadline);
-        }
-    }
-
     /// `deadline` as `keeper_until` holds it: nanoseconds since `origin`,
     /// plus one (0 means busy), below `u64::MAX` (sleeping until woken).
     pub(super) fn encode(&self, deadline: Instant) -> u64 {
@@ -410,7 +234,7 @@ impl<R: Owed> Shared<R> {
 
     /// Ends what waits in the inboxes after the stop: as the stop ends the
     /// pending sets (alarms under the lock, as every ring is).
-    fn end_inbox(&self) {
+    pub(super) fn end_inbox(&self) {
         while let Some(entry) = self.inbox.pop() {
             entry.result.leak();
         }
@@ -437,7 +261,7 @@ impl<R: Owed> Shared<R> {
     }
 
     /// Starts the timer thread on first use.
-    fn ensure_thread(self: &Arc<Self>, state: &mut TimerState<R>) -> Result<()> {
+    pub(super) fn ensure_thread(self: &Arc<Self>, state: &mut TimerState<R>) -> Result<()> {
         if !matches!(state.thread, ThreadState::NotStarted) {
             return Ok(());
         }
@@ -461,12 +285,12 @@ impl<R: Owed> Shared<R> {
     /// Wakes the timer thread if it sleeps past `deadline`. Called with the
     /// lock held (`held`): the thread decides to sleep and waits under it,
     /// so the notification cannot fall between the two.
-    fn wake_for(&self, held: &mut TimerState<R>, deadline: Instant) {
+    pub(super) fn wake_for(&self, held: &mut TimerState<R>, deadline: Instant) {
         self.wake_for_encoded(held, self.encode(deadline));
     }
 
     /// [`wake_for`](Self::wake_for) a deadline as `encode` writes it.
-    fn wake_for_encoded(&self, _held: &mut TimerState<R>, deadline: u64) {
+    pub(super) fn wake_for_encoded(&self, _held: &mut TimerState<R>, deadline: u64) {
         if deadline < self.keeper_until.load(Ordering::SeqCst) {
             // Busy from here: a second schedule does not notify again.
             self.keeper_until.store(0, Ordering::SeqCst);
@@ -582,7 +406,7 @@ impl<R: Owed> Shared<R> {
     }
 
     /// Moves the inboxes' entries into the pending sets.
-    fn take_inbox(&self, state: &mut TimerState<R>) {
+    pub(super) fn take_inbox(&self, state: &mut TimerState<R>) {
         while let Some(entry) = self.inbox.pop() {
             admit(state, entry);
         }
@@ -590,7 +414,7 @@ impl<R: Owed> Shared<R> {
     }
 
     /// Moves the alarm inbox's alarms into the heap.
-    fn admit_alarms(&self, state: &mut TimerState<R>) {
+    pub(super) fn admit_alarms(&self, state: &mut TimerState<R>) {
         let alarms = &mut state.alarms;
         self.alarm_inbox.take(|alarm| alarms.push(alarm));
     }

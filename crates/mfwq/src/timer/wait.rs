@@ -11,7 +11,9 @@
 
 use std::sync::Weak;
 
-use super::{next_key, Claim, Outcome, Owed, Shared, WorkItemKey, WAITING_TAG};
+use super::claim::{Claim, Outcome};
+use super::item::{next_key, Owed, WorkItemKey, WAITING_TAG};
+use super::thread::{Shared, Timers};
 use crate::error::{Error, HResult, Result};
 use crate::event::{Event, EventWaiter, WeakEvent};
 use crate::ids::QueueId;
@@ -69,9 +71,13 @@ impl<R: Owed> EventWaiter for WaitItem<R> {
 /// `RtwqPutWaitingWorkItem`: dispatches `result` once `event` is set, without
 /// a thread waiting for it; returns the key that cancels it.
 ///
-/// - When the event is set, the result goes through
-///   [`invoke_callback`](crate::invoke_callback): the callback runs on the queue
-///   its parameters name, with this very result.
+/// - When the event is set, the result is dispatched as
+///   [`invoke_callback`](crate::invoke_callback) dispatches it: the callback
+///   runs on the queue its parameters name, with this very result; if that
+///   queue is gone by then it runs on STANDARD (the item was promised one
+///   invocation), and while the last shutdown is under way it goes to the
+///   shutdown's rescue queue (or, once nothing can run it, runs on the thread
+///   that set the event).
 /// - An **auto-reset** event releases one waiting item per set (the oldest
 ///   first, ahead of threads blocked in [`Event::wait`]) and the item consumes
 ///   the signal; a **manual-reset** event releases every item waiting on it and
@@ -88,8 +94,8 @@ impl<R: Owed> EventWaiter for WaitItem<R> {
 ///   invoked once with the status
 ///   [`MF_E_SHUTDOWN`](crate::HResult::MF_E_SHUTDOWN) instead (unlike a
 ///   pending scheduled item, which never runs and leaks, as on Windows).
-/// - `priority` is accepted and not used (the item is dispatched like
-///   `invoke_callback`, at normal priority), as on Windows' twin in Wine.
+/// - `priority` is accepted and not used (the item is dispatched at normal
+///   priority, as `invoke_callback` dispatches), as on Windows' twin in Wine.
 ///
 /// Errors: [`Error::Shutdown`] when the platform is not running (checked
 /// first); [`Error::InvalidArg`] for a result with neither a callback nor an
@@ -127,9 +133,8 @@ pub fn put_waiting_work_item(
 ) -> Result<WorkItemKey> {
     let _ = priority;
     let result = Refusable::new(result.into_async_result());
-    let timers = crate::platform::route::with_epoch(|epoch| {
-        Ok(Arc::clone(&crate::timer::Timers::of(epoch)?.shared))
-    })??;
+    let timers =
+        crate::platform::route::with_epoch(|epoch| Ok(Arc::clone(&Timers::of(epoch)?.shared)))??;
     // With no lock held: `parameters` is user code.
     let params = result.invoke_params().ok_or(Error::InvalidArg)?;
     if matches!(

@@ -23,6 +23,12 @@ use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 
 use crate::ids::QueueId;
 
+/// The scheduler's machinery for one of the platform's queues.
+pub(crate) type QueueCore = crate::sched::QueueCore<Work>;
+
+/// A push a queue refused, with the work handed back.
+pub(crate) type Refused = crate::sched::Refused<Work>;
+
 /// A payload's storage: pointer-typed words, so that pointers stored in
 /// them keep their provenance.
 type Slot = [MaybeUninit<*mut ()>; 2];

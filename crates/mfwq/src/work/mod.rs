@@ -4,17 +4,23 @@
 //! every panic of user code caught and reported), and what a worker does for
 //! the result accounting when it starts, idles and stops. Serial queues
 //! (`serial.rs`) are a kind of work too: a serial queue runs on its target
-//! as a stream of steps.
+//! as a stream of steps. Where a queue id's work goes, a thread-backed
+//! queue or a serial queue, is `target.rs`.
+//!
+//! This file holds the kinds of work and the worker's hooks; the files
+//! beside it take nothing from it (`item.rs` is the item itself and the
+//! scheduler's types over it).
 
-mod item;
+pub(crate) mod item;
 #[cfg(all(test, mfwq_loom))]
 mod loom_tests;
 #[cfg(feature = "observe")]
 pub(crate) mod observed;
 pub(crate) mod poll;
 pub(crate) mod serial;
+pub(crate) mod target;
 
-pub(crate) use item::{Kind, Payload, Work};
+pub(crate) use item::{Kind, Payload, QueueCore, Work};
 
 use std::sync::Arc;
 
@@ -22,12 +28,6 @@ use crate::ids::QueueId;
 use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::sched::Job;
-
-/// The scheduler's machinery for one of the platform's queues.
-pub(crate) type QueueCore = crate::sched::QueueCore<Work>;
-
-/// A push a queue refused, with the work handed back.
-pub(crate) type Refused = crate::sched::Refused<Work>;
 
 // The kinds of work (`item::Kind`) and how each runs. A closure put through
 // `spawn` is `Work::closure` (item.rs).

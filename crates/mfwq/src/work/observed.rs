@@ -8,9 +8,10 @@
 use std::cell::RefCell;
 
 use crate::ids::QueueId;
-use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
+use crate::object::pool::{LocalBlocks, Pool};
+use crate::object::recycle::PooledBox;
 use crate::observe::event::Label;
-use crate::work::{Kind, Work};
+use crate::work::item::{Kind, Work};
 
 /// An item wrapped for observation.
 pub(crate) struct Observed {

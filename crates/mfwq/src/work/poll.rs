@@ -69,12 +69,13 @@ impl PollStep {
 impl Drop for PollStep {
     fn drop(&mut self) {
         if let Some(runnable) = self.0.take() {
-            // Refused: the platform is down (or going down), or the private
-            // queue is gone while the platform runs.
-            let why = if crate::object::accounting::is_started() {
-                REFUSED_QUEUE_GONE
-            } else {
-                REFUSED_SHUTDOWN
+            // Refused: the private queue is gone, unless the platform is
+            // down (or going down), which wins: the one order of errors
+            // (`object::accounting::shutdown_first`, behind
+            // `platform::shutdown_first`).
+            let why = match crate::object::accounting::shutdown_first(Error::InvalidWorkQueue) {
+                Error::Shutdown => REFUSED_SHUTDOWN,
+                _ => REFUSED_QUEUE_GONE,
             };
             runnable.metadata().refusal.store(why, Ordering::Release);
             crate::panic::drop_quietly(runnable);

@@ -28,7 +28,8 @@ use std::ptr::NonNull;
 use super::State;
 use crate::object::callback::Callback;
 use crate::object::com::{self, ComPtr};
-use crate::object::recycle::{LocalBlocks, Pool, PooledBox};
+use crate::object::pool::{LocalBlocks, Pool};
+use crate::object::recycle::PooledBox;
 
 /// A state or object: a Rust value, or a COM object from the C ABI (kept as
 /// the very pointer `GetState`/`GetObject` must give back).
@@ -280,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_rust_callback_alone_is_the_two_words_themselves() {
-        let callback = crate::callback(|_| {});
+        let callback = crate::object::callback::callback(|_| {});
         let mut attached = Attached::new(Some(callback.clone()), None, None, None);
         assert!(matches!(attached, Attached::Callback(_)), "no Extra");
         assert!(Arc::ptr_eq(attached.callback().unwrap(), &callback));
@@ -308,7 +309,7 @@ mod tests {
     fn anything_else_goes_to_an_extra_and_comes_back_whole() {
         let object = TestUnknown::new();
         let wrapped = TestUnknown::new();
-        let callback = crate::callback(|_| {});
+        let callback = crate::object::callback::callback(|_| {});
         let state: State = Arc::new(7u32);
         let mut attached = Attached::new(
             Some(callback.clone()),

@@ -13,7 +13,8 @@ use crate::handle::{self, RawHandle};
 use crate::object::accounting::ResultLock;
 use crate::object::callback::{effective_params, Callback, CallbackParams};
 use crate::object::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
-use crate::object::recycle::{HasPool, LocalBlocks, Pool, Recycled};
+use crate::object::pool::{HasPool, LocalBlocks, Pool};
+use crate::object::recycle::Recycled;
 
 mod attached;
 mod stock;
@@ -254,6 +255,8 @@ impl AsyncResult {
     /// `callback`, if any, is an `IMFAsyncCallback` (a [`ComPtr`] only
     /// promises `IUnknown`): the platform calls its `GetParameters` and
     /// `Invoke` slots.
+    // Hidden: the C ABI's constructor (`MFCreateAsyncResult` with COM pointers); Rust code uses `new`.
+    #[doc(hidden)]
     pub unsafe fn from_com(
         object: Option<ComPtr>,
         callback: Option<ComPtr>,
@@ -278,6 +281,8 @@ impl AsyncResult {
     /// # Safety
     /// `result` is NULL or a live COM object implementing `IMFAsyncResult`
     /// whose memory begins with the `MFASYNCRESULT` layout.
+    // Hidden: adopts an incoming C `IMFAsyncResult*`; only the C ABI has one.
+    #[doc(hidden)]
     pub unsafe fn from_com_result(result: *mut c_void) -> Option<AsyncResult> {
         if result.is_null() {
             return None;
@@ -299,6 +304,8 @@ impl AsyncResult {
 
     /// Gives this reference to a C caller as an `IMFAsyncResult*` (for a
     /// wrapped caller's result: one reference to that object).
+    // Hidden: hands a reference out as a raw C pointer, for the C ABI only.
+    #[doc(hidden)]
     pub fn into_com_raw(self) -> *mut c_void {
         match self.0.foreign() {
             Some(foreign) => foreign.clone().into_raw(),
@@ -308,6 +315,8 @@ impl AsyncResult {
 
     /// The `IMFAsyncResult*` a COM callback's `Invoke` receives: this object,
     /// or the caller's own object it wraps. No reference is taken.
+    // Hidden: the raw pointer a C callback receives; Rust callbacks get `&AsyncResult`.
+    #[doc(hidden)]
     #[inline]
     pub fn com_ptr(&self) -> *mut c_void {
         match self.0.foreign() {
@@ -447,6 +456,8 @@ impl AsyncResult {
     }
 
     /// The raw `hEvent` handle value (0 for none).
+    // Hidden: the raw `HANDLE` value for the C ABI; Rust code uses `event`.
+    #[doc(hidden)]
     pub fn event_handle(&self) -> RawHandle {
         self.image().event.load(Ordering::Acquire)
     }
