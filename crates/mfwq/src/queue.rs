@@ -81,7 +81,7 @@ where
     let pump = Pump {
         interval,
         // A panicking step is caught and reported like a callback's.
-        step: std::sync::Mutex::new(Box::new(move || {
+        step: crate::sync::Mutex::new(Box::new(move || {
             crate::panic::guard(crate::panic::PanicSite::Pump, &mut step);
         })),
     };

@@ -124,7 +124,7 @@ const OWN_SLOT_STREAK: u32 = 32;
 /// whenever the thread has been idle for `interval` (docs/behaviour.md#d31).
 pub(crate) struct Pump {
     pub(crate) interval: Duration,
-    pub(crate) step: std::sync::Mutex<Box<dyn FnMut() + Send>>,
+    pub(crate) step: Mutex<Box<dyn FnMut() + Send>>,
 }
 
 /// How a queue's worker threads are scheduled: made by `realtime/apply.rs` (MMCSS

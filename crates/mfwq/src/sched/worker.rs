@@ -236,10 +236,7 @@ impl<J: Job> QueueCore<J> {
 
     fn step_pump(&self) {
         if let Some(pump) = &self.pump {
-            let mut step = pump
-                .step
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut step = lock(&pump.step);
             // The step catches and reports its own panics (it is built with
             // the panic guard by the layer that makes window queues).
             (*step)();
