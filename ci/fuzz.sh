@@ -6,6 +6,9 @@
 #   ci/fuzz.sh                      # both targets, 60 s each (run side by side)
 #   FUZZ_SECONDS=300 ci/fuzz.sh     # longer
 #   FUZZ_TARGETS=c_api ci/fuzz.sh   # one target
+#   ci/fuzz.sh build                # only build the targets (.ci/run does this
+#                                   # in the background, earlier)
+#   ci/fuzz.sh run                  # build if needed (a no-op after `build`), run
 #
 # Installs what it needs: the nightly toolchain (rustup) and cargo-fuzz
 # (cargo install --locked). Fails (exit 1) when it cannot install, build or
@@ -25,6 +28,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+MODE="${1:-all}"
+case "$MODE" in
+    all | build | run) ;;
+    *)
+        echo "usage: $0 [all|build|run]" >&2
+        exit 2
+        ;;
+esac
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-c_api rust_api}"
 RSS_LIMIT_MB="${FUZZ_RSS_LIMIT_MB:-4096}"
@@ -69,6 +80,10 @@ echo "fuzz: built in $((SECONDS - t)) s"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- fuzz/Cargo.lock; then
     git --no-pager diff -- fuzz/Cargo.lock >&2
     die "the build changed fuzz/Cargo.lock: commit the updated lock file"
+fi
+if [[ "$MODE" == build ]]; then
+    echo "fuzz: done in $((SECONDS - start)) s"
+    exit 0
 fi
 
 # --- run ---------------------------------------------------------------------
