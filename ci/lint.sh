@@ -81,25 +81,33 @@ if [[ "$WHICH" == all || "$WHICH" == clippy ]]; then
     fi
 fi
 
-if [[ "$WHICH" == all || "$WHICH" == doc ]]; then
-    echo "== lint: RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps"
-    t=$SECONDS
-    # -D warnings makes rustdoc's warnings errors; cargo's own warnings (such
-    # as two targets documented into one directory) only print, so its log is
-    # searched for them too.
-    log=$(mktemp "${TMPDIR:-/tmp}/mfwq-doc.XXXXXX") || fail "cannot make a temporary file"
-    RUSTDOCFLAGS="-D warnings${RUSTDOCFLAGS:+ $RUSTDOCFLAGS}" cargo doc --workspace --no-deps 2>"$log"
+# Runs a cargo command whose own warnings (which -D warnings does not turn
+# into errors) must be absent too: fails as NAME if it fails, as
+# NAME-warnings if its log has a warning.
+warning_free() { # NAME COMMAND...
+    local name=$1 log status t=$SECONDS
+    shift
+    log=$(mktemp "${TMPDIR:-/tmp}/mfwq-$name.XXXXXX") || fail "cannot make a temporary file"
+    "$@" 2>"$log"
     status=$?
     cat "$log" >&2
     if [[ $status -ne 0 ]]; then
-        failed+=(doc)
+        failed+=("$name")
     elif grep -q '^warning' "$log"; then
-        echo "lint: doc: cargo warned (see above)" >&2
-        failed+=(doc-warnings)
+        echo "lint: $name: cargo warned (see above)" >&2
+        failed+=("$name-warnings")
     else
-        echo "lint: doc passed in $((SECONDS - t)) s"
+        echo "lint: $name passed in $((SECONDS - t)) s"
     fi
     rm -f "$log"
+}
+
+if [[ "$WHICH" == all || "$WHICH" == doc ]]; then
+    echo "== lint: RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps"
+    # -D warnings makes rustdoc's warnings errors; cargo's own warnings (such
+    # as two targets documented into one directory) only print, so its log is
+    # searched for them too.
+    RUSTDOCFLAGS="-D warnings${RUSTDOCFLAGS:+ $RUSTDOCFLAGS}" warning_free doc cargo doc --workspace --no-deps
 fi
 
 if [[ "$WHICH" == all || "$WHICH" == package ]]; then
@@ -108,20 +116,7 @@ if [[ "$WHICH" == all || "$WHICH" == package ]]; then
     # complete, and cargo has nothing to warn about. `--no-verify` skips the
     # rebuild from the packaged sources (the tests above build the same code).
     echo "== lint: cargo package --no-verify -p mfwq -p mfwq-ffi"
-    t=$SECONDS
-    log=$(mktemp "${TMPDIR:-/tmp}/mfwq-package.XXXXXX") || fail "cannot make a temporary file"
-    cargo package --no-verify --allow-dirty -p mfwq -p mfwq-ffi 2>"$log"
-    status=$?
-    cat "$log" >&2
-    if [[ $status -ne 0 ]]; then
-        failed+=(package)
-    elif grep -q '^warning' "$log"; then
-        echo "lint: package: cargo warned (see above)" >&2
-        failed+=(package-warnings)
-    else
-        echo "lint: package passed in $((SECONDS - t)) s"
-    fi
-    rm -f "$log"
+    warning_free package cargo package --no-verify --allow-dirty -p mfwq -p mfwq-ffi
 fi
 
 if [[ "$WHICH" == all || "$WHICH" == readme ]]; then
