@@ -515,6 +515,21 @@ fn a_recording_holds_waits_priorities_statuses_panics_realtime_and_shutdown() {
     mfwq::put_result_with_priority(QueueId::STANDARD, 1, result).unwrap();
     assert_eq!(common::recv(&receiver), "priority");
 
+    // A periodic callback's tick.
+    let ticked = sender.clone();
+    let ticks = std::sync::Mutex::new(Some(ticked));
+    let periodic = mfwq::add_periodic_callback(
+        move |_| {
+            if let Some(ticked) = ticks.lock().unwrap().take() {
+                ticked.send("tick").unwrap();
+            }
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(common::recv(&receiver), "tick");
+    mfwq::remove_periodic_callback(periodic).unwrap();
+
     // A panic in `invoke`.
     mfwq::put_work_item(
         QueueId::STANDARD,
@@ -542,6 +557,17 @@ fn a_recording_holds_waits_priorities_statuses_panics_realtime_and_shutdown() {
     assert_eq!(totals.dropped, 0);
     let packets = decode(&path);
 
+    // The tick's "timer fired" names the periodic callback's key (a
+    // scheduled item's key is another number).
+    assert!(
+        instants_named(&packets, "timer fired")
+            .iter()
+            .any(|event| event.debug_annotations.iter().any(|annotation| {
+                annotation.name.as_deref() == Some("key")
+                    && annotation.uint_value == Some(u64::from(periodic.into_raw()))
+            })),
+        "no \"timer fired\" for the periodic callback"
+    );
     for name in [
         "waiting item registered",
         "waiting item fired",

@@ -313,7 +313,7 @@ impl<R: Owed> Shared<R> {
     fn run_loop(self: &Arc<Self>) {
         let mut due: Vec<(u64, Instant, R)> = Vec::new();
         let mut ticks: Vec<(u64, Instant, Arc<Periodic>)> = Vec::new();
-        let mut runs: Vec<RunGuard> = Vec::new();
+        let mut runs: Vec<(u64, RunGuard)> = Vec::new();
         let mut rings: Vec<(u64, Option<Waker>)> = Vec::new();
         let mut state = self.state.lock();
         loop {
@@ -340,7 +340,7 @@ impl<R: Owed> Shared<R> {
                     .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
                 {
-                    runs.push(RunGuard(Arc::clone(&entry)));
+                    runs.push((key, RunGuard(Arc::clone(&entry))));
                 }
                 state.periodic.insert(key, next, entry);
             }
@@ -354,7 +354,8 @@ impl<R: Owed> Shared<R> {
                         observe::key(Keyed::Timer, key, KeyStep::Fired);
                         result.complete(None, key, "scheduled item expired");
                     }
-                    for run in runs.drain(..) {
+                    for (key, run) in runs.drain(..) {
+                        observe::key(Keyed::Timer, key, KeyStep::Fired);
                         let spawned = crate::platform::dispatch::spawn(QueueId::TIMER, move || {
                             let run = run;
                             // Caught here, so that `run` (maybe the last
