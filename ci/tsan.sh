@@ -5,7 +5,9 @@
 #
 # The stress test is scaled down (TSan costs 5-15x): MFWQ_STRESS_ITEMS and
 # MFWQ_STRESS_RACES default to 100000 and 100 here, the soak's timer
-# grace (MFWQ_SOAK_TIMER_GRACE_MS) to 2 s, and the longest gap the
+# grace (MFWQ_SOAK_TIMER_GRACE_MS) to 2 s, the soak's allowance for memory
+# growth (MFWQ_SOAK_RSS_TOLERANCE_MIB) to 16 MiB (TSan's allocator keeps what
+# is freed and its metadata grows with every address touched), and the longest gap the
 # starvation test allows a normal-priority thread (MFWQ_STARVATION_GAP_MS)
 # to 800 ms (250 outside TSan; the stall it guards against lasts about a
 # second). Extra args go to
@@ -63,6 +65,7 @@ export MFWQ_STRESS_RACES="${MFWQ_STRESS_RACES:-100}"
 # The soak counts a timer due this long before a shutdown and never fired as
 # lost; under TSan a thread can stall for hundreds of milliseconds.
 export MFWQ_SOAK_TIMER_GRACE_MS="${MFWQ_SOAK_TIMER_GRACE_MS:-2000}"
+export MFWQ_SOAK_RSS_TOLERANCE_MIB="${MFWQ_SOAK_RSS_TOLERANCE_MIB:-16}"
 export MFWQ_STARVATION_GAP_MS="${MFWQ_STARVATION_GAP_MS:-800}"
 
 echo "tsan: $(rustup run "$TOOLCHAIN" rustc --version); target $TARGET; CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
