@@ -7,7 +7,6 @@
 use std::process::Command;
 
 use mfwq::observe::perfetto::{Trace, TYPE_SLICE_BEGIN};
-use prost::Message;
 
 #[test]
 fn trace_runs_a_program_writes_a_trace_and_summarizes_it() {
@@ -51,7 +50,7 @@ fn trace_runs_a_program_writes_a_trace_and_summarizes_it() {
 
     // The file is a Perfetto trace with the items' slices.
     let bytes = std::fs::read(&path).unwrap();
-    let trace = Trace::decode(&bytes[..]).expect("a Perfetto trace");
+    let trace = Trace::decode_resolved(&bytes).expect("a Perfetto trace");
     let slices = trace
         .packet
         .iter()

@@ -290,12 +290,11 @@ fn recorded_trace(file: &str, binary: &Path) -> Option<PathBuf> {
 /// its queue, every slice closed, the refused put and the NULL callback.
 fn check_c_trace(path: &Path) {
     use mfwq::observe::perfetto::{Trace, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
-    use prost::Message;
     use std::collections::{HashMap, HashSet};
 
     let bytes = std::fs::read(path).expect("trace.c wrote its trace");
     let _ = std::fs::remove_file(path);
-    let trace = Trace::decode(&bytes[..]).expect("the trace parses");
+    let trace = Trace::decode_resolved(&bytes).expect("the trace parses");
     let tracks: HashMap<u64, String> = trace
         .packet
         .iter()

@@ -17,7 +17,6 @@ use mfwq::observe::perfetto::{
 };
 use mfwq::observe::Recording;
 use mfwq::{HResult, Queue, QueueBuilder, QueueId};
-use prost::Message;
 
 use common::{recv_n, serial, WAIT};
 
@@ -31,7 +30,9 @@ fn trace_path(name: &str) -> std::path::PathBuf {
 fn decode(path: &std::path::Path) -> Vec<TracePacket> {
     let bytes = std::fs::read(path).unwrap();
     std::fs::remove_file(path).unwrap();
-    Trace::decode(&bytes[..]).expect("the trace parses").packet
+    Trace::decode_resolved(&bytes)
+        .expect("the trace parses")
+        .packet
 }
 
 fn arg<'a>(event: &'a mfwq::observe::perfetto::TrackEvent, name: &str) -> Option<&'a str> {
@@ -604,4 +605,130 @@ fn a_recording_holds_waits_priorities_statuses_panics_realtime_and_shutdown() {
         .filter_map(|packet| packet.track_event.as_ref())
         .any(|event| event.r#type == Some(TYPE_SLICE_BEGIN)
             && arg(event, "status").is_some_and(|status| status.contains("E_FAIL"))));
+}
+
+/// The item events (put, begin, end), which are nearly all of a trace, name
+/// their event, arguments and track by interned id; every id an event uses
+/// was told to its sequence before (or in the same packet), on a sequence
+/// that started by clearing its state, as Perfetto's readers require; and
+/// an item event takes about 30 bytes.
+#[test]
+fn item_events_use_ids_their_sequence_was_told_first() {
+    use mfwq::observe::perfetto::{SEQ_INCREMENTAL_STATE_CLEARED, SEQ_NEEDS_INCREMENTAL_STATE};
+    use prost::Message;
+
+    let _serial = serial();
+    let _platform = mfwq::Platform::start().unwrap();
+    let path = trace_path("interned");
+    let recording = Recording::start(&path).unwrap();
+    const ITEMS: usize = 300;
+    let (sender, receiver) = mpsc::channel();
+    let queue = QueueBuilder::new().build().unwrap();
+    for i in 0..ITEMS {
+        let sender = sender.clone();
+        let callback = mfwq::callback(move |_| sender.send(()).unwrap());
+        let target = [QueueId::MULTITHREADED, QueueId::STANDARD, queue.id()][i % 3];
+        mfwq::put_work_item_with_priority(target, (i % 3) as i32 - 1, callback, None).unwrap();
+    }
+    recv_n(&receiver, ITEMS);
+    assert_eq!(queue.spawn(|| 1).unwrap().join().unwrap(), 1);
+    let totals = recording.stop().unwrap();
+    assert_eq!(totals.dropped, 0);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    // What each sequence has been told, per table.
+    #[derive(Default)]
+    struct Told {
+        cleared: bool,
+        names: HashSet<u64>,
+        arg_names: HashSet<u64>,
+        values: HashSet<u64>,
+        default_track: bool,
+    }
+    let mut sequences = HashMap::<u32, Told>::new();
+    let (mut item_events, mut item_bytes) = (0usize, 0usize);
+    let trace = Trace::decode(&bytes[..]).unwrap();
+    for packet in &trace.packet {
+        let sequence = packet.trusted_packet_sequence_id.unwrap();
+        let flags = packet.sequence_flags.unwrap_or(0);
+        let told = sequences.entry(sequence).or_default();
+        if flags & SEQ_INCREMENTAL_STATE_CLEARED != 0 {
+            *told = Told {
+                cleared: true,
+                ..Told::default()
+            };
+        }
+        if let Some(defaults) = &packet.trace_packet_defaults {
+            told.default_track |= defaults
+                .track_event_defaults
+                .as_ref()
+                .is_some_and(|d| d.track_uuid.is_some());
+        }
+        if let Some(data) = &packet.interned_data {
+            told.names
+                .extend(data.event_names.iter().map(|n| n.iid.unwrap()));
+            told.arg_names
+                .extend(data.debug_annotation_names.iter().map(|n| n.iid.unwrap()));
+            told.values.extend(
+                data.debug_annotation_string_values
+                    .iter()
+                    .map(|v| v.iid.unwrap()),
+            );
+        }
+        let Some(event) = &packet.track_event else {
+            continue;
+        };
+        if flags & SEQ_NEEDS_INCREMENTAL_STATE == 0 {
+            continue;
+        }
+        // An item event.
+        assert!(
+            told.cleared,
+            "sequence {sequence} used state it never cleared"
+        );
+        assert!(event.name.is_none(), "item events are named by id");
+        assert!(event.track_uuid.is_none() && told.default_track);
+        if event.r#type != Some(TYPE_SLICE_END) {
+            let name = event.name_iid.expect("a name id");
+            assert!(told.names.contains(&name), "name {name} used before told");
+        }
+        for annotation in &event.debug_annotations {
+            let name = annotation.name_iid.expect("an argument name id");
+            assert!(
+                told.arg_names.contains(&name),
+                "argument name {name} untold"
+            );
+            if let Some(value) = annotation.string_value_iid {
+                assert!(told.values.contains(&value), "value {value} untold");
+            }
+        }
+        item_events += 1;
+        item_bytes += packet.encoded_len() + 2;
+    }
+    // Puts, begins and ends of every item (and the spawn's).
+    assert!(item_events >= 3 * (ITEMS + 1), "{item_events} item events");
+    let average = item_bytes as f64 / item_events as f64;
+    assert!(average < 40.0, "{average:.1} bytes per item event");
+
+    // Resolved, the same trace reads as if nothing were interned.
+    let resolved = Trace::decode_resolved(&bytes).unwrap();
+    let mut priorities = HashSet::new();
+    for event in resolved
+        .packet
+        .iter()
+        .filter_map(|p| p.track_event.as_ref())
+    {
+        if event.r#type == Some(TYPE_SLICE_BEGIN) {
+            assert!(event.name.is_some() && arg(event, "queue").is_some());
+        }
+        if event.r#type == Some(TYPE_INSTANT) && event.name.as_deref().unwrap().starts_with("put ")
+        {
+            priorities.extend(event.debug_annotations.iter().filter_map(|a| {
+                (a.name.as_deref() == Some("priority")).then_some(a.int_value.unwrap())
+            }));
+        }
+        assert!(event.track_uuid.is_some());
+    }
+    assert_eq!(priorities, HashSet::from([-1, 1]));
 }

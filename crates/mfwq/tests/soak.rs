@@ -114,9 +114,10 @@ const RSS_TOLERANCE_ENV: &str = "MFWQ_SOAK_RSS_TOLERANCE_MIB";
 
 fn rss_tolerance() -> f64 {
     let mib = match std::env::var(RSS_TOLERANCE_ENV) {
-        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-            panic!("{RSS_TOLERANCE_ENV}={value:?} is not a number of MiB")
-        }),
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{RSS_TOLERANCE_ENV}={value:?} is not a number of MiB")),
         Err(_) => RSS_TOLERANCE_MIB,
     };
     mib * 1024.0 * 1024.0

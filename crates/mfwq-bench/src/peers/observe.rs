@@ -17,6 +17,9 @@ pub fn run(cfg: &Config, report: &mut Report) {
     #[cfg(feature = "observe")]
     let trace_path =
         std::env::temp_dir().join(format!("mfwq-bench-{}.pftrace", std::process::id()));
+    // Per tracing round, the share of events the trace kept.
+    #[cfg(feature = "observe")]
+    let kept = std::cell::RefCell::new(Vec::<f64>::new());
     #[cfg(feature = "observe")]
     let mut contestants = vec![
         contestant("put, observation off", n, || {
@@ -32,13 +35,15 @@ pub fn run(cfg: &Config, report: &mut Report) {
             let recording = mfwq::observe::Recording::start(&trace_path).expect("record a trace");
             let took = put_fan_out(n, "tracing on");
             let totals = recording.stop().expect("the trace is written");
+            let offered = totals.events + totals.dropped;
             if totals.dropped > 0 {
                 super::log(&format!(
-                    "[observe] the trace dropped {} of {} events (its writer thread got too little CPU)",
+                    "[observe] the trace dropped {} of {offered} events (the writer runs on idle CPU time, and this workload leaves none)",
                     totals.dropped,
-                    totals.events + totals.dropped
                 ));
             }
+            kept.borrow_mut()
+                .push(100.0 * totals.events as f64 / offered.max(1) as f64);
             took
         }),
     ];
@@ -59,5 +64,17 @@ pub fn run(cfg: &Config, report: &mut Report) {
         report.push(Row::new(NAME, c.name, "ns/item", s));
     }
     #[cfg(feature = "observe")]
-    let _ = std::fs::remove_file(&trace_path);
+    {
+        let mut kept = kept.take();
+        kept.sort_by(f64::total_cmp);
+        if let (Some(low), Some(high)) = (kept.first(), kept.last()) {
+            report.note(format!(
+                "observe: the trace kept {:.0}% of the events (median of {} runs; {low:.0}-{high:.0}%): \
+                 its writer runs at the lowest priority, on CPU time this workload leaves idle",
+                kept[kept.len() / 2],
+                kept.len()
+            ));
+        }
+        let _ = std::fs::remove_file(&trace_path);
+    }
 }

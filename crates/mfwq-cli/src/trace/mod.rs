@@ -132,11 +132,12 @@ pub struct Summary {
 }
 
 /// The packets of a trace file, one `Trace.packet` field at a time, up to
-/// the first that is cut short or does not decode; and how many bytes were
-/// left after it.
+/// the first that is cut short or does not decode, resolved (interned names
+/// and default tracks put back); and how many bytes were left after it.
 pub fn decode_packets(mut bytes: &[u8]) -> (Trace, usize) {
     use prost::encoding::decode_varint;
     let mut trace = Trace::default();
+    let mut resolver = mfwq::observe::perfetto::Resolver::default();
     while !bytes.is_empty() {
         let mut cursor = bytes;
         let Ok(key) = decode_varint(&mut cursor) else {
@@ -155,9 +156,10 @@ pub fn decode_packets(mut bytes: &[u8]) -> (Trace, usize) {
         if length > cursor.len() {
             break;
         }
-        let Ok(packet) = mfwq::observe::perfetto::TracePacket::decode(&cursor[..length]) else {
+        let Ok(mut packet) = mfwq::observe::perfetto::TracePacket::decode(&cursor[..length]) else {
             break;
         };
+        resolver.resolve(&mut packet);
         trace.packet.push(packet);
         bytes = &cursor[length..];
     }

@@ -49,6 +49,8 @@ mod histogram;
 #[cfg(feature = "observe")]
 mod hooks;
 #[cfg(feature = "observe")]
+mod items;
+#[cfg(feature = "observe")]
 mod packets;
 #[cfg(feature = "observe")]
 pub mod perfetto;

@@ -11,8 +11,9 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::clock::Anchor;
-use super::event::{Event, KeyStep, Keyed, Label, Record, ShutdownPhase};
-use super::perfetto::{Encoder, TYPE_COUNTER, TYPE_INSTANT, TYPE_SLICE_BEGIN, TYPE_SLICE_END};
+use super::event::{Event, KeyStep, Keyed, Record, ShutdownPhase};
+use super::items::ItemEvents;
+use super::perfetto::{Encoder, SEQ_INCREMENTAL_STATE_CLEARED, TYPE_COUNTER, TYPE_INSTANT};
 use super::record::{string, RingReader};
 use super::stats;
 use crate::error::HResult;
@@ -39,10 +40,8 @@ pub(super) struct Packets {
     pid: i32,
     depths: HashMap<u32, i64>,
     names: HashMap<u32, String>,
-    /// "put <queue>" per queue, and slice names per Rust type (by the
-    /// address of its `'static` name): the hot events allocate nothing.
-    put_names: HashMap<u32, String>,
-    type_names: HashMap<usize, String>,
+    /// The put, begin and end of every item, in their own layout.
+    items: ItemEvents,
 }
 
 impl Packets {
@@ -54,8 +53,7 @@ impl Packets {
             pid: std::process::id() as i32,
             depths: HashMap::default(),
             names: HashMap::default(),
-            put_names: HashMap::default(),
-            type_names: HashMap::default(),
+            items: ItemEvents::new(),
         };
         let name = std::env::current_exe()
             .ok()
@@ -115,107 +113,24 @@ impl Packets {
         };
         let uuid = THREAD_UUID_BASE + u64::from(ring.sequence);
         let sequence = ring.sequence;
+        let items = &mut self.items;
         Encoder::new(&mut self.buf).message(1, |packet| {
             packet
                 .uint(10, u64::from(sequence))
-                .uint(13, 1)
-                .message(60, |track| {
-                    track
-                        .uint(1, uuid)
-                        .uint(5, PROCESS_UUID)
-                        .message(4, |thread| {
-                            thread
-                                .int(1, i64::from(pid))
-                                .int(2, i64::from(ring.tid))
-                                .string(5, &name);
-                        });
-                });
+                .uint(13, u64::from(SEQ_INCREMENTAL_STATE_CLEARED));
+            items.start_sequence(packet, sequence, uuid);
+            packet.message(60, |track| {
+                track
+                    .uint(1, uuid)
+                    .uint(5, PROCESS_UUID)
+                    .message(4, |thread| {
+                        thread
+                            .int(1, i64::from(pid))
+                            .int(2, i64::from(ring.tid))
+                            .string(5, &name);
+                    });
+            });
         });
-    }
-
-    /// The events every item makes (put, start, end), with cached names and
-    /// only the arguments that say something (a priority that is not 0, a
-    /// status that is not `S_OK`, a C callback's address; a Rust item's type
-    /// is its slice's name); `false` for any other event.
-    fn encode_item_event(
-        &mut self,
-        sequence: u32,
-        track: u64,
-        timestamp: u64,
-        event: Event,
-    ) -> bool {
-        match event {
-            Event::End => {}
-            Event::Put { queue, .. } => {
-                if !self.put_names.contains_key(&queue.0) {
-                    let name = format!("put {}", self.queue_name(queue));
-                    self.put_names.insert(queue.0, name);
-                }
-            }
-            Event::Begin { queue, label, .. } => {
-                if !self.names.contains_key(&queue.0) {
-                    self.queue_name(queue);
-                }
-                if let Label::Rust(name) = label {
-                    self.type_names
-                        .entry(name.as_ptr() as usize)
-                        .or_insert_with(|| short_type_name(name));
-                }
-            }
-            _ => return false,
-        }
-        let (names, put_names, type_names) = (&self.names, &self.put_names, &self.type_names);
-        Encoder::new(&mut self.buf).message(1, |packet| {
-            packet
-                .uint(8, timestamp)
-                .uint(10, u64::from(sequence))
-                .message(11, |e| match event {
-                    Event::Put {
-                        queue,
-                        item,
-                        priority,
-                        ..
-                    } => {
-                        e.int(9, i64::from(TYPE_INSTANT))
-                            .uint(11, track)
-                            .string(23, &put_names[&queue.0]);
-                        if priority != 0 {
-                            e.message(4, |a| {
-                                a.string(10, "priority").int(4, i64::from(priority));
-                            });
-                        }
-                        e.fixed64(47, item);
-                    }
-                    Event::Begin {
-                        queue,
-                        item,
-                        status,
-                        label,
-                    } => {
-                        let name: &str = match label {
-                            Label::Rust(name) => &type_names[&(name.as_ptr() as usize)],
-                            Label::Callback(0) => "set event",
-                            Label::Callback(_) => "Invoke",
-                            Label::Serial => "serial step",
-                        };
-                        e.int(9, i64::from(TYPE_SLICE_BEGIN))
-                            .uint(11, track)
-                            .string(23, name)
-                            .arg_str("queue", &names[&queue.0]);
-                        if let Label::Callback(address @ 1..) = label {
-                            e.arg_pointer("callback", address as u64);
-                        }
-                        if status != 0 {
-                            e.arg_str("status", &hresult_text(status));
-                        }
-                        e.fixed64(48, item);
-                    }
-                    _ => {
-                        e.int(9, i64::from(TYPE_SLICE_END)).uint(11, track);
-                    }
-                });
-        });
-        true
     }
 
     fn queue_name(&mut self, queue: QueueId) -> String {
@@ -263,7 +178,7 @@ impl Packets {
     pub(super) fn encode(&mut self, sequence: u32, track: u64, record: &Record) {
         let timestamp = self.anchor.nanos(record.ticks);
         let event = record.event;
-        if self.encode_item_event(sequence, track, timestamp, event) {
+        if self.items.encode(&mut self.buf, sequence, timestamp, event) {
             return;
         }
         // Names of queues the event mentions, looked up before the encoder
@@ -290,7 +205,7 @@ impl Packets {
             Event::Queue { queue, created, .. } => {
                 if created {
                     self.names.remove(&queue.0);
-                    self.put_names.remove(&queue.0);
+                    self.items.forget_queue(queue);
                 }
                 (
                     TYPE_INSTANT,
@@ -431,7 +346,7 @@ pub(crate) fn short_type_name(name: &str) -> String {
     short
 }
 
-fn hresult_text(hresult: i32) -> String {
+pub(super) fn hresult_text(hresult: i32) -> String {
     let value = HResult(hresult);
     match value.name() {
         Some(name) => format!("{name} ({:#010x})", hresult as u32),

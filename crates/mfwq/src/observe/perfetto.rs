@@ -36,12 +36,91 @@ pub struct TracePacket {
     /// An event.
     #[prost(message, optional, tag = "11")]
     pub track_event: Option<TrackEvent>,
-    /// `SEQ_INCREMENTAL_STATE_CLEARED` (1) on a sequence's first packet.
+    /// Strings this packet and the later ones of its sequence name by id.
+    #[prost(message, optional, tag = "12")]
+    pub interned_data: Option<InternedData>,
+    /// [`SEQ_INCREMENTAL_STATE_CLEARED`] on a sequence's first packet,
+    /// [`SEQ_NEEDS_INCREMENTAL_STATE`] on packets that use its interned
+    /// strings or defaults.
     #[prost(uint32, optional, tag = "13")]
     pub sequence_flags: Option<u32>,
+    /// What the sequence's later events leave out (their track).
+    #[prost(message, optional, tag = "59")]
+    pub trace_packet_defaults: Option<TracePacketDefaults>,
     /// A track.
     #[prost(message, optional, tag = "60")]
     pub track_descriptor: Option<TrackDescriptor>,
+}
+
+/// `TracePacket.sequence_flags`: the sequence starts afresh here (no
+/// interned string or default of its earlier packets holds).
+pub const SEQ_INCREMENTAL_STATE_CLEARED: u32 = 1;
+/// `TracePacket.sequence_flags`: the packet uses its sequence's interned
+/// strings or defaults.
+pub const SEQ_NEEDS_INCREMENTAL_STATE: u32 = 2;
+
+/// Strings given small ids on a sequence, so that its events carry the id
+/// instead of the text (`interned_data.proto`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InternedData {
+    /// Event names (`TrackEvent.name_iid`).
+    #[prost(message, repeated, tag = "2")]
+    pub event_names: Vec<EventName>,
+    /// Argument names (`DebugAnnotation.name_iid`).
+    #[prost(message, repeated, tag = "3")]
+    pub debug_annotation_names: Vec<DebugAnnotationName>,
+    /// Argument string values (`DebugAnnotation.string_value_iid`).
+    #[prost(message, repeated, tag = "29")]
+    pub debug_annotation_string_values: Vec<InternedString>,
+}
+
+/// An interned event name.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EventName {
+    /// Its id.
+    #[prost(uint64, optional, tag = "1")]
+    pub iid: Option<u64>,
+    /// The name.
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+}
+
+/// An interned argument name.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DebugAnnotationName {
+    /// Its id.
+    #[prost(uint64, optional, tag = "1")]
+    pub iid: Option<u64>,
+    /// The name.
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+}
+
+/// An interned string value.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InternedString {
+    /// Its id.
+    #[prost(uint64, optional, tag = "1")]
+    pub iid: Option<u64>,
+    /// The text (UTF-8).
+    #[prost(bytes = "vec", optional, tag = "2")]
+    pub str: Option<Vec<u8>>,
+}
+
+/// Defaults for a sequence's later packets.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TracePacketDefaults {
+    /// Defaults for its events.
+    #[prost(message, optional, tag = "11")]
+    pub track_event_defaults: Option<TrackEventDefaults>,
+}
+
+/// Defaults for a sequence's events.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TrackEventDefaults {
+    /// The track of events that name none.
+    #[prost(uint64, optional, tag = "11")]
+    pub track_uuid: Option<u64>,
 }
 
 /// `TrackEvent.type`: a slice begins.
@@ -62,6 +141,9 @@ pub struct TrackEvent {
     /// One of the `TYPE_*` constants.
     #[prost(int32, optional, tag = "9")]
     pub r#type: Option<i32>,
+    /// Its name, interned (the recorder's item events name themselves so).
+    #[prost(uint64, optional, tag = "10")]
+    pub name_iid: Option<u64>,
     /// The track it is on.
     #[prost(uint64, optional, tag = "11")]
     pub track_uuid: Option<u64>,
@@ -85,6 +167,9 @@ pub struct TrackEvent {
 /// A named argument of an event.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct DebugAnnotation {
+    /// The argument's name, interned.
+    #[prost(uint64, optional, tag = "1")]
+    pub name_iid: Option<u64>,
     /// An unsigned value.
     #[prost(uint64, optional, tag = "3")]
     pub uint_value: Option<u64>,
@@ -100,6 +185,9 @@ pub struct DebugAnnotation {
     /// The argument's name.
     #[prost(string, optional, tag = "10")]
     pub name: Option<String>,
+    /// A string value, interned.
+    #[prost(uint64, optional, tag = "17")]
+    pub string_value_iid: Option<u64>,
 }
 
 /// A track: the process, one of its threads, or a counter.
@@ -153,6 +241,126 @@ pub struct ThreadDescriptor {
 /// Marks a counter track (no fields needed for plain counters).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct CounterDescriptor {}
+
+impl Trace {
+    /// Decodes a trace and [resolves](Resolver) its packets: every event
+    /// then has its name, its track and its arguments' names and string
+    /// values in place, whether the recorder interned them or not.
+    ///
+    /// ```
+    /// use mfwq::observe::perfetto::Trace;
+    /// let trace = Trace::decode_resolved(&[]).unwrap();
+    /// assert!(trace.packet.is_empty());
+    /// ```
+    pub fn decode_resolved(bytes: &[u8]) -> Result<Trace, prost::DecodeError> {
+        use prost::Message;
+        let mut trace = Trace::decode(bytes)?;
+        let mut resolver = Resolver::default();
+        for packet in &mut trace.packet {
+            resolver.resolve(packet);
+        }
+        Ok(trace)
+    }
+}
+
+/// Puts back what a sequence's packets leave to its incremental state: the
+/// names and strings they give by interned id, and the track of events
+/// that name none. Packets must be given in file order; each sequence's
+/// state starts afresh at a packet flagged [`SEQ_INCREMENTAL_STATE_CLEARED`].
+///
+/// ```
+/// use mfwq::observe::perfetto::*;
+/// let mut first = TracePacket {
+///     trusted_packet_sequence_id: Some(3),
+///     sequence_flags: Some(SEQ_INCREMENTAL_STATE_CLEARED),
+///     interned_data: Some(InternedData {
+///         event_names: vec![EventName { iid: Some(1), name: Some("put".into()) }],
+///         ..Default::default()
+///     }),
+///     ..Default::default()
+/// };
+/// let mut second = TracePacket {
+///     trusted_packet_sequence_id: Some(3),
+///     track_event: Some(TrackEvent { name_iid: Some(1), ..Default::default() }),
+///     ..Default::default()
+/// };
+/// let mut resolver = Resolver::default();
+/// resolver.resolve(&mut first);
+/// resolver.resolve(&mut second);
+/// assert_eq!(second.track_event.unwrap().name.as_deref(), Some("put"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Resolver {
+    sequences: std::collections::HashMap<u32, SequenceState>,
+}
+
+#[derive(Debug, Default)]
+struct SequenceState {
+    event_names: std::collections::HashMap<u64, String>,
+    annotation_names: std::collections::HashMap<u64, String>,
+    string_values: std::collections::HashMap<u64, String>,
+    track_uuid: Option<u64>,
+}
+
+impl Resolver {
+    /// Resolves `packet` in place, and learns what it interns or defaults.
+    pub fn resolve(&mut self, packet: &mut TracePacket) {
+        let sequence = packet.trusted_packet_sequence_id.unwrap_or(0);
+        let state = self.sequences.entry(sequence).or_default();
+        if packet.sequence_flags.unwrap_or(0) & SEQ_INCREMENTAL_STATE_CLEARED != 0 {
+            *state = SequenceState::default();
+        }
+        if let Some(uuid) = packet
+            .trace_packet_defaults
+            .as_ref()
+            .and_then(|defaults| defaults.track_event_defaults.as_ref())
+            .and_then(|defaults| defaults.track_uuid)
+        {
+            state.track_uuid = Some(uuid);
+        }
+        if let Some(interned) = &packet.interned_data {
+            for name in &interned.event_names {
+                if let (Some(iid), Some(text)) = (name.iid, &name.name) {
+                    state.event_names.insert(iid, text.clone());
+                }
+            }
+            for name in &interned.debug_annotation_names {
+                if let (Some(iid), Some(text)) = (name.iid, &name.name) {
+                    state.annotation_names.insert(iid, text.clone());
+                }
+            }
+            for value in &interned.debug_annotation_string_values {
+                if let (Some(iid), Some(text)) = (value.iid, &value.str) {
+                    let text = String::from_utf8_lossy(text).into_owned();
+                    state.string_values.insert(iid, text);
+                }
+            }
+        }
+        let Some(event) = &mut packet.track_event else {
+            return;
+        };
+        if event.name.is_none() {
+            event.name = event
+                .name_iid
+                .and_then(|iid| state.event_names.get(&iid).cloned());
+        }
+        if event.track_uuid.is_none() {
+            event.track_uuid = state.track_uuid;
+        }
+        for annotation in &mut event.debug_annotations {
+            if annotation.name.is_none() {
+                annotation.name = annotation
+                    .name_iid
+                    .and_then(|iid| state.annotation_names.get(&iid).cloned());
+            }
+            if annotation.string_value.is_none() {
+                annotation.string_value = annotation
+                    .string_value_iid
+                    .and_then(|iid| state.string_values.get(&iid).cloned());
+            }
+        }
+    }
+}
 
 /// Writes protobuf fields into a buffer without building message values:
 /// the writer encodes millions of events, one allocation-free call each.
@@ -215,6 +423,12 @@ impl<'a> Encoder<'a> {
         self
     }
 
+    /// Fields already encoded, appended as they are.
+    pub(crate) fn bytes(&mut self, encoded: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(encoded);
+        self
+    }
+
     /// A nested message written by `body`: its length is patched in after.
     pub(crate) fn message(&mut self, field: u32, body: impl FnOnce(&mut Encoder<'_>)) -> &mut Self {
         put_key(self.buf, field, LENGTH_DELIMITED);
@@ -248,13 +462,6 @@ impl<'a> Encoder<'a> {
             a.string(10, name).uint(3, value);
         })
     }
-
-    /// A debug annotation with an address.
-    pub(crate) fn arg_pointer(&mut self, name: &str, value: u64) -> &mut Self {
-        self.message(4, |a| {
-            a.string(10, name).uint(7, value);
-        })
-    }
 }
 
 #[cfg(test)]
@@ -278,7 +485,9 @@ mod tests {
                         .fixed64(48, u64::MAX - 1)
                         .arg_str("queue", "STANDARD")
                         .arg_uint("priority", 3)
-                        .arg_pointer("callback", 0xdead_beef);
+                        .message(4, |a| {
+                            a.string(10, "callback").uint(7, 0xdead_beef);
+                        });
                 });
         });
         let trace = Trace::decode(&buf[..]).unwrap();
