@@ -11,7 +11,7 @@
 //! - atomics: `AtomicBool`, `AtomicU8`, `AtomicU32`, `AtomicU64`, `AtomicI64`,
 //!   `AtomicUsize`, `AtomicPtr`, `Ordering`, `fence` — `std::sync::atomic` / loom's;
 //! - `Mutex`, `MutexGuard`, `Condvar` and [`lock`] — `std::sync` (the
-//!   scheduler and serial queues use std's, with poisoning ignored by `lock`) /
+//!   scheduler uses std's, with poisoning ignored by `lock`) /
 //!   loom's;
 //! - [`pi`]: the same interface as `parking` below — a priority-inheriting
 //!   pthread mutex and its condition variable on Linux (the scheduler's
@@ -19,7 +19,8 @@
 //!   and under Miri);
 //! - [`parking`]: `Mutex`, `MutexGuard` (with `MutexGuard::unlocked`),
 //!   `Condvar` (`wait`, `wait_until`) — `parking_lot` (events, the
-//!   scheduler's worker-exit signal) / a thin adapter over loom's mutex and
+//!   scheduler's worker-exit signal, a serial queue's state: see
+//!   `work/serial.rs`) / a thin adapter over loom's mutex and
 //!   condition variable with parking_lot's API (no poisoning, `&mut guard`
 //!   waits);
 //! - [`thread`]: `spawn`, `Builder`, `JoinHandle`, `Thread`, `current`,

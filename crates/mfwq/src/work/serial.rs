@@ -15,6 +15,12 @@
 //! to back before it forwards the next step, as libdispatch drains a serial
 //! queue in batches: a backlog costs one hand-off per batch, not per item.
 //!
+//! The state is under a `parking_lot` mutex: the putting thread and the
+//! step's thread take it once per item each, and std's mutex, which sleeps
+//! in the kernel soon after it finds the lock taken, made every put of a
+//! one-producer fan-out 2.5x slower (290 ns an item against 103-163 with
+//! `parking_lot`, whose waiters spin a little longer first).
+//!
 //! The state lock is held while a step is pushed to the target, so the
 //! decision "someone must forward the next step" and the forward itself are
 //! one step for every other thread: nobody can queue an item behind a forward
@@ -32,7 +38,7 @@ use crate::object::callback::{AsyncCallback, CallbackParams};
 use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::sched::Refusal;
-use crate::sync::{lock, Mutex};
+use crate::sync::parking::Mutex;
 use crate::work::item::{Refused, Work};
 use crate::work::target::Target;
 
@@ -111,7 +117,7 @@ impl SerialQueue {
         band: Band,
         flags: CallbackFlags,
     ) -> Result<(), Refused> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if state.closed {
             return Err(Refused {
                 why: Refusal::Closed,
@@ -151,7 +157,7 @@ impl SerialQueue {
     /// Runs the current item (the step forwarded to the target), then moves on
     /// unless the item waits for its reply.
     pub(crate) fn run_step(self: &Arc<Self>) {
-        let first = lock(&self.state).current.take();
+        let first = self.state.lock().current.take();
         self.run_from(first, STEP_BATCH);
     }
 
@@ -206,7 +212,7 @@ impl SerialQueue {
             return self.run_item(Work::new(result));
         }
         let seq = {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             state.reply_seq += 1;
             state.awaiting_reply = Some(state.reply_seq);
             state.invoking = Some(state.reply_seq);
@@ -222,7 +228,7 @@ impl SerialQueue {
         // Dropped outside the unwinding (a panicking Drop would abort there).
         drop_quietly_on(self.id, reply);
         drop_quietly_on(self.id, result);
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if state.invoking == Some(seq) {
             state.invoking = None;
         }
@@ -247,7 +253,7 @@ impl SerialQueue {
     /// With `run_here`, the next item is handed back to run on this thread,
     /// inside the current step (the queue stays busy, so still one at a time).
     fn advance(self: &Arc<Self>, run_here: bool) -> Option<Item> {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.awaiting_reply = None;
         let Some(item) = state.pending.pop_front() else {
             state.busy = false;
@@ -285,7 +291,7 @@ impl SerialQueue {
     /// The reply for `seq` arrived.
     fn reply(self: &Arc<Self>, seq: u64) {
         {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             if state.awaiting_reply != Some(seq) {
                 return;
             }
@@ -304,7 +310,8 @@ impl SerialQueue {
     /// at shutdown: its current item, or the queue below it, does not
     /// return). The current item, if any, stays: it is running or forwarded.
     pub(crate) fn take_backlog(&self) -> Vec<Work> {
-        lock(&self.state)
+        self.state
+            .lock()
             .pending
             .drain(..)
             .map(|item| item.work)
@@ -326,14 +333,14 @@ impl SerialQueue {
 
     /// Whether the queue is closed and has nothing left to run.
     pub(crate) fn is_finished(&self) -> bool {
-        let state = lock(&self.state);
+        let state = self.state.lock();
         state.closed && !state.busy
     }
 
     /// Stops taking items. What is queued still runs; when the queue is idle,
     /// `on_finished` runs (now, if it already is).
     pub(crate) fn close(&self) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.closed = true;
         let finished = if state.busy {
             None
@@ -355,7 +362,7 @@ impl SerialQueue {
     /// drains in order, one item at a time, through the target.
     pub(crate) fn close_at_shutdown(self: &Arc<Self>) {
         let released = {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             state.ignore_replies = true;
             if state.invoking.is_some() {
                 None

@@ -30,7 +30,7 @@ fn push_probe(
             0,
             "two items of a serial queue at once"
         );
-        lock(&log).push(label);
+        log.lock().push(label);
         running.fetch_sub(1, Ordering::SeqCst);
     });
     assert!(serial
@@ -96,7 +96,7 @@ fn loom_serial_two_producers() {
         }
         core.close();
         core.join();
-        let log = lock(&log).clone();
+        let log = log.lock().clone();
         assert_eq!(log.len(), 3, "every item ran exactly once: {log:?}");
         let first: Vec<_> = log
             .iter()
@@ -122,7 +122,7 @@ fn loom_serial_duplicate_replies_race() {
     model(|| {
         let (core, serial, _finished) = serial_over_one_thread();
         {
-            let mut state = lock(&serial.state);
+            let mut state = serial.state.lock();
             state.busy = true;
             state.reply_seq = 1;
             state.awaiting_reply = Some(1);
@@ -185,7 +185,7 @@ fn loom_serial_shutdown_release_races_the_reply() {
             )
         };
         {
-            let mut state = lock(&serial.state);
+            let mut state = serial.state.lock();
             state.busy = true;
             state.reply_seq = 1;
             state.awaiting_reply = Some(1);
