@@ -632,6 +632,13 @@ fn item_events_use_ids_their_sequence_was_told_first() {
     }
     recv_n(&receiver, ITEMS);
     assert_eq!(queue.spawn(|| 1).unwrap().join().unwrap(), 1);
+    // Queues unlocked and allocated again: the writer lets the old names go
+    // and names the new queues afresh.
+    drop(queue);
+    for round in 0..3 {
+        let queue = QueueBuilder::new().build().unwrap();
+        assert_eq!(queue.spawn(move || round).unwrap().join().unwrap(), round);
+    }
     let totals = recording.stop().unwrap();
     assert_eq!(totals.dropped, 0);
     let bytes = std::fs::read(&path).unwrap();
@@ -711,16 +718,24 @@ fn item_events_use_ids_their_sequence_was_told_first() {
     let average = item_bytes as f64 / item_events as f64;
     assert!(average < 40.0, "{average:.1} bytes per item event");
 
-    // Resolved, the same trace reads as if nothing were interned.
+    // Resolved, the same trace reads as if nothing were interned: every put
+    // is named after the queue its item then ran on.
     let resolved = Trace::decode_resolved(&bytes).unwrap();
     let mut priorities = HashSet::new();
+    let mut put_names = HashMap::new();
+    let mut ran_on = HashMap::new();
     for event in resolved
         .packet
         .iter()
         .filter_map(|p| p.track_event.as_ref())
     {
         if event.r#type == Some(TYPE_SLICE_BEGIN) {
-            assert!(event.name.is_some() && arg(event, "queue").is_some());
+            assert!(event.name.is_some());
+            let queue = arg(event, "queue").expect("a queue").to_owned();
+            ran_on.insert(event.terminating_flow_ids[0], queue);
+        }
+        if let (Some(name), Some(&flow)) = (&event.name, event.flow_ids.first()) {
+            put_names.insert(flow, name.clone());
         }
         if event.r#type == Some(TYPE_INSTANT) && event.name.as_deref().unwrap().starts_with("put ")
         {
@@ -731,4 +746,10 @@ fn item_events_use_ids_their_sequence_was_told_first() {
         assert!(event.track_uuid.is_some());
     }
     assert_eq!(priorities, HashSet::from([-1, 1]));
+    assert_eq!(put_names.len(), ran_on.len());
+    let queues: HashSet<&String> = ran_on.values().collect();
+    assert!(queues.len() >= 3, "{queues:?}");
+    for (flow, queue) in &ran_on {
+        assert_eq!(put_names[flow], format!("put {queue}"));
+    }
 }

@@ -74,9 +74,10 @@ const KEY_ARG_STRING_IID: u64 = 17 << 3;
 
 /// Bytes of one packet's fixed part, written on the stack and appended in
 /// one copy. The largest item event's body (a begin with a callback and a
-/// status) is under 60 bytes and any packet's head under 30, so 128 always
-/// holds one; indices are taken modulo 128 so that no write needs a bounds
-/// check (this loop is most of what the writer does).
+/// status) is under 100 bytes even with every varint at its longest (under
+/// 60 in practice) and any packet's head under 30, so 128 always holds one;
+/// indices are taken modulo 128 so that no write needs a bounds check (this
+/// loop is most of what the writer does).
 struct Scratch {
     bytes: [u8; SCRATCH],
     len: usize,
@@ -254,8 +255,28 @@ impl ItemEvents {
     }
 
     /// `queue` was allocated anew: its id may have named another queue.
+    /// The old queue's strings are let go (a program that allocates queues
+    /// all the time would otherwise keep every name it ever used): no event
+    /// names their ids any more, since [`queue`](Self::queue) gives the
+    /// queue fresh ones.
     pub(super) fn forget_queue(&mut self, queue: QueueId) {
-        self.queues.remove(&queue.0);
+        let Some(old) = self.queues.remove(&queue.0) else {
+            return;
+        };
+        for iid in [old.put, old.name] {
+            // Another queue of the same name (none today: names carry the
+            // queue's id) keeps the string.
+            if self
+                .queues
+                .values()
+                .any(|ids| ids.put == iid || ids.name == iid)
+            {
+                continue;
+            }
+            let entry = &mut self.strings[iid as usize - 1];
+            self.ids.remove(entry);
+            entry.1 = Box::from("");
+        }
     }
 
     fn queue(&mut self, queue: QueueId) -> QueueIds {
@@ -380,6 +401,25 @@ impl ItemEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_queue_lets_its_strings_go_and_gets_new_ids() {
+        let mut items = ItemEvents::new();
+        let queue = QueueId(0x1_0001);
+        let ids = QueueIds {
+            put: items.iid(Table::EventName, "put q"),
+            name: items.iid(Table::ArgValue, "q"),
+        };
+        items.queues.insert(queue.0, ids);
+        items.forget_queue(queue);
+        assert!(items.queues.is_empty());
+        assert_eq!(&*items.strings[ids.put as usize - 1].1, "");
+        assert_eq!(&*items.strings[ids.name as usize - 1].1, "");
+        // The same text interned again is a new id, told afresh.
+        assert!(items.iid(Table::EventName, "put q") > ids.name);
+        // Forgetting a queue never seen is nothing.
+        items.forget_queue(QueueId(0x2_0002));
+    }
 
     #[test]
     fn varint_lengths_match_the_encoding() {
