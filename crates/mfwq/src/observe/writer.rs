@@ -23,6 +23,7 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 /// throughput: at the default priority the writer, always behind at a
 /// million items a second on two CPUs, took a third of the CPU time and
 /// slowed every put by about as much as the rest of the recording together.
+#[cfg(all(target_os = "linux", not(miri)))]
 const WRITER_NICE: i32 = 19;
 
 /// Gives the calling thread [`WRITER_NICE`]. Nice values are per thread on
