@@ -50,20 +50,19 @@ skips=()
 for test in "${LONG[@]}"; do
     skips+=(--skip "$test")
 done
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-loom.XXXXXX") || { echo "loom: no scratch directory" >&2; exit 1; }
-trap 'rm -rf "$LOGS"' EXIT
-"$binary" --exact "${LONG[@]}" >"$LOGS/long.log" 2>&1 &
-long=$!
-"$binary" loom "${skips[@]}" >"$LOGS/rest.log" 2>&1 &
-rest=$!
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+long_models() { "$binary" --exact "${LONG[@]}"; }
+other_models() { "$binary" loom "${skips[@]}"; }
+side_by_side loom "the longest models" long_models "the other models" other_models || exit 1
 status=0
-wait "$long" || status=1
-wait "$rest" || status=1
-cat "$LOGS/long.log" "$LOGS/rest.log"
+[[ "${SIDE_BY_SIDE_STATUS[*]}" == "0 0" ]] || status=1
+long_log=$SIDE_BY_SIDE_LOGS/1.log
+other_log=$SIDE_BY_SIDE_LOGS/2.log
 # Every model ran: the long ones, and all the others.
-ran=$(($(grep -c '^test .* ok$' "$LOGS/long.log") + $(grep -c '^test .* ok$' "$LOGS/rest.log")))
+ran=$(($(grep -c '^test .* ok$' "$long_log") + $(grep -c '^test .* ok$' "$other_log")))
 echo "loom: $ran models passed"
-[[ "$(grep -c '^test .* ok$' "$LOGS/long.log")" -eq ${#LONG[@]} ]] || {
+[[ "$(grep -c '^test .* ok$' "$long_log")" -eq ${#LONG[@]} ]] || {
     echo "loom: FAILED: the long models did not all run (renamed?)" >&2
     status=1
 }

@@ -67,20 +67,11 @@ fi
 # Miri interprets one thread at a time: the modules run as two processes side
 # by side (LANE_A and LANE_B above, about 75 s each).
 cargo "+$TOOLCHAIN" miri test -p mfwq --lib --no-run || fail "the Miri build failed"
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-miri.XXXXXX") || fail "cannot make a scratch directory"
-trap 'rm -rf "$LOGS"' EXIT
-cargo "+$TOOLCHAIN" miri test -p mfwq --lib -- "${LANE_A[@]}" "${skips[@]}" \
-    >"$LOGS/first.log" 2>&1 &
-first=$!
-cargo "+$TOOLCHAIN" miri test -p mfwq --lib -- "${LANE_B[@]}" "${skips[@]}" \
-    >"$LOGS/second.log" 2>&1 &
-second=$!
-status=0
-wait "$first" || status=1
-wait "$second" || status=1
-echo "miri: modules ${LANE_A[*]}"
-cat "$LOGS/first.log"
-echo "miri: modules ${LANE_B[*]}"
-cat "$LOGS/second.log"
-[[ $status -eq 0 ]] || { echo "miri: FAILED (see above)" >&2; exit 1; }
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+lane_a() { cargo "+$TOOLCHAIN" miri test -p mfwq --lib -- "${LANE_A[@]}" "${skips[@]}"; }
+lane_b() { cargo "+$TOOLCHAIN" miri test -p mfwq --lib -- "${LANE_B[@]}" "${skips[@]}"; }
+side_by_side miri "modules ${LANE_A[*]}" lane_a "modules ${LANE_B[*]}" lane_b \
+    || fail "cannot make a scratch directory"
+[[ "${SIDE_BY_SIDE_STATUS[*]}" == "0 0" ]] || { echo "miri: FAILED (see above)" >&2; exit 1; }
 echo "miri: done in $((SECONDS - start)) s"

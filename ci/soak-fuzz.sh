@@ -13,26 +13,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/mfwq-soak-fuzz.XXXXXX") || {
-    echo "soak-fuzz: cannot make a scratch directory" >&2
-    exit 1
-}
-trap 'rm -rf "$LOGS"' EXIT
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
+soak() { bash ci/soak.sh; }
+fuzz() { bash ci/fuzz.sh run; }
 start=$SECONDS
-bash ci/soak.sh >"$LOGS/soak.log" 2>&1 &
-soak=$!
-bash ci/fuzz.sh run >"$LOGS/fuzz.log" 2>&1 &
-fuzz=$!
-wait "$soak"
-soak_status=$?
-wait "$fuzz"
-fuzz_status=$?
-
-echo "== soak-fuzz: ci/soak.sh (exit $soak_status)"
-cat "$LOGS/soak.log"
-echo "== soak-fuzz: ci/fuzz.sh run (exit $fuzz_status)"
-cat "$LOGS/fuzz.log"
+side_by_side soak-fuzz "ci/soak.sh" soak "ci/fuzz.sh run" fuzz || exit 1
+soak_status=${SIDE_BY_SIDE_STATUS[0]}
+fuzz_status=${SIDE_BY_SIDE_STATUS[1]}
 failed=()
 [[ $soak_status -eq 0 ]] || failed+=(soak)
 [[ $fuzz_status -eq 0 ]] || failed+=(fuzz)

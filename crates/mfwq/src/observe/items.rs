@@ -422,20 +422,14 @@ mod tests {
     }
 
     #[test]
-    fn varint_lengths_match_the_encoding() {
-        for value in [
-            0,
-            1,
-            127,
-            128,
-            16_383,
-            16_384,
-            u64::from(u32::MAX),
-            u64::MAX,
-        ] {
+    fn varints_match_prost_and_their_lengths() {
+        for value in super::super::perfetto::VARINT_EDGES {
             let mut scratch = Scratch::new();
             scratch.varint(value);
             assert_eq!(varint_len(value), scratch.len, "{value}");
+            let mut prost = Vec::new();
+            prost::encoding::encode_varint(value, &mut prost);
+            assert_eq!(scratch.as_slice(), &prost[..], "{value}");
         }
     }
 }

@@ -464,6 +464,20 @@ impl<'a> Encoder<'a> {
     }
 }
 
+/// Values at every varint length boundary, for the encoders' tests.
+#[cfg(test)]
+pub(super) const VARINT_EDGES: [u64; 9] = [
+    0,
+    1,
+    127,
+    128,
+    300,
+    16_383,
+    16_384,
+    u32::MAX as u64,
+    u64::MAX,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,17 +524,7 @@ mod tests {
 
     #[test]
     fn varints_match_prost() {
-        for value in [
-            0,
-            1,
-            127,
-            128,
-            300,
-            16_383,
-            16_384,
-            u64::from(u32::MAX),
-            u64::MAX,
-        ] {
+        for value in VARINT_EDGES {
             let mut mine = Vec::new();
             put_varint(&mut mine, value);
             let mut theirs = Vec::new();
