@@ -63,7 +63,10 @@ fn serial_over_one_thread() -> (Arc<QueueCore>, Arc<SerialQueue>, Arc<AtomicUsiz
 /// Catches: `push` taking "a step is in flight" from `current` instead of
 /// `busy` (a push while the step runs, its item already taken, forwards a
 /// second step: two items run at once); `advance` taking the newest pending
-/// item instead of the oldest (a producer's items run out of order).
+/// item instead of the oldest (a producer's items run out of order); `push`
+/// storing the step's item in `current` after pushing the step instead of
+/// before (the step's thread takes it unordered with the store: loom reports
+/// the causality violation on the cell).
 #[test]
 fn loom_serial_two_producers() {
     model(|| {
