@@ -24,10 +24,13 @@
 //! only prints.
 //!
 //! **Cost.** Off, the put path reads one relaxed atomic byte; nothing else
-//! changes. On, each item is wrapped with its put time (one allocation) and
-//! records three events into its threads' wait-free rings; a writer thread
-//! drains them every 5 ms. Built without the `observe` feature, the hooks
-//! are empty functions. `docs/observability.md` has the figures.
+//! changes. On, each item is wrapped with its put time (in a recycled block)
+//! and records three events into its threads' wait-free rings; a writer
+//! thread at the lowest priority drains them every 5 ms, so that it uses
+//! only CPU time the program leaves idle (a program that keeps every CPU
+//! busy loses events, counted in the trace, rather than speed). Built
+//! without the `observe` feature, the hooks are empty functions.
+//! `docs/observability.md` has the figures.
 //!
 //! ```
 //! let _platform = mfwq::Platform::start()?;

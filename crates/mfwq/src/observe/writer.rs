@@ -1,6 +1,8 @@
-//! The trace writer: one thread per recording session that drains every
-//! thread's ring, has its events encoded as Perfetto packets (`packets.rs`,
-//! which also says what the tracks are) and appends them to the trace file.
+//! The trace writer: one thread per recording session, at the lowest
+//! priority, that drains every thread's ring, has its events encoded as
+//! Perfetto packets (`packets.rs`, which also says what the tracks are, and
+//! `items.rs` for the put, start and end of every item) and appends them to
+//! the trace file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
