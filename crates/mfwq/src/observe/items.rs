@@ -312,7 +312,10 @@ impl ItemEvents {
     }
 
     /// Appends `event` to `out` as a packet of `sequence` if it is an item
-    /// event (put, begin, end); `false` for any other event.
+    /// event (put, begin, end); `false` for any other event. Only the
+    /// arguments that say something are written: a priority that is not 0,
+    /// a status that is not `S_OK`, a C callback's address; a Rust item's
+    /// type is its slice's name.
     pub(super) fn encode(
         &mut self,
         out: &mut Vec<u8>,

@@ -5,8 +5,11 @@
 //! track per queue for its depth, sampled at every drain from the
 //! statistics), and the events on them. A put is an instant on the putting
 //! thread's track that starts a flow; the worker's slice for the item ends
-//! it, so the trace viewer draws an arrow from each put to its invoke. The
-//! thread that drains the rings and writes the packets out is `writer.rs`.
+//! it, so the trace viewer draws an arrow from each put to its invoke. Those
+//! item events (put, start, end) have a compact encoding of their own,
+//! `items.rs`; the rarer events are built here with the general encoder.
+//! The thread that drains the rings and writes the packets out is
+//! `writer.rs`.
 
 use rustc_hash::FxHashMap as HashMap;
 
