@@ -83,13 +83,11 @@ const TIMER_GRACE_ENV: &str = "MFWQ_SOAK_TIMER_GRACE_MS";
 
 fn timer_grace() -> Duration {
     static GRACE: LazyLock<Duration> = LazyLock::new(|| {
-        let ms = match std::env::var(TIMER_GRACE_ENV) {
-            Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-                panic!("{TIMER_GRACE_ENV}={value:?} is not a number of milliseconds")
-            }),
-            Err(_) => TIMER_GRACE_MS,
-        };
-        Duration::from_millis(ms)
+        Duration::from_millis(number_from_env(
+            TIMER_GRACE_ENV,
+            TIMER_GRACE_MS,
+            "milliseconds",
+        ))
     });
     *GRACE
 }
@@ -113,14 +111,19 @@ const RSS_TOLERANCE_MIB: f64 = 4.0;
 const RSS_TOLERANCE_ENV: &str = "MFWQ_SOAK_RSS_TOLERANCE_MIB";
 
 fn rss_tolerance() -> f64 {
-    let mib = match std::env::var(RSS_TOLERANCE_ENV) {
+    number_from_env(RSS_TOLERANCE_ENV, RSS_TOLERANCE_MIB, "MiB") * 1024.0 * 1024.0
+}
+
+/// The number in the environment variable `name`, or `default` when it is
+/// not set; a value that is not a number of `unit` fails the soak.
+fn number_from_env<T: std::str::FromStr>(name: &str, default: T, unit: &str) -> T {
+    match std::env::var(name) {
         Ok(value) => value
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("{RSS_TOLERANCE_ENV}={value:?} is not a number of MiB")),
-        Err(_) => RSS_TOLERANCE_MIB,
-    };
-    mib * 1024.0 * 1024.0
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number of {unit}")),
+        Err(_) => default,
+    }
 }
 /// ...plus this much per timer left pending at a shutdown: its result, callback
 /// and state are leaked by design, and each leaked block can keep a page of
@@ -1900,13 +1903,7 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 fn secs_from_env() -> f64 {
-    match std::env::var(SECS_ENV) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{SECS_ENV}={value:?} is not a number of seconds")),
-        Err(_) => DEFAULT_SECS,
-    }
+    number_from_env(SECS_ENV, DEFAULT_SECS, "seconds")
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> &str {
