@@ -41,18 +41,25 @@ pub(super) struct WorkerSlot {
 }
 
 impl WorkerSlot {
+    /// The number of the step the worker runs now: the one after those it
+    /// finished. Relaxed: only the worker itself writes `finished`, and
+    /// only the worker calls this.
+    #[cfg_attr(mfwq_loom, allow(dead_code))]
+    #[inline]
+    fn running_step(&self) -> usize {
+        self.finished
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1)
+    }
+
     /// Counts one more finished step; called by the worker only.
     #[cfg_attr(mfwq_loom, allow(dead_code))]
     #[inline]
     pub(super) fn finish_step(&self) {
-        let finished = self
-            .finished
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .wrapping_add(1);
         // Release: the step's result, and the worker's reference to it, are
         // dropped before a woken thread's `Invocation::settle` sees the count.
         self.finished
-            .store(finished, std::sync::atomic::Ordering::Release);
+            .store(self.running_step(), std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -88,12 +95,8 @@ fn with_current_slot<R>(f: impl FnOnce(&WorkerSlot) -> R) -> Option<R> {
 pub(crate) fn invoke_returned() {
     #[cfg(not(mfwq_loom))]
     with_current_slot(|slot| {
-        let step = slot
-            .finished
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .wrapping_add(1);
         slot.returned
-            .store(step, std::sync::atomic::Ordering::Relaxed);
+            .store(slot.running_step(), std::sync::atomic::Ordering::Relaxed);
     });
 }
 
@@ -178,13 +181,9 @@ impl Invocation {
                 std::sync::Arc::from_raw(slot)
             };
             let running = slot.running.load(std::sync::atomic::Ordering::Relaxed);
-            // This thread is the worker: the step it runs is the one after
-            // those it finished.
-            let finished = slot.finished.load(std::sync::atomic::Ordering::Relaxed);
-            (running != 0).then(|| Invocation {
-                slot,
-                step: finished.wrapping_add(1),
-            })
+            // This thread is the worker.
+            let step = slot.running_step();
+            (running != 0).then_some(Invocation { slot, step })
         }
         #[cfg(mfwq_loom)]
         None
