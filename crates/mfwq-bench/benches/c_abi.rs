@@ -409,12 +409,14 @@ enum Style {
     /// measured against.
     Api,
     /// Diagnostic (`--diag`): the core calls in the order the C ABI layer
-    /// (`crates/mfwq-ffi/src/work.rs`) makes them: a result made first, then
-    /// `put_result` / `schedule_result` by reference (which take their own
-    /// clone) and the caller's handle dropped after it; for
-    /// `MFInvokeCallback`, one more handle for the incoming pointer. No COM,
-    /// no FFI: what is left of the C/Rust gap after this is the cost of the
-    /// C side itself (vtable calls, PLT, TLS in a shared object).
+    /// (`crates/mfwq-ffi/src/work.rs`) makes them. `MFPutWorkItem` and
+    /// `MFScheduleWorkItem` make the stock result first and then ask the
+    /// callback for its parameters (the Rust API asks first), so this style
+    /// makes the result, asks the callback, and hands the result over by
+    /// value; for `MFInvokeCallback` it takes one more handle for the incoming
+    /// pointer. No COM, no FFI: what is left of the C/Rust gap after this is
+    /// the cost of the C side itself (vtable calls, PLT, TLS in a shared
+    /// object).
     LikeCAbi,
 }
 
@@ -424,7 +426,8 @@ fn put(style: Style, queue: QueueId, callback: &mfwq::Callback) {
         Style::Api => mfwq::put_work_item(queue, callback.clone(), None).expect("put_work_item"),
         Style::LikeCAbi => {
             let result = AsyncResult::with_callback(callback.clone(), None);
-            mfwq::put_result(queue, &result).expect("put_result");
+            let _asked = std::hint::black_box(callback.parameters());
+            mfwq::put_result(queue, result).expect("put_result");
         }
     }
 }
@@ -434,8 +437,9 @@ fn schedule(style: Style, callback: &mfwq::Callback, delay: Duration) -> mfwq::W
     match style {
         Style::Api => mfwq::schedule_work_item(callback.clone(), None, delay),
         Style::LikeCAbi => {
+            let _asked = std::hint::black_box(callback.parameters());
             let result = AsyncResult::with_callback(callback.clone(), None);
-            mfwq::schedule_result(&result, delay)
+            mfwq::schedule_result(result, delay)
         }
     }
     .expect("schedule")
@@ -933,9 +937,9 @@ fn main() {
         report.note(format!(
             "diagnostics: '{C_STATIC_NAME}' is the same C program with libmfplat.a linked in \
              (no PLT, and thread-locals without __tls_get_addr); '{DIAG_NAME}' is Rust making \
-             the core calls the C ABI layer makes (a result first, then put_result / \
-             schedule_result by reference, which clone it, and the caller's handle dropped; one \
-             more handle for MFInvokeCallback's pointer)."
+             the core calls the C ABI layer makes (a put: the result, then the callback's \
+             parameters, then the result handed over; a timer: the parameters, then the \
+             result; one more handle for MFInvokeCallback's pointer)."
         ));
     }
     if let Some(line) = noise.note("workload", cpus) {

@@ -31,15 +31,6 @@ unsafe fn result_arg(result: *mut c_void) -> Option<AsyncResult> {
     unsafe { AsyncResult::from_com_result(result) }
 }
 
-/// A new stock result for `callback` and `state`, as `MFPutWorkItem` makes.
-///
-/// # Safety
-/// Both must be NULL or live COM objects.
-unsafe fn stock_result(callback: *mut c_void, state: *mut c_void) -> AsyncResult {
-    // SAFETY: forwarded caller contract.
-    unsafe { AsyncResult::from_com(None, com_arg(callback), com_arg(state)) }
-}
-
 /// `MFCreateAsyncResult(object, callback, state, &result)`: works before
 /// startup; every input may be NULL (docs/behaviour.md#w17, #w18); a NULL out pointer is
 /// `E_POINTER`.
@@ -56,9 +47,11 @@ pub unsafe extern "system" fn MFCreateAsyncResult(
     // SAFETY: forwarded caller contract.
     unsafe {
         write_out(ppAsyncResult, || {
-            let result =
-                AsyncResult::from_com(com_arg(punkObject), com_arg(pCallback), com_arg(punkState));
-            Ok(result.into_com_raw())
+            Ok(AsyncResult::create_com_raw(
+                com_arg(punkObject),
+                com_arg(pCallback),
+                com_arg(punkState),
+            ))
         })
     }
 }
@@ -130,13 +123,16 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     if pCallback.is_null() {
         return invalid_call("MFPutWorkItem2");
     }
-    // SAFETY: forwarded caller contract.
-    let result = unsafe { stock_result(pCallback, pState) };
-    hr(mfwq::put_result_with_priority(
-        QueueId(dwQueue),
-        Priority,
-        result,
-    ))
+    // SAFETY: forwarded caller contract; `pCallback` is not NULL.
+    unsafe {
+        let callback = com_arg(pCallback).unwrap_unchecked();
+        hr(mfwq::put_com_work_item(
+            QueueId(dwQueue),
+            Priority,
+            callback,
+            com_arg(pState),
+        ))
+    }
 }
 
 /// `MFPutWorkItemEx(queue, result)`: runs on `queue` (docs/behaviour.md#d5).
@@ -255,10 +251,18 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     if pCallback.is_null() {
         return invalid_call("MFScheduleWorkItem");
     }
-    // A refused call drops the result at once: a result that lives only while
-    // the platform is down leaves no lock behind (docs/behaviour.md#w13).
-    // SAFETY: forwarded caller contract.
-    unsafe { schedule(stock_result(pCallback, pState), Timeout, pKey) }
+    // A refused call makes no result: none lives while the platform is
+    // down, so none leaves a lock behind (docs/behaviour.md#w13).
+    // SAFETY: forwarded caller contract; `pCallback` is not NULL.
+    unsafe {
+        let callback = com_arg(pCallback).unwrap_unchecked();
+        let issued = mfwq::schedule_com_work_item(
+            callback,
+            com_arg(pState),
+            mfwq::delay_from_mf_timeout(Timeout),
+        );
+        finish_opt(pKey, issued.map(|issued| issued.into_raw()))
+    }
 }
 
 /// `MFScheduleWorkItemEx(result, timeout, &key)`.

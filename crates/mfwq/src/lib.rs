@@ -117,7 +117,7 @@ pub use object::checked::{checked_mode, set_checked_mode, CHECKED_ENV};
 pub use object::result::{AsyncResult, State};
 pub use panic::{clear_panic_hook, set_panic_hook, PanicReport, PanicSite};
 pub use platform::dispatch::{
-    invoke_callback, put_result, put_result_with_priority, put_work_item,
+    invoke_callback, put_com_work_item, put_result, put_result_with_priority, put_work_item,
     put_work_item_with_priority, spawn, spawn_with_priority, IntoAsyncResult,
 };
 pub use platform::events::{register_platform_events, unregister_platform_events, PlatformEvents};
@@ -147,7 +147,8 @@ pub use realtime::{
 pub use timer::wait::put_waiting_work_item;
 pub use timer::{
     add_periodic_callback, cancel_work_item, delay_from_mf_timeout, remove_periodic_callback,
-    schedule_result, schedule_work_item, timer_periodicity, PeriodicKey, WorkItemKey,
+    schedule_com_work_item, schedule_result, schedule_work_item, timer_periodicity, PeriodicKey,
+    WorkItemKey,
 };
 
 /// The queue a callback is running on, when called from inside `invoke` (or a

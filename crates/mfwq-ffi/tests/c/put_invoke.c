@@ -450,6 +450,15 @@ static void check_flags(DWORD flags, const char *name)
                   (unsigned)queue, (unsigned)hr);
         CHECK_EQ(result_refs(result), 1);
         CHECK_EQ(IMFAsyncResult_Release(result), 0);
+        /* A timer checks them against the queue the callback names, at once
+         * (the callback could never be dispatched), and keeps no reference. */
+        {
+            MFWORKITEM_KEY key = 0;
+            hr = MFScheduleWorkItem(&cb->iface, NULL, -10, &key);
+            CHECK_MSG(hr == MF_E_INVALID_WORKQUEUE, "%s callback naming 0x%x scheduled: 0x%08x", name,
+                      (unsigned)queue, (unsigned)hr);
+            CHECK_EQ(tcb_refs(cb), 1);
+        }
         CHECK_EQ(tcb_invokes(cb), 0);
         CHECK_EQ(tcb_release(cb), 0);
     }
@@ -467,6 +476,13 @@ static void check_flags(DWORD flags, const char *name)
         hr = MFInvokeCallback(result);
         CHECK_MSG(hr == S_OK, "%s callback naming 0x%x invoked: 0x%08x", name, (unsigned)queue, (unsigned)hr);
         ran += hr == S_OK;
+        {
+            MFWORKITEM_KEY key = 0;
+            hr = MFScheduleWorkItem(&cb->iface, NULL, -1, &key);
+            CHECK_MSG(hr == S_OK, "%s callback naming 0x%x scheduled: 0x%08x", name, (unsigned)queue,
+                      (unsigned)hr);
+            ran += hr == S_OK;
+        }
         CHECK(tcb_wait(cb, ran));
         ran = 0;
         CHECK_EQ(release_when_idle(result), 0);

@@ -180,6 +180,31 @@ pub fn schedule_work_item(
     schedule(AsyncResult::with_callback(callback, state), delay)
 }
 
+/// `MFScheduleWorkItem(callback, state, timeout, &key)` with a COM callback:
+/// [`schedule_work_item`] for the C ABI. The callback's `GetParameters` is
+/// asked on the pointer in hand before the stock result is made (which
+/// adopts the references it is given), as [`schedule_work_item`] asks a Rust
+/// callback: a freshly made result's fields are not read back.
+///
+/// # Safety
+/// `callback` is a live `IMFAsyncCallback`; `state` any live COM object.
+// Hidden: the C ABI's form of `schedule_work_item`; Rust code uses that.
+#[doc(hidden)]
+pub unsafe fn schedule_com_work_item(
+    callback: crate::com::ComPtr,
+    state: Option<crate::com::ComPtr>,
+    delay: Duration,
+) -> Result<WorkItemKey> {
+    let (callback, state) = (Refusable::new(callback), Refusable::new(state));
+    crate::platform::ensure_started()?;
+    // SAFETY: the caller promises an IMFAsyncCallback, kept alive by `callback`.
+    let params = unsafe { crate::object::com::callback_parameters(callback.as_raw()) };
+    crate::platform::dispatch::check_completion_params(params)?;
+    // SAFETY: forwarded caller contract.
+    let result = unsafe { AsyncResult::from_com(None, Some(callback.take()), state.take()) };
+    schedule(result, delay)
+}
+
 /// `MFScheduleWorkItemEx(result, timeout, &key)` / `RtwqScheduleWorkItem`:
 /// as [`schedule_work_item`] with the caller's own result; on expiry this very
 /// result is dispatched, as [`schedule_work_item`] describes. The platform

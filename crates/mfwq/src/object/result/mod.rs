@@ -270,6 +270,39 @@ impl AsyncResult {
         )))
     }
 
+    /// [`from_com`](Self::from_com) handed straight to a C caller as its
+    /// `IMFAsyncResult*`, with the one reference: `MFCreateAsyncResult`'s out
+    /// value. The same as `from_com` then [`into_com_raw`](Self::into_com_raw),
+    /// except that a result made here wraps nothing, so its fields are not
+    /// read back to find out: a read of a block written a few instructions
+    /// before stalled the creating thread (docs/performance.md).
+    ///
+    /// ```
+    /// use mfwq::AsyncResult;
+    /// // SAFETY: no callback is given.
+    /// let raw = unsafe { AsyncResult::create_com_raw(None, None, None) };
+    /// // SAFETY: a live stock result; its one reference is adopted.
+    /// let result = unsafe { AsyncResult::from_com_result(raw) }.unwrap();
+    /// assert_eq!(result.ref_count(), 2);
+    /// # drop(result);
+    /// # // SAFETY: the caller's reference, given back.
+    /// # drop(unsafe { mfwq::com::ComPtr::from_raw_owned(raw) });
+    /// ```
+    ///
+    /// # Safety
+    /// As [`from_com`](Self::from_com).
+    // Hidden: the C ABI's `MFCreateAsyncResult`; Rust code uses `new`.
+    #[doc(hidden)]
+    pub unsafe fn create_com_raw(
+        object: Option<ComPtr>,
+        callback: Option<ComPtr>,
+        state: Option<ComPtr>,
+    ) -> *mut c_void {
+        // SAFETY: forwarded caller contract.
+        let result = unsafe { AsyncResult::from_com(object, callback, state) };
+        Recycled::into_ptr(result.0) as *mut c_void
+    }
+
     /// The result behind an incoming `IMFAsyncResult*`: a stock result is used
     /// as itself (one more reference); any other object is treated as the
     /// caller's own result that begins with `MFASYNCRESULT` and is wrapped,
