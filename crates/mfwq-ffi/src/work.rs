@@ -10,7 +10,7 @@
 
 use std::ffi::c_void;
 
-use mfwq::com::ComPtr;
+use mfwq::com::{ComCallbackPtr, ComPtr};
 use mfwq::{AsyncResult, Error, HResult, PeriodicKey, QueueId, WorkItemKey};
 
 use crate::{
@@ -125,7 +125,7 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     }
     // SAFETY: forwarded caller contract; `pCallback` is not NULL.
     unsafe {
-        let callback = com_arg(pCallback).unwrap_unchecked();
+        let callback = ComCallbackPtr::from_raw_add_ref(pCallback).unwrap_unchecked();
         hr(mfwq::put_com_work_item(
             QueueId(dwQueue),
             Priority,
@@ -255,7 +255,7 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     // down, so none leaves a lock behind (docs/behaviour.md#w13).
     // SAFETY: forwarded caller contract; `pCallback` is not NULL.
     unsafe {
-        let callback = com_arg(pCallback).unwrap_unchecked();
+        let callback = ComCallbackPtr::from_raw_add_ref(pCallback).unwrap_unchecked();
         let issued = mfwq::schedule_com_work_item(
             callback,
             com_arg(pState),

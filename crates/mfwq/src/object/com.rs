@@ -220,11 +220,24 @@ impl Drop for ComPtr {
 /// `callback` is a live `IMFAsyncCallback`.
 #[inline]
 pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParams {
+    // SAFETY: the caller promises an IMFAsyncCallback.
+    unsafe {
+        parameters_through(
+            &**(callback as *const *const IMFAsyncCallbackVtbl),
+            callback,
+        )
+    }
+}
+
+/// [`callback_parameters`] through a vtable already read.
+///
+/// # Safety
+/// `vtbl` is the vtable of the live `IMFAsyncCallback` `callback`.
+#[inline]
+unsafe fn parameters_through(vtbl: &IMFAsyncCallbackVtbl, callback: *mut c_void) -> CallbackParams {
     let mut flags = 0u32;
     let mut queue = QueueId::STANDARD.0;
-    // SAFETY: the caller promises an IMFAsyncCallback.
-    let vtbl = unsafe { &**(callback as *const *const IMFAsyncCallbackVtbl) };
-    // SAFETY: both out pointers are valid locals.
+    // SAFETY: both out pointers are valid locals; the caller promises the rest.
     let hr = unsafe { (vtbl.get_parameters)(callback, &mut flags, &mut queue) };
     if HResult(hr).is_err() {
         return CallbackParams::default();
@@ -232,6 +245,71 @@ pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParam
     CallbackParams {
         flags: CallbackFlags::from_bits_retain(flags),
         queue: QueueId(queue),
+    }
+}
+
+/// An owned reference to a COM `IMFAsyncCallback` that keeps the vtable
+/// pointer it read when it took the reference, for the put and schedule
+/// calls of the C ABI: `AddRef` and then `GetParameters` with one read of the
+/// object's memory.
+///
+/// That read matters when one callback object is put again and again while
+/// workers run its earlier items: every worker's `Release` writes the
+/// object's reference count, which usually shares a cache line with its
+/// vtable pointer, so each read of that pointer on the putting thread can
+/// miss. Reading it twice per put (once for `AddRef`, once more for
+/// `GetParameters`) cost a fan-out's putting thread a second miss per item.
+/// An interface pointer's vtable does not change while a reference to it is
+/// held, so the one read serves both calls.
+///
+/// ```
+/// use mfwq::com::ComCallbackPtr;
+/// // A C program passes its IMFAsyncCallback*; NULL gives None.
+/// // SAFETY: NULL is allowed.
+/// assert!(unsafe { ComCallbackPtr::from_raw_add_ref(std::ptr::null_mut()) }.is_none());
+/// ```
+#[derive(Debug)]
+pub struct ComCallbackPtr {
+    object: ComPtr,
+    vtbl: NonNull<IMFAsyncCallbackVtbl>,
+}
+
+// SAFETY: as ComPtr's: platform objects are free-threaded
+// (docs/behaviour.md#apartments), and the vtable is immutable.
+unsafe impl Send for ComCallbackPtr {}
+// SAFETY: as above.
+unsafe impl Sync for ComCallbackPtr {}
+
+impl ComCallbackPtr {
+    /// Takes a new reference to `callback` (calls `AddRef`); `None` for NULL.
+    ///
+    /// # Safety
+    /// `callback` is NULL or a live `IMFAsyncCallback`.
+    #[inline]
+    pub unsafe fn from_raw_add_ref(callback: *mut c_void) -> Option<ComCallbackPtr> {
+        let object = NonNull::new(callback)?;
+        // SAFETY: the caller promises an IMFAsyncCallback: first word = vtable.
+        let vtbl =
+            unsafe { NonNull::new_unchecked(*(callback as *const *mut IMFAsyncCallbackVtbl)) };
+        // SAFETY: as promised; the new reference is the one `object` owns.
+        unsafe { (vtbl.as_ref().unknown.add_ref)(callback) };
+        Some(ComCallbackPtr {
+            object: ComPtr(object),
+            vtbl,
+        })
+    }
+
+    /// `GetParameters`, as [`callback_parameters`] asks it.
+    #[inline]
+    pub(crate) fn parameters(&self) -> CallbackParams {
+        // SAFETY: the reference keeps the object and its vtable alive.
+        unsafe { parameters_through(self.vtbl.as_ref(), self.object.as_raw()) }
+    }
+
+    /// The reference as a plain [`ComPtr`].
+    #[inline]
+    pub fn into_com_ptr(self) -> ComPtr {
+        self.object
     }
 }
 

@@ -61,33 +61,30 @@ pub fn put_work_item_with_priority(
 }
 
 /// `MFPutWorkItem2(queue, priority, callback, state)` with a COM callback:
-/// [`put_work_item_with_priority`] for the C ABI. The stock result adopts the
-/// references it is given (the caller `AddRef`ed them); then the callback's
-/// `GetParameters` is called on the pointer in hand, as for
-/// [`put_result_with_priority`] of that result, without reading the new
-/// result's fields back. Reading back a block that was written a few
-/// instructions earlier stalled the putting thread: this path made
-/// `MFPutWorkItem` about 20% cheaper (docs/performance.md).
+/// [`put_work_item_with_priority`] for the C ABI. The callback's
+/// `GetParameters` is called through the vtable read when its reference was
+/// taken ([`ComCallbackPtr`](crate::com::ComCallbackPtr)), and then the stock
+/// result adopts the references: nothing is read back from the new result.
+/// Both reads cost the putting thread a stall (docs/performance.md, "The C
+/// ABI's put").
 ///
 /// # Safety
-/// `callback` is a live `IMFAsyncCallback`; `state` any live COM object.
+/// `state` is any live COM object.
 // Hidden: the C ABI's form of `put_work_item_with_priority`; Rust code uses that.
 #[doc(hidden)]
 pub unsafe fn put_com_work_item(
     queue: QueueId,
     priority: i32,
-    callback: crate::com::ComPtr,
+    callback: crate::com::ComCallbackPtr,
     state: Option<crate::com::ComPtr>,
 ) -> Result<()> {
     if let Err(error) = ensure_started() {
         crate::observe::refused_call(queue, error.hresult().0);
         return refuse_values(error, callback, state);
     }
-    let raw = callback.as_raw();
-    // SAFETY: forwarded caller contract.
-    let result = unsafe { AsyncResult::from_com(None, Some(callback), state) };
-    // SAFETY: the result holds a reference to the callback.
-    let flags = unsafe { crate::object::com::callback_parameters(raw) }.flags;
+    let flags = callback.parameters().flags;
+    // SAFETY: an IMFAsyncCallback (its type says so); the state as promised.
+    let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
     submit(
         queue,
         Band::from_priority(priority),

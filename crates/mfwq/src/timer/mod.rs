@@ -182,26 +182,26 @@ pub fn schedule_work_item(
 
 /// `MFScheduleWorkItem(callback, state, timeout, &key)` with a COM callback:
 /// [`schedule_work_item`] for the C ABI. The callback's `GetParameters` is
-/// asked on the pointer in hand before the stock result is made (which
-/// adopts the references it is given), as [`schedule_work_item`] asks a Rust
-/// callback: a freshly made result's fields are not read back.
+/// asked through the vtable read when its reference was taken, before the
+/// stock result is made (which adopts the references), as
+/// [`schedule_work_item`] asks a Rust callback: nothing is read back from
+/// the new result.
 ///
 /// # Safety
-/// `callback` is a live `IMFAsyncCallback`; `state` any live COM object.
+/// `state` is any live COM object.
 // Hidden: the C ABI's form of `schedule_work_item`; Rust code uses that.
 #[doc(hidden)]
 pub unsafe fn schedule_com_work_item(
-    callback: crate::com::ComPtr,
+    callback: crate::com::ComCallbackPtr,
     state: Option<crate::com::ComPtr>,
     delay: Duration,
 ) -> Result<WorkItemKey> {
     let (callback, state) = (Refusable::new(callback), Refusable::new(state));
     crate::platform::ensure_started()?;
-    // SAFETY: the caller promises an IMFAsyncCallback, kept alive by `callback`.
-    let params = unsafe { crate::object::com::callback_parameters(callback.as_raw()) };
-    crate::platform::dispatch::check_completion_params(params)?;
-    // SAFETY: forwarded caller contract.
-    let result = unsafe { AsyncResult::from_com(None, Some(callback.take()), state.take()) };
+    crate::platform::dispatch::check_completion_params(callback.parameters())?;
+    let callback = callback.take().into_com_ptr();
+    // SAFETY: an IMFAsyncCallback (its type said so); the state as promised.
+    let result = unsafe { AsyncResult::from_com(None, Some(callback), state.take()) };
     schedule(result, delay)
 }
 
