@@ -275,7 +275,7 @@ impl AsyncResult {
     /// value. The same as `from_com` then [`into_com_raw`](Self::into_com_raw),
     /// except that a result made here wraps nothing, so its fields are not
     /// read back to find out: a read of a block written a few instructions
-    /// before stalled the creating thread (docs/performance.md).
+    /// before stalled the creating thread (docs/performance.md, "The C ABI's put").
     ///
     /// ```
     /// use mfwq::AsyncResult;
