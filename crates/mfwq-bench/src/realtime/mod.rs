@@ -31,18 +31,23 @@ use variants::{Setup, Variant, VARIANTS};
 const BENCH_PERIODS: usize = 20_000;
 /// The same in a smoke run.
 const SMOKE_PERIODS: usize = 200;
+/// Segments each run is cut into, `cargo bench`.
+const BENCH_SEGMENTS: usize = 10;
+/// The same in a smoke run (two, so that merging runs there too).
+const SMOKE_SEGMENTS: usize = 2;
 
 const USAGE: &str = "usage: cargo bench -p mfwq-bench --bench realtime -- [FILTER...] \
 (or: mfwq realtime [FILTER...] with the same options) \
 [--periods N] [--short-periods N] [--idle-periods N] [--frames N[,N...]] [--rate HZ] \
-[--load none|full|both] [--work-pct P] [--io-dir DIR] [--no-mlock] [--only CONTESTANT] \
-[--out PATH] [--no-write] [--list]\n\
+[--load none|full|both] [--work-pct P] [--segments N] [--io-dir DIR] [--no-mlock] \
+[--only CONTESTANT] [--out PATH] [--no-write] [--list]\n\
 environment: MFWQ_RT_PERIODS, MFWQ_RT_SHORT_PERIODS, MFWQ_RT_IDLE_PERIODS, MFWQ_RT_FRAMES, \
-MFWQ_RT_LOAD, MFWQ_RT_WORK_PCT (arguments win)\n\
+MFWQ_RT_LOAD, MFWQ_RT_WORK_PCT, MFWQ_RT_SEGMENTS (arguments win)\n\
 --periods: periods per variant of the loaded run at the first period length (default 20000; \
 smoke 200); --short-periods: loaded runs at the other lengths (default periods/4); \
---idle-periods: runs without load (default periods/8). FILTER selects runs by name \
-(e.g. 2.667ms, load).";
+--idle-periods: runs without load (default periods/8); --segments: each run is cut into N \
+segments that run every contestant in turn, the order rotating (default 10; smoke 2). \
+FILTER selects runs by name (e.g. 2.667ms, load).";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LoadKind {
@@ -70,6 +75,7 @@ struct Options {
     work_pct: f64,
     io_dir: PathBuf,
     mlock: bool,
+    segments: usize,
 }
 
 /// One run: a period length and a load, every variant in turn.
@@ -127,6 +133,11 @@ fn parse_options(bench_mode: bool, args: &[String]) -> Result<(Options, Vec<Stri
         work_pct: 15.0,
         io_dir: std::env::temp_dir(),
         mlock: true,
+        segments: if bench_mode {
+            BENCH_SEGMENTS
+        } else {
+            SMOKE_SEGMENTS
+        },
     };
     if let Some(v) = env("MFWQ_RT_PERIODS") {
         options.periods = parse_value("MFWQ_RT_PERIODS", &v)?;
@@ -145,6 +156,9 @@ fn parse_options(bench_mode: bool, args: &[String]) -> Result<(Options, Vec<Stri
     }
     if let Some(v) = env("MFWQ_RT_WORK_PCT") {
         options.work_pct = parse_value("MFWQ_RT_WORK_PCT", &v)?;
+    }
+    if let Some(v) = env("MFWQ_RT_SEGMENTS") {
+        options.segments = parse_value("MFWQ_RT_SEGMENTS", &v)?;
     }
     let mut rest = Vec::new();
     let mut args = crate::config::Flags::new(args.iter().cloned());
@@ -166,11 +180,15 @@ fn parse_options(bench_mode: bool, args: &[String]) -> Result<(Options, Vec<Stri
             "--work-pct" => options.work_pct = parse_value("--work-pct", &value("--work-pct")?)?,
             "--io-dir" => options.io_dir = PathBuf::from(value("--io-dir")?),
             "--no-mlock" => options.mlock = false,
+            "--segments" => options.segments = parse_value("--segments", &value("--segments")?)?,
             _ => rest.push(arg),
         }
     }
     if options.periods == 0 || options.short_periods == Some(0) || options.idle_periods == Some(0) {
         return Err("periods: at least 1".to_owned());
+    }
+    if options.segments == 0 {
+        return Err("--segments: at least 1".to_owned());
     }
     if !(options.work_pct > 0.0 && options.work_pct < 100.0) {
         return Err("--work-pct: between 0 and 100".to_owned());
@@ -461,11 +479,52 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
                 }
             },
         };
+        // The run is cut into segments, and each segment runs every
+        // contestant, in an order that rotates from one segment to the
+        // next: a stretch of host stalls (this is a shared guest) then
+        // falls on all of them alike instead of on whoever ran at the time.
+        let segments = options.segments.clamp(1, cell.periods);
+        let mut merged: Vec<(Variant, &str, Option<variants::Outcome>)> = variants
+            .iter()
+            .map(|&&(variant, name, _)| (variant, name, None))
+            .collect();
+        let count = merged.len();
+        for segment in 0..segments {
+            let periods = cell.periods / segments + usize::from(segment < cell.periods % segments);
+            let setup = Setup { periods, ..setup };
+            for i in 0..count {
+                let (variant, name, slot) = &mut merged[(i + segment) % count];
+                std::thread::sleep(settle);
+                let outcome = variants::run(*variant, &setup);
+                if segments > 1 {
+                    match outcome.figures() {
+                        Some(f) => eprintln!(
+                            "[{} {}/{segments}] {name}: p99 {} max {} us, missed {}/{}",
+                            cell.name,
+                            segment + 1,
+                            crate::fmt_num(f.lateness.p99),
+                            crate::fmt_num(f.lateness.max),
+                            f.missed,
+                            f.periods
+                        ),
+                        None => eprintln!(
+                            "[{} {}/{segments}] {name}: no figures",
+                            cell.name,
+                            segment + 1
+                        ),
+                    }
+                }
+                match slot {
+                    Some(earlier) => earlier.merge(outcome),
+                    None => *slot = Some(outcome),
+                }
+            }
+        }
         let mut outcomes = Vec::new();
-        for &&(variant, name, _) in &variants {
-            std::thread::sleep(settle);
-            let outcome = variants::run(variant, &setup);
-            match &outcome.figures {
+        for (variant, name, outcome) in merged {
+            let outcome = outcome.expect("every contestant ran at least once");
+            let figures = outcome.figures();
+            match &figures {
                 Some(f) => eprintln!(
                     "[{}] {name}: late p50 {} p99 {} p99.9 {} max {} us, missed {}/{}, {}",
                     cell.name,
@@ -479,7 +538,7 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
                 ),
                 None => eprintln!("[{}] {name}: no figures: {:?}", cell.name, outcome.notes),
             }
-            outcomes.push((variant, name, outcome));
+            outcomes.push((variant, name, outcome, figures));
         }
         if let Some(load) = load {
             loads.push(format!("{}: {}", cell.name, load.stop()));
@@ -490,16 +549,16 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
         let find = |v: Variant| {
             outcomes
                 .iter()
-                .find(|(variant, _, _)| *variant == v)
-                .map(|(_, _, o)| o)
+                .find(|(variant, _, _, _)| *variant == v)
+                .map(|(_, _, o, f)| (o, f.as_ref()))
         };
-        let figures = |v: Variant| find(v).and_then(|o| o.figures.as_ref());
+        let figures = |v: Variant| find(v).and_then(|(_, f)| f);
         let targets = if cell.load == LoadKind::Full {
             // A skipped or failed contestant shows as a missing peer, not as
             // a missing privilege.
             let rt_ok = privileged
-                && find(Variant::Floor).is_none_or(|o| o.figures.is_none() || o.realtime)
-                && find(Variant::ProAudio).is_none_or(|o| o.figures.is_none() || o.realtime);
+                && find(Variant::Floor).is_none_or(|(o, f)| f.is_none() || o.realtime)
+                && find(Variant::ProAudio).is_none_or(|(o, f)| f.is_none() || o.realtime);
             table::targets(
                 figures(Variant::ProAudio),
                 figures(Variant::Floor),
@@ -511,11 +570,14 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
             Vec::new()
         };
         let mut targets = Some(targets);
-        for (variant, name, outcome) in outcomes {
+        for (variant, name, outcome, figures) in outcomes {
+            for note in outcome.all_notes(name) {
+                table.notes.push(format!("{}: {note}", cell.name));
+            }
             table.lines.push(Line {
                 workload: cell.name.clone(),
                 contestant: name,
-                figures: outcome.figures,
+                figures,
                 policy: outcome.policy,
                 targets: if variant == Variant::ProAudio {
                     targets.take().unwrap_or_default()
@@ -523,15 +585,19 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
                     Vec::new()
                 },
             });
-            for note in outcome.notes {
-                table.notes.push(format!("{}: {note}", cell.name));
-            }
         }
         eprintln!("[{}] done in {:.1} s", cell.name, wall.as_secs_f64());
     }
     drop(platform);
     let wall = start.elapsed().as_secs_f64();
 
+    table.notes.push(format!(
+        "segments: each run was cut into {} segments (fewer where it has fewer periods); \
+         each segment ran every contestant once, in an order rotating by one from segment to \
+         segment, so that stretches of host stalls fall on every contestant alike; the \
+         figures are over all of a contestant's segments together",
+        options.segments
+    ));
     table.notes.push(
         "lateness: block start minus the period's nominal start (us); missed: blocks that \
          ended after the next period's start; run p99: the block's own duration (us), which \

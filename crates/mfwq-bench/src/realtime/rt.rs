@@ -290,39 +290,73 @@ impl Record {
         true
     }
 
-    /// The figures of the run.
-    pub fn figures(&self) -> Figures {
+    /// What the run measured, period by period, to be merged with other runs
+    /// of the same contestant.
+    pub fn samples(&self) -> Samples {
         let n = self.periods();
-        let mut lateness = Vec::with_capacity(n);
-        let mut runtime = Vec::with_capacity(n);
-        let mut source = Vec::new();
-        let mut missed = 0;
-        let mut never = 0;
+        let mut samples = Samples {
+            periods: n,
+            lateness: Vec::with_capacity(n),
+            runtime: Vec::with_capacity(n),
+            source: Vec::new(),
+            missed: 0,
+            never: 0,
+        };
         for k in 0..n {
             let start = self.start[k].load(Ordering::Relaxed);
             let end = self.end[k].load(Ordering::Relaxed);
             if start == NEVER {
-                never += 1;
-                missed += 1;
+                samples.never += 1;
+                samples.missed += 1;
                 continue;
             }
-            lateness.push((start - self.nominal(k)) as f64 / 1e3);
-            runtime.push((end - start) as f64 / 1e3);
+            samples
+                .lateness
+                .push((start - self.nominal(k)) as f64 / 1e3);
+            samples.runtime.push((end - start) as f64 / 1e3);
             if end > self.nominal(k) + self.period {
-                missed += 1;
+                samples.missed += 1;
             }
             let woke = self.source[k].load(Ordering::Relaxed);
             if woke != NEVER {
-                source.push(woke as f64 / 1e3);
+                samples.source.push(woke as f64 / 1e3);
             }
         }
+        samples
+    }
+}
+
+/// One contestant's measurements (microseconds), from one run or merged
+/// from several: the figures are taken over all of them at once, so that a
+/// percentile of the whole is not an average of the parts' percentiles.
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    pub periods: usize,
+    lateness: Vec<f64>,
+    runtime: Vec<f64>,
+    source: Vec<f64>,
+    pub missed: usize,
+    pub never: usize,
+}
+
+impl Samples {
+    /// Adds another run's measurements.
+    pub fn merge(&mut self, other: Samples) {
+        self.periods += other.periods;
+        self.lateness.extend(other.lateness);
+        self.runtime.extend(other.runtime);
+        self.source.extend(other.source);
+        self.missed += other.missed;
+        self.never += other.never;
+    }
+
+    pub fn figures(&self) -> Figures {
         Figures {
-            periods: n,
-            lateness: Percentiles::of(lateness),
-            runtime: Percentiles::of(runtime),
-            source: Percentiles::of(source),
-            missed,
-            never,
+            periods: self.periods,
+            lateness: Percentiles::of(self.lateness.clone()),
+            runtime: Percentiles::of(self.runtime.clone()),
+            source: Percentiles::of(self.source.clone()),
+            missed: self.missed,
         }
     }
 }
@@ -375,6 +409,46 @@ pub struct Figures {
     pub source: Percentiles,
     /// Blocks done after their deadline (the next period's start), plus those never run.
     pub missed: usize,
-    /// Blocks that never ran before the run gave up waiting.
-    pub never: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(lateness: &[f64], missed: usize) -> Samples {
+        Samples {
+            periods: lateness.len(),
+            lateness: lateness.to_vec(),
+            runtime: vec![1.0; lateness.len()],
+            source: Vec::new(),
+            missed,
+            never: 0,
+        }
+    }
+
+    #[test]
+    fn merged_runs_give_percentiles_of_the_whole() {
+        // 1,000 periods at 10 us, then a run of 1,000 where one block came
+        // 5,000 us late: the p99.9 of the whole is the 1,998th of 2,000
+        // values (10 us), and the max is the late one.
+        let mut whole = samples(&[10.0; 1000], 0);
+        let mut late = vec![10.0; 999];
+        late.push(5000.0);
+        whole.merge(samples(&late, 1));
+        let figures = whole.figures();
+        assert_eq!(figures.periods, 2000);
+        assert_eq!(figures.missed, 1);
+        assert_eq!(figures.lateness.count, 2000);
+        assert_eq!(figures.lateness.p999, 10.0);
+        assert_eq!(figures.lateness.max, 5000.0);
+        // With a third run holding three more, 4 of 3,000 are late: the
+        // p99.9 (the 2,997th value) is one of them.
+        let mut more = vec![10.0; 997];
+        more.extend([5000.0; 3]);
+        whole.merge(samples(&more, 3));
+        let figures = whole.figures();
+        assert_eq!(figures.periods, 3000);
+        assert_eq!(figures.missed, 4);
+        assert_eq!(figures.lateness.p999, 5000.0);
+    }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use mfwq::{AsyncResult, QueueId, QueueType};
 
-use super::rt::{self, Figures, Record, Work};
+use super::rt::{self, Figures, Record, Samples, Work};
 
 /// How long after the setup the first period starts.
 const LEAD_NS: i64 = 30_000_000;
@@ -93,24 +93,97 @@ impl Setup {
     }
 }
 
-/// What one variant gave.
+/// What one variant gave, in one run or merged over several.
 pub struct Outcome {
-    pub figures: Option<Figures>,
+    pub samples: Option<Samples>,
     /// The scheduling of the thread(s) that did the work, as the kernel reports it.
     pub policy: String,
-    /// Whether that is a real-time policy.
+    /// Whether that is a real-time policy (in every run merged).
     pub realtime: bool,
+    /// The source thread's scheduling, for the variants fed by one.
+    pub source_policy: Option<String>,
+    /// A Pro Audio queue's anticipation counters.
+    pub anticipation: Option<Anticipation>,
     pub notes: Vec<String>,
+}
+
+/// How often a Pro Audio queue's worker was awake when its block came.
+#[derive(Clone, Copy, Debug)]
+pub struct Anticipation {
+    pub on: bool,
+    pub caught: u64,
+    pub watches: u64,
 }
 
 impl Outcome {
     fn failed(error: String) -> Outcome {
         Outcome {
-            figures: None,
+            samples: None,
             policy: "-".to_owned(),
             realtime: false,
+            source_policy: None,
+            anticipation: None,
             notes: vec![error],
         }
+    }
+
+    /// The figures over every period measured.
+    pub fn figures(&self) -> Option<Figures> {
+        self.samples.as_ref().map(Samples::figures)
+    }
+
+    /// Adds a later run of the same variant: its measurements join this
+    /// one's; a run that failed fails the whole; notes already given are
+    /// not repeated.
+    pub fn merge(&mut self, later: Outcome) {
+        self.samples = match (self.samples.take(), later.samples) {
+            (Some(mut samples), Some(more)) => {
+                samples.merge(more);
+                Some(samples)
+            }
+            _ => None,
+        };
+        if self.policy != later.policy {
+            self.notes
+                .push(format!("a later run's worker ran {} instead", later.policy));
+        }
+        self.realtime &= later.realtime;
+        self.source_policy = self.source_policy.take().or(later.source_policy);
+        self.anticipation = match (self.anticipation, later.anticipation) {
+            (Some(a), Some(b)) => Some(Anticipation {
+                on: a.on,
+                caught: a.caught + b.caught,
+                watches: a.watches + b.watches,
+            }),
+            (a, b) => a.or(b),
+        };
+        for note in later.notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+    }
+
+    /// The notes, with those made from the merged figures: the source's
+    /// own lateness and the queue's anticipation.
+    pub fn all_notes(&self, name: &str) -> Vec<String> {
+        let mut notes = self.notes.clone();
+        if let (Some(policy), Some(figures)) = (&self.source_policy, self.figures()) {
+            notes.push(format!(
+                "{name}: source thread {policy}, woke p50 {:.0} / p99 {:.0} / max {:.0} us late",
+                figures.source.p50, figures.source.p99, figures.source.max
+            ));
+        }
+        if let (Some(a), Some(figures)) = (self.anticipation, self.figures()) {
+            notes.push(format!(
+                "{name}: anticipation {}: {} of {} blocks caught awake, {} watches",
+                if a.on { "on" } else { "off" },
+                a.caught,
+                figures.periods,
+                a.watches
+            ));
+        }
+        notes
     }
 }
 
@@ -168,9 +241,11 @@ fn floor(setup: &Setup) -> Outcome {
         Err(error) => return Outcome::failed(format!("cannot start the floor thread: {error}")),
     };
     Outcome {
-        figures: Some(record.figures()),
+        samples: Some(record.samples()),
         realtime: policy.starts_with("SCHED_FIFO"),
         policy,
+        source_policy: None,
+        anticipation: None,
         notes: Vec::new(),
     }
 }
@@ -198,32 +273,30 @@ fn source(
         })
 }
 
-/// Waits for the source and the blocks; the notes every queue variant gives.
+/// Waits for the source and the blocks: what was measured, the source
+/// thread's scheduling, and a note when blocks never ran.
 fn finish(
     name: &str,
     record: &Record,
     source: std::io::Result<JoinHandle<String>>,
-) -> Result<(Figures, Vec<String>), String> {
+) -> Result<(Samples, String, Vec<String>), String> {
     let source_policy = match source.map(JoinHandle::join) {
         Ok(Ok(policy)) => policy,
         Ok(Err(_)) => return Err(format!("{name}: the source thread panicked")),
         Err(error) => return Err(format!("{name}: cannot start the source thread: {error}")),
     };
     let all = record.wait_done(GRACE_NS);
-    let figures = record.figures();
-    let mut notes = vec![format!(
-        "{name}: source thread {source_policy}, woke p50 {:.0} / p99 {:.0} / max {:.0} us late",
-        figures.source.p50, figures.source.p99, figures.source.max
-    )];
+    let samples = record.samples();
+    let mut notes = Vec::new();
     if !all {
         notes.push(format!(
             "{name}: {} of {} blocks had not run {} s after the last deadline (counted as missed)",
-            figures.never,
-            figures.periods,
+            samples.never,
+            samples.periods,
             GRACE_NS / 1_000_000_000
         ));
     }
-    Ok((figures, notes))
+    Ok((samples, source_policy, notes))
 }
 
 fn queue(setup: &Setup, name: &str, pro_audio: bool, anticipate: bool) -> Outcome {
@@ -287,27 +360,25 @@ fn queue_run(
     let source = source(setup, &record, move |_k| {
         let _ = mfwq::put_result(queue, &result);
     });
-    let (figures, more) = finish(name, &record, source)?;
+    let (samples, source_policy, more) = finish(name, &record, source)?;
     notes.extend(more);
-    if pro_audio {
-        if let Ok(anticipation) = mfwq::work_queue_anticipation(queue) {
-            notes.push(format!(
-                "{name}: anticipation {}: {} of {} blocks caught awake, {} watches",
-                if mfwq::realtime_anticipation() {
-                    "on"
-                } else {
-                    "off"
-                },
-                anticipation.caught,
-                figures.periods,
-                anticipation.watches
-            ));
-        }
-    }
+    let anticipation = if pro_audio {
+        mfwq::work_queue_anticipation(queue)
+            .ok()
+            .map(|anticipation| Anticipation {
+                on: mfwq::realtime_anticipation(),
+                caught: anticipation.caught,
+                watches: anticipation.watches,
+            })
+    } else {
+        None
+    };
     Ok(Outcome {
-        figures: Some(figures),
+        samples: Some(samples),
         realtime: policy.starts_with("SCHED_FIFO") || policy.starts_with("SCHED_RR"),
         policy,
+        source_policy: Some(source_policy),
+        anticipation,
         notes,
     })
 }
@@ -344,10 +415,12 @@ fn tokio(setup: &Setup) -> Outcome {
         drop(handle.spawn(async move { rec.block(k) }));
     });
     let outcome = match finish(TOKIO, &record, source) {
-        Ok((figures, notes)) => Outcome {
-            figures: Some(figures),
+        Ok((samples, source_policy, notes)) => Outcome {
+            samples: Some(samples),
             realtime: false,
             policy,
+            source_policy: Some(source_policy),
+            anticipation: None,
             notes,
         },
         Err(error) => Outcome::failed(error),
