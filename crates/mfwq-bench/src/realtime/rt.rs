@@ -299,7 +299,9 @@ impl Record {
             lateness: Vec::with_capacity(n),
             runtime: Vec::with_capacity(n),
             source: Vec::new(),
+            handoff: Vec::new(),
             missed: 0,
+            missed_at_source: 0,
             never: 0,
         };
         for k in 0..n {
@@ -320,6 +322,12 @@ impl Record {
             let woke = self.source[k].load(Ordering::Relaxed);
             if woke != NEVER {
                 samples.source.push(woke as f64 / 1e3);
+                samples
+                    .handoff
+                    .push((start - self.nominal(k) - woke) as f64 / 1e3);
+                if end > self.nominal(k) + self.period && woke + (end - start) > self.period {
+                    samples.missed_at_source += 1;
+                }
             }
         }
         samples
@@ -335,7 +343,12 @@ pub struct Samples {
     lateness: Vec<f64>,
     runtime: Vec<f64>,
     source: Vec<f64>,
+    /// Block start minus the source's wake-up, for the variants with a source.
+    handoff: Vec<f64>,
     pub missed: usize,
+    /// Missed blocks whose source woke too late for the work alone to end
+    /// by the deadline: lost before any hand-off.
+    pub missed_at_source: usize,
     pub never: usize,
 }
 
@@ -346,7 +359,9 @@ impl Samples {
         self.lateness.extend(other.lateness);
         self.runtime.extend(other.runtime);
         self.source.extend(other.source);
+        self.handoff.extend(other.handoff);
         self.missed += other.missed;
+        self.missed_at_source += other.missed_at_source;
         self.never += other.never;
     }
 
@@ -356,7 +371,9 @@ impl Samples {
             lateness: Percentiles::of(self.lateness.clone()),
             runtime: Percentiles::of(self.runtime.clone()),
             source: Percentiles::of(self.source.clone()),
+            handoff: Percentiles::of(self.handoff.clone()),
             missed: self.missed,
+            missed_at_source: self.missed_at_source,
         }
     }
 }
@@ -405,10 +422,14 @@ pub struct Figures {
     pub lateness: Percentiles,
     /// How long the block's work took, start to end (us).
     pub runtime: Percentiles,
-    /// The source's own wake-up lateness (us; queue variants only).
+    /// The source's own wake-up lateness (us; variants with a source only).
     pub source: Percentiles,
+    /// Block start minus the source's wake-up (us): the hand-off alone.
+    pub handoff: Percentiles,
     /// Blocks done after their deadline (the next period's start), plus those never run.
     pub missed: usize,
+    /// Of those, the ones whose source woke too late for the work alone.
+    pub missed_at_source: usize,
 }
 
 #[cfg(test)]
@@ -421,9 +442,32 @@ mod tests {
             lateness: lateness.to_vec(),
             runtime: vec![1.0; lateness.len()],
             source: Vec::new(),
+            handoff: Vec::new(),
             missed,
+            missed_at_source: 0,
             never: 0,
         }
+    }
+
+    #[test]
+    fn a_miss_is_put_on_the_source_when_it_woke_too_late_for_the_work_alone() {
+        // Periods of 1,000 ns from t0 = 0; each block runs 500 ns.
+        let record = Record::new(3, 1000, Work { frames: 1, passes: 1 }, 0);
+        let period = |k: usize, woke: i64, start: i64| {
+            let nominal = record.nominal(k);
+            record.source_woke(k, nominal + woke);
+            record.start[k].store(nominal + start, Ordering::Relaxed);
+            record.end[k].store(nominal + start + 500, Ordering::Relaxed);
+        };
+        period(0, 10, 30); // in time: hand-off 20 ns
+        period(1, 900, 920); // missed: 900 + 500 > 1,000, the source's doing
+        period(2, 10, 700); // missed after an in-time source: hand-off 690 ns
+        let figures = record.samples().figures();
+        assert_eq!(figures.missed, 2);
+        assert_eq!(figures.missed_at_source, 1);
+        assert_eq!(figures.handoff.count, 3);
+        assert_eq!(figures.handoff.max, 0.69);
+        assert_eq!(figures.source.max, 0.9);
     }
 
     #[test]

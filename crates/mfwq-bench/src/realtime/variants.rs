@@ -170,8 +170,19 @@ impl Outcome {
         let mut notes = self.notes.clone();
         if let (Some(policy), Some(figures)) = (&self.source_policy, self.figures()) {
             notes.push(format!(
-                "{name}: source thread {policy}, woke p50 {:.0} / p99 {:.0} / max {:.0} us late",
-                figures.source.p50, figures.source.p99, figures.source.max
+                "{name}: source thread {policy}, woke p50 {:.0} / p99 {:.0} / max {:.0} us late; \
+                 hand-off (block start minus the source's wake-up) p50 {:.0} / p99 {:.0} / \
+                 p99.9 {:.0} / max {:.0} us; of {} missed, {} had a source that woke too late \
+                 for the work alone to end in time",
+                figures.source.p50,
+                figures.source.p99,
+                figures.source.max,
+                figures.handoff.p50,
+                figures.handoff.p99,
+                figures.handoff.p999,
+                figures.handoff.max,
+                figures.missed,
+                figures.missed_at_source
             ));
         }
         if let (Some(a), Some(figures)) = (self.anticipation, self.figures()) {
