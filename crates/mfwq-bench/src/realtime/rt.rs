@@ -452,7 +452,15 @@ mod tests {
     #[test]
     fn a_miss_is_put_on_the_source_when_it_woke_too_late_for_the_work_alone() {
         // Periods of 1,000 ns from t0 = 0; each block runs 500 ns.
-        let record = Record::new(3, 1000, Work { frames: 1, passes: 1 }, 0);
+        let record = Record::new(
+            3,
+            1000,
+            Work {
+                frames: 1,
+                passes: 1,
+            },
+            0,
+        );
         let period = |k: usize, woke: i64, start: i64| {
             let nominal = record.nominal(k);
             record.source_woke(k, nominal + woke);

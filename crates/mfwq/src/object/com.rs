@@ -440,6 +440,83 @@ pub(crate) mod test_objects {
             self.refs.load(Ordering::SeqCst)
         }
     }
+
+    /// A counted `IMFAsyncCallback` whose `GetParameters` answers `answer`
+    /// (an HRESULT) with `flags` and `queue`, and counts its calls.
+    #[repr(C)]
+    pub(crate) struct TestCallback {
+        vtbl: &'static IMFAsyncCallbackVtbl,
+        pub(crate) refs: AtomicU32,
+        pub(crate) asked: AtomicU32,
+        answer: i32,
+        flags: u32,
+        queue: u32,
+    }
+
+    unsafe extern "system" fn callback_add_ref(this: *mut c_void) -> u32 {
+        // SAFETY: `this` is a TestCallback.
+        unsafe { &*(this as *const TestCallback) }
+            .refs
+            .fetch_add(1, Ordering::SeqCst)
+            + 1
+    }
+
+    unsafe extern "system" fn callback_release(this: *mut c_void) -> u32 {
+        // SAFETY: `this` is a TestCallback; the test owns the box.
+        unsafe { &*(this as *const TestCallback) }
+            .refs
+            .fetch_sub(1, Ordering::SeqCst)
+            - 1
+    }
+
+    unsafe extern "system" fn get_parameters(
+        this: *mut c_void,
+        flags: *mut u32,
+        queue: *mut u32,
+    ) -> i32 {
+        // SAFETY: `this` is a TestCallback; the out pointers are the caller's.
+        unsafe {
+            let callback = &*(this as *const TestCallback);
+            callback.asked.fetch_add(1, Ordering::SeqCst);
+            if callback.answer >= 0 {
+                flags.write(callback.flags);
+                queue.write(callback.queue);
+            }
+            callback.answer
+        }
+    }
+
+    unsafe extern "system" fn invoke(_this: *mut c_void, _result: *mut c_void) -> i32 {
+        HResult::S_OK.0
+    }
+
+    static CALLBACK_VTBL: IMFAsyncCallbackVtbl = IMFAsyncCallbackVtbl {
+        unknown: IUnknownVtbl {
+            query_interface,
+            add_ref: callback_add_ref,
+            release: callback_release,
+        },
+        get_parameters,
+        invoke,
+    };
+
+    impl TestCallback {
+        /// A callback with one reference, held by the caller.
+        pub(crate) fn new(answer: HResult, flags: u32, queue: u32) -> Box<TestCallback> {
+            Box::new(TestCallback {
+                vtbl: &CALLBACK_VTBL,
+                refs: AtomicU32::new(1),
+                asked: AtomicU32::new(0),
+                answer: answer.0,
+                flags,
+                queue,
+            })
+        }
+
+        pub(crate) fn as_raw(&self) -> *mut c_void {
+            self as *const TestCallback as *mut c_void
+        }
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +537,35 @@ mod tests {
         assert_eq!(object.count(), 1);
         // SAFETY: NULL is allowed.
         assert!(unsafe { ComPtr::from_raw_add_ref(std::ptr::null_mut()) }.is_none());
+    }
+
+    #[test]
+    fn a_callback_pointer_adds_one_reference_and_asks_through_the_vtable_it_read() {
+        use super::test_objects::TestCallback;
+        let answers = TestCallback::new(HResult::S_OK, 1, QueueId::IO.0);
+        // SAFETY: a live test callback.
+        let callback = unsafe { ComCallbackPtr::from_raw_add_ref(answers.as_raw()) }.unwrap();
+        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let params = callback.parameters();
+        assert_eq!(params.queue, QueueId::IO);
+        assert_eq!(params.flags, CallbackFlags::FAST_IO_PROCESSING);
+        assert_eq!(answers.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Handed on as a plain reference: still one, released once.
+        let plain = callback.into_com_ptr();
+        assert_eq!(plain.as_raw(), answers.as_raw());
+        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        drop(plain);
+        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // E_NOTIMPL (or any failure) means the defaults, whatever the out values.
+        let refuses = TestCallback::new(HResult::E_NOTIMPL, 1, QueueId::IO.0);
+        // SAFETY: a live test callback.
+        let callback = unsafe { ComCallbackPtr::from_raw_add_ref(refuses.as_raw()) }.unwrap();
+        assert_eq!(callback.parameters(), CallbackParams::default());
+        drop(callback);
+        assert_eq!(refuses.refs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { ComCallbackPtr::from_raw_add_ref(std::ptr::null_mut()) }.is_none());
     }
 
     #[test]
