@@ -386,7 +386,10 @@ pub(crate) mod test_objects {
     /// A counted `IUnknown` whose count tests can read.
     #[repr(C)]
     pub(crate) struct TestUnknown {
-        vtbl: &'static IUnknownVtbl,
+        /// A raw pointer, so that a longer vtable that begins with these
+        /// slots ([`TestCallback`]'s) keeps its whole extent for callers
+        /// that read it as theirs.
+        vtbl: *const IUnknownVtbl,
         pub(crate) refs: AtomicU32,
     }
 
@@ -416,11 +419,13 @@ pub(crate) mod test_objects {
             - 1
     }
 
-    static VTBL: IUnknownVtbl = IUnknownVtbl {
+    const VTBL_SLOTS: IUnknownVtbl = IUnknownVtbl {
         query_interface,
         add_ref,
         release,
     };
+
+    static VTBL: IUnknownVtbl = VTBL_SLOTS;
 
     impl TestUnknown {
         /// An object with one reference, held by the caller; the box must
@@ -442,31 +447,15 @@ pub(crate) mod test_objects {
     }
 
     /// A counted `IMFAsyncCallback` whose `GetParameters` answers `answer`
-    /// (an HRESULT) with `flags` and `queue`, and counts its calls.
+    /// (an HRESULT) with `flags` and `queue`, and counts its calls. It
+    /// begins with a [`TestUnknown`], whose `AddRef` and `Release` it uses.
     #[repr(C)]
     pub(crate) struct TestCallback {
-        vtbl: &'static IMFAsyncCallbackVtbl,
-        pub(crate) refs: AtomicU32,
+        unknown: TestUnknown,
         pub(crate) asked: AtomicU32,
         answer: i32,
         flags: u32,
         queue: u32,
-    }
-
-    unsafe extern "system" fn callback_add_ref(this: *mut c_void) -> u32 {
-        // SAFETY: `this` is a TestCallback.
-        unsafe { &*(this as *const TestCallback) }
-            .refs
-            .fetch_add(1, Ordering::SeqCst)
-            + 1
-    }
-
-    unsafe extern "system" fn callback_release(this: *mut c_void) -> u32 {
-        // SAFETY: `this` is a TestCallback; the test owns the box.
-        unsafe { &*(this as *const TestCallback) }
-            .refs
-            .fetch_sub(1, Ordering::SeqCst)
-            - 1
     }
 
     unsafe extern "system" fn get_parameters(
@@ -491,11 +480,7 @@ pub(crate) mod test_objects {
     }
 
     static CALLBACK_VTBL: IMFAsyncCallbackVtbl = IMFAsyncCallbackVtbl {
-        unknown: IUnknownVtbl {
-            query_interface,
-            add_ref: callback_add_ref,
-            release: callback_release,
-        },
+        unknown: VTBL_SLOTS,
         get_parameters,
         invoke,
     };
@@ -504,8 +489,11 @@ pub(crate) mod test_objects {
         /// A callback with one reference, held by the caller.
         pub(crate) fn new(answer: HResult, flags: u32, queue: u32) -> Box<TestCallback> {
             Box::new(TestCallback {
-                vtbl: &CALLBACK_VTBL,
-                refs: AtomicU32::new(1),
+                // The IUnknown slots at the start of the callback's vtable.
+                unknown: TestUnknown {
+                    vtbl: std::ptr::from_ref(&CALLBACK_VTBL).cast(),
+                    refs: AtomicU32::new(1),
+                },
                 asked: AtomicU32::new(0),
                 answer: answer.0,
                 flags,
@@ -515,6 +503,10 @@ pub(crate) mod test_objects {
 
         pub(crate) fn as_raw(&self) -> *mut c_void {
             self as *const TestCallback as *mut c_void
+        }
+
+        pub(crate) fn count(&self) -> u32 {
+            self.unknown.count()
         }
     }
 }
@@ -545,7 +537,7 @@ mod tests {
         let answers = TestCallback::new(HResult::S_OK, 1, QueueId::IO.0);
         // SAFETY: a live test callback.
         let callback = unsafe { ComCallbackPtr::from_raw_add_ref(answers.as_raw()) }.unwrap();
-        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(answers.count(), 2);
         let params = callback.parameters();
         assert_eq!(params.queue, QueueId::IO);
         assert_eq!(params.flags, CallbackFlags::FAST_IO_PROCESSING);
@@ -553,9 +545,9 @@ mod tests {
         // Handed on as a plain reference: still one, released once.
         let plain = callback.into_com_ptr();
         assert_eq!(plain.as_raw(), answers.as_raw());
-        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(answers.count(), 2);
         drop(plain);
-        assert_eq!(answers.refs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(answers.count(), 1);
 
         // E_NOTIMPL (or any failure) means the defaults, whatever the out values.
         let refuses = TestCallback::new(HResult::E_NOTIMPL, 1, QueueId::IO.0);
@@ -563,7 +555,7 @@ mod tests {
         let callback = unsafe { ComCallbackPtr::from_raw_add_ref(refuses.as_raw()) }.unwrap();
         assert_eq!(callback.parameters(), CallbackParams::default());
         drop(callback);
-        assert_eq!(refuses.refs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(refuses.count(), 1);
         // SAFETY: NULL is allowed.
         assert!(unsafe { ComCallbackPtr::from_raw_add_ref(std::ptr::null_mut()) }.is_none());
     }
