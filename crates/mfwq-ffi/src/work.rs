@@ -120,12 +120,12 @@ pub unsafe extern "system" fn MFPutWorkItem2(
     pCallback: *mut c_void,
     pState: *mut c_void,
 ) -> HRESULT {
-    if pCallback.is_null() {
+    // SAFETY: forwarded caller contract.
+    let Some(callback) = (unsafe { ComCallbackPtr::from_raw_add_ref(pCallback) }) else {
         return invalid_call("MFPutWorkItem2");
-    }
-    // SAFETY: forwarded caller contract; `pCallback` is not NULL.
+    };
+    // SAFETY: forwarded caller contract.
     unsafe {
-        let callback = ComCallbackPtr::from_raw_add_ref(pCallback).unwrap_unchecked();
         hr(mfwq::put_com_work_item(
             QueueId(dwQueue),
             Priority,
@@ -248,14 +248,14 @@ pub unsafe extern "system" fn MFScheduleWorkItem(
     Timeout: i64,
     pKey: *mut MFWORKITEM_KEY,
 ) -> HRESULT {
-    if pCallback.is_null() {
+    // SAFETY: forwarded caller contract.
+    let Some(callback) = (unsafe { ComCallbackPtr::from_raw_add_ref(pCallback) }) else {
         return invalid_call("MFScheduleWorkItem");
-    }
+    };
     // A refused call makes no result: none lives while the platform is
     // down, so none leaves a lock behind (docs/behaviour.md#w13).
-    // SAFETY: forwarded caller contract; `pCallback` is not NULL.
+    // SAFETY: forwarded caller contract.
     unsafe {
-        let callback = ComCallbackPtr::from_raw_add_ref(pCallback).unwrap_unchecked();
         let issued = mfwq::schedule_com_work_item(
             callback,
             com_arg(pState),
