@@ -67,12 +67,11 @@ pub fn put_work_item_with_priority(
 /// result adopts the references: nothing is read back from the new result.
 /// Both reads cost the putting thread a stall (docs/performance.md, "The C
 /// ABI's put").
-///
-/// # Safety
-/// `state` is any live COM object.
+/// Safe: the callback's type carries the promise that it is an
+/// `IMFAsyncCallback`, the state's that it is a COM object.
 // Hidden: the C ABI's form of `put_work_item_with_priority`; Rust code uses that.
 #[doc(hidden)]
-pub unsafe fn put_com_work_item(
+pub fn put_com_work_item(
     queue: QueueId,
     priority: i32,
     callback: crate::com::ComCallbackPtr,
@@ -83,7 +82,7 @@ pub unsafe fn put_com_work_item(
         return refuse_values(error, callback, state);
     }
     let flags = callback.parameters().flags;
-    // SAFETY: an IMFAsyncCallback (its type says so); the state as promised.
+    // SAFETY: an IMFAsyncCallback, as its type says.
     let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
     submit(
         queue,

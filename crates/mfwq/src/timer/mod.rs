@@ -186,12 +186,11 @@ pub fn schedule_work_item(
 /// stock result is made (which adopts the references), as
 /// [`schedule_work_item`] asks a Rust callback: nothing is read back from
 /// the new result.
-///
-/// # Safety
-/// `state` is any live COM object.
+/// Safe: the callback's type carries the promise that it is an
+/// `IMFAsyncCallback`, the state's that it is a COM object.
 // Hidden: the C ABI's form of `schedule_work_item`; Rust code uses that.
 #[doc(hidden)]
-pub unsafe fn schedule_com_work_item(
+pub fn schedule_com_work_item(
     callback: crate::com::ComCallbackPtr,
     state: Option<crate::com::ComPtr>,
     delay: Duration,
@@ -200,7 +199,7 @@ pub unsafe fn schedule_com_work_item(
     crate::platform::ensure_started()?;
     crate::platform::dispatch::check_completion_params(callback.parameters())?;
     let callback = callback.take().into_com_ptr();
-    // SAFETY: an IMFAsyncCallback (its type said so); the state as promised.
+    // SAFETY: an IMFAsyncCallback, as its type said.
     let result = unsafe { AsyncResult::from_com(None, Some(callback), state.take()) };
     schedule(result, delay)
 }
