@@ -571,7 +571,7 @@ pub fn run(args: Vec<String>, launch: Launch) -> ExitCode {
         };
         let mut targets = Some(targets);
         for (variant, name, outcome, figures) in outcomes {
-            for note in outcome.all_notes(name) {
+            for note in outcome.all_notes(name, figures.as_ref()) {
                 table.notes.push(format!("{}: {note}", cell.name));
             }
             table.lines.push(Line {

@@ -164,11 +164,12 @@ impl Outcome {
         }
     }
 
-    /// The notes, with those made from the merged figures: the source's
-    /// own lateness and the queue's anticipation.
-    pub fn all_notes(&self, name: &str) -> Vec<String> {
+    /// The notes, with those made from the merged figures (this outcome's
+    /// [`figures`](Self::figures), computed once by the caller): the
+    /// source's own lateness and the queue's anticipation.
+    pub fn all_notes(&self, name: &str, figures: Option<&Figures>) -> Vec<String> {
         let mut notes = self.notes.clone();
-        if let (Some(policy), Some(figures)) = (&self.source_policy, self.figures()) {
+        if let (Some(policy), Some(figures)) = (&self.source_policy, figures) {
             notes.push(format!(
                 "{name}: source thread {policy}, woke p50 {:.0} / p99 {:.0} / max {:.0} us late; \
                  hand-off (block start minus the source's wake-up) p50 {:.0} / p99 {:.0} / \
@@ -185,7 +186,7 @@ impl Outcome {
                 figures.missed_at_source
             ));
         }
-        if let (Some(a), Some(figures)) = (self.anticipation, self.figures()) {
+        if let (Some(a), Some(figures)) = (self.anticipation, figures) {
             notes.push(format!(
                 "{name}: anticipation {}: {} of {} blocks caught awake, {} watches",
                 if a.on { "on" } else { "off" },
