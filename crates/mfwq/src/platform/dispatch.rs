@@ -67,6 +67,7 @@ pub fn put_work_item_with_priority(
 /// result adopts the references: nothing is read back from the new result.
 /// Both reads cost the putting thread a stall (docs/performance.md, "The C
 /// ABI's put").
+///
 /// Safe: the callback's type carries the promise that it is an
 /// `IMFAsyncCallback`, the state's that it is a COM object.
 // Hidden: the C ABI's form of `put_work_item_with_priority`; Rust code uses that.

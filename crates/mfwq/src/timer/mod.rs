@@ -186,6 +186,7 @@ pub fn schedule_work_item(
 /// stock result is made (which adopts the references), as
 /// [`schedule_work_item`] asks a Rust callback: nothing is read back from
 /// the new result.
+///
 /// Safe: the callback's type carries the promise that it is an
 /// `IMFAsyncCallback`, the state's that it is a COM object.
 // Hidden: the C ABI's form of `schedule_work_item`; Rust code uses that.
