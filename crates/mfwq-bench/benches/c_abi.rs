@@ -13,8 +13,10 @@
 //!    calls `MFStartup` and then runs one round of a workload per `run NAME
 //!    ITEMS` command, timing it itself;
 //! 3. starts the Rust platform in this process and, workload by workload,
-//!    alternates rounds: C, Rust, C, Rust, ... (after one unmeasured warm-up
-//!    round each), so that both share the machine's noise;
+//!    runs rounds in which each side runs once, the first of a round
+//!    rotating (C then Rust, Rust then C, ...; after one unmeasured warm-up
+//!    round each), so that both share the machine's noise and neither always
+//!    goes first;
 //! 4. prints per workload the median, minimum, maximum and spread of each, and
 //!    for the C row the ratio of medians C/Rust, PASS when C <= 1.10 x Rust.
 //!
@@ -777,14 +779,14 @@ fn main() {
     let mut preamble = vec![
         format!("mode: {mode}"),
         format!(
-            "rounds: {} measured after {} warm-up per contestant, alternating {}; \
-             median/min/max over rounds",
+            "rounds: {} measured after {} warm-up per contestant, each contestant once per \
+             round, the first rotating ({}); median/min/max over rounds",
             cfg.rounds,
             cfg.warmup,
             if diag {
-                "C, Rust, C static, Rust like C, C, Rust, ..."
+                "C, Rust, C static, Rust like C; Rust, C static, Rust like C, C; ..."
             } else {
-                "C, Rust, C, Rust, ..."
+                "C, Rust; Rust, C; ..."
             }
         ),
         format!("scale: {} (1 = the sizes of `mfbench --list`)", cfg.scale),
@@ -859,7 +861,13 @@ fn main() {
             } else {
                 format!("[{name}] round {}/{}:", round - cfg.warmup + 1, cfg.rounds)
             };
-            for contestant in &mut contestants {
+            // Each round starts with the next contestant, as the peer bench
+            // does: whoever runs first in a round meets the machine after a
+            // pause, the others right after a run, and that must not always
+            // favour the same side.
+            let first = round % contestants.len();
+            let (head, tail) = contestants.split_at_mut(first);
+            for contestant in tail.iter_mut().chain(head.iter_mut()) {
                 std::thread::sleep(SETTLE);
                 let per = contestant.run(name, n, &mut queues);
                 line.push_str(&format!("  {} {} ns/{unit}", contestant.name, fmt_num(per)));
