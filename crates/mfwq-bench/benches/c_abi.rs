@@ -25,10 +25,12 @@
 //! the work its C twin in `c/mfbench.c` does, with the core API a Rust user
 //! would call for it (see the comments there and here).
 //!
-//! `--diag` (or `MFWQ_C_ABI_DIAG=1`) adds two diagnostic contestants that
+//! `--diag` (or `MFWQ_C_ABI_DIAG=1`) adds three diagnostic contestants that
 //! split a gap into its causes: the same C program linked with `libmfplat.a`
-//! (no PLT, thread-locals without `__tls_get_addr`), and Rust making the core
-//! calls in the order the C ABI layer makes them ([`Style::LikeCAbi`]).
+//! (no PLT, thread-locals without `__tls_get_addr`), Rust making the core
+//! calls in the order the C ABI layer makes them ([`Style::LikeCAbi`]), and
+//! the C program with each callback's reference count on a cache line of its
+//! own ([`Build::CountApart`]).
 //!
 //! Environment: `CC` (the C compiler), `MFWQ_C_ABI_REQUIRED=1` (a smoke test
 //! that cannot build the C side fails instead of skipping), and the
@@ -63,6 +65,7 @@ const C_NAME: &str = "C libmfplat.so";
 const RUST_NAME: &str = "Rust mfwq";
 const C_STATIC_NAME: &str = "C libmfplat.a (diag)";
 const DIAG_NAME: &str = "Rust like C ABI (diag)";
+const C_APART_NAME: &str = "C, count on its own line (diag)";
 
 // ---------------------------------------------------------------------------
 // Building and driving the C program
@@ -139,35 +142,44 @@ fn build_library(paths: &Paths) -> Result<PathBuf, String> {
     Ok(lib_dir)
 }
 
-/// How the C program links libmfplat.
+/// How the C program is built: which library it links, and how its
+/// callbacks are laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Link {
+enum Build {
     /// `libmfplat.so`, found through the rpath: what applications do, and
-    /// what the target is about.
+    /// what the target is about. Each callback keeps its reference count
+    /// right after its vtable pointer, as C and C++ COM objects do.
     Shared,
     /// `libmfplat.a` linked into the executable (diagnostic, `--diag`).
     Static,
+    /// `libmfplat.so`, with each callback's reference count on a cache line
+    /// of its own (diagnostic, `--diag`; `MFBENCH_COUNT_APART`): what the
+    /// fan-outs lose to the threads that write the count (`AddRef` on the
+    /// putting thread, `Release` on the workers) while the others read the
+    /// vtable pointer beside it for every call.
+    CountApart,
 }
 
-impl Link {
+impl Build {
     fn library(self) -> &'static str {
         match self {
-            Link::Shared => "libmfplat.so",
-            Link::Static => "libmfplat.a",
+            Build::Shared | Build::CountApart => "libmfplat.so",
+            Build::Static => "libmfplat.a",
         }
     }
 }
 
 /// Compiles `c/mfbench.c` against the library in `lib_dir`.
-fn compile_mfbench(paths: &Paths, lib_dir: &Path, link: Link) -> Result<PathBuf, String> {
+fn compile_mfbench(paths: &Paths, lib_dir: &Path, build: Build) -> Result<PathBuf, String> {
     // `CC` may carry words of its own (`ccache gcc`, `gcc -m64`), as make and
     // cargo's cc crate allow.
     let cc = std::env::var("CC").unwrap_or_default();
     let mut words = cc.split_whitespace();
     let compiler = words.next().unwrap_or("cc").to_owned();
-    let exe = lib_dir.join(match link {
-        Link::Shared => "mfbench",
-        Link::Static => "mfbench-static",
+    let exe = lib_dir.join(match build {
+        Build::Shared => "mfbench",
+        Build::Static => "mfbench-static",
+        Build::CountApart => "mfbench-count-apart",
     });
     let mut command = Command::new(&compiler);
     command.args(words);
@@ -185,8 +197,11 @@ fn compile_mfbench(paths: &Paths, lib_dir: &Path, link: Link) -> Result<PathBuf,
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("c/mfbench.c"))
         .arg("-o")
         .arg(&exe);
-    match link {
-        Link::Shared => {
+    if build == Build::CountApart {
+        command.arg("-DMFBENCH_COUNT_APART");
+    }
+    match build {
+        Build::Shared | Build::CountApart => {
             command
                 .arg("-L")
                 .arg(lib_dir)
@@ -194,7 +209,7 @@ fn compile_mfbench(paths: &Paths, lib_dir: &Path, link: Link) -> Result<PathBuf,
                 .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
                 .arg("-lpthread");
         }
-        Link::Static => {
+        Build::Static => {
             command
                 .arg(lib_dir.join("libmfplat.a"))
                 .args(["-lpthread", "-ldl", "-lm", "-lgcc_s"]);
@@ -739,15 +754,15 @@ fn main() {
     }
 
     let paths = Paths::locate();
-    let links: &[Link] = if diag {
-        &[Link::Shared, Link::Static]
+    let builds: &[Build] = if diag {
+        &[Build::Shared, Build::Static, Build::CountApart]
     } else {
-        &[Link::Shared]
+        &[Build::Shared]
     };
     let built = build_library(&paths).and_then(|lib| {
-        links
+        builds
             .iter()
-            .map(|&link| compile_mfbench(&paths, &lib, link))
+            .map(|&build| compile_mfbench(&paths, &lib, build))
             .collect::<Result<Vec<_>, _>>()
     });
     let exes = match built {
@@ -784,7 +799,7 @@ fn main() {
             cfg.rounds,
             cfg.warmup,
             if diag {
-                "C, Rust, C static, Rust like C; Rust, C static, Rust like C, C; ..."
+                "C, Rust, C static, Rust like C, C count apart; Rust, C static, ...; ..."
             } else {
                 "C, Rust; Rust, C; ..."
             }
@@ -797,11 +812,11 @@ fn main() {
                 .unwrap_or_else(|_| "?".into()),
         ),
     ];
-    for (exe, link) in exes.iter().zip(links) {
+    for (exe, build) in exes.iter().zip(builds) {
         preamble.push(format!(
             "C program: {} linked with {} of {}",
             exe.display(),
-            link.library(),
+            build.library(),
             paths.lib_dir().display()
         ));
     }
@@ -814,17 +829,21 @@ fn main() {
 
     let mut noise = Noise::new();
     let mut contestants = Vec::new();
-    for (exe, link) in exes.iter().zip(links) {
+    for (exe, build) in exes.iter().zip(builds) {
         let program = CProgram::start(exe).unwrap_or_else(|error| fail(&error));
-        let (name, rust) = match link {
-            Link::Shared => (C_NAME, Contestant::new(RUST_NAME, Side::Rust(Style::Api))),
-            Link::Static => (
-                C_STATIC_NAME,
-                Contestant::new(DIAG_NAME, Side::Rust(Style::LikeCAbi)),
+        let (name, rust) = match build {
+            Build::Shared => (
+                C_NAME,
+                Some(Contestant::new(RUST_NAME, Side::Rust(Style::Api))),
             ),
+            Build::Static => (
+                C_STATIC_NAME,
+                Some(Contestant::new(DIAG_NAME, Side::Rust(Style::LikeCAbi))),
+            ),
+            Build::CountApart => (C_APART_NAME, None),
         };
         contestants.push(Contestant::new(name, Side::C(program)));
-        contestants.push(rust);
+        contestants.extend(rust);
     }
     let platform = mfwq::Platform::start().expect("start the mfwq platform");
     let mut queues = RustQueues::default();
@@ -947,7 +966,10 @@ fn main() {
              (no PLT, and thread-locals without __tls_get_addr); '{DIAG_NAME}' is Rust making \
              the core calls the C ABI layer makes (a put: the result, then the callback's \
              parameters, then the result handed over; a timer: the parameters, then the \
-             result; one more handle for MFInvokeCallback's pointer)."
+             result; one more handle for MFInvokeCallback's pointer); '{C_APART_NAME}' is the \
+             C program with each callback's reference count moved to a cache line of its own, \
+             away from the vtable pointer that every AddRef, GetParameters, Invoke and Release \
+             reads while other threads write the count."
         ));
     }
     if let Some(line) = noise.note("workload", cpus) {

@@ -110,6 +110,13 @@ static void latch_wait(const char *workload)
 
 typedef struct BenchCallback {
     _Alignas(64) IMFAsyncCallback iface; /* each callback on cache lines of its own */
+#ifdef MFBENCH_COUNT_APART
+    /* Diagnostic build (the c_abi bench's --diag): the count on a cache line
+     * of its own. Otherwise it shares the vtable pointer's line, as in C and
+     * C++ COM objects, where every call through the vtable reads that line
+     * while AddRef and Release on other threads write it. */
+    _Alignas(64)
+#endif
     atomic_uint refs;
     DWORD queue;          /* what queue_get_parameters reports */
     atomic_size_t count;  /* chain: hops to go; ping-pong: hops so far; timers: fired */
