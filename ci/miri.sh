@@ -26,7 +26,7 @@ TOOLCHAIN="${MIRI_TOOLCHAIN:-nightly}"
 # (its concurrent pushers and poppers), recycle 30, registry 19,
 # sched::bands 19, observe 17, every other module 5-8.
 LANE_A=(sched::fifo:: registry:: error:: ids:: sched::slot:: com:: handle:: timer::claim::)
-LANE_B=(recycle:: sched::bands:: observe:: work::item:: slab:: checked:: class_name:: timer::alarm:: api::scope:: api::join:: event:: result:: sched::patience::)
+LANE_B=(recycle:: sched::bands:: observe:: work::item:: work::tests:: slab:: checked:: class_name:: timer::alarm:: api::scope:: api::join:: event:: result:: sched::patience::)
 MODULES=("${LANE_A[@]}" "${LANE_B[@]}")
 SLOW=(registry::tests::limit_gives_e_fail_and_frees_make_room)
 

@@ -311,6 +311,35 @@ impl ComCallbackPtr {
     pub fn into_com_ptr(self) -> ComPtr {
         self.object
     }
+
+    /// The vtable read when the reference was taken, for calls made later
+    /// without reading the object again.
+    #[inline]
+    pub(crate) fn vtbl(&self) -> CallbackVtbl {
+        CallbackVtbl(self.vtbl)
+    }
+}
+
+/// The vtable of a live `IMFAsyncCallback`, as read from its first word:
+/// what a worker calls `Invoke` and `Release` through for an item the C ABI
+/// put, so that it need not read the object's first cache line again
+/// (docs/performance.md, "The C ABI's remaining gap").
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallbackVtbl(NonNull<IMFAsyncCallbackVtbl>);
+
+// SAFETY: a vtable is an immutable table of function pointers, which any
+// thread may read.
+unsafe impl Send for CallbackVtbl {}
+
+impl CallbackVtbl {
+    /// # Safety
+    /// The object this vtable was read from is still alive (some reference
+    /// keeps it), so its vtable is too.
+    #[inline]
+    pub(crate) unsafe fn get<'a>(self) -> &'a IMFAsyncCallbackVtbl {
+        // SAFETY: as the caller promises.
+        unsafe { self.0.as_ref() }
+    }
 }
 
 /// Calls `callback->Invoke(result)`; the return value is ignored (docs/behaviour.md#w32).
@@ -449,10 +478,15 @@ pub(crate) mod test_objects {
     /// A counted `IMFAsyncCallback` whose `GetParameters` answers `answer`
     /// (an HRESULT) with `flags` and `queue`, and counts its calls. It
     /// begins with a [`TestUnknown`], whose `AddRef` and `Release` it uses.
+    /// `Invoke` counts too, and once [`keep_results`](Self::keep_results) is
+    /// set it keeps a reference to each result it is given (the last one).
     #[repr(C)]
     pub(crate) struct TestCallback {
         unknown: TestUnknown,
         pub(crate) asked: AtomicU32,
+        pub(crate) invoked: AtomicU32,
+        keep: std::sync::atomic::AtomicBool,
+        kept: std::sync::atomic::AtomicPtr<c_void>,
         answer: i32,
         flags: u32,
         queue: u32,
@@ -475,7 +509,16 @@ pub(crate) mod test_objects {
         }
     }
 
-    unsafe extern "system" fn invoke(_this: *mut c_void, _result: *mut c_void) -> i32 {
+    unsafe extern "system" fn invoke(this: *mut c_void, result: *mut c_void) -> i32 {
+        // SAFETY: `this` is a TestCallback.
+        let callback = unsafe { &*(this as *const TestCallback) };
+        callback.invoked.fetch_add(1, Ordering::SeqCst);
+        if callback.keep.load(Ordering::SeqCst) {
+            // SAFETY: the platform passes a live IMFAsyncResult.
+            unsafe { (unknown_vtbl(result).add_ref)(result) };
+            let before = callback.kept.swap(result, Ordering::SeqCst);
+            assert!(before.is_null(), "one result kept at a time");
+        }
         HResult::S_OK.0
     }
 
@@ -495,6 +538,9 @@ pub(crate) mod test_objects {
                     refs: AtomicU32::new(1),
                 },
                 asked: AtomicU32::new(0),
+                invoked: AtomicU32::new(0),
+                keep: std::sync::atomic::AtomicBool::new(false),
+                kept: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
                 answer: answer.0,
                 flags,
                 queue,
@@ -507,6 +553,16 @@ pub(crate) mod test_objects {
 
         pub(crate) fn count(&self) -> u32 {
             self.unknown.count()
+        }
+
+        /// From now on, `Invoke` keeps a reference to its result.
+        pub(crate) fn keep_results(&self) {
+            self.keep.store(true, Ordering::SeqCst);
+        }
+
+        /// The result `Invoke` kept, with its reference (null: none).
+        pub(crate) fn take_kept(&self) -> *mut c_void {
+            self.kept.swap(std::ptr::null_mut(), Ordering::SeqCst)
         }
     }
 }

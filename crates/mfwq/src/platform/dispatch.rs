@@ -11,7 +11,7 @@ use crate::object::callback::{effective_params, Callback, CallbackParams};
 use crate::object::result::{AsyncResult, State};
 use crate::platform::route;
 use crate::platform::{ensure_started, PLATFORM};
-use crate::work::Work;
+use crate::work::{ComPut, Work};
 
 /// `MFPutWorkItem(queue, callback, state)`: wraps `callback` and `state` in a new
 /// result and queues it on `queue`; a worker of that queue then calls
@@ -83,14 +83,18 @@ pub fn put_com_work_item(
         return refuse_values(error, callback, state);
     }
     let flags = callback.parameters().flags;
+    let vtbl = callback.vtbl();
     // SAFETY: an IMFAsyncCallback, as its type says.
     let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
-    submit(
-        queue,
-        Band::from_priority(priority),
-        Work::new(result),
-        flags,
-    )
+    let work = if flags.contains(CallbackFlags::REPLY) {
+        // A serial queue's reply mode takes the result itself.
+        Work::new(result)
+    } else {
+        // SAFETY: the result was just made around the callback `vtbl` was
+        // read from, and nobody else has it.
+        Work::new(unsafe { ComPut::new(result, vtbl) })
+    };
+    submit(queue, Band::from_priority(priority), work, flags)
 }
 
 /// `MFPutWorkItemEx(queue, result)` / `RtwqPutWorkItem`: queues an existing result

@@ -39,6 +39,9 @@ type Slot = [MaybeUninit<*mut ()>; 2];
 pub(crate) enum Kind {
     /// An `AsyncResult` to invoke (or whose event to set).
     Result,
+    /// An `AsyncResult` the C ABI put, with its COM callback's vtable
+    /// (`ComPut`).
+    ComResult,
     /// A Rust closure (`spawn`).
     Closure,
     /// A serial queue's step.

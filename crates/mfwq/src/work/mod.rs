@@ -25,6 +25,7 @@ pub(crate) use item::{Kind, Payload, QueueCore, Work};
 use std::sync::Arc;
 
 use crate::ids::QueueId;
+use crate::object::com::CallbackVtbl;
 use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
 use crate::sched::Job;
@@ -54,6 +55,58 @@ impl Payload for AsyncResult {
     /// Rust callback's data pointer).
     fn address(&self) -> usize {
         self.callback_address()
+    }
+}
+
+/// A result the C ABI's put made (`put_com_work_item`), with its COM
+/// callback's vtable as the putting thread read it, so that the worker
+/// calls `Invoke`, and on the last release `Release`, without reading the
+/// callback's first cache line: in a C or C++ COM object that line holds
+/// the reference count too, which the putting thread is writing for the next
+/// item (docs/performance.md, "The C ABI's remaining gap"). Runs as the
+/// result does otherwise. Never made for a reply-mode callback: a serial
+/// queue's reply mode takes the result itself.
+pub(crate) struct ComPut {
+    result: AsyncResult,
+    vtbl: CallbackVtbl,
+}
+
+impl ComPut {
+    /// # Safety
+    /// `result` was just made around a COM callback whose vtable is `vtbl`
+    /// and has not been handed to anyone.
+    #[inline]
+    pub(crate) unsafe fn new(result: AsyncResult, vtbl: CallbackVtbl) -> ComPut {
+        ComPut { result, vtbl }
+    }
+
+    pub(crate) fn result(&self) -> &AsyncResult {
+        &self.result
+    }
+}
+
+impl Payload for ComPut {
+    const KIND: Kind = Kind::ComResult;
+
+    #[inline]
+    fn run(self, queue: QueueId) {
+        let ComPut { result, vtbl } = self;
+        // SAFETY: `ComPut::new`'s contract.
+        let invoked = guard_on(queue, PanicSite::Invoke, || unsafe {
+            result.run_com_through(vtbl)
+        });
+        crate::sched::invoke_returned();
+        // A panic in `Invoke` (a Rust object behind the COM pointer) leaves
+        // the result to its ordinary release.
+        let callback = invoked.unwrap_or(std::ptr::null_mut());
+        // SAFETY: as above, with the callback `run_com_through` invoked.
+        guard_on(queue, PanicSite::Drop, || unsafe {
+            result.release_through(callback, vtbl)
+        });
+    }
+
+    fn address(&self) -> usize {
+        self.result.callback_address()
     }
 }
 
@@ -165,6 +218,7 @@ impl Work {
             return item.result();
         }
         self.downcast_ref::<AsyncResult>()
+            .or_else(|| self.downcast_ref::<ComPut>().map(ComPut::result))
     }
 }
 
@@ -201,5 +255,91 @@ impl Job for Work {
         if let Some(queue) = crate::sched::current_queue() {
             crate::observe::worker(queue, false);
         }
+    }
+}
+
+#[cfg(all(test, not(mfwq_loom)))]
+mod tests {
+    use super::*;
+    use crate::error::HResult;
+    use crate::object::com::test_objects::{TestCallback, TestUnknown};
+    use crate::object::com::{ComCallbackPtr, ComPtr};
+
+    /// What `put_com_work_item` queues for `callback` (and `state`).
+    fn com_put(callback: &TestCallback, state: Option<&TestUnknown>) -> Work {
+        // SAFETY: live test objects, which outlive the test's references.
+        let callback = unsafe { ComCallbackPtr::from_raw_add_ref(callback.as_raw()) }.unwrap();
+        let state = state.map(|state| unsafe { ComPtr::from_raw_add_ref(state.as_raw()) }.unwrap());
+        let vtbl = callback.vtbl();
+        // SAFETY: an IMFAsyncCallback; the result is new and ours alone.
+        let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
+        Work::new(unsafe { ComPut::new(result, vtbl) })
+    }
+
+    #[test]
+    fn a_c_put_invokes_once_then_releases_its_callback_once() {
+        let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
+        let work = com_put(&callback, None);
+        assert_eq!(work.kind(), Kind::ComResult);
+        assert_eq!(work.address(), callback.as_raw() as usize);
+        assert!(
+            work.result().is_some(),
+            "shutdown and tracing see the result"
+        );
+        assert_eq!(callback.count(), 2, "the result holds one reference");
+        work.run(QueueId::MULTITHREADED);
+        assert_eq!(
+            callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
+            1
+        );
+        assert_eq!(callback.count(), 1, "released once, with the result");
+    }
+
+    #[test]
+    fn a_result_that_invoke_keeps_keeps_its_callback() {
+        let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
+        callback.keep_results();
+        com_put(&callback, None).run(QueueId::MULTITHREADED);
+        assert_eq!(
+            callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
+            1
+        );
+        assert_eq!(
+            callback.count(),
+            2,
+            "a result someone still holds still holds its callback"
+        );
+        let kept = callback.take_kept();
+        // SAFETY: the reference Invoke took.
+        drop(unsafe { ComPtr::from_raw_owned(kept) });
+        assert_eq!(
+            callback.count(),
+            1,
+            "released with the result's last reference"
+        );
+    }
+
+    #[test]
+    fn a_c_put_with_a_state_releases_both() {
+        let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
+        let state = TestUnknown::new();
+        com_put(&callback, Some(&state)).run(QueueId::MULTITHREADED);
+        assert_eq!(
+            callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
+            1
+        );
+        assert_eq!(callback.count(), 1);
+        assert_eq!(state.count(), 1);
+    }
+
+    #[test]
+    fn a_c_put_dropped_unrun_releases_without_invoking() {
+        let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
+        drop(com_put(&callback, None));
+        assert_eq!(
+            callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
+            0
+        );
+        assert_eq!(callback.count(), 1);
     }
 }

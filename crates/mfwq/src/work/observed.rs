@@ -111,9 +111,7 @@ impl Observed {
             label,
             counted,
         } = this.into_inner();
-        let status = work
-            .downcast_ref::<crate::object::result::AsyncResult>()
-            .map_or(0, |result| result.status().0);
+        let status = work.result().map_or(0, |result| result.status().0);
         let begin = crate::observe::begin(queue, item, put_ticks, status, label, counted);
         let outcome = run(work);
         crate::observe::end(queue, begin, counted);

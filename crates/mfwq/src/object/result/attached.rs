@@ -212,6 +212,12 @@ impl Attached {
         self.extra()?.foreign.as_ref()
     }
 
+    /// Nothing is attached.
+    #[inline]
+    pub(super) fn is_none(&self) -> bool {
+        matches!(self, Attached::Word(word) if word.0.is_null())
+    }
+
     /// Takes everything out, leaving nothing attached: the owner drops the
     /// parts in its own order.
     #[inline]

@@ -12,7 +12,9 @@ use crate::event::Event;
 use crate::handle::{self, RawHandle};
 use crate::object::accounting::ResultLock;
 use crate::object::callback::{effective_params, Callback, CallbackParams};
-use crate::object::com::{self, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
+use crate::object::com::{
+    self, CallbackVtbl, ComPtr, Guid, IMFAsyncCallbackVtbl, IMFAsyncResultVtbl, IUnknownVtbl,
+};
 use crate::object::pool::{HasPool, LocalBlocks, Pool};
 use crate::object::recycle::Recycled;
 
@@ -563,6 +565,76 @@ impl AsyncResult {
         // SAFETY: `pCallback` is live while this result is, and `passed` is alive.
         unsafe { com::invoke_callback(callback, passed.com_ptr()) };
         true
+    }
+
+    /// [`run`](Self::run) for a result the C ABI's put made around a COM
+    /// callback, with `Invoke` called through `vtbl`, the callback's vtable
+    /// as the putting thread read it, rather than through the callback's
+    /// first word: a C or C++ COM object keeps its reference count on that
+    /// cache line, which the putting thread writes for the next item
+    /// (docs/performance.md, "The C ABI's remaining gap"). Returns the
+    /// callback invoked, for [`release_through`](Self::release_through); null
+    /// when there was none to invoke.
+    ///
+    /// # Safety
+    /// This result was made with a COM callback whose vtable is `vtbl`, and
+    /// nothing has replaced it since: no caller has had the result's pointer
+    /// before its `Invoke`.
+    #[inline]
+    pub(crate) unsafe fn run_com_through(&self, vtbl: CallbackVtbl) -> *mut c_void {
+        let callback = self.0.image.callback.load(Ordering::Acquire);
+        if callback.is_null() || self.0.foreign().is_some() {
+            self.run();
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the callback is the one `vtbl` was read from (the caller's
+        // promise), kept alive by the image's reference.
+        let vtbl = unsafe { vtbl.get() };
+        debug_assert!(
+            // SAFETY: as above: a live COM object's first word.
+            std::ptr::eq(
+                unsafe { *(callback as *const *const IMFAsyncCallbackVtbl) },
+                vtbl
+            ),
+            "the vtable carried with the item is the callback's"
+        );
+        // SAFETY: as above; this result is alive.
+        let _ignored = unsafe { (vtbl.invoke)(callback, self.com_ptr()) };
+        callback
+    }
+
+    /// Drops this handle after [`run_com_through`](Self::run_com_through)
+    /// invoked `callback`. When this is the last handle, nothing else is
+    /// attached and the image still holds `callback`, the callback is
+    /// released first through `vtbl`: what the final release does first
+    /// anyway (the attachments, dropped before it, are none), without
+    /// reading the callback's first word.
+    ///
+    /// # Safety
+    /// As for `run_com_through`, with the `callback` it returned.
+    #[inline]
+    pub(crate) unsafe fn release_through(self, callback: *mut c_void, vtbl: CallbackVtbl) {
+        if !callback.is_null()
+            && Recycled::ref_count(&self.0) == 1
+            && self.0.attached.is_none()
+            && self
+                .0
+                .image
+                .callback
+                .compare_exchange(
+                    callback,
+                    std::ptr::null_mut(),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            // SAFETY: the image's reference, taken out of it just above, so
+            // that the final release below does not release it again; the
+            // vtable is the callback's (the caller's promise).
+            let _ = unsafe { (vtbl.get().unknown.release)(callback) };
+        }
+        drop(self);
     }
 
     /// What a worker does with the result: invoke the callback, or set the
