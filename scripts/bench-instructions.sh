@@ -54,6 +54,9 @@
 # 3 minutes on 2 CPUs with the defaults, once the bench is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT_NAME=bench-instructions
+# shellcheck source=scripts/callgrind-lib.sh
+source scripts/callgrind-lib.sh
 
 # Workloads whose contestants all go through the harness and that callgrind
 # gets through in seconds. Left out: `future-sleep`, whose sleeps of 1-50 ms
@@ -130,34 +133,15 @@ awk -v a="$SCALE_A" -v b="$SCALE_B" 'BEGIN { exit !(a > 0 && b > a) }' ||
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || usage_error "--rounds: not a positive count: $ROUNDS"
 [[ $WARMUP =~ ^[0-9]+$ ]] || usage_error "--warmup: not a count: $WARMUP"
 
-command -v valgrind >/dev/null 2>&1 ||
-    die "valgrind is not installed (it provides callgrind, which counts the instructions); install it (e.g. apt-get install valgrind) and run again"
-valgrind --tool=callgrind --version >/dev/null 2>&1 ||
-    die "valgrind is installed but does not run ($(command -v valgrind))"
-command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH"
+require_callgrind
 
 START=$SECONDS
-if [[ -n $KEEP ]]; then
-    mkdir -p "$KEEP"
-    WORK=$(cd "$KEEP" && pwd)
-else
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-instructions.XXXXXX")
-    trap 'rm -rf "$WORK"' EXIT
-fi
+make_work_dir "$KEEP"
 
 # --- build -----------------------------------------------------------------
 
-echo "bench-instructions: building the peer bench" >&2
-if ! cargo bench -p mfwq-bench --bench peers --no-run >"$WORK/build.log" 2>&1; then
-    cat "$WORK/build.log" >&2
-    die "cargo bench -p mfwq-bench --bench peers --no-run failed"
-fi
-# "  Executable benches/peers/main.rs (target/release/deps/peers-<hash>)"
-BIN=$(sed -n 's/^ *Executable .*(\(.*peers-[0-9a-f]*\))$/\1/p' "$WORK/build.log" | tail -n 1)
-[[ -n $BIN && -x $BIN ]] || {
-    cat "$WORK/build.log" >&2
-    die "cannot find the bench binary in cargo's output"
-}
+build_bench peers
+BIN=$BENCH_BIN
 # A copy: another build in the same target directory may replace the binary
 # while the runs go on.
 cp "$BIN" "$WORK/peers"

@@ -43,6 +43,9 @@
 # error. About 4 minutes on 2 CPUs for all workloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT_NAME=c-abi-instructions
+# shellcheck source=scripts/callgrind-lib.sh
+source scripts/callgrind-lib.sh
 
 SCALE_A=0.02
 SCALE_B=0.06
@@ -56,10 +59,6 @@ OUT=
 KEEP=
 FILTERS=()
 
-die() {
-    echo "c-abi-instructions: $*" >&2
-    exit 1
-}
 
 usage_error() {
     echo "c-abi-instructions: $*" >&2
@@ -95,38 +94,24 @@ awk -v a="$SCALE_A" -v b="$SCALE_B" 'BEGIN { exit !(a + 0 > 0 && b + 0 > a + 0) 
     usage_error "need 0 < --scale-a < --scale-b (got $SCALE_A and $SCALE_B)"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || usage_error "--runs: not a positive count: $RUNS"
 
-command -v valgrind >/dev/null 2>&1 ||
-    die "valgrind is not installed (it provides callgrind); install it (e.g. apt-get install valgrind) and run again"
-command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH"
+require_callgrind
 
 START=$SECONDS
-if [[ -n $KEEP ]]; then
-    mkdir -p "$KEEP"
-    WORK=$(cd "$KEEP" && pwd)
-else
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/c-abi-instructions.XXXXXX")
-    trap 'rm -rf "$WORK"' EXIT
-fi
-
-echo "c-abi-instructions: building the c_abi bench" >&2
-if ! cargo bench -p mfwq-bench --bench c_abi --no-run >"$WORK/build.log" 2>&1; then
-    cat "$WORK/build.log" >&2
-    die "cargo bench -p mfwq-bench --bench c_abi --no-run failed"
-fi
-BENCH=$(sed -n 's/^ *Executable .*(\(.*c_abi-[0-9a-f]*\))$/\1/p' "$WORK/build.log" | tail -n 1)
-[[ -n $BENCH && -x $BENCH ]] || die "cannot find the bench binary in cargo's output"
+make_work_dir "$KEEP"
+build_bench c_abi
+BENCH=$BENCH_BIN
 # One smoke round builds libmfplat and mfbench next to the bench binary.
 "$BENCH" --bench --rounds 1 --warmup 0 --scale 0.001 --filter submit --no-write \
     >"$WORK/prepare.log" 2>&1 || {
     tail -n 20 "$WORK/prepare.log" >&2
-    die "the c_abi bench did not run"
+    callgrind_die "the c_abi bench did not run"
 }
 TARGET_DIR=$(cd "$(dirname "$BENCH")/.." && pwd)
 MFBENCH=$TARGET_DIR/mfbench
-[[ -x $MFBENCH ]] || die "the bench left no C program at $MFBENCH"
+[[ -x $MFBENCH ]] || callgrind_die "the bench left no C program at $MFBENCH"
 
 mapfile -t LISTED < <("$MFBENCH" --list)
-((${#LISTED[@]})) || die "mfbench --list printed nothing"
+((${#LISTED[@]})) || callgrind_die "mfbench --list printed nothing"
 declare -A ITEMS UNIT
 NAMES=()
 for line in "${LISTED[@]}"; do
@@ -168,11 +153,11 @@ measure_once() {
     if ! LD_LIBRARY_PATH=$TARGET_DIR valgrind --tool=callgrind --fair-sched="$FAIR_SCHED" --callgrind-out-file=/dev/null \
         --log-file="$log.valgrind" "${cmd[@]}" >"$log.out" 2>&1; then
         tail -n 20 "$log.out" "$log.valgrind" >&2 || true
-        die "$name ($side, scale $scale) failed under callgrind"
+        callgrind_die "$name ($side, scale $scale) failed under callgrind"
     fi
     local n
     n=$(count "$log.valgrind")
-    [[ -n $n ]] || die "no instruction count in $log.valgrind"
+    [[ -n $n ]] || callgrind_die "no instruction count in $log.valgrind"
     echo "$n"
 }
 
