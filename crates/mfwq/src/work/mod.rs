@@ -60,12 +60,14 @@ impl Payload for AsyncResult {
 
 /// A result the C ABI's put made (`put_com_work_item`), with its COM
 /// callback's vtable as the putting thread read it, so that the worker
-/// calls `Invoke`, and on the last release `Release`, without reading the
-/// callback's first cache line: in a C or C++ COM object that line holds
-/// the reference count too, which the putting thread is writing for the next
-/// item (docs/performance.md, "The C ABI's remaining gap"). Runs as the
-/// result does otherwise. Never made for a reply-mode callback: a serial
-/// queue's reply mode takes the result itself.
+/// calls `Invoke` without reading the callback's first cache line, and
+/// `Release` too when it drops the result's last reference and nothing but
+/// the callback is attached (a put with a state releases the ordinary way):
+/// in a C or C++ COM object that line holds the reference count too, which
+/// the putting thread is writing for the next item (docs/performance.md,
+/// "The C ABI's remaining gap"). Runs as the result does otherwise. Never
+/// made for a reply-mode callback: a serial queue's reply mode takes the
+/// result itself.
 pub(crate) struct ComPut {
     result: AsyncResult,
     vtbl: CallbackVtbl,
@@ -96,8 +98,10 @@ impl Payload for ComPut {
             result.run_com_through(vtbl)
         });
         crate::sched::invoke_returned();
-        // A panic in `Invoke` (a Rust object behind the COM pointer) leaves
-        // the result to its ordinary release.
+        // `Invoke` itself cannot unwind (an `extern "system"` function
+        // aborts instead); a panic caught here came from the ordinary run
+        // `run_com_through` falls back to, and the result is then released
+        // the ordinary way.
         let callback = invoked.unwrap_or(std::ptr::null_mut());
         // SAFETY: as above, with the callback `run_com_through` invoked.
         guard_on(queue, PanicSite::Drop, || unsafe {
@@ -276,10 +280,14 @@ mod tests {
         Work::new(unsafe { ComPut::new(result, vtbl) })
     }
 
+    use crate::object::result::released_through_count;
+
     #[test]
     fn a_c_put_invokes_once_then_releases_its_callback_once() {
+        let _serial = crate::object::accounting::test_serial();
         let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
         let work = com_put(&callback, None);
+        let short_ways = released_through_count();
         assert_eq!(work.kind(), Kind::ComResult);
         assert_eq!(work.address(), callback.as_raw() as usize);
         assert!(
@@ -293,13 +301,25 @@ mod tests {
             1
         );
         assert_eq!(callback.count(), 1, "released once, with the result");
+        assert_eq!(
+            released_through_count(),
+            short_ways + 1,
+            "through the carried vtable"
+        );
     }
 
     #[test]
     fn a_result_that_invoke_keeps_keeps_its_callback() {
+        let _serial = crate::object::accounting::test_serial();
         let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
         callback.keep_results();
+        let short_ways = released_through_count();
         com_put(&callback, None).run(QueueId::MULTITHREADED);
+        assert_eq!(
+            released_through_count(),
+            short_ways,
+            "not while Invoke's reference lives"
+        );
         assert_eq!(
             callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
             1
@@ -321,9 +341,16 @@ mod tests {
 
     #[test]
     fn a_c_put_with_a_state_releases_both() {
+        let _serial = crate::object::accounting::test_serial();
         let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
         let state = TestUnknown::new();
+        let short_ways = released_through_count();
         com_put(&callback, Some(&state)).run(QueueId::MULTITHREADED);
+        assert_eq!(
+            released_through_count(),
+            short_ways,
+            "the ordinary way: the state goes before the callback"
+        );
         assert_eq!(
             callback.invoked.load(std::sync::atomic::Ordering::SeqCst),
             1
@@ -334,6 +361,7 @@ mod tests {
 
     #[test]
     fn a_c_put_dropped_unrun_releases_without_invoking() {
+        let _serial = crate::object::accounting::test_serial();
         let callback = TestCallback::new(HResult::E_NOTIMPL, 0, 0);
         drop(com_put(&callback, None));
         assert_eq!(

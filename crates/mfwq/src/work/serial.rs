@@ -211,6 +211,11 @@ impl SerialQueue {
 
     /// Returns `true` if the queue now waits for a reply.
     fn run_in_reply_mode(self: &Arc<Self>, item: Item) -> bool {
+        debug_assert_ne!(
+            item.work.kind(),
+            crate::work::Kind::ComResult,
+            "a reply-mode put queues the bare result (put_com_work_item)"
+        );
         // An item wrapped for observation is recorded around the same run.
         #[cfg(feature = "observe")]
         let item = match item

@@ -186,6 +186,19 @@ thread_local! {
     static RESULT_BLOCKS: RefCell<LocalBlocks<ResultInner>> = const { RefCell::new(LocalBlocks::new()) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Callbacks this thread released through a carried vtable
+    /// ([`AsyncResult::release_through`]'s short way), for tests.
+    static RELEASED_THROUGH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many callbacks this thread has released through a carried vtable.
+#[cfg(test)]
+pub(crate) fn released_through_count() -> usize {
+    RELEASED_THROUGH.with(std::cell::Cell::get)
+}
+
 /// Freed result objects' memory, kept for the next ones (see `recycle`).
 static RESULT_POOL: Pool<ResultInner> = Pool::new(&RESULT_BLOCKS);
 
@@ -573,8 +586,9 @@ impl AsyncResult {
     /// first word: a C or C++ COM object keeps its reference count on that
     /// cache line, which the putting thread writes for the next item
     /// (docs/performance.md, "The C ABI's remaining gap"). Returns the
-    /// callback invoked, for [`release_through`](Self::release_through); null
-    /// when there was none to invoke.
+    /// callback invoked through `vtbl`, for
+    /// [`release_through`](Self::release_through); null when the result ran
+    /// the ordinary way instead (no COM callback, or a wrapped result).
     ///
     /// # Safety
     /// This result was made with a COM callback whose vtable is `vtbl`, and
@@ -590,14 +604,17 @@ impl AsyncResult {
         // SAFETY: the callback is the one `vtbl` was read from (the caller's
         // promise), kept alive by the image's reference.
         let vtbl = unsafe { vtbl.get() };
-        debug_assert!(
-            // SAFETY: as above: a live COM object's first word.
-            std::ptr::eq(
-                unsafe { *(callback as *const *const IMFAsyncCallbackVtbl) },
-                vtbl
-            ),
-            "the vtable carried with the item is the callback's"
-        );
+        // Checked in debug builds, and fatal: a panic here would be caught
+        // and reported as the callback's own, with the callback not invoked.
+        #[cfg(debug_assertions)]
+        // SAFETY: as above: a live COM object's first word.
+        if !std::ptr::eq(
+            unsafe { *(callback as *const *const IMFAsyncCallbackVtbl) },
+            vtbl,
+        ) {
+            eprintln!("mfwq: the vtable carried with a C put is not its callback's");
+            std::process::abort();
+        }
         // SAFETY: as above; this result is alive.
         let _ignored = unsafe { (vtbl.invoke)(callback, self.com_ptr()) };
         callback
@@ -633,6 +650,8 @@ impl AsyncResult {
             // that the final release below does not release it again; the
             // vtable is the callback's (the caller's promise).
             let _ = unsafe { (vtbl.get().unknown.release)(callback) };
+            #[cfg(test)]
+            RELEASED_THROUGH.with(|count| count.set(count.get() + 1));
         }
         drop(self);
     }
