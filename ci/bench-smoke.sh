@@ -14,7 +14,8 @@
 # fails (exit 1) when:
 # - a bench exits non-zero (a workload panicked, the C program failed its
 #   own reference checks, the C side could not be built: MFWQ_C_ABI_REQUIRED=1
-#   is set here, so c_abi never skips);
+#   is set here, so c_abi never skips; MFWQ_C_ABI_DIAG=1 too, so its
+#   diagnostic contestants run as well);
 # - a workload of the bench's own `--list` has no row in the table, or a row
 #   whose median is not a number (a contestant that produced no figure); where
 #   `--list` also names contestants (lines indented by four spaces: realtime),
@@ -32,6 +33,10 @@ cd "$(dirname "$0")/.."
 
 BENCHES=(peers c_abi realtime)
 export MFWQ_C_ABI_REQUIRED=1
+# c_abi's diagnostic contestants too (the C program linked statically, Rust
+# in the C ABI's call order, the C program with its callbacks' counts on
+# lines of their own): each must build and produce figures.
+export MFWQ_C_ABI_DIAG=1
 unset MFWQ_BENCH_FILTER # every workload
 
 fail() {

@@ -557,11 +557,13 @@ pub(crate) mod test_objects {
         }
 
         /// From now on, `Invoke` keeps a reference to its result.
+        #[cfg_attr(mfwq_loom, allow(dead_code))] // used by tests that are not loom models
         pub(crate) fn keep_results(&self) {
             self.keep.store(true, Ordering::SeqCst);
         }
 
         /// The result `Invoke` kept, with its reference (null: none).
+        #[cfg_attr(mfwq_loom, allow(dead_code))] // used by tests that are not loom models
         pub(crate) fn take_kept(&self) -> *mut c_void {
             self.kept.swap(std::ptr::null_mut(), Ordering::SeqCst)
         }

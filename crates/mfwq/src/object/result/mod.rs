@@ -195,6 +195,7 @@ thread_local! {
 
 /// How many callbacks this thread has released through a carried vtable.
 #[cfg(test)]
+#[cfg_attr(mfwq_loom, allow(dead_code))] // the tests that ask are not loom models
 pub(crate) fn released_through_count() -> usize {
     RELEASED_THROUGH.with(std::cell::Cell::get)
 }
