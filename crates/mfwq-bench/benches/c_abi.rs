@@ -427,58 +427,43 @@ enum Style {
     Api,
     /// Diagnostic (`--diag`): the core calls in the order the C ABI layer
     /// (`crates/mfwq-ffi/src/work.rs`) makes them. `MFPutWorkItem` and
-    /// `MFScheduleWorkItem` make the stock result first and then ask the
-    /// callback for its parameters (the Rust API asks first), so this style
-    /// makes the result, asks the callback, and hands the result over by
-    /// value; for `MFInvokeCallback` it takes one more handle for the incoming
-    /// pointer. No COM, no FFI: what is left of the C/Rust gap after this is
-    /// the cost of the C side itself (vtable calls, PLT, TLS in a shared
-    /// object).
+    /// `MFScheduleWorkItem` make the Rust API's calls (the callback's
+    /// parameters, then the stock result, handed over), so this style puts
+    /// and schedules as [`Style::Api`] does; for `MFInvokeCallback` it takes
+    /// one more handle for the incoming pointer. No COM, no FFI: what is left
+    /// of the C/Rust gap after this is the cost of the C side itself (vtable
+    /// calls, PLT, TLS in a shared object).
     LikeCAbi,
 }
 
-/// `MFPutWorkItem(queue, callback, NULL)` in the given style.
-fn put(style: Style, queue: QueueId, callback: &mfwq::Callback) {
-    match style {
-        Style::Api => mfwq::put_work_item(queue, callback.clone(), None).expect("put_work_item"),
-        Style::LikeCAbi => {
-            let result = AsyncResult::with_callback(callback.clone(), None);
-            let _asked = std::hint::black_box(callback.parameters());
-            mfwq::put_result(queue, result).expect("put_result");
-        }
-    }
+/// `MFPutWorkItem(queue, callback, NULL)`: the same core calls in both styles.
+fn put(queue: QueueId, callback: &mfwq::Callback) {
+    mfwq::put_work_item(queue, callback.clone(), None).expect("put_work_item");
 }
 
-/// `MFScheduleWorkItem(callback, NULL, -ms, &key)` in the given style.
-fn schedule(style: Style, callback: &mfwq::Callback, delay: Duration) -> mfwq::WorkItemKey {
-    match style {
-        Style::Api => mfwq::schedule_work_item(callback.clone(), None, delay),
-        Style::LikeCAbi => {
-            let _asked = std::hint::black_box(callback.parameters());
-            let result = AsyncResult::with_callback(callback.clone(), None);
-            mfwq::schedule_result(result, delay)
-        }
-    }
-    .expect("schedule")
+/// `MFScheduleWorkItem(callback, NULL, -ms, &key)`: the same core calls in
+/// both styles.
+fn schedule(callback: &mfwq::Callback, delay: Duration) -> mfwq::WorkItemKey {
+    mfwq::schedule_work_item(callback.clone(), None, delay).expect("schedule")
 }
 
 /// (a), (b): `put_work_item` from one thread, a shared callback with the
 /// default parameters that counts down (C: `MFPutWorkItem` of a static COM
 /// callback whose `GetParameters` is `E_NOTIMPL`).
-fn fanout(style: Style, queue: QueueId, n: usize) -> Duration {
+fn fanout(queue: QueueId, n: usize) -> Duration {
     let latch = Arc::new(Latch::new(n));
     let done = latch.clone();
     let callback = mfwq::callback(move |_| done.count_down());
     let start = Instant::now();
     for _ in 0..n {
-        put(style, queue, &callback);
+        put(queue, &callback);
     }
     wait(&latch, "fanout");
     start.elapsed()
 }
 
 /// (c): two threads put half of the items each, released by one barrier.
-fn two_producers(style: Style, n: usize) -> Duration {
+fn two_producers(n: usize) -> Duration {
     let latch = Arc::new(Latch::new(n));
     let done = latch.clone();
     let callback = mfwq::callback(move |_| done.count_down());
@@ -490,7 +475,7 @@ fn two_producers(style: Style, n: usize) -> Duration {
             scope.spawn(move || {
                 barrier.wait();
                 for _ in 0..items {
-                    put(style, MT, &callback);
+                    put(MT, &callback);
                 }
             });
         }
@@ -525,7 +510,7 @@ fn create_invoke(style: Style, n: usize) -> Duration {
 }
 
 /// (e): each invoke puts the callback it was invoked with again, `n` hops.
-fn chain(style: Style, n: usize) -> Duration {
+fn chain(n: usize) -> Duration {
     let latch = Arc::new(Latch::new(1));
     let done = latch.clone();
     let left = AtomicUsize::new(n);
@@ -533,39 +518,39 @@ fn chain(style: Style, n: usize) -> Duration {
         if left.fetch_sub(1, Ordering::Relaxed) == 1 {
             done.count_down();
         } else {
-            put(style, MT, result.callback().expect("has a callback"));
+            put(MT, result.callback().expect("has a callback"));
         }
     });
     let start = Instant::now();
-    put(style, MT, &callback);
+    put(MT, &callback);
     wait(&latch, "chain");
     start.elapsed()
 }
 
 /// (f): odd hops run on A and put to B, even hops on B put back to A.
-fn pingpong(style: Style, a: QueueId, b: QueueId, n: usize) -> Duration {
+fn pingpong(a: QueueId, b: QueueId, n: usize) -> Duration {
     let latch = Arc::new(Latch::new(1));
     let done = latch.clone();
     let hops = AtomicUsize::new(0);
     let callback = mfwq::callback(move |result| {
         let hop = hops.fetch_add(1, Ordering::Relaxed) + 1;
         if hop % 2 == 1 {
-            put(style, b, result.callback().expect("has a callback"));
+            put(b, result.callback().expect("has a callback"));
         } else if hop / 2 == n {
             done.count_down();
         } else {
-            put(style, a, result.callback().expect("has a callback"));
+            put(a, result.callback().expect("has a callback"));
         }
     });
     let start = Instant::now();
-    put(style, a, &callback);
+    put(a, &callback);
     wait(&latch, "pingpong");
     start.elapsed()
 }
 
 /// (g): `schedule_work_item` + `cancel_work_item`, 1 in 100 left to fire after
 /// 1-5 ms; timed: the calls; then the fired callbacks are awaited and counted.
-fn timers(style: Style, n: usize) -> Duration {
+fn timers(n: usize) -> Duration {
     const FIRE_EVERY: usize = 100; // TIMER_FIRE_EVERY in mfbench.c
     let firing = n / FIRE_EVERY;
     let latch = Arc::new(Latch::new(firing));
@@ -580,9 +565,9 @@ fn timers(style: Style, n: usize) -> Duration {
     for i in 0..n {
         if i % FIRE_EVERY == FIRE_EVERY - 1 {
             let ms = 1 + ((i / FIRE_EVERY) % 5) as u64;
-            schedule(style, &callback, Duration::from_millis(ms));
+            schedule(&callback, Duration::from_millis(ms));
         } else {
-            let key = schedule(style, &callback, Duration::from_secs(10));
+            let key = schedule(&callback, Duration::from_secs(10));
             mfwq::cancel_work_item(key).expect("cancel_work_item");
         }
     }
@@ -608,7 +593,7 @@ fn churn(n: usize) -> Duration {
 
 /// (i) diagnostic: `n` puts onto a private queue whose thread is held by a
 /// blocking item; the time is the puts' only; then the queue drains (untimed).
-fn submit(style: Style, queue: QueueId, n: usize) -> Duration {
+fn submit(queue: QueueId, n: usize) -> Duration {
     let latch = Arc::new(Latch::new(n + 1));
     let done = latch.clone();
     let callback = mfwq::callback(move |_| done.count_down());
@@ -622,14 +607,14 @@ fn submit(style: Style, queue: QueueId, n: usize) -> Duration {
             done.count_down();
         })
     };
-    put(style, queue, &blocker);
+    put(queue, &blocker);
     assert!(
         blocked.wait(Some(WAIT_LIMIT)),
         "submit: the blocking item never started"
     );
     let start = Instant::now();
     for _ in 0..n {
-        put(style, queue, &callback);
+        put(queue, &callback);
     }
     let elapsed = start.elapsed();
     release.set();
@@ -640,19 +625,19 @@ fn submit(style: Style, queue: QueueId, n: usize) -> Duration {
 /// The Rust twin of the C workload `name`; the names are mfbench.c's.
 fn run_rust(name: &str, n: usize, queues: &mut RustQueues, style: Style) -> Duration {
     match name {
-        "fanout-mt" => fanout(style, MT, n),
-        "fanout-private" => fanout(style, RustQueues::get(&mut queues.private), n),
-        "two-producers" => two_producers(style, n),
+        "fanout-mt" => fanout(MT, n),
+        "fanout-private" => fanout(RustQueues::get(&mut queues.private), n),
+        "two-producers" => two_producers(n),
         "create-invoke" => create_invoke(style, n),
-        "chain" => chain(style, n),
+        "chain" => chain(n),
         "pingpong" => {
             let a = RustQueues::get(&mut queues.a);
             let b = RustQueues::get(&mut queues.b);
-            pingpong(style, a, b, n)
+            pingpong(a, b, n)
         }
-        "timers" => timers(style, n),
+        "timers" => timers(n),
         "churn" => churn(n),
-        "submit" => submit(style, RustQueues::get(&mut queues.submit), n),
+        "submit" => submit(RustQueues::get(&mut queues.submit), n),
         other => panic!("c_abi: the C program lists {other:?}, which has no Rust twin here"),
     }
 }
@@ -964,9 +949,9 @@ fn main() {
         report.note(format!(
             "diagnostics: '{C_STATIC_NAME}' is the same C program with libmfplat.a linked in \
              (no PLT, and thread-locals without __tls_get_addr); '{DIAG_NAME}' is Rust making \
-             the core calls the C ABI layer makes (a put: the result, then the callback's \
-             parameters, then the result handed over; a timer: the parameters, then the \
-             result; one more handle for MFInvokeCallback's pointer); '{C_APART_NAME}' is the \
+             the core calls the C ABI layer makes (a put and a timer: those of the Rust API, \
+             so only create-invoke differs: one more handle for MFInvokeCallback's \
+             pointer); '{C_APART_NAME}' is the \
              C program with each callback's reference count moved to a cache line of its own, \
              away from the vtable pointer that every AddRef, GetParameters, Invoke and Release \
              reads while other threads write the count."
