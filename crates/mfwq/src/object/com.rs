@@ -220,32 +220,8 @@ impl Drop for ComPtr {
 /// `callback` is a live `IMFAsyncCallback`.
 #[inline]
 pub(crate) unsafe fn callback_parameters(callback: *mut c_void) -> CallbackParams {
-    // SAFETY: the caller promises an IMFAsyncCallback.
-    unsafe {
-        parameters_through(
-            &**(callback as *const *const IMFAsyncCallbackVtbl),
-            callback,
-        )
-    }
-}
-
-/// [`callback_parameters`] through a vtable already read.
-///
-/// # Safety
-/// `vtbl` is the vtable of the live `IMFAsyncCallback` `callback`.
-#[inline]
-unsafe fn parameters_through(vtbl: &IMFAsyncCallbackVtbl, callback: *mut c_void) -> CallbackParams {
-    let mut flags = 0u32;
-    let mut queue = QueueId::STANDARD.0;
-    // SAFETY: both out pointers are valid locals; the caller promises the rest.
-    let hr = unsafe { (vtbl.get_parameters)(callback, &mut flags, &mut queue) };
-    if HResult(hr).is_err() {
-        return CallbackParams::default();
-    }
-    CallbackParams {
-        flags: CallbackFlags::from_bits_retain(flags),
-        queue: QueueId(queue),
-    }
+    // SAFETY: the caller promises a live IMFAsyncCallback.
+    unsafe { CallbackVtbl::of(callback).parameters(callback) }
 }
 
 /// An owned reference to a COM `IMFAsyncCallback` that keeps the vtable
@@ -271,14 +247,8 @@ unsafe fn parameters_through(vtbl: &IMFAsyncCallbackVtbl, callback: *mut c_void)
 #[derive(Debug)]
 pub struct ComCallbackPtr {
     object: ComPtr,
-    vtbl: NonNull<IMFAsyncCallbackVtbl>,
+    vtbl: CallbackVtbl,
 }
-
-// SAFETY: as ComPtr's: platform objects are free-threaded
-// (docs/behaviour.md#apartments), and the vtable is immutable.
-unsafe impl Send for ComCallbackPtr {}
-// SAFETY: as above.
-unsafe impl Sync for ComCallbackPtr {}
 
 impl ComCallbackPtr {
     /// Takes a new reference to `callback` (calls `AddRef`); `None` for NULL.
@@ -288,11 +258,10 @@ impl ComCallbackPtr {
     #[inline]
     pub unsafe fn from_raw_add_ref(callback: *mut c_void) -> Option<ComCallbackPtr> {
         let object = NonNull::new(callback)?;
-        // SAFETY: the caller promises an IMFAsyncCallback: first word = vtable.
-        let vtbl =
-            unsafe { NonNull::new_unchecked(*(callback as *const *mut IMFAsyncCallbackVtbl)) };
+        // SAFETY: the caller promises a live IMFAsyncCallback.
+        let vtbl = unsafe { CallbackVtbl::of(callback) };
         // SAFETY: as promised; the new reference is the one `object` owns.
-        unsafe { (vtbl.as_ref().unknown.add_ref)(callback) };
+        unsafe { vtbl.add_ref(callback) };
         Some(ComCallbackPtr {
             object: ComPtr(object),
             vtbl,
@@ -303,7 +272,7 @@ impl ComCallbackPtr {
     #[inline]
     pub(crate) fn parameters(&self) -> CallbackParams {
         // SAFETY: the reference keeps the object and its vtable alive.
-        unsafe { parameters_through(self.vtbl.as_ref(), self.object.as_raw()) }
+        unsafe { self.vtbl.parameters(self.object.as_raw()) }
     }
 
     /// The reference as a plain [`ComPtr`].
@@ -316,29 +285,96 @@ impl ComCallbackPtr {
     /// without reading the object again.
     #[inline]
     pub(crate) fn vtbl(&self) -> CallbackVtbl {
-        CallbackVtbl(self.vtbl)
+        self.vtbl
     }
 }
 
-/// The vtable of a live `IMFAsyncCallback`, as read from its first word:
-/// what a worker calls `Invoke` and `Release` through for an item the C ABI
-/// put, so that it need not read the object's first cache line again
-/// (docs/performance.md, "The C ABI's remaining gap").
-#[derive(Clone, Copy, Debug)]
+/// The vtable of a live `IMFAsyncCallback`, as read from its first word,
+/// and the calls the platform makes through it. Read once, it serves later
+/// calls without reading the object again: a C or C++ COM object keeps its
+/// reference count on the same cache line, which other threads' `AddRef`
+/// and `Release` write ([`ComCallbackPtr`]; `work::ComPut`, which carries it
+/// to the worker; docs/performance.md, "The C ABI's remaining gap").
+///
+/// Every method's safety contract: `callback` is a live object whose
+/// vtable this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CallbackVtbl(NonNull<IMFAsyncCallbackVtbl>);
 
 // SAFETY: a vtable is an immutable table of function pointers, which any
 // thread may read.
 unsafe impl Send for CallbackVtbl {}
+// SAFETY: as above.
+unsafe impl Sync for CallbackVtbl {}
 
 impl CallbackVtbl {
+    /// The vtable of `callback`: one read of its first word.
+    ///
     /// # Safety
-    /// The object this vtable was read from is still alive (some reference
-    /// keeps it), so its vtable is too.
+    /// `callback` is a live `IMFAsyncCallback`.
     #[inline]
-    pub(crate) unsafe fn get<'a>(self) -> &'a IMFAsyncCallbackVtbl {
+    pub(crate) unsafe fn of(callback: *mut c_void) -> CallbackVtbl {
+        // SAFETY: a COM object's first word points at its (non-null) vtable.
+        CallbackVtbl(unsafe {
+            NonNull::new_unchecked(*(callback as *const *mut IMFAsyncCallbackVtbl))
+        })
+    }
+
+    /// # Safety
+    /// The object the vtable was read from is alive, and so its vtable.
+    #[inline]
+    unsafe fn get(&self) -> &IMFAsyncCallbackVtbl {
         // SAFETY: as the caller promises.
         unsafe { self.0.as_ref() }
+    }
+
+    /// `AddRef`.
+    ///
+    /// # Safety
+    /// See the type.
+    #[inline]
+    pub(crate) unsafe fn add_ref(self, callback: *mut c_void) {
+        // SAFETY: as the caller promises.
+        unsafe { (self.get().unknown.add_ref)(callback) };
+    }
+
+    /// `Release`.
+    ///
+    /// # Safety
+    /// See the type; the caller gives up one reference.
+    #[inline]
+    pub(crate) unsafe fn release(self, callback: *mut c_void) {
+        // SAFETY: as the caller promises.
+        unsafe { (self.get().unknown.release)(callback) };
+    }
+
+    /// `GetParameters`, as [`callback_parameters`] asks it.
+    ///
+    /// # Safety
+    /// See the type.
+    #[inline]
+    pub(crate) unsafe fn parameters(self, callback: *mut c_void) -> CallbackParams {
+        let mut flags = 0u32;
+        let mut queue = QueueId::STANDARD.0;
+        // SAFETY: both out pointers are valid locals; the caller promises the rest.
+        let hr = unsafe { (self.get().get_parameters)(callback, &mut flags, &mut queue) };
+        if HResult(hr).is_err() {
+            return CallbackParams::default();
+        }
+        CallbackParams {
+            flags: CallbackFlags::from_bits_retain(flags),
+            queue: QueueId(queue),
+        }
+    }
+
+    /// `Invoke(result)`; the return value is ignored (docs/behaviour.md#w32).
+    ///
+    /// # Safety
+    /// See the type; `result` is a live `IMFAsyncResult`.
+    #[inline]
+    pub(crate) unsafe fn invoke(self, callback: *mut c_void, result: *mut c_void) {
+        // SAFETY: as the caller promises.
+        let _ignored = unsafe { (self.get().invoke)(callback, result) };
     }
 }
 
@@ -348,10 +384,8 @@ impl CallbackVtbl {
 /// `callback` is a live `IMFAsyncCallback`, `result` a live `IMFAsyncResult`.
 #[inline]
 pub(crate) unsafe fn invoke_callback(callback: *mut c_void, result: *mut c_void) {
-    // SAFETY: the caller promises an IMFAsyncCallback.
-    let vtbl = unsafe { &**(callback as *const *const IMFAsyncCallbackVtbl) };
     // SAFETY: as promised by the caller.
-    let _ignored = unsafe { (vtbl.invoke)(callback, result) };
+    unsafe { CallbackVtbl::of(callback).invoke(callback, result) }
 }
 
 /// A COM `IMFAsyncCallback` in the Rust callback slot, for the operations that

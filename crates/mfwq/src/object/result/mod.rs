@@ -12,9 +12,7 @@ use crate::event::Event;
 use crate::handle::{self, RawHandle};
 use crate::object::accounting::ResultLock;
 use crate::object::callback::{effective_params, Callback, CallbackParams};
-use crate::object::com::{
-    self, CallbackVtbl, ComPtr, Guid, IMFAsyncCallbackVtbl, IMFAsyncResultVtbl, IUnknownVtbl,
-};
+use crate::object::com::{self, CallbackVtbl, ComPtr, Guid, IMFAsyncResultVtbl, IUnknownVtbl};
 use crate::object::pool::{HasPool, LocalBlocks, Pool};
 use crate::object::recycle::Recycled;
 
@@ -602,22 +600,17 @@ impl AsyncResult {
             self.run();
             return std::ptr::null_mut();
         }
-        // SAFETY: the callback is the one `vtbl` was read from (the caller's
-        // promise), kept alive by the image's reference.
-        let vtbl = unsafe { vtbl.get() };
         // Checked in debug builds, and fatal: a panic here would be caught
         // and reported as the callback's own, with the callback not invoked.
+        // SAFETY: a live COM object (the image's reference keeps it).
         #[cfg(debug_assertions)]
-        // SAFETY: as above: a live COM object's first word.
-        if !std::ptr::eq(
-            unsafe { *(callback as *const *const IMFAsyncCallbackVtbl) },
-            vtbl,
-        ) {
+        if unsafe { CallbackVtbl::of(callback) } != vtbl {
             eprintln!("mfwq: the vtable carried with a C put is not its callback's");
             std::process::abort();
         }
-        // SAFETY: as above; this result is alive.
-        let _ignored = unsafe { (vtbl.invoke)(callback, self.com_ptr()) };
+        // SAFETY: the callback is the one `vtbl` was read from (the caller's
+        // promise), kept alive by the image's reference; this result is alive.
+        unsafe { vtbl.invoke(callback, self.com_ptr()) };
         callback
     }
 
@@ -650,7 +643,7 @@ impl AsyncResult {
             // SAFETY: the image's reference, taken out of it just above, so
             // that the final release below does not release it again; the
             // vtable is the callback's (the caller's promise).
-            let _ = unsafe { (vtbl.get().unknown.release)(callback) };
+            unsafe { vtbl.release(callback) };
             #[cfg(test)]
             RELEASED_THROUGH.with(|count| count.set(count.get() + 1));
         }
