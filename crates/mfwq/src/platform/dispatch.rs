@@ -83,17 +83,7 @@ pub fn put_com_work_item(
         return refuse_values(error, callback, state);
     }
     let flags = callback.parameters().flags;
-    let vtbl = callback.vtbl();
-    // SAFETY: an IMFAsyncCallback, as its type says.
-    let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
-    let work = if flags.contains(CallbackFlags::REPLY) {
-        // A serial queue's reply mode takes the result itself.
-        Work::new(result)
-    } else {
-        // SAFETY: the result was just made around the callback `vtbl` was
-        // read from, and nobody else has it.
-        Work::new(unsafe { ComPut::new(result, vtbl) })
-    };
+    let work = ComPut::work(callback, state, flags);
     submit(queue, Band::from_priority(priority), work, flags)
 }
 

@@ -24,7 +24,7 @@ pub(crate) use item::{Kind, Payload, QueueCore, Work};
 
 use std::sync::Arc;
 
-use crate::ids::QueueId;
+use crate::ids::{CallbackFlags, QueueId};
 use crate::object::com::CallbackVtbl;
 use crate::object::result::AsyncResult;
 use crate::panic::{drop_quietly_on, guard_on, PanicSite};
@@ -74,12 +74,26 @@ pub(crate) struct ComPut {
 }
 
 impl ComPut {
-    /// # Safety
-    /// `result` was just made around a COM callback whose vtable is `vtbl`
-    /// and has not been handed to anyone.
+    /// What `MFPutWorkItem` queues: a new stock result holding `callback`
+    /// and `state`, carried with the callback's vtable, or bare when
+    /// `flags` (the callback's, asked already) ask for reply mode.
     #[inline]
-    pub(crate) unsafe fn new(result: AsyncResult, vtbl: CallbackVtbl) -> ComPut {
-        ComPut { result, vtbl }
+    pub(crate) fn work(
+        callback: crate::com::ComCallbackPtr,
+        state: Option<crate::com::ComPtr>,
+        flags: CallbackFlags,
+    ) -> Work {
+        let vtbl = callback.vtbl();
+        // SAFETY: an IMFAsyncCallback, as its type says.
+        let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
+        if flags.contains(CallbackFlags::REPLY) {
+            // A serial queue's reply mode takes the result itself.
+            Work::new(result)
+        } else {
+            // The result was just made around the callback `vtbl` was read
+            // from, and nobody else has it.
+            Work::new(ComPut { result, vtbl })
+        }
     }
 
     pub(crate) fn result(&self) -> &AsyncResult {
@@ -268,19 +282,15 @@ mod tests {
     use crate::error::HResult;
     use crate::object::com::test_objects::{TestCallback, TestUnknown};
     use crate::object::com::{ComCallbackPtr, ComPtr};
+    use crate::object::result::released_through_count;
 
     /// What `put_com_work_item` queues for `callback` (and `state`).
     fn com_put(callback: &TestCallback, state: Option<&TestUnknown>) -> Work {
         // SAFETY: live test objects, which outlive the test's references.
         let callback = unsafe { ComCallbackPtr::from_raw_add_ref(callback.as_raw()) }.unwrap();
         let state = state.map(|state| unsafe { ComPtr::from_raw_add_ref(state.as_raw()) }.unwrap());
-        let vtbl = callback.vtbl();
-        // SAFETY: an IMFAsyncCallback; the result is new and ours alone.
-        let result = unsafe { AsyncResult::from_com(None, Some(callback.into_com_ptr()), state) };
-        Work::new(unsafe { ComPut::new(result, vtbl) })
+        ComPut::work(callback, state, CallbackFlags::empty())
     }
-
-    use crate::object::result::released_through_count;
 
     #[test]
     fn a_c_put_invokes_once_then_releases_its_callback_once() {
