@@ -23,7 +23,9 @@
 //! read-modify-writes of one word. A pop that must see an item (its push
 //! happened before the pop) reads the word at or after the raise; every
 //! lowering before that point belongs to another item whose raise is also
-//! before it, so the value read is at least one.
+//! before it, so the value read is at least one. A push that the band
+//! refuses (closed) lowers the count again: that lowering, too, follows its
+//! own raise, so the argument holds.
 
 #[cfg(not(mfwq_loom))]
 use super::fifo::Fifo;
@@ -58,19 +60,37 @@ impl<J> Bands<J> {
         }
     }
 
+    /// Queues `work` in `band`; hands it back if the bands are closed.
     #[inline]
-    pub(crate) fn push(&self, band: Band, work: J) {
-        match band {
-            Band::Normal => self.normal.push(work),
-            Band::High => {
-                self.urgent.fetch_add(HIGH, Ordering::Relaxed);
-                self.high.push(work);
-            }
-            Band::Low => {
-                self.urgent.fetch_add(LOW, Ordering::Relaxed);
-                self.low.push(work);
-            }
-        }
+    pub(crate) fn push(&self, band: Band, work: J) -> Result<(), J> {
+        let (fifo, count) = match band {
+            Band::Normal => return self.normal.push(work),
+            Band::High => (&self.high, HIGH),
+            Band::Low => (&self.low, LOW),
+        };
+        self.urgent.fetch_add(count, Ordering::Relaxed);
+        fifo.push(work).inspect_err(|_| {
+            // Refused: the raise belongs to no item. A pop that saw it
+            // only looked into an empty band.
+            self.urgent.fetch_sub(count, Ordering::Relaxed);
+        })
+    }
+
+    /// Queues `work` in the normal band even if the bands are closed (slots
+    /// hold normal-band items only): for a
+    /// pool worker moving an item out of its own slot, which it drains
+    /// itself (`Fifo::push_past_close`).
+    #[inline]
+    pub(crate) fn push_past_close(&self, work: J) {
+        self.normal.push_past_close(work);
+    }
+
+    /// Refuses every push from now on (`Fifo::close` on each band, high
+    /// first); what was pushed before is still popped.
+    pub(crate) fn close(&self) {
+        self.high.close();
+        self.normal.close();
+        self.low.close();
     }
 
     /// The oldest item of the highest non-empty band.
@@ -114,19 +134,37 @@ impl<J> Bands<J> {
 /// The band as the scheduler's loom models see it (see the module docs).
 #[cfg(mfwq_loom)]
 mod locked {
-    pub(crate) struct Locked<J>(crate::sync::Mutex<std::collections::VecDeque<J>>);
+    /// The deque, and whether the band is closed.
+    pub(crate) struct Locked<J>(crate::sync::Mutex<(std::collections::VecDeque<J>, bool)>);
 
     impl<J> Locked<J> {
         pub(crate) fn new() -> Self {
-            Locked(crate::sync::Mutex::new(std::collections::VecDeque::new()))
+            Locked(crate::sync::Mutex::new((
+                std::collections::VecDeque::new(),
+                false,
+            )))
         }
 
-        pub(crate) fn push(&self, work: J) {
-            crate::sync::lock(&self.0).push_back(work);
+        /// As `Fifo::push`: refused once closed.
+        pub(crate) fn push(&self, work: J) -> Result<(), J> {
+            let mut band = crate::sync::lock(&self.0);
+            if band.1 {
+                return Err(work);
+            }
+            band.0.push_back(work);
+            Ok(())
+        }
+
+        pub(crate) fn push_past_close(&self, work: J) {
+            crate::sync::lock(&self.0).0.push_back(work);
+        }
+
+        pub(crate) fn close(&self) {
+            crate::sync::lock(&self.0).1 = true;
         }
 
         pub(crate) fn pop(&self) -> Option<J> {
-            crate::sync::lock(&self.0).pop_front()
+            crate::sync::lock(&self.0).0.pop_front()
         }
     }
 }
@@ -139,9 +177,9 @@ mod tests {
     fn highest_band_first_fifo_within_each_and_counts_return_to_zero() {
         let bands = Bands::new();
         for i in 0..5 {
-            bands.push(Band::Low, ("low", i));
-            bands.push(Band::Normal, ("normal", i));
-            bands.push(Band::High, ("high", i));
+            bands.push(Band::Low, ("low", i)).unwrap();
+            bands.push(Band::Normal, ("normal", i)).unwrap();
+            bands.push(Band::High, ("high", i)).unwrap();
         }
         assert_eq!(bands.urgent.load(Ordering::Relaxed), 5 * HIGH + 5 * LOW);
         let order: Vec<_> = std::iter::from_fn(|| bands.pop()).collect();
@@ -155,12 +193,28 @@ mod tests {
     }
 
     #[test]
+    fn closed_bands_refuse_every_band_and_keep_the_count_true() {
+        let bands = Bands::new();
+        bands.push(Band::High, 1).unwrap();
+        bands.push(Band::Low, 2).unwrap();
+        bands.close();
+        assert_eq!(bands.push(Band::High, 3), Err(3));
+        assert_eq!(bands.push(Band::Normal, 4), Err(4));
+        assert_eq!(bands.push(Band::Low, 5), Err(5));
+        assert_eq!(bands.urgent.load(Ordering::Relaxed), HIGH + LOW);
+        assert_eq!(bands.pop(), Some(1));
+        assert_eq!(bands.pop(), Some(2));
+        assert_eq!(bands.pop(), None);
+        assert_eq!(bands.urgent.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn a_low_item_pushed_while_normal_drains_is_found() {
         let bands = Bands::new();
-        bands.push(Band::Normal, 1);
+        bands.push(Band::Normal, 1).unwrap();
         assert_eq!(bands.pop(), Some(1));
-        bands.push(Band::Low, 2);
-        bands.push(Band::High, 3);
+        bands.push(Band::Low, 2).unwrap();
+        bands.push(Band::High, 3).unwrap();
         assert_eq!(bands.pop(), Some(3));
         assert_eq!(bands.pop(), Some(2));
         assert_eq!(bands.pop(), None);
@@ -175,7 +229,7 @@ mod tests {
             .into_iter()
             .map(|band| {
                 let bands = bands.clone();
-                std::thread::spawn(move || (0..per).for_each(|i| bands.push(band, i)))
+                std::thread::spawn(move || (0..per).for_each(|i| bands.push(band, i).unwrap()))
             })
             .collect();
         let popped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

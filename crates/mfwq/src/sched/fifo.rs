@@ -52,6 +52,19 @@
 //!   head's position with a compare-and-swap; the popper that claims a
 //!   block's last slot waits for the block's `next` and moves the head
 //!   there. Then it waits for the slot's `WRITTEN` bit and takes the value.
+//! - **Close** sets the tail index's low bit, `CLOSED` (unused there: the
+//!   head's low bit is `HAS_NEXT`), with a read-modify-write. A push reads the
+//!   bit with the index it is about to claim and refuses if it is set; its
+//!   claim is a compare-and-swap of that index, so it fails if the bit was
+//!   set in between. So the claims and the close have one order, on one
+//!   word: a claim before it lands (a pop waits for its write, as for any
+//!   claimed slot), a claim after it is impossible. The linking pusher moves
+//!   the index past the extra position with an add, not a store, so that a
+//!   close during the linking is kept. Pops ignore the bit (they compare
+//!   positions). This is what lets the scheduler count no pushes in progress
+//!   (`README.md`, "Push"): once a worker has seen the queue closed, the
+//!   pushes still to land are exactly the claimed slots, and a pop finds
+//!   them.
 //! - **Freeing a block** without anyone still inside: the popper of the last
 //!   slot walks the other slots; a slot whose reader has not finished
 //!   (`READ` not set) gets `RELEASING`, and that reader, when it sets `READ`
@@ -85,6 +98,8 @@ const LAP: usize = CAP + 1;
 const SHIFT: usize = 1;
 /// In the head index: the tail is in a later block.
 const HAS_NEXT: usize = 1;
+/// In the tail index: the queue is closed, pushes are refused.
+const CLOSED: usize = 1;
 
 /// A slot's state bits.
 const WRITTEN: usize = 1;
@@ -174,13 +189,38 @@ impl<T> Fifo<T> {
         }
     }
 
-    /// Adds `value` at the tail.
-    pub(crate) fn push(&self, value: T) {
+    /// Adds `value` at the tail; hands it back if the queue is closed
+    /// ([`close`](Self::close)).
+    #[inline]
+    pub(crate) fn push(&self, value: T) -> Result<(), T> {
+        self.push_with(value, CLOSED)
+    }
+
+    /// Adds `value` at the tail whether or not the queue is closed: for a
+    /// queue nobody closes (the timer's inbox), and for a pusher that pops
+    /// the queue itself before it stops (a pool worker moving an item out of
+    /// its own slot), so that the value cannot be stranded.
+    #[inline]
+    pub(crate) fn push_past_close(&self, value: T) {
+        let pushed = self.push_with(value, 0);
+        debug_assert!(pushed.is_ok(), "a push that ignores the close lands");
+    }
+
+    /// `push`, refusing if the tail index has any of the bits of `refuse`
+    /// (`CLOSED` or nothing).
+    #[inline]
+    fn push_with(&self, value: T, refuse: usize) -> Result<(), T> {
         let mut patience = Patience::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
         let mut block = self.tail.block.load(Ordering::Acquire);
         let mut next_block = None;
         loop {
+            if tail & refuse != 0 {
+                if let Some(unused) = next_block {
+                    self.keep_spare(unused);
+                }
+                return Err(value);
+            }
             let offset = (tail >> SHIFT) % LAP;
             if offset == CAP {
                 // The pusher of the block's last slot is linking the next one.
@@ -214,9 +254,10 @@ impl<T> Fifo<T> {
                                     .expect("taken before the last slot's claim"),
                             );
                             self.tail.block.store(next, Ordering::Release);
-                            self.tail
-                                .index
-                                .store(new_tail.wrapping_add(1 << SHIFT), Ordering::Release);
+                            // An add, not a store of the new index: `close`
+                            // may have set `CLOSED` since the claim, and the
+                            // bit must stay.
+                            self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
                             (*block).next.store(next, Ordering::Release);
                         }
                         let slot = (*block).slots.get_unchecked(offset);
@@ -227,7 +268,7 @@ impl<T> Fifo<T> {
                     if let Some(unused) = next_block {
                         self.keep_spare(unused);
                     }
-                    return;
+                    return Ok(());
                 }
                 Err(current) => {
                     tail = current;
@@ -236,6 +277,13 @@ impl<T> Fifo<T> {
                 }
             }
         }
+    }
+
+    /// Refuses every push from now on. A push that claimed its slot before
+    /// still lands, and pops take it: the values in the queue are exactly
+    /// those whose push returned `Ok`.
+    pub(crate) fn close(&self) {
+        self.tail.index.fetch_or(CLOSED, Ordering::SeqCst);
     }
 
     /// Takes the value at the head, if there is one.
@@ -383,7 +431,7 @@ impl<T> Drop for Fifo<T> {
         // No other thread is inside: every claimed slot is written, and the
         // positions from head to tail are exactly the values left.
         let mut head = self.head.index.load(Ordering::Relaxed) & !HAS_NEXT;
-        let tail = self.tail.index.load(Ordering::Relaxed);
+        let tail = self.tail.index.load(Ordering::Relaxed) & !CLOSED;
         let mut block = self.head.block.load(Ordering::Relaxed);
         // SAFETY: blocks from the head's on are live and owned by the queue.
         unsafe {
@@ -429,7 +477,7 @@ mod tests {
         assert_eq!(fifo.pop(), None);
         for round in 0..3 {
             for i in 0..5 * CAP + 3 {
-                fifo.push((round, i));
+                fifo.push((round, i)).unwrap();
             }
             for i in 0..5 * CAP + 3 {
                 assert_eq!(fifo.pop(), Some((round, i)));
@@ -445,7 +493,7 @@ mod tests {
         // emptied it becomes the spare, and the block after the next is it.
         let mut seen = std::collections::HashSet::new();
         for i in 0..10 * CAP {
-            fifo.push(i);
+            fifo.push(i).unwrap();
             assert_eq!(fifo.pop(), Some(i));
             seen.insert(fifo.tail.block.load(Ordering::Relaxed) as usize);
         }
@@ -465,7 +513,7 @@ mod tests {
         let fifo = Fifo::new();
         for _ in 0..3 * CAP + 7 {
             live.fetch_add(1, Ordering::Relaxed);
-            fifo.push(Counted(live.clone()));
+            assert!(fifo.push(Counted(live.clone())).is_ok());
         }
         for _ in 0..CAP + 2 {
             drop(fifo.pop());
@@ -484,7 +532,7 @@ mod tests {
         let pushers: Vec<_> = (0..PUSHERS)
             .map(|p| {
                 let fifo = fifo.clone();
-                std::thread::spawn(move || (0..per).for_each(|i| fifo.push((p, i))))
+                std::thread::spawn(move || (0..per).for_each(|i| fifo.push((p, i)).unwrap()))
             })
             .collect();
         let poppers: Vec<_> = (0..2)
@@ -512,6 +560,104 @@ mod tests {
         let total: usize = poppers.into_iter().map(|p| p.join().unwrap()).sum();
         assert_eq!(total, PUSHERS * per);
         assert_eq!(fifo.pop(), None);
+    }
+
+    #[test]
+    fn a_closed_queue_refuses_pushes_and_keeps_what_it_took() {
+        let fifo = Fifo::new();
+        for i in 0..CAP + 3 {
+            fifo.push(i).unwrap();
+        }
+        fifo.close();
+        assert_eq!(fifo.push(99), Err(99), "refused, and handed back");
+        for i in 0..CAP + 3 {
+            assert_eq!(fifo.pop(), Some(i));
+        }
+        assert_eq!(fifo.pop(), None);
+        assert_eq!(fifo.push(100), Err(100), "still refused once empty");
+        fifo.close();
+        assert_eq!(fifo.pop(), None, "a second close changes nothing");
+    }
+
+    #[test]
+    fn a_close_while_the_next_block_is_linked_is_kept() {
+        // The linking pusher moves the tail index on after its claim; a
+        // close that lands in between must survive that move. Here the
+        // close comes at the extra position itself (as if between the
+        // claim and the move), which a store of the new index would erase.
+        let fifo = Fifo::new();
+        for i in 0..CAP - 1 {
+            fifo.push(i).unwrap();
+        }
+        let tail = fifo.tail.index.load(Ordering::Relaxed);
+        // Claim the last slot by hand, close, then finish the push.
+        fifo.tail
+            .index
+            .store(tail + (1 << SHIFT), Ordering::Relaxed);
+        fifo.close();
+        fifo.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+        assert_ne!(fifo.tail.index.load(Ordering::Relaxed) & CLOSED, 0);
+        // Put the index back and push for real: the linking path runs with
+        // the queue closed by nobody, then a close, then a refusal.
+        fifo.tail.index.store(tail, Ordering::Relaxed);
+        fifo.push(CAP - 1).unwrap();
+        fifo.close();
+        assert_eq!(fifo.push(CAP), Err(CAP));
+        for i in 0..CAP {
+            assert_eq!(fifo.pop(), Some(i));
+        }
+        assert_eq!(fifo.pop(), None);
+    }
+
+    #[test]
+    fn pushers_racing_close_each_land_once_or_are_refused() {
+        const PUSHERS: usize = 3;
+        let per = scaled(20_000);
+        let fifo = Arc::new(Fifo::new());
+        let pushers: Vec<_> = (0..PUSHERS)
+            .map(|p| {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || {
+                    let mut landed = Vec::new();
+                    for i in 0..per {
+                        match fifo.push((p, i)) {
+                            Ok(()) => landed.push(i),
+                            Err(back) => {
+                                assert_eq!(back, (p, i));
+                                // Refused once, refused ever after.
+                                assert!((i + 1..per).all(|j| fifo.push((p, j)).is_err()));
+                                break;
+                            }
+                        }
+                    }
+                    landed
+                })
+            })
+            .collect();
+        let popper = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut taken = Vec::new();
+                for _ in 0..per {
+                    taken.extend(fifo.pop());
+                }
+                fifo.close();
+                taken.extend(std::iter::from_fn(|| fifo.pop()));
+                taken
+            })
+        };
+        let landed: Vec<Vec<usize>> = pushers.into_iter().map(|p| p.join().unwrap()).collect();
+        let mut taken = popper.join().unwrap();
+        // Popped after every pusher stopped: what landed late.
+        taken.extend(std::iter::from_fn(|| fifo.pop()));
+        let mut expected: Vec<(usize, usize)> = landed
+            .iter()
+            .enumerate()
+            .flat_map(|(p, is)| is.iter().map(move |&i| (p, i)))
+            .collect();
+        expected.sort_unstable();
+        taken.sort_unstable();
+        assert_eq!(taken, expected, "every accepted push comes out once");
     }
 }
 

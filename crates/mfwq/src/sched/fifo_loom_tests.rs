@@ -2,7 +2,7 @@
 //! that every model crosses a block boundary: the linking of the next block
 //! by the pusher of a block's last slot, the head's move by the popper of
 //! that slot, the release walk handed between poppers, and the spare block
-//! taken again by a pusher. Loom checks every access to a slot's value
+//! taken again by a pusher; and closing, which pushes race. Loom checks every access to a slot's value
 //! against the happens-before edges the state bits and ends provide.
 //!
 //! Sensitivity: each of these mutations makes at least one model fail — the
@@ -11,7 +11,10 @@
 //! with `Relaxed` (the block's next user writes a slot while the read may
 //! still be in flight: loom reports the racing cell access); the release
 //! walk not handing over to a slot's unfinished reader (the block is reused
-//! under that reader: the same report).
+//! under that reader: the same report); the linking pusher storing the next
+//! block's tail index instead of adding to it (a close in between is lost
+//! and a push lands after it); a pusher that does not fence between its
+//! push and its read of the idle count (a wake-up is lost).
 
 use super::Fifo;
 use crate::sync::model;
@@ -36,7 +39,7 @@ fn loom_fifo_one_pusher_one_popper_across_two_blocks() {
         let fifo = Arc::new(Fifo::new());
         let pusher = {
             let fifo = fifo.clone();
-            thread::spawn(move || (0..3).for_each(|i| fifo.push(i)))
+            thread::spawn(move || (0..3).for_each(|i| fifo.push(i).unwrap()))
         };
         assert_eq!(pop_n(&fifo, 3), [0, 1, 2]);
         pusher.join().unwrap();
@@ -48,12 +51,12 @@ fn loom_fifo_one_pusher_one_popper_across_two_blocks() {
 fn loom_fifo_two_pushers_race_for_the_last_slot() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
-        fifo.push(0);
+        fifo.push(0).unwrap();
         let pushers: Vec<_> = [1, 2]
             .into_iter()
             .map(|value| {
                 let fifo = fifo.clone();
-                thread::spawn(move || fifo.push(value))
+                thread::spawn(move || fifo.push(value).unwrap())
             })
             .collect();
         let first = fifo.pop();
@@ -73,8 +76,8 @@ fn loom_fifo_two_pushers_race_for_the_last_slot() {
 fn loom_fifo_two_poppers_hand_the_release_walk_over_and_the_block_is_reused() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
-        fifo.push(0);
-        fifo.push(1);
+        fifo.push(0).unwrap();
+        fifo.push(1).unwrap();
         let poppers: Vec<_> = (0..2)
             .map(|_| {
                 let fifo = fifo.clone();
@@ -90,7 +93,7 @@ fn loom_fifo_two_poppers_hand_the_release_walk_over_and_the_block_is_reused() {
         // The emptied first block is the spare now; the next block the tail
         // needs (after two more pushes) is that one, made new again.
         for value in 2..6 {
-            fifo.push(value);
+            fifo.push(value).unwrap();
         }
         assert_eq!(pop_n(&fifo, 4), [2, 3, 4, 5]);
     });
@@ -102,7 +105,7 @@ fn loom_fifo_pusher_takes_the_spare_while_the_popper_releases() {
         let fifo = Arc::new(Fifo::new());
         let pusher = {
             let fifo = fifo.clone();
-            thread::spawn(move || (0..5).for_each(|i| fifo.push(i)))
+            thread::spawn(move || (0..5).for_each(|i| fifo.push(i).unwrap()))
         };
         assert_eq!(pop_n(&fifo, 5), [0, 1, 2, 3, 4]);
         pusher.join().unwrap();
@@ -114,7 +117,7 @@ fn loom_fifo_a_block_is_reused_only_after_its_last_reader() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
         // The first block full (the next one linked), one value in the next.
-        (0..3).for_each(|i| fifo.push(i));
+        (0..3).for_each(|i| fifo.push(i).unwrap());
         let poppers: Vec<_> = (0..2)
             .map(|_| {
                 let fifo = fifo.clone();
@@ -124,8 +127,8 @@ fn loom_fifo_a_block_is_reused_only_after_its_last_reader() {
         // The last slot of the second block: the block after it is the
         // first one again when both poppers are done with it by then, and
         // the value after that is written into its first slot.
-        fifo.push(3);
-        fifo.push(4);
+        fifo.push(3).unwrap();
+        fifo.push(4).unwrap();
         let mut taken: Vec<_> = poppers
             .into_iter()
             .map(|p| p.join().unwrap().expect("two values for two pops"))
@@ -146,12 +149,12 @@ fn loom_fifo_a_push_that_finished_first_is_seen() {
         let fifo = Arc::new(Fifo::new());
         let pushed = Arc::new(AtomicBool::new(false));
         // One value already there, so the second crosses into a new block.
-        fifo.push(0);
+        fifo.push(0).unwrap();
         let pusher = {
             let (fifo, pushed) = (fifo.clone(), pushed.clone());
             thread::spawn(move || {
-                fifo.push(1);
-                fifo.push(2);
+                fifo.push(1).unwrap();
+                fifo.push(2).unwrap();
                 pushed.store(true, Ordering::SeqCst);
             })
         };
@@ -161,5 +164,75 @@ fn loom_fifo_a_push_that_finished_first_is_seen() {
             assert_eq!(fifo.pop(), Some(2));
         }
         pusher.join().unwrap();
+    });
+}
+
+/// Close racing two pushes, one of which claims a block's last slot and links
+/// the next block: every push either lands (and is popped once, in order)
+/// or is handed back, and none lands after a pop that followed the close
+/// found the queue empty. A close set between the last slot's claim and
+/// the linking must survive the linking (the index moves on by an add).
+#[test]
+fn loom_fifo_close_racing_pushes_across_a_block_boundary() {
+    model(|| {
+        let fifo = Arc::new(Fifo::new());
+        fifo.push(0).unwrap();
+        let pusher = {
+            let fifo = fifo.clone();
+            // 1 claims the block's last slot; 2 goes to the next block.
+            thread::spawn(move || [fifo.push(1).is_ok(), fifo.push(2).is_ok()])
+        };
+        fifo.close();
+        let mut taken = Vec::new();
+        while let Some(value) = fifo.pop() {
+            taken.push(value);
+        }
+        let landed = pusher.join().unwrap();
+        // Refused once, refused ever after: 2 cannot land without 1.
+        assert!(landed[0] || !landed[1]);
+        let expected: Vec<usize> = [0, 1, 2]
+            .into_iter()
+            .filter(|&value| value == 0 || landed[value - 1])
+            .collect();
+        // Whatever the pop above missed was claimed before the close and
+        // is there now; nothing else is.
+        taken.extend(std::iter::from_fn(|| fifo.pop()));
+        assert_eq!(taken, expected);
+        assert_eq!(fifo.push(3), Err(3));
+    });
+}
+
+/// The scheduler's wake-up handshake with the real band queue (its own
+/// models see a locked deque): a pusher pushes, fences, and reads an idle
+/// count; a parker raises the count, fences, and pops. Either the pusher
+/// sees the parker or the parker finds the value, across a block boundary
+/// too. Leaving out the pusher's fence fails the model (the parker's side
+/// has a second one: `pop` fences before it reads the tail).
+#[test]
+fn loom_fifo_push_then_fence_pairs_with_a_parkers_fence() {
+    use loom::sync::atomic::{fence, AtomicUsize, Ordering};
+    model(|| {
+        let fifo = Arc::new(Fifo::new());
+        let idle = Arc::new(AtomicUsize::new(0));
+        // One value pushed and popped, so the next push claims the
+        // block's last slot and links the next block.
+        fifo.push(0).unwrap();
+        assert_eq!(fifo.pop(), Some(0));
+        let pusher = {
+            let (fifo, idle) = (fifo.clone(), idle.clone());
+            thread::spawn(move || {
+                fifo.push(1).unwrap();
+                fence(Ordering::SeqCst);
+                idle.load(Ordering::Relaxed) != 0
+            })
+        };
+        idle.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let found = fifo.pop();
+        let saw_parker = pusher.join().unwrap();
+        assert!(saw_parker || found == Some(1), "a lost wake-up");
+        if found.is_none() {
+            assert_eq!(fifo.pop(), Some(1));
+        }
     });
 }

@@ -13,8 +13,9 @@
 //! Here the bands are mutex-protected `VecDeque`s (the lock-free band queue
 //! has models of its own, `fifo_loom_tests.rs`) and workers never spin
 //! before parking, so what is checked is the protocol around them: the
-//! push/close handshake on the gate word, the idle count and wake-up permits,
-//! the drain on close, and the lazy start of the workers against `join`.
+//! push/close handshake (a closed band refuses, the gate's closed bit is set
+//! after the bands'), the idle count and wake-up permits, the drain on
+//! close, and the lazy start of the workers against `join`.
 //! Every model counts how often each task runs with a loom atomic and asserts
 //! on the main thread: a task runs under `catch_unwind`, so an assertion inside
 //! it would only be reported, not fail the model.
@@ -23,18 +24,20 @@
 //! included).
 //!
 //! Sensitivity: each of these protocol mutations makes at least one model
-//! fail (deadlock, lost task, or `join` returning early) — `end_push` waking
-//! only when two workers are idle; `begin_push` reading the closed bit before
-//! announcing itself; `is_drained` ignoring pushes in progress; no
-//! `notify_all` after the last push into a closed queue; a permit granted
+//! fail (deadlock, lost task, or `join` returning early) — `after_push`
+//! waking only when two workers are idle; `close` setting the gate's closed
+//! bit before closing the bands; a closed band that still takes pushes; a
+//! permit granted
 //! without signalling the condvar; `close` without `notify_all`; `park`
 //! skipping its re-check after announcing itself idle; `start_workers` not
 //! refusing a first push into a closed queue; `take_backlog` dropping what it
 //! takes instead of handing it over; a pool worker's park that does not
 //! look into the other workers' slots. Not covered here: the ordering of a
-//! push into the lock-free band against a parking worker's re-check (the
-//! band's models check that a push finished before a pop is seen by it;
-//! `README.md`, "The band queue", gives the argument).
+//! push into the lock-free band against a parking worker's re-check, and a
+//! close racing the band's own claims. The band's models check both on the
+//! band itself (`fifo_loom_tests.rs`: the push-fence-read handshake against
+//! a parker's count-fence-pop, and close racing pushes across a block's
+//! boundary); `README.md`, "The band queue", gives the argument.
 
 use crate::ids::{Band, QueueId};
 use crate::sched::{Job, QueueCore, Refusal, Refused, TestTask};
@@ -213,7 +216,7 @@ fn loom_push_racing_close_on_started_core_is_refused_or_runs_once() {
 }
 
 /// (3b) The same race on a two-worker pool with both workers parked: a worker
-/// that sees the queue closed must wait while the push is still in progress.
+/// that sees the queue closed must still find a push that its band took.
 #[test]
 fn loom_push_racing_close_on_parked_pool_is_refused_or_runs_once() {
     model(|| {

@@ -256,41 +256,36 @@ impl<J: Job> QueueCore<J> {
     /// the caller drops it outside its own locks.
     #[inline]
     pub(crate) fn push(self: &Arc<Self>, job: J, band: Band) -> Result<(), Refused<J>> {
-        // A pool worker's normal push to its own pool: into its own slot,
-        // without the gate (README.md, "A worker's own slot"). The pusher is
-        // a worker that runs, so it drains what it put there itself.
-        // (The slot first: a push from anywhere else must not read the gate's
-        // line before its read-modify-write, which would then need a second
-        // transfer of the line.)
+        // A pool worker's normal push to its own pool: into its own slot
+        // (README.md, "A worker's own slot"). The pusher is a worker that
+        // runs, so it drains what it put there itself.
         if band == Band::Normal {
             if let Some(slot) = self.own_slot().filter(|_| !self.sleep.is_closed()) {
-                match slot.put(job) {
-                    Ok(None) => {}
-                    // The item it displaced, or the job itself when a
-                    // sibling was at the slot.
-                    Ok(Some(job)) | Err(job) => self.bands.push(Band::Normal, job),
+                if let Ok(Some(job)) | Err(job) = slot.put(job) {
+                    // The item it displaced, or the job itself when a sibling
+                    // was at the slot: to the band, which takes it even if
+                    // the queue closed meanwhile, as the slot would have.
+                    self.bands.push_past_close(job);
                 }
-                self.sleep.after_own_push();
+                self.sleep.after_push();
                 return Ok(());
             }
         }
-        // Either this push sees the queue closed, or the workers see a push in
-        // progress and stay until it is done (see README.md).
-        if !self.sleep.begin_push() {
-            return Err(Refused {
-                why: Refusal::Closed,
-                job,
-            });
+        if let Err(why) = self.ensure_workers() {
+            return Err(Refused { why, job });
         }
-        let outcome = match self.ensure_workers() {
+        // Either the band refuses (it is closed) or the push lands before
+        // any worker can see the queue closed and drained (README.md).
+        match self.bands.push(band, job) {
             Ok(()) => {
-                self.bands.push(band, job);
+                self.sleep.after_push();
                 Ok(())
             }
-            Err(why) => Err(Refused { why, job }),
-        };
-        self.sleep.end_push();
-        outcome
+            Err(job) => Err(Refused {
+                why: Refusal::Closed,
+                job,
+            }),
+        }
     }
 
     /// The calling thread's slot, if it is a worker of this pool.
@@ -390,6 +385,9 @@ impl<J: Job> QueueCore<J> {
 
     /// Stops taking work: the workers run everything already queued, then exit.
     pub(crate) fn close(&self) {
+        // The bands first: a worker that sees the gate closed must see
+        // pushes refused (README.md, "Close and drain").
+        self.bands.close();
         self.sleep.close();
     }
 

@@ -1,8 +1,10 @@
-//! The gate word and parking: whether a queue takes pushes, which pushes are in
-//! progress, and which idle workers nobody has woken yet, all in one atomic
-//! word, plus the mutex and condition variable idle workers sleep on. The
-//! protocol, and why it neither loses a wake-up nor loses work at close, is in
-//! `README.md` beside this file.
+//! The gate word and parking: whether a queue is closed and how many idle
+//! workers nobody has woken yet, in one atomic word, plus the mutex and
+//! condition variable idle workers sleep on. Pushes do not write the word:
+//! the bands refuse pushes themselves once closed (`fifo.rs`), and a push
+//! only reads the word to see whether anyone needs waking. The protocol, and
+//! why it neither loses a wake-up nor loses work at close, is in `README.md`
+//! beside this file.
 
 use std::time::Instant;
 
@@ -13,12 +15,8 @@ use crate::sync::{fence, AtomicUsize, Ordering};
 
 /// The gate's closed bit.
 const CLOSED: usize = 1;
-/// One push in progress.
-const PUSH: usize = 2;
-/// Pushes in progress (bits 1..32).
-const PUSH_MASK: usize = 0xFFFF_FFFE;
-/// One idle worker that nobody has woken yet (bits 32..).
-const IDLE: usize = 1 << 32;
+/// One idle worker that nobody has woken yet (bits 1..).
+const IDLE: usize = 2;
 
 /// The outcome of one [`Sleep::park`].
 pub(crate) enum Parked<J> {
@@ -26,7 +24,7 @@ pub(crate) enum Parked<J> {
     Work(J),
     /// A pusher handed this worker a wake-up permit: go and look for work.
     Woken,
-    /// The queue is closed, no push is in progress and nothing is left: exit.
+    /// The queue is closed and nothing is left: exit.
     Closed,
     /// The park deadline passed (a window queue's pump interval, or the
     /// time a real-time worker wakes for an anticipated item).
@@ -41,10 +39,10 @@ struct SleepState {
 }
 
 pub(crate) struct Sleep {
-    /// `CLOSED | pushes * PUSH | (sleeping - permits) * IDLE`. A push reads and
-    /// writes it once on entry and once on exit; the exit also tells whether
-    /// anyone needs waking, so the busy path has no fence, no lock, no system
-    /// call. The idle part changes only under the mutex. Its own cache line.
+    /// `CLOSED | (sleeping - permits) * IDLE`. A push only reads it, after a
+    /// fence, to see whether anyone needs waking; the idle part changes only
+    /// under the mutex, so while every worker is busy the word stays in each
+    /// pusher's cache, read-only. Its own cache line.
     gate: CachePadded<AtomicUsize>,
     /// Priority-inheriting (`crate::sync::pi`): a normal-priority pusher
     /// that holds it while a real-time worker parks or a real-time pusher
@@ -52,9 +50,6 @@ pub(crate) struct Sleep {
     state: Mutex<SleepState>,
     wakeup: Condvar,
 }
-
-#[cfg(target_pointer_width = "32")]
-compile_error!("the gate word needs 64-bit atomics");
 
 impl Sleep {
     pub(crate) fn new() -> Sleep {
@@ -68,37 +63,13 @@ impl Sleep {
         }
     }
 
-    /// Announces a push. `false`: the queue is closed, do not push.
-    /// Every `true` must be followed by one [`end_push`](Self::end_push).
+    /// After a push landed (in a band, or in a pool worker's own slot): wakes
+    /// one idle worker if one nobody has woken is there. The fence pairs with
+    /// the one a parking worker makes after it counts itself idle, so either
+    /// this read sees that worker or the worker's look finds the item
+    /// (README.md, "Why no wake-up is lost").
     #[inline]
-    pub(crate) fn begin_push(&self) -> bool {
-        let before = self.gate.fetch_add(PUSH, Ordering::SeqCst);
-        if before & CLOSED != 0 {
-            self.end_push();
-            return false;
-        }
-        true
-    }
-
-    /// Ends a push (whether or not it queued anything): wakes one sleeper if
-    /// one nobody has woken is there, and every sleeper if this was the last
-    /// push into a closed queue (a draining worker may wait for it).
-    #[inline]
-    pub(crate) fn end_push(&self) {
-        let before = self.gate.fetch_sub(PUSH, Ordering::SeqCst);
-        if before & (CLOSED | PUSH_MASK) == CLOSED | PUSH {
-            self.notify_all();
-        } else if before >= IDLE {
-            self.wake_one();
-        }
-    }
-
-    /// After a pool worker's push into its own slot, which does not pass the
-    /// gate (README.md, "A worker's own slot"): wakes one idle worker if one
-    /// nobody has woken is there, as a push's exit does. The fence pairs with
-    /// the one a parking worker makes after it counts itself idle.
-    #[inline]
-    pub(crate) fn after_own_push(&self) {
+    pub(crate) fn after_push(&self) {
         fence(Ordering::SeqCst);
         if self.gate.load(Ordering::Relaxed) >= IDLE {
             self.wake_one();
@@ -116,7 +87,9 @@ impl Sleep {
         }
     }
 
-    /// Stops taking pushes and wakes every sleeper so that the workers drain.
+    /// Marks the queue closed and wakes every sleeper so that the workers
+    /// drain. The caller has closed the bands first: a worker that sees this
+    /// bit sees pushes refused.
     pub(crate) fn close(&self) {
         self.gate.fetch_or(CLOSED, Ordering::SeqCst);
         self.notify_all();
@@ -124,11 +97,6 @@ impl Sleep {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.gate.load(Ordering::SeqCst) & CLOSED != 0
-    }
-
-    /// Closed, and no push in progress: no push can ever succeed again.
-    pub(crate) fn is_drained(&self) -> bool {
-        self.gate.load(Ordering::SeqCst) & (CLOSED | PUSH_MASK) == CLOSED
     }
 
     #[cold]
@@ -148,23 +116,20 @@ impl Sleep {
     ) -> Parked<J> {
         let mut state = self.state.lock();
         state.sleeping += 1;
-        // An RMW on the word every push ends with: either that push's exit
-        // comes later and sees this idle worker, or it came earlier and its
-        // work is visible to the pop below (release/acquire on one location).
         self.gate.fetch_add(IDLE, Ordering::SeqCst);
-        // And for a pool worker's push into its own slot, which bypasses the
-        // gate: this fence and the pusher's (`after_own_push`) order the two
-        // sides, so either the pusher reads this idle worker or the look
-        // below finds its item (README.md, "A worker's own slot").
+        // This fence and every pusher's (`after_push`) order the two sides:
+        // either the pusher reads this idle worker or the look below finds
+        // its item (README.md, "Why no wake-up is lost").
         fence(Ordering::SeqCst);
         loop {
             if let Some(work) = find() {
                 self.leave(&mut state);
                 return Parked::Work(work);
             }
-            if self.is_drained() {
-                // Once drained, no push can succeed any more, so this pop is the
-                // last word; the one above may have raced with a finishing push.
+            if self.is_closed() {
+                // Closed: the bands refuse pushes (they were closed before
+                // the bit was set), so this look is the last word; the one
+                // above may have raced with a push that landed before.
                 self.leave(&mut state);
                 return match find() {
                     Some(work) => Parked::Work(work),

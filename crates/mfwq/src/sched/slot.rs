@@ -15,9 +15,10 @@
 //! is one too), and the word stays in the owner's cache unless a sibling
 //! steals. Nobody waits on `BUSY`: a put that finds the slot busy (a sibling
 //! taking the item) hands its job back for the band, and a take that finds
-//! it busy comes back empty. Neither can lose an item: a put in progress is
-//! a push in progress (the gate keeps workers from exiting and its exit wakes
-//! an idle one), and a take in progress runs what it takes.
+//! it busy comes back empty. Neither can lose an item: a put is made by the
+//! slot's owner, a running worker that looks into its slot and the bands
+//! before it can exit, and that wakes an idle sibling after the put; a take
+//! in progress runs what it takes.
 
 use std::mem::MaybeUninit;
 

@@ -185,8 +185,8 @@ impl<J: Job> QueueCore<J> {
                 YIELD_ROUNDS
             };
             for round in 0..SPIN_ROUNDS + yield_rounds {
-                // No look at the gate here: pushers write its line on every
-                // push. Park checks it; the poll is short anyway.
+                // No look at the gate here: park checks it, and the poll
+                // is short.
                 if let Some(work) = self.next_job(own, streak) {
                     return Some(work);
                 }

@@ -186,7 +186,8 @@ impl<R: Owed> Shared<R> {
     /// pending one does: a scheduled item is leaked, an alarm ends with
     /// `Shutdown`).
     fn enter(&self, entry: Inbound<R>, deadline: Instant) {
-        self.inbox.push(entry);
+        // The inbox is never closed (`closed` below is this side's word).
+        self.inbox.push_past_close(entry);
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
             self.end_inbox();
