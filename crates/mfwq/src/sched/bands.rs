@@ -7,8 +7,10 @@
 //! close, drain) see a band as a locked deque instead (`Locked` below):
 //! with the queue's own interleavings added, the pool models with two
 //! producers or two workers did not finish in five minutes. What those
-//! models need of a band is what the queue's models check: a push that
-//! happened before a pop is seen by it, and every value comes out once.
+//! models need of a band is what the queue's models check: a push whose
+//! claim is ordered before a pop's fence (it happened before the pop, or
+//! the pusher fenced after it and its fence came first) is seen by the pop;
+//! every value comes out once; and a closed band refuses pushes.
 //!
 //! Most work is in the normal band, and looking into an empty segmented
 //! queue is not free (a full fence and a read of the pushers' tail line). So
@@ -20,8 +22,11 @@
 //!
 //! Why a pop never misses an item the count hides: an item's count is raised
 //! before the item is pushed and lowered only after it is popped, both as
-//! read-modify-writes of one word. A pop that must see an item (its push
-//! happened before the pop) reads the word at or after the raise; every
+//! read-modify-writes of one word. A pop that must see an item reads the
+//! word at or after the raise: either the push happened before the pop, or
+//! (a parking worker's look) the raise is sequenced before the pusher's
+//! fence, which comes before the parker's in the SeqCst order, and a load
+//! after the later fence sees what was written before the earlier one; every
 //! lowering before that point belongs to another item whose raise is also
 //! before it, so the value read is at least one. A push that the band
 //! refuses (closed) lowers the count again: that lowering, too, follows its
@@ -102,8 +107,8 @@ impl<J> Bands<J> {
     /// The oldest item of the high band.
     #[inline]
     pub(crate) fn pop_high(&self) -> Option<J> {
-        // Relaxed is enough: a push that must be seen happened before this
-        // pop, and so did its raise of the count (coherence of one word).
+        // Relaxed is enough: the raise of a push that must be seen is ordered
+        // before this load as its claim is (module docs).
         if self.urgent.load(Ordering::Relaxed) & HIGH_MASK != 0 {
             if let Some(work) = self.high.pop() {
                 self.urgent.fetch_sub(HIGH, Ordering::Relaxed);

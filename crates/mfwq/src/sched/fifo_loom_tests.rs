@@ -140,8 +140,9 @@ fn loom_fifo_a_block_is_reused_only_after_its_last_reader() {
 }
 
 /// What the scheduler's parking protocol needs of a band: a push that
-/// finished before a pop began (here through a flag, there through the gate
-/// word) is seen by that pop.
+/// finished before a pop began (here through a flag, there through the
+/// close's write of the gate, or the fence pair of the last model) is seen
+/// by that pop.
 #[test]
 fn loom_fifo_a_push_that_finished_first_is_seen() {
     use loom::sync::atomic::{AtomicBool, Ordering};
@@ -167,38 +168,88 @@ fn loom_fifo_a_push_that_finished_first_is_seen() {
     });
 }
 
-/// Close racing two pushes, one of which claims a block's last slot and links
-/// the next block: every push either lands (and is popped once, in order)
-/// or is handed back, and none lands after a pop that followed the close
-/// found the queue empty. A close set between the last slot's claim and
-/// the linking must survive the linking (the index moves on by an add).
+/// Close racing two pushers, one of which claims the block's last slot and
+/// links the next block (the other pushes into that one, or waits for the
+/// linking): every push either lands or is handed back, and the pops made
+/// after the close find every push that landed, so nothing lands later. A
+/// close set between the last slot's claim and the linking must survive the
+/// linking (the index moves on by an add).
 #[test]
 fn loom_fifo_close_racing_pushes_across_a_block_boundary() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
         fifo.push(0).unwrap();
+        let pushers: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|value| {
+                let fifo = fifo.clone();
+                thread::spawn(move || fifo.push(value).is_ok().then_some(value))
+            })
+            .collect();
+        fifo.close();
+        let mut taken: Vec<usize> = std::iter::from_fn(|| fifo.pop()).collect();
+        let mut landed: Vec<usize> = pushers
+            .into_iter()
+            .filter_map(|p| p.join().unwrap())
+            .collect();
+        assert_eq!(fifo.pop(), None, "a push landed after the close's drain");
+        assert_eq!(taken.first(), Some(&0));
+        landed.push(0);
+        landed.sort_unstable();
+        taken.sort_unstable();
+        assert_eq!(taken, landed, "every accepted push, once");
+        assert_eq!(fifo.push(3), Err(3));
+    });
+}
+
+/// The close seen from another thread, as a worker sees it through the
+/// gate: a drainer that reads the closer's flag (written after the close)
+/// finds every push the band accepted. A push past the close (a worker
+/// moving an item out of its own slot) always lands, here into the block
+/// that the first push's linking made, and the drainer or a later pop finds
+/// it.
+#[test]
+fn loom_fifo_a_drainer_that_saw_the_close_finds_every_accepted_push() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    model(|| {
+        let fifo = Arc::new(Fifo::new());
+        let closed = Arc::new(AtomicBool::new(false));
+        fifo.push(0).unwrap();
         let pusher = {
             let fifo = fifo.clone();
-            // 1 claims the block's last slot; 2 goes to the next block.
-            thread::spawn(move || [fifo.push(1).is_ok(), fifo.push(2).is_ok()])
+            thread::spawn(move || {
+                // 1 claims the block's last slot and links the next block.
+                let landed = fifo.push(1).is_ok();
+                fifo.push_past_close(2);
+                landed
+            })
         };
-        fifo.close();
-        let mut taken = Vec::new();
-        while let Some(value) = fifo.pop() {
-            taken.push(value);
+        let closer = {
+            let (fifo, closed) = (fifo.clone(), closed.clone());
+            thread::spawn(move || {
+                fifo.close();
+                closed.store(true, Ordering::SeqCst);
+            })
+        };
+        while !closed.load(Ordering::SeqCst) {
+            thread::yield_now();
         }
+        let drained: Vec<usize> = std::iter::from_fn(|| fifo.pop()).collect();
         let landed = pusher.join().unwrap();
-        // Refused once, refused ever after: 2 cannot land without 1.
-        assert!(landed[0] || !landed[1]);
+        closer.join().unwrap();
+        assert_eq!(drained.first(), Some(&0));
+        assert_eq!(
+            drained.contains(&1),
+            landed,
+            "an accepted push the drain missed"
+        );
+        let mut all = drained;
+        all.extend(std::iter::from_fn(|| fifo.pop()));
         let expected: Vec<usize> = [0, 1, 2]
             .into_iter()
-            .filter(|&value| value == 0 || landed[value - 1])
+            .filter(|&value| value != 1 || landed)
             .collect();
-        // Whatever the pop above missed was claimed before the close and
-        // is there now; nothing else is.
-        taken.extend(std::iter::from_fn(|| fifo.pop()));
-        assert_eq!(taken, expected);
-        assert_eq!(fifo.push(3), Err(3));
+        assert_eq!(all, expected, "in order, the push past the close once");
     });
 }
 

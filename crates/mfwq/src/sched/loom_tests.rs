@@ -32,7 +32,9 @@
 //! skipping its re-check after announcing itself idle; `start_workers` not
 //! refusing a first push into a closed queue; `take_backlog` dropping what it
 //! takes instead of handing it over; a pool worker's park that does not
-//! look into the other workers' slots. Not covered here: the ordering of a
+//! look into the other workers' slots; a slot push that sees the close
+//! without taking its item back; a closing worker's last look without the
+//! fence before it. Not covered here: the ordering of a
 //! push into the lock-free band against a parking worker's re-check, and a
 //! close racing the band's own claims. The band's models check both on the
 //! band itself (`fifo_loom_tests.rs`: the push-fence-read handshake against
@@ -411,9 +413,10 @@ fn loom_task_pushing_to_its_own_queue_during_close() {
 }
 
 /// (5b) As (5a) on a two-worker pool whose other worker may already have seen
-/// the queue closed and be deciding whether to exit: it must not leave while the
-/// inner push is in progress, and between them the two workers run the inner
-/// task exactly once. `close` races the outer task from another thread.
+/// the queue closed and be deciding whether to exit: the inner push goes to
+/// the pushing worker's own slot, which that worker drains itself (or takes
+/// back and refuses, if it sees the close), and between them the two workers
+/// run the inner task exactly once. `close` races the outer task from another thread.
 #[test]
 fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
     model(|| {
@@ -544,5 +547,47 @@ fn loom_pool_task_blocking_on_what_it_put_in_its_own_slot() {
         core.join();
         assert_eq!(runs.get(0), 1, "outer task");
         assert_eq!(runs.get(1), 1, "inner task");
+    });
+}
+
+/// (8b) As (8), with `close` racing the slot push: the outer task blocks on
+/// the inner one only if its push was accepted. An accepted inner task must
+/// run even if the other worker has already made its last look and exited,
+/// so a slot push that reads the queue closed after its put takes its item
+/// back and is refused. Without that take-back (or without the fence before
+/// a closing worker's last look) loom finds the outer task blocked forever.
+#[test]
+fn loom_pool_task_blocking_on_its_slot_push_while_the_queue_closes() {
+    model(|| {
+        let core = core(2);
+        let runs = Runs::new(2);
+        let latch = Latch::new();
+        let inner = Arc::new(Mutex::new(None));
+        let outer = {
+            let core = core.clone();
+            let runs = runs.clone();
+            let latch = latch.clone();
+            let inner = inner.clone();
+            TestTask(Box::new(move || {
+                runs.0[0].fetch_add(1, Ordering::SeqCst);
+                let pushed = push(&core, runs.task_with_latch(1, &latch));
+                *inner.lock().unwrap() = Some(pushed);
+                if pushed == Pushed::Accepted {
+                    // In this worker's slot: only the other worker can run
+                    // it now.
+                    latch.wait_for(1);
+                }
+            }))
+        };
+        assert_eq!(push(&core, outer), Pushed::Accepted);
+        core.close();
+        core.join();
+        assert_eq!(runs.get(0), 1, "outer task");
+        let pushed = inner.lock().unwrap().expect("the outer task ran");
+        match pushed {
+            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
+            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
+        }
+        assert!(core.is_finished());
     });
 }

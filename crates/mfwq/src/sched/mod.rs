@@ -261,19 +261,38 @@ impl<J: Job> QueueCore<J> {
         // runs, so it drains what it put there itself.
         if band == Band::Normal {
             if let Some(slot) = self.own_slot().filter(|_| !self.sleep.is_closed()) {
-                if let Ok(Some(job)) | Err(job) = slot.put(job) {
-                    // The item it displaced, or the job itself when a sibling
-                    // was at the slot: to the band, which takes it even if
-                    // the queue closed meanwhile, as the slot would have.
-                    self.bands.push_past_close(job);
+                match slot.put(job) {
+                    Ok(None) => {}
+                    // Accepted by an earlier push: it must land, closed or
+                    // not, and this worker drains it itself at worst.
+                    Ok(Some(displaced)) => self.bands.push_past_close(displaced),
+                    // A sibling is at the slot: an ordinary band push.
+                    Err(job) => return self.push_to_band(band, job),
                 }
-                self.sleep.after_push();
+                if self.sleep.after_own_push() {
+                    // The close raced this push, and a sibling's last look
+                    // may have missed the slot: take the job back (unless a
+                    // sibling already took it to run) and refuse it.
+                    if let Some(job) = slot.take() {
+                        return Err(Refused {
+                            why: Refusal::Closed,
+                            job,
+                        });
+                    }
+                }
                 return Ok(());
             }
         }
         if let Err(why) = self.ensure_workers() {
             return Err(Refused { why, job });
         }
+        self.push_to_band(band, job)
+    }
+
+    /// The band part of a push (the workers are started): refused if the
+    /// band is closed, else landed and an idle worker woken if one is there.
+    #[inline]
+    fn push_to_band(&self, band: Band, job: J) -> Result<(), Refused<J>> {
         // Either the band refuses (it is closed) or the push lands before
         // any worker can see the queue closed and drained (README.md).
         match self.bands.push(band, job) {
@@ -386,7 +405,7 @@ impl<J: Job> QueueCore<J> {
     /// Stops taking work: the workers run everything already queued, then exit.
     pub(crate) fn close(&self) {
         // The bands first: a worker that sees the gate closed must see
-        // pushes refused (README.md, "Close and drain").
+        // pushes refused (README.md, "Close").
         self.bands.close();
         self.sleep.close();
     }

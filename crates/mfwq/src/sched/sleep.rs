@@ -70,10 +70,28 @@ impl Sleep {
     /// (README.md, "Why no wake-up is lost").
     #[inline]
     pub(crate) fn after_push(&self) {
+        self.wake_if_idle();
+    }
+
+    /// [`after_push`](Self::after_push) for a pool worker's push into its
+    /// own slot, which also tells whether the gate showed the queue closed:
+    /// then the close may have raced the push, and the pusher takes its item
+    /// back (README.md, "A worker's own slot").
+    #[inline]
+    pub(crate) fn after_own_push(&self) -> bool {
+        self.wake_if_idle() & CLOSED != 0
+    }
+
+    /// The fence, the read of the gate and the wake decision; the gate as
+    /// read.
+    #[inline]
+    fn wake_if_idle(&self) -> usize {
         fence(Ordering::SeqCst);
-        if self.gate.load(Ordering::Relaxed) >= IDLE {
+        let gate = self.gate.load(Ordering::Relaxed);
+        if gate >= IDLE {
             self.wake_one();
         }
+        gate
     }
 
     #[cold]
@@ -129,8 +147,12 @@ impl Sleep {
             if self.is_closed() {
                 // Closed: the bands refuse pushes (they were closed before
                 // the bit was set), so this look is the last word; the one
-                // above may have raced with a push that landed before.
+                // above may have raced with a push that landed before. The
+                // fence pairs with a slot pusher's (`after_own_push`): if
+                // its read of the gate missed the close, this look finds
+                // its item.
                 self.leave(&mut state);
+                fence(Ordering::SeqCst);
                 return match find() {
                     Some(work) => Parked::Work(work),
                     None => Parked::Closed,
