@@ -47,9 +47,9 @@
 //!   that linking.
 //! - **Pop** compares the head with the tail (after a full fence, so a push
 //!   whose claim precedes that fence in the SeqCst order, directly or
-//!   through a fence of the pusher's after it, is seen); equal means empty. The low
-//!   bit of the head index, `HAS_NEXT`, records that the tail is known to be
-//!   in a later block, which spares the comparison. Otherwise it claims the
+//!   through a fence of the pusher's after it, is seen); equal means empty.
+//!   The low bit of the head index, `HAS_NEXT`, records that the tail is
+//!   known to be in a later block, which spares the comparison. Otherwise it claims the
 //!   head's position with a compare-and-swap; the popper that claims a
 //!   block's last slot waits for the block's `next` and moves the head
 //!   there. Then it waits for the slot's `WRITTEN` bit and takes the value.

@@ -2,8 +2,9 @@
 //! that every model crosses a block boundary: the linking of the next block
 //! by the pusher of a block's last slot, the head's move by the popper of
 //! that slot, the release walk handed between poppers, and the spare block
-//! taken again by a pusher; and closing, which pushes race. Loom checks every access to a slot's value
-//! against the happens-before edges the state bits and ends provide.
+//! taken again by a pusher; and closing, which pushes race. Loom checks
+//! every access to a slot's value against the happens-before edges the
+//! state bits and ends provide.
 //!
 //! Sensitivity: each of these mutations makes at least one model fail — the
 //! pusher of a last slot publishing the new tail index before the new tail
