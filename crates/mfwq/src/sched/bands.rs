@@ -90,6 +90,13 @@ impl<J> Bands<J> {
         self.normal.push_past_close(work);
     }
 
+    /// The count of high and low items (`urgent`), for tests: 0 once every
+    /// item pushed was popped and every refused push undid its raise.
+    #[cfg(test)]
+    pub(crate) fn urgent_count(&self) -> u64 {
+        self.urgent.load(Ordering::Relaxed)
+    }
+
     /// Refuses every push from now on (`Fifo::close` on each band, high
     /// first); what was pushed before is still popped.
     pub(crate) fn close(&self) {

@@ -34,6 +34,21 @@ fn pop_n(fifo: &Fifo<usize>, count: usize) -> Vec<usize> {
     out
 }
 
+/// One thread per value, each pushing it; each handle's result is the value
+/// if its push landed, `None` if the queue refused it.
+fn spawn_pushes<const N: usize>(
+    fifo: &Arc<Fifo<usize>>,
+    values: [usize; N],
+) -> Vec<thread::JoinHandle<Option<usize>>> {
+    values
+        .into_iter()
+        .map(|value| {
+            let fifo = fifo.clone();
+            thread::spawn(move || fifo.push(value).is_ok().then_some(value))
+        })
+        .collect()
+}
+
 #[test]
 fn loom_fifo_one_pusher_one_popper_across_two_blocks() {
     model(|| {
@@ -53,15 +68,11 @@ fn loom_fifo_two_pushers_race_for_the_last_slot() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
         fifo.push(0).unwrap();
-        let pushers: Vec<_> = [1, 2]
-            .into_iter()
-            .map(|value| {
-                let fifo = fifo.clone();
-                thread::spawn(move || fifo.push(value).unwrap())
-            })
-            .collect();
+        let pushers = spawn_pushes(&fifo, [1, 2]);
         let first = fifo.pop();
-        pushers.into_iter().for_each(|p| p.join().unwrap());
+        for pusher in pushers {
+            assert!(pusher.join().unwrap().is_some(), "an open queue took it");
+        }
         let mut rest = pop_n(&fifo, if first.is_some() { 2 } else { 3 });
         if let Some(first) = first {
             rest.insert(0, first);
@@ -180,13 +191,7 @@ fn loom_fifo_close_racing_pushes_across_a_block_boundary() {
     model(|| {
         let fifo = Arc::new(Fifo::new());
         fifo.push(0).unwrap();
-        let pushers: Vec<_> = [1, 2]
-            .into_iter()
-            .map(|value| {
-                let fifo = fifo.clone();
-                thread::spawn(move || fifo.push(value).is_ok().then_some(value))
-            })
-            .collect();
+        let pushers = spawn_pushes(&fifo, [1, 2]);
         fifo.close();
         let mut taken: Vec<usize> = std::iter::from_fn(|| fifo.pop()).collect();
         let mut landed: Vec<usize> = pushers

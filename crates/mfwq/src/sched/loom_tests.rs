@@ -32,7 +32,8 @@
 //! skipping its re-check after announcing itself idle; `start_workers` not
 //! refusing a first push into a closed queue; `take_backlog` dropping what it
 //! takes instead of handing it over; a pool worker's park that does not
-//! look into the other workers' slots; a slot push that sees the close
+//! look into the other workers' slots; a refused high or low push that
+//! does not lower the urgent count again; a slot push that sees the close
 //! without taking its item back; a closing worker's last look without the
 //! fence before it. Not covered here: the ordering of a
 //! push into the lock-free band against a parking worker's re-check, and a
@@ -123,11 +124,16 @@ enum Pushed {
     Closed,
 }
 
-/// Pushes `work` and classifies the outcome. A refused push must hand back
-/// the very work it was given, unrun; it is dropped here.
+/// Pushes `work` to the normal band and classifies the outcome.
 fn push(core: &Core, work: TestTask) -> Pushed {
+    push_in(core, work, Band::Normal)
+}
+
+/// Pushes `work` to `band` and classifies the outcome. A refused push must
+/// hand back the very work it was given, unrun; it is dropped here.
+fn push_in(core: &Core, work: TestTask, band: Band) -> Pushed {
     let pushed = std::ptr::from_ref::<dyn FnOnce() + Send>(&*work.0).cast::<()>();
-    match core.push(work, Band::Normal) {
+    match core.push(work, band) {
         Ok(()) => Pushed::Accepted,
         Err(Refused {
             why: Refusal::Closed,
@@ -145,6 +151,57 @@ fn push(core: &Core, work: TestTask) -> Pushed {
             ..
         }) => panic!("loom threads cannot fail to start"),
     }
+}
+
+/// Runs `produce` on a thread of its own while this thread closes `core`,
+/// then joins that thread and the core's workers; what `produce` returned.
+fn race_close<T: Send + 'static>(
+    core: &Core,
+    produce: impl FnOnce(&Core) -> T + Send + 'static,
+) -> T {
+    let producer = {
+        let core = core.clone();
+        thread::spawn(move || produce(&core))
+    };
+    core.close();
+    let produced = producer.join().unwrap();
+    core.join();
+    produced
+}
+
+/// Asserts that task `task` ran once if its push was accepted and never if
+/// it was refused.
+fn assert_ran_as_pushed(runs: &Runs, task: usize, pushed: Pushed) {
+    let expected = usize::from(pushed == Pushed::Accepted);
+    assert_eq!(runs.get(task), expected, "task {task}, push {pushed:?}");
+}
+
+/// An outer task (task 0) that pushes an inner one (task 1) to its own
+/// queue and records the outcome in `inner`. With a `latch`, the inner task
+/// counts it up when it runs, and the outer one, if its push was accepted,
+/// blocks until then.
+fn outer_pushing_inner(
+    core: &Core,
+    runs: &Runs,
+    inner: &Arc<Mutex<Option<Pushed>>>,
+    latch: Option<&Latch>,
+) -> TestTask {
+    let (core, runs, inner) = (core.clone(), runs.clone(), inner.clone());
+    let latch = latch.cloned();
+    TestTask(Box::new(move || {
+        runs.0[0].fetch_add(1, Ordering::SeqCst);
+        let task = match &latch {
+            Some(latch) => runs.task_with_latch(1, latch),
+            None => runs.task(1),
+        };
+        let pushed = push(&core, task);
+        *inner.lock().unwrap() = Some(pushed);
+        if let (Some(latch), Pushed::Accepted) = (&latch, pushed) {
+            // In this worker's slot (a pool): only another worker can run
+            // it now.
+            latch.wait_for(1);
+        }
+    }))
 }
 
 /// (1) One producer, two tasks, a serial core, then close and join: both run
@@ -200,19 +257,34 @@ fn loom_push_racing_close_on_started_core_is_refused_or_runs_once() {
         let core = core(1);
         let runs = Runs::new(2);
         assert_eq!(push(&core, runs.task(0)), Pushed::Accepted);
-        let producer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            thread::spawn(move || push(&core, runs.task(1)))
-        };
-        core.close();
-        let pushed = producer.join().unwrap();
-        core.join();
+        let producing = runs.clone();
+        let pushed = race_close(&core, move |core| push(core, producing.task(1)));
         assert_eq!(runs.get(0), 1, "the task queued before close");
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(1), 1, "accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(1), 0, "refused but run"),
-        }
+        assert_ran_as_pushed(&runs, 1, pushed);
+        assert!(core.is_finished());
+    });
+}
+
+/// (3a') The same race with a high and a low push, which also raise and
+/// lower the count of urgent items (`bands.rs`): each runs once or is
+/// refused, and the count is back to zero at the end, so a refused push
+/// undid its raise and a run one was counted out.
+#[test]
+fn loom_urgent_pushes_racing_close_keep_the_urgent_count_true() {
+    model(|| {
+        let core = core(1);
+        let runs = Runs::new(3);
+        assert_eq!(push(&core, runs.task(0)), Pushed::Accepted);
+        let producing = runs.clone();
+        let pushed = race_close(&core, move |core| {
+            [
+                push_in(core, producing.task(1), Band::High),
+                push_in(core, producing.task(2), Band::Low),
+            ]
+        });
+        assert_ran_as_pushed(&runs, 1, pushed[0]);
+        assert_ran_as_pushed(&runs, 2, pushed[1]);
+        assert_eq!(core.bands.urgent_count(), 0);
         assert!(core.is_finished());
     });
 }
@@ -231,18 +303,9 @@ fn loom_push_racing_close_on_parked_pool_is_refused_or_runs_once() {
             Pushed::Accepted
         );
         warm.wait_for(1);
-        let producer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            thread::spawn(move || push(&core, runs.task(1)))
-        };
-        core.close();
-        let pushed = producer.join().unwrap();
-        core.join();
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(1), 1, "accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(1), 0, "refused but run"),
-        }
+        let producing = runs.clone();
+        let pushed = race_close(&core, move |core| push(core, producing.task(1)));
+        assert_ran_as_pushed(&runs, 1, pushed);
         assert!(core.is_finished());
     });
 }
@@ -255,18 +318,9 @@ fn loom_first_push_racing_close_is_refused_or_runs_once() {
     model(|| {
         let core = core(1);
         let runs = Runs::new(1);
-        let producer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            thread::spawn(move || push(&core, runs.task(0)))
-        };
-        core.close();
-        let pushed = producer.join().unwrap();
-        core.join();
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(0), 1, "accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(0), 0, "refused but run"),
-        }
+        let producing = runs.clone();
+        let pushed = race_close(&core, move |core| push(core, producing.task(0)));
+        assert_ran_as_pushed(&runs, 0, pushed);
         assert!(core.is_finished());
     });
 }
@@ -389,25 +443,13 @@ fn loom_task_pushing_to_its_own_queue_during_close() {
         let core = core(1);
         let runs = Runs::new(2);
         let inner = Arc::new(Mutex::new(None));
-        let outer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            let inner = inner.clone();
-            TestTask(Box::new(move || {
-                runs.0[0].fetch_add(1, Ordering::SeqCst);
-                let pushed = push(&core, runs.task(1));
-                *inner.lock().unwrap() = Some(pushed);
-            }))
-        };
+        let outer = outer_pushing_inner(&core, &runs, &inner, None);
         assert_eq!(push(&core, outer), Pushed::Accepted);
         core.close();
         core.join();
         assert_eq!(runs.get(0), 1, "outer task");
         let pushed = inner.lock().unwrap().expect("the outer task ran");
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
-        }
+        assert_ran_as_pushed(&runs, 1, pushed);
         assert!(core.is_finished());
     });
 }
@@ -423,16 +465,7 @@ fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
         let core = core(2);
         let runs = Runs::new(2);
         let inner = Arc::new(Mutex::new(None));
-        let outer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            let inner = inner.clone();
-            TestTask(Box::new(move || {
-                runs.0[0].fetch_add(1, Ordering::SeqCst);
-                let pushed = push(&core, runs.task(1));
-                *inner.lock().unwrap() = Some(pushed);
-            }))
-        };
+        let outer = outer_pushing_inner(&core, &runs, &inner, None);
         assert_eq!(push(&core, outer), Pushed::Accepted);
         let closer = {
             let core = core.clone();
@@ -442,10 +475,7 @@ fn loom_pool_task_pushing_to_its_own_queue_while_another_thread_closes() {
         core.join();
         assert_eq!(runs.get(0), 1, "outer task");
         let pushed = inner.lock().unwrap().expect("the outer task ran");
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
-        }
+        assert_ran_as_pushed(&runs, 1, pushed);
         assert!(core.is_finished());
     });
 }
@@ -563,31 +593,13 @@ fn loom_pool_task_blocking_on_its_slot_push_while_the_queue_closes() {
         let runs = Runs::new(2);
         let latch = Latch::new();
         let inner = Arc::new(Mutex::new(None));
-        let outer = {
-            let core = core.clone();
-            let runs = runs.clone();
-            let latch = latch.clone();
-            let inner = inner.clone();
-            TestTask(Box::new(move || {
-                runs.0[0].fetch_add(1, Ordering::SeqCst);
-                let pushed = push(&core, runs.task_with_latch(1, &latch));
-                *inner.lock().unwrap() = Some(pushed);
-                if pushed == Pushed::Accepted {
-                    // In this worker's slot: only the other worker can run
-                    // it now.
-                    latch.wait_for(1);
-                }
-            }))
-        };
+        let outer = outer_pushing_inner(&core, &runs, &inner, Some(&latch));
         assert_eq!(push(&core, outer), Pushed::Accepted);
         core.close();
         core.join();
         assert_eq!(runs.get(0), 1, "outer task");
         let pushed = inner.lock().unwrap().expect("the outer task ran");
-        match pushed {
-            Pushed::Accepted => assert_eq!(runs.get(1), 1, "inner accepted but not run once"),
-            Pushed::Closed => assert_eq!(runs.get(1), 0, "inner refused but run"),
-        }
+        assert_ran_as_pushed(&runs, 1, pushed);
         assert!(core.is_finished());
     });
 }
