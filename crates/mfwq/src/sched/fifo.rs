@@ -49,7 +49,12 @@
 //!   whose claim precedes that fence in the SeqCst order, directly or
 //!   through a fence of the pusher's after it, is seen); equal means empty.
 //!   The low bit of the head index, `HAS_NEXT`, records that the tail is
-//!   known to be in a later block, which spares the comparison. Otherwise it claims the
+//!   known to be in a later block, which spares the comparison, and the
+//!   head end keeps the tail index a pop last read (`seen_tail`): the tail
+//!   only grows, so while the head is below that value there is an item,
+//!   and the pop claims it without the fence and without reading the
+//!   pushers' line, which then stays in the pushing core's cache while the
+//!   popper works through a backlog. Otherwise it claims the
 //!   head's position with a compare-and-swap; the popper that claims a
 //!   block's last slot waits for the block's `next` and moves the head
 //!   there. Then it waits for the slot's `WRITTEN` bit and takes the value.
@@ -156,9 +161,17 @@ struct End<T> {
     block: AtomicPtr<Block<T>>,
 }
 
+/// The head end, and the tail index a popper last read there: a lower
+/// bound of the tail (which only grows), so while the head is below it a
+/// pop knows there is an item without reading the pushers' line again.
+struct Head<T> {
+    end: End<T>,
+    seen_tail: AtomicUsize,
+}
+
 /// The queue (see the module docs).
 pub(crate) struct Fifo<T> {
-    head: CachePadded<End<T>>,
+    head: CachePadded<Head<T>>,
     tail: CachePadded<End<T>>,
     /// The last emptied block, kept for the next block needed (null: none).
     spare: AtomicPtr<Block<T>>,
@@ -177,9 +190,12 @@ impl<T> Fifo<T> {
         // The first block up front: no end is ever without a block.
         let first = Box::into_raw(Block::new());
         Fifo {
-            head: CachePadded::new(End {
-                index: AtomicUsize::new(0),
-                block: AtomicPtr::new(first),
+            head: CachePadded::new(Head {
+                end: End {
+                    index: AtomicUsize::new(0),
+                    block: AtomicPtr::new(first),
+                },
+                seen_tail: AtomicUsize::new(0),
             }),
             tail: CachePadded::new(End {
                 index: AtomicUsize::new(0),
@@ -292,16 +308,25 @@ impl<T> Fifo<T> {
     pub(crate) fn pop(&self) -> Option<T> {
         // An idle worker polls an empty queue over and over: answer that
         // without the call to the claiming path (and its register saves).
-        let head = self.head.index.load(Ordering::Acquire);
+        let head = self.head.end.index.load(Ordering::Acquire);
         let mut tail = None;
         if head & HAS_NEXT == 0 {
-            // As in `claim_head`.
-            fence(Ordering::SeqCst);
-            let seen = self.tail.index.load(Ordering::Relaxed);
-            if head >> SHIFT == seen >> SHIFT {
-                return None;
+            // A tail read before that is still ahead of the head: there is
+            // an item (its slot is claimed), and the pushers' line stays
+            // with them. No fence is needed to know what is already known.
+            let seen = self.head.seen_tail.load(Ordering::Relaxed);
+            if head >> SHIFT < seen >> SHIFT {
+                tail = Some(seen);
+            } else {
+                // As in `claim_head`.
+                fence(Ordering::SeqCst);
+                let seen = self.tail.index.load(Ordering::Relaxed);
+                if head >> SHIFT == seen >> SHIFT {
+                    return None;
+                }
+                self.head.seen_tail.store(seen, Ordering::Relaxed);
+                tail = Some(seen);
             }
-            tail = Some(seen);
         }
         self.claim_head(head, tail)
     }
@@ -311,14 +336,14 @@ impl<T> Fifo<T> {
     #[inline(never)]
     fn claim_head(&self, mut head: usize, mut tail: Option<usize>) -> Option<T> {
         let mut patience = Patience::new();
-        let mut block = self.head.block.load(Ordering::Acquire);
+        let mut block = self.head.end.block.load(Ordering::Acquire);
         loop {
             let offset = (head >> SHIFT) % LAP;
             if offset == CAP {
                 // The popper of the block's last slot is moving to the next one.
                 patience.wait();
-                head = self.head.index.load(Ordering::Acquire);
-                block = self.head.block.load(Ordering::Acquire);
+                head = self.head.end.index.load(Ordering::Acquire);
+                block = self.head.end.block.load(Ordering::Acquire);
                 tail = None;
                 continue;
             }
@@ -338,7 +363,7 @@ impl<T> Fifo<T> {
                     new_head |= HAS_NEXT;
                 }
             }
-            match self.head.index.compare_exchange_weak(
+            match self.head.end.index.compare_exchange_weak(
                 head,
                 new_head,
                 Ordering::SeqCst,
@@ -356,8 +381,8 @@ impl<T> Fifo<T> {
                             if !(*next).next.load(Ordering::Relaxed).is_null() {
                                 next_index |= HAS_NEXT;
                             }
-                            self.head.block.store(next, Ordering::Release);
-                            self.head.index.store(next_index, Ordering::Release);
+                            self.head.end.block.store(next, Ordering::Release);
+                            self.head.end.index.store(next_index, Ordering::Release);
                         }
                         let slot = (*block).slots.get_unchecked(offset);
                         let mut writing = Patience::new();
@@ -375,7 +400,7 @@ impl<T> Fifo<T> {
                 }
                 Err(current) => {
                     head = current;
-                    block = self.head.block.load(Ordering::Acquire);
+                    block = self.head.end.block.load(Ordering::Acquire);
                     patience.after_contention();
                 }
             }
@@ -431,9 +456,9 @@ impl<T> Drop for Fifo<T> {
     fn drop(&mut self) {
         // No other thread is inside: every claimed slot is written, and the
         // positions from head to tail are exactly the values left.
-        let mut head = self.head.index.load(Ordering::Relaxed) & !HAS_NEXT;
+        let mut head = self.head.end.index.load(Ordering::Relaxed) & !HAS_NEXT;
         let tail = self.tail.index.load(Ordering::Relaxed) & !CLOSED;
-        let mut block = self.head.block.load(Ordering::Relaxed);
+        let mut block = self.head.end.block.load(Ordering::Relaxed);
         // SAFETY: blocks from the head's on are live and owned by the queue.
         unsafe {
             while head != tail {
