@@ -511,8 +511,7 @@ fn priority_order(queue: QueueId, items: &[(&'static str, i32)]) -> Vec<&'static
     }
     gate.set();
     recv_n(&receiver, items.len());
-    let order = order.lock().unwrap().clone();
-    order
+    order.lock().unwrap().clone()
 }
 
 // docs/behaviour.md#d4 / #priorities: three bands (> 0, 0, < 0): a higher band runs first, FIFO within a
