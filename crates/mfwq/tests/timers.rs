@@ -150,6 +150,32 @@ fn second_cancel_and_unknown_keys_are_not_found() {
     );
 }
 
+// A cancel right after its schedule takes its item out of the timer's inbox
+// (where schedules wait for the timekeeper, without its lock); the items
+// scheduled beside it stay pending and fire, each once.
+#[test]
+fn cancel_beside_other_fresh_schedules_takes_only_its_own_item() {
+    let _serial = serial();
+    let _platform = Platform::start().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    let mut keys = Vec::new();
+    for index in 0..5 {
+        let sender = sender.clone();
+        let cb = callback(move |_| sender.send(index).unwrap());
+        keys.push(schedule_work_item(cb, None, Duration::from_millis(20)).unwrap());
+    }
+    assert_eq!(cancel_work_item(keys[1]), Ok(()));
+    assert_eq!(cancel_work_item(keys[3]), Ok(()));
+    assert_eq!(cancel_work_item(keys[3]), Err(Error::NotFound));
+    let mut fired: Vec<i32> = recv_n(&receiver, 3);
+    fired.sort();
+    assert_eq!(fired, vec![0, 2, 4]);
+    assert_nothing_more(&receiver, Duration::from_millis(50));
+    for index in [0, 2, 4] {
+        assert_eq!(cancel_work_item(keys[index]), Err(Error::NotFound));
+    }
+}
+
 // A fired item can no longer be cancelled.
 #[test]
 fn cancel_after_firing_is_not_found() {

@@ -47,9 +47,12 @@ impl<R: Owed> Shared<R> {
         if state.stopped {
             return Err(Error::Shutdown);
         }
-        // An item still in the inbox is pending too.
-        self.take_inbox(&mut state);
-        let removed = state.scheduled.remove(key).ok_or(Error::NotFound)?;
+        // An item still in the inbox is pending too: it comes straight out
+        // of it (keys are never reused, so it cannot also be in the map).
+        let removed = match self.take_inbox_withholding(&mut state, Some(key)) {
+            Some(result) => result,
+            None => state.scheduled.remove(key).ok_or(Error::NotFound)?,
+        };
         observe::key(Keyed::Timer, key, KeyStep::Cancelled);
         Ok(removed)
     }

@@ -514,24 +514,38 @@ fn loom_timer_alarm_rearmed_as_soon_as_rung() {
 
 /// A scheduled item is pending from the moment `schedule` returns, wherever
 /// it is (still in the inbox, or moved into the heap by the timekeeper
-/// meanwhile): a cancel right after finds it, and the stop then finds
-/// nothing to leak.
+/// meanwhile): a cancel right after finds it, the other item scheduled with
+/// it stays pending, and the stop then leaks that one and nothing else.
 ///
 /// Catches: a cancel that looks only in the map (an item the timekeeper has
 /// not moved yet is `NotFound`, and later fires although cancel was asked
-/// first).
+/// first); a cancel that takes its own item out of the inbox but drops the
+/// entries beside it instead of moving them into the pending sets (item 0
+/// is `Dropped`, not `Leaked`).
 #[test]
 fn loom_timer_cancel_finds_an_item_still_in_the_inbox() {
     model(|| {
         let log = Log::new();
         let shared = Shared::<Probe>::new();
-        let key = match shared.schedule(log.probe(0), far()) {
+        for index in 0..2 {
+            if shared.schedule(log.probe(index), far()).is_err() {
+                panic!("a running timer takes the item");
+            }
+        }
+        let key = match shared.schedule(log.probe(2), far()) {
             Ok(key) => key,
             Err(_) => panic!("a running timer takes the item"),
         };
         let probe = shared.take_scheduled(key.0).expect("pending");
         probe.settle(Fate::CancelledScheduled);
+        assert_eq!(
+            shared.take_scheduled(key.0).err(),
+            Some(Error::NotFound),
+            "a second cancel finds nothing"
+        );
         shared.stop(far());
-        assert_eq!(log.fate(0), Fate::CancelledScheduled);
+        assert_eq!(log.fate(2), Fate::CancelledScheduled);
+        assert_eq!(log.fate(0), Fate::Leaked);
+        assert_eq!(log.fate(1), Fate::Leaked);
     });
 }
