@@ -527,15 +527,13 @@ fn loom_timer_cancel_finds_an_item_still_in_the_inbox() {
     model(|| {
         let log = Log::new();
         let shared = Shared::<Probe>::new();
-        for index in 0..2 {
-            if shared.schedule(log.probe(index), far()).is_err() {
-                panic!("a running timer takes the item");
-            }
-        }
-        let key = match shared.schedule(log.probe(2), far()) {
+        let schedule = |index| match shared.schedule(log.probe(index), far()) {
             Ok(key) => key,
             Err(_) => panic!("a running timer takes the item"),
         };
+        schedule(0);
+        schedule(1);
+        let key = schedule(2);
         let probe = shared.take_scheduled(key.0).expect("pending");
         probe.settle(Fate::CancelledScheduled);
         assert_eq!(
