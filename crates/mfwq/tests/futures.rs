@@ -132,6 +132,17 @@ fn a_serial_queue_never_overlaps_polls_and_keeps_wake_order() {
         let busy = Arc::new(AtomicBool::new(false));
         let overlaps = Arc::new(AtomicUsize::new(0));
         let order = Arc::new(Mutex::new(Vec::new()));
+        // Nothing is polled until all eight tasks are queued: a first item
+        // holds the queue until then. Without it a slow spawn (under
+        // ThreadSanitizer) let task 0 be polled and wake itself before task 6
+        // was spawned, so it was rightly queued ahead of 6 and 7, and the
+        // round robin below started one task late.
+        let (release, hold) = mpsc::channel::<()>();
+        let holder = owned
+            .spawn(move || {
+                let _ = hold.recv();
+            })
+            .unwrap();
         let mut handles = Vec::new();
         for task in 0..8usize {
             let (busy, overlaps, order) = (busy.clone(), overlaps.clone(), order.clone());
@@ -154,6 +165,8 @@ fn a_serial_queue_never_overlaps_polls_and_keeps_wake_order() {
             });
             handles.push(owned.spawn_future(polled).unwrap());
         }
+        drop(release);
+        holder.join().unwrap();
         for handle in handles {
             join(handle).unwrap();
         }
